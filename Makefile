@@ -1,0 +1,228 @@
+# flicgate — one non-recursive Makefile.
+#
+#   make                 daemon + CLI + tools           (build/)
+#   make check           install missing Debian packages, build, run every test
+#   make demo            install missing Debian packages, run the simulated gateway
+#   make deps            install the Debian build/test packages (idempotent)
+#   make install         PREFIX=/usr/local DESTDIR=
+#   make fuzz            build the libFuzzer targets with clang and run each FUZZ_TIME s
+#   make bench           build and run the benchmarks
+#   make docs            regenerate conf/flicgate.ini and docs/flicgate.ini.5 from the table
+#   make deb / image / image-check / vm-check   see README.md
+#
+# Knobs: CC, PKG_CONFIG, CFLAGS, LDFLAGS, PREFIX, DESTDIR, SAN=1 (ASan+UBSan),
+# WERROR=1, BUILD=dir (default build, build-san with SAN=1).
+
+VERSION := 0.1.0
+
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+BINDIR ?= $(PREFIX)/bin
+DATADIR ?= $(PREFIX)/share
+MANDIR ?= $(DATADIR)/man
+SYSCONFDIR ?= /etc
+# systemd, D-Bus and udev look under /usr/lib and /usr/share whatever PREFIX is
+UNITDIR ?= /usr/lib/systemd/system
+SYSUSERSDIR ?= /usr/lib/sysusers.d
+TMPFILESDIR ?= /usr/lib/tmpfiles.d
+UDEVRULESDIR ?= /usr/lib/udev/rules.d
+DBUSPOLICYDIR ?= /usr/share/dbus-1/system.d
+DESTDIR ?=
+
+PKG_CONFIG ?= pkg-config
+SAN ?= 0
+WERROR ?= 0
+ifeq ($(SAN),1)
+BUILD ?= build-san
+else
+BUILD ?= build
+endif
+
+CFLAGS ?= -O2 -g
+WARNINGS := -Wall -Wextra -Wmissing-prototypes -Wshadow -Wformat=2 \
+	-Wstrict-prototypes -Wno-unused-parameter -Wpointer-arith -Wundef \
+	-Wvla -Wwrite-strings -Wmissing-declarations -Wnull-dereference
+ifeq ($(WERROR),1)
+WARNINGS += -Werror
+endif
+
+CORE_PKGS := libcrypto inih
+DAEMON_PKGS := libsystemd libcurl libgpiod
+TEST_PKGS := cmocka
+
+# libgpiod 1.6 (Debian 12) or 2.x (Debian 13, Raspberry Pi OS)
+GPIOD_API := $(shell $(PKG_CONFIG) --atleast-version=2 libgpiod 2>/dev/null && echo 2 || echo 1)
+
+pkgcflags = $(shell $(PKG_CONFIG) --cflags $(1) 2>/dev/null)
+pkglibs = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)
+
+FG_CPPFLAGS := -D_GNU_SOURCE -DFG_VERSION='"$(VERSION)"' -DFG_GPIOD_API=$(GPIOD_API) \
+	-Idaemon -Idaemon/api
+FG_CFLAGS := -std=gnu17 $(WARNINGS) -fno-strict-aliasing -fstack-protector-strong \
+	$(call pkgcflags,$(CORE_PKGS) $(DAEMON_PKGS))
+FG_LDFLAGS :=
+ifeq ($(SAN),1)
+FG_CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FG_LDFLAGS += -fsanitize=address,undefined
+endif
+ALL_LIBS = $(call pkglibs,$(CORE_PKGS) $(DAEMON_PKGS)) -lm
+
+# --- sources (auto-discovered; see docs/architecture.md) ---------------------
+LIB_SRC := $(sort $(wildcard daemon/lib/*.c))
+CORE_SRC := $(sort $(wildcard daemon/core/*.c))
+DAEMON_SRC := $(sort $(filter-out daemon/main.c,$(wildcard daemon/*.c daemon/io/*.c)))
+TOOLS := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard tools/*/*.c)))))
+UNIT_TESTS := $(sort $(patsubst tests/%.c,%,$(wildcard tests/test-*.c)))
+FUZZERS := $(sort $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz-*.c)))
+BENCHES := $(sort $(patsubst tests/bench/%.c,%,$(wildcard tests/bench/bench-*.c)))
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+LIB_A := $(BUILD)/libfglib.a
+CORE_A := $(BUILD)/libfgcore.a
+DAEMON_A := $(BUILD)/libfgdaemon.a
+PROGRAMS := $(BUILD)/flicgated $(addprefix $(BUILD)/,$(TOOLS))
+TEST_BINS := $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
+
+.PHONY: all check demo deps install uninstall fuzz bench docs clean check-docs \
+	deb image image-check vm-check test-build
+.DEFAULT_GOAL := all
+
+all: $(PROGRAMS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(FG_CPPFLAGS) $(FG_CFLAGS) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIB_A): $(call obj,$(LIB_SRC))
+	@rm -f $@
+	$(AR) rcs $@ $^
+$(CORE_A): $(call obj,$(CORE_SRC))
+	@rm -f $@
+	$(AR) rcs $@ $^
+$(DAEMON_A): $(call obj,$(DAEMON_SRC))
+	@rm -f $@
+	$(AR) rcs $@ $(or $^,/dev/null)
+
+$(BUILD)/flicgated: $(call obj,daemon/main.c) $(DAEMON_A) $(CORE_A) $(LIB_A)
+	$(CC) $(FG_LDFLAGS) $(LDFLAGS) -o $@ $^ $(ALL_LIBS)
+
+# Each tools/<name>/ is one program. Tools link only libfglib.a: in particular
+# the simulator must never contain the daemon's protocol code.
+define tool_rule
+$(BUILD)/$(1): $(call obj,$(sort $(wildcard tools/$(1)/*.c))) $(TOOL_EXTRA_$(1)) $(LIB_A)
+	$$(CC) $$(FG_LDFLAGS) $$(LDFLAGS) -o $$@ $$^ $$(ALL_LIBS)
+endef
+$(foreach t,$(TOOLS),$(eval $(call tool_rule,$(t))))
+
+# --- tests -----------------------------------------------------------------
+$(BUILD)/tests/%: $(call obj,tests/%.c) $(DAEMON_A) $(CORE_A) $(LIB_A)
+	@mkdir -p $(@D)
+	$(CC) $(FG_LDFLAGS) $(LDFLAGS) -o $@ $^ $(ALL_LIBS) $(call pkglibs,$(TEST_PKGS))
+
+test-build: $(PROGRAMS) $(TEST_BINS)
+
+check: deps
+	@$(MAKE) --no-print-directory test-build
+	@BUILD=$(BUILD) SAN=$(SAN) tests/run-tests $(BUILD)
+
+# --- the main job without hardware ------------------------------------------
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@tools/demo/run-demo $(BUILD)
+
+# --- Debian packages ---------------------------------------------------------
+DEB_DEPS := gcc make pkg-config libc6-dev libsystemd-dev libcurl4-openssl-dev \
+	libinih-dev libgpiod-dev libssl-dev libcmocka-dev dbus-daemon python3 \
+	python3-dbus clang llvm valgrind ca-certificates
+
+deps:
+	@missing=""; for p in $(DEB_DEPS) $(EXTRA_DEB_DEPS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed$$' \
+			|| missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "make deps: installing$$missing"; \
+		if [ "$$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		$$SUDO apt-get update -qq && \
+		$$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null \
+			|| { echo "make deps: apt-get failed" >&2; exit 1; }; \
+	fi
+
+# --- install -----------------------------------------------------------------
+MANPAGES := docs/flicgated.8 docs/flicgatectl.1 docs/flicgate.ini.5
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR)
+	install -m 0755 $(BUILD)/flicgated $(DESTDIR)$(SBINDIR)/flicgated
+	if [ -x $(BUILD)/flicgatectl ]; then install -m 0755 $(BUILD)/flicgatectl $(DESTDIR)$(BINDIR)/flicgatectl; fi
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
+		$(DESTDIR)$(UDEVRULESDIR) $(DESTDIR)$(DBUSPOLICYDIR) $(DESTDIR)$(DATADIR)/doc/flicgate
+	sed 's|@SBINDIR@|$(SBINDIR)|g' conf/flicgated.service > $(DESTDIR)$(UNITDIR)/flicgated.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/flicgated.service
+	install -m 0644 conf/flicgate.sysusers $(DESTDIR)$(SYSUSERSDIR)/flicgate.conf
+	install -m 0644 conf/flicgate.tmpfiles $(DESTDIR)$(TMPFILESDIR)/flicgate.conf
+	install -m 0644 conf/60-flicgate-gpio.rules $(DESTDIR)$(UDEVRULESDIR)/60-flicgate-gpio.rules
+	install -m 0644 conf/io.github.flicgate1.conf $(DESTDIR)$(DBUSPOLICYDIR)/io.github.flicgate1.conf
+	install -m 0644 conf/flicgate.ini $(DESTDIR)$(DATADIR)/doc/flicgate/flicgate.ini
+	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/flicgate
+	[ -e $(DESTDIR)$(SYSCONFDIR)/flicgate/flicgate.ini ] || \
+		install -m 0640 conf/flicgate.ini $(DESTDIR)$(SYSCONFDIR)/flicgate/flicgate.ini
+	for m in $(wildcard $(MANPAGES)); do \
+		s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s; \
+		install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
+	if [ -f tools/flicgatectl/flicgatectl.bash ]; then \
+		install -d $(DESTDIR)$(DATADIR)/bash-completion/completions; \
+		install -m 0644 tools/flicgatectl/flicgatectl.bash \
+			$(DESTDIR)$(DATADIR)/bash-completion/completions/flicgatectl; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/flicgated $(DESTDIR)$(BINDIR)/flicgatectl \
+		$(DESTDIR)$(UNITDIR)/flicgated.service $(DESTDIR)$(SYSUSERSDIR)/flicgate.conf \
+		$(DESTDIR)$(TMPFILESDIR)/flicgate.conf $(DESTDIR)$(UDEVRULESDIR)/60-flicgate-gpio.rules \
+		$(DESTDIR)$(DBUSPOLICYDIR)/io.github.flicgate1.conf \
+		$(DESTDIR)$(DATADIR)/bash-completion/completions/flicgatectl
+	rm -rf $(DESTDIR)$(DATADIR)/doc/flicgate
+
+# --- generated reference -------------------------------------------------------
+docs: $(BUILD)/flicgated
+	$(BUILD)/flicgated --dump-config-example > conf/flicgate.ini
+	$(BUILD)/flicgated --dump-config-man > docs/flicgate.ini.5
+
+# --- fuzzing (clang + libFuzzer) -------------------------------------------------
+FUZZ_BUILD := build-fuzz
+FUZZ_TIME ?= 60
+FUZZ_CFLAGS := -std=gnu17 -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
+	$(FG_CPPFLAGS) $(call pkgcflags,$(CORE_PKGS))
+FUZZ_CORE_SRC := $(LIB_SRC) $(CORE_SRC)
+
+$(FUZZ_BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+
+$(FUZZ_BUILD)/%: $(FUZZ_BUILD)/obj/tests/fuzz/%.o $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(FUZZ_CORE_SRC))
+	clang -fsanitize=fuzzer,address,undefined -o $@ $^ $(call pkglibs,$(CORE_PKGS)) -lm
+
+fuzz: deps $(addprefix $(FUZZ_BUILD)/,$(FUZZERS))
+	@set -e; for f in $(FUZZERS); do \
+		mkdir -p $(FUZZ_BUILD)/corpus/$$f; \
+		seeds=tests/fuzz/corpus/$$f; [ -d $$seeds ] || seeds=; \
+		echo "== $$f ($(FUZZ_TIME)s)"; \
+		$(FUZZ_BUILD)/$$f -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
+			$(FUZZ_BUILD)/corpus/$$f $$seeds 2>&1 | grep -E 'stat::number_of_executed_units|ERROR|SUMMARY' ; \
+	done
+
+# --- benchmarks ------------------------------------------------------------------
+bench: deps
+	@$(MAKE) --no-print-directory all $(addprefix $(BUILD)/tests/bench/,$(BENCHES))
+	@set -e; for b in $(BENCHES); do echo "== $$b"; $(BUILD)/tests/bench/$$b; done
+
+$(BUILD)/tests/bench/%: $(call obj,tests/bench/%.c) $(DAEMON_A) $(CORE_A) $(LIB_A)
+	@mkdir -p $(@D)
+	$(CC) $(FG_LDFLAGS) $(LDFLAGS) -o $@ $^ $(ALL_LIBS)
+
+clean:
+	rm -rf build build-san build-clang build-fuzz build-ci*
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

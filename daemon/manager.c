@@ -1,0 +1,268 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <systemd/sd-bus.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
+
+#include "flicgate-dbus.h"
+#include "lib/fileio.h"
+#include "lib/log.h"
+#include "lib/strv.h"
+#include "lib/timeutil.h"
+#include "manager.h"
+
+struct fg_manager {
+	struct fg_manager_options opts;
+	char *config_path;		/* as given; NULL = search path */
+	char *bus_address;
+	struct fg_config *config;
+
+	sd_event *event;
+	sd_bus *bus;
+
+	/* signals */
+	sd_event_source *sigterm_source;
+	sd_event_source *sigint_source;
+	sd_event_source *sighup_source;
+
+	int exit_code;
+};
+
+static int apply_log_level(struct fg_manager *m)
+{
+	fg_log_set_level(m->opts.log_level >= 0 ? m->opts.log_level
+						: m->config->gateway.log_level);
+	return 0;
+}
+
+int fg_manager_reload(struct fg_manager *m)
+{
+	struct fg_config_errors errors = { 0 };
+	struct fg_config *c = NULL;
+	char *msg;
+	int r;
+
+	/* MONOTONIC_USEC lets systemd match this to the reload it asked for */
+	sd_notifyf(false, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=Reloading configuration",
+		   (unsigned long long)fg_now_monotonic());
+	r = fg_config_load(m->config_path, &errors, &c);
+	if (r < 0) {
+		FG_STRV_FOREACH(msg, errors.messages)
+			log_error("%s", msg);
+		fg_config_errors_clear(&errors);
+		log_error_errno(r, "Configuration rejected, keeping the running one: %m");
+		sd_notify(false, "READY=1\nSTATUS=Configuration rejected; running with the previous one");
+		return r;
+	}
+	fg_config_errors_clear(&errors);
+
+	/*
+	 * Subsystems switch to the new configuration before the old one is
+	 * freed; each keeps its pointer only until it is told of the swap.
+	 */
+	fg_config_free(m->config);
+	m->config = c;
+	apply_log_level(m);
+	log_notice("Configuration reloaded from %s", c->path);
+	sd_notify(false, "READY=1\nSTATUS=Running");
+	return 0;
+}
+
+static int on_exit_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	struct fg_manager *m = userdata;
+
+	log_notice("Received %s, shutting down", strsignal((int)si->ssi_signo));
+	sd_notify(false, "STOPPING=1\nSTATUS=Shutting down");
+	return sd_event_exit(m->event, m->exit_code);
+}
+
+static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	fg_manager_reload(userdata);
+	return 0;
+}
+
+static int on_name_acquired(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
+{
+	struct fg_manager *m = userdata;
+	const sd_bus_error *e = sd_bus_message_get_error(reply);
+	uint32_t result;
+	int r;
+
+	if (e) {
+		/* the bus policy forbids us the name */
+		log_error("Cannot own %s on the bus: %s", FG_DBUS_NAME, e->message);
+		goto fail;
+	}
+	r = sd_bus_message_read(reply, "u", &result);
+	if (r < 0) {
+		log_error_errno(r, "Cannot parse the reply to RequestName: %m");
+		goto fail;
+	}
+	/* 1: primary owner, 4: already ours; 3: someone else has it (we asked not to queue) */
+	if (result != 1 && result != 4) {
+		log_error("Cannot own %s on the bus: another flicgated is running", FG_DBUS_NAME);
+		goto fail;
+	}
+	log_debug("Acquired %s", FG_DBUS_NAME);
+	return 0;
+
+fail:
+	m->exit_code = EXIT_FAILURE;
+	return sd_event_exit(m->event, EXIT_FAILURE);
+}
+
+static int connect_bus(struct fg_manager *m)
+{
+	int r;
+
+	if (m->bus_address) {
+		r = sd_bus_new(&m->bus);
+		if (r < 0)
+			return r;
+		r = sd_bus_set_address(m->bus, m->bus_address);
+		if (r >= 0)
+			r = sd_bus_set_bus_client(m->bus, true);
+		if (r >= 0)
+			r = sd_bus_start(m->bus);
+	} else if (m->opts.user_bus) {
+		r = sd_bus_open_user(&m->bus);
+	} else {
+		r = sd_bus_open_system(&m->bus);
+	}
+	if (r < 0)
+		return r;
+	r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
+	if (r < 0)
+		return r;
+	/* DBUS_NAME_FLAG_DO_NOT_QUEUE: a second instance must fail, not wait */
+	return sd_bus_call_method_async(m->bus, NULL, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+					"org.freedesktop.DBus", "RequestName", on_name_acquired, m,
+					"su", FG_DBUS_NAME, (uint32_t)4);
+}
+
+static int prepare_state_dir(const char *dir)
+{
+	struct stat st;
+	int r;
+
+	r = fg_mkdir_p(dir, 0700);
+	if (r < 0)
+		return r;
+	if (stat(dir, &st) < 0)
+		return -errno;
+	if (st.st_mode & 0077)
+		log_warning("State directory %s is readable by others (mode %03o); pairing keys live there",
+			    dir, st.st_mode & 0777);
+	return 0;
+}
+
+int fg_manager_new(const struct fg_manager_options *opts, struct fg_config *config,
+		   struct fg_manager **ret)
+{
+	struct fg_manager *m;
+	int r;
+
+	m = calloc(1, sizeof(*m));
+	if (!m) {
+		fg_config_free(config);
+		return -ENOMEM;
+	}
+	m->opts = *opts;
+	m->config = config;
+	m->exit_code = EXIT_SUCCESS;
+	if ((opts->config_path && !(m->config_path = strdup(opts->config_path))) ||
+	    (opts->bus_address && !(m->bus_address = strdup(opts->bus_address)))) {
+		r = -ENOMEM;
+		goto failed;
+	}
+	m->opts.config_path = m->config_path;
+	m->opts.bus_address = m->bus_address;
+	apply_log_level(m);
+
+	r = sd_event_default(&m->event);
+	if (r < 0) {
+		log_error_errno(r, "Failed to create the event loop: %m");
+		goto failed;
+	}
+	/* handles WATCHDOG=1 on its own when WatchdogSec= is set */
+	r = sd_event_set_watchdog(m->event, true);
+	if (r < 0) {
+		log_error_errno(r, "Failed to enable the systemd watchdog: %m");
+		goto failed;
+	}
+
+	r = sd_event_add_signal(m->event, &m->sigterm_source, SIGTERM | SD_EVENT_SIGNAL_PROCMASK,
+				on_exit_signal, m);
+	if (r >= 0)
+		r = sd_event_add_signal(m->event, &m->sigint_source, SIGINT | SD_EVENT_SIGNAL_PROCMASK,
+					on_exit_signal, m);
+	if (r >= 0)
+		r = sd_event_add_signal(m->event, &m->sighup_source, SIGHUP | SD_EVENT_SIGNAL_PROCMASK,
+					on_sighup, m);
+	if (r < 0) {
+		log_error_errno(r, "Failed to set up signal handling: %m");
+		goto failed;
+	}
+
+	r = prepare_state_dir(m->config->gateway.state_dir);
+	if (r < 0) {
+		log_error_errno(r, "Failed to create state directory %s: %m", m->config->gateway.state_dir);
+		goto failed;
+	}
+
+	r = connect_bus(m);
+	if (r < 0) {
+		log_error_errno(r, "Failed to connect to the %s bus: %m",
+				m->bus_address ? "given" : m->opts.user_bus ? "user" : "system");
+		goto failed;
+	}
+
+	*ret = m;
+	return 0;
+
+failed:
+	fg_manager_free(m);
+	return r;
+}
+
+int fg_manager_run(struct fg_manager *m)
+{
+	int r;
+
+	/*
+	 * The BlueZ adapter is not part of this build yet: say plainly that
+	 * no press can arrive rather than look healthy.
+	 */
+	log_warning("No Bluetooth adapter: flicgated cannot receive button presses yet");
+	sd_notifyf(false, "READY=1\nSTATUS=Running; no Bluetooth adapter");
+	log_notice("flicgated %s running (%zu buttons, %zu webhooks, config %s)", FG_VERSION,
+		   m->config->n_buttons, m->config->n_webhooks, m->config->path);
+	r = sd_event_loop(m->event);
+	if (r < 0)
+		return log_error_errno(r, "Event loop failed: %m"), EXIT_FAILURE;
+	return r;
+}
+
+struct fg_manager *fg_manager_free(struct fg_manager *m)
+{
+	if (!m)
+		return NULL;
+	/* subsystems go first: they hold sources on the loop and the bus */
+	m->bus = sd_bus_flush_close_unref(m->bus);
+	sd_event_source_unref(m->sighup_source);
+	sd_event_source_unref(m->sigint_source);
+	sd_event_source_unref(m->sigterm_source);
+	sd_event_unref(m->event);
+	fg_config_free(m->config);
+	free(m->config_path);
+	free(m->bus_address);
+	free(m);
+	return NULL;
+}
