@@ -87,6 +87,8 @@ TEST_BINS := $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 .PHONY: all check demo deps install uninstall fuzz bench docs clean check-docs \
 	deb image image-check vm-check test-build
 .DEFAULT_GOAL := all
+# keep objects of pattern-built programs (tests, benchmarks) between runs
+.SECONDARY:
 
 all: $(PROGRAMS)
 
