@@ -1,14 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "fg-test.h"
 
 #include "core/feedback.h"
 #include "lib/timeutil.h"
@@ -114,7 +110,6 @@ static void test_state_names(void **state)
 
 		assert_non_null(name);
 		assert_int_equal(fg_feedback_state_from_string(name), s);
-		assert_non_null(fg_feedback_state_doc(s));
 		assert_int_equal(fg_pattern_set_parse(fg_feedback_state_default(s), &set, msg, sizeof(msg)), 0);
 		if (fg_feedback_state_is_transient(s))
 			assert_null(fg_feedback_validate_transient_pattern(fg_feedback_state_default(s),
@@ -125,7 +120,6 @@ static void test_state_names(void **state)
 	assert_null(fg_feedback_state_to_string(_FG_FB_STATE_MAX));
 	assert_null(fg_feedback_state_to_string(NONE));
 	assert_null(fg_feedback_state_default(_FG_FB_STATE_MAX));
-	assert_null(fg_feedback_state_doc(NONE));
 	assert_int_equal(fg_feedback_state_from_string("level4"), NONE);
 	assert_int_equal(fg_feedback_state_from_string(NULL), NONE);
 	assert_true(fg_feedback_state_is_transient(FG_FB_PRESS));
@@ -138,7 +132,7 @@ static void test_validate_transient(void **state)
 	char msg[200];
 	const char *e;
 
-	e = fg_feedback_validate_transient_pattern("status_led: on for 1s; buzzer: on", msg, sizeof(msg));
+	e = fg_feedback_validate_transient_pattern("status_led: on for 1s, buzzer: on", msg, sizeof(msg));
 	assert_non_null(e);
 	assert_string_equal(e, "buzzer: 'on' never ends; add 'for DURATION' or use a single beep/flash");
 	e = fg_feedback_validate_transient_pattern("alert_led: flash 2x 100ms every 1s", msg, sizeof(msg));
@@ -146,7 +140,7 @@ static void test_validate_transient(void **state)
 	assert_non_null(strstr(e, "alert_led: 'flash 2x 100ms every 1s' never ends"));
 	e = fg_feedback_validate_transient_pattern("alert_led: bogus", msg, sizeof(msg));
 	assert_non_null(strstr(e, "unknown pattern 'bogus'"));
-	assert_null(fg_feedback_validate_transient_pattern("alert_led: blink 200ms for 1s; buzzer: beep 2x 50ms",
+	assert_null(fg_feedback_validate_transient_pattern("alert_led: blink 200ms for 1s, buzzer: beep 2x 50ms",
 							   msg, sizeof(msg)));
 	assert_null(fg_feedback_validate_transient_pattern("none", msg, sizeof(msg)));
 	/* ordinary rows may be infinite */
@@ -586,7 +580,7 @@ static void test_acknowledge_press_chirp(void **state)
 static void test_acknowledge_conditions(void **state)
 {
 	const char *t[_FG_FB_STATE_MAX] = {
-		[FG_FB_NO_ADAPTER] = "status_led: blink 1s; buzzer: beep 1x 100ms every 5s",
+		[FG_FB_NO_ADAPTER] = "status_led: blink 1s, buzzer: beep 1x 100ms every 5s",
 		[FG_FB_LOW_BATTERY] = "buzzer: beep 2x 100ms every 5s",
 		[FG_FB_SILENCED] = "alert_led: on",
 	};
@@ -729,7 +723,7 @@ static void test_from_config(void **state)
 	struct fg_feedback *fb = NULL;
 
 	c.escalation.level_after_usec[0] = 1 * MIN;
-	c.gpio.patterns[FG_FB_IDLE] = (char *)"status_led: on; buzzer: off";
+	c.gpio.patterns[FG_FB_IDLE] = (char *)"status_led: on, buzzer: off";
 	c.gpio.patterns[FG_FB_LEVEL1] = (char *)"buzzer: on";
 	assert_int_equal(fg_feedback_new_from_config(&c, &fb), 0);
 	assert_shows(fb, 0, FG_FB_IDLE, NONE, FG_FB_IDLE);
@@ -748,32 +742,80 @@ static void test_from_config(void **state)
 	assert_null(fb);
 }
 
+/* Every state has its [gpio] key, stored where the feedback core looks. */
+static void test_config_keys(void **state)
+{
+	for (int s = 0; s < _FG_FB_STATE_MAX; s++) {
+		struct fg_config_errors e = { 0 };
+		struct fg_config *c = NULL;
+		char text[200];
+
+		/* a defaulted config has every row's default */
+		assert_int_equal(fg_config_parse("t.ini", "", 0, &e, &c), 0);
+		assert_string_equal(c->gpio.patterns[s], fg_feedback_state_default(s));
+		fg_config_free(c);
+		c = NULL;
+
+		snprintf(text, sizeof(text), "[gpio]\n%s_pattern = status_led: on for 2s\n",
+			 fg_feedback_state_to_string(s));
+		assert_int_equal(fg_config_parse("t.ini", text, strlen(text), &e, &c), 0);
+		assert_string_equal(c->gpio.patterns[s], "status_led: on for 2s");
+		for (int o = 0; o < _FG_FB_STATE_MAX; o++)
+			if (o != s)
+				assert_string_equal(c->gpio.patterns[o], fg_feedback_state_default(o));
+		fg_config_free(c);
+		c = NULL;
+
+		snprintf(text, sizeof(text), "[gpio]\n\n%s_pattern = buzzer: beep 3x 100ms every 300ms\n",
+			 fg_feedback_state_to_string(s));
+		assert_int_equal(fg_config_parse("t.ini", text, strlen(text), &e, &c), -EINVAL);
+		assert_null(c);
+		assert_int_equal(e.n, 1);
+		snprintf(text, sizeof(text), "t.ini:3: gpio.%s_pattern: buzzer: every 300ms leaves no pause",
+			 fg_feedback_state_to_string(s));
+		if (!strstr(e.messages[0], text))
+			fail_msg("'%s' does not contain '%s'", e.messages[0], text);
+		fg_config_errors_clear(&e);
+
+		/* only press and closed insist on patterns that end */
+		snprintf(text, sizeof(text), "[gpio]\n%s_pattern = buzzer: on\n", fg_feedback_state_to_string(s));
+		assert_int_equal(fg_config_parse("t.ini", text, strlen(text), &e, &c),
+				 fg_feedback_state_is_transient(s) ? -EINVAL : 0);
+		if (fg_feedback_state_is_transient(s))
+			assert_non_null(strstr(e.messages[0], "buzzer: 'on' never ends"));
+		fg_config_errors_clear(&e);
+		fg_config_free(c);
+		c = NULL;
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		{ "/feedback/state-names", test_state_names, NULL, NULL, NULL },
-		{ "/feedback/validate-transient", test_validate_transient, NULL, NULL, NULL },
-		{ "/feedback/idle", test_idle, NULL, NULL, NULL },
-		{ "/feedback/nothing-at-all", test_nothing_at_all, NULL, NULL, NULL },
-		{ "/feedback/each-condition", test_each_condition, NULL, NULL, NULL },
-		{ "/feedback/condition-priorities", test_condition_priorities, NULL, NULL, NULL },
-		{ "/feedback/condition-keeps-time", test_condition_keeps_time, NULL, NULL, NULL },
-		{ "/feedback/button-conditions", test_button_conditions, NULL, NULL, NULL },
-		{ "/feedback/invalid-args", test_invalid_args, NULL, NULL, NULL },
-		{ "/feedback/press", test_press, NULL, NULL, NULL },
-		{ "/feedback/press-over-fault", test_press_over_fault, NULL, NULL, NULL },
-		{ "/feedback/alert-lifecycle", test_alert_lifecycle, NULL, NULL, NULL },
-		{ "/feedback/worst-alert-shows", test_worst_alert_shows, NULL, NULL, NULL },
-		{ "/feedback/escalation-timing", test_escalation_timing, NULL, NULL, NULL },
-		{ "/feedback/escalation-disabled-levels", test_escalation_disabled_levels, NULL, NULL, NULL },
-		{ "/feedback/escalation-from-first-open", test_escalation_from_first_open, NULL, NULL, NULL },
-		{ "/feedback/two-alerts-escalate", test_two_alerts_escalate_from_earliest, NULL, NULL, NULL },
-		{ "/feedback/acknowledge", test_acknowledge, NULL, NULL, NULL },
-		{ "/feedback/acknowledge-press-chirp", test_acknowledge_press_chirp, NULL, NULL, NULL },
-		{ "/feedback/acknowledge-conditions", test_acknowledge_conditions, NULL, NULL, NULL },
-		{ "/feedback/finite-rows-fall-through", test_finite_rows_fall_through, NULL, NULL, NULL },
-		{ "/feedback/deadlines-are-exact", test_deadlines_are_exact, NULL, NULL, NULL },
-		{ "/feedback/from-config", test_from_config, NULL, NULL, NULL },
+		FG_TEST("/feedback/state-names", test_state_names),
+		FG_TEST("/feedback/validate-transient", test_validate_transient),
+		FG_TEST("/feedback/idle", test_idle),
+		FG_TEST("/feedback/nothing-at-all", test_nothing_at_all),
+		FG_TEST("/feedback/each-condition", test_each_condition),
+		FG_TEST("/feedback/condition-priorities", test_condition_priorities),
+		FG_TEST("/feedback/condition-keeps-time", test_condition_keeps_time),
+		FG_TEST("/feedback/button-conditions", test_button_conditions),
+		FG_TEST("/feedback/invalid-args", test_invalid_args),
+		FG_TEST("/feedback/press", test_press),
+		FG_TEST("/feedback/press-over-fault", test_press_over_fault),
+		FG_TEST("/feedback/alert-lifecycle", test_alert_lifecycle),
+		FG_TEST("/feedback/worst-alert-shows", test_worst_alert_shows),
+		FG_TEST("/feedback/escalation-timing", test_escalation_timing),
+		FG_TEST("/feedback/escalation-disabled-levels", test_escalation_disabled_levels),
+		FG_TEST("/feedback/escalation-from-first-open", test_escalation_from_first_open),
+		FG_TEST("/feedback/two-alerts-escalate", test_two_alerts_escalate_from_earliest),
+		FG_TEST("/feedback/acknowledge", test_acknowledge),
+		FG_TEST("/feedback/acknowledge-press-chirp", test_acknowledge_press_chirp),
+		FG_TEST("/feedback/acknowledge-conditions", test_acknowledge_conditions),
+		FG_TEST("/feedback/finite-rows-fall-through", test_finite_rows_fall_through),
+		FG_TEST("/feedback/deadlines-are-exact", test_deadlines_are_exact),
+		FG_TEST("/feedback/from-config", test_from_config),
+		FG_TEST("/feedback/config-keys", test_config_keys),
 	};
 
 	return cmocka_run_group_tests_name("feedback", tests, NULL, NULL);

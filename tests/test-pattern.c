@@ -1,13 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "fg-test.h"
 
 #include "core/pattern.h"
 #include "lib/timeutil.h"
@@ -367,7 +363,7 @@ static void test_set_parse(void **state)
 	struct fg_pattern_set set;
 	char err[200] = "", buf[FG_PATTERN_SET_BUF];
 
-	assert_int_equal(fg_pattern_set_parse("status_led, alert_led: on for 1s; buzzer: beep 1x 50ms",
+	assert_int_equal(fg_pattern_set_parse("status_led: on for 1s, alert_led:on for 1s ,buzzer: beep 1x 50ms",
 					      &set, err, sizeof(err)), 0);
 	assert_true(set.has[FG_OUTPUT_STATUS_LED]);
 	assert_true(set.has[FG_OUTPUT_ALERT_LED]);
@@ -376,15 +372,15 @@ static void test_set_parse(void **state)
 	assert_int_equal(set.pattern[FG_OUTPUT_ALERT_LED].for_usec, 1 * S);
 	assert_int_equal(set.pattern[FG_OUTPUT_BUZZER].kind, FG_PATTERN_BEEP);
 	fg_pattern_set_format(&set, buf, sizeof(buf));
-	assert_string_equal(buf, "status_led: on for 1s; alert_led: on for 1s; buzzer: beep 1x 50ms");
+	assert_string_equal(buf, "status_led: on for 1s, alert_led: on for 1s, buzzer: beep 1x 50ms");
 
 	assert_int_equal(fg_pattern_set_parse("buzzer:off", &set, err, sizeof(err)), 0);
 	assert_false(set.has[FG_OUTPUT_STATUS_LED]);
 	assert_true(set.has[FG_OUTPUT_BUZZER]);
 	assert_int_equal(set.pattern[FG_OUTPUT_BUZZER].kind, FG_PATTERN_OFF);
 
-	/* empty items and trailing ';' are fine */
-	assert_int_equal(fg_pattern_set_parse(" ; alert_led : blink 1s ; ", &set, err, sizeof(err)), 0);
+	/* empty items and a trailing ',' are fine */
+	assert_int_equal(fg_pattern_set_parse(" , alert_led : blink 1s , ", &set, err, sizeof(err)), 0);
 	assert_true(set.has[FG_OUTPUT_ALERT_LED]);
 	fg_pattern_set_format(&set, buf, sizeof(buf));
 	assert_string_equal(buf, "alert_led: blink 1s 50%");
@@ -406,13 +402,15 @@ static void test_set_errors(void **state)
 	} cases[] = {
 		{ "on", "'on': expected OUTPUT: PATTERN" },
 		{ "led: on", "unknown output 'led'" },
-		{ "buzzer: on; buzzer: off", "buzzer: given twice" },
-		{ "buzzer, buzzer: on", "buzzer: given twice" },
+		{ "buzzer: on, buzzer: off", "buzzer: given twice" },
+		{ "buzzer: on; alert_led: off", "use ',' between outputs" },
+		{ "status_led alert_led: on", "unknown output 'status_led alert_led'" },
+		{ "buzzer, alert_led: on", "'buzzer': expected OUTPUT: PATTERN" },
 		{ ": on", "missing output before ':'" },
 		{ "status_led: blink 1s 0%", "status_led: blink duty '0%': expected 1% to 99%" },
-		{ "alert_led, buzzer: wobble", "alert_led, buzzer: unknown pattern 'wobble'" },
+		{ "buzzer: wobble", "buzzer: unknown pattern 'wobble'" },
 		{ "alert_led: ", "alert_led: empty pattern" },
-		{ "none; buzzer: on", "'none': expected OUTPUT: PATTERN" },
+		{ "none, buzzer: on", "'none': expected OUTPUT: PATTERN" },
 	};
 	struct fg_pattern_set set = { .has = { true } };
 
@@ -435,8 +433,8 @@ static void test_set_roundtrip(void **state)
 {
 	static const char *const cases[] = {
 		"status_led: flash 1x 100ms every 3s",
-		"alert_led: blink 200ms 50%; buzzer: beep 3x 100ms every 10s",
-		"status_led: on; alert_led: off; buzzer: off for 1min",
+		"alert_led: blink 200ms 50%, buzzer: beep 3x 100ms every 10s",
+		"status_led: on, alert_led: off, buzzer: off for 1min",
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -458,21 +456,21 @@ static void test_set_roundtrip(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		{ "/pattern/parse-off-on", test_parse_off_on, NULL, NULL, NULL },
-		{ "/pattern/parse-blink", test_parse_blink, NULL, NULL, NULL },
-		{ "/pattern/parse-beep", test_parse_beep, NULL, NULL, NULL },
-		{ "/pattern/parse-errors", test_parse_errors, NULL, NULL, NULL },
-		{ "/pattern/format-roundtrip", test_format_roundtrip, NULL, NULL, NULL },
-		{ "/pattern/format-small-buffer", test_format_small_buffer, NULL, NULL, NULL },
-		{ "/pattern/equal", test_equal, NULL, NULL, NULL },
-		{ "/pattern/sample-on-off", test_sample_on_off, NULL, NULL, NULL },
-		{ "/pattern/sample-blink", test_sample_blink, NULL, NULL, NULL },
-		{ "/pattern/sample-beep", test_sample_beep, NULL, NULL, NULL },
-		{ "/pattern/sample-arbitrary-times", test_sample_arbitrary_times, NULL, NULL, NULL },
-		{ "/pattern/output-names", test_output_names, NULL, NULL, NULL },
-		{ "/pattern/set-parse", test_set_parse, NULL, NULL, NULL },
-		{ "/pattern/set-errors", test_set_errors, NULL, NULL, NULL },
-		{ "/pattern/set-roundtrip", test_set_roundtrip, NULL, NULL, NULL },
+		FG_TEST("/pattern/parse-off-on", test_parse_off_on),
+		FG_TEST("/pattern/parse-blink", test_parse_blink),
+		FG_TEST("/pattern/parse-beep", test_parse_beep),
+		FG_TEST("/pattern/parse-errors", test_parse_errors),
+		FG_TEST("/pattern/format-roundtrip", test_format_roundtrip),
+		FG_TEST("/pattern/format-small-buffer", test_format_small_buffer),
+		FG_TEST("/pattern/equal", test_equal),
+		FG_TEST("/pattern/sample-on-off", test_sample_on_off),
+		FG_TEST("/pattern/sample-blink", test_sample_blink),
+		FG_TEST("/pattern/sample-beep", test_sample_beep),
+		FG_TEST("/pattern/sample-arbitrary-times", test_sample_arbitrary_times),
+		FG_TEST("/pattern/output-names", test_output_names),
+		FG_TEST("/pattern/set-parse", test_set_parse),
+		FG_TEST("/pattern/set-errors", test_set_errors),
+		FG_TEST("/pattern/set-roundtrip", test_set_roundtrip),
 	};
 
 	return cmocka_run_group_tests_name("pattern", tests, NULL, NULL);

@@ -14,46 +14,26 @@ _Static_assert(_FG_FB_STATE_MAX <= 32, "fg_feedback_view.active is 32 bits");
 static const struct {
 	const char *name;
 	const char *def;
-	const char *doc;
 } states[_FG_FB_STATE_MAX] = {
-	[FG_FB_PRESS] = { "press", FG_FB_DEFAULT_PRESS,
-		"A button press was received (shown once; every pattern must end)." },
-	[FG_FB_CLOSED] = { "closed", FG_FB_DEFAULT_CLOSED,
-		"An alert was closed (shown once; every pattern must end)." },
-	[FG_FB_UNDELIVERABLE] = { "undeliverable", FG_FB_DEFAULT_UNDELIVERABLE,
-		"An open alert could not be delivered and was given up (dead letter)." },
-	[FG_FB_FAILING] = { "failing", FG_FB_DEFAULT_FAILING,
-		"An open alert is not delivered yet: the target fails, it is spooled and retried." },
-	[FG_FB_LEVEL3] = { "level3", FG_FB_DEFAULT_LEVEL3,
-		"An alert has been open for [escalation] level3_after." },
-	[FG_FB_LEVEL2] = { "level2", FG_FB_DEFAULT_LEVEL2,
-		"An alert has been open for [escalation] level2_after." },
-	[FG_FB_LEVEL1] = { "level1", FG_FB_DEFAULT_LEVEL1,
-		"An alert has been open for [escalation] level1_after." },
-	[FG_FB_OPEN] = { "open", FG_FB_DEFAULT_OPEN,
-		"An alert is open and its target has not confirmed it yet." },
-	[FG_FB_DELIVERED] = { "delivered", FG_FB_DEFAULT_DELIVERED,
-		"An alert is open and its target confirmed it." },
-	[FG_FB_SILENCED] = { "silenced", FG_FB_DEFAULT_SILENCED,
-		"Something acknowledged with the local button is still on (its buzzer is silent)." },
-	[FG_FB_CONFIG_FAULT] = { "config_fault", FG_FB_DEFAULT_CONFIG_FAULT,
-		"The configuration has a fault the gateway runs around." },
-	[FG_FB_NO_ADAPTER] = { "no_adapter", FG_FB_DEFAULT_NO_ADAPTER,
-		"No Bluetooth adapter (or bluetoothd is gone): presses cannot be heard." },
-	[FG_FB_SPOOL_FULL] = { "spool_full", FG_FB_DEFAULT_SPOOL_FULL,
-		"The alert spool reached its alarm depth." },
-	[FG_FB_DEAD_LETTER] = { "dead_letter", FG_FB_DEFAULT_DEAD_LETTER,
-		"Given-up deliveries wait for the operator." },
-	[FG_FB_TARGETS_FAILING] = { "targets_failing", FG_FB_DEFAULT_TARGETS_FAILING,
-		"Deliveries (alerts, heartbeat) have been failing for a while." },
-	[FG_FB_NOT_SEEN] = { "not_seen", FG_FB_DEFAULT_NOT_SEEN,
-		"A button has not been seen for too long." },
-	[FG_FB_LOW_BATTERY] = { "low_battery", FG_FB_DEFAULT_LOW_BATTERY,
-		"A button reports a low battery." },
-	[FG_FB_STARTING] = { "starting", FG_FB_DEFAULT_STARTING,
-		"The daemon is starting." },
-	[FG_FB_IDLE] = { "idle", FG_FB_DEFAULT_IDLE,
-		"Always active, lowest priority: all is well." },
+	[FG_FB_PRESS] = { "press", FG_FB_DEFAULT_PRESS },
+	[FG_FB_CLOSED] = { "closed", FG_FB_DEFAULT_CLOSED },
+	[FG_FB_UNDELIVERABLE] = { "undeliverable", FG_FB_DEFAULT_UNDELIVERABLE },
+	[FG_FB_FAILING] = { "failing", FG_FB_DEFAULT_FAILING },
+	[FG_FB_LEVEL3] = { "level3", FG_FB_DEFAULT_LEVEL3 },
+	[FG_FB_LEVEL2] = { "level2", FG_FB_DEFAULT_LEVEL2 },
+	[FG_FB_LEVEL1] = { "level1", FG_FB_DEFAULT_LEVEL1 },
+	[FG_FB_OPEN] = { "open", FG_FB_DEFAULT_OPEN },
+	[FG_FB_DELIVERED] = { "delivered", FG_FB_DEFAULT_DELIVERED },
+	[FG_FB_SILENCED] = { "silenced", FG_FB_DEFAULT_SILENCED },
+	[FG_FB_CONFIG_FAULT] = { "config_fault", FG_FB_DEFAULT_CONFIG_FAULT },
+	[FG_FB_NO_ADAPTER] = { "no_adapter", FG_FB_DEFAULT_NO_ADAPTER },
+	[FG_FB_SPOOL_FULL] = { "spool_full", FG_FB_DEFAULT_SPOOL_FULL },
+	[FG_FB_DEAD_LETTER] = { "dead_letter", FG_FB_DEFAULT_DEAD_LETTER },
+	[FG_FB_TARGETS_FAILING] = { "targets_failing", FG_FB_DEFAULT_TARGETS_FAILING },
+	[FG_FB_NOT_SEEN] = { "not_seen", FG_FB_DEFAULT_NOT_SEEN },
+	[FG_FB_LOW_BATTERY] = { "low_battery", FG_FB_DEFAULT_LOW_BATTERY },
+	[FG_FB_STARTING] = { "starting", FG_FB_DEFAULT_STARTING },
+	[FG_FB_IDLE] = { "idle", FG_FB_DEFAULT_IDLE },
 };
 
 static const enum fg_feedback_state cond_state[_FG_COND_MAX] = {
@@ -89,13 +69,6 @@ const char *fg_feedback_state_default(enum fg_feedback_state s)
 	if (s < 0 || s >= _FG_FB_STATE_MAX)
 		return NULL;
 	return states[s].def;
-}
-
-const char *fg_feedback_state_doc(enum fg_feedback_state s)
-{
-	if (s < 0 || s >= _FG_FB_STATE_MAX)
-		return NULL;
-	return states[s].doc;
 }
 
 bool fg_feedback_state_is_transient(enum fg_feedback_state s)

@@ -64,7 +64,7 @@ enum fg_feedback_state {
  * press chirp and for escalation only. As macros so that the config table
  * can use them as its defaults.
  */
-#define FG_FB_DEFAULT_PRESS		"status_led, alert_led: on for 1s; buzzer: beep 1x 50ms"
+#define FG_FB_DEFAULT_PRESS		"status_led: on for 1s, alert_led: on for 1s, buzzer: beep 1x 50ms"
 #define FG_FB_DEFAULT_CLOSED		"alert_led: flash 3x 100ms"
 #define FG_FB_DEFAULT_UNDELIVERABLE	"alert_led: blink 200ms 50%"
 #define FG_FB_DEFAULT_FAILING		"alert_led: flash 2x 100ms every 1s"
@@ -88,9 +88,7 @@ enum fg_feedback_state {
 const char *fg_feedback_state_to_string(enum fg_feedback_state s);
 enum fg_feedback_state fg_feedback_state_from_string(const char *s);
 const char *fg_feedback_state_default(enum fg_feedback_state s);
-/* One line for docs and the config table. */
-const char *fg_feedback_state_doc(enum fg_feedback_state s);
-/* Transient rows must only have patterns that end (see validate below). */
+/* PRESS and CLOSED: their patterns must all end (see validate below). */
 bool fg_feedback_state_is_transient(enum fg_feedback_state s);
 
 /*

@@ -410,12 +410,20 @@ int fg_pattern_set_parse(const char *s, struct fg_pattern_set *ret, char *err, s
 		return -ENOMEM;
 	if (strcmp(strip(copy), "none") == 0 || *strip(copy) == '\0')
 		goto done;
+	/*
+	 * ';' would be the natural separator, but " ;" starts a comment in
+	 * flicgate.ini and silently cuts the rest: refuse it outright.
+	 */
+	if (strchr(copy, ';')) {
+		r = fail(err, errlen, "use ',' between outputs (';' starts a comment in flicgate.ini)");
+		goto done;
+	}
 
-	for (item = strtok_r(copy, ";", &save); item; item = strtok_r(NULL, ";", &save)) {
-		char *colon, *names, *name, *save2 = NULL;
+	for (item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+		char *colon, *name;
 		struct fg_pattern p;
 		char perr[160];
-		bool any = false;
+		enum fg_output o;
 
 		item = strip(item);
 		if (*item == '\0')
@@ -427,33 +435,28 @@ int fg_pattern_set_parse(const char *s, struct fg_pattern_set *ret, char *err, s
 			goto done;
 		}
 		*colon = '\0';
-		names = item;
-
-		r = fg_pattern_parse(colon + 1, &p, perr, sizeof(perr));
-		if (r < 0) {
-			fail(err, errlen, "%s: %s", strip(names), perr);
-			goto done;
-		}
-		for (name = strtok_r(names, ", \t", &save2); name; name = strtok_r(NULL, ", \t", &save2)) {
-			enum fg_output o = fg_output_from_string(name);
-
-			if (o == _FG_OUTPUT_INVALID) {
-				r = fail(err, errlen, "unknown output '%.40s' (expected status_led, alert_led or buzzer)",
-					 name);
-				goto done;
-			}
-			if (set.has[o]) {
-				r = fail(err, errlen, "%s: given twice", name);
-				goto done;
-			}
-			set.has[o] = true;
-			set.pattern[o] = p;
-			any = true;
-		}
-		if (!any) {
+		name = strip(item);
+		if (*name == '\0') {
 			r = fail(err, errlen, "missing output before ':' (expected status_led, alert_led or buzzer)");
 			goto done;
 		}
+		o = fg_output_from_string(name);
+		if (o == _FG_OUTPUT_INVALID) {
+			r = fail(err, errlen, "unknown output '%.40s' (expected status_led, alert_led or buzzer)",
+				 name);
+			goto done;
+		}
+		if (set.has[o]) {
+			r = fail(err, errlen, "%s: given twice", name);
+			goto done;
+		}
+		r = fg_pattern_parse(colon + 1, &p, perr, sizeof(perr));
+		if (r < 0) {
+			fail(err, errlen, "%s: %s", name, perr);
+			goto done;
+		}
+		set.has[o] = true;
+		set.pattern[o] = p;
 	}
 done:
 	free(copy);
@@ -475,7 +478,7 @@ const char *fg_pattern_set_format(const struct fg_pattern_set *set, char *buf, s
 
 		if (!set->has[o])
 			continue;
-		n = snprintf(buf + off, size - off, "%s%s: %s", off ? "; " : "",
+		n = snprintf(buf + off, size - off, "%s%s: %s", off ? ", " : "",
 			     output_names[o], fg_pattern_format(&set->pattern[o], pb, sizeof(pb)));
 		if (n < 0 || (size_t)n >= size - off)
 			return buf;

@@ -106,10 +106,11 @@ struct fg_pattern_set {
 /*
  * Parse a pattern set:
  *
- *	OUTPUT[, OUTPUT…]: PATTERN [; OUTPUT…: PATTERN]…
+ *	OUTPUT: PATTERN [, OUTPUT: PATTERN]…
  *
- * e.g. "status_led, alert_led: on for 1s; buzzer: beep 1x 50ms". "none"
- * (or an empty string) is the empty set. Each output may appear once.
+ * e.g. "status_led: on for 1s, buzzer: beep 1x 50ms". "none" (or an empty
+ * string) is the empty set. Each output may appear once. Not ';': in
+ * flicgate.ini " ;" starts a comment.
  * Errors as fg_pattern_parse(), prefixed with the output concerned.
  */
 int fg_pattern_set_parse(const char *s, struct fg_pattern_set *ret, char *err, size_t errlen);
