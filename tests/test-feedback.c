@@ -689,6 +689,7 @@ static void test_deadlines_are_exact(void **state)
 			if (wakes > 1 && (v.out[o].level != prev.out[o].level || v.out[o].state != prev.out[o].state))
 				changes++;
 		assert_true(v.next_usec > now);
+		assert_true(v.next_state_usec >= v.next_usec);
 		ev_at = ev < sizeof(script) / sizeof(script[0]) ? script[ev].at : FG_USEC_INFINITY;
 		next = v.next_usec < ev_at ? v.next_usec : ev_at;
 		if (next > end)
@@ -707,6 +708,23 @@ static void test_deadlines_are_exact(void **state)
 						 (unsigned long long)t, (unsigned long long)now,
 						 (unsigned long long)next);
 			}
+		}
+		/* rows and patterns hold until next_state_usec (or the next event) */
+		for (int k = 0; k < 5; k++) {
+			uint64_t lim = v.next_state_usec < ev_at ? v.next_state_usec : ev_at, t;
+			struct fg_feedback_view mid;
+
+			if (lim > end)
+				lim = end;
+			if (lim - now <= 1)
+				break;
+			seed = seed * 1103515245 + 12345;
+			t = now + 1 + (uint64_t)(seed >> 8) % (lim - now - 1);
+			fg_feedback_evaluate(fb, t, &mid);
+			for (int o = 0; o < _FG_OUTPUT_MAX; o++)
+				if (mid.out[o].state != v.out[o].state || mid.out[o].pattern != v.out[o].pattern)
+					fail_msg("output %d changed row at %llu before next_state %llu", o,
+						 (unsigned long long)t, (unsigned long long)v.next_state_usec);
 		}
 		prev = v;
 		now = next;

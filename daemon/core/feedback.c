@@ -468,7 +468,7 @@ static bool row_start(const struct fg_feedback *fb, enum fg_feedback_state s, ui
 void fg_feedback_evaluate(const struct fg_feedback *fb, uint64_t now_usec,
 			  struct fg_feedback_view *ret)
 {
-	struct fg_feedback_view v = { .next_usec = FG_USEC_INFINITY };
+	struct fg_feedback_view v = { .next_usec = FG_USEC_INFINITY, .next_state_usec = FG_USEC_INFINITY };
 
 	for (int o = 0; o < _FG_OUTPUT_MAX; o++) {
 		struct fg_feedback_output *out = &v.out[o];
@@ -501,6 +501,14 @@ void fg_feedback_evaluate(const struct fg_feedback *fb, uint64_t now_usec,
 		}
 		if (out->next_usec < v.next_usec)
 			v.next_usec = out->next_usec;
+		if (out->pattern && fg_pattern_is_finite(out->pattern)) {
+			uint64_t len = fg_pattern_length(out->pattern);
+			uint64_t end = out->start_usec > FG_USEC_INFINITY - len ?
+				FG_USEC_INFINITY : out->start_usec + len;
+
+			if (end < v.next_state_usec)
+				v.next_state_usec = end;
+		}
 	}
 
 	/* Escalation deadlines still ahead wake us even if nothing shows yet. */
@@ -517,6 +525,8 @@ void fg_feedback_evaluate(const struct fg_feedback *fb, uint64_t now_usec,
 			t = b->opened + fb->level_after[l];
 			if (t > now_usec && t < v.next_usec)
 				v.next_usec = t;
+			if (t > now_usec && t < v.next_state_usec)
+				v.next_state_usec = t;
 		}
 	}
 

@@ -181,6 +181,12 @@ struct fg_feedback_view {
 	struct fg_feedback_output out[_FG_OUTPUT_MAX];
 	/* Next time anything may change (edges, ends, escalation); FG_USEC_INFINITY: none. */
 	uint64_t next_usec;
+	/*
+	 * Next time the row or pattern shown on an output may change (a
+	 * pattern ends, an escalation level is reached), ignoring edges
+	 * within patterns: enough for a display that prints patterns.
+	 */
+	uint64_t next_state_usec;
 	/* States active at the moment, bit (1u << state), whether shown or not. */
 	uint32_t active;
 };
