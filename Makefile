@@ -137,7 +137,7 @@ demo: deps
 # --- Debian packages ---------------------------------------------------------
 DEB_DEPS := gcc make pkg-config libc6-dev libsystemd-dev libcurl4-openssl-dev \
 	libinih-dev libgpiod-dev libssl-dev libcmocka-dev dbus-daemon python3 \
-	python3-dbus clang llvm valgrind ca-certificates \
+	python3-dbus python3-gi python3-cryptography clang llvm valgrind ca-certificates \
 	mmdebstrap
 
 deps:

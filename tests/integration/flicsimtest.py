@@ -255,9 +255,10 @@ class FlicClient:
         self.sig = None
 
     # link ------------------------------------------------------------------
-    def connect(self, timeout=30):
-        dev = self.sim.obj(self.path, "org.bluez.Device1")
-        dev.Connect(timeout=timeout)
+    def connect(self, timeout=30, bluez_connect=True):
+        """Device1.Connect (unless already done) and the two GATT paths."""
+        if bluez_connect:
+            self.sim.obj(self.path, "org.bluez.Device1").Connect(timeout=timeout)
         svc = self.path + "/service000c"
         self.wchar = self.sim.obj(svc + "/char000d", "org.bluez.GattCharacteristic1")
         self.nchar = self.sim.obj(svc + "/char000f", "org.bluez.GattCharacteristic1")
