@@ -141,6 +141,9 @@ class Sim:
                 self.proc.kill()
                 self.proc.wait()
         self.log.close()
+        # A clean exit also means no leak reports under SAN=1.
+        if not check(self.proc.returncode == 0, "flicsim exits cleanly (rc %s)" % self.proc.returncode):
+            sys.stdout.write(self.output()[-4000:])
         self.bus_daemon.close()
         if self.own_tmp:
             self.tmp.close()

@@ -347,7 +347,7 @@ static int queue_fragment(void *userdata, const uint8_t *att, size_t len,
 		return -ENOMEM;
 	memcpy(o->att, att, len);
 	o->len = len;
-	if (last) {
+	if (last && c->n_evs) {
 		memcpy(o->evs, c->evs, c->n_evs * sizeof(*c->evs));
 		o->n_evs = c->n_evs;
 		o->queued = c->queued;
