@@ -123,6 +123,10 @@ $(BUILD)/tests/%: $(call obj,tests/%.c) $(DAEMON_A) $(CORE_A) $(LIB_A)
 	@mkdir -p $(@D)
 	$(CC) $(FG_LDFLAGS) $(LDFLAGS) -o $@ $^ $(ALL_LIBS) $(call pkglibs,$(TEST_PKGS))
 
+# The simulator's unit test compiles its pure pieces directly (they are not
+# in any library: the daemon must never link them).
+$(BUILD)/tests/test-flicsim-proto: $(call obj,tools/flicsim/chaskey.c tools/flicsim/button-proto.c)
+
 test-build: $(PROGRAMS) $(TEST_BINS)
 
 check: deps
