@@ -258,6 +258,23 @@ with Sim(args) as sim:
     sim.ctl.SetInRange(C, False)
     check(wait_pump(lambda: dev_path(C) not in sim.managed(), 5), "it is removed after --temporary-timeout-s")
 
+    # slow_connect: the next Connect is held back by the button's slow_connect_ms
+    D = "80:E4:DA:70:00:04"
+    sim.add(D, public_mode=True, slow_connect_ms=450)  # below --connect-timeout-ms 600
+    adapter.StartDiscovery()
+    check(wait_pump(lambda: dev_path(D) in sim.managed(), 3), "a button for slow_connect")
+    adapter.StopDiscovery()
+    sim.ctl.InjectFault(D, "slow_connect", dbus.UInt32(1))
+    reply = []
+    sim.obj(dev_path(D), "org.bluez.Device1").Connect(
+        reply_handler=lambda: reply.append("ok"), error_handler=lambda e: reply.append(e.get_dbus_name()),
+        timeout=10)
+    pump(0.15)
+    check(not reply and not sim.state(D)["Linked"], "slow_connect: still connecting after 0.15 s")
+    check(wait_pump(lambda: reply, 5) and reply == ["ok"], "slow_connect: the Connect completes later")
+    sim.ctl.RemoveButton(D)
+    check(wait_pump(lambda: dev_path(D) not in sim.managed(), 3), "RemoveButton takes its device object away")
+
     # the control interface itself
     check(sorted(str(a) for a in sim.ctl.ListButtons()) == [A, B, C], "ListButtons")
     check(dbus_error(sim.ctl.Press, A, "triple") == "org.freedesktop.DBus.Error.InvalidArgs", "unknown gesture")

@@ -307,4 +307,23 @@ with Sim(["--mtu", "140", "--connect-ms", "5", "--scan-interval-ms", "50"]) as s
     check(err == "org.bluez.Error.Failed", "a write longer than MTU-3 fails with org.bluez.Error.Failed")
     c.disconnect()
 
+    # a button that pings: answered pings keep the session, a missed one ends it
+    P = "80:E4:DA:70:00:05"
+    sim.add(P, public_mode=True, ping_interval_s=1, **FAST)
+    check(discover(sim, P), "a pinging button is discovered")
+    c = FlicClient(sim, P)
+    c.connect()
+    c.full_verify()
+    c.init_events()
+    r = c.recv_signed(timeout=3)
+    check(r is not None and r[0] == 15, "the button sends PingRequest")
+    c.send(bytes([14]), signed=True)
+    r = c.recv_signed(timeout=3)
+    check(r is not None and r[0] == 15 and sim.state(P)["Session"] == "established",
+          "after a PingResponse the session stays and the next ping comes")
+    r = c.recv_signed(timeout=3)
+    check(r is not None and r[0] == 9 and r[1] == 0, "an unanswered ping: DisconnectedVerifiedLinkInd(ping timeout)")
+    check(sim.state(P)["Session"] == "none", "and the session is gone")
+    c.disconnect()
+
 finish()
