@@ -704,11 +704,12 @@ enum drop_reason {
 
 static void link_down(struct dev *d, enum drop_reason why)
 {
-	static const char *const reasons[] = {
-		[DROP_LOCAL] = "org.bluez.Reason.Local",
-		[DROP_REMOTE] = "org.bluez.Reason.Remote",
-		[DROP_TIMEOUT] = "org.bluez.Reason.Timeout",
-		[DROP_SILENT] = "",
+	/* BlueZ's names and messages for Device1.Disconnected (5.82). */
+	static const char *const reasons[][2] = {
+		[DROP_LOCAL] = { "org.bluez.Reason.Local", "Connection terminated by local host" },
+		[DROP_REMOTE] = { "org.bluez.Reason.Remote", "Connection terminated by remote user" },
+		[DROP_TIMEOUT] = { "org.bluez.Reason.Timeout", "Connection timeout" },
+		[DROP_SILENT] = { "", "" },
 	};
 	struct fs_bluez *bz = d->bz;
 	bool was = d->connected;
@@ -730,15 +731,17 @@ static void link_down(struct dev *d, enum drop_reason why)
 		d->notify_track = sd_bus_track_unref(d->notify_track);
 		d->gatt_exported = false;
 	} else {
+		/* The order bluetoothctl shows: ServicesResolved, Disconnected,
+		 * Connected. */
 		if (d->resolved) {
 			d->resolved = false;
 			emit_changed(bz, d->path, IFACE_DEVICE, "ServicesResolved", NULL);
 		}
-		gatt_unexport(d);
-		emit_changed(bz, d->path, IFACE_DEVICE, "Connected", NULL);
 		if (bz->cfg.modern && bz->running)
 			sd_bus_emit_signal(bz->bus, d->path, IFACE_DEVICE, "Disconnected", "ss",
-					   reasons[why], "Disconnected");
+					   reasons[why][0], reasons[why][1]);
+		gatt_unexport(d);
+		emit_changed(bz, d->path, IFACE_DEVICE, "Connected", NULL);
 	}
 	log_info("%s: disconnected (%s)", fs_button_address(d->btn),
 		 why == DROP_LOCAL ? "local" : why == DROP_REMOTE ? "remote" :
