@@ -258,6 +258,17 @@ with Sim(["--connect-ms", "5", "--scan-interval-ms", "50"]) as sim:
     except ProtocolError:
         ok = False
     check(ok and sim.state(A)["Pairings"] == 1, "full verify with client flags 0x80 also pairs")
+    # bad_address: a valid certificate of another button
+    sim.ctl.SetPublicMode(A, True)
+    sim.ctl.InjectFault(A, "bad_address", 1)
+    try:
+        c.full_verify()
+        why = "paired"
+    except ProtocolError as e:
+        why = str(e)
+    check(why == "address in the certificate is 80:e4:da:70:00:00",
+          "bad_address fault: the certificate names another address (%s)" % why)
+    sim.ctl.SetPublicMode(A, False)
     c.disconnect()
 
     # auto-disconnect to save battery

@@ -1166,9 +1166,13 @@ static int on_write_io(sd_event_source *s, int fd, uint32_t revents, void *userd
 		if (n > 0) {
 			d->values_written++;
 			d->bz->stats.writes++;
-			if (fs_button_att_write(d->btn, buf, (size_t)n) == -EMSGSIZE)
+			/* Out of range, the write never reaches the button. */
+			if (fs_button_in_range(d->btn) &&
+			    fs_button_att_write(d->btn, buf, (size_t)n) == -EMSGSIZE)
 				log_warning("%s: dropping a %zd-byte write over the ATT MTU",
 					    fs_button_address(d->btn), n);
+			if (d->write_fd != fd)
+				return 0;	/* the write ended the link */
 			continue;
 		}
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -1226,6 +1230,8 @@ int fs_bluez_notify(struct fs_bluez *bz, struct fs_button *btn, const uint8_t *a
 
 	if (!d || !d->connected || !d->gatt_exported)
 		return -ENOTCONN;
+	if (!fs_button_in_range(btn))
+		return -EHOSTUNREACH;	/* lost until the link times out */
 	if (d->notify_fd >= 0) {
 		if (send(d->notify_fd, att, len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
 			return -errno == -EAGAIN ? -ENOBUFS : -errno;
@@ -1540,7 +1546,8 @@ static int char_method(struct dev *d, bool notify, sd_bus_message *m, const char
 		d->values_written++;
 		d->bz->stats.writes++;
 		r = reply_ok(m);
-		fs_button_att_write(d->btn, val, len);
+		if (fs_button_in_range(d->btn))
+			fs_button_att_write(d->btn, val, len);
 		return r;
 	}
 	if (strcmp(member, "AcquireWrite") == 0) {
