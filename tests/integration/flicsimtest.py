@@ -240,6 +240,20 @@ def decode_events(payload):
     return counter, items
 
 
+def find_variant(trusted_key, sig, msg):
+    """The two hidden low bits of S: the value that makes the signature verify."""
+    key = Ed25519PublicKey.from_public_bytes(trusted_key)
+    for v in range(4):
+        s = bytearray(sig)
+        s[32] = (s[32] & 0xfc) | v
+        try:
+            key.verify(bytes(s), msg)
+            return v
+        except InvalidSignature:
+            pass
+    return None
+
+
 class FlicClient:
     """Client side over an AcquireWrite/AcquireNotify pair (or WriteValue)."""
 
@@ -369,17 +383,7 @@ class FlicClient:
         sig, addr, atype, pub, brand, rflags = r1[5:69], r1[69:75], r1[75], r1[76:108], r1[108:116], r1[116]
         if addr[::-1].hex(":").upper() != self.addr:
             raise ProtocolError("address in the certificate is %s" % addr[::-1].hex(":"))
-        variant = None
-        key = Ed25519PublicKey.from_public_bytes(trusted_key)
-        for v in range(4):
-            s = bytearray(sig)
-            s[32] = (s[32] & 0xfc) | v
-            try:
-                key.verify(bytes(s), addr + bytes([atype]) + pub)
-                variant = v
-                break
-            except InvalidSignature:
-                pass
+        variant = find_variant(trusted_key, sig, addr + bytes([atype]) + pub)
         if variant is None:
             raise ProtocolError("not genuine: the certificate does not verify")
         priv = X25519PrivateKey.generate()

@@ -14,7 +14,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
 from flicsimtest import (FlicClient, ProtocolError, Sim, check, dbus_error, dev_path,  # noqa: E402
-                         finish, wait_pump, TEST_KEY, X25519PrivateKey, X25519PublicKey)
+                         find_variant, finish, wait_pump, TEST_KEY, X25519PrivateKey, X25519PublicKey)
 
 A = "80:E4:DA:70:00:01"
 FAST = dict(click_ms=50, hold_ms=300, double_click_ms=200)
@@ -204,16 +204,7 @@ with Sim(["--connect-ms", "5", "--scan-interval-ms", "50"]) as sim:
         hdr, r1 = cl.recv()
         cl.conn_id = hdr & 0x1f
         pub, brand = r1[76:108], r1[108:116]
-        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-        variant = None
-        for v in range(4):
-            s = bytearray(r1[5:69])
-            s[32] = (s[32] & 0xfc) | v
-            try:
-                Ed25519PublicKey.from_public_bytes(TEST_KEY).verify(bytes(s), r1[69:76] + pub)
-                variant = v
-            except Exception:
-                pass
+        variant = find_variant(TEST_KEY, r1[5:69], r1[69:76] + pub)
         priv = X25519PrivateKey.generate()
         fvs = hashlib.sha256(priv.exchange(X25519PublicKey.from_public_bytes(pub)) + bytes([variant]) +
                              brand + bytes(8) + b"\0").digest()

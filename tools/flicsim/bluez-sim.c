@@ -1628,14 +1628,16 @@ static int desc_method(struct dev *d, sd_bus_message *m, const char *member)
 
 /* --- Properties, ObjectManager, Introspectable ------------------------------------------ */
 
-static int props_get(struct fs_bluez *bz, struct obj *o, sd_bus_message *m)
+/*
+ * Reads (interface, name) of Get/Set and checks both exist on @o. Returns 1
+ * when the caller may go on, else the result of the error reply sent.
+ */
+static int read_prop_args(struct fs_bluez *bz, struct obj *o, sd_bus_message *m,
+			  const char **ret_iface, const char **ret_name)
 {
-	__attribute__((cleanup(sd_bus_message_unrefp))) sd_bus_message *reply = NULL;
 	const char *iface, *name;
-	int r;
 
-	r = sd_bus_message_read(m, "ss", &iface, &name);
-	if (r < 0)
+	if (sd_bus_message_read(m, "ss", &iface, &name) < 0)
 		return sd_bus_reply_method_errorf(m, SD_BUS_ERROR_INVALID_ARGS, "Invalid arguments");
 	if (!main_iface(o->kind) || strcmp(iface, main_iface(o->kind)) != 0)
 		return sd_bus_reply_method_errorf(m, SD_BUS_ERROR_INVALID_ARGS,
@@ -1643,6 +1645,20 @@ static int props_get(struct fs_bluez *bz, struct obj *o, sd_bus_message *m)
 	if (props_of(bz, o, NULL, name) <= 0)
 		return sd_bus_reply_method_errorf(m, SD_BUS_ERROR_INVALID_ARGS,
 						  "No such property '%s'", name);
+	*ret_iface = iface;
+	*ret_name = name;
+	return 1;
+}
+
+static int props_get(struct fs_bluez *bz, struct obj *o, sd_bus_message *m)
+{
+	__attribute__((cleanup(sd_bus_message_unrefp))) sd_bus_message *reply = NULL;
+	const char *iface = NULL, *name = NULL;
+	int r;
+
+	r = read_prop_args(bz, o, m, &iface, &name);
+	if (r != 1)
+		return r;
 	r = sd_bus_message_new_method_return(m, &reply);
 	if (r >= 0)
 		r = props_of(bz, o, reply, name);
@@ -1670,19 +1686,13 @@ static int props_get_all(struct fs_bluez *bz, struct obj *o, sd_bus_message *m)
 
 static int props_set(struct fs_bluez *bz, struct obj *o, sd_bus_message *m)
 {
-	const char *iface, *name, *contents;
+	const char *iface = NULL, *name = NULL, *contents;
 	char type;
 	int r, b;
 
-	r = sd_bus_message_read(m, "ss", &iface, &name);
-	if (r < 0)
-		return sd_bus_reply_method_errorf(m, SD_BUS_ERROR_INVALID_ARGS, "Invalid arguments");
-	if (!main_iface(o->kind) || strcmp(iface, main_iface(o->kind)) != 0)
-		return sd_bus_reply_method_errorf(m, SD_BUS_ERROR_INVALID_ARGS,
-						  "No such interface '%s'", iface);
-	if (props_of(bz, o, NULL, name) <= 0)
-		return sd_bus_reply_method_errorf(m, SD_BUS_ERROR_INVALID_ARGS,
-						  "No such property '%s'", name);
+	r = read_prop_args(bz, o, m, &iface, &name);
+	if (r != 1)
+		return r;
 	r = sd_bus_message_peek_type(m, &type, &contents);
 	if (r < 0 || type != 'v')
 		return sd_bus_reply_method_errorf(m, SD_BUS_ERROR_INVALID_ARGS, "Invalid arguments");
