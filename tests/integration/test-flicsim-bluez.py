@@ -120,6 +120,16 @@ with Sim(args) as sim:
     objs = sim.managed()
     check(str(objs[svc]["org.bluez.GattService1"]["UUID"]) == FLIC_SERVICE and
           bool(objs[svc]["org.bluez.GattService1"]["Primary"]), "service000c is the primary Flic service")
+    services = sorted(str(o["org.bluez.GattService1"]["UUID"]) for path, o in objs.items()
+                      if str(path).startswith(dev_path(A) + "/") and "org.bluez.GattService1" in o)
+    check(services == ["00001801-0000-1000-8000-00805f9b34fb", FLIC_SERVICE],
+          "two primary services as on a real button: Generic Attribute and Flic")
+    check([str(u) for u in sim.prop(dev_path(A), "org.bluez.Device1", "UUIDs")] ==
+          ["00001801-0000-1000-8000-00805f9b34fb", FLIC_SERVICE], "Device1.UUIDs lists both once resolved")
+    sc = sim.obj(dev_path(A) + "/service0008/char0009", "org.bluez.GattCharacteristic1")
+    sc.StartNotify()
+    check(bool(sim.prop(dev_path(A) + "/service0008/char0009", "org.bluez.GattCharacteristic1", "Notifying")),
+          "Service Changed indications can be enabled")
     wc = objs[svc + "/char000d"]["org.bluez.GattCharacteristic1"]
     nc = objs[svc + "/char000f"]["org.bluez.GattCharacteristic1"]
     check(wc["UUID"] == FLIC_WRITE and list(wc["Flags"]) == ["write-without-response"],
