@@ -9,6 +9,7 @@ faults and the auto-disconnect that saves battery."""
 import hashlib
 import hmac
 import os
+import select
 import struct
 import sys
 
@@ -285,6 +286,37 @@ with Sim(["--connect-ms", "5", "--scan-interval-ms", "50"]) as sim:
     except ProtocolError as e:
         why = str(e)
     check(why.startswith("not genuine"), "an unknown-key button is rejected as not genuine")
+    c.disconnect()
+
+# garbage from a client: the button must survive it (and SAN=1 must stay quiet)
+with Sim(["--connect-ms", "5", "--scan-interval-ms", "50"]) as sim:
+    import random
+    rnd = random.Random(4)
+    sim.add(A, public_mode=True, **FAST)
+    check(discover(sim, A), "discovered (garbage run)")
+    c = FlicClient(sim, A)
+    c.connect()
+    pid, pkey, info = c.full_verify()
+    c.init_events()
+    for i in range(600):
+        n = rnd.randint(1, 20)
+        att = bytes(rnd.getrandbits(8) for _ in range(n))
+        if i % 3 == 0:	# well-formed headers with random opcodes and bodies
+            att = bytes([rnd.choice([0, 1, 0x81, 0x21])]) + bytes([rnd.randint(0, 30)]) + att[2:]
+        while True:  # the fd is non-blocking, as BlueZ's is
+            try:
+                c.wfd.send(att)
+                break
+            except BlockingIOError:
+                select.select([], [c.wfd], [], 1.0)
+    wait_pump(lambda: False, 0.5)
+    while c.recv_att(0.05) is not None:
+        pass
+    check(sim.proc.poll() is None, "600 random ATT writes do not kill the simulator")
+    c.disconnect()
+    c = FlicClient(sim, A)
+    c.connect()
+    check(c.quick_verify(pid, pkey), "the button still answers a proper quick verify afterwards")
     c.disconnect()
 
 # the WriteValue / StartNotify path and a bigger MTU
