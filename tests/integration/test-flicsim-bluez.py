@@ -84,7 +84,13 @@ with Sim(args) as sim:
           "Device1: RSSI, public address, adapter, not connected")
     check(wait_pump(lambda: len(rec.props_changed(dev_path(A), "ManufacturerData")) >= 2, 5),
           "DuplicateData: ManufacturerData is reported again and again")
-    pump(0.3)
+    adapter.SetDiscoveryFilter({"UUIDs": dbus.Array([FLIC_SERVICE], signature="s"),
+                                "DuplicateData": dbus.Boolean(False)})
+    pump(0.2)
+    n = len(rec.props_changed(dev_path(A), "ManufacturerData")) + len(rec.props_changed(dev_path(A), "RSSI"))
+    pump(0.5)
+    check(len(rec.props_changed(dev_path(A), "ManufacturerData")) + len(rec.props_changed(dev_path(A), "RSSI")) == n,
+          "DuplicateData false: an unchanged advertisement is not reported again")
     check(dev_path(B) not in sim.managed(), "the UUID filter hides a privately advertising button")
     check(dev_path(C) not in sim.managed(), "an out-of-range button is never seen")
 

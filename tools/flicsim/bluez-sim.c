@@ -957,9 +957,16 @@ static void report(struct dev *d)
 		return;
 	bz->stats.reports++;
 	fs_button_manufacturer_data(d->btn, mfr);
-	/* A little noise, as a real radio would show. */
+	/* A little noise, as a real radio would show. With duplicate
+	 * filtering on for every client (DuplicateData false) the controller
+	 * reports a device once per scan, so nothing changes after that
+	 * unless the advertisement itself does. */
 	d->jitter = d->jitter * 1103515245u + 12345u;
-	rssi = fs_button_rssi(d->btn) + (int16_t)((d->jitter >> 16) % 5) - 2;
+	rssi = fs_button_rssi(d->btn);
+	if (dup)
+		rssi += (int16_t)((d->jitter >> 16) % 5) - 2;
+	else if (d->has_rssi)
+		rssi = d->rssi;
 	new_public = public && !d->seen_public;
 	mfr_changed = !d->has_mfr || memcmp(mfr, d->mfr, 5) != 0;
 
