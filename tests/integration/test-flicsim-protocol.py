@@ -90,7 +90,7 @@ with Sim(["--connect-ms", "5", "--scan-interval-ms", "50"]) as sim:
     check([p[0] for p in pk] == [1, 3, 4], "click counters 1, 3, 4 (down, up, timeout residues)")
     ticks = [p[1][0][0] for p in pk]
     check(ticks[0] < ticks[1] < ticks[2], "button timestamps increase")
-    check(40 <= (ticks[1] - ticks[0]) * 1000 // 32768 <= 200, "press length in button ticks is ~50 ms")
+    check(45 <= (ticks[1] - ticks[0]) * 1000 // 32768 < 1000, "the press length in button ticks is at least click_ms (50 ms)")
     wait_pump(lambda: len(sim.events) >= 3, 5)
     check([e[1] for e in sim.events[:3]] == [1, 3, 4] and all(e[6] >= e[5] for e in sim.events[:3]),
           "ButtonEventSent signals carry counters and sent >= event time")
