@@ -105,6 +105,9 @@ with Sim(args) as sim:
     b_props = sim.props(dev_path(B), "org.bluez.Device1")
     check(FLIC_SERVICE not in [str(u) for u in b_props["UUIDs"]] and "Name" not in b_props,
           "a private advertisement has no service UUID and no name")
+    # Trusted keeps it from expiring as a temporary device (it is removed below)
+    sim.obj(dev_path(B), "org.freedesktop.DBus.Properties").Set("org.bluez.Device1", "Trusted", dbus.Boolean(True))
+    check(bool(sim.prop(dev_path(B), "org.bluez.Device1", "Trusted")), "Trusted can be set")
     other.close()
     adapter.StopDiscovery()
     check(wait_pump(lambda: not sim.prop("/org/bluez/hci0", "org.bluez.Adapter1", "Discovering"), 5),

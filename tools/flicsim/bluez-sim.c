@@ -988,6 +988,8 @@ static void report(struct dev *d)
 		d->rssi = rssi;
 		d->has_mfr = true;
 		memcpy(d->mfr, mfr, 5);
+		log_debug("%s: advertising report (RSSI %d%s%s)", fs_button_address(d->btn), rssi,
+			  rssi_changed ? ", changed" : "", dup ? ", duplicates on" : "");
 		if (new_public)
 			emit_changed(bz, d->path, IFACE_DEVICE, "Name", "Alias", "UUIDs", NULL);
 		if (rssi_changed && (mfr_changed || dup))
