@@ -344,18 +344,25 @@ static int props_device(struct dev *d, sd_bus_message *m, const char *only)
 	return only ? -ENOENT : 0;
 }
 
-static int props_service(struct dev *d, sd_bus_message *m, const char *only)
+static bool notifying(struct dev *d)
+{
+	return d->notify_fd >= 0 || sd_bus_track_count(d->notify_track) > 0;
+}
+
+/* Both primary services: Generic Attribute (0x1801) and Flic. */
+static int props_service(struct dev *d, const char *uuid, uint16_t handle,
+			 sd_bus_message *m, const char *only)
 {
 	int r;
 
-	SIMPLE("UUID", "s", FLIC_SERVICE_UUID);
+	SIMPLE("UUID", "s", uuid);
 	SIMPLE("Device", "o", d->path);
 	SIMPLE("Primary", "b", 1);
 	COMPLEX("Includes", "ao",
 		if ((r = sd_bus_message_open_container(m, 'a', "o")) < 0 ||
 		    (r = sd_bus_message_close_container(m)) < 0)
 			return r);
-	SIMPLE("Handle", "q", H_SERVICE);
+	SIMPLE("Handle", "q", handle);
 	return only ? -ENOENT : 0;
 }
 
@@ -370,8 +377,7 @@ static int props_char(struct dev *d, bool notify, sd_bus_message *m, const char 
 		r = sd_bus_message_append_array(m, 'y', d->value, notify ? d->value_len : 0);
 		if (r < 0) return r);
 	if (notify) {
-		SIMPLE("Notifying", "b", (int)(d->notify_fd >= 0 ||
-					      sd_bus_track_count(d->notify_track) > 0));
+		SIMPLE("Notifying", "b", (int)notifying(d));
 		SIMPLE("NotifyAcquired", "b", (int)(d->notify_fd >= 0));
 	} else {
 		SIMPLE("WriteAcquired", "b", (int)(d->write_fd >= 0));
@@ -382,30 +388,17 @@ static int props_char(struct dev *d, bool notify, sd_bus_message *m, const char 
 	return only ? -ENOENT : 0;
 }
 
-static int props_desc(struct dev *d, sd_bus_message *m, const char *only)
+/* A CCC descriptor: @bits is 1 for notifications, 2 for indications. */
+static int props_ccc(const char *chr, uint16_t handle, uint8_t bits,
+		     sd_bus_message *m, const char *only)
 {
-	uint8_t ccc[2] = { d->notify_fd >= 0 || sd_bus_track_count(d->notify_track) > 0, 0 };
+	uint8_t ccc[2] = { bits, 0 };
 	int r;
 
 	SIMPLE("UUID", "s", CCC_UUID);
-	SIMPLE("Characteristic", "o", d->gatt_notify);
+	SIMPLE("Characteristic", "o", chr);
 	COMPLEX("Value", "ay", r = sd_bus_message_append_array(m, 'y', ccc, 2); if (r < 0) return r);
-	SIMPLE("Handle", "q", H_CCC);
-	return only ? -ENOENT : 0;
-}
-
-static int props_gatt_service(struct dev *d, sd_bus_message *m, const char *only)
-{
-	int r;
-
-	SIMPLE("UUID", "s", GATT_SVC_UUID);
-	SIMPLE("Device", "o", d->path);
-	SIMPLE("Primary", "b", 1);
-	COMPLEX("Includes", "ao",
-		if ((r = sd_bus_message_open_container(m, 'a', "o")) < 0 ||
-		    (r = sd_bus_message_close_container(m)) < 0)
-			return r);
-	SIMPLE("Handle", "q", H_GATT_SVC);
+	SIMPLE("Handle", "q", handle);
 	return only ? -ENOENT : 0;
 }
 
@@ -421,18 +414,6 @@ static int props_svc_changed(struct dev *d, sd_bus_message *m, const char *only)
 	COMPLEX("Flags", "as", r = append_strv(m, &flag, 1); if (r < 0) return r);
 	SIMPLE("Handle", "q", H_SVC_CHANGED);
 	SIMPLE("MTU", "q", d->bz->cfg.mtu);
-	return only ? -ENOENT : 0;
-}
-
-static int props_svc_changed_ccc(struct dev *d, sd_bus_message *m, const char *only)
-{
-	uint8_t ccc[2] = { d->sc_indicating ? 2 : 0, 0 };
-	int r;
-
-	SIMPLE("UUID", "s", CCC_UUID);
-	SIMPLE("Characteristic", "o", d->gatt_sc);
-	COMPLEX("Value", "ay", r = sd_bus_message_append_array(m, 'y', ccc, 2); if (r < 0) return r);
-	SIMPLE("Handle", "q", H_SVC_CHANGED_CCC);
 	return only ? -ENOENT : 0;
 }
 
@@ -535,19 +516,19 @@ static int props_of(struct fs_bluez *bz, struct obj *o, sd_bus_message *m, const
 	case OBJ_DEVICE:
 		return props_device(o->dev, m, only);
 	case OBJ_SERVICE:
-		return props_service(o->dev, m, only);
+		return props_service(o->dev, FLIC_SERVICE_UUID, H_SERVICE, m, only);
 	case OBJ_CHAR_WRITE:
 		return props_char(o->dev, false, m, only);
 	case OBJ_CHAR_NOTIFY:
 		return props_char(o->dev, true, m, only);
 	case OBJ_DESC:
-		return props_desc(o->dev, m, only);
+		return props_ccc(o->dev->gatt_notify, H_CCC, notifying(o->dev), m, only);
 	case OBJ_GATT_SERVICE:
-		return props_gatt_service(o->dev, m, only);
+		return props_service(o->dev, GATT_SVC_UUID, H_GATT_SVC, m, only);
 	case OBJ_SVC_CHANGED:
 		return props_svc_changed(o->dev, m, only);
 	case OBJ_SVC_CHANGED_CCC:
-		return props_svc_changed_ccc(o->dev, m, only);
+		return props_ccc(o->dev->gatt_sc, H_SVC_CHANGED_CCC, o->dev->sc_indicating ? 2 : 0, m, only);
 	case OBJ_BLUEZ:
 	case OBJ_ROOT:
 	case OBJ_NONE:
@@ -1731,7 +1712,7 @@ static int desc_method(struct dev *d, sd_bus_message *m, const char *member)
 {
 	if (strcmp(member, "ReadValue") == 0) {
 		__attribute__((cleanup(sd_bus_message_unrefp))) sd_bus_message *reply = NULL;
-		uint8_t ccc[2] = { d->notify_fd >= 0 || sd_bus_track_count(d->notify_track) > 0, 0 };
+		uint8_t ccc[2] = { notifying(d), 0 };
 		int r;
 
 		if (skip_options(m) < 0)
