@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/*
+ * A small streaming JSON writer (flicgatectl --json). Values are written to
+ * a FILE as they come; the writer only keeps the nesting stack so that it
+ * can place commas, newlines and indentation.
+ *
+ * Strings are always emitted as valid UTF-8 JSON: '"', '\\' and control
+ * characters are escaped, and bytes that are not well-formed UTF-8
+ * (overlong forms, surrogates, stray continuation bytes, code points above
+ * U+10FFFF) are replaced by U+FFFD, so nothing a button or a target sends
+ * can break a script's parser.
+ *
+ * Misuse (a value where a key is due, a key inside an array, unbalanced
+ * ends, nesting deeper than FG_JSON_MAX_DEPTH) is not fatal at the call:
+ * it is remembered and reported by fg_json_finish().
+ */
+
+struct fg_json;
+
+#define FG_JSON_MAX_DEPTH 32
+
+enum {
+	FG_JSON_PRETTY = 1 << 0,	/* two-space indentation, one member per line */
+};
+
+/* @f is borrowed and must outlive the writer. *ret owned by the caller. */
+int fg_json_new(FILE *f, unsigned flags, struct fg_json **ret);
+/* Accepts NULL; returns NULL. Does not close @f. */
+struct fg_json *fg_json_free(struct fg_json *j);
+
+void fg_json_begin_object(struct fg_json *j);
+void fg_json_end_object(struct fg_json *j);
+void fg_json_begin_array(struct fg_json *j);
+void fg_json_end_array(struct fg_json *j);
+/* The next member's name; only inside an object, once before each value. */
+void fg_json_key(struct fg_json *j, const char *key);
+
+void fg_json_string(struct fg_json *j, const char *s);	/* NULL writes null */
+void fg_json_string_len(struct fg_json *j, const char *s, size_t len);
+void fg_json_int(struct fg_json *j, int64_t v);
+void fg_json_uint(struct fg_json *j, uint64_t v);
+void fg_json_bool(struct fg_json *j, bool v);
+void fg_json_null(struct fg_json *j);
+
+/* key + value in one call, for the common object member */
+void fg_json_kv_string(struct fg_json *j, const char *key, const char *s);
+void fg_json_kv_int(struct fg_json *j, const char *key, int64_t v);
+void fg_json_kv_uint(struct fg_json *j, const char *key, uint64_t v);
+void fg_json_kv_bool(struct fg_json *j, const char *key, bool v);
+
+/*
+ * End the document: writes the final newline and flushes. 0 when exactly
+ * one complete value was written; -EINVAL after any misuse or when values
+ * are still open; -EIO when the stream reported a write error.
+ */
+int fg_json_finish(struct fg_json *j);
+
+/* Write @len bytes of @s as a quoted JSON string (escaping as above). */
+void fg_json_write_string(FILE *f, const char *s, size_t len);
