@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <grp.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -10,6 +12,7 @@
 #include <systemd/sd-event.h>
 
 #include "flicgate-dbus.h"
+#include "io/api.h"
 #include "io/gpio.h"
 #include "io/pipeline.h"
 #include "lib/fileio.h"
@@ -26,6 +29,10 @@ struct fg_manager {
 
 	sd_event *event;
 	sd_bus *bus;
+	uint64_t start_time_usec;	/* CLOCK_REALTIME */
+
+	/* control API (D-Bus) */
+	struct fg_api *api;
 
 	/* subsystems */
 	struct fg_gpio *gpio;		/* NULL if its lines could not be had */
@@ -135,7 +142,31 @@ static void show_pipeline_state(struct fg_manager *m)
 	fg_gpio_set_condition(m->gpio, FG_COND_SPOOL_FULL, fg_pipeline_spool_alarm(m->pipeline));
 }
 
-int fg_manager_reload(struct fg_manager *m)
+
+/* A rejected configuration as the control API reports it: every error. */
+static void api_reload_error(struct fg_api_error *err, int r, const struct fg_config_errors *errors)
+{
+	size_t len;
+	char *msg;
+
+	if (errors->n == 0) {
+		fg_api_error_set(err, FG_API_ERR_CONFIG_REJECTED,
+				 "Configuration rejected, the running one is kept: %s", strerror(-r));
+		return;
+	}
+	fg_api_error_set(err, FG_API_ERR_CONFIG_REJECTED,
+			 "Configuration rejected, the running one is kept (%zu error%s):",
+			 errors->n, errors->n == 1 ? "" : "s");
+	FG_STRV_FOREACH(msg, errors->messages) {
+		len = strlen(err->message);
+		if (len + 2 >= sizeof(err->message))
+			break;
+		snprintf(err->message + len, sizeof(err->message) - len, "\n%s", msg);
+	}
+}
+
+/* @err (optional): the rejection, every error in it, for the control API */
+static int manager_reload(struct fg_manager *m, struct fg_api_error *err)
 {
 	struct fg_config_errors errors = { 0 };
 	struct fg_config *c = NULL;
@@ -149,6 +180,8 @@ int fg_manager_reload(struct fg_manager *m)
 	if (r < 0) {
 		FG_STRV_FOREACH(msg, errors.messages)
 			log_error("%s", msg);
+		if (err)
+			api_reload_error(err, r, &errors);
 		fg_config_errors_clear(&errors);
 		log_error_errno(r, "Configuration rejected, keeping the running one: %m");
 		sd_notify(false, "READY=1\nSTATUS=Configuration rejected; running with the previous one");
@@ -173,7 +206,130 @@ int fg_manager_reload(struct fg_manager *m)
 	apply_log_level(m);
 	log_notice("Configuration reloaded from %s", c->path);
 	sd_notify(false, "READY=1\nSTATUS=Running");
+	fg_api_buttons_changed(m->api);
+	fg_api_gateway_changed(m->api);
 	return 0;
+}
+
+int fg_manager_reload(struct fg_manager *m)
+{
+	return manager_reload(m, NULL);
+}
+
+/* ---- control API provider (daemon/io/api.h) ---------------------------
+ *
+ * What the D-Bus API shows comes from here. Subsystems that are not part
+ * of this build leave their callbacks NULL: the API answers NotAvailable.
+ */
+
+static void api_get_gateway(void *userdata, struct fg_api_gateway *ret)
+{
+	struct fg_manager *m = userdata;
+
+	*ret = (struct fg_api_gateway) {
+		.name = m->config->gateway.name,
+		.config_path = m->config->path,
+		.start_time_usec = m->start_time_usec,
+		.pairing_policy = fg_pairing_policy_to_string(m->config->bluetooth.pairing),
+	};
+}
+
+static size_t api_n_buttons(void *userdata)
+{
+	struct fg_manager *m = userdata;
+
+	return m->config->n_buttons;
+}
+
+static void api_fill_button(const struct fg_button_config *bc, struct fg_api_button *ret)
+{
+	/* configured buttons are known by their [button NAME] */
+	*ret = (struct fg_api_button) {
+		.id = bc->name,
+		.name = bc->name,
+		.serial = bc->serial ? bc->serial : "",
+		.has_address = bc->has_address,
+		.configured = true,
+	};
+	memcpy(ret->address, bc->address, sizeof(ret->address));
+}
+
+static int api_button_at(void *userdata, size_t i, struct fg_api_button *ret)
+{
+	struct fg_manager *m = userdata;
+
+	if (i >= m->config->n_buttons)
+		return -ENOENT;
+	api_fill_button(&m->config->buttons[i], ret);
+	return 0;
+}
+
+static int api_button_by_id(void *userdata, const char *id, struct fg_api_button *ret)
+{
+	struct fg_manager *m = userdata;
+	const struct fg_button_config *bc = fg_config_button_by_name(m->config, id);
+
+	if (!bc)
+		return -ENOENT;
+	api_fill_button(bc, ret);
+	return 0;
+}
+
+static int api_reload(void *userdata, struct fg_api_error *err)
+{
+	return manager_reload(userdata, err);
+}
+
+/*
+ * flicgate.ini is the source of truth for the names of the buttons it
+ * lists: the daemon never rewrites it (it may sit on the FAT boot partition
+ * and is the installer's document). Such a button is renamed by editing
+ * its [button NAME] section. Names of paired buttons the file does not
+ * list live in the pairing store, once it is part of the build.
+ */
+static int api_rename(void *userdata, const char *id, const char *name, struct fg_api_error *err)
+{
+	struct fg_manager *m = userdata;
+
+	if (fg_config_button_by_name(m->config, id))
+		return fg_api_error_set(err, FG_API_ERR_CONFIGURED,
+					"Button '%s' is named by its [button %s] section in %s: rename it there, then run 'flicgatectl reload'",
+					id, id, m->config->path);
+	return fg_api_error_set(err, FG_API_ERR_NOT_AVAILABLE,
+				"Renaming paired buttons is not available in this build (no pairing store)");
+}
+
+static const struct fg_api_provider api_provider = {
+	.get_gateway = api_get_gateway,
+	.n_buttons = api_n_buttons,
+	.button_at = api_button_at,
+	.button_by_id = api_button_by_id,
+	.reload = api_reload,
+	.rename = api_rename,
+	/*
+	 * Not in this build yet, answered with Error.NotAvailable: targets,
+	 * deliveries and test alerts (pipeline), pairing windows and unpair
+	 * (BlueZ adapter), acknowledge (GPIO feedback), export/import (pairing
+	 * store).
+	 */
+};
+
+static int setup_api(struct fg_manager *m)
+{
+	struct fg_api_provider p = api_provider;
+	struct group *gr;
+	gid_t operator_gid = (gid_t)-1;
+
+	/* start-up only: NSS may be slow, it runs before the loop does */
+	errno = 0;
+	gr = getgrnam(FG_DBUS_OPERATOR_GROUP);
+	if (gr)
+		operator_gid = gr->gr_gid;
+	else
+		log_info("No group '%s': only root and our own user may use flicgatectl's changing commands",
+			 FG_DBUS_OPERATOR_GROUP);
+	p.userdata = m;
+	return fg_api_new(m->bus, &p, operator_gid, &m->api);
 }
 
 static int on_exit_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
@@ -244,6 +400,10 @@ static int connect_bus(struct fg_manager *m)
 	r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
 	if (r < 0)
 		return r;
+	/* objects first: whoever sees the name may call at once */
+	r = setup_api(m);
+	if (r < 0)
+		return log_error_errno(r, "Failed to register the control API on the bus: %m");
 	/* DBUS_NAME_FLAG_DO_NOT_QUEUE: a second instance must fail, not wait */
 	return sd_bus_call_method_async(m->bus, NULL, "org.freedesktop.DBus", "/org/freedesktop/DBus",
 					"org.freedesktop.DBus", "RequestName", on_name_acquired, m,
@@ -280,6 +440,7 @@ int fg_manager_new(const struct fg_manager_options *opts, struct fg_config *conf
 	m->opts = *opts;
 	m->config = config;
 	m->exit_code = EXIT_SUCCESS;
+	m->start_time_usec = fg_now_realtime();
 	if ((opts->config_path && !(m->config_path = strdup(opts->config_path))) ||
 	    (opts->bus_address && !(m->bus_address = strdup(opts->bus_address)))) {
 		r = -ENOMEM;
@@ -381,6 +542,7 @@ struct fg_manager *fg_manager_free(struct fg_manager *m)
 	if (!m)
 		return NULL;
 	/* subsystems go first: they hold sources on the loop and the bus */
+	m->api = fg_api_free(m->api);
 	m->pipeline = fg_pipeline_free(m->pipeline);
 	m->gpio = fg_gpio_free(m->gpio);
 	m->bus = sd_bus_flush_close_unref(m->bus);

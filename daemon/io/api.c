@@ -1,0 +1,1035 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <systemd/sd-bus.h>
+
+#include "api.h"
+#include "core/config.h"
+#include "flicgate-dbus.h"
+#include "lib/log.h"
+#include "lib/strv.h"
+
+static inline bool streq(const char *a, const char *b) { return strcmp(a, b) == 0; }
+static inline bool streq_ptr(const char *a, const char *b) { return a && b && strcmp(a, b) == 0; }
+static inline const char *strempty(const char *s) { return s ? s : ""; }
+static inline const char *strna(const char *s) { return s ? s : "n/a"; }
+
+struct fg_api {
+	sd_bus *bus;
+	struct fg_api_provider p;
+	uid_t own_uid;			/* the daemon's user may always call */
+	gid_t operator_gid;		/* (gid_t)-1: no operator group */
+
+	/* object tree */
+	sd_bus_slot *manager_slot;	/* ObjectManager on the root */
+	sd_bus_slot *gateway_slot;
+	sd_bus_slot *button_slot;	/* fallback vtable under the button prefix */
+	sd_bus_slot *enumerator_slot;
+
+	/* button ids last announced, to diff on fg_api_buttons_changed() */
+	char **known_ids;
+};
+
+/* ---- errors: the one table ------------------------------------------- */
+
+static const struct {
+	const char *name;
+	int errnum;
+} error_table[_FG_API_ERR_MAX] = {
+	[FG_API_OK]			= { NULL, 0 },
+	[FG_API_ERR_FAILED]		= { FG_DBUS_ERROR_FAILED, EIO },
+	[FG_API_ERR_NOT_AVAILABLE]	= { FG_DBUS_ERROR_NOT_AVAILABLE, EOPNOTSUPP },
+	[FG_API_ERR_NOT_AUTHORIZED]	= { FG_DBUS_ERROR_NOT_AUTHORIZED, EACCES },
+	[FG_API_ERR_INVALID_ARGUMENT]	= { FG_DBUS_ERROR_INVALID_ARGUMENT, EINVAL },
+	[FG_API_ERR_UNKNOWN_BUTTON]	= { FG_DBUS_ERROR_UNKNOWN_BUTTON, ENOENT },
+	[FG_API_ERR_UNKNOWN_TARGET]	= { FG_DBUS_ERROR_UNKNOWN_TARGET, ENOENT },
+	[FG_API_ERR_BUSY]		= { FG_DBUS_ERROR_BUSY, EBUSY },
+	[FG_API_ERR_PAIRING_LOCKED]	= { FG_DBUS_ERROR_PAIRING_LOCKED, EPERM },
+	[FG_API_ERR_NOT_PAIRED]		= { FG_DBUS_ERROR_NOT_PAIRED, ENOLINK },
+	[FG_API_ERR_CONFIGURED]		= { FG_DBUS_ERROR_CONFIGURED, EPERM },
+	[FG_API_ERR_NAME_TAKEN]		= { FG_DBUS_ERROR_NAME_TAKEN, EEXIST },
+	[FG_API_ERR_CONFIG_REJECTED]	= { FG_DBUS_ERROR_CONFIG_REJECTED, EINVAL },
+	[FG_API_ERR_BAD_PAIRING_FILE]	= { FG_DBUS_ERROR_BAD_PAIRING_FILE, EBADMSG },
+};
+
+const char *fg_api_error_name(enum fg_api_errcode code)
+{
+	if ((unsigned)code >= _FG_API_ERR_MAX)
+		return NULL;
+	return error_table[code].name;
+}
+
+int fg_api_error_set(struct fg_api_error *e, enum fg_api_errcode code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if ((unsigned)code >= _FG_API_ERR_MAX || code == FG_API_OK)
+		code = FG_API_ERR_FAILED;
+	e->code = code;
+	va_start(ap, fmt);
+	vsnprintf(e->message, sizeof(e->message), fmt, ap);
+	va_end(ap);
+	return -error_table[code].errnum;
+}
+
+static int set_error(sd_bus_error *ret_error, enum fg_api_errcode code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int set_error(sd_bus_error *ret_error, enum fg_api_errcode code, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	sd_bus_error_set(ret_error, error_table[code].name, msg);
+	return -error_table[code].errnum;
+}
+
+/* Turn what a provider callback returned into the D-Bus error reply. */
+static int reply_failure(sd_bus_error *ret_error, int r, const struct fg_api_error *e,
+			 const char *what)
+{
+	if (e->code != FG_API_OK)
+		return set_error(ret_error, e->code, "%s", e->message);
+	if (r == -EOPNOTSUPP)
+		return set_error(ret_error, FG_API_ERR_NOT_AVAILABLE,
+				 "%s is not available in this build", what);
+	return set_error(ret_error, FG_API_ERR_FAILED, "%s failed: %s", what, strerror(-r));
+}
+
+static int not_available(sd_bus_error *ret_error, const char *what)
+{
+	return set_error(ret_error, FG_API_ERR_NOT_AVAILABLE, "%s is not available in this build", what);
+}
+
+const char *fg_api_pairing_stage_to_string(enum fg_api_pairing_stage s)
+{
+	static const char *const names[_FG_API_PAIRING_STAGE_MAX] = {
+		[FG_API_PAIRING_SCANNING] = FG_DBUS_PAIRING_SCANNING,
+		[FG_API_PAIRING_FOUND] = FG_DBUS_PAIRING_FOUND,
+		[FG_API_PAIRING_VERIFYING] = FG_DBUS_PAIRING_VERIFYING,
+		[FG_API_PAIRING_PAIRED] = FG_DBUS_PAIRING_PAIRED,
+		[FG_API_PAIRING_SAVED] = FG_DBUS_PAIRING_SAVED,
+		[FG_API_PAIRING_FAILED] = FG_DBUS_PAIRING_FAILED,
+		[FG_API_PAIRING_TIMEOUT] = FG_DBUS_PAIRING_TIMEOUT,
+		[FG_API_PAIRING_CLOSED] = FG_DBUS_PAIRING_CLOSED,
+	};
+
+	return (unsigned)s < _FG_API_PAIRING_STAGE_MAX ? names[s] : NULL;
+}
+
+/* ---- who may change things -------------------------------------------- */
+
+/*
+ * The bus policy is the first gate on the system bus; this is the second,
+ * so that a permissive or mistaken bus configuration opens nothing. The uid
+ * is the one dbus-daemon recorded when the caller connected (SO_PEERCRED).
+ * Group membership is not something dbus-daemon 1.14 reports, so it is
+ * read from /proc/<pid>/status of the caller (SD_BUS_CREDS_AUGMENT): only
+ * ever used to grant access to a non-root user that the bus policy already
+ * let through as a member of the same group.
+ */
+static int check_operator(struct fg_api *a, sd_bus_message *m, sd_bus_error *ret_error)
+{
+	sd_bus_creds *creds = NULL;
+	const gid_t *gids = NULL;
+	uid_t uid = (uid_t)-1;
+	gid_t gid = (gid_t)-1;
+	bool ok = false;
+	int r, n;
+
+	r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_UID | SD_BUS_CREDS_EUID | SD_BUS_CREDS_EGID |
+				      SD_BUS_CREDS_SUPPLEMENTARY_GIDS | SD_BUS_CREDS_AUGMENT, &creds);
+	if (r < 0) {
+		log_warning_errno(r, "Cannot tell who %s is, refusing: %m",
+				  strna(sd_bus_message_get_sender(m)));
+		return set_error(ret_error, FG_API_ERR_NOT_AUTHORIZED,
+				 "Cannot determine the caller's identity");
+	}
+	/* prefer the uid the bus vouches for; the euid only exists via /proc */
+	if (sd_bus_creds_get_uid(creds, &uid) < 0)
+		(void)sd_bus_creds_get_euid(creds, &uid);
+	if (uid == 0 || uid == a->own_uid)
+		ok = true;
+	else if (a->operator_gid != (gid_t)-1) {
+		if (sd_bus_creds_get_egid(creds, &gid) >= 0 && gid == a->operator_gid)
+			ok = true;
+		n = sd_bus_creds_get_supplementary_gids(creds, &gids);
+		for (int i = 0; !ok && i < n; i++)
+			if (gids[i] == a->operator_gid)
+				ok = true;
+	}
+	sd_bus_creds_unref(creds);
+	if (ok)
+		return 0;
+	log_notice("Refused %s.%s from uid %d: not root, not our user, not in group %s",
+		   strna(sd_bus_message_get_interface(m)), strna(sd_bus_message_get_member(m)),
+		   (int)uid, FG_DBUS_OPERATOR_GROUP);
+	return set_error(ret_error, FG_API_ERR_NOT_AUTHORIZED,
+			 "Only root and members of group '%s' may call %s",
+			 FG_DBUS_OPERATOR_GROUP, strna(sd_bus_message_get_member(m)));
+}
+
+/* ---- buttons ------------------------------------------------------------ */
+
+static char *button_path(const char *id)
+{
+	char *path = NULL;
+
+	if (sd_bus_path_encode(FG_DBUS_BUTTON_PREFIX, id, &path) < 0)
+		return NULL;
+	return path;
+}
+
+/* Find the button behind @path; *ret_id is malloc'd for the caller. */
+static int lookup_button(struct fg_api *a, const char *path, char **ret_id,
+			 struct fg_api_button *ret)
+{
+	char *id = NULL;
+	int r;
+
+	r = sd_bus_path_decode(path, FG_DBUS_BUTTON_PREFIX, &id);
+	if (r <= 0)
+		return r < 0 ? r : -ENOENT;
+	r = a->p.button_by_id(a->p.userdata, id, ret);
+	if (r < 0) {
+		free(id);
+		return r;
+	}
+	*ret_id = id;
+	return 0;
+}
+
+static int current_ids(struct fg_api *a, char ***ret)
+{
+	size_t n = a->p.n_buttons(a->p.userdata);
+	struct fg_api_button b;
+	char **ids = NULL;
+	int r;
+
+	for (size_t i = 0; i < n; i++) {
+		if (a->p.button_at(a->p.userdata, i, &b) < 0 || !b.id)
+			continue;
+		r = fg_strv_push(&ids, b.id);
+		if (r < 0) {
+			fg_strv_free(ids);
+			return r;
+		}
+	}
+	if (!ids) {
+		ids = calloc(1, sizeof(char *));
+		if (!ids)
+			return -ENOMEM;
+	}
+	*ret = ids;
+	return 0;
+}
+
+/*
+ * What "flicgatectl unpair reception" may name: the id, the name, the
+ * address (any case, ':' or '-') or the serial (any case), in that order.
+ */
+static int find_button(struct fg_api *a, const char *query, struct fg_api_button *ret)
+{
+	size_t n = a->p.n_buttons(a->p.userdata);
+	struct fg_api_button b;
+	uint8_t addr[6];
+	bool is_addr = fg_parse_address(query, addr) == 0;
+
+	for (int pass = 0; pass < 3; pass++)
+		for (size_t i = 0; i < n; i++) {
+			if (a->p.button_at(a->p.userdata, i, &b) < 0)
+				continue;
+			if ((pass == 0 && (streq_ptr(b.id, query) || streq_ptr(b.name, query))) ||
+			    (pass == 1 && is_addr && b.has_address && memcmp(b.address, addr, 6) == 0) ||
+			    (pass == 2 && b.serial && b.serial[0] && strcasecmp(b.serial, query) == 0)) {
+				*ret = b;
+				return 0;
+			}
+		}
+	return -ENOENT;
+}
+
+static int button_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
+		       void **ret_found, sd_bus_error *ret_error)
+{
+	struct fg_api *a = userdata;
+	struct fg_api_button b;
+	char *id = NULL;
+
+	if (lookup_button(a, path, &id, &b) < 0)
+		return 0;
+	free(id);
+	*ret_found = a;
+	return 1;
+}
+
+static int button_enumerate(sd_bus *bus, const char *prefix, void *userdata, char ***ret_nodes,
+			    sd_bus_error *ret_error)
+{
+	struct fg_api *a = userdata;
+	char **ids = NULL, **paths = NULL, *id;
+	int r;
+
+	r = current_ids(a, &ids);
+	if (r < 0)
+		return r;
+	FG_STRV_FOREACH(id, ids) {
+		char *path = button_path(id);
+
+		if (!path || fg_strv_push(&paths, path) < 0) {
+			free(path);
+			fg_strv_free(paths);
+			fg_strv_free(ids);
+			return -ENOMEM;
+		}
+		free(path);
+	}
+	fg_strv_free(ids);
+	*ret_nodes = paths;
+	return 0;
+}
+
+static void format_address(const struct fg_api_button *b, char buf[18])
+{
+	if (b->has_address)
+		fg_format_address(b->address, buf);
+	else
+		buf[0] = 0;
+}
+
+static int button_property(sd_bus *bus, const char *path, const char *interface,
+			   const char *property, sd_bus_message *reply, void *userdata,
+			   sd_bus_error *ret_error)
+{
+	struct fg_api *a = userdata;
+	struct fg_api_button b;
+	char *id = NULL, addr[18];
+	int r;
+
+	r = lookup_button(a, path, &id, &b);
+	if (r < 0)
+		return sd_bus_error_setf(ret_error, SD_BUS_ERROR_UNKNOWN_OBJECT,
+					 "No button at %s", path);
+	if (streq(property, FG_DBUS_BT_ID))
+		r = sd_bus_message_append(reply, "s", strempty(b.id));
+	else if (streq(property, FG_DBUS_BT_NAME))
+		r = sd_bus_message_append(reply, "s", strempty(b.name));
+	else if (streq(property, FG_DBUS_BT_SERIAL))
+		r = sd_bus_message_append(reply, "s", strempty(b.serial));
+	else if (streq(property, FG_DBUS_BT_ADDRESS)) {
+		format_address(&b, addr);
+		r = sd_bus_message_append(reply, "s", addr);
+	} else if (streq(property, FG_DBUS_BT_CONFIGURED))
+		r = sd_bus_message_append(reply, "b", (int)b.configured);
+	else if (streq(property, FG_DBUS_BT_PAIRED))
+		r = sd_bus_message_append(reply, "b", (int)b.paired);
+	else if (streq(property, FG_DBUS_BT_CONNECTED))
+		r = sd_bus_message_append(reply, "b", (int)b.connected);
+	else if (streq(property, FG_DBUS_BT_LAST_SEEN))
+		r = sd_bus_message_append(reply, "t", b.last_seen_usec);
+	else if (streq(property, FG_DBUS_BT_RSSI))
+		/* 0 dBm cannot be received from a button: it means unknown */
+		r = sd_bus_message_append(reply, "n", b.has_rssi ? b.rssi : (int16_t)0);
+	else if (streq(property, FG_DBUS_BT_BATTERY))
+		r = sd_bus_message_append(reply, "q", b.battery_mv);
+	else if (streq(property, FG_DBUS_BT_FIRMWARE))
+		r = sd_bus_message_append(reply, "u", b.firmware);
+	else if (streq(property, FG_DBUS_BT_LAST_EVENT))
+		r = sd_bus_message_append(reply, "s", strempty(b.last_event));
+	else if (streq(property, FG_DBUS_BT_LAST_EVENT_TIME))
+		r = sd_bus_message_append(reply, "t", b.last_event_usec);
+	else if (streq(property, FG_DBUS_BT_ALERT_STATE))
+		r = sd_bus_message_append(reply, "s", strempty(b.alert_state));
+	else
+		r = -ENOENT;
+	free(id);
+	return r;
+}
+
+static int method_unpair(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+	struct fg_api *a = userdata;
+	struct fg_api_error e = { 0 };
+	struct fg_api_button b;
+	char *id = NULL;
+	int r;
+
+	r = check_operator(a, m, ret_error);
+	if (r < 0)
+		return r;
+	if (lookup_button(a, sd_bus_message_get_path(m), &id, &b) < 0)
+		return set_error(ret_error, FG_API_ERR_UNKNOWN_BUTTON, "No such button");
+	if (!a->p.unpair) {
+		free(id);
+		return not_available(ret_error, "Unpairing");
+	}
+	r = a->p.unpair(a->p.userdata, id, &e);
+	if (r < 0) {
+		free(id);
+		return reply_failure(ret_error, r, &e, "Unpairing");
+	}
+	log_notice("Button %s unpaired over D-Bus", id);
+	free(id);
+	return sd_bus_reply_method_return(m, NULL);
+}
+
+static int method_rename(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+	struct fg_api *a = userdata;
+	struct fg_api_error e = { 0 };
+	struct fg_api_button b, other;
+	const char *name;
+	char *id = NULL;
+	int r;
+
+	r = sd_bus_message_read(m, "s", &name);
+	if (r < 0)
+		return r;
+	r = check_operator(a, m, ret_error);
+	if (r < 0)
+		return r;
+	if (!fg_name_is_valid(name) || strlen(name) > 63)
+		return set_error(ret_error, FG_API_ERR_INVALID_ARGUMENT,
+				 "'%s' is not a valid button name (1-63 of A-Z a-z 0-9 _ . -)", name);
+	if (lookup_button(a, sd_bus_message_get_path(m), &id, &b) < 0)
+		return set_error(ret_error, FG_API_ERR_UNKNOWN_BUTTON, "No such button");
+	if (!a->p.rename) {
+		free(id);
+		return not_available(ret_error, "Renaming buttons");
+	}
+	if (find_button(a, name, &other) == 0 && !streq_ptr(other.id, id)) {
+		free(id);
+		return set_error(ret_error, FG_API_ERR_NAME_TAKEN,
+				 "Another button is already called or matches '%s'", name);
+	}
+	r = a->p.rename(a->p.userdata, id, name, &e);
+	if (r < 0) {
+		free(id);
+		return reply_failure(ret_error, r, &e, "Renaming");
+	}
+	log_notice("Button %s renamed to %s over D-Bus", id, name);
+	free(id);
+	return sd_bus_reply_method_return(m, NULL);
+}
+
+static const sd_bus_vtable button_vtable[] = {
+	SD_BUS_VTABLE_START(0),
+	SD_BUS_PROPERTY(FG_DBUS_BT_ID, "s", button_property, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+	SD_BUS_PROPERTY(FG_DBUS_BT_NAME, "s", button_property, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+	SD_BUS_PROPERTY(FG_DBUS_BT_SERIAL, "s", button_property, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+	SD_BUS_PROPERTY(FG_DBUS_BT_ADDRESS, "s", button_property, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+	SD_BUS_PROPERTY(FG_DBUS_BT_CONFIGURED, "b", button_property, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+	SD_BUS_PROPERTY(FG_DBUS_BT_PAIRED, "b", button_property, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+	SD_BUS_PROPERTY(FG_DBUS_BT_CONNECTED, "b", button_property, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+	SD_BUS_PROPERTY(FG_DBUS_BT_LAST_SEEN, "t", button_property, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+	SD_BUS_PROPERTY(FG_DBUS_BT_RSSI, "n", button_property, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+	SD_BUS_PROPERTY(FG_DBUS_BT_BATTERY, "q", button_property, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+	SD_BUS_PROPERTY(FG_DBUS_BT_FIRMWARE, "u", button_property, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+	SD_BUS_PROPERTY(FG_DBUS_BT_LAST_EVENT, "s", button_property, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+	SD_BUS_PROPERTY(FG_DBUS_BT_LAST_EVENT_TIME, "t", button_property, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+	SD_BUS_PROPERTY(FG_DBUS_BT_ALERT_STATE, "s", button_property, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+	SD_BUS_METHOD(FG_DBUS_BT_UNPAIR, "", "", method_unpair, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_NAMES(FG_DBUS_BT_RENAME, "s", SD_BUS_PARAM(name), "", ,
+				 method_rename, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_VTABLE_END
+};
+
+/* ---- the gateway -------------------------------------------------------- */
+
+static int append_features(sd_bus_message *reply, unsigned features)
+{
+	static const struct {
+		unsigned bit;
+		const char *name;
+	} names[] = {
+		{ FG_API_FEATURE_BLUETOOTH, "bluetooth" },
+		{ FG_API_FEATURE_DELIVERY, "delivery" },
+		{ FG_API_FEATURE_FEEDBACK, "feedback" },
+		{ FG_API_FEATURE_PAIRING_STORE, "pairing-store" },
+	};
+	int r;
+
+	r = sd_bus_message_open_container(reply, 'a', "s");
+	for (size_t i = 0; r >= 0 && i < sizeof(names) / sizeof(names[0]); i++)
+		if (features & names[i].bit)
+			r = sd_bus_message_append(reply, "s", names[i].name);
+	if (r >= 0)
+		r = sd_bus_message_close_container(reply);
+	return r;
+}
+
+static int append_targets(struct fg_api *a, sd_bus_message *reply, size_t n)
+{
+	struct fg_api_target t;
+	int r;
+
+	r = sd_bus_message_open_container(reply, 'a', FG_DBUS_TARGET_SIG);
+	for (size_t i = 0; r >= 0 && a->p.get_target && i < n; i++) {
+		if (a->p.get_target(a->p.userdata, i, &t) < 0)
+			continue;
+		r = sd_bus_message_append(reply, FG_DBUS_TARGET_SIG, strempty(t.name),
+					  strempty(t.health), t.queued, t.delivered, t.dead,
+					  t.last_status, strempty(t.last_error));
+	}
+	if (r >= 0)
+		r = sd_bus_message_close_container(reply);
+	return r;
+}
+
+/* Counters derived from the buttons: Buttons, ConnectedButtons, OpenAlerts. */
+static int append_button_summary(struct fg_api *a, const char *property, sd_bus_message *reply)
+{
+	size_t n = a->p.n_buttons(a->p.userdata);
+	struct fg_api_button b;
+	uint32_t connected = 0;
+	int r = 0;
+
+	if (streq(property, FG_DBUS_GW_BUTTONS))
+		return sd_bus_message_append(reply, "u", (uint32_t)n);
+	if (streq(property, FG_DBUS_GW_OPEN_ALERTS))
+		r = sd_bus_message_open_container(reply, 'a', "s");
+	for (size_t i = 0; r >= 0 && i < n; i++) {
+		if (a->p.button_at(a->p.userdata, i, &b) < 0)
+			continue;
+		connected += b.connected;
+		if (streq(property, FG_DBUS_GW_OPEN_ALERTS) && streq_ptr(b.alert_state, "open"))
+			r = sd_bus_message_append(reply, "s", strempty(b.name));
+	}
+	if (r < 0)
+		return r;
+	if (streq(property, FG_DBUS_GW_OPEN_ALERTS))
+		return sd_bus_message_close_container(reply);
+	return sd_bus_message_append(reply, "u", connected);
+}
+
+static int gateway_property(sd_bus *bus, const char *path, const char *interface,
+			    const char *property, sd_bus_message *reply, void *userdata,
+			    sd_bus_error *ret_error)
+{
+	struct fg_api *a = userdata;
+	struct fg_api_gateway g = { 0 };
+
+	if (streq(property, FG_DBUS_GW_VERSION))
+		return sd_bus_message_append(reply, "s", FG_VERSION);
+	if (streq(property, FG_DBUS_GW_BUTTONS) || streq(property, FG_DBUS_GW_CONNECTED) ||
+	    streq(property, FG_DBUS_GW_OPEN_ALERTS))
+		return append_button_summary(a, property, reply);
+
+	a->p.get_gateway(a->p.userdata, &g);
+	if (streq(property, FG_DBUS_GW_NAME))
+		return sd_bus_message_append(reply, "s", strempty(g.name));
+	if (streq(property, FG_DBUS_GW_CONFIG_PATH))
+		return sd_bus_message_append(reply, "s", strempty(g.config_path));
+	if (streq(property, FG_DBUS_GW_START_TIME))
+		return sd_bus_message_append(reply, "t", g.start_time_usec);
+	if (streq(property, FG_DBUS_GW_FEATURES))
+		return append_features(reply, g.features);
+	if (streq(property, FG_DBUS_GW_ADAPTER))
+		return sd_bus_message_append(reply, "s", strempty(g.adapter));
+	if (streq(property, FG_DBUS_GW_ADAPTER_STATE))
+		return sd_bus_message_append(reply, "s", strempty(g.adapter_state));
+	if (streq(property, FG_DBUS_GW_PAIRING_POLICY))
+		return sd_bus_message_append(reply, "s", strempty(g.pairing_policy));
+	if (streq(property, FG_DBUS_GW_PAIRING_OPEN))
+		return sd_bus_message_append(reply, "b", (int)g.pairing_open);
+	if (streq(property, FG_DBUS_GW_PAIRING_END))
+		return sd_bus_message_append(reply, "t", g.pairing_open ? g.pairing_end_usec : 0);
+	if (streq(property, FG_DBUS_GW_SPOOL_DEPTH))
+		return sd_bus_message_append(reply, "t", g.spool_depth);
+	if (streq(property, FG_DBUS_GW_SPOOL_ALARM))
+		return sd_bus_message_append(reply, "b", (int)g.spool_alarm);
+	if (streq(property, FG_DBUS_GW_DEAD_LETTERS))
+		return sd_bus_message_append(reply, "t", g.dead_letters);
+	if (streq(property, FG_DBUS_GW_TARGETS))
+		return append_targets(a, reply, g.n_targets);
+	return -ENOENT;
+}
+
+static int method_get_button(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+	struct fg_api *a = userdata;
+	struct fg_api_button b;
+	const char *query;
+	char *path;
+	int r;
+
+	r = sd_bus_message_read(m, "s", &query);
+	if (r < 0)
+		return r;
+	if (find_button(a, query, &b) < 0 || !b.id)
+		return set_error(ret_error, FG_API_ERR_UNKNOWN_BUTTON,
+				 "No button called '%s' (name, address or serial)", query);
+	path = button_path(b.id);
+	if (!path)
+		return -ENOMEM;
+	r = sd_bus_reply_method_return(m, "o", path);
+	free(path);
+	return r;
+}
+
+static int method_open_pairing(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+	struct fg_api *a = userdata;
+	struct fg_api_error e = { 0 };
+	struct fg_api_button other;
+	const char *name;
+	uint32_t seconds;
+	int r;
+
+	r = sd_bus_message_read(m, "us", &seconds, &name);
+	if (r < 0)
+		return r;
+	r = check_operator(a, m, ret_error);
+	if (r < 0)
+		return r;
+	/* the same bounds as [bluetooth] pairing_window */
+	if (seconds != 0 && (seconds < 5 || seconds > 3600))
+		return set_error(ret_error, FG_API_ERR_INVALID_ARGUMENT,
+				 "A pairing window lasts 5 to 3600 seconds (0: the configured length)");
+	if (name[0] && (!fg_name_is_valid(name) || strlen(name) > 63))
+		return set_error(ret_error, FG_API_ERR_INVALID_ARGUMENT,
+				 "'%s' is not a valid button name (1-63 of A-Z a-z 0-9 _ . -)", name);
+	if (name[0] && find_button(a, name, &other) == 0)
+		return set_error(ret_error, FG_API_ERR_NAME_TAKEN,
+				 "A button is already called or matches '%s'", name);
+	if (!a->p.open_pairing)
+		return not_available(ret_error, "Pairing");
+	r = a->p.open_pairing(a->p.userdata, (uint64_t)seconds * 1000000, name, &e);
+	if (r < 0)
+		return reply_failure(ret_error, r, &e, "Opening the pairing window");
+	log_notice("Pairing window opened over D-Bus%s%s", name[0] ? " for " : "", name);
+	fg_api_gateway_changed(a);
+	return sd_bus_reply_method_return(m, NULL);
+}
+
+static int method_close_pairing(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+	struct fg_api *a = userdata;
+	struct fg_api_error e = { 0 };
+	int r;
+
+	r = check_operator(a, m, ret_error);
+	if (r < 0)
+		return r;
+	if (!a->p.close_pairing)
+		return not_available(ret_error, "Pairing");
+	r = a->p.close_pairing(a->p.userdata, &e);
+	if (r < 0)
+		return reply_failure(ret_error, r, &e, "Closing the pairing window");
+	fg_api_gateway_changed(a);
+	return sd_bus_reply_method_return(m, NULL);
+}
+
+static int method_test_alert(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+	struct fg_api *a = userdata;
+	struct fg_api_error e = { 0 };
+	struct fg_api_button b;
+	const char *button, *target;
+	char *id = NULL;
+	int r;
+
+	r = sd_bus_message_read(m, "ss", &button, &target);
+	if (r < 0)
+		return r;
+	r = check_operator(a, m, ret_error);
+	if (r < 0)
+		return r;
+	if (button[0]) {
+		if (find_button(a, button, &b) < 0 || !b.id)
+			return set_error(ret_error, FG_API_ERR_UNKNOWN_BUTTON,
+					 "No button called '%s' (name, address or serial)", button);
+		id = strdup(b.id);
+		if (!id)
+			return -ENOMEM;
+	}
+	if (!a->p.test_alert) {
+		free(id);
+		return not_available(ret_error, "Alert delivery");
+	}
+	r = a->p.test_alert(a->p.userdata, id, target[0] ? target : NULL, &e);
+	if (r < 0) {
+		free(id);
+		return reply_failure(ret_error, r, &e, "The test alert");
+	}
+	log_notice("Test alert requested over D-Bus (button %s, target %s)",
+		   id ? id : "(synthetic)", target[0] ? target : "(default)");
+	free(id);
+	return sd_bus_reply_method_return(m, NULL);
+}
+
+static int method_acknowledge(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+	struct fg_api *a = userdata;
+	struct fg_api_error e = { 0 };
+	bool silenced = false;
+	int r;
+
+	r = check_operator(a, m, ret_error);
+	if (r < 0)
+		return r;
+	if (!a->p.acknowledge)
+		return not_available(ret_error, "Local feedback (LEDs, buzzer)");
+	r = a->p.acknowledge(a->p.userdata, &silenced, &e);
+	if (r < 0)
+		return reply_failure(ret_error, r, &e, "Acknowledging");
+	log_notice("Acknowledged over D-Bus: %s", silenced ? "silenced" : "nothing to silence");
+	return sd_bus_reply_method_return(m, "b", (int)silenced);
+}
+
+static int method_reload(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+	struct fg_api *a = userdata;
+	struct fg_api_error e = { 0 };
+	int r;
+
+	r = check_operator(a, m, ret_error);
+	if (r < 0)
+		return r;
+	if (!a->p.reload)
+		return not_available(ret_error, "Reloading");
+	r = a->p.reload(a->p.userdata, &e);
+	if (r < 0)
+		return reply_failure(ret_error, r, &e, "Reloading the configuration");
+	return sd_bus_reply_method_return(m, NULL);
+}
+
+static int method_recent_deliveries(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+	struct fg_api *a = userdata;
+	sd_bus_message *reply = NULL;
+	struct fg_api_delivery d;
+	uint32_t max;
+	size_t n;
+	int r;
+
+	r = sd_bus_message_read(m, "u", &max);
+	if (r < 0)
+		return r;
+	r = check_operator(a, m, ret_error);
+	if (r < 0)
+		return r;
+	if (!a->p.n_deliveries || !a->p.delivery_at)
+		return not_available(ret_error, "Alert delivery");
+	n = a->p.n_deliveries(a->p.userdata);
+	if (max > 0 && n > max)
+		n = max;
+	r = sd_bus_message_new_method_return(m, &reply);
+	if (r >= 0)
+		r = sd_bus_message_open_container(reply, 'a', FG_DBUS_DELIVERY_SIG);
+	for (size_t i = 0; r >= 0 && i < n; i++) {
+		if (a->p.delivery_at(a->p.userdata, i, &d) < 0)
+			continue;
+		r = sd_bus_message_append(reply, FG_DBUS_DELIVERY_SIG, d.time_usec,
+					  strempty(d.alert_id), strempty(d.button), strempty(d.target),
+					  strempty(d.state), (int)d.test, strempty(d.result),
+					  d.http_status, strempty(d.error), d.latency_usec, d.attempt);
+	}
+	if (r >= 0)
+		r = sd_bus_message_close_container(reply);
+	if (r >= 0)
+		r = sd_bus_send(NULL, reply, NULL);
+	sd_bus_message_unref(reply);
+	return r;
+}
+
+static int method_export_pairings(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+	struct fg_api *a = userdata;
+	struct fg_api_error e = { 0 };
+	char *doc = NULL;
+	unsigned count = 0;
+	int r;
+
+	r = check_operator(a, m, ret_error);
+	if (r < 0)
+		return r;
+	if (!a->p.export_pairings)
+		return not_available(ret_error, "The pairing store");
+	r = a->p.export_pairings(a->p.userdata, &doc, &count, &e);
+	if (r < 0)
+		return reply_failure(ret_error, r, &e, "Exporting pairings");
+	log_notice("%u pairing record%s exported over D-Bus", count, count == 1 ? "" : "s");
+	r = sd_bus_reply_method_return(m, "su", doc, count);
+	/* it held pairing keys */
+	explicit_bzero(doc, strlen(doc));
+	free(doc);
+	return r;
+}
+
+static int method_import_pairings(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+	struct fg_api *a = userdata;
+	struct fg_api_error e = { 0 };
+	const char *doc;
+	unsigned count = 0;
+	int replace, r;
+
+	r = sd_bus_message_read(m, "sb", &doc, &replace);
+	if (r < 0)
+		return r;
+	r = check_operator(a, m, ret_error);
+	if (r < 0)
+		return r;
+	if (!a->p.import_pairings)
+		return not_available(ret_error, "The pairing store");
+	r = a->p.import_pairings(a->p.userdata, doc, replace, &count, &e);
+	if (r < 0)
+		return reply_failure(ret_error, r, &e, "Importing pairings");
+	log_notice("%u pairing record%s imported over D-Bus%s", count, count == 1 ? "" : "s",
+		   replace ? " (replacing the stored ones)" : "");
+	fg_api_buttons_changed(a);
+	return sd_bus_reply_method_return(m, "u", count);
+}
+
+#define GW_PROP(name, sig) \
+	SD_BUS_PROPERTY(name, sig, gateway_property, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE)
+
+static const sd_bus_vtable gateway_vtable[] = {
+	SD_BUS_VTABLE_START(0),
+	SD_BUS_PROPERTY(FG_DBUS_GW_VERSION, "s", gateway_property, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+	GW_PROP(FG_DBUS_GW_NAME, "s"),
+	GW_PROP(FG_DBUS_GW_CONFIG_PATH, "s"),
+	SD_BUS_PROPERTY(FG_DBUS_GW_START_TIME, "t", gateway_property, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+	GW_PROP(FG_DBUS_GW_FEATURES, "as"),
+	GW_PROP(FG_DBUS_GW_ADAPTER, "s"),
+	GW_PROP(FG_DBUS_GW_ADAPTER_STATE, "s"),
+	GW_PROP(FG_DBUS_GW_PAIRING_POLICY, "s"),
+	GW_PROP(FG_DBUS_GW_PAIRING_OPEN, "b"),
+	GW_PROP(FG_DBUS_GW_PAIRING_END, "t"),
+	GW_PROP(FG_DBUS_GW_BUTTONS, "u"),
+	GW_PROP(FG_DBUS_GW_CONNECTED, "u"),
+	GW_PROP(FG_DBUS_GW_OPEN_ALERTS, "as"),
+	GW_PROP(FG_DBUS_GW_SPOOL_DEPTH, "t"),
+	GW_PROP(FG_DBUS_GW_SPOOL_ALARM, "b"),
+	GW_PROP(FG_DBUS_GW_DEAD_LETTERS, "t"),
+	GW_PROP(FG_DBUS_GW_TARGETS, "a" FG_DBUS_TARGET_SIG),
+
+	SD_BUS_METHOD_WITH_NAMES(FG_DBUS_GW_GET_BUTTON, "s", SD_BUS_PARAM(query),
+				 "o", SD_BUS_PARAM(button), method_get_button,
+				 SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_NAMES(FG_DBUS_GW_OPEN_PAIRING, "us", SD_BUS_PARAM(timeout_sec) SD_BUS_PARAM(name),
+				 "", , method_open_pairing, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD(FG_DBUS_GW_CLOSE_PAIRING, "", "", method_close_pairing, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_NAMES(FG_DBUS_GW_TEST_ALERT, "ss", SD_BUS_PARAM(button) SD_BUS_PARAM(target),
+				 "", , method_test_alert, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_NAMES(FG_DBUS_GW_ACKNOWLEDGE, "", ,
+				 "b", SD_BUS_PARAM(silenced), method_acknowledge,
+				 SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD(FG_DBUS_GW_RELOAD, "", "", method_reload, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_NAMES(FG_DBUS_GW_RECENT_DELIVERIES, "u", SD_BUS_PARAM(max),
+				 "a" FG_DBUS_DELIVERY_SIG, SD_BUS_PARAM(deliveries),
+				 method_recent_deliveries, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_NAMES(FG_DBUS_GW_EXPORT_PAIRINGS, "", ,
+				 "su", SD_BUS_PARAM(document) SD_BUS_PARAM(count),
+				 method_export_pairings, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_NAMES(FG_DBUS_GW_IMPORT_PAIRINGS, "sb",
+				 SD_BUS_PARAM(document) SD_BUS_PARAM(replace),
+				 "u", SD_BUS_PARAM(count), method_import_pairings,
+				 SD_BUS_VTABLE_UNPRIVILEGED),
+
+	SD_BUS_SIGNAL_WITH_NAMES(FG_DBUS_GW_PAIRING_PROGRESS, "ssss",
+				 SD_BUS_PARAM(stage) SD_BUS_PARAM(address) SD_BUS_PARAM(button)
+				 SD_BUS_PARAM(message), 0),
+	SD_BUS_SIGNAL_WITH_NAMES(FG_DBUS_GW_DELIVERY, FG_DBUS_DELIVERY_FIELDS,
+				 SD_BUS_PARAM(time) SD_BUS_PARAM(alert_id) SD_BUS_PARAM(button)
+				 SD_BUS_PARAM(target) SD_BUS_PARAM(state) SD_BUS_PARAM(test)
+				 SD_BUS_PARAM(result) SD_BUS_PARAM(http_status) SD_BUS_PARAM(error)
+				 SD_BUS_PARAM(latency_usec) SD_BUS_PARAM(attempt), 0),
+	SD_BUS_VTABLE_END
+};
+
+/* ---- life cycle ------------------------------------------------------------ */
+
+int fg_api_new(sd_bus *bus, const struct fg_api_provider *provider, gid_t operator_gid,
+	       struct fg_api **ret)
+{
+	struct fg_api *a;
+	int r;
+
+	if (!bus || !provider || !provider->get_gateway || !provider->n_buttons ||
+	    !provider->button_at || !provider->button_by_id)
+		return -EINVAL;
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	a->bus = sd_bus_ref(bus);
+	a->p = *provider;
+	a->own_uid = geteuid();
+	a->operator_gid = operator_gid;
+
+	r = sd_bus_add_object_manager(bus, &a->manager_slot, FG_DBUS_OBJECT_MANAGER_PATH);
+	if (r < 0)
+		goto failed;
+	r = sd_bus_add_object_vtable(bus, &a->gateway_slot, FG_DBUS_MANAGER_PATH,
+				     FG_DBUS_MANAGER_IFACE, gateway_vtable, a);
+	if (r < 0)
+		goto failed;
+	r = sd_bus_add_fallback_vtable(bus, &a->button_slot, FG_DBUS_BUTTON_PREFIX,
+				       FG_DBUS_BUTTON_IFACE, button_vtable, button_find, a);
+	if (r < 0)
+		goto failed;
+	r = sd_bus_add_node_enumerator(bus, &a->enumerator_slot, FG_DBUS_BUTTON_PREFIX,
+				       button_enumerate, a);
+	if (r < 0)
+		goto failed;
+	r = current_ids(a, &a->known_ids);
+	if (r < 0)
+		goto failed;
+	*ret = a;
+	return 0;
+
+failed:
+	fg_api_free(a);
+	return r;
+}
+
+struct fg_api *fg_api_free(struct fg_api *a)
+{
+	if (!a)
+		return NULL;
+	sd_bus_slot_unref(a->enumerator_slot);
+	sd_bus_slot_unref(a->button_slot);
+	sd_bus_slot_unref(a->gateway_slot);
+	sd_bus_slot_unref(a->manager_slot);
+	sd_bus_unref(a->bus);
+	fg_strv_free(a->known_ids);
+	free(a);
+	return NULL;
+}
+
+/* ---- notifiers ------------------------------------------------------------- */
+
+void fg_api_gateway_changed(struct fg_api *a)
+{
+	int r;
+
+	if (!a)
+		return;
+	/* NULL: every property flagged EMITS_CHANGE, with its current value */
+	r = sd_bus_emit_properties_changed_strv(a->bus, FG_DBUS_MANAGER_PATH, FG_DBUS_MANAGER_IFACE, NULL);
+	if (r < 0)
+		log_debug_errno(r, "Cannot emit the gateway's PropertiesChanged: %m");
+}
+
+static void emit_button_summary(struct fg_api *a)
+{
+	int r;
+
+	r = sd_bus_emit_properties_changed(a->bus, FG_DBUS_MANAGER_PATH, FG_DBUS_MANAGER_IFACE,
+					   FG_DBUS_GW_BUTTONS, FG_DBUS_GW_CONNECTED,
+					   FG_DBUS_GW_OPEN_ALERTS, NULL);
+	if (r < 0)
+		log_debug_errno(r, "Cannot emit the gateway's PropertiesChanged: %m");
+}
+
+static void emit_button(struct fg_api *a, const char *id)
+{
+	char *path = button_path(id);
+	int r;
+
+	if (!path)
+		return;
+	r = sd_bus_emit_properties_changed_strv(a->bus, path, FG_DBUS_BUTTON_IFACE, NULL);
+	if (r < 0)
+		log_debug_errno(r, "Cannot emit PropertiesChanged for button %s: %m", id);
+	free(path);
+}
+
+void fg_api_button_changed(struct fg_api *a, const char *id)
+{
+	if (!a || !id)
+		return;
+	emit_button(a, id);
+	emit_button_summary(a);
+}
+
+void fg_api_buttons_changed(struct fg_api *a)
+{
+	char **now = NULL, *id, *path;
+	int r;
+
+	if (!a)
+		return;
+	r = current_ids(a, &now);
+	if (r < 0) {
+		log_debug_errno(r, "Cannot list buttons: %m");
+		return;
+	}
+	FG_STRV_FOREACH(id, a->known_ids) {
+		if (fg_strv_contains(now, id))
+			continue;
+		path = button_path(id);
+		if (!path)
+			continue;
+		r = sd_bus_emit_interfaces_removed(a->bus, path, FG_DBUS_BUTTON_IFACE, NULL);
+		if (r < 0)
+			log_debug_errno(r, "Cannot emit InterfacesRemoved for %s: %m", id);
+		free(path);
+	}
+	FG_STRV_FOREACH(id, now) {
+		if (fg_strv_contains(a->known_ids, id)) {
+			emit_button(a, id);
+			continue;
+		}
+		path = button_path(id);
+		if (!path)
+			continue;
+		r = sd_bus_emit_interfaces_added(a->bus, path, FG_DBUS_BUTTON_IFACE, NULL);
+		if (r < 0)
+			log_debug_errno(r, "Cannot emit InterfacesAdded for %s: %m", id);
+		free(path);
+	}
+	fg_strv_free(a->known_ids);
+	a->known_ids = now;
+	emit_button_summary(a);
+}
+
+void fg_api_pairing_progress(struct fg_api *a, enum fg_api_pairing_stage stage,
+			     const char *address, const char *button, const char *message)
+{
+	int r;
+
+	if (!a || (unsigned)stage >= _FG_API_PAIRING_STAGE_MAX)
+		return;
+	r = sd_bus_emit_signal(a->bus, FG_DBUS_MANAGER_PATH, FG_DBUS_MANAGER_IFACE,
+			       FG_DBUS_GW_PAIRING_PROGRESS, "ssss", fg_api_pairing_stage_to_string(stage),
+			       strempty(address), strempty(button), strempty(message));
+	if (r < 0)
+		log_debug_errno(r, "Cannot emit PairingProgress: %m");
+	if (stage == FG_API_PAIRING_SCANNING || stage >= FG_API_PAIRING_SAVED) {
+		r = sd_bus_emit_properties_changed(a->bus, FG_DBUS_MANAGER_PATH, FG_DBUS_MANAGER_IFACE,
+						   FG_DBUS_GW_PAIRING_OPEN, FG_DBUS_GW_PAIRING_END, NULL);
+		if (r < 0)
+			log_debug_errno(r, "Cannot emit the gateway's PropertiesChanged: %m");
+	}
+}
+
+void fg_api_delivery(struct fg_api *a, const struct fg_api_delivery *d)
+{
+	int r;
+
+	if (!a || !d)
+		return;
+	r = sd_bus_emit_signal(a->bus, FG_DBUS_MANAGER_PATH, FG_DBUS_MANAGER_IFACE, FG_DBUS_GW_DELIVERY,
+			       FG_DBUS_DELIVERY_FIELDS, d->time_usec, strempty(d->alert_id),
+			       strempty(d->button), strempty(d->target), strempty(d->state), (int)d->test,
+			       strempty(d->result), d->http_status, strempty(d->error), d->latency_usec,
+			       d->attempt);
+	if (r < 0)
+		log_debug_errno(r, "Cannot emit Delivery: %m");
+	/* queue depth and target health move with every attempt */
+	r = sd_bus_emit_properties_changed(a->bus, FG_DBUS_MANAGER_PATH, FG_DBUS_MANAGER_IFACE,
+					   FG_DBUS_GW_SPOOL_DEPTH, FG_DBUS_GW_DEAD_LETTERS,
+					   FG_DBUS_GW_TARGETS, NULL);
+	if (r < 0)
+		log_debug_errno(r, "Cannot emit the gateway's PropertiesChanged: %m");
+}
