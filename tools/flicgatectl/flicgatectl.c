@@ -1,0 +1,462 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <systemd/sd-bus.h>
+
+#include "ctl.h"
+#include "flicgate-dbus.h"
+
+/*
+ * The one table of commands. --help, --bash-completion (which generates
+ * tools/flicgatectl/flicgatectl.bash) and the tests that check the man
+ * page all read it.
+ */
+static const struct command commands[] = {
+	{ "status", "", 0, 0, 0, NULL, cmd_status,
+	  "Gateway, adapter, buttons, alerts, targets" },
+	{ "buttons", "[--names] [BUTTON]", 0, 1, OPT_NAMES, "button", cmd_buttons,
+	  "List the buttons, or show one in detail" },
+	{ "pair", "[--timeout S] [--name NAME]", 0, 0, OPT_TIMEOUT | OPT_NAME, NULL, cmd_pair,
+	  "Pair one button, showing the progress" },
+	{ "unpair", "BUTTON", 1, 1, 0, "button", cmd_unpair,
+	  "Forget a button's pairing" },
+	{ "rename", "BUTTON NAME", 2, 2, 0, "button", cmd_rename,
+	  "Name a paired button flicgate.ini does not list" },
+	{ "test", "[BUTTON] [--target NAME]", 0, 1, OPT_TARGET, "button", cmd_test,
+	  "Send a test alert (marked as a test)" },
+	{ "ack", "", 0, 0, 0, NULL, cmd_ack,
+	  "Silence the buzzer for what is on now" },
+	{ "log", "[--lines N]", 0, 0, OPT_LINES, NULL, cmd_log,
+	  "Recent delivery attempts, newest first" },
+	{ "reload", "", 0, 0, 0, NULL, cmd_reload,
+	  "Re-read flicgate.ini (a broken file is refused)" },
+	{ "export", "FILE", 1, 1, OPT_FORCE, "file", cmd_export,
+	  "Save the pairing records (secret!) to FILE" },
+	{ "import", "FILE [--replace]", 1, 1, OPT_REPLACE, "file", cmd_import,
+	  "Load pairing records, e.g. on a hot spare" },
+};
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+/* Every option, with the command option bit it needs (0: global). */
+enum {
+	ARG_VERSION = 0x100,
+	ARG_JSON,
+	ARG_BUS,
+	ARG_USER,
+	ARG_SYSTEM,
+	ARG_TIMEOUT,
+	ARG_NAME,
+	ARG_TARGET,
+	ARG_REPLACE,
+	ARG_NAMES,
+	ARG_FORCE,
+	ARG_BASH_COMPLETION,
+};
+
+static const struct option longopts[] = {
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, ARG_VERSION },
+	{ "json", optional_argument, NULL, ARG_JSON },
+	{ "bus", required_argument, NULL, ARG_BUS },
+	{ "user", no_argument, NULL, ARG_USER },
+	{ "system", no_argument, NULL, ARG_SYSTEM },
+	{ "timeout", required_argument, NULL, ARG_TIMEOUT },
+	{ "name", required_argument, NULL, ARG_NAME },
+	{ "target", required_argument, NULL, ARG_TARGET },
+	{ "replace", no_argument, NULL, ARG_REPLACE },
+	{ "names", no_argument, NULL, ARG_NAMES },
+	{ "lines", required_argument, NULL, 'n' },
+	{ "force", no_argument, NULL, ARG_FORCE },
+	{ "bash-completion", no_argument, NULL, ARG_BASH_COMPLETION },
+	{}
+};
+
+static const struct {
+	const char *text;
+	unsigned option;	/* OPT_* or 0 for global options */
+} option_help[] = {
+	{ "      --json[=pretty|short]  machine-readable output (pretty on a terminal)", 0 },
+	{ "      --bus ADDRESS          talk to flicgated on this D-Bus address", 0 },
+	{ "      --user                 use the user's session bus (development)", 0 },
+	{ "      --system               use the system bus (the default)", 0 },
+	{ "  -h, --help                 this text", 0 },
+	{ "      --version              print the version", 0 },
+	{ "      --timeout S            pair: window length in seconds (5..3600)", OPT_TIMEOUT },
+	{ "      --name NAME            pair: name for the paired button", OPT_NAME },
+	{ "      --target NAME          test: send to this [webhook NAME] only", OPT_TARGET },
+	{ "      --names                buttons: print only the names, one per line", OPT_NAMES },
+	{ "  -n, --lines N              log: at most N attempts (default 20, 0: all kept)", OPT_LINES },
+	{ "      --replace              import: drop stored pairings not in FILE", OPT_REPLACE },
+	{ "      --force                export: overwrite an existing FILE", OPT_FORCE },
+};
+
+static void help(void)
+{
+	printf("Usage: flicgatectl [OPTIONS] COMMAND [ARGS]\n"
+	       "\n"
+	       "Control flicgated, the Flic 2 button gateway, over D-Bus.\n"
+	       "\n"
+	       "Commands:\n");
+	for (size_t i = 0; i < N_COMMANDS; i++) {
+		char syn[64];
+
+		snprintf(syn, sizeof(syn), "%s%s%s", commands[i].name, commands[i].args[0] ? " " : "",
+			 commands[i].args);
+		if (strlen(syn) <= 31)
+			printf("  %-31s %s\n", syn, commands[i].help);
+		else
+			printf("  %s\n  %-31s %s\n", syn, "", commands[i].help);
+	}
+	printf("\nOptions:\n");
+	for (size_t i = 0; i < sizeof(option_help) / sizeof(option_help[0]); i++)
+		printf("%s\n", option_help[i].text);
+	printf("\n"
+	       "BUTTON is a button's name, Bluetooth address or serial number.\n"
+	       "Exit status: 0 ok, 1 failed, 2 usage, 3 flicgated not running, 4 not authorised,\n"
+	       "5 unknown button or target, 6 not available in this build, 7 nothing paired.\n"
+	       "See flicgatectl(1).\n");
+}
+
+/*
+ * The bash completion, generated from the table so that it cannot drift:
+ * tools/flicgatectl/flicgatectl.bash is this output (make docs rewrites it,
+ * a test compares them).
+ */
+static void bash_completion(void)
+{
+	printf("# bash completion for flicgatectl -*- shell-script -*-\n"
+	       "# Generated by 'flicgatectl --bash-completion' from its command table; do not edit.\n"
+	       "\n"
+	       "_flicgatectl()\n"
+	       "{\n"
+	       "\tlocal cur prev words cword\n"
+	       "\t_init_completion || return\n"
+	       "\n"
+	       "\tlocal global='--json --json=pretty --json=short --bus --user --system --help --version'\n"
+	       "\tlocal commands='");
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		printf("%s%s", i ? " " : "", commands[i].name);
+	printf("'\n"
+	       "\n"
+	       "\tcase $prev in\n"
+	       "\t--bus|--timeout|--name|--target|--lines|-n)\n"
+	       "\t\treturn ;;\n"
+	       "\tesac\n"
+	       "\n"
+	       "\t# the command is the first word that is not an option or its argument\n"
+	       "\tlocal i cmd= bus=() nargs=0\n"
+	       "\tfor ((i = 1; i < cword; i++)); do\n"
+	       "\t\tcase ${words[i]} in\n"
+	       "\t\t--bus) bus=(--bus \"${words[i + 1]}\"); ((i++)) ;;\n"
+	       "\t\t--user|--system) bus=(\"${words[i]}\") ;;\n"
+	       "\t\t--timeout|--name|--target|--lines|-n) ((i++)) ;;\n"
+	       "\t\t-*) ;;\n"
+	       "\t\t*) if [[ -z $cmd ]]; then cmd=${words[i]}; else ((nargs++)); fi ;;\n"
+	       "\t\tesac\n"
+	       "\tdone\n"
+	       "\n"
+	       "\tif [[ -z $cmd ]]; then\n"
+	       "\t\tif [[ $cur == -* ]]; then\n"
+	       "\t\t\tCOMPREPLY=($(compgen -W \"$global\" -- \"$cur\"))\n"
+	       "\t\telse\n"
+	       "\t\t\tCOMPREPLY=($(compgen -W \"$commands\" -- \"$cur\"))\n"
+	       "\t\tfi\n"
+	       "\t\treturn\n"
+	       "\tfi\n"
+	       "\n"
+	       "\tlocal opts= what=\n"
+	       "\tcase $cmd in\n");
+	for (size_t i = 0; i < N_COMMANDS; i++) {
+		const struct command *c = &commands[i];
+
+		printf("\t%s)\n\t\topts='", c->name);
+		for (size_t k = 0; k < sizeof(option_help) / sizeof(option_help[0]); k++) {
+			const char *t = option_help[k].text, *dd, *end;
+
+			if (!(option_help[k].option & c->options))
+				continue;
+			dd = strstr(t, "--");
+			end = strchr(dd, ' ');
+			printf("%.*s ", (int)(end - dd), dd);
+		}
+		printf("'\n");
+		if (c->complete)
+			printf("\t\t((nargs < %d)) && what=%s\n", c->max_args, c->complete);
+		printf("\t\t;;\n");
+	}
+	printf("\tesac\n"
+	       "\n"
+	       "\tif [[ $cur == -* ]]; then\n"
+	       "\t\tCOMPREPLY=($(compgen -W \"$opts $global\" -- \"$cur\"))\n"
+	       "\telif [[ $what == button ]]; then\n"
+	       "\t\tlocal names\n"
+	       "\t\tnames=$(flicgatectl \"${bus[@]}\" buttons --names 2>/dev/null)\n"
+	       "\t\tCOMPREPLY=($(compgen -W \"$names\" -- \"$cur\"))\n"
+	       "\telif [[ $what == file ]]; then\n"
+	       "\t\t_filedir\n"
+	       "\tfi\n"
+	       "} &&\n"
+	       "\tcomplete -F _flicgatectl flicgatectl\n");
+}
+
+/* ---- failures and JSON ----------------------------------------------------- */
+
+static void json_error(struct ctl *c, const char *name, const char *message)
+{
+	struct fg_json *j;
+
+	if (!c->json)
+		return;
+	j = ctl_json_begin(c);
+	fg_json_begin_object(j);
+	fg_json_key(j, "error");
+	fg_json_begin_object(j);
+	fg_json_kv_string(j, "name", name);
+	fg_json_kv_string(j, "message", message);
+	fg_json_end_object(j);
+	fg_json_end_object(j);
+	ctl_json_end(c, j);
+}
+
+int ctl_fail(struct ctl *c, int exit_code, const char *fmt, ...)
+{
+	static const char *const names[] = {
+		[EXIT_FAILURE_] = "failed",
+		[EXIT_USAGE] = "usage",
+		[EXIT_NOT_RUNNING] = "not-running",
+		[EXIT_NOT_AUTHORIZED] = "not-authorized",
+		[EXIT_UNKNOWN_BUTTON] = "unknown-button",
+		[EXIT_NOT_AVAILABLE] = "not-available",
+		[EXIT_NOT_PAIRED] = "not-paired",
+	};
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "flicgatectl: %s\n", msg);
+	json_error(c, exit_code > 0 && exit_code <= EXIT_NOT_PAIRED ? names[exit_code] : "failed", msg);
+	return exit_code;
+}
+
+static bool error_is(const sd_bus_error *e, const char *name)
+{
+	return sd_bus_error_has_name(e, name);
+}
+
+int ctl_bus_error(struct ctl *c, const sd_bus_error *e, int r, const char *what)
+{
+	int code = EXIT_FAILURE_;
+	char msg[1200];
+
+	if (!sd_bus_error_is_set(e)) {
+		snprintf(msg, sizeof(msg), "%s: %s", what, strerror(r < 0 ? -r : EIO));
+		fprintf(stderr, "flicgatectl: %s\n", msg);
+		json_error(c, "failed", msg);
+		return r == -ETIMEDOUT ? EXIT_FAILURE_ : EXIT_FAILURE_;
+	}
+	if (error_is(e, SD_BUS_ERROR_SERVICE_UNKNOWN) || error_is(e, SD_BUS_ERROR_NAME_HAS_NO_OWNER)) {
+		snprintf(msg, sizeof(msg), "flicgated is not running (nobody owns %s on the %s)",
+			 FG_DBUS_NAME, c->bus_desc);
+		code = EXIT_NOT_RUNNING;
+	} else if (error_is(e, SD_BUS_ERROR_ACCESS_DENIED) || error_is(e, FG_DBUS_ERROR_NOT_AUTHORIZED)) {
+		snprintf(msg, sizeof(msg), "not authorised: %s (run as root or as a member of group '%s')",
+			 e->message ? e->message : e->name, FG_DBUS_OPERATOR_GROUP);
+		code = EXIT_NOT_AUTHORIZED;
+	} else {
+		if (error_is(e, FG_DBUS_ERROR_UNKNOWN_BUTTON) || error_is(e, FG_DBUS_ERROR_UNKNOWN_TARGET))
+			code = EXIT_UNKNOWN_BUTTON;
+		else if (error_is(e, FG_DBUS_ERROR_NOT_AVAILABLE))
+			code = EXIT_NOT_AVAILABLE;
+		else if (error_is(e, FG_DBUS_ERROR_INVALID_ARGUMENT))
+			code = EXIT_USAGE;
+		snprintf(msg, sizeof(msg), "%s", e->message ? e->message : e->name);
+	}
+	fprintf(stderr, "flicgatectl: %s\n", msg);
+	json_error(c, e->name, msg);
+	return code;
+}
+
+struct fg_json *ctl_json_begin(struct ctl *c)
+{
+	struct fg_json *j;
+
+	if (fg_json_new(stdout, c->json_pretty ? FG_JSON_PRETTY : 0, &j) < 0) {
+		fputs("flicgatectl: out of memory\n", stderr);
+		exit(EXIT_FAILURE_);
+	}
+	return j;
+}
+
+int ctl_json_end(struct ctl *c, struct fg_json *j)
+{
+	int r = fg_json_finish(j);
+
+	fg_json_free(j);
+	if (r < 0) {
+		fprintf(stderr, "flicgatectl: cannot write JSON: %s\n", strerror(-r));
+		return EXIT_FAILURE_;
+	}
+	return EXIT_OK;
+}
+
+/* ---- the bus ----------------------------------------------------------------- */
+
+static int connect_bus(struct ctl *c, const char *address, bool user)
+{
+	int r;
+
+	if (address) {
+		r = sd_bus_new(&c->bus);
+		if (r >= 0)
+			r = sd_bus_set_address(c->bus, address);
+		if (r >= 0)
+			r = sd_bus_set_bus_client(c->bus, true);
+		if (r >= 0)
+			r = sd_bus_start(c->bus);
+		c->bus_desc = "given bus";
+	} else if (user) {
+		r = sd_bus_open_user(&c->bus);
+		c->bus_desc = "user bus";
+	} else {
+		r = sd_bus_open_system(&c->bus);
+		c->bus_desc = "system bus";
+	}
+	if (r < 0)
+		return ctl_fail(c, EXIT_NOT_RUNNING, "cannot connect to the %s: %s", c->bus_desc,
+				strerror(-r));
+	/* a D-Bus call does not wait for an interactive polkit agent here */
+	(void)sd_bus_set_allow_interactive_authorization(c->bus, false);
+	return 0;
+}
+
+static const struct command *find_command(const char *name)
+{
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+static int parse_uint(const char *s, unsigned max, unsigned *ret)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || s[0] == '-' || v > max)
+		return -EINVAL;
+	*ret = (unsigned)v;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct ctl c = { .lines = 20 };
+	const struct command *cmd;
+	const char *address = NULL;
+	bool user = false;
+	unsigned seen = 0;	/* OPT_* given */
+	int opt, r;
+
+	while ((opt = getopt_long(argc, argv, "hn:", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'h':
+			help();
+			return EXIT_OK;
+		case ARG_VERSION:
+			printf("flicgatectl %s\n", FG_VERSION);
+			return EXIT_OK;
+		case ARG_BASH_COMPLETION:
+			bash_completion();
+			return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAILURE_;
+		case ARG_JSON:
+			c.json = true;
+			if (!optarg)
+				c.json_pretty = isatty(STDOUT_FILENO);
+			else if (strcmp(optarg, "pretty") == 0)
+				c.json_pretty = true;
+			else if (strcmp(optarg, "short") == 0)
+				c.json_pretty = false;
+			else
+				return ctl_fail(&c, EXIT_USAGE, "--json takes pretty or short, not '%s'", optarg);
+			break;
+		case ARG_BUS:
+			address = optarg;
+			user = false;
+			break;
+		case ARG_USER:
+			user = true;
+			address = NULL;
+			break;
+		case ARG_SYSTEM:
+			user = false;
+			address = NULL;
+			break;
+		case ARG_TIMEOUT:
+			if (parse_uint(optarg, 3600, &c.timeout_sec) < 0 || c.timeout_sec < 5)
+				return ctl_fail(&c, EXIT_USAGE, "--timeout takes seconds from 5 to 3600, not '%s'",
+						optarg);
+			seen |= OPT_TIMEOUT;
+			break;
+		case ARG_NAME:
+			c.name = optarg;
+			seen |= OPT_NAME;
+			break;
+		case ARG_TARGET:
+			c.target = optarg;
+			seen |= OPT_TARGET;
+			break;
+		case ARG_REPLACE:
+			c.replace = true;
+			seen |= OPT_REPLACE;
+			break;
+		case ARG_NAMES:
+			c.names = true;
+			seen |= OPT_NAMES;
+			break;
+		case 'n':
+			if (parse_uint(optarg, 1000000, &c.lines) < 0)
+				return ctl_fail(&c, EXIT_USAGE, "--lines takes a number, not '%s'", optarg);
+			seen |= OPT_LINES;
+			break;
+		case ARG_FORCE:
+			c.force = true;
+			seen |= OPT_FORCE;
+			break;
+		default:
+			fprintf(stderr, "Try 'flicgatectl --help'.\n");
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc)
+		return ctl_fail(&c, EXIT_USAGE, "no command given; try 'flicgatectl --help'");
+	cmd = find_command(argv[optind]);
+	if (!cmd)
+		return ctl_fail(&c, EXIT_USAGE, "unknown command '%s'; try 'flicgatectl --help'", argv[optind]);
+	if (seen & ~cmd->options)
+		return ctl_fail(&c, EXIT_USAGE, "an option given does not apply to '%s' (usage: flicgatectl %s %s)",
+				cmd->name, cmd->name, cmd->args);
+	optind++;
+	if (argc - optind < cmd->min_args || argc - optind > cmd->max_args)
+		return ctl_fail(&c, EXIT_USAGE, "usage: flicgatectl %s %s", cmd->name, cmd->args);
+
+	r = connect_bus(&c, address, user);
+	if (r != 0)
+		return r;
+	r = cmd->run(&c, argv + optind, argc - optind);
+	sd_bus_flush_close_unref(c.bus);
+	if (fflush(stdout) != 0 && r == EXIT_OK) {
+		fprintf(stderr, "flicgatectl: cannot write the output: %s\n", strerror(errno));
+		return EXIT_FAILURE_;
+	}
+	return r;
+}

@@ -1,0 +1,395 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "flicgate-dbus.h"
+#include "lib/strv.h"
+
+/*
+ * Decoding a{sv} by a table of (name, D-Bus type, offset). Properties the
+ * table does not know are skipped, so a newer daemon with more properties
+ * works with an older flicgatectl; a known name with another type is an
+ * error (-EBADMSG), not a silent zero.
+ */
+struct prop_map {
+	const char *name;
+	const char *type;	/* "s", "b", "t", "u", "n", "q", "as" */
+	size_t offset;
+};
+
+static int read_variant(sd_bus_message *m, const struct prop_map *p, void *base)
+{
+	char *field = (char *)base + p->offset;
+	const char *s;
+	int b, r;
+
+	r = sd_bus_message_enter_container(m, 'v', p->type);
+	if (r < 0)
+		return r == -ENXIO ? -EBADMSG : r;
+	switch (p->type[0]) {
+	case 's':
+		r = sd_bus_message_read(m, "s", &s);
+		if (r >= 0) {
+			char **dst = (char **)field;
+
+			free(*dst);
+			*dst = strdup(s);
+			if (!*dst)
+				r = -ENOMEM;
+		}
+		break;
+	case 'b':
+		r = sd_bus_message_read(m, "b", &b);
+		if (r >= 0)
+			*(bool *)field = b;
+		break;
+	case 't':
+		r = sd_bus_message_read(m, "t", (uint64_t *)field);
+		break;
+	case 'u':
+		r = sd_bus_message_read(m, "u", (uint32_t *)field);
+		break;
+	case 'n':
+		r = sd_bus_message_read(m, "n", (int16_t *)field);
+		break;
+	case 'q':
+		r = sd_bus_message_read(m, "q", (uint16_t *)field);
+		break;
+	case 'a': {
+		char ***dst = (char ***)field;
+
+		*dst = fg_strv_free(*dst);
+		r = sd_bus_message_enter_container(m, 'a', "s");
+		while (r >= 0 && (r = sd_bus_message_read(m, "s", &s)) > 0)
+			r = fg_strv_push(dst, s);
+		if (r >= 0)
+			r = sd_bus_message_exit_container(m);
+		break;
+	}
+	default:
+		r = -EINVAL;
+	}
+	if (r < 0)
+		return r;
+	return sd_bus_message_exit_container(m);
+}
+
+/* Reads a{sv}; @special (may be NULL) handles properties the table cannot. */
+static int read_dict(sd_bus_message *m, const struct prop_map *map, void *base,
+		     int (*special)(sd_bus_message *m, const char *name, void *base))
+{
+	const char *name;
+	int r;
+
+	r = sd_bus_message_enter_container(m, 'a', "{sv}");
+	if (r < 0)
+		return r;
+	while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+		const struct prop_map *p = NULL;
+
+		r = sd_bus_message_read(m, "s", &name);
+		if (r < 0)
+			return r;
+		for (size_t i = 0; map[i].name; i++)
+			if (strcmp(map[i].name, name) == 0)
+				p = &map[i];
+		if (p)
+			r = read_variant(m, p, base);
+		else if (special && (r = special(m, name, base)) != 0)
+			;
+		else
+			r = sd_bus_message_skip(m, "v");
+		if (r < 0)
+			return r;
+		r = sd_bus_message_exit_container(m);
+		if (r < 0)
+			return r;
+	}
+	if (r < 0)
+		return r;
+	return sd_bus_message_exit_container(m);
+}
+
+#define G(n, t, f) { n, t, offsetof(struct gateway_info, f) }
+static const struct prop_map gateway_map[] = {
+	G(FG_DBUS_GW_VERSION, "s", version),
+	G(FG_DBUS_GW_NAME, "s", name),
+	G(FG_DBUS_GW_CONFIG_PATH, "s", config_path),
+	G(FG_DBUS_GW_START_TIME, "t", start_time),
+	G(FG_DBUS_GW_FEATURES, "as", features),
+	G(FG_DBUS_GW_ADAPTER, "s", adapter),
+	G(FG_DBUS_GW_ADAPTER_STATE, "s", adapter_state),
+	G(FG_DBUS_GW_PAIRING_POLICY, "s", pairing_policy),
+	G(FG_DBUS_GW_PAIRING_OPEN, "b", pairing_open),
+	G(FG_DBUS_GW_PAIRING_END, "t", pairing_end),
+	G(FG_DBUS_GW_BUTTONS, "u", buttons),
+	G(FG_DBUS_GW_CONNECTED, "u", connected),
+	G(FG_DBUS_GW_OPEN_ALERTS, "as", open_alerts),
+	G(FG_DBUS_GW_SPOOL_DEPTH, "t", spool_depth),
+	G(FG_DBUS_GW_SPOOL_ALARM, "b", spool_alarm),
+	G(FG_DBUS_GW_DEAD_LETTERS, "t", dead_letters),
+	{}
+};
+#undef G
+
+static int read_targets(sd_bus_message *m, const char *name, void *base)
+{
+	struct gateway_info *g = base;
+	struct target_info t;
+	const char *tn, *th, *te;
+	int r;
+
+	if (strcmp(name, FG_DBUS_GW_TARGETS) != 0)
+		return 0;
+	r = sd_bus_message_enter_container(m, 'v', "a" FG_DBUS_TARGET_SIG);
+	if (r < 0)
+		return r;
+	r = sd_bus_message_enter_container(m, 'a', FG_DBUS_TARGET_SIG);
+	if (r < 0)
+		return r;
+	while ((r = sd_bus_message_read(m, FG_DBUS_TARGET_SIG, &tn, &th, &t.queued, &t.delivered,
+					&t.dead, &t.last_status, &te)) > 0) {
+		struct target_info *n = realloc(g->targets, (g->n_targets + 1) * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		g->targets = n;
+		t.name = strdup(tn);
+		t.health = strdup(th);
+		t.last_error = strdup(te);
+		g->targets[g->n_targets++] = t;
+		if (!t.name || !t.health || !t.last_error)
+			return -ENOMEM;
+	}
+	if (r < 0)
+		return r;
+	r = sd_bus_message_exit_container(m);
+	if (r < 0)
+		return r;
+	r = sd_bus_message_exit_container(m);
+	return r < 0 ? r : 1;
+}
+
+int gateway_info_get(sd_bus *bus, struct gateway_info *ret, sd_bus_error *e)
+{
+	sd_bus_message *reply = NULL;
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	r = sd_bus_call_method(bus, FG_DBUS_NAME, FG_DBUS_MANAGER_PATH, "org.freedesktop.DBus.Properties",
+			       "GetAll", e, &reply, "s", FG_DBUS_MANAGER_IFACE);
+	if (r < 0)
+		return r;
+	r = read_dict(reply, gateway_map, ret, read_targets);
+	sd_bus_message_unref(reply);
+	if (r < 0)
+		gateway_info_clear(ret);
+	return r;
+}
+
+void gateway_info_clear(struct gateway_info *g)
+{
+	free(g->version);
+	free(g->name);
+	free(g->config_path);
+	fg_strv_free(g->features);
+	free(g->adapter);
+	free(g->adapter_state);
+	free(g->pairing_policy);
+	fg_strv_free(g->open_alerts);
+	for (size_t i = 0; i < g->n_targets; i++) {
+		free(g->targets[i].name);
+		free(g->targets[i].health);
+		free(g->targets[i].last_error);
+	}
+	free(g->targets);
+	memset(g, 0, sizeof(*g));
+}
+
+bool gateway_has_feature(const struct gateway_info *g, const char *feature)
+{
+	return fg_strv_contains(g->features, feature);
+}
+
+#define B(n, t, f) { n, t, offsetof(struct button_info, f) }
+static const struct prop_map button_map[] = {
+	B(FG_DBUS_BT_ID, "s", id),
+	B(FG_DBUS_BT_NAME, "s", name),
+	B(FG_DBUS_BT_SERIAL, "s", serial),
+	B(FG_DBUS_BT_ADDRESS, "s", address),
+	B(FG_DBUS_BT_CONFIGURED, "b", configured),
+	B(FG_DBUS_BT_PAIRED, "b", paired),
+	B(FG_DBUS_BT_CONNECTED, "b", connected),
+	B(FG_DBUS_BT_LAST_SEEN, "t", last_seen),
+	B(FG_DBUS_BT_RSSI, "n", rssi),
+	B(FG_DBUS_BT_BATTERY, "q", battery_mv),
+	B(FG_DBUS_BT_FIRMWARE, "u", firmware),
+	B(FG_DBUS_BT_LAST_EVENT, "s", last_event),
+	B(FG_DBUS_BT_LAST_EVENT_TIME, "t", last_event_time),
+	B(FG_DBUS_BT_ALERT_STATE, "s", alert_state),
+	{}
+};
+#undef B
+
+/* Strings are never NULL afterwards, whatever the daemon sent. */
+static int button_fill_empty(struct button_info *b)
+{
+	char **fields[] = { &b->id, &b->name, &b->serial, &b->address, &b->last_event,
+			    &b->alert_state };
+
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (!*fields[i] && !(*fields[i] = strdup("")))
+			return -ENOMEM;
+	return 0;
+}
+
+int button_info_get(sd_bus *bus, const char *path, struct button_info *ret, sd_bus_error *e)
+{
+	sd_bus_message *reply = NULL;
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	ret->path = strdup(path);
+	if (!ret->path)
+		return -ENOMEM;
+	r = sd_bus_call_method(bus, FG_DBUS_NAME, path, "org.freedesktop.DBus.Properties", "GetAll",
+			       e, &reply, "s", FG_DBUS_BUTTON_IFACE);
+	if (r >= 0)
+		r = read_dict(reply, button_map, ret, NULL);
+	if (r >= 0)
+		r = button_fill_empty(ret);
+	sd_bus_message_unref(reply);
+	if (r < 0)
+		button_info_clear(ret);
+	return r;
+}
+
+void button_info_clear(struct button_info *b)
+{
+	free(b->path);
+	free(b->id);
+	free(b->name);
+	free(b->serial);
+	free(b->address);
+	free(b->last_event);
+	free(b->alert_state);
+	memset(b, 0, sizeof(*b));
+}
+
+void buttons_free(struct button_info *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		button_info_clear(&b[i]);
+	free(b);
+}
+
+static int by_name(const void *x, const void *y)
+{
+	const struct button_info *a = x, *b = y;
+
+	return strcmp(a->name, b->name);
+}
+
+/* One object of GetManagedObjects: keep it if it has the Button interface. */
+static int read_object(sd_bus_message *m, struct button_info **list, size_t *n)
+{
+	struct button_info b = { 0 };
+	const char *path, *iface;
+	bool is_button = false;
+	int r;
+
+	r = sd_bus_message_read(m, "o", &path);
+	if (r < 0)
+		return r;
+	r = sd_bus_message_enter_container(m, 'a', "{sa{sv}}");
+	if (r < 0)
+		return r;
+	while ((r = sd_bus_message_enter_container(m, 'e', "sa{sv}")) > 0) {
+		r = sd_bus_message_read(m, "s", &iface);
+		if (r < 0)
+			break;
+		if (strcmp(iface, FG_DBUS_BUTTON_IFACE) == 0) {
+			is_button = true;
+			r = read_dict(m, button_map, &b, NULL);
+		} else
+			r = sd_bus_message_skip(m, "a{sv}");
+		if (r < 0)
+			break;
+		r = sd_bus_message_exit_container(m);
+		if (r < 0)
+			break;
+	}
+	if (r >= 0)
+		r = sd_bus_message_exit_container(m);
+	if (r >= 0 && is_button) {
+		struct button_info *nl = realloc(*list, (*n + 1) * sizeof(*nl));
+
+		b.path = strdup(path);
+		if (!nl || !b.path)
+			r = -ENOMEM;
+		else {
+			*list = nl;
+			r = button_fill_empty(&b);
+		}
+		if (r >= 0) {
+			(*list)[(*n)++] = b;
+			return 0;
+		}
+	}
+	button_info_clear(&b);
+	return r;
+}
+
+int buttons_list(sd_bus *bus, struct button_info **ret, size_t *ret_n, sd_bus_error *e)
+{
+	sd_bus_message *reply = NULL;
+	struct button_info *list = NULL;
+	size_t n = 0;
+	int r;
+
+	r = sd_bus_call_method(bus, FG_DBUS_NAME, FG_DBUS_OBJECT_MANAGER_PATH,
+			       "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", e, &reply, NULL);
+	if (r < 0)
+		return r;
+	r = sd_bus_message_enter_container(reply, 'a', "{oa{sa{sv}}}");
+	while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'e', "oa{sa{sv}}")) > 0) {
+		r = read_object(reply, &list, &n);
+		if (r >= 0)
+			r = sd_bus_message_exit_container(reply);
+	}
+	if (r >= 0)
+		r = sd_bus_message_exit_container(reply);
+	sd_bus_message_unref(reply);
+	if (r < 0) {
+		buttons_free(list, n);
+		return r;
+	}
+	if (n > 1)
+		qsort(list, n, sizeof(*list), by_name);
+	*ret = list;
+	*ret_n = n;
+	return 0;
+}
+
+int button_resolve(sd_bus *bus, const char *query, char **ret_path, sd_bus_error *e)
+{
+	sd_bus_message *reply = NULL;
+	const char *path;
+	int r;
+
+	r = sd_bus_call_method(bus, FG_DBUS_NAME, FG_DBUS_MANAGER_PATH, FG_DBUS_MANAGER_IFACE,
+			       FG_DBUS_GW_GET_BUTTON, e, &reply, "s", query);
+	if (r < 0)
+		return r;
+	r = sd_bus_message_read(reply, "o", &path);
+	if (r >= 0) {
+		*ret_path = strdup(path);
+		if (!*ret_path)
+			r = -ENOMEM;
+	}
+	sd_bus_message_unref(reply);
+	return r;
+}
