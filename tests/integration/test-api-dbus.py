@@ -1,0 +1,162 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""The control API of the real flicgated on a private bus, seen by an
+independent client (python-dbus): the object tree through ObjectManager,
+Gateway and Button properties from flicgate.ini, GetButton by name, address
+and serial, the error names of the one error table, NotAvailable for the
+subsystems this build lacks, Reload (good, broken) with InterfacesAdded /
+InterfacesRemoved / PropertiesChanged, and introspection with argument names."""
+import os
+import signal
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+from fgtest import Daemon, PrivateBus, TempDir, check, finish, wait_for
+import dbus
+from fgapi import (BT_IFACE, ERR, GATEWAY, GW_IFACE, ROOT, Client, version)
+
+U = dbus.UInt32
+
+INI = """[gateway]
+name = ward-3
+state_dir = %(state)s
+[bluetooth]
+pairing = listed
+[webhook sink]
+url = http://127.0.0.1:9/POSTAlert/SECRETKEY/Flic
+[button reception]
+address = 80:E4:DA:70:12:34
+serial = BG30-C12345
+[button bed-1]
+serial = BG30-D00001
+"""
+
+with TempDir() as tmp:
+    state = os.path.join(tmp.path, "state")
+    ini = tmp.file("flicgate.ini", INI % {"state": state})
+    bus = PrivateBus(tmp)
+    d = Daemon(tmp, bus, ini)
+    c = None
+    try:
+        check(wait_for(lambda: bus.name_owner("io.github.flicgate1")), "the daemon owns its name")
+        c = Client(bus.address)
+
+        # ---- the object tree
+        objs = c.managed()
+        paths = sorted(str(p) for p in objs)
+        check(paths == [ROOT + "/button/bed_2d1", ROOT + "/button/reception", GATEWAY],
+              "ObjectManager lists the gateway and one object per button (%s)" % paths)
+        rec = objs.get(ROOT + "/button/reception", {}).get(BT_IFACE, {})
+        check(str(rec.get("Name")) == "reception" and str(rec.get("Address")) == "80:E4:DA:70:12:34"
+              and str(rec.get("Serial")) == "BG30-C12345" and bool(rec.get("Configured"))
+              and not bool(rec.get("Paired")) and not bool(rec.get("Connected")),
+              "a button's properties come from its [button] section")
+        bed = objs.get(ROOT + "/button/bed_2d1", {}).get(BT_IFACE, {})
+        check(str(bed.get("Address")) == "" and str(bed.get("Id")) == "bed-1",
+              "unknown values are empty; the id is the section name")
+        check(rec.get("RSSI") == 0 and rec.get("BatteryMillivolts") == 0 and rec.get("LastSeen") == 0
+              and str(rec.get("AlertState")) == "", "no radio data without Bluetooth")
+
+        g = c.props(GATEWAY, GW_IFACE)
+        check(str(g["Version"]) == version(), "Version is flicgated's (%s)" % g["Version"])
+        check(str(g["Name"]) == "ward-3" and str(g["ConfigPath"]) == ini, "Name and ConfigPath")
+        check(list(g["Features"]) == [], "Features: none of the optional subsystems in this build")
+        check(g["Buttons"] == 2 and g["ConnectedButtons"] == 0 and list(g["OpenAlerts"]) == [],
+              "button counters")
+        check(str(g["PairingPolicy"]) == "listed" and not g["PairingWindowOpen"]
+              and g["PairingWindowEnd"] == 0, "pairing policy from [bluetooth]")
+        check(g["SpoolDepth"] == 0 and list(g["Targets"]) == [] and str(g["AdapterState"]) == "",
+              "delivery and adapter properties are neutral without those subsystems")
+        check(g["StartTime"] > 1_600_000_000_000_000, "StartTime is a CLOCK_REALTIME µs value")
+
+        # ---- GetButton
+        for q, want in (("reception", "reception"), ("80-e4-da-70-12-34", "reception"),
+                        ("bg30-d00001", "bed_2d1"), ("bed-1", "bed_2d1")):
+            r, err = c.call(GATEWAY, GW_IFACE, "GetButton", q)
+            check(err is None and str(r) == ROOT + "/button/" + want, "GetButton(%r) -> %s" % (q, r))
+        r, err = c.call(GATEWAY, GW_IFACE, "GetButton", "nope")
+        check(err and err[0] == ERR + "UnknownButton" and "nope" in err[1],
+              "GetButton of an unknown button: Error.UnknownButton (%s)" % (err,))
+        r, err = c.call(ROOT + "/button/nope", BT_IFACE, "Unpair")
+        check(err and err[0] == "org.freedesktop.DBus.Error.UnknownObject",
+              "a path that is no button is an unknown object (%s)" % (err,))
+
+        # ---- what this build cannot do yet says so
+        for member, args, what in (("OpenPairingWindow", (U(0), ""), "Pairing"),
+                                   ("ClosePairingWindow", (), "Pairing"),
+                                   ("SendTestAlert", ("", ""), "Alert delivery"),
+                                   ("Acknowledge", (), "Local feedback"),
+                                   ("RecentDeliveries", (U(10),), "Alert delivery"),
+                                   ("ExportPairings", (), "pairing store"),
+                                   ("ImportPairings", ("x", False), "pairing store")):
+            r, err = c.call(GATEWAY, GW_IFACE, member, *args)
+            check(err and err[0] == ERR + "NotAvailable" and what in err[1]
+                  and "not available in this build" in err[1],
+                  "%s: Error.NotAvailable (%s)" % (member, err and err[1]))
+        r, err = c.call(ROOT + "/button/reception", BT_IFACE, "Unpair")
+        check(err and err[0] == ERR + "NotAvailable", "Unpair: Error.NotAvailable")
+
+        # arguments are checked before availability
+        r, err = c.call(GATEWAY, GW_IFACE, "OpenPairingWindow", U(2), "")
+        check(err and err[0] == ERR + "InvalidArgument", "a 2 s window is refused: InvalidArgument")
+        r, err = c.call(GATEWAY, GW_IFACE, "OpenPairingWindow", U(0), "bad name!")
+        check(err and err[0] == ERR + "InvalidArgument", "a bad name is refused: InvalidArgument")
+        r, err = c.call(GATEWAY, GW_IFACE, "OpenPairingWindow", U(0), "reception")
+        check(err and err[0] == ERR + "NameTaken", "a taken name is refused: NameTaken")
+        r, err = c.call(GATEWAY, GW_IFACE, "SendTestAlert", "nope", "")
+        check(err and err[0] == ERR + "UnknownButton", "a test alert for an unknown button")
+
+        # ---- rename: flicgate.ini is the source of truth
+        r, err = c.call(ROOT + "/button/reception", BT_IFACE, "Rename", "front-desk")
+        check(err and err[0] == ERR + "Configured" and "[button reception]" in err[1] and ini in err[1]
+              and "flicgatectl reload" in err[1], "renaming a configured button points to the INI")
+        r, err = c.call(ROOT + "/button/reception", BT_IFACE, "Rename", "x y")
+        check(err and err[0] == ERR + "InvalidArgument", "an invalid new name: InvalidArgument")
+        r, err = c.call(ROOT + "/button/reception", BT_IFACE, "Rename", "bed-1")
+        check(err and err[0] == ERR + "NameTaken", "another button's name: NameTaken")
+
+        # ---- introspection carries argument names
+        xml = str(c.introspect(GATEWAY))
+        check('<arg type="u" name="timeout_sec" direction="in"/>' in xml
+              and '<arg type="s" name="stage"/>' in xml and 'name="PairingProgress"' in xml,
+              "introspection names the arguments")
+
+        # ---- Reload over D-Bus: a button added, one removed
+        with open(ini, "a") as f:
+            f.write("[button bed-2]\naddress = 80:E4:DA:70:00:02\n")
+        r, err = c.call(GATEWAY, GW_IFACE, "Reload")
+        check(err is None, "Reload succeeds (%s)" % (err,))
+        s = c.wait_signal(lambda s: s[1] == "InterfacesAdded" and str(s[3][0]) == ROOT + "/button/bed_2d2")
+        check(s is not None and BT_IFACE in s[3][1] and str(s[3][1][BT_IFACE]["Address"]) == "80:E4:DA:70:00:02",
+              "InterfacesAdded for the new button, with its properties")
+        s = c.wait_signal(lambda s: s[1] == "PropertiesChanged" and s[2] == GATEWAY and "Buttons" in s[3][1])
+        check(s is not None and s[3][1]["Buttons"] == 3, "the gateway's Buttons changes to 3")
+        check(c.props(GATEWAY, GW_IFACE)["Buttons"] == 3, "Buttons reads 3")
+
+        text = open(ini).read().replace("[button bed-1]\nserial = BG30-D00001\n", "")
+        with open(ini, "w") as f:
+            f.write(text)
+        c.signals.clear()
+        d.signal(signal.SIGHUP)
+        s = c.wait_signal(lambda s: s[1] == "InterfacesRemoved" and str(s[3][0]) == ROOT + "/button/bed_2d1")
+        check(s is not None and BT_IFACE in [str(x) for x in s[3][1]],
+              "SIGHUP reload: InterfacesRemoved for the button gone from the file")
+        check(ROOT + "/button/bed_2d1" not in [str(p) for p in c.managed()], "and it is gone from the tree")
+
+        # a broken file is refused with every error, the running config stays
+        with open(ini, "a") as f:
+            f.write("[button bad]\naddress = nonsense\nfoo = 1\n")
+        r, err = c.call(GATEWAY, GW_IFACE, "Reload")
+        check(err and err[0] == ERR + "ConfigRejected" and "2 errors" in err[1]
+              and "flicgate.ini:14: button.address" in err[1] and "flicgate.ini:15: button.foo" in err[1],
+              "a broken file: Error.ConfigRejected listing file:line errors (%s)" % (err and err[1]))
+        check(c.props(GATEWAY, GW_IFACE)["Buttons"] == 2, "the running configuration is kept")
+        check(d.proc.poll() is None, "the daemon keeps running")
+    finally:
+        if c:
+            c.close()
+        d.close()
+        bus.close()
+    check("SECRETKEY" not in d.output(), "the webhook key never reaches the log")
+
+finish()
