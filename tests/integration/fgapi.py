@@ -13,7 +13,7 @@ import select
 import subprocess
 import time
 
-from fgtest import BUILD, SRCDIR, check, wait_for
+from fgtest import BUILD, SRCDIR, Daemon, check, wait_for
 
 NAME = "io.github.flicgate1"
 ROOT = "/io/github/flicgate1"
@@ -201,3 +201,17 @@ class Client:
 def version():
     p = subprocess.run([os.path.join(BUILD, "flicgated"), "--version"], capture_output=True, text=True)
     return p.stdout.split()[-1]
+
+
+def daemon_as(tmp, bus, config_path, prefix, name):
+    """flicgated started through @prefix (e.g. setpriv as another user)."""
+    d = Daemon.__new__(Daemon)
+    d.log_path = os.path.join(tmp.path, name + ".log")
+    d.log = open(d.log_path, "w")
+    e = dict(os.environ)
+    e.pop("NOTIFY_SOCKET", None)
+    e.pop("JOURNAL_STREAM", None)
+    d.proc = subprocess.Popen(list(prefix) + [os.path.join(BUILD, "flicgated"), "--bus", bus.address,
+                                              "-c", config_path],
+                              stdout=d.log, stderr=subprocess.STDOUT, env=e)
+    return d

@@ -266,9 +266,13 @@ int ctl_bus_error(struct ctl *c, const sd_bus_error *e, int r, const char *what)
 		snprintf(msg, sizeof(msg), "flicgated is not running (nobody owns %s on the %s)",
 			 FG_DBUS_NAME, c->bus_desc);
 		code = EXIT_NOT_RUNNING;
-	} else if (error_is(e, SD_BUS_ERROR_ACCESS_DENIED) || error_is(e, FG_DBUS_ERROR_NOT_AUTHORIZED)) {
-		snprintf(msg, sizeof(msg), "not authorised: %s (run as root or as a member of group '%s')",
-			 e->message ? e->message : e->name, FG_DBUS_OPERATOR_GROUP);
+	} else if (error_is(e, SD_BUS_ERROR_ACCESS_DENIED)) {
+		/* dbus-daemon's own text is a long dump of the policy match */
+		snprintf(msg, sizeof(msg), "%s: not authorised, the bus refused the call; run as root or as a member of group '%s'",
+			 what, FG_DBUS_OPERATOR_GROUP);
+		code = EXIT_NOT_AUTHORIZED;
+	} else if (error_is(e, FG_DBUS_ERROR_NOT_AUTHORIZED)) {
+		snprintf(msg, sizeof(msg), "%s: not authorised: %s", what, e->message ? e->message : e->name);
 		code = EXIT_NOT_AUTHORIZED;
 	} else {
 		if (error_is(e, FG_DBUS_ERROR_UNKNOWN_BUTTON) || error_is(e, FG_DBUS_ERROR_UNKNOWN_TARGET))
