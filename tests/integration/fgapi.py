@@ -82,9 +82,7 @@ class Driver:
     def _line(self, timeout):
         end = time.monotonic() + timeout
         while b"\n" not in self.buf:
-            left = end - time.monotonic()
-            if left <= 0:
-                return None
+            left = max(0.0, end - time.monotonic())
             r, _, _ = select.select([self.proc.stdout], [], [], left)
             if not r:
                 return None
@@ -164,6 +162,14 @@ class Client:
             if time.monotonic() >= end:
                 return
             time.sleep(0.01)
+
+    def reset(self):
+        """Forgets the signals so far. A round trip to the service first: the
+        bus keeps one sender's messages in order, so everything it emitted
+        before is in by then."""
+        self.obj(ROOT).Ping(dbus_interface="org.freedesktop.DBus.Peer")
+        self.pump()
+        self.signals.clear()
 
     def wait_signal(self, pred, timeout=5.0):
         end = time.monotonic() + timeout
