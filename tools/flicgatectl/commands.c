@@ -502,7 +502,8 @@ static int on_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret
 	struct pairing *p = userdata;
 	const char *name, *old_owner, *new_owner;
 
-	if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) < 0 || new_owner[0])
+	if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) < 0 ||
+	    strcmp(name, FG_DBUS_NAME) != 0 || new_owner[0])
 		return 0;
 	p->result = ctl_fail(p->c, EXIT_NOT_RUNNING, "flicgated stopped while the pairing window was open");
 	return sd_event_exit(p->event, 0);
@@ -548,8 +549,10 @@ int cmd_pair(struct ctl *c, char **args, int n)
 					FG_DBUS_MANAGER_IFACE, FG_DBUS_GW_PAIRING_PROGRESS,
 					on_pairing_progress, &p);
 	if (r >= 0)
-		r = sd_bus_match_signal(c->bus, &owner, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-					"org.freedesktop.DBus", "NameOwnerChanged", on_owner_changed, &p);
+		r = sd_bus_add_match(c->bus, &owner,
+				     "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
+				     "interface='org.freedesktop.DBus',member='NameOwnerChanged',"
+				     "arg0='" FG_DBUS_NAME "'", on_owner_changed, &p);
 	if (r < 0) {
 		p.result = ctl_fail(c, EXIT_FAILURE_, "cannot follow the pairing signals: %s", strerror(-r));
 		goto out;
