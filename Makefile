@@ -7,7 +7,8 @@
 #   make install         PREFIX=/usr/local DESTDIR=
 #   make fuzz            build the libFuzzer targets with clang and run each FUZZ_TIME s
 #   make bench           build and run the benchmarks
-#   make docs            regenerate conf/flicgate.ini and docs/flicgate.ini.5 from the table
+#   make docs            regenerate conf/flicgate.ini, docs/flicgate.ini.5 and the
+#                        flicgatectl bash completion from their tables
 #   make deb / image / image-check / vm-check   see README.md
 #   make check-gpiod2    build + test the GPIO code against libgpiod 2 (Debian 13 root)
 #
@@ -197,9 +198,10 @@ uninstall:
 	rm -rf $(DESTDIR)$(DATADIR)/doc/flicgate
 
 # --- generated reference -------------------------------------------------------
-docs: $(BUILD)/flicgated
+docs: $(BUILD)/flicgated $(BUILD)/flicgatectl
 	$(BUILD)/flicgated --dump-config-example > conf/flicgate.ini
 	$(BUILD)/flicgated --dump-config-man > docs/flicgate.ini.5
+	$(BUILD)/flicgatectl --bash-completion > tools/flicgatectl/flicgatectl.bash
 
 # --- fuzzing (clang + libFuzzer) -------------------------------------------------
 FUZZ_BUILD := build-fuzz

@@ -36,9 +36,9 @@ static const struct command commands[] = {
 	  "Recent delivery attempts, newest first" },
 	{ "reload", "", 0, 0, 0, NULL, cmd_reload,
 	  "Re-read flicgate.ini (broken: refused)" },
-	{ "export", "FILE", 1, 1, OPT_FORCE, "file", cmd_export,
+	{ "export", "[--force] FILE", 1, 1, OPT_FORCE, "file", cmd_export,
 	  "Save the pairing records (secret!) to FILE" },
-	{ "import", "FILE [--replace]", 1, 1, OPT_REPLACE, "file", cmd_import,
+	{ "import", "[--replace] FILE", 1, 1, OPT_REPLACE, "file", cmd_import,
 	  "Load pairing records, e.g. on a hot spare" },
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -154,6 +154,7 @@ static void bash_completion(void)
 	       "\tfor ((i = 1; i < cword; i++)); do\n"
 	       "\t\tcase ${words[i]} in\n"
 	       "\t\t--bus) bus=(--bus \"${words[i + 1]}\"); ((i++)) ;;\n"
+	       "\t\t--bus=*) bus=(\"${words[i]}\") ;;\n"
 	       "\t\t--user|--system) bus=(\"${words[i]}\") ;;\n"
 	       "\t\t--timeout|--name|--target|--lines|-n) ((i++)) ;;\n"
 	       "\t\t-*) ;;\n"
@@ -175,6 +176,8 @@ static void bash_completion(void)
 	for (size_t i = 0; i < N_COMMANDS; i++) {
 		const struct command *c = &commands[i];
 
+		bool first = true;
+
 		printf("\t%s)\n\t\topts='", c->name);
 		for (size_t k = 0; k < sizeof(option_help) / sizeof(option_help[0]); k++) {
 			const char *t = option_help[k].text, *dd, *end;
@@ -183,11 +186,13 @@ static void bash_completion(void)
 				continue;
 			dd = strstr(t, "--");
 			end = strchr(dd, ' ');
-			printf("%.*s ", (int)(end - dd), dd);
+			printf("%s%.*s", first ? "" : " ", (int)(end - dd), dd);
+			first = false;
 		}
 		printf("'\n");
+		/* only the first argument names something we can list */
 		if (c->complete)
-			printf("\t\t((nargs < %d)) && what=%s\n", c->max_args, c->complete);
+			printf("\t\t((nargs == 0)) && what=%s\n", c->complete);
 		printf("\t\t;;\n");
 	}
 	printf("\tesac\n"
