@@ -152,6 +152,8 @@ with TempDir() as tmp:
               "a broken file: Error.ConfigRejected listing file:line errors (%s)" % (err and err[1]))
         check(c.props(GATEWAY, GW_IFACE)["Buttons"] == 2, "the running configuration is kept")
         check(d.proc.poll() is None, "the daemon keeps running")
+        rc = d.stop()
+        check(rc == 0, "it stops cleanly (exit %s; sanitizers report through it)" % rc)
     finally:
         if c:
             c.close()

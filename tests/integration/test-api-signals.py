@@ -119,6 +119,8 @@ with TempDir() as tmp:
         s = c.wait_signal(lambda s: s[1] == "InterfacesRemoved")
         check(s and str(s[3][0]) == ROOT + "/button/bed_2d7", "InterfacesRemoved when a button goes")
         check(c.props(GATEWAY, GW_IFACE)["Buttons"] == 1, "Buttons follows")
+        rc = drv.close()
+        check(rc == 0, "api-driver ends cleanly (exit %s; sanitizers report through it)" % rc)
     finally:
         c.close()
         drv.close()

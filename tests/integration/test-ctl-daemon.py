@@ -151,6 +151,8 @@ with TempDir() as tmp:
             check(p.returncode == 0, "nobody may read the status")
         else:
             print("note: not root, the uid switch is covered by test-api-policy only")
+        rc = d.stop()
+        check(rc == 0, "the daemon stops cleanly (exit %s)" % rc)
     finally:
         d.close()
         bus.close()

@@ -218,7 +218,8 @@ with TempDir() as tmp:
         n = len(drv.drain())
         q = popen_ctl(bus, "pair")
         check(wait_for(lambda: "open_pairing 0 -" in drv.drain()[n:]), "a last window is open")
-        drv.close()
+        rc = drv.close()
+        check(rc == 0, "api-driver ends cleanly (exit %s)" % rc)
         out, err = q.communicate(timeout=10)
         check(q.returncode == 3 and "flicgated stopped" in err, "pair: exit 3 when the daemon goes away")
     finally:

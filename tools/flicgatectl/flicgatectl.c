@@ -338,9 +338,11 @@ static int connect_bus(struct ctl *c, const char *address, bool user)
 		r = sd_bus_open_system(&c->bus);
 		c->bus_desc = "system bus";
 	}
-	if (r < 0)
+	if (r < 0) {
+		c->bus = sd_bus_unref(c->bus);
 		return ctl_fail(c, EXIT_NOT_RUNNING, "cannot connect to the %s: %s", c->bus_desc,
 				strerror(-r));
+	}
 	/* a D-Bus call does not wait for an interactive polkit agent here */
 	(void)sd_bus_set_allow_interactive_authorization(c->bus, false);
 	return 0;
