@@ -177,6 +177,20 @@ static int check_operator(struct fg_api *a, sd_bus_message *m, sd_bus_error *ret
 			 FG_DBUS_OPERATOR_GROUP, strna(sd_bus_message_get_member(m)));
 }
 
+/*
+ * The gate of a changing method without arguments to check first: the
+ * caller, then whether the subsystem behind it is in this build.
+ */
+static int gate(struct fg_api *a, sd_bus_message *m, bool available, const char *what,
+		sd_bus_error *ret_error)
+{
+	int r = check_operator(a, m, ret_error);
+
+	if (r < 0)
+		return r;
+	return available ? 0 : not_available(ret_error, what);
+}
+
 /* ---- buttons ------------------------------------------------------------ */
 
 static char *button_path(const char *id)
@@ -616,11 +630,9 @@ static int method_close_pairing(sd_bus_message *m, void *userdata, sd_bus_error 
 	struct fg_api_error e = { 0 };
 	int r;
 
-	r = check_operator(a, m, ret_error);
+	r = gate(a, m, a->p.close_pairing, "Pairing", ret_error);
 	if (r < 0)
 		return r;
-	if (!a->p.close_pairing)
-		return not_available(ret_error, "Pairing");
 	r = a->p.close_pairing(a->p.userdata, &e);
 	if (r < 0)
 		return reply_failure(ret_error, r, &e, "Closing the pairing window");
@@ -673,11 +685,9 @@ static int method_acknowledge(sd_bus_message *m, void *userdata, sd_bus_error *r
 	bool silenced = false;
 	int r;
 
-	r = check_operator(a, m, ret_error);
+	r = gate(a, m, a->p.acknowledge, "Local feedback (LEDs, buzzer)", ret_error);
 	if (r < 0)
 		return r;
-	if (!a->p.acknowledge)
-		return not_available(ret_error, "Local feedback (LEDs, buzzer)");
 	r = a->p.acknowledge(a->p.userdata, &silenced, &e);
 	if (r < 0)
 		return reply_failure(ret_error, r, &e, "Acknowledging");
@@ -691,11 +701,9 @@ static int method_reload(sd_bus_message *m, void *userdata, sd_bus_error *ret_er
 	struct fg_api_error e = { 0 };
 	int r;
 
-	r = check_operator(a, m, ret_error);
+	r = gate(a, m, a->p.reload, "Reloading", ret_error);
 	if (r < 0)
 		return r;
-	if (!a->p.reload)
-		return not_available(ret_error, "Reloading");
 	r = a->p.reload(a->p.userdata, &e);
 	if (r < 0)
 		return reply_failure(ret_error, r, &e, "Reloading the configuration");
@@ -714,11 +722,9 @@ static int method_recent_deliveries(sd_bus_message *m, void *userdata, sd_bus_er
 	r = sd_bus_message_read(m, "u", &max);
 	if (r < 0)
 		return r;
-	r = check_operator(a, m, ret_error);
+	r = gate(a, m, a->p.n_deliveries && a->p.delivery_at, "Alert delivery", ret_error);
 	if (r < 0)
 		return r;
-	if (!a->p.n_deliveries || !a->p.delivery_at)
-		return not_available(ret_error, "Alert delivery");
 	n = a->p.n_deliveries(a->p.userdata);
 	if (max > 0 && n > max)
 		n = max;
@@ -749,11 +755,9 @@ static int method_export_pairings(sd_bus_message *m, void *userdata, sd_bus_erro
 	unsigned count = 0;
 	int r;
 
-	r = check_operator(a, m, ret_error);
+	r = gate(a, m, a->p.export_pairings, "The pairing store", ret_error);
 	if (r < 0)
 		return r;
-	if (!a->p.export_pairings)
-		return not_available(ret_error, "The pairing store");
 	r = a->p.export_pairings(a->p.userdata, &doc, &count, &e);
 	if (r < 0)
 		return reply_failure(ret_error, r, &e, "Exporting pairings");
@@ -776,11 +780,9 @@ static int method_import_pairings(sd_bus_message *m, void *userdata, sd_bus_erro
 	r = sd_bus_message_read(m, "sb", &doc, &replace);
 	if (r < 0)
 		return r;
-	r = check_operator(a, m, ret_error);
+	r = gate(a, m, a->p.import_pairings, "The pairing store", ret_error);
 	if (r < 0)
 		return r;
-	if (!a->p.import_pairings)
-		return not_available(ret_error, "The pairing store");
 	r = a->p.import_pairings(a->p.userdata, doc, replace, &count, &e);
 	if (r < 0)
 		return reply_failure(ret_error, r, &e, "Importing pairings");

@@ -222,11 +222,8 @@ int cmd_status(struct ctl *c, char **args, int n)
 	int r;
 
 	r = gateway_info_get(c->bus, &g, &e);
-	if (r < 0) {
-		r = ctl_bus_error(c, &e, r, "Cannot read the gateway's status");
-		sd_bus_error_free(&e);
-		return r;
-	}
+	if (r < 0)
+		return ctl_bus_error(c, &e, r, "Cannot read the gateway's status");
 	if (c->json) {
 		struct fg_json *j = ctl_json_begin(c);
 
@@ -417,9 +414,7 @@ int cmd_buttons(struct ctl *c, char **args, int n)
 	return r;
 
 bus_error:
-	r = ctl_bus_error(c, &e, r, "Cannot read the buttons");
-	sd_bus_error_free(&e);
-	return r;
+	return ctl_bus_error(c, &e, r, "Cannot read the buttons");
 }
 
 /* ---- pair ------------------------------------------------------------------ */
@@ -633,11 +628,8 @@ int cmd_unpair(struct ctl *c, char **args, int n)
 	int r;
 
 	r = call_button(c, args[0], FG_DBUS_BT_UNPAIR, &e, NULL, NULL);
-	if (r < 0) {
-		r = ctl_bus_error(c, &e, r, "Cannot unpair");
-		sd_bus_error_free(&e);
-		return r;
-	}
+	if (r < 0)
+		return ctl_bus_error(c, &e, r, "Cannot unpair");
 	snprintf(text, sizeof(text), "Unpaired %s: pair it again to use it.", args[0]);
 	return report_done(c, text, "button", args[0]);
 }
@@ -649,11 +641,8 @@ int cmd_rename(struct ctl *c, char **args, int n)
 	int r;
 
 	r = call_button(c, args[0], FG_DBUS_BT_RENAME, &e, "s", args[1]);
-	if (r < 0) {
-		r = ctl_bus_error(c, &e, r, "Cannot rename");
-		sd_bus_error_free(&e);
-		return r;
-	}
+	if (r < 0)
+		return ctl_bus_error(c, &e, r, "Cannot rename");
 	snprintf(text, sizeof(text), "Renamed %s to %s.", args[0], args[1]);
 	return report_done(c, text, "name", args[1]);
 }
@@ -666,11 +655,8 @@ int cmd_test(struct ctl *c, char **args, int n)
 	int r;
 
 	r = call_gateway(c, FG_DBUS_GW_TEST_ALERT, NULL, &e, "ss", button, c->target ? c->target : "");
-	if (r < 0) {
-		r = ctl_bus_error(c, &e, r, "Cannot send a test alert");
-		sd_bus_error_free(&e);
-		return r;
-	}
+	if (r < 0)
+		return ctl_bus_error(c, &e, r, "Cannot send a test alert");
 	snprintf(text, sizeof(text), "Test alert queued%s%s%s%s; 'flicgatectl log' shows its delivery.",
 		 button[0] ? " for " : "", button, c->target ? " to " : "", c->target ? c->target : "");
 	return report_done(c, text, NULL, NULL);
@@ -686,11 +672,8 @@ int cmd_ack(struct ctl *c, char **args, int n)
 	if (r >= 0)
 		r = sd_bus_message_read(reply, "b", &silenced);
 	sd_bus_message_unref(reply);
-	if (r < 0) {
-		r = ctl_bus_error(c, &e, r, "Cannot acknowledge");
-		sd_bus_error_free(&e);
-		return r;
-	}
+	if (r < 0)
+		return ctl_bus_error(c, &e, r, "Cannot acknowledge");
 	if (c->json) {
 		struct fg_json *j = ctl_json_begin(c);
 
@@ -709,11 +692,8 @@ int cmd_reload(struct ctl *c, char **args, int n)
 	int r;
 
 	r = call_gateway(c, FG_DBUS_GW_RELOAD, NULL, &e, NULL);
-	if (r < 0) {
-		r = ctl_bus_error(c, &e, r, "Cannot reload");
-		sd_bus_error_free(&e);
-		return r;
-	}
+	if (r < 0)
+		return ctl_bus_error(c, &e, r, "Cannot reload");
 	return report_done(c, "Configuration reloaded.", NULL, NULL);
 }
 
@@ -740,11 +720,8 @@ int cmd_log(struct ctl *c, char **args, int n)
 	int r;
 
 	r = call_gateway(c, FG_DBUS_GW_RECENT_DELIVERIES, &reply, &e, "u", c->lines);
-	if (r < 0) {
-		r = ctl_bus_error(c, &e, r, "Cannot read the delivery log");
-		sd_bus_error_free(&e);
-		return r;
-	}
+	if (r < 0)
+		return ctl_bus_error(c, &e, r, "Cannot read the delivery log");
 	if (c->json) {
 		j = ctl_json_begin(c);
 		fg_json_begin_array(j);
@@ -863,9 +840,7 @@ int cmd_export(struct ctl *c, char **args, int n)
 		r = sd_bus_message_read(reply, "su", &doc, &count);
 	if (r < 0) {
 		sd_bus_message_unref(reply);
-		r = ctl_bus_error(c, &e, r, "Cannot export the pairings");
-		sd_bus_error_free(&e);
-		return r;
+		return ctl_bus_error(c, &e, r, "Cannot export the pairings");
 	}
 	if (to_stdout) {
 		fprintf(stderr, "flicgatectl: %u pairing record%s on standard output. %s\n", count,
@@ -991,11 +966,8 @@ int cmd_import(struct ctl *c, char **args, int n)
 	free(doc);
 	if (r == -EINVAL && !sd_bus_error_is_set(&e))
 		return ctl_fail(c, EXIT_FAILURE_, "%s is not a pairing export (not UTF-8 text)", args[0]);
-	if (r < 0) {
-		r = ctl_bus_error(c, &e, r, "Cannot import the pairings");
-		sd_bus_error_free(&e);
-		return r;
-	}
+	if (r < 0)
+		return ctl_bus_error(c, &e, r, "Cannot import the pairings");
 	if (c->json) {
 		struct fg_json *j = ctl_json_begin(c);
 

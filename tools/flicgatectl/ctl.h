@@ -77,8 +77,11 @@ int cmd_reload(struct ctl *c, char **args, int n);
 int cmd_export(struct ctl *c, char **args, int n);
 int cmd_import(struct ctl *c, char **args, int n);
 
-/* flicgatectl.c: report a failed call (text on stderr, JSON on stdout) */
-int ctl_bus_error(struct ctl *c, const sd_bus_error *e, int r, const char *what);
+/*
+ * flicgatectl.c: report a failed call (text on stderr, JSON on stdout),
+ * free @e and return the exit code.
+ */
+int ctl_bus_error(struct ctl *c, sd_bus_error *e, int r, const char *what);
 /* report a local failure with an exit code */
 int ctl_fail(struct ctl *c, int exit_code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

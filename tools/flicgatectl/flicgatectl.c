@@ -256,7 +256,7 @@ static bool error_is(const sd_bus_error *e, const char *name)
 	return sd_bus_error_has_name(e, name);
 }
 
-int ctl_bus_error(struct ctl *c, const sd_bus_error *e, int r, const char *what)
+int ctl_bus_error(struct ctl *c, sd_bus_error *e, int r, const char *what)
 {
 	int code = EXIT_FAILURE_;
 	char msg[1200];
@@ -265,7 +265,7 @@ int ctl_bus_error(struct ctl *c, const sd_bus_error *e, int r, const char *what)
 		snprintf(msg, sizeof(msg), "%s: %s", what, strerror(r < 0 ? -r : EIO));
 		fprintf(stderr, "flicgatectl: %s\n", msg);
 		json_error(c, "failed", msg);
-		return r == -ETIMEDOUT ? EXIT_FAILURE_ : EXIT_FAILURE_;
+		return EXIT_FAILURE_;
 	}
 	if (error_is(e, SD_BUS_ERROR_SERVICE_UNKNOWN) || error_is(e, SD_BUS_ERROR_NAME_HAS_NO_OWNER)) {
 		snprintf(msg, sizeof(msg), "flicgated is not running (nobody owns %s on the %s)",
@@ -290,6 +290,7 @@ int ctl_bus_error(struct ctl *c, const sd_bus_error *e, int r, const char *what)
 	}
 	fprintf(stderr, "flicgatectl: %s\n", msg);
 	json_error(c, e->name, msg);
+	sd_bus_error_free(e);
 	return code;
 }
 
