@@ -231,6 +231,7 @@ static void api_get_gateway(void *userdata, struct fg_api_gateway *ret)
 		.config_path = m->config->path,
 		.start_time_usec = m->start_time_usec,
 		.pairing_policy = fg_pairing_policy_to_string(m->config->bluetooth.pairing),
+		.features = m->gpio ? FG_API_FEATURE_FEEDBACK : 0,
 	};
 }
 
@@ -275,6 +276,17 @@ static int api_button_by_id(void *userdata, const char *id, struct fg_api_button
 	return 0;
 }
 
+static int api_acknowledge(void *userdata, bool *ret_silenced, struct fg_api_error *err)
+{
+	struct fg_manager *m = userdata;
+
+	if (!m->gpio)
+		return fg_api_error_set(err, FG_API_ERR_FAILED,
+					"The LEDs and buzzer could not be set up at start-up; the log says why");
+	*ret_silenced = fg_gpio_acknowledge(m->gpio);
+	return 0;
+}
+
 static int api_reload(void *userdata, struct fg_api_error *err)
 {
 	return manager_reload(userdata, err);
@@ -306,11 +318,11 @@ static const struct fg_api_provider api_provider = {
 	.button_by_id = api_button_by_id,
 	.reload = api_reload,
 	.rename = api_rename,
+	.acknowledge = api_acknowledge,
 	/*
 	 * Not in this build yet, answered with Error.NotAvailable: targets,
 	 * deliveries and test alerts (pipeline), pairing windows and unpair
-	 * (BlueZ adapter), acknowledge (GPIO feedback), export/import (pairing
-	 * store).
+	 * (BlueZ adapter), export/import (pairing store).
 	 */
 };
 

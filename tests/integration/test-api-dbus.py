@@ -60,7 +60,7 @@ with TempDir() as tmp:
         g = c.props(GATEWAY, GW_IFACE)
         check(str(g["Version"]) == version(), "Version is flicgated's (%s)" % g["Version"])
         check(str(g["Name"]) == "ward-3" and str(g["ConfigPath"]) == ini, "Name and ConfigPath")
-        check(list(g["Features"]) == [], "Features: none of the optional subsystems in this build")
+        check(list(g["Features"]) == ["feedback"], "Features: feedback (LEDs, buzzer) only, in this build")
         check(g["Buttons"] == 2 and g["ConnectedButtons"] == 0 and list(g["OpenAlerts"]) == [],
               "button counters")
         check(str(g["PairingPolicy"]) == "listed" and not g["PairingWindowOpen"]
@@ -85,7 +85,6 @@ with TempDir() as tmp:
         for member, args, what in (("OpenPairingWindow", (U(0), ""), "Pairing"),
                                    ("ClosePairingWindow", (), "Pairing"),
                                    ("SendTestAlert", ("", ""), "Alert delivery"),
-                                   ("Acknowledge", (), "Local feedback"),
                                    ("RecentDeliveries", (U(10),), "Alert delivery"),
                                    ("ExportPairings", (), "pairing store"),
                                    ("ImportPairings", ("x", False), "pairing store")):
@@ -95,6 +94,8 @@ with TempDir() as tmp:
                   "%s: Error.NotAvailable (%s)" % (member, err and err[1]))
         r, err = c.call(ROOT + "/button/reception", BT_IFACE, "Unpair")
         check(err and err[0] == ERR + "NotAvailable", "Unpair: Error.NotAvailable")
+        r, err = c.call(GATEWAY, GW_IFACE, "Acknowledge")
+        check(err is None and isinstance(r, dbus.Boolean), "Acknowledge reaches the LEDs and buzzer (%s)" % (err,))
 
         # arguments are checked before availability
         r, err = c.call(GATEWAY, GW_IFACE, "OpenPairingWindow", U(2), "")

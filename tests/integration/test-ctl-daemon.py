@@ -17,6 +17,8 @@ from fgapi import NAME, NOBODY, ctl, ctl_json, golden, version
 INI = """[gateway]
 name = ward-3
 state_dir = %(state)s
+[gpio]
+backend = log
 [webhook alertops]
 url = http://127.0.0.1:9/POSTAlert/SECRETKEY/Flic
 [button reception]
@@ -59,7 +61,7 @@ with TempDir() as tmp:
         check(p.returncode == 0 and j is not None, "status --json parses")
         if j:
             check(j["name"] == "ward-3" and j["version"] == version() and j["config_path"] == ini
-                  and j["buttons"] == 3 and j["features"] == [] and j["bluetooth"] is None
+                  and j["buttons"] == 3 and j["features"] == ["feedback"] and j["bluetooth"] is None
                   and j["delivery"] is None and j["connected_buttons"] is None
                   and j["pairing"] == {"policy": "window", "window_open": False, "window_end": None}
                   and re.match(r"\d{4}-\d\d-\d\dT", j["start_time"]),
@@ -94,7 +96,7 @@ with TempDir() as tmp:
         for args, what in ((["pair"], "Pairing"), (["pair", "--timeout", "30", "--name", "bed-9"], "Pairing"),
                            (["unpair", "reception"], "Unpairing"), (["test"], "Alert delivery"),
                            (["test", "reception", "--target", "alertops"], "Alert delivery"),
-                           (["ack"], "Local feedback"), (["log"], "Alert delivery"),
+                           (["log"], "Alert delivery"),
                            (["export", os.path.join(tmp.path, "pairings.txt")], "pairing store")):
             p = ctl(bus, *args)
             check(p.returncode == 6 and what in p.stderr and "not available in this build" in p.stderr,
@@ -106,6 +108,13 @@ with TempDir() as tmp:
               "import: exit 6, JSON error")
         p = ctl(bus, "unpair", "nope")
         check(p.returncode == 5, "unpair of an unknown button: exit 5 before anything else")
+
+        # ---- ack: the LEDs and buzzer are wired ([gpio] backend = log here)
+        p = ctl(bus, "ack")
+        check(p.returncode == 0 and p.stdout in ("Silenced.\n", "Nothing was sounding.\n"), "ack: exit 0")
+        p, j = ctl_json(bus, "ack")
+        check(p.returncode == 0 and isinstance(j.get("silenced"), bool), "ack --json")
+        check(wait_for(lambda: "Acknowledged over D-Bus" in d.output()), "the daemon logs the acknowledge")
 
         # ---- rename: refused for a configured button, with the way out
         p = ctl(bus, "rename", "reception", "front-desk")
@@ -126,11 +135,11 @@ with TempDir() as tmp:
         with open(ini, "a") as f:
             f.write("[button bed-4]\naddress = zz\n")
         p = ctl(bus, "reload")
-        check(p.returncode == 1 and "Configuration rejected" in p.stderr and "flicgate.ini:16: button.address" in p.stderr,
+        check(p.returncode == 1 and "Configuration rejected" in p.stderr and "flicgate.ini:18: button.address" in p.stderr,
               "a broken file: exit 1 with file:line (%r)" % p.stderr)
         p, j = ctl_json(bus, "reload")
         check(p.returncode == 1 and j["error"]["name"] == "io.github.flicgate1.Error.ConfigRejected"
-              and "flicgate.ini:16" in j["error"]["message"], "a broken file, --json")
+              and "flicgate.ini:18" in j["error"]["message"], "a broken file, --json")
 
         # ---- usage errors: exit 2, no bus needed
         for args in ([], ["frobnicate"], ["unpair"], ["rename", "a"], ["status", "extra"],
@@ -153,6 +162,17 @@ with TempDir() as tmp:
             print("note: not root, the uid switch is covered by test-api-policy only")
         rc = d.stop()
         check(rc == 0, "the daemon stops cleanly (exit %s)" % rc)
+        d.close()
+
+        # ---- LEDs and buzzer that could not be set up: ack says so
+        broken = tmp.file("nogpio.ini", (INI % {"state": state}).replace(
+            "backend = log\n", "backend = gpiod\nchip = /dev/flicgate-no-such-chip\nstatus_led = 17\n"))
+        d = Daemon(tmp, bus, broken, name="nogpio")
+        check(wait_for(lambda: bus.name_owner(NAME)), "flicgated runs without its GPIO chip")
+        p = ctl(bus, "ack")
+        check(p.returncode == 1 and "could not be set up" in p.stderr, "ack: exit 1, the LEDs are not there (%r)" % p.stderr)
+        p, j = ctl_json(bus, "status")
+        check(j and j["features"] == [], "no feedback feature without the LEDs")
     finally:
         d.close()
         bus.close()

@@ -180,6 +180,8 @@ static void status_text(const struct gateway_info *g)
 		printf("\n");
 	} else
 		printf("Alerts:     none open\n");
+	printf("Feedback:   %s\n", gateway_has_feature(g, "feedback") ? "LEDs and buzzer running"
+								  : "no LEDs or buzzer running");
 	if (!gateway_has_feature(g, "delivery")) {
 		printf("Delivery:   %s\n", na);
 		return;
