@@ -129,12 +129,13 @@ const char *fg_api_pairing_stage_to_string(enum fg_api_pairing_stage s)
 
 /*
  * The bus policy is the first gate on the system bus; this is the second,
- * so that a permissive or mistaken bus configuration opens nothing. The uid
- * is the one dbus-daemon recorded when the caller connected (SO_PEERCRED).
- * Group membership is not something dbus-daemon 1.14 reports, so it is
- * read from /proc/<pid>/status of the caller (SD_BUS_CREDS_AUGMENT): only
- * ever used to grant access to a non-root user that the bus policy already
- * let through as a member of the same group.
+ * so that a permissive or mistaken bus configuration opens nothing. The
+ * uid is the effective uid dbus-daemon recorded when the caller connected
+ * (SO_PEERCRED; sd-bus reports it as the EUID, and it is what the bus
+ * policy judged too). Group membership is not something dbus-daemon 1.14
+ * reports, so it is read from /proc/<pid>/status of the caller
+ * (SD_BUS_CREDS_AUGMENT): only ever used to grant access to a non-root
+ * user that the bus policy already let through as a member of the group.
  */
 static int check_operator(struct fg_api *a, sd_bus_message *m, sd_bus_error *ret_error)
 {
@@ -145,17 +146,17 @@ static int check_operator(struct fg_api *a, sd_bus_message *m, sd_bus_error *ret
 	bool ok = false;
 	int r, n;
 
-	r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_UID | SD_BUS_CREDS_EUID | SD_BUS_CREDS_EGID |
+	r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID | SD_BUS_CREDS_EGID |
 				      SD_BUS_CREDS_SUPPLEMENTARY_GIDS | SD_BUS_CREDS_AUGMENT, &creds);
+	if (r >= 0)
+		r = sd_bus_creds_get_euid(creds, &uid);
 	if (r < 0) {
+		sd_bus_creds_unref(creds);
 		log_warning_errno(r, "Cannot tell who %s is, refusing: %m",
 				  strna(sd_bus_message_get_sender(m)));
 		return set_error(ret_error, FG_API_ERR_NOT_AUTHORIZED,
 				 "Cannot determine the caller's identity");
 	}
-	/* prefer the uid the bus vouches for; the euid only exists via /proc */
-	if (sd_bus_creds_get_uid(creds, &uid) < 0)
-		(void)sd_bus_creds_get_euid(creds, &uid);
 	if (uid == 0 || uid == a->own_uid)
 		ok = true;
 	else if (a->operator_gid != (gid_t)-1) {

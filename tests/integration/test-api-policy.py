@@ -199,6 +199,11 @@ with TempDir() as tmp:
         check(p.returncode == 0, "the daemon lets a member of group flicgate in (%s)" % p.stderr.strip())
         p = ctl(bus, "status", prefix=NOBODY)
         check(p.returncode == 0, "reading status needs no privilege")
+        # the uid that counts is the effective one the bus recorded, not /proc's real uid
+        p = ctl(bus, "reload", prefix=["setpriv", "--ruid=0", "--euid=nobody"])
+        check(p.returncode == 4, "real uid root, effective uid nobody: refused (%s)" % p.stderr.strip())
+        p = ctl(bus, "reload", prefix=["setpriv", "--ruid=nobody", "--euid=0"])
+        check(p.returncode == 0, "effective uid root: allowed (%s)" % p.stderr.strip())
     finally:
         d.close()
         bus.close()
