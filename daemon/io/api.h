@@ -218,7 +218,11 @@ struct fg_api *fg_api_free(struct fg_api *a);
  */
 /* Gateway properties changed (PropertiesChanged with the current values). */
 void fg_api_gateway_changed(struct fg_api *a);
-/* One button's properties changed. */
+/*
+ * One button's properties changed: PropertiesChanged on it (every
+ * property, current values) and on the Gateway's Buttons,
+ * ConnectedButtons and OpenAlerts, which are derived from the buttons.
+ */
 void fg_api_button_changed(struct fg_api *a, const char *id);
 /*
  * The set of buttons may have changed (reload, pairing, unpair): emits
