@@ -110,11 +110,13 @@ with TempDir() as tmp:
         n = len(drv.drain())
         q = popen_ctl(bus, "pair")
         check(wait_for(lambda: "open_pairing 0 -" in drv.drain()[n:]), "another window is open")
-        check(q.stdout.readline().startswith("Pairing window open"), "pair says so")
+        check(q.stdout.readline().startswith("Pairing window open") and
+              q.stdout.readline().startswith("Scanning"), "pair says so and follows the window")
         q.send_signal(signal.SIGINT)
         out, err = q.communicate(timeout=10)
         check(q.returncode == 7 and "interrupted; the pairing window is closed" in err
-              and drv.drain()[-1] == "close_pairing", "Ctrl-C: the window is closed, exit 7")
+              and wait_for(lambda: drv.drain()[-1] == "close_pairing"),
+              "Ctrl-C: the window is closed, exit 7 (%s %r %s)" % (q.returncode, err, drv.drain()[-3:]))
 
         drv.cmd("gateway policy=locked")
         p = ctl(bus, "pair")
@@ -218,10 +220,13 @@ with TempDir() as tmp:
         n = len(drv.drain())
         q = popen_ctl(bus, "pair")
         check(wait_for(lambda: "open_pairing 0 -" in drv.drain()[n:]), "a last window is open")
+        check(q.stdout.readline().startswith("Pairing window open") and
+              q.stdout.readline().startswith("Scanning"), "pair follows it")
         rc = drv.close()
         check(rc == 0, "api-driver ends cleanly (exit %s)" % rc)
         out, err = q.communicate(timeout=10)
-        check(q.returncode == 3 and "flicgated stopped" in err, "pair: exit 3 when the daemon goes away")
+        check(q.returncode == 3 and "flicgated stopped" in err,
+              "pair: exit 3 when the daemon goes away (%s %r)" % (q.returncode, err))
     finally:
         drv.close()
         bus.close()

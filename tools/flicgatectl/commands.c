@@ -540,6 +540,12 @@ int cmd_pair(struct ctl *c, char **args, int n)
 	r = sd_event_default(&p.event);
 	if (r >= 0)
 		r = sd_bus_attach_event(c->bus, p.event, 0);
+	/* Ctrl-C from here on closes the window, even one still being opened */
+	if (r >= 0)
+		r = sd_event_add_signal(p.event, &sigint, SIGINT | SD_EVENT_SIGNAL_PROCMASK, on_interrupt, &p);
+	if (r >= 0)
+		r = sd_event_add_signal(p.event, &sigterm, SIGTERM | SD_EVENT_SIGNAL_PROCMASK,
+					on_interrupt, &p);
 	/* subscribe before opening, so that no stage can slip past */
 	if (r >= 0)
 		r = sd_bus_match_signal(c->bus, &progress, FG_DBUS_NAME, FG_DBUS_MANAGER_PATH,
@@ -577,12 +583,7 @@ int cmd_pair(struct ctl *c, char **args, int n)
 		printf("Pairing window open. Hold the button down for about 7 seconds, until it flashes.\n");
 	fflush(stdout);
 
-	r = sd_event_add_signal(p.event, &sigint, SIGINT | SD_EVENT_SIGNAL_PROCMASK, on_interrupt, &p);
-	if (r >= 0)
-		r = sd_event_add_signal(p.event, &sigterm, SIGTERM | SD_EVENT_SIGNAL_PROCMASK,
-					on_interrupt, &p);
-	if (r >= 0)
-		r = sd_event_add_time_relative(p.event, &timer, CLOCK_MONOTONIC, wait_usec, 0,
+	r = sd_event_add_time_relative(p.event, &timer, CLOCK_MONOTONIC, wait_usec, 0,
 					       on_no_answer, &p);
 	if (r >= 0)
 		r = sd_event_loop(p.event);
