@@ -33,6 +33,7 @@ struct fg_manager {
 
 	/* control API (D-Bus) */
 	struct fg_api *api;
+	char api_last_delivery[256];	/* key of the newest attempt announced */
 
 	/* subsystems */
 	struct fg_gpio *gpio;		/* NULL if its lines could not be had */
@@ -76,12 +77,15 @@ static void sync_target_conditions(struct fg_manager *m)
 	fg_gpio_set_condition(m->gpio, FG_COND_CONFIG_FAULT, unhealthy);
 }
 
+static void api_pipeline_event(struct fg_manager *m, const struct fg_pipeline_event *ev);
+
 static void on_pipeline_event(struct fg_pipeline *p, const struct fg_pipeline_event *ev,
 			      void *userdata)
 {
 	struct fg_manager *m = userdata;
 	bool on = ev->alert && ev->alert->state == FG_ALERT_ON && !ev->alert->test;
 
+	api_pipeline_event(m, ev);
 	if (!m->gpio)
 		return;
 	switch (ev->kind) {
@@ -231,7 +235,11 @@ static void api_get_gateway(void *userdata, struct fg_api_gateway *ret)
 		.config_path = m->config->path,
 		.start_time_usec = m->start_time_usec,
 		.pairing_policy = fg_pairing_policy_to_string(m->config->bluetooth.pairing),
-		.features = m->gpio ? FG_API_FEATURE_FEEDBACK : 0,
+		.features = FG_API_FEATURE_DELIVERY | (m->gpio ? FG_API_FEATURE_FEEDBACK : 0),
+		.spool_depth = fg_pipeline_spool_depth(m->pipeline),
+		.spool_alarm = fg_pipeline_spool_alarm(m->pipeline),
+		.dead_letters = fg_pipeline_dead_count(m->pipeline),
+		.n_targets = fg_pipeline_n_targets(m->pipeline),
 	};
 }
 
@@ -242,7 +250,21 @@ static size_t api_n_buttons(void *userdata)
 	return m->config->n_buttons;
 }
 
-static void api_fill_button(const struct fg_button_config *bc, struct fg_api_button *ret)
+static const char *api_alert_state(struct fg_manager *m, const char *button)
+{
+	const struct fg_mapping *map = fg_pipeline_mapping(m->pipeline);
+	struct fg_button_alert_state st;
+
+	for (size_t i = 0; i < fg_mapping_n_buttons(map); i++) {
+		fg_mapping_get(map, i, &st);
+		if (strcmp(st.button, button) == 0)
+			return st.open ? "open" : "closed";
+	}
+	return "closed";
+}
+
+static void api_fill_button(struct fg_manager *m, const struct fg_button_config *bc,
+			    struct fg_api_button *ret)
 {
 	/* configured buttons are known by their [button NAME] */
 	*ret = (struct fg_api_button) {
@@ -251,6 +273,7 @@ static void api_fill_button(const struct fg_button_config *bc, struct fg_api_but
 		.serial = bc->serial ? bc->serial : "",
 		.has_address = bc->has_address,
 		.configured = true,
+		.alert_state = api_alert_state(m, bc->name),
 	};
 	memcpy(ret->address, bc->address, sizeof(ret->address));
 }
@@ -261,7 +284,7 @@ static int api_button_at(void *userdata, size_t i, struct fg_api_button *ret)
 
 	if (i >= m->config->n_buttons)
 		return -ENOENT;
-	api_fill_button(&m->config->buttons[i], ret);
+	api_fill_button(m, &m->config->buttons[i], ret);
 	return 0;
 }
 
@@ -272,8 +295,135 @@ static int api_button_by_id(void *userdata, const char *id, struct fg_api_button
 
 	if (!bc)
 		return -ENOENT;
-	api_fill_button(bc, ret);
+	api_fill_button(m, bc, ret);
 	return 0;
+}
+
+static int api_get_target(void *userdata, size_t i, struct fg_api_target *ret)
+{
+	struct fg_manager *m = userdata;
+	struct fg_target_status ts;
+
+	if (i >= fg_pipeline_n_targets(m->pipeline))
+		return -ENOENT;
+	fg_pipeline_target_status(m->pipeline, i, &ts);
+	*ret = (struct fg_api_target) {
+		.name = ts.name,
+		.health = fg_target_health_to_string(ts.health),
+		.queued = ts.depth,
+		.delivered = ts.delivered,
+		.dead = ts.dead,
+		.last_status = (int32_t)ts.last_status,
+		.last_error = ts.last_error,
+	};
+	return 0;
+}
+
+static size_t api_n_deliveries(void *userdata)
+{
+	struct fg_manager *m = userdata;
+
+	return fg_pipeline_n_deliveries(m->pipeline);
+}
+
+static void api_fill_delivery(const struct fg_delivery_record *h, struct fg_api_delivery *ret)
+{
+	*ret = (struct fg_api_delivery) {
+		.time_usec = h->realtime_usec,
+		.alert_id = h->alert_id,
+		.button = h->button,
+		.target = h->target,
+		.state = h->state == FG_ALERT_ON ? "on" : "off",
+		.test = h->test,
+		.result = h->result == FG_DELIVERY_DONE ? "delivered" : fg_delivery_class_to_string(h->result),
+		.http_status = (int32_t)h->http_status,
+		.error = h->error,
+		.latency_usec = h->latency_usec,
+		.attempt = h->attempt,
+	};
+}
+
+static int api_delivery_at(void *userdata, size_t i, struct fg_api_delivery *ret)
+{
+	struct fg_manager *m = userdata;
+	const struct fg_delivery_record *h = fg_pipeline_delivery(m->pipeline, i);
+
+	if (!h)
+		return -ENOENT;
+	api_fill_delivery(h, ret);
+	return 0;
+}
+
+static void delivery_key(const struct fg_delivery_record *h, char *buf, size_t size)
+{
+	snprintf(buf, size, "%llu/%s/%s/%u", (unsigned long long)h->realtime_usec, h->alert_id,
+		 h->target, h->attempt);
+}
+
+/*
+ * Announce the attempts recorded since the last announcement, oldest
+ * first. The pipeline records every attempt but tells of some only (a
+ * target that stays unhealthy is not news): what it recorded meanwhile
+ * goes out with the next event.
+ */
+static void api_announce_deliveries(struct fg_manager *m)
+{
+	size_t n = fg_pipeline_n_deliveries(m->pipeline), k;
+	struct fg_api_delivery d;
+	char key[sizeof(m->api_last_delivery)];
+
+	for (k = 0; k < n; k++) {
+		delivery_key(fg_pipeline_delivery(m->pipeline, k), key, sizeof(key));
+		if (strcmp(key, m->api_last_delivery) == 0)
+			break;
+	}
+	while (k-- > 0) {
+		api_fill_delivery(fg_pipeline_delivery(m->pipeline, k), &d);
+		fg_api_delivery(m->api, &d);
+	}
+	if (n > 0)
+		delivery_key(fg_pipeline_delivery(m->pipeline, 0), m->api_last_delivery,
+			     sizeof(m->api_last_delivery));
+}
+
+static void api_pipeline_event(struct fg_manager *m, const struct fg_pipeline_event *ev)
+{
+	switch (ev->kind) {
+	case FG_PIPELINE_ALERT_OPENED:
+	case FG_PIPELINE_ALERT_CLOSED:
+		fg_api_button_changed(m->api, ev->button);
+		break;
+	case FG_PIPELINE_DELIVERED:
+	case FG_PIPELINE_FAILING:
+	case FG_PIPELINE_TARGET_UNHEALTHY:
+	case FG_PIPELINE_TARGET_HEALTHY:
+	case FG_PIPELINE_DEAD_LETTER:
+		api_announce_deliveries(m);
+		break;
+	case FG_PIPELINE_SPOOL_FULL:
+	case FG_PIPELINE_SPOOL_OK:
+	case FG_PIPELINE_ALERT_LOST:
+		fg_api_gateway_changed(m->api);
+		break;
+	case _FG_PIPELINE_EVENT_MAX:
+		break;
+	}
+}
+
+static int api_test_alert(void *userdata, const char *button_id, const char *target,
+			  struct fg_api_error *err)
+{
+	struct fg_manager *m = userdata;
+	int r;
+
+	if (target && !fg_config_webhook_by_name(m->config, target))
+		return fg_api_error_set(err, FG_API_ERR_UNKNOWN_TARGET, "No [webhook %s] in %s",
+					target, m->config->path);
+	r = fg_pipeline_test_alert(m->pipeline, button_id, target);
+	if (r == -ENOENT)
+		return fg_api_error_set(err, FG_API_ERR_UNKNOWN_BUTTON,
+					"Only buttons listed in %s send alerts", m->config->path);
+	return r;
 }
 
 static int api_acknowledge(void *userdata, bool *ret_silenced, struct fg_api_error *err)
@@ -319,10 +469,14 @@ static const struct fg_api_provider api_provider = {
 	.reload = api_reload,
 	.rename = api_rename,
 	.acknowledge = api_acknowledge,
+	.get_target = api_get_target,
+	.n_deliveries = api_n_deliveries,
+	.delivery_at = api_delivery_at,
+	.test_alert = api_test_alert,
 	/*
-	 * Not in this build yet, answered with Error.NotAvailable: targets,
-	 * deliveries and test alerts (pipeline), pairing windows and unpair
-	 * (BlueZ adapter), export/import (pairing store).
+	 * Not in this build yet, answered with Error.NotAvailable: pairing
+	 * windows, unpair and the radio properties (BlueZ adapter),
+	 * export/import (pairing store).
 	 */
 };
 

@@ -4,8 +4,10 @@
 independent client (python-dbus): the object tree through ObjectManager,
 Gateway and Button properties from flicgate.ini, GetButton by name, address
 and serial, the error names of the one error table, NotAvailable for the
-subsystems this build lacks, Reload (good, broken) with InterfacesAdded /
-InterfacesRemoved / PropertiesChanged, and introspection with argument names."""
+subsystems this build lacks, a test alert delivered to the loopback sink
+(Delivery signals, RecentDeliveries, Targets), Reload (good, broken) with
+InterfacesAdded / InterfacesRemoved / PropertiesChanged, and introspection
+with argument names."""
 import os
 import signal
 import sys
@@ -13,6 +15,7 @@ import sys
 sys.path.insert(0, os.path.dirname(__file__))
 from fgtest import Daemon, PrivateBus, TempDir, check, finish, wait_for
 import dbus
+from delivery import Sink
 from fgapi import (BT_IFACE, ERR, GATEWAY, GW_IFACE, ROOT, Client, version)
 
 U = dbus.UInt32
@@ -23,7 +26,7 @@ state_dir = %(state)s
 [bluetooth]
 pairing = listed
 [webhook sink]
-url = http://127.0.0.1:9/POSTAlert/SECRETKEY/Flic
+url = %(url)s/POSTAlert/SECRETKEY/Flic
 [button reception]
 address = 80:E4:DA:70:12:34
 serial = BG30-C12345
@@ -33,7 +36,8 @@ serial = BG30-D00001
 
 with TempDir() as tmp:
     state = os.path.join(tmp.path, "state")
-    ini = tmp.file("flicgate.ini", INI % {"state": state})
+    sink = Sink(tmp.path)
+    ini = tmp.file("flicgate.ini", INI % {"state": state, "url": sink.url})
     bus = PrivateBus(tmp)
     d = Daemon(tmp, bus, ini)
     c = None
@@ -54,19 +58,20 @@ with TempDir() as tmp:
         bed = objs.get(ROOT + "/button/bed_2d1", {}).get(BT_IFACE, {})
         check(str(bed.get("Address")) == "" and str(bed.get("Id")) == "bed-1",
               "unknown values are empty; the id is the section name")
-        check(rec.get("RSSI") == 0 and rec.get("BatteryMillivolts") == 0 and rec.get("LastSeen") == 0
-              and str(rec.get("AlertState")) == "", "no radio data without Bluetooth")
+        check(rec.get("RSSI") == 0 and rec.get("BatteryMillivolts") == 0 and rec.get("LastSeen") == 0,
+              "no radio data without Bluetooth")
 
         g = c.props(GATEWAY, GW_IFACE)
         check(str(g["Version"]) == version(), "Version is flicgated's (%s)" % g["Version"])
         check(str(g["Name"]) == "ward-3" and str(g["ConfigPath"]) == ini, "Name and ConfigPath")
-        check(list(g["Features"]) == ["feedback"], "Features: feedback (LEDs, buzzer) only, in this build")
+        check(list(g["Features"]) == ["delivery", "feedback"], "Features: delivery and feedback in this build")
         check(g["Buttons"] == 2 and g["ConnectedButtons"] == 0 and list(g["OpenAlerts"]) == [],
               "button counters")
         check(str(g["PairingPolicy"]) == "listed" and not g["PairingWindowOpen"]
               and g["PairingWindowEnd"] == 0, "pairing policy from [bluetooth]")
-        check(g["SpoolDepth"] == 0 and list(g["Targets"]) == [] and str(g["AdapterState"]) == "",
-              "delivery and adapter properties are neutral without those subsystems")
+        check(g["SpoolDepth"] == 0 and [tuple(t) for t in g["Targets"]] == [("sink", "healthy", 0, 0, 0, 0, "")]
+              and str(g["AdapterState"]) == "", "Targets from the pipeline; no adapter state without BlueZ")
+        check(str(rec.get("AlertState")) == "closed", "AlertState from the pipeline's mapping")
         check(g["StartTime"] > 1_600_000_000_000_000, "StartTime is a CLOCK_REALTIME µs value")
 
         # ---- GetButton
@@ -84,8 +89,6 @@ with TempDir() as tmp:
         # ---- what this build cannot do yet says so
         for member, args, what in (("OpenPairingWindow", (U(0), ""), "Pairing"),
                                    ("ClosePairingWindow", (), "Pairing"),
-                                   ("SendTestAlert", ("", ""), "Alert delivery"),
-                                   ("RecentDeliveries", (U(10),), "Alert delivery"),
                                    ("ExportPairings", (), "pairing store"),
                                    ("ImportPairings", ("x", False), "pairing store")):
             r, err = c.call(GATEWAY, GW_IFACE, member, *args)
@@ -106,6 +109,30 @@ with TempDir() as tmp:
         check(err and err[0] == ERR + "NameTaken", "a taken name is refused: NameTaken")
         r, err = c.call(GATEWAY, GW_IFACE, "SendTestAlert", "nope", "")
         check(err and err[0] == ERR + "UnknownButton", "a test alert for an unknown button")
+
+        # ---- a test alert through the real pipeline to the loopback sink
+        r, err = c.call(GATEWAY, GW_IFACE, "RecentDeliveries", U(0))
+        check(err is None and list(r) == [], "RecentDeliveries: none yet")
+        c.reset()
+        r, err = c.call(GATEWAY, GW_IFACE, "SendTestAlert", "BG30-C12345", "sink")
+        check(err is None, "SendTestAlert for the button with serial BG30-C12345 (%s)" % (err,))
+        s = c.wait_signal(lambda s: s[1] == "Delivery" and s[3][4] == "off")
+        ds = [x[3] for x in c.signals if x[1] == "Delivery"]
+        check(len(ds) == 2 and [str(d[4]) for d in ds] == ["on", "off"] and all(
+              d[5] and str(d[2]) == "reception" and str(d[3]) == "sink" and str(d[6]) == "delivered"
+              and 200 <= d[7] < 300 and d[10] == 1 for d in ds),
+              "two Delivery signals (on, off), marked test, delivered (%s)" % [tuple(d) for d in ds])
+        check(len(sink.requests()) == 2, "the sink got both")
+        r, err = c.call(GATEWAY, GW_IFACE, "RecentDeliveries", U(0))
+        check(err is None and [str(x[4]) for x in r] == ["off", "on"] and str(r[0][1]) == str(ds[1][1]),
+              "RecentDeliveries lists them, newest first")
+        t = c.props(GATEWAY, GW_IFACE)["Targets"]
+        check(t[0][3] == 2 and t[0][2] == 0 and c.props(GATEWAY, GW_IFACE)["SpoolDepth"] == 0,
+              "Targets counts them delivered; the spool is empty again")
+        check(str(c.props(ROOT + "/button/reception", BT_IFACE)["AlertState"]) == "closed",
+              "a test alert leaves the button's alert state alone")
+        r, err = c.call(GATEWAY, GW_IFACE, "SendTestAlert", "", "nowhere")
+        check(err and err[0] == ERR + "UnknownTarget", "a test alert to an unknown target: UnknownTarget")
 
         # ---- rename: flicgate.ini is the source of truth
         r, err = c.call(ROOT + "/button/reception", BT_IFACE, "Rename", "front-desk")
@@ -160,6 +187,7 @@ with TempDir() as tmp:
             c.close()
         d.close()
         bus.close()
+        sink.close()
     check("SECRETKEY" not in d.output(), "the webhook key never reaches the log")
 
 finish()

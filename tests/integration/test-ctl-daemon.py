@@ -12,6 +12,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
 from fgtest import Daemon, PrivateBus, TempDir, check, finish, wait_for
+from delivery import Sink
 from fgapi import NAME, NOBODY, ctl, ctl_json, golden, version
 
 INI = """[gateway]
@@ -20,7 +21,7 @@ state_dir = %(state)s
 [gpio]
 backend = log
 [webhook alertops]
-url = http://127.0.0.1:9/POSTAlert/SECRETKEY/Flic
+url = %(url)s/POSTAlert/SECRETKEY/Flic
 [button reception]
 address = 80:E4:DA:70:12:34
 serial = BG30-C12345
@@ -36,7 +37,8 @@ SUBST = ((r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", "TIME"), (r"\(\d+[a-z]+( \d
 
 with TempDir() as tmp:
     state = os.path.join(tmp.path, "state")
-    ini = tmp.file("flicgate.ini", INI % {"state": state})
+    sink = Sink(tmp.path)
+    ini = tmp.file("flicgate.ini", INI % {"state": state, "url": sink.url})
     bus = PrivateBus(tmp)
 
     # ---- before the daemon runs: exit 3
@@ -61,8 +63,11 @@ with TempDir() as tmp:
         check(p.returncode == 0 and j is not None, "status --json parses")
         if j:
             check(j["name"] == "ward-3" and j["version"] == version() and j["config_path"] == ini
-                  and j["buttons"] == 3 and j["features"] == ["feedback"] and j["bluetooth"] is None
-                  and j["delivery"] is None and j["connected_buttons"] is None
+                  and j["buttons"] == 3 and j["features"] == ["delivery", "feedback"] and j["bluetooth"] is None
+                  and j["delivery"] == {"spool_depth": 0, "spool_alarm": False, "dead_letters": 0, "targets": [
+                      {"name": "alertops", "health": "healthy", "queued": 0, "delivered": 0, "dead": 0,
+                       "last_status": None, "last_error": None}]}
+                  and j["connected_buttons"] is None
                   and j["pairing"] == {"policy": "window", "window_open": False, "window_end": None}
                   and re.match(r"\d{4}-\d\d-\d\dT", j["start_time"]),
                   "status --json: fields, null for what this build lacks")
@@ -94,9 +99,7 @@ with TempDir() as tmp:
 
         # ---- what this build lacks: exit 6, with the reason
         for args, what in ((["pair"], "Pairing"), (["pair", "--timeout", "30", "--name", "bed-9"], "Pairing"),
-                           (["unpair", "reception"], "Unpairing"), (["test"], "Alert delivery"),
-                           (["test", "reception", "--target", "alertops"], "Alert delivery"),
-                           (["log"], "Alert delivery"),
+                           (["unpair", "reception"], "Unpairing"),
                            (["export", os.path.join(tmp.path, "pairings.txt")], "pairing store")):
             p = ctl(bus, *args)
             check(p.returncode == 6 and what in p.stderr and "not available in this build" in p.stderr,
@@ -108,6 +111,32 @@ with TempDir() as tmp:
               "import: exit 6, JSON error")
         p = ctl(bus, "unpair", "nope")
         check(p.returncode == 5, "unpair of an unknown button: exit 5 before anything else")
+
+        # ---- test and log: the real pipeline and the loopback sink
+        p = ctl(bus, "log")
+        check(p.returncode == 0 and p.stdout == "No deliveries yet.\n", "log before any delivery")
+        p = ctl(bus, "test", "reception", "--target", "alertops")
+        check(p.returncode == 0 and "Test alert queued for reception to alertops" in p.stdout, "test BUTTON --target")
+        check(wait_for(lambda: len(sink.requests()) == 2), "the sink gets the test alert's On and Off")
+        p, j = ctl_json(bus, "test")
+        check(p.returncode == 0 and j == {"ok": True}, "test (the synthetic button) --json")
+        check(wait_for(lambda: len(sink.requests()) == 4), "and that one too")
+        check(wait_for(lambda: len(ctl_json(bus, "log")[1] or []) == 4), "log lists four attempts")
+        p, j = ctl_json(bus, "log")
+        check([(x["button"], x["state"], x["test"], x["result"], x["http_status"]) for x in j] ==
+              [("flicgate-test", "off", True, "delivered", 200), ("flicgate-test", "on", True, "delivered", 200),
+               ("reception", "off", True, "delivered", 200), ("reception", "on", True, "delivered", 200)],
+              "log --json: newest first, every field (%s)" % j)
+        p = ctl(bus, "log", "-n", "1")
+        check(p.returncode == 0 and len(p.stdout.splitlines()) == 2 and "flicgate-test" in p.stdout
+              and "on (test)" not in p.stdout and "off (test)" in p.stdout, "log -n 1: a header and one row")
+        p = ctl(bus, "test", "--target", "nowhere")
+        check(p.returncode == 5 and "No [webhook nowhere]" in p.stderr, "test to an unknown target: exit 5")
+        p = ctl(bus, "test", "nope")
+        check(p.returncode == 5, "test for an unknown button: exit 5")
+        p, j = ctl_json(bus, "status")
+        check(j and j["delivery"]["targets"][0]["delivered"] == 4 and j["delivery"]["targets"][0]["last_status"] == 200,
+              "status counts the deliveries")
 
         # ---- ack: the LEDs and buzzer are wired ([gpio] backend = log here)
         p = ctl(bus, "ack")
@@ -165,16 +194,17 @@ with TempDir() as tmp:
         d.close()
 
         # ---- LEDs and buzzer that could not be set up: ack says so
-        broken = tmp.file("nogpio.ini", (INI % {"state": state}).replace(
+        broken = tmp.file("nogpio.ini", (INI % {"state": state, "url": sink.url}).replace(
             "backend = log\n", "backend = gpiod\nchip = /dev/flicgate-no-such-chip\nstatus_led = 17\n"))
         d = Daemon(tmp, bus, broken, name="nogpio")
         check(wait_for(lambda: bus.name_owner(NAME)), "flicgated runs without its GPIO chip")
         p = ctl(bus, "ack")
         check(p.returncode == 1 and "could not be set up" in p.stderr, "ack: exit 1, the LEDs are not there (%r)" % p.stderr)
         p, j = ctl_json(bus, "status")
-        check(j and j["features"] == [], "no feedback feature without the LEDs")
+        check(j and j["features"] == ["delivery"], "no feedback feature without the LEDs")
     finally:
         d.close()
         bus.close()
+        sink.close()
 
 finish()
