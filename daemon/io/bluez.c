@@ -72,6 +72,8 @@ struct device {
 	bool flic_service;		/* UUIDs contains the Flic 2 service */
 	bool connected;
 	bool resolved;			/* ServicesResolved */
+	bool trusted;
+	sd_bus_slot *trust_slot;
 
 	/* what the owner asked for and what it was told */
 	bool wanted;
@@ -867,11 +869,13 @@ int fg_bluez_write(struct fg_bluez *bz, const uint8_t address[6], const uint8_t 
 
 		if (n >= 0)
 			return 0;
-		if (errno != EAGAIN && errno != EINTR) {
-			r = -errno;
-			channel_failed(d, -EPIPE);
-			return r;
-		}
+		/*
+		 * A broken channel is reported from the event loop (the
+		 * notify fd hangs up too), never from inside this call:
+		 * the caller is in the middle of draining its engine.
+		 */
+		if (errno != EAGAIN && errno != EINTR)
+			return -errno;
 	}
 	if (d->wq_len >= WRITE_QUEUE_MAX)
 		return -ENOBUFS;
@@ -914,6 +918,30 @@ int fg_bluez_remove_device(struct fg_bluez *bz, const uint8_t address[6])
 					"RemoveDevice", on_remove_reply, NULL, "o", d->path);
 }
 
+static int on_trust_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
+{
+	struct device *d = userdata;
+	const sd_bus_error *e = sd_bus_message_get_error(reply);
+	char a[18];
+
+	d->trust_slot = sd_bus_slot_unref(d->trust_slot);
+	if (e)
+		log_debug("Bluetooth: %s: cannot set Trusted: %s", fmt_addr(d->address, a), e->message);
+	return 0;
+}
+
+int fg_bluez_set_trusted(struct fg_bluez *bz, const uint8_t address[6], bool trusted)
+{
+	struct device *d = device_by_address(bz, address);
+
+	if (!d)
+		return -ENODEV;
+	if (d->trusted == trusted || d->trust_slot)
+		return 0;
+	return sd_bus_call_method_async(bz->bus, &d->trust_slot, BLUEZ_NAME, d->path, IFACE_PROPS, "Set",
+					on_trust_reply, d, "ssv", IFACE_DEVICE, "Trusted", "b", (int)trusted);
+}
+
 /* ---- devices -------------------------------------------------------------- */
 
 static struct device *device_free(struct device *d)
@@ -923,6 +951,7 @@ static struct device *device_free(struct device *d)
 	channel_close(d);
 	sd_bus_slot_unref(d->connect_slot);
 	sd_bus_slot_unref(d->disconnect_slot);
+	sd_bus_slot_unref(d->trust_slot);
 	free(d->path);
 	free(d->name);
 	free(d->mfr);
@@ -1072,6 +1101,12 @@ static int parse_device_props(struct device *d, sd_bus_message *m, unsigned *cha
 			} else if (r == 0) {
 				r = sd_bus_message_skip(m, "v");
 			}
+		} else if (strcmp(key, "Trusted") == 0) {
+			int v;
+
+			r = read_variant_basic_or_skip(m, 'b', &v, &ok);
+			if (r >= 0 && ok)
+				d->trusted = v;
 		} else if (strcmp(key, "Name") == 0) {
 			const char *s;
 

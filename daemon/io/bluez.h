@@ -137,6 +137,15 @@ int fg_bluez_write(struct fg_bluez *bz, const uint8_t address[6], const uint8_t 
  */
 int fg_bluez_remove_device(struct fg_bluez *bz, const uint8_t address[6]);
 
+/*
+ * Mark the device trusted in BlueZ. A trusted device is kept (and stored
+ * by bluetoothd across its restarts) instead of being dropped a while after
+ * its last advertisement, so that a paired button can be connected as soon
+ * as it advertises, whatever its advertisement contains. -ENODEV if BlueZ
+ * has no object for it yet.
+ */
+int fg_bluez_set_trusted(struct fg_bluez *bz, const uint8_t address[6], bool trusted);
+
 /* Whether BlueZ currently has a device object for @address. */
 bool fg_bluez_has_device(const struct fg_bluez *bz, const uint8_t address[6]);
 

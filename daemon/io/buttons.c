@@ -1,0 +1,1342 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The buttons: connection state machines around core/flic2.c engines, on
+ * top of io/bluez.c. See buttons.h for the contract and docs/bluez.md for
+ * the states and the reasoning behind the timers.
+ *
+ * How a paired button gets connected. Flic 2 buttons are not bonded in
+ * BlueZ's sense (their pairing is their own protocol), so bluetoothd would
+ * forget their device objects a while after the last advertisement. We mark
+ * them Trusted, which keeps the object, and keep one Device1.Connect()
+ * pending whenever the button has no link: the kernel then connects on the
+ * button's first connectable advertisement, whatever it contains, with no
+ * work on our side. When BlueZ gives up on that attempt it is simply made
+ * again (no faster than the attempt lasted: see background_retry()). An
+ * advertisement seen by our discovery session short-cuts any wait.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "buttons.h"
+#include "core/flic2.h"
+#include "lib/fileio.h"
+#include "lib/log.h"
+#include "lib/strv.h"
+#include "lib/timeutil.h"
+#include "store.h"
+
+/* Backoff after a failed connection or session: doubles up to the max. */
+#define RETRY_MIN_USEC		(1 * FG_USEC_PER_SEC)
+#define RETRY_MAX_USEC		(60 * FG_USEC_PER_SEC)
+/* A background attempt that BlueZ held this long was a real wait, not a refusal. */
+#define BACKGROUND_LONG_USEC	(5 * FG_USEC_PER_SEC)
+/* Channel set-up failures in a row before BlueZ's GATT cache is dropped. */
+#define GATT_FAILURES_MAX	2
+/* After a failed pairing attempt, leave that button alone this long. */
+#define PAIR_COOLDOWN_USEC	(5 * FG_USEC_PER_SEC)
+/* "Seen" alone is reported to the owner at most this often per button. */
+#define SEEN_REPORT_USEC	(30 * FG_USEC_PER_SEC)
+/* Refused public-mode buttons are logged at most this often per button. */
+#define REFUSED_LOG_USEC	(60 * FG_USEC_PER_SEC)
+
+struct button {
+	struct button *next;
+	struct fg_buttons *bs;
+	uint8_t address[6];
+	char addr_str[18];
+	char *alias;			/* name given when paired in a named window */
+	const struct fg_button_config *cfg;
+	char *display;			/* what logs and status call it */
+
+	/* pairing */
+	bool paired;
+	struct fg_flic2_pairing rec;	/* SECRET key inside; valid if paired */
+	struct fg_flic2_dedup dedup;	/* as last persisted */
+	bool pairing;			/* a full verify is wanted or running */
+	bool repair_needed;
+	uint64_t pair_blocked_until;	/* CLOCK_MONOTONIC */
+	uint64_t refused_logged;
+
+	/* the link and the session */
+	struct fg_flic2 *engine;
+	enum fg_bluez_link link;
+	bool requested;			/* our Connect is pending or the link is ours */
+	bool foreground;		/* requested because it was seen just now */
+	uint64_t requested_at;
+	bool verified;			/* this link reached a verified session */
+	sd_event_source *deadline;	/* the engine's next deadline */
+	sd_event_source *retry;		/* backoff before the next attempt */
+	uint64_t backoff;
+	unsigned gatt_failures;
+
+	/* status */
+	unsigned failures;		/* consecutive failed attempts */
+	bool has_rssi;
+	int rssi;
+	unsigned battery_mv;
+	uint64_t last_seen;		/* CLOCK_REALTIME */
+	uint64_t last_connected;
+	uint64_t last_press;
+	uint64_t last_seen_reported;	/* CLOCK_MONOTONIC */
+	enum fg_gesture last_gesture;
+	unsigned sessions;
+	unsigned long events;
+	unsigned long rejected;
+	char last_error[160];
+};
+
+struct fg_buttons {
+	sd_event *event;
+	sd_bus *bus;
+	const struct fg_config *cfg;
+	const struct fg_buttons_ops *ops;
+	void *userdata;
+	struct fg_bluez *bz;
+	struct fg_store *store;
+
+	/* identity keys a certificate may be signed by: Flic's and the config's */
+	uint8_t (*keys)[32];
+	size_t n_keys;
+
+	struct button *buttons;
+	size_t n_buttons;
+
+	/* pairing window */
+	sd_event_source *window;
+	char *window_name;
+	uint64_t window_end;		/* CLOCK_MONOTONIC */
+
+	struct fg_buttons_stats stats;
+};
+
+static const char *const state_names[_FG_BUTTON_STATE_MAX] = {
+	[FG_BUTTON_UNPAIRED] = "unpaired",
+	[FG_BUTTON_ASLEEP] = "asleep",
+	[FG_BUTTON_CONNECTING] = "connecting",
+	[FG_BUTTON_VERIFYING] = "verifying",
+	[FG_BUTTON_PAIRING] = "pairing",
+	[FG_BUTTON_READY] = "ready",
+	[FG_BUTTON_REPAIR_NEEDED] = "repair-needed",
+};
+
+static const char *const step_names[_FG_PAIRING_STEP_MAX] = {
+	[FG_PAIRING_WINDOW_OPENED] = "window-opened",
+	[FG_PAIRING_WINDOW_CLOSED] = "window-closed",
+	[FG_PAIRING_FOUND] = "found",
+	[FG_PAIRING_VERIFYING] = "verifying",
+	[FG_PAIRING_PAIRED] = "paired",
+	[FG_PAIRING_FAILED] = "failed",
+	[FG_PAIRING_REFUSED] = "refused",
+};
+
+const char *fg_button_state_to_string(enum fg_button_state s)
+{
+	return s < _FG_BUTTON_STATE_MAX ? state_names[s] : NULL;
+}
+
+const char *fg_pairing_step_to_string(enum fg_pairing_step s)
+{
+	return s < _FG_PAIRING_STEP_MAX ? step_names[s] : NULL;
+}
+
+static void button_connect(struct button *b, bool foreground);
+static void button_drain(struct button *b);
+
+static uint64_t now_mono(const struct fg_buttons *bs)
+{
+	uint64_t t;
+
+	if (sd_event_now(bs->event, CLOCK_MONOTONIC, &t) < 0)
+		t = fg_now_monotonic();
+	return t;
+}
+
+/* ---- names and status ------------------------------------------------------ */
+
+static enum fg_button_state button_state(const struct button *b)
+{
+	if (b->repair_needed)
+		return FG_BUTTON_REPAIR_NEEDED;
+	if (b->engine && fg_flic2_get_state(b->engine) == FG_FLIC2_STATE_VERIFIED)
+		return FG_BUTTON_READY;
+	if (b->pairing && b->link != FG_BLUEZ_LINK_DOWN)
+		return FG_BUTTON_PAIRING;
+	if (b->pairing)
+		return FG_BUTTON_CONNECTING;
+	if (!b->paired)
+		return FG_BUTTON_UNPAIRED;
+	if (b->link != FG_BLUEZ_LINK_DOWN)
+		return FG_BUTTON_VERIFYING;
+	/* a pending background Connect is how a sleeping button is waited for */
+	if (b->requested && b->foreground)
+		return FG_BUTTON_CONNECTING;
+	return FG_BUTTON_ASLEEP;
+}
+
+/* [button] section: by address, by serial, or by the name it was paired under. */
+static const struct fg_button_config *resolve_config(const struct fg_buttons *bs, const struct button *b)
+{
+	const struct fg_button_config *c;
+
+	c = fg_config_button_by_address(bs->cfg, b->address);
+	if (c)
+		return c;
+	if (b->paired && b->rec.serial[0]) {
+		c = fg_config_button_by_serial(bs->cfg, b->rec.serial);
+		if (c && !c->has_address)
+			return c;
+	}
+	if (b->alias) {
+		c = fg_config_button_by_name(bs->cfg, b->alias);
+		if (c && !c->has_address && !c->serial)
+			return c;
+	}
+	return NULL;
+}
+
+static int button_rename(struct button *b)
+{
+	char buf[64], *s;
+
+	b->cfg = resolve_config(b->bs, b);
+	if (b->cfg)
+		snprintf(buf, sizeof(buf), "%s", b->cfg->name);
+	else if (b->alias)
+		snprintf(buf, sizeof(buf), "%s", b->alias);
+	else if (b->paired && b->rec.serial[0])
+		snprintf(buf, sizeof(buf), "flic-%s", b->rec.serial);
+	else
+		snprintf(buf, sizeof(buf), "flic-%02X%02X%02X%02X%02X%02X", b->address[0], b->address[1],
+			 b->address[2], b->address[3], b->address[4], b->address[5]);
+	if (b->display && strcmp(b->display, buf) == 0)
+		return 0;
+	s = strdup(buf);
+	if (!s)
+		return -ENOMEM;
+	free(b->display);
+	b->display = s;
+	return 0;
+}
+
+static void fill_status(const struct button *b, struct fg_button_status *st)
+{
+	*st = (struct fg_button_status){
+		.name = b->display,
+		.configured = b->cfg != NULL,
+		.paired = b->paired,
+		.state = button_state(b),
+		.firmware = b->paired ? b->rec.firmware_version : 0,
+		.battery_mv = b->battery_mv,
+		.has_rssi = b->has_rssi,
+		.rssi = b->rssi,
+		.last_seen_usec = b->last_seen,
+		.last_connected_usec = b->last_connected,
+		.last_press_usec = b->last_press,
+		.last_gesture = b->last_gesture,
+		.sessions = b->sessions,
+		.connect_failures = b->failures,
+		.events = b->events,
+		.rejected = b->rejected,
+		.last_error = b->last_error,
+	};
+	memcpy(st->address, b->address, 6);
+	if (b->paired) {
+		snprintf(st->serial, sizeof(st->serial), "%s", b->rec.serial);
+		snprintf(st->flic_name, sizeof(st->flic_name), "%s", b->rec.name);
+	}
+}
+
+static void report(struct button *b)
+{
+	struct fg_button_status st;
+
+	if (!b->bs->ops->button_changed)
+		return;
+	fill_status(b, &st);
+	b->last_seen_reported = now_mono(b->bs);
+	b->bs->ops->button_changed(b->bs->userdata, &st);
+}
+
+static void report_pairing(struct fg_buttons *bs, enum fg_pairing_step step, const struct button *b,
+			   const char *detail)
+{
+	struct fg_pairing_report rep = {
+		.step = step,
+		.address = b ? b->address : NULL,
+		.name = b ? b->display : NULL,
+		.serial = b && b->paired && b->rec.serial[0] ? b->rec.serial : NULL,
+		.detail = detail,
+	};
+
+	if (bs->ops->pairing)
+		bs->ops->pairing(bs->userdata, &rep);
+}
+
+static void set_error(struct button *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_error(struct button *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(b->last_error, sizeof(b->last_error), fmt, ap);
+	va_end(ap);
+}
+
+/* ---- the button table -------------------------------------------------------- */
+
+static struct button *find_by_address(const struct fg_buttons *bs, const uint8_t a[6])
+{
+	for (struct button *b = bs->buttons; b; b = b->next)
+		if (memcmp(b->address, a, 6) == 0)
+			return b;
+	return NULL;
+}
+
+static struct button *find_by_name(const struct fg_buttons *bs, const char *name)
+{
+	uint8_t a[6];
+
+	if (fg_parse_address(name, a) == 0)
+		return find_by_address(bs, a);
+	for (struct button *b = bs->buttons; b; b = b->next)
+		if (b->display && strcasecmp(b->display, name) == 0)
+			return b;
+	return NULL;
+}
+
+static struct button *button_new(struct fg_buttons *bs, const uint8_t address[6])
+{
+	struct button *b = calloc(1, sizeof(*b)), **pp;
+
+	if (!b)
+		return NULL;
+	b->bs = bs;
+	memcpy(b->address, address, 6);
+	fg_format_address(address, b->addr_str);
+	b->link = FG_BLUEZ_LINK_DOWN;
+	b->last_gesture = _FG_GESTURE_INVALID;
+	b->backoff = RETRY_MIN_USEC;
+	if (button_rename(b) < 0) {
+		free(b);
+		return NULL;
+	}
+	/* keep the table sorted by address: a stable order for status */
+	for (pp = &bs->buttons; *pp && memcmp((*pp)->address, address, 6) < 0; pp = &(*pp)->next)
+		;
+	b->next = *pp;
+	*pp = b;
+	bs->n_buttons++;
+	return b;
+}
+
+static void button_free(struct button *b)
+{
+	b->engine = fg_flic2_free(b->engine);
+	sd_event_source_disable_unref(b->deadline);
+	sd_event_source_disable_unref(b->retry);
+	explicit_bzero(&b->rec, sizeof(b->rec));
+	free(b->alias);
+	free(b->display);
+	free(b);
+}
+
+static void button_remove(struct button *b)
+{
+	struct fg_buttons *bs = b->bs;
+
+	for (struct button **pp = &bs->buttons; *pp; pp = &(*pp)->next)
+		if (*pp == b) {
+			*pp = b->next;
+			bs->n_buttons--;
+			break;
+		}
+	button_free(b);
+}
+
+/* A button nobody needs any more: not paired, not configured, not pairing. */
+static void button_maybe_forget(struct button *b)
+{
+	if (b->paired || b->pairing || b->repair_needed || b->link != FG_BLUEZ_LINK_DOWN ||
+	    (b->cfg && b->cfg->has_address))
+		return;
+	button_remove(b);
+}
+
+/* ---- persistence ------------------------------------------------------------------ */
+
+static int button_save(struct button *b)
+{
+	struct fg_store_entry e = {
+		.pairing = b->rec,
+		.dedup = b->dedup,
+		.alias = b->alias,
+	};
+	int r;
+
+	r = fg_store_save(b->bs->store, &e);
+	explicit_bzero(&e.pairing, sizeof(e.pairing));
+	if (r < 0)
+		log_error_errno(r, "Button %s: cannot save its pairing: %m", b->display);
+	return r;
+}
+
+/* ---- engine --------------------------------------------------------------------------- */
+
+static int button_engine(struct button *b, enum fg_flic2_mode mode)
+{
+	struct fg_flic2_params p = {
+		.mode = mode,
+		.pairing = mode == FG_FLIC2_MODE_RECONNECT ? &b->rec : NULL,
+		.dedup = b->dedup,
+		.trusted_keys = (const uint8_t (*)[32])b->bs->keys,
+		.n_trusted_keys = b->bs->n_keys,
+		.rng = fg_flic2_system_rng,
+		.verify_timeout_usec = b->bs->cfg->bluetooth.connect_timeout_usec,
+	};
+
+	memcpy(p.address, b->address, 6);
+	b->engine = fg_flic2_free(b->engine);
+	return fg_flic2_new(&p, &b->engine);
+}
+
+static int on_deadline(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct button *b = userdata;
+
+	if (!b->engine)
+		return 0;
+	(void)fg_flic2_timeout(b->engine, now_mono(b->bs));
+	button_drain(b);
+	return 0;
+}
+
+static void arm_deadline(struct button *b)
+{
+	uint64_t t = b->engine ? fg_flic2_next_deadline(b->engine) : UINT64_MAX;
+	int r;
+
+	if (t == UINT64_MAX) {
+		if (b->deadline)
+			(void)sd_event_source_set_enabled(b->deadline, SD_EVENT_OFF);
+		return;
+	}
+	if (!b->deadline) {
+		r = sd_event_add_time(b->bs->event, &b->deadline, CLOCK_MONOTONIC, t, 0, on_deadline, b);
+		if (r < 0)
+			log_error_errno(r, "Button %s: cannot arm a timer: %m", b->display);
+		return;
+	}
+	r = sd_event_source_set_time(b->deadline, t);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(b->deadline, SD_EVENT_ONESHOT);
+	if (r < 0)
+		log_error_errno(r, "Button %s: cannot arm a timer: %m", b->display);
+}
+
+/*
+ * The owner could not take an event: the button must keep it. Drop the
+ * link before the acknowledgement goes out, and start the next session
+ * from the persisted state so the engine does not think it was reported.
+ */
+static void hold_events(struct button *b)
+{
+	uint64_t now = now_mono(b->bs);
+
+	b->bs->stats.events_held++;
+	(void)fg_bluez_disconnect(b->bs->bz, b->address);
+	fg_flic2_disconnected(b->engine, now);
+	b->engine = fg_flic2_free(b->engine);
+	arm_deadline(b);
+}
+
+static void on_button_event(struct button *b, const struct fg_flic2_button_event *e)
+{
+	struct fg_button_event ev = {
+		.gesture = e->gesture,
+		.event_counter = e->event_count,
+		.age_usec = e->age_usec,
+		.queued = e->queued,
+		.battery_mv = b->battery_mv,
+		.has_address = true,
+	};
+	char age[FG_DURATION_BUF];
+	int r;
+
+	memcpy(ev.address, b->address, 6);
+	if (b->paired)
+		snprintf(ev.serial, sizeof(ev.serial), "%s", b->rec.serial);
+	b->last_press = fg_now_realtime() - e->age_usec;
+	b->last_seen = fg_now_realtime();
+	b->last_gesture = e->gesture;
+	b->events++;
+
+	if (e->queued || e->age_usec >= FG_USEC_PER_SEC)
+		fg_format_duration(e->age_usec / FG_USEC_PER_MSEC * FG_USEC_PER_MSEC, age, sizeof(age));
+	if (!b->cfg) {
+		/* documented: an unconfigured button's presses open no alert */
+		b->bs->stats.events_unconfigured++;
+		log_notice("Button %s (not in the configuration): %s%s%s%s, no alert sent", b->display,
+			   fg_gesture_to_string(e->gesture), e->queued ? " (queued" : "",
+			   e->queued ? ", " : "", e->queued ? age : "");
+		if (e->queued)
+			log_notice("Button %s: add a [button] section with address = %s to map it", b->display,
+				   b->addr_str);
+		return;
+	}
+	log_info("Button %s: %s #%u%s%s%s", b->display, fg_gesture_to_string(e->gesture), e->event_count,
+		 e->queued ? " (queued, " : "", e->queued ? age : "", e->queued ? " old)" : "");
+	b->bs->stats.events++;
+	r = b->bs->ops->button_event ? b->bs->ops->button_event(b->bs->userdata, b->cfg, &ev) : 0;
+	if (r < 0) {
+		log_error_errno(r, "Button %s: event not accepted, the button keeps it: %m", b->display);
+		set_error(b, "event not accepted: %s", strerror(-r));
+		hold_events(b);
+	}
+}
+
+static void on_failed(struct button *b, enum fg_flic2_failure reason, uint8_t detail)
+{
+	const char *why = fg_flic2_failure_to_string(reason);
+	const char *err = b->engine ? fg_flic2_last_error(b->engine) : "";
+
+	set_error(b, "%s%s%s", why, err && *err ? ": " : "", err ? err : "");
+	if (b->pairing) {
+		b->pairing = false;
+		b->pair_blocked_until = now_mono(b->bs) + PAIR_COOLDOWN_USEC;
+		b->bs->stats.pairing_failures++;
+		log_warning("Button %s: pairing failed: %s", b->display, b->last_error);
+		report_pairing(b->bs, FG_PAIRING_FAILED, b, b->last_error);
+		return;
+	}
+	b->failures++;
+	switch (reason) {
+	case FG_FLIC2_FAIL_REPAIR_NEEDED:
+		/* the stored key is useless: forget it, say so loudly */
+		log_error("Button %s: it no longer holds our pairing (factory reset?): pair it again",
+			  b->display);
+		b->repair_needed = true;
+		b->paired = false;
+		(void)fg_store_remove(b->bs->store, b->address);
+		explicit_bzero(&b->rec.pairing_key, sizeof(b->rec.pairing_key));
+		break;
+	case FG_FLIC2_FAIL_NOT_GENUINE:
+	case FG_FLIC2_FAIL_KEY_MISMATCH:
+	case FG_FLIC2_FAIL_BAD_MAC:
+		log_warning("Button %s: session refused: %s", b->display, b->last_error);
+		break;
+	case FG_FLIC2_FAIL_LINK_CLOSED:
+		/* the button closed it on purpose: not a fault */
+		log_info("Button %s: the button closed the session", b->display);
+		b->failures--;
+		break;
+	case FG_FLIC2_FAIL_NOT_PAIRABLE:
+	case FG_FLIC2_FAIL_TIMEOUT:
+	case FG_FLIC2_FAIL_NO_SLOTS:
+	case FG_FLIC2_FAIL_APP_CREDENTIALS:
+	case FG_FLIC2_FAIL_PROTOCOL:
+	case FG_FLIC2_FAIL_INTERNAL:
+	case _FG_FLIC2_FAIL_MAX:
+		log_info("Button %s: session failed: %s", b->display, b->last_error);
+		break;
+	}
+	(void)detail;
+}
+
+static void on_paired(struct button *b, const struct fg_flic2_pairing *rec)
+{
+	struct fg_buttons *bs = b->bs;
+	bool named = bs->window_name != NULL;
+
+	b->rec = *rec;
+	b->paired = true;
+	b->repair_needed = false;
+	b->dedup = (struct fg_flic2_dedup){ 0 };
+	if (named && !b->alias) {
+		b->alias = strdup(bs->window_name);
+		if (!b->alias)
+			log_error("Button %s: out of memory for its name", b->addr_str);
+	}
+	(void)button_rename(b);
+	(void)button_save(b);
+	(void)fg_bluez_set_trusted(bs->bz, b->address, true);
+	bs->stats.pairings++;
+	log_notice("Button %s paired: %s, serial %s, firmware %u%s", b->display, b->addr_str,
+		   b->rec.serial, b->rec.firmware_version,
+		   b->cfg ? "" : " (no [button] section names it: its presses open no alert)");
+	report_pairing(bs, FG_PAIRING_PAIRED, b, NULL);
+	if (named)
+		(void)fg_buttons_close_pairing_window(bs);
+}
+
+static void on_verified(struct button *b)
+{
+	uint64_t now = fg_now_realtime();
+
+	if (b->pairing)
+		b->pairing = false;
+	b->verified = true;
+	b->failures = 0;
+	b->gatt_failures = 0;
+	b->backoff = RETRY_MIN_USEC;
+	b->sessions++;
+	b->last_connected = b->last_seen = now;
+	b->last_error[0] = 0;
+	log_info("Button %s: connected and verified", b->display);
+}
+
+/* Run every queued engine action, in order (see core/flic2.h). */
+static void button_drain(struct button *b)
+{
+	struct fg_flic2_action a;
+	bool changed = false;
+	int r;
+
+	while (b->engine && fg_flic2_next_action(b->engine, &a) > 0) {
+		switch (a.kind) {
+		case FG_FLIC2_ACTION_WRITE:
+			r = fg_bluez_write(b->bs->bz, b->address, a.write.data, a.write.len);
+			if (r < 0) {
+				log_info_errno(r, "Button %s: cannot write a packet: %m", b->display);
+				(void)fg_bluez_disconnect(b->bs->bz, b->address);
+			}
+			break;
+		case FG_FLIC2_ACTION_PAIRED:
+			on_paired(b, &a.paired);
+			changed = true;
+			break;
+		case FG_FLIC2_ACTION_VERIFIED:
+			on_verified(b);
+			changed = true;
+			break;
+		case FG_FLIC2_ACTION_BUTTON_EVENT:
+			on_button_event(b, &a.button);
+			changed = true;
+			break;
+		case FG_FLIC2_ACTION_STATE_TO_PERSIST:
+			b->dedup = a.dedup;
+			if (b->paired)
+				(void)button_save(b);
+			break;
+		case FG_FLIC2_ACTION_BATTERY:
+			if (a.battery_mv != b->battery_mv)
+				changed = true;
+			b->battery_mv = a.battery_mv;
+			break;
+		case FG_FLIC2_ACTION_NAME:
+			if (b->paired && strcmp(b->rec.name, a.name) != 0) {
+				snprintf(b->rec.name, sizeof(b->rec.name), "%s", a.name);
+				(void)button_save(b);
+				changed = true;
+			}
+			break;
+		case FG_FLIC2_ACTION_FIRMWARE:
+			if (b->paired && b->rec.firmware_version != a.firmware_version) {
+				b->rec.firmware_version = a.firmware_version;
+				(void)button_save(b);
+				changed = true;
+			}
+			break;
+		case FG_FLIC2_ACTION_FAILED:
+			on_failed(b, a.failed.reason, a.failed.detail);
+			changed = true;
+			break;
+		case FG_FLIC2_ACTION_DISCONNECT:
+			(void)fg_bluez_disconnect(b->bs->bz, b->address);
+			break;
+		case _FG_FLIC2_ACTION_MAX:
+			break;
+		}
+	}
+	explicit_bzero(&a, sizeof(a));
+	arm_deadline(b);
+	if (changed)
+		report(b);
+}
+
+/* ---- connecting -------------------------------------------------------------------- */
+
+static int on_retry(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct button *b = userdata;
+
+	b->retry = sd_event_source_disable_unref(b->retry);
+	button_connect(b, false);
+	return 0;
+}
+
+static void schedule_retry(struct button *b, uint64_t delay)
+{
+	int r;
+
+	b->retry = sd_event_source_disable_unref(b->retry);
+	r = sd_event_add_time_relative(b->bs->event, &b->retry, CLOCK_MONOTONIC, delay, 0, on_retry, b);
+	if (r < 0)
+		log_error_errno(r, "Button %s: cannot arm the retry timer: %m", b->display);
+}
+
+static void backoff(struct button *b)
+{
+	schedule_retry(b, b->backoff);
+	b->backoff = b->backoff * 2 > RETRY_MAX_USEC ? RETRY_MAX_USEC : b->backoff * 2;
+}
+
+static bool wants_link(const struct button *b)
+{
+	return (b->paired && !b->repair_needed) || b->pairing;
+}
+
+/*
+ * Ask for a link. @foreground: the button advertises right now, so the
+ * attempt is bounded by [bluetooth] connect_timeout; otherwise it waits in
+ * the background for the button to show up (see the top of this file).
+ */
+static void button_connect(struct button *b, bool foreground)
+{
+	struct fg_buttons *bs = b->bs;
+	int r;
+
+	if (!wants_link(b) || b->link != FG_BLUEZ_LINK_DOWN || b->requested)
+		return;
+	if (fg_bluez_get_state(bs->bz) != FG_BLUEZ_READY)
+		return;
+	if (b->retry && !foreground)
+		return;
+	if (b->paired)
+		(void)fg_bluez_set_trusted(bs->bz, b->address, true);
+	r = fg_bluez_connect(bs->bz, b->address, foreground ? bs->cfg->bluetooth.connect_timeout_usec : 0);
+	if (r == -ENODEV) {
+		/* BlueZ has no object for it: its next advertisement creates one */
+		log_debug("Button %s: waiting for it to advertise", b->display);
+		return;
+	}
+	if (r < 0 && r != -EALREADY) {
+		log_info_errno(r, "Button %s: cannot connect: %m", b->display);
+		backoff(b);
+		return;
+	}
+	b->retry = sd_event_source_disable_unref(b->retry);
+	b->requested = true;
+	b->foreground = foreground;
+	b->requested_at = now_mono(bs);
+	log_debug("Button %s: %s connect", b->display, foreground ? "foreground" : "background");
+}
+
+/*
+ * A background attempt ended without a link. If BlueZ held it for a while
+ * it was a real wait (the button is asleep or away): wait again at once.
+ * If it was refused quickly, back off so that we never spin.
+ */
+static void background_retry(struct button *b, uint64_t held)
+{
+	if (held >= BACKGROUND_LONG_USEC) {
+		b->backoff = RETRY_MIN_USEC;
+		schedule_retry(b, RETRY_MIN_USEC);
+	} else {
+		backoff(b);
+	}
+}
+
+static bool pairing_allowed(const struct fg_buttons *bs, const uint8_t address[6], const char **ret_why)
+{
+	const struct fg_button_config *c;
+
+	switch (bs->cfg->bluetooth.pairing) {
+	case FG_PAIRING_LOCKED:
+		*ret_why = "pairing is locked ([bluetooth] pairing = locked)";
+		return false;
+	case FG_PAIRING_LISTED:
+		c = fg_config_button_by_address(bs->cfg, address);
+		if (c)
+			return true;
+		if (bs->window)
+			return true;
+		*ret_why = "not listed in a [button] section and no pairing window is open";
+		return false;
+	case FG_PAIRING_WINDOW:
+		if (bs->window)
+			return true;
+		*ret_why = "no pairing window is open";
+		return false;
+	case _FG_PAIRING_MAX:
+		break;
+	}
+	*ret_why = "unknown policy";
+	return false;
+}
+
+static void start_pairing(struct button *b)
+{
+	int r;
+
+	b->pairing = true;
+	b->repair_needed = false;
+	r = button_engine(b, FG_FLIC2_MODE_PAIR);
+	if (r < 0) {
+		log_error_errno(r, "Button %s: cannot start pairing: %m", b->addr_str);
+		b->pairing = false;
+		return;
+	}
+	log_notice("Button %s in public mode found: pairing", b->addr_str);
+	report_pairing(b->bs, FG_PAIRING_FOUND, b, NULL);
+	b->retry = sd_event_source_disable_unref(b->retry);
+	if (b->link != FG_BLUEZ_LINK_DOWN) {
+		/* our old link to it: drop it, pair on a fresh one */
+		(void)fg_bluez_disconnect(b->bs->bz, b->address);
+		return;
+	}
+	button_connect(b, true);
+}
+
+/* ---- BlueZ callbacks ----------------------------------------------------------------- */
+
+static void on_radio(void *userdata, enum fg_bluez_state state, const char *adapter)
+{
+	struct fg_buttons *bs = userdata;
+
+	if (bs->ops->radio_changed)
+		bs->ops->radio_changed(bs->userdata, state, adapter);
+	if (state != FG_BLUEZ_READY)
+		return;
+	for (struct button *b = bs->buttons; b; b = b->next) {
+		b->retry = sd_event_source_disable_unref(b->retry);
+		button_connect(b, false);
+	}
+}
+
+static void on_advertisement(void *userdata, const struct fg_bluez_adv *adv)
+{
+	struct fg_buttons *bs = userdata;
+	struct button *b = find_by_address(bs, adv->address);
+	uint64_t now = now_mono(bs);
+	bool public_mode = adv->flic_service && !adv->connected;
+	const char *why = NULL;
+
+	if (b) {
+		b->last_seen = fg_now_realtime();
+		b->has_rssi = adv->has_rssi;
+		b->rssi = adv->rssi;
+	}
+
+	if (public_mode && (!b || !b->pairing) && (!b || now >= b->pair_blocked_until)) {
+		if (pairing_allowed(bs, adv->address, &why)) {
+			if (!b)
+				b = button_new(bs, adv->address);
+			if (!b)
+				return (void)log_error("Button %02X:…: out of memory", adv->address[0]);
+			b->has_rssi = adv->has_rssi;
+			b->rssi = adv->rssi;
+			b->last_seen = fg_now_realtime();
+			start_pairing(b);
+			report(b);
+			return;
+		}
+		if (!b || now >= b->refused_logged + REFUSED_LOG_USEC || !b->refused_logged) {
+			char a[18];
+
+			fg_format_address(adv->address, a);
+			bs->stats.refused++;
+			log_info("Button %s is in public mode but is not paired: %s", a, why);
+			if (b)
+				b->refused_logged = now;
+			else
+				report_pairing(bs, FG_PAIRING_REFUSED, NULL, why);
+			if (b)
+				report_pairing(bs, FG_PAIRING_REFUSED, b, why);
+		}
+	}
+	if (!b)
+		return;
+	if (wants_link(b) && b->link == FG_BLUEZ_LINK_DOWN) {
+		/* it is there now: whatever we were waiting for, connect */
+		if (!b->requested || !b->foreground) {
+			if (b->requested) {
+				/* a background attempt is pending in BlueZ already */
+				log_debug("Button %s advertises; connect pending", b->display);
+			} else {
+				b->retry = sd_event_source_disable_unref(b->retry);
+				button_connect(b, true);
+			}
+		}
+	}
+	if (now >= b->last_seen_reported + SEEN_REPORT_USEC)
+		report(b);
+}
+
+static void on_link(void *userdata, const uint8_t address[6], enum fg_bluez_link link, int error,
+		    unsigned mtu)
+{
+	struct fg_buttons *bs = userdata;
+	struct button *b = find_by_address(bs, address);
+	uint64_t now = now_mono(bs);
+	enum fg_bluez_link old;
+	int r;
+
+	if (!b)
+		return;
+	old = b->link;
+	b->link = link;
+	switch (link) {
+	case FG_BLUEZ_LINK_DOWN: {
+		bool was_verified = b->verified, was_requested = b->requested;
+		uint64_t held = now - b->requested_at;
+
+		b->requested = false;
+		b->verified = false;
+		if (b->engine)
+			fg_flic2_disconnected(b->engine, now);
+		arm_deadline(b);
+		if (was_verified) {
+			/* a verified session ended: the button sleeps (normal) or left */
+			log_info("Button %s: disconnected%s%s", b->display, error ? ": " : "",
+				 error ? strerror(-error) : "");
+			b->backoff = RETRY_MIN_USEC;
+			report(b);
+			button_connect(b, false);
+			break;
+		}
+		if (b->pairing && old != FG_BLUEZ_LINK_DOWN) {
+			on_failed(b, FG_FLIC2_FAIL_TIMEOUT, 0);
+			set_error(b, "link lost while pairing");
+			report(b);
+			button_maybe_forget(b);
+			break;
+		}
+		if (b->pairing) {
+			/* the pairing connect failed */
+			b->pairing = false;
+			b->pair_blocked_until = now + PAIR_COOLDOWN_USEC;
+			bs->stats.pairing_failures++;
+			set_error(b, "cannot connect: %s", strerror(-(error ? error : EIO)));
+			report_pairing(bs, FG_PAIRING_FAILED, b, b->last_error);
+			report(b);
+			button_maybe_forget(b);
+			break;
+		}
+		if (!wants_link(b))
+			break;
+		if (old == FG_BLUEZ_LINK_DOWN && was_requested && !b->foreground) {
+			background_retry(b, held);
+			break;
+		}
+		/* a foreground attempt or an unverified link failed */
+		b->failures++;
+		if (error)
+			set_error(b, "link failed: %s", strerror(-error));
+		log_info("Button %s: %s%s%s", b->display,
+			 old == FG_BLUEZ_LINK_DOWN ? "connect failed" : "link lost before verification",
+			 error ? ": " : "", error ? strerror(-error) : "");
+		report(b);
+		backoff(b);
+		break;
+	}
+	case FG_BLUEZ_LINK_CONNECTED:
+		b->last_seen = fg_now_realtime();
+		if (error) {
+			/* the packet channel could not be set up or broke */
+			b->gatt_failures++;
+			set_error(b, "GATT: %s", strerror(-error));
+			if (b->gatt_failures >= GATT_FAILURES_MAX && error == -ENOENT) {
+				log_warning("Button %s: the Flic service is missing again; dropping BlueZ's cached copy",
+					    b->display);
+				(void)fg_bluez_remove_device(bs->bz, b->address);
+				b->gatt_failures = 0;
+			} else {
+				(void)fg_bluez_disconnect(bs->bz, b->address);
+			}
+			break;
+		}
+		if (!b->requested && wants_link(b)) {
+			/* up without us asking (made before we started): take it */
+			r = fg_bluez_connect(bs->bz, b->address, 0);
+			if (r >= 0 || r == -EALREADY)
+				b->requested = true;
+		}
+		if (b->pairing)
+			report_pairing(bs, FG_PAIRING_VERIFYING, b, NULL);
+		report(b);
+		break;
+	case FG_BLUEZ_LINK_READY:
+		if (!wants_link(b)) {
+			(void)fg_bluez_disconnect(bs->bz, b->address);
+			break;
+		}
+		if (!b->engine) {
+			r = button_engine(b, b->paired && !b->pairing ? FG_FLIC2_MODE_RECONNECT : FG_FLIC2_MODE_PAIR);
+			if (r < 0) {
+				log_error_errno(r, "Button %s: cannot start a session: %m", b->display);
+				(void)fg_bluez_disconnect(bs->bz, b->address);
+				break;
+			}
+		}
+		r = fg_flic2_connected(b->engine, mtu, now);
+		if (r == -ESTALE) {
+			b->repair_needed = true;
+			(void)fg_bluez_disconnect(bs->bz, b->address);
+		} else if (r < 0) {
+			log_warning_errno(r, "Button %s: cannot start a session: %m", b->display);
+			(void)fg_bluez_disconnect(bs->bz, b->address);
+		}
+		button_drain(b);
+		break;
+	case _FG_BLUEZ_LINK_MAX:
+		break;
+	}
+}
+
+static void on_notification(void *userdata, const uint8_t address[6], const uint8_t *data, size_t len)
+{
+	struct fg_buttons *bs = userdata;
+	struct button *b = find_by_address(bs, address);
+	int r;
+
+	if (!b || !b->engine)
+		return;
+	r = fg_flic2_receive(b->engine, data, len, now_mono(bs));
+	if (r == -EBADMSG) {
+		b->rejected++;
+		bs->stats.rejected++;
+		set_error(b, "rejected packet: %s", fg_flic2_last_error(b->engine));
+		log_info("Button %s: rejected a packet: %s", b->display, fg_flic2_last_error(b->engine));
+	}
+	button_drain(b);
+}
+
+static const struct fg_bluez_ops bluez_ops = {
+	.state_changed = on_radio,
+	.advertisement = on_advertisement,
+	.link_changed = on_link,
+	.notification = on_notification,
+};
+
+/* ---- pairing window ------------------------------------------------------------------- */
+
+static void window_close(struct fg_buttons *bs, const char *why)
+{
+	bs->window = sd_event_source_disable_unref(bs->window);
+	free(bs->window_name);
+	bs->window_name = NULL;
+	bs->window_end = 0;
+	log_notice("Pairing window closed (%s)", why);
+	report_pairing(bs, FG_PAIRING_WINDOW_CLOSED, NULL, why);
+}
+
+static int on_window_end(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	window_close(userdata, "timeout");
+	return 0;
+}
+
+int fg_buttons_open_pairing_window(struct fg_buttons *bs, uint64_t duration_usec, const char *name)
+{
+	char d[FG_DURATION_BUF];
+	struct button *other;
+	char *n = NULL;
+	int r;
+
+	if (bs->cfg->bluetooth.pairing == FG_PAIRING_LOCKED)
+		return -EPERM;
+	if (name) {
+		if (!fg_name_is_valid(name) || strlen(name) > 48)
+			return -EINVAL;
+		other = find_by_name(bs, name);
+		if (other && other->paired)
+			return -EEXIST;
+		n = strdup(name);
+		if (!n)
+			return -ENOMEM;
+	}
+	if (!duration_usec)
+		duration_usec = bs->cfg->bluetooth.pairing_window_usec;
+	bs->window = sd_event_source_disable_unref(bs->window);
+	r = sd_event_add_time_relative(bs->event, &bs->window, CLOCK_MONOTONIC, duration_usec, 0,
+				       on_window_end, bs);
+	if (r < 0) {
+		free(n);
+		return r;
+	}
+	free(bs->window_name);
+	bs->window_name = n;
+	bs->window_end = now_mono(bs) + duration_usec;
+	log_notice("Pairing window open for %s%s%s: hold a button for 7 s to pair it",
+		   fg_format_duration(duration_usec, d, sizeof(d)), n ? " for button " : "", n ? n : "");
+	report_pairing(bs, FG_PAIRING_WINDOW_OPENED, NULL, NULL);
+	/* a button already in public mode is picked up by its next advertisement */
+	return 0;
+}
+
+int fg_buttons_close_pairing_window(struct fg_buttons *bs)
+{
+	if (!bs->window)
+		return -ENOENT;
+	window_close(bs, bs->window_name && bs->stats.pairings ? "paired" : "closed");
+	return 0;
+}
+
+uint64_t fg_buttons_pairing_window_left(const struct fg_buttons *bs)
+{
+	uint64_t now;
+
+	if (!bs->window)
+		return 0;
+	now = now_mono(bs);
+	return bs->window_end > now ? bs->window_end - now : 0;
+}
+
+/* ---- unpair, listing --------------------------------------------------------------------- */
+
+int fg_buttons_unpair(struct fg_buttons *bs, const char *which)
+{
+	struct button *b = find_by_name(bs, which);
+	int r;
+
+	if (!b || (!b->paired && !b->repair_needed && !b->pairing))
+		return -ENOENT;
+	r = fg_store_remove(bs->store, b->address);
+	if (r < 0 && r != -ENOENT)
+		return log_error_errno(r, "Button %s: cannot remove its pairing: %m", b->display);
+	log_notice("Button %s (%s) unpaired", b->display, b->addr_str);
+	b->paired = b->pairing = b->repair_needed = false;
+	explicit_bzero(&b->rec, sizeof(b->rec));
+	b->dedup = (struct fg_flic2_dedup){ 0 };
+	free(b->alias);
+	b->alias = NULL;
+	b->engine = fg_flic2_free(b->engine);
+	b->retry = sd_event_source_disable_unref(b->retry);
+	arm_deadline(b);
+	/* also drops the link and BlueZ's copy of the device */
+	(void)fg_bluez_remove_device(bs->bz, b->address);
+	b->requested = false;
+	(void)button_rename(b);
+	report(b);
+	button_maybe_forget(b);
+	return 0;
+}
+
+size_t fg_buttons_count(const struct fg_buttons *bs)
+{
+	return bs->n_buttons;
+}
+
+void fg_buttons_get(const struct fg_buttons *bs, size_t i, struct fg_button_status *ret)
+{
+	struct button *b = bs->buttons;
+
+	while (b && i--)
+		b = b->next;
+	if (b)
+		fill_status(b, ret);
+}
+
+int fg_buttons_find(const struct fg_buttons *bs, const char *which, struct fg_button_status *ret)
+{
+	struct button *b = find_by_name(bs, which);
+
+	if (!b)
+		return -ENOENT;
+	fill_status(b, ret);
+	return 0;
+}
+
+enum fg_bluez_state fg_buttons_radio_state(const struct fg_buttons *bs)
+{
+	return fg_bluez_get_state(bs->bz);
+}
+
+const char *fg_buttons_adapter(const struct fg_buttons *bs)
+{
+	return fg_bluez_adapter_name(bs->bz);
+}
+
+void fg_buttons_get_stats(const struct fg_buttons *bs, struct fg_buttons_stats *ret)
+{
+	*ret = bs->stats;
+	ret->paired = ret->ready = 0;
+	for (struct button *b = bs->buttons; b; b = b->next) {
+		ret->paired += b->paired;
+		ret->ready += button_state(b) == FG_BUTTON_READY;
+	}
+	fg_bluez_get_stats(bs->bz, &ret->radio);
+}
+
+/* ---- configuration and lifecycle ---------------------------------------------------------- */
+
+static int load_keys(struct fg_buttons *bs, const struct fg_config *c)
+{
+	const uint8_t (*builtin)[32];
+	size_t n_builtin, n;
+	uint8_t (*keys)[32];
+	char *hex;
+	int r;
+
+	builtin = fg_flic2_builtin_keys(&n_builtin);
+	n = n_builtin + fg_strv_length(c->bluetooth.trusted_keys);
+	keys = calloc(n, sizeof(*keys));
+	if (!keys)
+		return -ENOMEM;
+	memcpy(keys, builtin, n_builtin * sizeof(*keys));
+	n = n_builtin;
+	FG_STRV_FOREACH(hex, c->bluetooth.trusted_keys) {
+		r = fg_flic2_key_from_hex(hex, keys[n]);
+		if (r < 0) {
+			free(keys);
+			return r;
+		}
+		n++;
+	}
+	if (n > n_builtin)
+		log_warning("Bluetooth: %zu extra identity key%s trusted ([bluetooth] trusted_key): test rigs only",
+			    n - n_builtin, n - n_builtin == 1 ? "" : "s");
+	free(bs->keys);
+	bs->keys = keys;
+	bs->n_keys = n;
+	return 0;
+}
+
+/* Configured buttons with an address are listed even before they are paired. */
+static int sync_config_buttons(struct fg_buttons *bs)
+{
+	struct button *b, *next;
+
+	for (size_t i = 0; i < bs->cfg->n_buttons; i++) {
+		const struct fg_button_config *c = &bs->cfg->buttons[i];
+
+		if (c->has_address && !find_by_address(bs, c->address) && !button_new(bs, c->address))
+			return -ENOMEM;
+	}
+	for (b = bs->buttons; b; b = b->next)
+		if (button_rename(b) < 0)
+			return -ENOMEM;
+	for (b = bs->buttons; b; b = next) {
+		next = b->next;
+		button_maybe_forget(b);
+	}
+	return 0;
+}
+
+static int load_pairings(struct fg_buttons *bs)
+{
+	struct fg_store_entry *entries = NULL;
+	size_t n = 0;
+	int r;
+
+	r = fg_store_load(bs->store, &entries, &n);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		struct button *b = find_by_address(bs, entries[i].pairing.address);
+
+		if (!b)
+			b = button_new(bs, entries[i].pairing.address);
+		if (!b) {
+			r = -ENOMEM;
+			break;
+		}
+		b->paired = true;
+		b->rec = entries[i].pairing;
+		b->dedup = entries[i].dedup;
+		b->battery_mv = b->rec.battery_mv;
+		if (entries[i].alias) {
+			b->alias = strdup(entries[i].alias);
+			if (!b->alias) {
+				r = -ENOMEM;
+				break;
+			}
+		}
+		if (button_rename(b) < 0) {
+			r = -ENOMEM;
+			break;
+		}
+	}
+	fg_store_entries_free(entries, n);
+	if (r < 0)
+		return r;
+	log_info("Bluetooth: %zu paired button%s", n, n == 1 ? "" : "s");
+	return 0;
+}
+
+int fg_buttons_new(sd_event *event, sd_bus *bus, const struct fg_config *config,
+		   const struct fg_buttons_ops *ops, void *userdata, struct fg_buttons **ret)
+{
+	struct fg_buttons *bs;
+	int r;
+
+	bs = calloc(1, sizeof(*bs));
+	if (!bs)
+		return -ENOMEM;
+	bs->event = sd_event_ref(event);
+	bs->bus = sd_bus_ref(bus);
+	bs->cfg = config;
+	bs->ops = ops;
+	bs->userdata = userdata;
+
+	r = load_keys(bs, config);
+	if (r < 0) {
+		log_error_errno(r, "Bluetooth: bad trusted_key: %m");
+		goto failed;
+	}
+	r = fg_store_open(config->gateway.state_dir, &bs->store);
+	if (r < 0) {
+		log_error_errno(r, "Bluetooth: cannot open the pairing store in %s: %m",
+				config->gateway.state_dir);
+		goto failed;
+	}
+	r = load_pairings(bs);
+	if (r < 0) {
+		log_error_errno(r, "Bluetooth: cannot load the pairings: %m");
+		goto failed;
+	}
+	r = sync_config_buttons(bs);
+	if (r < 0)
+		goto failed;
+	r = fg_bluez_new(event, bus, &config->bluetooth, &bluez_ops, bs, &bs->bz);
+	if (r < 0)
+		goto failed;
+	*ret = bs;
+	return 0;
+
+failed:
+	fg_buttons_free(bs);
+	return r;
+}
+
+struct fg_buttons *fg_buttons_free(struct fg_buttons *bs)
+{
+	if (!bs)
+		return NULL;
+	bs->bz = fg_bluez_free(bs->bz);
+	while (bs->buttons) {
+		struct button *b = bs->buttons;
+
+		bs->buttons = b->next;
+		button_free(b);
+	}
+	sd_event_source_disable_unref(bs->window);
+	free(bs->window_name);
+	fg_store_free(bs->store);
+	if (bs->keys)
+		explicit_bzero(bs->keys, bs->n_keys * sizeof(*bs->keys));
+	free(bs->keys);
+	sd_bus_unref(bs->bus);
+	sd_event_unref(bs->event);
+	free(bs);
+	return NULL;
+}
+
+int fg_buttons_set_config(struct fg_buttons *bs, const struct fg_config *config)
+{
+	int r;
+
+	r = load_keys(bs, config);
+	if (r < 0)
+		return log_error_errno(r, "Bluetooth: bad trusted_key, keeping the old keys: %m");
+	bs->cfg = config;
+	r = sync_config_buttons(bs);
+	if (r < 0)
+		return r;
+	if (config->bluetooth.pairing == FG_PAIRING_LOCKED && bs->window)
+		window_close(bs, "locked");
+	return fg_bluez_set_config(bs->bz, &config->bluetooth);
+}
