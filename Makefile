@@ -9,6 +9,7 @@
 #   make bench           build and run the benchmarks
 #   make docs            regenerate conf/flicgate.ini and docs/flicgate.ini.5 from the table
 #   make deb / image / image-check / vm-check   see README.md
+#   make check-gpiod2    build + test the GPIO code against libgpiod 2 (Debian 13 root)
 #
 # Knobs: CC, PKG_CONFIG, CFLAGS, LDFLAGS, PREFIX, DESTDIR, SAN=1 (ASan+UBSan),
 # WERROR=1, BUILD=dir (default build, build-san with SAN=1).
@@ -88,8 +89,10 @@ TEST_TOOLS := $(sort $(patsubst tests/%.c,%,$(wildcard tests/tools/*.c)))
 TEST_BINS += $(addprefix $(BUILD)/tests/,$(TEST_TOOLS))
 
 .PHONY: all check demo deps install uninstall fuzz bench docs clean check-docs \
-	deb image image-check vm-check test-build
+	deb image image-check vm-check test-build check-gpiod2
 .DEFAULT_GOAL := all
+# keep objects of pattern-built programs (tests, benchmarks) between runs
+.SECONDARY:
 
 all: $(PROGRAMS)
 
@@ -137,7 +140,8 @@ demo: deps
 # --- Debian packages ---------------------------------------------------------
 DEB_DEPS := gcc make pkg-config libc6-dev libsystemd-dev libcurl4-openssl-dev \
 	libinih-dev libgpiod-dev libssl-dev libcmocka-dev dbus-daemon python3 \
-	python3-dbus clang llvm valgrind ca-certificates
+	python3-dbus clang llvm valgrind ca-certificates \
+	mmdebstrap
 
 deps:
 	@missing=""; for p in $(DEB_DEPS) $(EXTRA_DEB_DEPS); do \
@@ -215,6 +219,10 @@ fuzz: deps $(addprefix $(FUZZ_BUILD)/,$(FUZZERS))
 		$(FUZZ_BUILD)/$$f -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
 			$(FUZZ_BUILD)/corpus/$$f $$seeds 2>&1 | grep -E 'stat::number_of_executed_units|ERROR|SUMMARY' ; \
 	done
+
+# --- libgpiod 2.x build and test in a Debian 13 build root (root, mmdebstrap) ---
+check-gpiod2: deps
+	tests/build-gpiod2.sh
 
 # --- benchmarks ------------------------------------------------------------------
 bench: deps

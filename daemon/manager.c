@@ -10,6 +10,7 @@
 #include <systemd/sd-event.h>
 
 #include "flicgate-dbus.h"
+#include "io/gpio.h"
 #include "lib/fileio.h"
 #include "lib/log.h"
 #include "lib/strv.h"
@@ -25,6 +26,9 @@ struct fg_manager {
 	sd_event *event;
 	sd_bus *bus;
 
+	/* subsystems */
+	struct fg_gpio *gpio;		/* NULL if its lines could not be had */
+
 	/* signals */
 	sd_event_source *sigterm_source;
 	sd_event_source *sigint_source;
@@ -38,6 +42,11 @@ static int apply_log_level(struct fg_manager *m)
 	fg_log_set_level(m->opts.log_level >= 0 ? m->opts.log_level
 						: m->config->gateway.log_level);
 	return 0;
+}
+
+static void on_local_ack(struct fg_gpio *g, bool silenced, void *userdata)
+{
+	log_notice("Local acknowledge: %s", silenced ? "buzzer silenced" : "nothing to silence");
 }
 
 int fg_manager_reload(struct fg_manager *m)
@@ -211,6 +220,19 @@ int fg_manager_new(const struct fg_manager_options *opts, struct fg_config *conf
 		goto failed;
 	}
 
+	/*
+	 * Lights and buzzer early, so that "starting" shows. Missing GPIO
+	 * hardware must not stop alerts from being delivered: log and go on.
+	 * [gpio] changes take effect at the next start, not on reload.
+	 */
+	r = fg_gpio_new(m->event, m->config, &m->gpio);
+	if (r < 0)
+		log_error_errno(r, "Failed to set up the LEDs and buzzer, running without them: %m");
+	else {
+		fg_gpio_set_ack_handler(m->gpio, on_local_ack, m);
+		fg_gpio_set_condition(m->gpio, FG_COND_STARTING, true);
+	}
+
 	r = prepare_state_dir(m->config->gateway.state_dir);
 	if (r < 0) {
 		log_error_errno(r, "Failed to create state directory %s: %m", m->config->gateway.state_dir);
@@ -241,6 +263,10 @@ int fg_manager_run(struct fg_manager *m)
 	 * no press can arrive rather than look healthy.
 	 */
 	log_warning("No Bluetooth adapter: flicgated cannot receive button presses yet");
+	if (m->gpio) {
+		fg_gpio_set_condition(m->gpio, FG_COND_NO_ADAPTER, true);
+		fg_gpio_set_condition(m->gpio, FG_COND_STARTING, false);
+	}
 	sd_notifyf(false, "READY=1\nSTATUS=Running; no Bluetooth adapter");
 	log_notice("flicgated %s running (%zu buttons, %zu webhooks, config %s)", FG_VERSION,
 		   m->config->n_buttons, m->config->n_webhooks, m->config->path);
@@ -255,6 +281,7 @@ struct fg_manager *fg_manager_free(struct fg_manager *m)
 	if (!m)
 		return NULL;
 	/* subsystems go first: they hold sources on the loop and the bus */
+	m->gpio = fg_gpio_free(m->gpio);
 	m->bus = sd_bus_flush_close_unref(m->bus);
 	sd_event_source_unref(m->sighup_source);
 	sd_event_source_unref(m->sigint_source);

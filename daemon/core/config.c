@@ -24,6 +24,7 @@
 #include <ini.h>
 
 #include "config.h"
+#include "feedback.h"
 #include "template.h"
 #include "../lib/fileio.h"
 #include "../lib/log.h"
@@ -287,6 +288,55 @@ static const struct option options[] = {
 	  "Bias of the acknowledge line: as-is, pull-up, pull-down or disabled.", GP(ack_bias), 0, 0, 0, bias_names),
 	OPT(SEC_GPIO, "ack_debounce", T_DURATION, "50ms", NULL,
 	  "Ignore acknowledge-line bounces shorter than this.", GP(ack_debounce_usec), 0, 0, 1 * S, NULL),
+
+	/*
+	 * [gpio] <state>_pattern: what each feedback state shows, highest
+	 * priority first (feedback.h; syntax in pattern.h and docs/gpio.md).
+	 */
+#define PATTERN(_st, _key, _def, _doc) \
+	{ .section = SEC_GPIO, .key = (_key), .type = T_STRING, .def = (_def), .doc = (_doc), \
+	  .offset = GP(patterns[_st]), \
+	  .validate = ((_st) == FG_FB_PRESS || (_st) == FG_FB_CLOSED) ? \
+			fg_feedback_validate_transient_pattern : fg_feedback_validate_pattern }
+	PATTERN(FG_FB_PRESS, "press_pattern", FG_FB_DEFAULT_PRESS,
+	  "A press was received (every pattern must end). Syntax: OUTPUT: PATTERN, …"),
+	PATTERN(FG_FB_CLOSED, "closed_pattern", FG_FB_DEFAULT_CLOSED,
+	  "An alert was closed (every pattern must end)."),
+	PATTERN(FG_FB_UNDELIVERABLE, "undeliverable_pattern", FG_FB_DEFAULT_UNDELIVERABLE,
+	  "An open alert's delivery was given up."),
+	PATTERN(FG_FB_FAILING, "failing_pattern", FG_FB_DEFAULT_FAILING,
+	  "An open alert is not delivered yet (target failing, spooled, retried)."),
+	PATTERN(FG_FB_LEVEL3, "level3_pattern", FG_FB_DEFAULT_LEVEL3,
+	  "An alert has been open for [escalation] level3_after."),
+	PATTERN(FG_FB_LEVEL2, "level2_pattern", FG_FB_DEFAULT_LEVEL2,
+	  "An alert has been open for [escalation] level2_after."),
+	PATTERN(FG_FB_LEVEL1, "level1_pattern", FG_FB_DEFAULT_LEVEL1,
+	  "An alert has been open for [escalation] level1_after."),
+	PATTERN(FG_FB_OPEN, "open_pattern", FG_FB_DEFAULT_OPEN,
+	  "An alert is open, its target has not confirmed it yet."),
+	PATTERN(FG_FB_DELIVERED, "delivered_pattern", FG_FB_DEFAULT_DELIVERED,
+	  "An alert is open and its target confirmed it."),
+	PATTERN(FG_FB_SILENCED, "silenced_pattern", FG_FB_DEFAULT_SILENCED,
+	  "Something silenced with the acknowledge button is still on."),
+	PATTERN(FG_FB_CONFIG_FAULT, "config_fault_pattern", FG_FB_DEFAULT_CONFIG_FAULT,
+	  "The configuration has a fault the gateway runs around."),
+	PATTERN(FG_FB_NO_ADAPTER, "no_adapter_pattern", FG_FB_DEFAULT_NO_ADAPTER,
+	  "No Bluetooth adapter: presses cannot be heard."),
+	PATTERN(FG_FB_SPOOL_FULL, "spool_full_pattern", FG_FB_DEFAULT_SPOOL_FULL,
+	  "The alert spool reached its alarm depth."),
+	PATTERN(FG_FB_DEAD_LETTER, "dead_letter_pattern", FG_FB_DEFAULT_DEAD_LETTER,
+	  "Given-up deliveries wait for the operator."),
+	PATTERN(FG_FB_TARGETS_FAILING, "targets_failing_pattern", FG_FB_DEFAULT_TARGETS_FAILING,
+	  "Deliveries have been failing for a while."),
+	PATTERN(FG_FB_NOT_SEEN, "not_seen_pattern", FG_FB_DEFAULT_NOT_SEEN,
+	  "A button has not been seen for too long."),
+	PATTERN(FG_FB_LOW_BATTERY, "low_battery_pattern", FG_FB_DEFAULT_LOW_BATTERY,
+	  "A button reports a low battery."),
+	PATTERN(FG_FB_STARTING, "starting_pattern", FG_FB_DEFAULT_STARTING,
+	  "The daemon is starting."),
+	PATTERN(FG_FB_IDLE, "idle_pattern", FG_FB_DEFAULT_IDLE,
+	  "All is well (always active, lowest priority)."),
+#undef PATTERN
 
 	/* [escalation] */
 	OPT(SEC_ESCALATION, "level1_after", T_DURATION, "2min", NULL,

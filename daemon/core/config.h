@@ -126,6 +126,7 @@ struct fg_gpio_output_config {
 	bool initial;			/* level (logical) before the first pattern runs */
 };
 
+#define FG_FEEDBACK_STATES 19
 struct fg_gpio_config {
 	enum fg_gpio_backend backend;
 	char *chip;			/* label ("pinctrl-bcm2711") or path ("/dev/gpiochip0") */
@@ -136,6 +137,12 @@ struct fg_gpio_config {
 	bool ack_active_low;
 	enum fg_gpio_bias ack_bias;
 	uint64_t ack_debounce_usec;
+	/*
+	 * What each feedback state shows ([gpio] <state>_pattern, pattern.h
+	 * syntax), indexed by enum fg_feedback_state (feedback.h); NULL: the
+	 * built-in default.
+	 */
+	char *patterns[FG_FEEDBACK_STATES];
 };
 
 #define FG_ESCALATION_LEVELS 3

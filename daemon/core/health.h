@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Supervision: turns what the gateway observes (a button seen, a battery
+ * reading, BlueZ gone, every target failing, a deep spool, an unsynchronised
+ * clock) into supervision alarms that open once when a threshold is crossed
+ * and close once on recovery. Pure: every call takes the time, CLOCK_MONOTONIC
+ * in microseconds; nothing here reads a clock or touches a file.
+ *
+ * Alarms have stable names so that the incident system can map them:
+ * "<button name_id>-battery", "<button name_id>-offline",
+ * "<gateway>-bluetooth", "<gateway>-delivery", "<gateway>-spool",
+ * "<gateway>-clock".
+ */
+
+enum fg_health_kind {
+	FG_HEALTH_BATTERY_LOW,		/* per button */
+	FG_HEALTH_BUTTON_OFFLINE,	/* per button: not seen for too long */
+	FG_HEALTH_BLUETOOTH_GONE,	/* no adapter or bluetoothd gone, for too long */
+	FG_HEALTH_TARGETS_FAILING,	/* every target failing, for too long */
+	FG_HEALTH_SPOOL_HIGH,		/* undelivered alerts above the alarm level */
+	FG_HEALTH_CLOCK_UNSYNCED,	/* clock not synchronised past the grace time */
+	_FG_HEALTH_KIND_MAX,
+};
+
+/* Raw gateway conditions the manager reports; alarms follow after a delay. */
+enum fg_health_condition {
+	FG_HEALTH_COND_BLUETOOTH_GONE,
+	FG_HEALTH_COND_TARGETS_FAILING,
+	FG_HEALTH_COND_CLOCK_UNSYNCED,
+	_FG_HEALTH_COND_MAX,
+};
+
+/* A clock not synchronised this long after start-up raises its alarm. */
+#define FG_HEALTH_CLOCK_GRACE_USEC (UINT64_C(120) * 1000000)
+/* Consecutive low readings before the battery alarm opens. */
+#define FG_HEALTH_LOW_READINGS 2
+
+struct fg_health_params {
+	const char *gateway_name;		/* copied */
+	unsigned low_battery_mv;
+	unsigned battery_hysteresis_mv;
+	uint64_t offline_after_usec;		/* default per button; 0 = never */
+	uint64_t bluetooth_gone_after_usec;
+	uint64_t targets_failing_after_usec;
+	unsigned spool_alarm;			/* depth above which the spool alarm opens */
+	bool require_time_sync;
+};
+
+struct fg_health_change {
+	enum fg_health_kind kind;
+	bool raised;			/* true: alarm opens; false: it closes */
+	char subject[72];		/* button name, or "" for the gateway */
+	char name_id[200];		/* stable alarm name, see above */
+	char info[200];			/* human text for the alert */
+	uint64_t since_usec;		/* when the condition began */
+};
+
+struct fg_health_button_status {
+	const char *name;		/* lives until the button is removed */
+	bool seen;			/* ever seen (since configured or restored) */
+	uint64_t last_seen_usec;	/* monotonic; valid if seen */
+	unsigned battery_mv;		/* 0: unknown */
+	int battery_percent;		/* -1: unknown; an estimate, see docs */
+	bool battery_low;
+	bool offline;
+};
+
+struct fg_health;
+
+/* *ret owned by the caller: fg_health_free(). */
+int fg_health_new(const struct fg_health_params *p, uint64_t now, struct fg_health **ret);
+struct fg_health *fg_health_free(struct fg_health *h);
+/* New thresholds (reload). Open alarms stay open until they clear. */
+int fg_health_set_params(struct fg_health *h, const struct fg_health_params *p, uint64_t now);
+
+/*
+ * Buttons are named by their config section name. @name_id is the name the
+ * targets know (flic_nameId); @offline_after_usec 0 uses the default.
+ * Adding a known name updates it. Removing closes its open alarms.
+ */
+int fg_health_add_button(struct fg_health *h, const char *name, const char *name_id,
+			 uint64_t offline_after_usec, uint64_t now);
+int fg_health_remove_button(struct fg_health *h, const char *name, uint64_t now);
+
+/* Observations. -ENOENT for a name that was never added. */
+int fg_health_button_seen(struct fg_health *h, const char *name, uint64_t now);
+int fg_health_button_battery(struct fg_health *h, const char *name, unsigned mv, uint64_t now);
+int fg_health_condition(struct fg_health *h, enum fg_health_condition c, bool active, uint64_t now);
+int fg_health_spool_depth(struct fg_health *h, size_t depth, uint64_t now);
+
+/* Evaluate time-based thresholds at @now; call when the deadline passes. */
+void fg_health_tick(struct fg_health *h, uint64_t now);
+/* Next time fg_health_tick() has something to do; UINT64_MAX if none. */
+uint64_t fg_health_next_deadline(const struct fg_health *h);
+
+/* Pops the oldest pending change: 1 with *ret filled, 0 when none. */
+int fg_health_next_change(struct fg_health *h, struct fg_health_change *ret);
+
+bool fg_health_alarm_active(const struct fg_health *h, enum fg_health_kind k, const char *subject);
+size_t fg_health_n_buttons(const struct fg_health *h);
+int fg_health_button_status(const struct fg_health *h, size_t i, struct fg_health_button_status *ret);
+
+/* CR2032 voltage to an estimated charge in percent (0..100). */
+int fg_health_battery_percent(unsigned mv);
+
+/*
+ * Persistence (last seen, battery, open alarms) across restarts. Times are
+ * stored as wall-clock ages so they survive reboots; @now_mono/@now_real are
+ * the current CLOCK_MONOTONIC and CLOCK_REALTIME in µs. *ret is malloc'd.
+ * Restoring ignores buttons no longer added and is tolerant of garbage
+ * (a damaged state file only loses history, never raises false alarms).
+ */
+int fg_health_serialize(const struct fg_health *h, uint64_t now_mono, uint64_t now_real,
+			char **ret, size_t *ret_len);
+int fg_health_restore(struct fg_health *h, const char *text, size_t len, uint64_t now_mono,
+		      uint64_t now_real);
+
+const char *fg_health_kind_to_string(enum fg_health_kind k);
