@@ -121,6 +121,7 @@ struct fg_bluez {
 	bool had_owner;			/* it ran before: a new owner is a restart */
 	sd_bus_slot *sync_slot;		/* GetManagedObjects in flight */
 	bool synced;
+	bool loading;			/* walking a snapshot: characteristics come last */
 
 	struct adapter *adapters;
 	struct adapter *adapter;	/* the chosen one, or NULL */
@@ -648,7 +649,7 @@ static void channel_setup(struct device *d)
 	char a[18];
 	int r;
 
-	if (!d->wanted || !d->connected || !d->resolved || d->gatt != GATT_NONE)
+	if (!d->wanted || !d->connected || !d->resolved || d->gatt != GATT_NONE || d->bz->loading)
 		return;
 	if (!d->write_path || !d->notify_path) {
 		log_info("Bluetooth: %s: services resolved but the Flic 2 characteristics are missing",
@@ -1171,11 +1172,13 @@ static void device_changed(struct device *d, unsigned changed)
 	}
 	if ((changed & CH_RESOLVED) && !d->resolved && d->gatt != GATT_NONE && d->connected) {
 		/*
-		 * Services went away under a live link (Service Changed):
-		 * the characteristic objects are being re-created, so is
-		 * the channel.
+		 * BlueZ clears ServicesResolved just before Connected when a
+		 * link drops, and also on Service Changed. Close quietly:
+		 * the Connected change reports the first case, and in the
+		 * second the channel is set up again once services are
+		 * resolved (READY is reported anew).
 		 */
-		channel_failed(d, -ENOENT);
+		channel_close(d);
 	}
 	if (changed & CH_ADV)
 		report_adv(d);
@@ -1806,16 +1809,24 @@ static int on_managed_objects(sd_bus_message *reply, void *userdata, sd_bus_erro
 	bz->adapter = pick_adapter(bz);
 	if (bz->adapter)
 		log_info("Bluetooth: using adapter %s", bz->adapter->name);
+	/* the adapter's state first: the owner may act on the links reported next */
+	power_update(bz);
+	discovery_update(bz);
+	report_state(bz);
+	bz->loading = true;
 	for (int pass = 1; pass <= 2; pass++) {
 		r = sd_bus_message_rewind(reply, true);
 		if (r >= 0)
 			r = walk_objects(bz, reply, pass);
 		if (r < 0)
-			goto bad;
+			break;
 	}
-	power_update(bz);
-	discovery_update(bz);
-	report_state(bz);
+	bz->loading = false;
+	if (r < 0)
+		goto bad;
+	/* links the owner already asked for, now that characteristics are known */
+	for (struct device *d = bz->devices; d; d = d->next)
+		channel_setup(d);
 	return 0;
 bad:
 	log_warning_errno(r, "Bluetooth: cannot parse GetManagedObjects: %m");

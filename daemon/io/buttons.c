@@ -486,8 +486,11 @@ static void on_button_event(struct button *b, const struct fg_flic2_button_event
 				   b->addr_str);
 		return;
 	}
-	log_info("Button %s: %s #%u%s%s%s", b->display, fg_gesture_to_string(e->gesture), e->event_count,
-		 e->queued ? " (queued, " : "", e->queued ? age : "", e->queued ? " old)" : "");
+	/* down and up are for the mapping; people read about clicks and holds */
+	fg_log_full_errno(e->gesture == FG_GESTURE_DOWN || e->gesture == FG_GESTURE_UP ? LOG_DEBUG : LOG_INFO, 0,
+			  "Button %s: %s #%u%s%s%s", b->display, fg_gesture_to_string(e->gesture),
+			  e->event_count, e->queued ? " (queued, " : "", e->queued ? age : "",
+			  e->queued ? " old)" : "");
 	b->bs->stats.events++;
 	r = b->bs->ops->button_event ? b->bs->ops->button_event(b->bs->userdata, b->cfg, &ev) : 0;
 	if (r < 0) {
@@ -698,10 +701,15 @@ static void button_connect(struct button *b, bool foreground)
 	struct fg_buttons *bs = b->bs;
 	int r;
 
-	if (!wants_link(b) || b->link != FG_BLUEZ_LINK_DOWN || b->requested)
+	if (!wants_link(b) || b->requested || fg_bluez_get_state(bs->bz) != FG_BLUEZ_READY)
 		return;
-	if (fg_bluez_get_state(bs->bz) != FG_BLUEZ_READY)
+	if (b->link != FG_BLUEZ_LINK_DOWN) {
+		/* up without us asking (kept by bluetoothd across our restart): take it */
+		r = fg_bluez_connect(bs->bz, b->address, 0);
+		if (r >= 0 || r == -EALREADY)
+			b->requested = true;
 		return;
+	}
 	if (b->retry && !foreground)
 		return;
 	if (b->paired)
@@ -948,12 +956,7 @@ static void on_link(void *userdata, const uint8_t address[6], enum fg_bluez_link
 			}
 			break;
 		}
-		if (!b->requested && wants_link(b)) {
-			/* up without us asking (made before we started): take it */
-			r = fg_bluez_connect(bs->bz, b->address, 0);
-			if (r >= 0 || r == -EALREADY)
-				b->requested = true;
-		}
+		button_connect(b, false);
 		if (b->pairing)
 			report_pairing(bs, FG_PAIRING_VERIFYING, b, NULL);
 		report(b);
@@ -971,6 +974,10 @@ static void on_link(void *userdata, const uint8_t address[6], enum fg_bluez_link
 				break;
 			}
 		}
+		/* a new channel on the same link (services re-resolved): a new session */
+		if (fg_flic2_get_state(b->engine) != FG_FLIC2_STATE_IDLE &&
+		    fg_flic2_get_state(b->engine) != FG_FLIC2_STATE_REPAIR_NEEDED)
+			fg_flic2_disconnected(b->engine, now);
 		r = fg_flic2_connected(b->engine, mtu, now);
 		if (r == -ESTALE) {
 			b->repair_needed = true;
@@ -1302,10 +1309,31 @@ failed:
 	return r;
 }
 
+/*
+ * Shutting down: give the button its logical connection back
+ * (DisconnectVerifiedLink) but leave the BLE link to bluetoothd, so that
+ * the next start quick-verifies at once instead of waiting for a press.
+ */
+static void button_release(struct button *b)
+{
+	struct fg_flic2_action a;
+
+	if (!b->engine || fg_flic2_get_state(b->engine) != FG_FLIC2_STATE_VERIFIED)
+		return;
+	if (fg_flic2_request_disconnect(b->engine, now_mono(b->bs)) < 0)
+		return;
+	while (fg_flic2_next_action(b->engine, &a) > 0)
+		if (a.kind == FG_FLIC2_ACTION_WRITE)
+			(void)fg_bluez_write(b->bs->bz, b->address, a.write.data, a.write.len);
+	explicit_bzero(&a, sizeof(a));
+}
+
 struct fg_buttons *fg_buttons_free(struct fg_buttons *bs)
 {
 	if (!bs)
 		return NULL;
+	for (struct button *b = bs->buttons; b; b = b->next)
+		button_release(b);
 	bs->bz = fg_bluez_free(bs->bz);
 	while (bs->buttons) {
 		struct button *b = bs->buttons;
