@@ -10,6 +10,7 @@
 #include <systemd/sd-event.h>
 
 #include "flicgate-dbus.h"
+#include "io/pipeline.h"
 #include "lib/fileio.h"
 #include "lib/log.h"
 #include "lib/strv.h"
@@ -24,6 +25,9 @@ struct fg_manager {
 
 	sd_event *event;
 	sd_bus *bus;
+
+	/* subsystems */
+	struct fg_pipeline *pipeline;	/* alerts: mapping, spool, delivery */
 
 	/* signals */
 	sd_event_source *sigterm_source;
@@ -65,6 +69,12 @@ int fg_manager_reload(struct fg_manager *m)
 	 * Subsystems switch to the new configuration before the old one is
 	 * freed; each keeps its pointer only until it is told of the swap.
 	 */
+	r = fg_pipeline_reload(m->pipeline, c);
+	if (r < 0) {
+		fg_config_free(c);
+		sd_notify(false, "READY=1\nSTATUS=Reload failed; running with the previous configuration");
+		return r;
+	}
 	fg_config_free(m->config);
 	m->config = c;
 	apply_log_level(m);
@@ -217,6 +227,12 @@ int fg_manager_new(const struct fg_manager_options *opts, struct fg_config *conf
 		goto failed;
 	}
 
+	r = fg_pipeline_new(m->event, m->config, &m->pipeline);
+	if (r < 0) {
+		log_error_errno(r, "Failed to start the alert pipeline: %m");
+		goto failed;
+	}
+
 	r = connect_bus(m);
 	if (r < 0) {
 		log_error_errno(r, "Failed to connect to the %s bus: %m",
@@ -255,6 +271,7 @@ struct fg_manager *fg_manager_free(struct fg_manager *m)
 	if (!m)
 		return NULL;
 	/* subsystems go first: they hold sources on the loop and the bus */
+	m->pipeline = fg_pipeline_free(m->pipeline);
 	m->bus = sd_bus_flush_close_unref(m->bus);
 	sd_event_source_unref(m->sighup_source);
 	sd_event_source_unref(m->sigint_source);
