@@ -30,7 +30,7 @@ struct fg_manager {
 
 	/* subsystems */
 	struct fg_gpio *gpio;		/* NULL if its lines could not be had */
-	struct fg_pipeline *pipeline;	/* button events -> alerts -> webhooks */
+	struct fg_pipeline *pipeline;	/* alerts: mapping, spool, delivery */
 	struct fg_buttons *buttons;	/* the radio: BlueZ and the Flic 2 buttons */
 	bool radio_ready;
 
@@ -162,8 +162,12 @@ int fg_manager_reload(struct fg_manager *m)
 	 * Subsystems switch to the new configuration before the old one is
 	 * freed; each keeps its pointer only until it is told of the swap.
 	 */
-	if (m->pipeline)
-		(void)fg_pipeline_reload(m->pipeline, c);
+	r = fg_pipeline_reload(m->pipeline, c);
+	if (r < 0) {
+		fg_config_free(c);
+		sd_notify(false, "READY=1\nSTATUS=Reload failed; running with the previous configuration");
+		return r;
+	}
 	if (m->buttons)
 		(void)fg_buttons_set_config(m->buttons, c);
 	fg_config_free(m->config);
@@ -334,7 +338,7 @@ int fg_manager_new(const struct fg_manager_options *opts, struct fg_config *conf
 
 	r = fg_pipeline_new(m->event, m->config, &m->pipeline);
 	if (r < 0) {
-		log_error_errno(r, "Failed to set up alert delivery: %m");
+		log_error_errno(r, "Failed to start the alert pipeline: %m");
 		goto failed;
 	}
 	fg_pipeline_set_callback(m->pipeline, on_pipeline_event, m);

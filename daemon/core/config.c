@@ -24,7 +24,10 @@
 #include <ini.h>
 
 #include "config.h"
+<<<<<<< HEAD
 #include "feedback.h"
+=======
+>>>>>>> pipeline
 #include "template.h"
 #include "../lib/fileio.h"
 #include "../lib/log.h"
