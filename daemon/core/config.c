@@ -24,10 +24,7 @@
 #include <ini.h>
 
 #include "config.h"
-<<<<<<< HEAD
 #include "feedback.h"
-=======
->>>>>>> pipeline
 #include "template.h"
 #include "../lib/fileio.h"
 #include "../lib/log.h"
