@@ -133,6 +133,11 @@ struct fg_bluez {
 	sd_bus_slot *discovery_slot;
 	bool discovery_active;		/* our StartDiscovery succeeded */
 	sd_event_source *discovery_timer;
+	bool filter_wide;		/* the filter installed (or being installed) is the wide one */
+
+	/* addresses the owner wants to reach (paired buttons) */
+	uint8_t (*watch)[6];
+	size_t n_watch;
 
 	enum fg_bluez_state state;
 	char *reported_adapter;
@@ -166,6 +171,7 @@ static void device_sync_link(struct device *d, int error);
 static void discovery_update(struct fg_bluez *bz);
 static void discovery_retry_later(struct fg_bluez *bz);
 static int call_set_filter(struct fg_bluez *bz);
+static void filter_update(struct fg_bluez *bz);
 static void select_adapter(struct fg_bluez *bz);
 static int start_sync(struct fg_bluez *bz);
 
@@ -768,6 +774,28 @@ static struct device *device_owning(const struct fg_bluez *bz, const char *path)
 	return NULL;
 }
 
+int fg_bluez_watch(struct fg_bluez *bz, const uint8_t address[6], bool on)
+{
+	size_t i;
+
+	for (i = 0; i < bz->n_watch; i++)
+		if (memcmp(bz->watch[i], address, 6) == 0)
+			break;
+	if (on && i == bz->n_watch) {
+		uint8_t (*w)[6] = realloc(bz->watch, (bz->n_watch + 1) * sizeof(*w));
+
+		if (!w)
+			return -ENOMEM;
+		bz->watch = w;
+		memcpy(bz->watch[bz->n_watch++], address, 6);
+	} else if (!on && i < bz->n_watch) {
+		memmove(bz->watch[i], bz->watch[i + 1], (bz->n_watch - i - 1) * sizeof(*bz->watch));
+		bz->n_watch--;
+	}
+	filter_update(bz);
+	return 0;
+}
+
 bool fg_bluez_has_device(const struct fg_bluez *bz, const uint8_t address[6])
 {
 	return device_by_address(bz, address) != NULL;
@@ -977,6 +1005,7 @@ static void device_drop(struct fg_bluez *bz, struct device *d, int error)
 	d->connected = false;
 	device_sync_link(d, error);
 	device_free(d);
+	filter_update(bz);
 }
 
 static void drop_all_devices(struct fg_bluez *bz, int error)
@@ -1242,6 +1271,7 @@ static int add_device(struct fg_bluez *bz, const char *path, sd_bus_message *m)
 	if (fresh) {
 		d->next = bz->devices;
 		bz->devices = d;
+		filter_update(bz);
 		/* a device object is created by an advertisement, but only RSSI proves one */
 		if (!d->has_rssi)
 			changed &= ~CH_ADV;
@@ -1630,6 +1660,7 @@ static int on_start_discovery(sd_bus_message *reply, void *userdata, sd_bus_erro
 	if (!bz->discovery_active)
 		log_info("Bluetooth: scanning for Flic 2 buttons on %s", bz->adapter ? bz->adapter->name : "?");
 	bz->discovery_active = true;
+	filter_update(bz);
 	return 0;
 }
 
@@ -1646,8 +1677,13 @@ static int on_set_filter(sd_bus_message *reply, void *userdata, sd_bus_error *re
 		discovery_retry_later(bz);
 		return 0;
 	}
-	if (!bz->adapter || bz->discovery_active)
+	if (!bz->adapter)
 		return 0;
+	if (bz->discovery_active) {
+		/* a filter change on the running session; another may be due */
+		filter_update(bz);
+		return 0;
+	}
 	r = sd_bus_call_method_async(bz->bus, &bz->discovery_slot, BLUEZ_NAME, bz->adapter->path,
 				     IFACE_ADAPTER, "StartDiscovery", on_start_discovery, bz, "");
 	if (r < 0) {
@@ -1658,27 +1694,68 @@ static int on_set_filter(sd_bus_message *reply, void *userdata, sd_bus_error *re
 }
 
 /*
- * LE only, only devices advertising the Flic 2 service, and every
- * advertisement reported (DuplicateData) so that a paired button's
- * "connect to me" advertisement is seen even when nothing in it changed.
- * The filter belongs to our D-Bus connection and dies with our session.
+ * A watched address without a device object: BlueZ forgot a paired button
+ * (removed by someone, or never stored). Its own advertisements do not
+ * carry the Flic service UUID, so the usual filter would hide it forever.
+ */
+static bool needs_wide_filter(const struct fg_bluez *bz)
+{
+	for (size_t i = 0; i < bz->n_watch; i++)
+		if (!device_by_address(bz, bz->watch[i]))
+			return true;
+	return false;
+}
+
+/*
+ * Normally: LE only, only devices advertising the Flic 2 service (buttons
+ * in public mode), and every advertisement reported (DuplicateData) so
+ * that repeated ones are seen even when nothing in them changed. Paired
+ * buttons are reached through their kept device objects (buttons.c). While
+ * one of those objects is missing: every LE advertisement, duplicates
+ * folded, until it is back. The filter belongs to our D-Bus connection
+ * and dies with our discovery session.
  */
 static int call_set_filter(struct fg_bluez *bz)
 {
 	sd_bus_message *m = NULL;
 	int r;
 
+	bool wide = needs_wide_filter(bz);
+
 	r = sd_bus_message_new_method_call(bz->bus, &m, BLUEZ_NAME, bz->adapter->path, IFACE_ADAPTER,
 					   "SetDiscoveryFilter");
-	if (r >= 0)
+	if (r >= 0 && !wide)
 		r = sd_bus_message_append(m, "a{sv}", 3,
 					  "UUIDs", "as", 1, FG_FLIC2_SERVICE_UUID,
 					  "Transport", "s", "le",
 					  "DuplicateData", "b", 1);
+	else if (r >= 0)
+		r = sd_bus_message_append(m, "a{sv}", 2,
+					  "Transport", "s", "le",
+					  "DuplicateData", "b", 0);
 	if (r >= 0)
 		r = sd_bus_call_async(bz->bus, &bz->discovery_slot, m, on_set_filter, bz, CALL_TIMEOUT_USEC);
 	sd_bus_message_unref(m);
+	if (r >= 0 && wide)
+		log_info("Bluetooth: a paired button has no BlueZ device: scanning for every LE advertisement until it shows");
+	if (r >= 0)
+		bz->filter_wide = wide;
 	return r;
+}
+
+/* Switch the running session's filter when the need for the wide one changed. */
+static void filter_update(struct fg_bluez *bz)
+{
+	int r;
+
+	if (!bz->adapter || !bz->discovery_active || bz->discovery_slot || bz->loading ||
+	    needs_wide_filter(bz) == bz->filter_wide)
+		return;
+	if (bz->filter_wide)
+		log_info("Bluetooth: every paired button is known to BlueZ again: scanning for the Flic service only");
+	r = call_set_filter(bz);
+	if (r < 0)
+		log_warning_errno(r, "Bluetooth: cannot call SetDiscoveryFilter: %m");
 }
 
 static void discovery_update(struct fg_bluez *bz)
@@ -1827,6 +1904,7 @@ static int on_managed_objects(sd_bus_message *reply, void *userdata, sd_bus_erro
 	/* links the owner already asked for, now that characteristics are known */
 	for (struct device *d = bz->devices; d; d = d->next)
 		channel_setup(d);
+	filter_update(bz);
 	return 0;
 bad:
 	log_warning_errno(r, "Bluetooth: cannot parse GetManagedObjects: %m");
@@ -1861,6 +1939,7 @@ static void bluez_gone(struct fg_bluez *bz)
 	bz->power_slot = sd_bus_slot_unref(bz->power_slot);
 	bz->discovery_timer = sd_event_source_disable_unref(bz->discovery_timer);
 	bz->discovery_active = false;
+	bz->filter_wide = false;
 	bz->power_warned = false;
 	bz->synced = false;
 	free(bz->owner);
@@ -2157,6 +2236,7 @@ struct fg_bluez *fg_bluez_free(struct fg_bluez *bz)
 	sd_event_source_disable_unref(bz->discovery_timer);
 	free(bz->owner);
 	free(bz->reported_adapter);
+	free(bz->watch);
 	sd_bus_unref(bz->bus);
 	sd_event_unref(bz->event);
 	free(bz);

@@ -146,6 +146,14 @@ int fg_bluez_remove_device(struct fg_bluez *bz, const uint8_t address[6]);
  */
 int fg_bluez_set_trusted(struct fg_bluez *bz, const uint8_t address[6], bool trusted);
 
+/*
+ * Watch @address (a paired button): while BlueZ has no device object for
+ * a watched address, discovery widens to every LE advertisement so that
+ * the button's own advertisements (which do not name the Flic service)
+ * bring the object back. -ENOMEM.
+ */
+int fg_bluez_watch(struct fg_bluez *bz, const uint8_t address[6], bool on);
+
 /* Whether BlueZ currently has a device object for @address. */
 bool fg_bluez_has_device(const struct fg_bluez *bz, const uint8_t address[6]);
 

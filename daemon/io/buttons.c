@@ -523,6 +523,7 @@ static void on_failed(struct button *b, enum fg_flic2_failure reason, uint8_t de
 		b->repair_needed = true;
 		b->paired = false;
 		(void)fg_store_remove(b->bs->store, b->address);
+		(void)fg_bluez_watch(b->bs->bz, b->address, false);
 		explicit_bzero(&b->rec.pairing_key, sizeof(b->rec.pairing_key));
 		break;
 	case FG_FLIC2_FAIL_NOT_GENUINE:
@@ -565,6 +566,7 @@ static void on_paired(struct button *b, const struct fg_flic2_pairing *rec)
 	(void)button_rename(b);
 	(void)button_save(b);
 	(void)fg_bluez_set_trusted(bs->bz, b->address, true);
+	(void)fg_bluez_watch(bs->bz, b->address, true);
 	bs->stats.pairings++;
 	log_notice("Button %s paired: %s, serial %s, firmware %u%s", b->display, b->addr_str,
 		   b->rec.serial, b->rec.firmware_version,
@@ -1114,6 +1116,7 @@ int fg_buttons_unpair(struct fg_buttons *bs, const char *which)
 	b->retry = sd_event_source_disable_unref(b->retry);
 	arm_deadline(b);
 	/* also drops the link and BlueZ's copy of the device */
+	(void)fg_bluez_watch(bs->bz, b->address, false);
 	(void)fg_bluez_remove_device(bs->bz, b->address);
 	b->requested = false;
 	(void)button_rename(b);
@@ -1301,6 +1304,9 @@ int fg_buttons_new(sd_event *event, sd_bus *bus, const struct fg_config *config,
 	r = fg_bluez_new(event, bus, &config->bluetooth, &bluez_ops, bs, &bs->bz);
 	if (r < 0)
 		goto failed;
+	for (struct button *b = bs->buttons; b; b = b->next)
+		if (b->paired && (r = fg_bluez_watch(bs->bz, b->address, true)) < 0)
+			goto failed;
 	*ret = bs;
 	return 0;
 
