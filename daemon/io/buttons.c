@@ -42,6 +42,8 @@
 /* Refused public-mode buttons are logged at most this often per button. */
 #define REFUSED_LOG_USEC	(60 * FG_USEC_PER_SEC)
 
+#define FG_ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
+
 struct button {
 	struct button *next;
 	struct fg_buttons *bs;
@@ -58,7 +60,6 @@ struct button {
 	bool pairing;			/* a full verify is wanted or running */
 	bool repair_needed;
 	uint64_t pair_blocked_until;	/* CLOCK_MONOTONIC */
-	uint64_t refused_logged;
 
 	/* the link and the session */
 	struct fg_flic2 *engine;
@@ -103,6 +104,12 @@ struct fg_buttons {
 
 	struct button *buttons;
 	size_t n_buttons;
+
+	/* public-mode buttons refused lately: log and report each once a while */
+	struct {
+		uint8_t address[6];
+		uint64_t when;		/* CLOCK_MONOTONIC; 0: free */
+	} refused[16];
 
 	/* pairing window */
 	sd_event_source *window;
@@ -176,7 +183,7 @@ static enum fg_button_state button_state(const struct button *b)
 	return FG_BUTTON_ASLEEP;
 }
 
-/* [button] section: by address, by serial, or by the name it was paired under. */
+/* [button] section: by address, else by serial (a section without address). */
 static const struct fg_button_config *resolve_config(const struct fg_buttons *bs, const struct button *b)
 {
 	const struct fg_button_config *c;
@@ -187,11 +194,6 @@ static const struct fg_button_config *resolve_config(const struct fg_buttons *bs
 	if (b->paired && b->rec.serial[0]) {
 		c = fg_config_button_by_serial(bs->cfg, b->rec.serial);
 		if (c && !c->has_address)
-			return c;
-	}
-	if (b->alias) {
-		c = fg_config_button_by_name(bs->cfg, b->alias);
-		if (c && !c->has_address && !c->serial)
 			return c;
 	}
 	return NULL;
@@ -816,6 +818,29 @@ static void on_radio(void *userdata, enum fg_bluez_state state, const char *adap
 	}
 }
 
+/*
+ * A public-mode button advertises several times a second: say once per
+ * REFUSED_LOG_USEC that it is refused, for a handful of buttons at a time.
+ */
+static bool refusal_is_news(struct fg_buttons *bs, const uint8_t address[6], uint64_t now)
+{
+	size_t oldest = 0;
+
+	for (size_t i = 0; i < FG_ELEMENTSOF(bs->refused); i++) {
+		if (bs->refused[i].when && memcmp(bs->refused[i].address, address, 6) == 0) {
+			if (now < bs->refused[i].when + REFUSED_LOG_USEC)
+				return false;
+			bs->refused[i].when = now;
+			return true;
+		}
+		if (bs->refused[i].when < bs->refused[oldest].when)
+			oldest = i;
+	}
+	memcpy(bs->refused[oldest].address, address, 6);
+	bs->refused[oldest].when = now ? now : 1;
+	return true;
+}
+
 static void on_advertisement(void *userdata, const struct fg_bluez_adv *adv)
 {
 	struct fg_buttons *bs = userdata;
@@ -843,18 +868,20 @@ static void on_advertisement(void *userdata, const struct fg_bluez_adv *adv)
 			report(b);
 			return;
 		}
-		if (!b || now >= b->refused_logged + REFUSED_LOG_USEC || !b->refused_logged) {
+		if (refusal_is_news(bs, adv->address, now)) {
+			struct fg_pairing_report rep = {
+				.step = FG_PAIRING_REFUSED,
+				.address = adv->address,
+				.name = b ? b->display : NULL,
+				.detail = why,
+			};
 			char a[18];
 
 			fg_format_address(adv->address, a);
 			bs->stats.refused++;
 			log_info("Button %s is in public mode but is not paired: %s", a, why);
-			if (b)
-				b->refused_logged = now;
-			else
-				report_pairing(bs, FG_PAIRING_REFUSED, NULL, why);
-			if (b)
-				report_pairing(bs, FG_PAIRING_REFUSED, b, why);
+			if (bs->ops->pairing)
+				bs->ops->pairing(bs->userdata, &rep);
 		}
 	}
 	if (!b)
@@ -898,6 +925,13 @@ static void on_link(void *userdata, const uint8_t address[6], enum fg_bluez_link
 		if (b->engine)
 			fg_flic2_disconnected(b->engine, now);
 		arm_deadline(b);
+		if (!wants_link(b) && !b->repair_needed) {
+			/* unpaired while the link was up: forget it now */
+			log_info("Button %s: disconnected", b->display);
+			report(b);
+			button_maybe_forget(b);
+			break;
+		}
 		if (was_verified) {
 			/* a verified session ended: the button sleeps (normal) or left */
 			log_info("Button %s: disconnected%s%s", b->display, error ? ": " : "",
@@ -925,8 +959,6 @@ static void on_link(void *userdata, const uint8_t address[6], enum fg_bluez_link
 			button_maybe_forget(b);
 			break;
 		}
-		if (!wants_link(b))
-			break;
 		if (old == FG_BLUEZ_LINK_DOWN && was_requested && !b->foreground) {
 			background_retry(b, held);
 			break;
@@ -1024,6 +1056,8 @@ static const struct fg_bluez_ops bluez_ops = {
 
 static void window_close(struct fg_buttons *bs, const char *why)
 {
+	/* the policy changed: refusals are news again */
+	memset(bs->refused, 0, sizeof(bs->refused));
 	bs->window = sd_event_source_disable_unref(bs->window);
 	free(bs->window_name);
 	bs->window_name = NULL;
@@ -1050,8 +1084,9 @@ int fg_buttons_open_pairing_window(struct fg_buttons *bs, uint64_t duration_usec
 	if (name) {
 		if (!fg_name_is_valid(name) || strlen(name) > 48)
 			return -EINVAL;
+		/* names must stay unique: not a section's, not another paired button's */
 		other = find_by_name(bs, name);
-		if (other && other->paired)
+		if ((other && other->paired) || fg_config_button_by_name(bs->cfg, name))
 			return -EEXIST;
 		n = strdup(name);
 		if (!n)
@@ -1367,6 +1402,7 @@ int fg_buttons_set_config(struct fg_buttons *bs, const struct fg_config *config)
 	if (r < 0)
 		return log_error_errno(r, "Bluetooth: bad trusted_key, keeping the old keys: %m");
 	bs->cfg = config;
+	memset(bs->refused, 0, sizeof(bs->refused));
 	r = sync_config_buttons(bs);
 	if (r < 0)
 		return r;

@@ -128,10 +128,10 @@ int fg_buttons_set_config(struct fg_buttons *bs, const struct fg_config *config)
 
 /*
  * Open a pairing window for @duration_usec (0: [bluetooth] pairing_window).
- * With @name, the first button paired in it gets that name (a [button]
- * section without address or serial is then bound to it) and the window
- * closes. -EPERM when the policy is "locked", -EINVAL for an invalid name,
- * -EEXIST if @name is already a paired button.
+ * With @name, the first button paired in it is called that (until a
+ * [button] section names its address or serial) and the window closes.
+ * -EPERM when the policy is "locked", -EINVAL for an invalid name, -EEXIST
+ * if @name is already a paired button's or a [button] section's.
  */
 int fg_buttons_open_pairing_window(struct fg_buttons *bs, uint64_t duration_usec, const char *name);
 /* -ENOENT if no window is open. */
