@@ -205,3 +205,20 @@ class Sink:
                 self.proc.kill()
                 self.proc.wait()
         self.out.close()
+
+
+def press(sim, address, gesture, timeout=10.0, settle=0.35):
+    """Sim1.Press, waiting while the button is still playing a gesture, then
+    @settle seconds so that the next press is a gesture of its own (two
+    clicks inside the double-click time are a double click)."""
+    import dbus
+    end = time.monotonic() + timeout
+    while True:
+        try:
+            sim.ctl.Press(address, gesture)
+            break
+        except dbus.exceptions.DBusException as e:
+            if "Busy" not in e.get_dbus_name() or time.monotonic() >= end:
+                raise
+            time.sleep(0.02)
+    time.sleep(settle)
