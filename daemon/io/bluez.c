@@ -168,6 +168,7 @@ const char *fg_bluez_link_to_string(enum fg_bluez_link l)
 }
 
 static void device_sync_link(struct device *d, int error);
+static void report_presence(struct device *d, bool present);
 static void discovery_update(struct fg_bluez *bz);
 static void discovery_retry_later(struct fg_bluez *bz);
 static int call_set_filter(struct fg_bluez *bz);
@@ -807,7 +808,7 @@ int fg_bluez_connect(struct fg_bluez *bz, const uint8_t address[6], uint64_t tim
 	sd_bus_message *m = NULL;
 	int r;
 
-	if (bz->state != FG_BLUEZ_READY)
+	if (compute_state(bz) != FG_BLUEZ_READY)
 		return -ENETDOWN;
 	d = device_by_address(bz, address);
 	if (!d)
@@ -1001,9 +1002,14 @@ static void device_drop(struct fg_bluez *bz, struct device *d, int error)
 			break;
 		}
 	channel_close(d);
-	d->connect_slot = sd_bus_slot_unref(d->connect_slot);
 	d->connected = false;
-	device_sync_link(d, error);
+	/* an attempt still pending ends here too: say so even if never up */
+	if (d->connect_slot)
+		device_report(d, FG_BLUEZ_LINK_DOWN, error);
+	else
+		device_sync_link(d, error);
+	d->connect_slot = sd_bus_slot_unref(d->connect_slot);
+	report_presence(d, false);
 	device_free(d);
 	filter_update(bz);
 }
@@ -1165,9 +1171,23 @@ static int parse_device_props(struct device *d, sd_bus_message *m, unsigned *cha
 	return sd_bus_message_exit_container(m);
 }
 
+static bool is_watched(const struct fg_bluez *bz, const uint8_t a[6])
+{
+	for (size_t i = 0; i < bz->n_watch; i++)
+		if (memcmp(bz->watch[i], a, 6) == 0)
+			return true;
+	return false;
+}
+
 static bool device_is_flic(const struct device *d)
 {
-	return d->flic_service || d->mfr || d->write_path;
+	return d->flic_service || d->mfr || d->write_path || is_watched(d->bz, d->address);
+}
+
+static void report_presence(struct device *d, bool present)
+{
+	if (device_is_flic(d) && d->bz->ops->device_present)
+		d->bz->ops->device_present(d->bz->userdata, d->address, present);
 }
 
 static void report_adv(struct device *d)
@@ -1277,6 +1297,7 @@ static int add_device(struct fg_bluez *bz, const char *path, sd_bus_message *m)
 			changed &= ~CH_ADV;
 		changed |= d->connected ? CH_CONNECTED : 0;
 		changed |= d->resolved ? CH_RESOLVED : 0;
+		report_presence(d, true);
 	}
 	device_changed(d, changed);
 	return 0;
@@ -1888,7 +1909,6 @@ static int on_managed_objects(sd_bus_message *reply, void *userdata, sd_bus_erro
 		log_info("Bluetooth: using adapter %s", bz->adapter->name);
 	/* the adapter's state first: the owner may act on the links reported next */
 	power_update(bz);
-	discovery_update(bz);
 	report_state(bz);
 	bz->loading = true;
 	for (int pass = 1; pass <= 2; pass++) {
@@ -1904,7 +1924,8 @@ static int on_managed_objects(sd_bus_message *reply, void *userdata, sd_bus_erro
 	/* links the owner already asked for, now that characteristics are known */
 	for (struct device *d = bz->devices; d; d = d->next)
 		channel_setup(d);
-	filter_update(bz);
+	/* after the devices: whether the wide filter is needed depends on them */
+	discovery_update(bz);
 	return 0;
 bad:
 	log_warning_errno(r, "Bluetooth: cannot parse GetManagedObjects: %m");
@@ -1967,7 +1988,9 @@ static int on_name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error
 			bz->stats.bluetoothd_restarts++;
 		log_notice("Bluetooth: bluetoothd is %s", bz->had_owner ? "back" : "up");
 		bz->had_owner = true;
+		/* its state is reported once the snapshot is read */
 		(void)start_sync(bz);
+		return 0;
 	}
 	report_state(bz);
 	return 0;

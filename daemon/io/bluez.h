@@ -87,6 +87,13 @@ struct fg_bluez_ops {
 	 */
 	void (*link_changed)(void *userdata, const uint8_t address[6], enum fg_bluez_link link,
 			     int error, unsigned mtu);
+	/*
+	 * BlueZ created or dropped its object for a device that looks like a
+	 * Flic or is watched (fg_bluez_watch): a kept device came back after
+	 * a restart, or a device went away. Only with an object can a device
+	 * be connected.
+	 */
+	void (*device_present)(void *userdata, const uint8_t address[6], bool present);
 	/* One notification from the Flic 2 notify characteristic of a READY link. */
 	void (*notification)(void *userdata, const uint8_t address[6], const uint8_t *data, size_t len);
 };

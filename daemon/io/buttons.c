@@ -1027,6 +1027,18 @@ static void on_link(void *userdata, const uint8_t address[6], enum fg_bluez_link
 	}
 }
 
+static void on_device_present(void *userdata, const uint8_t address[6], bool present)
+{
+	struct fg_buttons *bs = userdata;
+	struct button *b = find_by_address(bs, address);
+
+	/* a kept device is back (bluetoothd restart, adapter back): wait for it */
+	if (b && present && !b->requested) {
+		b->retry = sd_event_source_disable_unref(b->retry);
+		button_connect(b, false);
+	}
+}
+
 static void on_notification(void *userdata, const uint8_t address[6], const uint8_t *data, size_t len)
 {
 	struct fg_buttons *bs = userdata;
@@ -1049,6 +1061,7 @@ static const struct fg_bluez_ops bluez_ops = {
 	.state_changed = on_radio,
 	.advertisement = on_advertisement,
 	.link_changed = on_link,
+	.device_present = on_device_present,
 	.notification = on_notification,
 };
 
