@@ -51,7 +51,8 @@ static int apply_log_level(struct fg_manager *m)
 
 static void on_local_ack(struct fg_gpio *g, bool silenced, void *userdata)
 {
-	log_notice("Local acknowledge: %s", silenced ? "buzzer silenced" : "nothing to silence");
+	log_notice("Local acknowledge: %s", silenced ? "buzzer silenced for everything on now"
+						   : "nothing on to silence");
 }
 
 static void notify_status(struct fg_manager *m)
@@ -325,10 +326,8 @@ int fg_manager_new(const struct fg_manager_options *opts, struct fg_config *conf
 	r = fg_gpio_new(m->event, m->config, &m->gpio);
 	if (r < 0)
 		log_error_errno(r, "Failed to set up the LEDs and buzzer, running without them: %m");
-	else {
+	else
 		fg_gpio_set_ack_handler(m->gpio, on_local_ack, m);
-		fg_gpio_set_condition(m->gpio, FG_COND_STARTING, true);
-	}
 
 	r = prepare_state_dir(m->config->gateway.state_dir);
 	if (r < 0) {

@@ -612,6 +612,29 @@ static void test_acknowledge_conditions(void **state)
 	fg_feedback_free(fb);
 }
 
+static void test_acknowledge_only_what_could_sound(void **state)
+{
+	const char *t[_FG_FB_STATE_MAX] = { [FG_FB_OPEN] = "alert_led: on" };
+	struct fg_feedback *fb = new_fb(NULL, NULL);
+
+	/* no default fault row uses the buzzer: nothing to silence */
+	fg_feedback_set_condition(fb, FG_COND_NO_ADAPTER, true, 1 * S);
+	fg_feedback_set_condition(fb, FG_COND_STARTING, true, 1 * S);
+	assert_false(fg_feedback_acknowledge(fb, 2 * S));
+	assert_false(active_at(fb, 2 * S) & BIT(FG_FB_SILENCED));
+	/* an open alert can escalate to the buzzer (level 2): that is silenced */
+	fg_feedback_alert_opened(fb, "a", 3 * S);
+	assert_true(fg_feedback_acknowledge(fb, 4 * S));
+	assert_true(active_at(fb, 4 * S) & BIT(FG_FB_SILENCED));
+	fg_feedback_free(fb);
+
+	/* with no alert row using the buzzer, an open alert is nothing to silence */
+	fb = new_fb_only(t, NULL);
+	fg_feedback_alert_opened(fb, "a", 3 * S);
+	assert_false(fg_feedback_acknowledge(fb, 4 * S));
+	fg_feedback_free(fb);
+}
+
 static void test_finite_rows_fall_through(void **state)
 {
 	const char *t[_FG_FB_STATE_MAX] = {
@@ -830,6 +853,7 @@ int main(void)
 		FG_TEST("/feedback/acknowledge", test_acknowledge),
 		FG_TEST("/feedback/acknowledge-press-chirp", test_acknowledge_press_chirp),
 		FG_TEST("/feedback/acknowledge-conditions", test_acknowledge_conditions),
+		FG_TEST("/feedback/acknowledge-only-what-could-sound", test_acknowledge_only_what_could_sound),
 		FG_TEST("/feedback/finite-rows-fall-through", test_finite_rows_fall_through),
 		FG_TEST("/feedback/deadlines-are-exact", test_deadlines_are_exact),
 		FG_TEST("/feedback/from-config", test_from_config),

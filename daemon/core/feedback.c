@@ -311,19 +311,43 @@ size_t fg_feedback_open_alerts(const struct fg_feedback *fb)
 	return n;
 }
 
-/* Anything still on that was raised or opened at or before @t. */
+static bool row_buzzes(const struct fg_feedback *fb, enum fg_feedback_state s)
+{
+	return fb->sets[s].has[FG_OUTPUT_BUZZER];
+}
+
+static bool alerts_buzz(const struct fg_feedback *fb)
+{
+	static const enum fg_feedback_state rows[] = {
+		FG_FB_UNDELIVERABLE, FG_FB_FAILING, FG_FB_LEVEL3, FG_FB_LEVEL2, FG_FB_LEVEL1,
+		FG_FB_OPEN, FG_FB_DELIVERED,
+	};
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		if (row_buzzes(fb, rows[i]))
+			return true;
+	return false;
+}
+
+/*
+ * Anything still on, raised or opened at or before @t, that the buzzer
+ * could sound for (its rows have a buzzer pattern): what an acknowledge
+ * at @t silences.
+ */
 static bool anything_on_since(const struct fg_feedback *fb, uint64_t t)
 {
+	bool alerts = alerts_buzz(fb);
+
 	for (int c = 0; c < _FG_COND_MAX; c++)
-		if (fb->cond[c] && fb->cond_since[c] <= t)
+		if (fb->cond[c] && fb->cond_since[c] <= t && row_buzzes(fb, cond_state[c]))
 			return true;
 	for (size_t i = 0; i < fb->n_buttons; i++) {
 		const struct button *b = &fb->buttons[i];
 
-		if (b->open && b->opened <= t)
+		if (alerts && b->open && b->opened <= t)
 			return true;
 		for (int c = 0; c < _FG_COND_MAX; c++)
-			if (b->cond[c] && b->cond_since[c] <= t)
+			if (b->cond[c] && b->cond_since[c] <= t && row_buzzes(fb, cond_state[c]))
 				return true;
 	}
 	return false;

@@ -30,7 +30,8 @@
  * the moment of the acknowledge (alerts open then, conditions raised
  * before it, a press just before it) stops driving the buzzer; LEDs keep
  * showing it. Anything newer (a new alert, a condition raised later) sounds
- * again. The SILENCED row is active while anything silenced is still on.
+ * again. The SILENCED row is active while anything silenced (that the
+ * buzzer could sound for) is still on.
  */
 
 enum fg_feedback_state {
@@ -164,7 +165,9 @@ size_t fg_feedback_open_alerts(const struct fg_feedback *fb);
 
 /*
  * Local acknowledge: silence the buzzer for everything on at @now_usec.
- * Returns true if anything was on to silence.
+ * Returns true if anything the buzzer could sound for was on (an alert,
+ * with escalation rows that use the buzzer; a condition whose row does; a
+ * press chirp still sounding).
  */
 bool fg_feedback_acknowledge(struct fg_feedback *fb, uint64_t now_usec);
 

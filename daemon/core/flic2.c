@@ -758,6 +758,40 @@ static size_t utf8_len(const uint8_t *p, size_t left)
 	return n;
 }
 
+bool fg_flic2_name_is_valid(const char *name)
+{
+	size_t len;
+
+	if (!name)
+		return false;
+	len = strlen(name);
+	if (len > FG_FLIC2_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < len;) {
+		size_t l = utf8_len((const uint8_t *)name + i, len - i);
+
+		if (l == 0 || (l == 1 && ((uint8_t)name[i] < 0x20 || name[i] == 0x7f)))
+			return false;
+		i += l;
+	}
+	return true;
+}
+
+bool fg_flic2_serial_is_valid(const char *serial)
+{
+	size_t len;
+
+	if (!serial)
+		return false;
+	len = strlen(serial);
+	if (len > FG_FLIC2_SERIAL_LEN)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if ((uint8_t)serial[i] <= 0x20 || (uint8_t)serial[i] >= 0x7f)
+			return false;
+	return true;
+}
+
 /*
  * Names travel on D-Bus and into logs and webhooks: keep valid UTF-8 and
  * replace control characters and broken sequences by '?'.
@@ -973,7 +1007,14 @@ static void on_init_response(struct fg_flic2 *f, const struct fg_flic2_rx *rx, u
 	f->base_button_time = rx->init_events.timestamp;
 	f->base_usec = now;
 
-	if (rx->init_events.has_boot_id) {
+	if (rx->init_events.has_boot_id && !f->fresh && f->dedup.valid &&
+	    rx->init_events.boot_id == f->dedup.boot_id) {
+		/*
+		 * "New boot" naming the boot we already know contradicts
+		 * itself; keeping the counter is the safe reading, since
+		 * resetting it would report old events a second time.
+		 */
+	} else if (rx->init_events.has_boot_id) {
 		/*
 		 * A boot id we did not know: either a fresh pairing (take its
 		 * counter as the start: older presses predate the pairing) or

@@ -215,6 +215,8 @@ int fg_gpio_new_with_driver(sd_event *event, const struct fg_config *config,
 	r = fg_feedback_new_from_config(config, &g->fb);
 	if (r < 0)
 		goto failed;
+	/* made while the daemon starts: show that until the manager says otherwise */
+	(void)fg_feedback_set_condition(g->fb, FG_COND_STARTING, true, now_usec(g));
 	if (!backend) {
 		*ret = g;
 		return 0;

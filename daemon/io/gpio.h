@@ -37,7 +37,8 @@ typedef void (*fg_gpio_ack_handler_t)(struct fg_gpio *g, bool silenced, void *us
 
 /*
  * Set up from @config ([gpio] and [escalation]) on @event (a reference is
- * taken). Requests the lines at their configured initial levels. Errors:
+ * taken). Requests the lines at their configured initial levels, then shows
+ * "starting" until FG_COND_STARTING is cleared. Errors:
  * -ENOENT (chip or line not found), -EBUSY (line in use), -EINVAL (bad
  * pattern), -ENOMEM, or what libgpiod reports. *ret owned by the caller.
  */
