@@ -141,6 +141,9 @@ class Sim:
                 self.proc.kill()
                 self.proc.wait()
         self.log.close()
+        # A clean exit also means no leak reports under SAN=1.
+        if not check(self.proc.returncode == 0, "flicsim exits cleanly (rc %s)" % self.proc.returncode):
+            sys.stdout.write(self.output()[-4000:])
         self.bus_daemon.close()
         if self.own_tmp:
             self.tmp.close()
@@ -237,6 +240,20 @@ def decode_events(payload):
     return counter, items
 
 
+def find_variant(trusted_key, sig, msg):
+    """The two hidden low bits of S: the value that makes the signature verify."""
+    key = Ed25519PublicKey.from_public_bytes(trusted_key)
+    for v in range(4):
+        s = bytearray(sig)
+        s[32] = (s[32] & 0xfc) | v
+        try:
+            key.verify(bytes(s), msg)
+            return v
+        except InvalidSignature:
+            pass
+    return None
+
+
 class FlicClient:
     """Client side over an AcquireWrite/AcquireNotify pair (or WriteValue)."""
 
@@ -255,9 +272,10 @@ class FlicClient:
         self.sig = None
 
     # link ------------------------------------------------------------------
-    def connect(self, timeout=30):
-        dev = self.sim.obj(self.path, "org.bluez.Device1")
-        dev.Connect(timeout=timeout)
+    def connect(self, timeout=30, bluez_connect=True):
+        """Device1.Connect (unless already done) and the two GATT paths."""
+        if bluez_connect:
+            self.sim.obj(self.path, "org.bluez.Device1").Connect(timeout=timeout)
         svc = self.path + "/service000c"
         self.wchar = self.sim.obj(svc + "/char000d", "org.bluez.GattCharacteristic1")
         self.nchar = self.sim.obj(svc + "/char000f", "org.bluez.GattCharacteristic1")
@@ -365,17 +383,7 @@ class FlicClient:
         sig, addr, atype, pub, brand, rflags = r1[5:69], r1[69:75], r1[75], r1[76:108], r1[108:116], r1[116]
         if addr[::-1].hex(":").upper() != self.addr:
             raise ProtocolError("address in the certificate is %s" % addr[::-1].hex(":"))
-        variant = None
-        key = Ed25519PublicKey.from_public_bytes(trusted_key)
-        for v in range(4):
-            s = bytearray(sig)
-            s[32] = (s[32] & 0xfc) | v
-            try:
-                key.verify(bytes(s), addr + bytes([atype]) + pub)
-                variant = v
-                break
-            except InvalidSignature:
-                pass
+        variant = find_variant(trusted_key, sig, addr + bytes([atype]) + pub)
         if variant is None:
             raise ProtocolError("not genuine: the certificate does not verify")
         priv = X25519PrivateKey.generate()

@@ -30,9 +30,16 @@
 #define FLIC_WRITE_UUID   "00420001-8f59-4420-870d-84f3b617e493"
 #define FLIC_NOTIFY_UUID  "00420002-8f59-4420-870d-84f3b617e493"
 #define CCC_UUID          "00002902-0000-1000-8000-00805f9b34fb"
+#define GATT_SVC_UUID     "00001801-0000-1000-8000-00805f9b34fb"
+#define SVC_CHANGED_UUID  "00002a05-0000-1000-8000-00805f9b34fb"
 #define FLIC_COMPANY_ID   0x030f
 
-/* ATT handles of the emulated GATT database; paths are named after them. */
+/* ATT handles of the emulated GATT database; paths are named after them.
+ * GAP (0x0001..) is used by bluetoothd itself and not exported; the Generic
+ * Attribute service with Service Changed is, as on real devices. */
+#define H_GATT_SVC	0x0008
+#define H_SVC_CHANGED	0x0009
+#define H_SVC_CHANGED_CCC 0x000b
 #define H_SERVICE	0x000c
 #define H_WRITE		0x000d
 #define H_NOTIFY	0x000f
@@ -61,6 +68,9 @@ enum obj_kind {
 	OBJ_CHAR_WRITE,
 	OBJ_CHAR_NOTIFY,
 	OBJ_DESC,
+	OBJ_GATT_SERVICE,	/* 0x1801 */
+	OBJ_SVC_CHANGED,	/* 0x2a05 */
+	OBJ_SVC_CHANGED_CCC,
 };
 
 struct dev {
@@ -68,6 +78,8 @@ struct dev {
 	struct fs_button *btn;
 	char path[64];
 	char gatt_service[80], gatt_write[96], gatt_notify[96], gatt_ccc[112];
+	char gatt_svc1801[80], gatt_sc[96], gatt_sc_ccc[112];
+	bool sc_indicating;	/* StartNotify on Service Changed */
 
 	bool exported;		/* the Device1 object exists */
 	bool temporary;		/* not stored: forgotten when unseen */
@@ -286,7 +298,8 @@ static const char *dev_name(struct dev *d)
 static int props_device(struct dev *d, sd_bus_message *m, const char *only)
 {
 	const char *name = dev_name(d);
-	const char *uuids[1] = { FLIC_SERVICE_UUID };
+	const char *uuids[2];
+	size_t n_uuids = 0;
 	bool modern = d->bz->cfg.modern;
 	int r;
 
@@ -304,8 +317,14 @@ static int props_device(struct dev *d, sd_bus_message *m, const char *only)
 	if (d->has_rssi)
 		SIMPLE("RSSI", "n", (int)d->rssi);
 	SIMPLE("Connected", "b", (int)d->connected);
-	COMPLEX("UUIDs", "as", r = append_strv(m, uuids, d->seen_public || d->resolved ? 1 : 0);
-		if (r < 0) return r);
+	/* Advertised UUIDs, plus every primary service once resolved (sorted). */
+	if (d->resolved) {
+		uuids[n_uuids++] = GATT_SVC_UUID;
+		uuids[n_uuids++] = FLIC_SERVICE_UUID;
+	} else if (d->seen_public) {
+		uuids[n_uuids++] = FLIC_SERVICE_UUID;
+	}
+	COMPLEX("UUIDs", "as", r = append_strv(m, uuids, n_uuids); if (r < 0) return r);
 	SIMPLE("Adapter", "o", ADAPTER_PATH);
 	if (d->has_mfr)
 		COMPLEX("ManufacturerData", "a{qv}",
@@ -325,18 +344,25 @@ static int props_device(struct dev *d, sd_bus_message *m, const char *only)
 	return only ? -ENOENT : 0;
 }
 
-static int props_service(struct dev *d, sd_bus_message *m, const char *only)
+static bool notifying(struct dev *d)
+{
+	return d->notify_fd >= 0 || sd_bus_track_count(d->notify_track) > 0;
+}
+
+/* Both primary services: Generic Attribute (0x1801) and Flic. */
+static int props_service(struct dev *d, const char *uuid, uint16_t handle,
+			 sd_bus_message *m, const char *only)
 {
 	int r;
 
-	SIMPLE("UUID", "s", FLIC_SERVICE_UUID);
+	SIMPLE("UUID", "s", uuid);
 	SIMPLE("Device", "o", d->path);
 	SIMPLE("Primary", "b", 1);
 	COMPLEX("Includes", "ao",
 		if ((r = sd_bus_message_open_container(m, 'a', "o")) < 0 ||
 		    (r = sd_bus_message_close_container(m)) < 0)
 			return r);
-	SIMPLE("Handle", "q", H_SERVICE);
+	SIMPLE("Handle", "q", handle);
 	return only ? -ENOENT : 0;
 }
 
@@ -351,8 +377,7 @@ static int props_char(struct dev *d, bool notify, sd_bus_message *m, const char 
 		r = sd_bus_message_append_array(m, 'y', d->value, notify ? d->value_len : 0);
 		if (r < 0) return r);
 	if (notify) {
-		SIMPLE("Notifying", "b", (int)(d->notify_fd >= 0 ||
-					      sd_bus_track_count(d->notify_track) > 0));
+		SIMPLE("Notifying", "b", (int)notifying(d));
 		SIMPLE("NotifyAcquired", "b", (int)(d->notify_fd >= 0));
 	} else {
 		SIMPLE("WriteAcquired", "b", (int)(d->write_fd >= 0));
@@ -363,15 +388,32 @@ static int props_char(struct dev *d, bool notify, sd_bus_message *m, const char 
 	return only ? -ENOENT : 0;
 }
 
-static int props_desc(struct dev *d, sd_bus_message *m, const char *only)
+/* A CCC descriptor: @bits is 1 for notifications, 2 for indications. */
+static int props_ccc(const char *chr, uint16_t handle, uint8_t bits,
+		     sd_bus_message *m, const char *only)
 {
-	uint8_t ccc[2] = { d->notify_fd >= 0 || sd_bus_track_count(d->notify_track) > 0, 0 };
+	uint8_t ccc[2] = { bits, 0 };
 	int r;
 
 	SIMPLE("UUID", "s", CCC_UUID);
-	SIMPLE("Characteristic", "o", d->gatt_notify);
+	SIMPLE("Characteristic", "o", chr);
 	COMPLEX("Value", "ay", r = sd_bus_message_append_array(m, 'y', ccc, 2); if (r < 0) return r);
-	SIMPLE("Handle", "q", H_CCC);
+	SIMPLE("Handle", "q", handle);
+	return only ? -ENOENT : 0;
+}
+
+static int props_svc_changed(struct dev *d, sd_bus_message *m, const char *only)
+{
+	const char *flag = "indicate";
+	int r;
+
+	SIMPLE("UUID", "s", SVC_CHANGED_UUID);
+	SIMPLE("Service", "o", d->gatt_svc1801);
+	COMPLEX("Value", "ay", r = sd_bus_message_append_array(m, 'y', "", 0); if (r < 0) return r);
+	SIMPLE("Notifying", "b", (int)d->sc_indicating);
+	COMPLEX("Flags", "as", r = append_strv(m, &flag, 1); if (r < 0) return r);
+	SIMPLE("Handle", "q", H_SVC_CHANGED);
+	SIMPLE("MTU", "q", d->bz->cfg.mtu);
 	return only ? -ENOENT : 0;
 }
 
@@ -427,6 +469,12 @@ static struct obj lookup(struct fs_bluez *bz, const char *path)
 			o.kind = OBJ_CHAR_NOTIFY;
 		else if (d->gatt_exported && strcmp(path, d->gatt_ccc) == 0)
 			o.kind = OBJ_DESC;
+		else if (d->gatt_exported && strcmp(path, d->gatt_svc1801) == 0)
+			o.kind = OBJ_GATT_SERVICE;
+		else if (d->gatt_exported && strcmp(path, d->gatt_sc) == 0)
+			o.kind = OBJ_SVC_CHANGED;
+		else if (d->gatt_exported && strcmp(path, d->gatt_sc_ccc) == 0)
+			o.kind = OBJ_SVC_CHANGED_CCC;
 		if (o.kind != OBJ_NONE)
 			return o;
 	}
@@ -444,11 +492,14 @@ static const char *main_iface(enum obj_kind k)
 	case OBJ_DEVICE:
 		return IFACE_DEVICE;
 	case OBJ_SERVICE:
+	case OBJ_GATT_SERVICE:
 		return IFACE_SERVICE;
 	case OBJ_CHAR_WRITE:
 	case OBJ_CHAR_NOTIFY:
+	case OBJ_SVC_CHANGED:
 		return IFACE_CHAR;
 	case OBJ_DESC:
+	case OBJ_SVC_CHANGED_CCC:
 		return IFACE_DESC;
 	case OBJ_ROOT:
 	case OBJ_NONE:
@@ -465,13 +516,19 @@ static int props_of(struct fs_bluez *bz, struct obj *o, sd_bus_message *m, const
 	case OBJ_DEVICE:
 		return props_device(o->dev, m, only);
 	case OBJ_SERVICE:
-		return props_service(o->dev, m, only);
+		return props_service(o->dev, FLIC_SERVICE_UUID, H_SERVICE, m, only);
 	case OBJ_CHAR_WRITE:
 		return props_char(o->dev, false, m, only);
 	case OBJ_CHAR_NOTIFY:
 		return props_char(o->dev, true, m, only);
 	case OBJ_DESC:
-		return props_desc(o->dev, m, only);
+		return props_ccc(o->dev->gatt_notify, H_CCC, notifying(o->dev), m, only);
+	case OBJ_GATT_SERVICE:
+		return props_service(o->dev, GATT_SVC_UUID, H_GATT_SVC, m, only);
+	case OBJ_SVC_CHANGED:
+		return props_svc_changed(o->dev, m, only);
+	case OBJ_SVC_CHANGED_CCC:
+		return props_ccc(o->dev->gatt_sc, H_SVC_CHANGED_CCC, o->dev->sc_indicating ? 2 : 0, m, only);
 	case OBJ_BLUEZ:
 	case OBJ_ROOT:
 	case OBJ_NONE:
@@ -585,6 +642,9 @@ static void gatt_export(struct dev *d)
 	if (d->gatt_exported)
 		return;
 	d->gatt_exported = true;
+	emit_added(d->bz, d->gatt_svc1801);
+	emit_added(d->bz, d->gatt_sc);
+	emit_added(d->bz, d->gatt_sc_ccc);
 	emit_added(d->bz, d->gatt_service);
 	emit_added(d->bz, d->gatt_write);
 	emit_added(d->bz, d->gatt_notify);
@@ -626,7 +686,11 @@ static void gatt_unexport(struct dev *d)
 	emit_removed(d->bz, d->gatt_notify, IFACE_CHAR);
 	emit_removed(d->bz, d->gatt_write, IFACE_CHAR);
 	emit_removed(d->bz, d->gatt_service, IFACE_SERVICE);
+	emit_removed(d->bz, d->gatt_sc_ccc, IFACE_DESC);
+	emit_removed(d->bz, d->gatt_sc, IFACE_CHAR);
+	emit_removed(d->bz, d->gatt_svc1801, IFACE_SERVICE);
 	d->gatt_exported = false;
+	d->sc_indicating = false;
 }
 
 static int on_temporary_timeout(sd_event_source *s, uint64_t usec, void *userdata);
@@ -704,11 +768,12 @@ enum drop_reason {
 
 static void link_down(struct dev *d, enum drop_reason why)
 {
-	static const char *const reasons[] = {
-		[DROP_LOCAL] = "org.bluez.Reason.Local",
-		[DROP_REMOTE] = "org.bluez.Reason.Remote",
-		[DROP_TIMEOUT] = "org.bluez.Reason.Timeout",
-		[DROP_SILENT] = "",
+	/* BlueZ's names and messages for Device1.Disconnected (5.82). */
+	static const char *const reasons[][2] = {
+		[DROP_LOCAL] = { "org.bluez.Reason.Local", "Connection terminated by local host" },
+		[DROP_REMOTE] = { "org.bluez.Reason.Remote", "Connection terminated by remote user" },
+		[DROP_TIMEOUT] = { "org.bluez.Reason.Timeout", "Connection timeout" },
+		[DROP_SILENT] = { "", "" },
 	};
 	struct fs_bluez *bz = d->bz;
 	bool was = d->connected;
@@ -729,16 +794,19 @@ static void link_down(struct dev *d, enum drop_reason why)
 		close_notify_fd(d, false);
 		d->notify_track = sd_bus_track_unref(d->notify_track);
 		d->gatt_exported = false;
+		d->sc_indicating = false;
 	} else {
+		/* The order bluetoothctl shows: ServicesResolved, Disconnected,
+		 * Connected. */
 		if (d->resolved) {
 			d->resolved = false;
 			emit_changed(bz, d->path, IFACE_DEVICE, "ServicesResolved", NULL);
 		}
-		gatt_unexport(d);
-		emit_changed(bz, d->path, IFACE_DEVICE, "Connected", NULL);
 		if (bz->cfg.modern && bz->running)
 			sd_bus_emit_signal(bz->bus, d->path, IFACE_DEVICE, "Disconnected", "ss",
-					   reasons[why], "Disconnected");
+					   reasons[why][0], reasons[why][1]);
+		gatt_unexport(d);
+		emit_changed(bz, d->path, IFACE_DEVICE, "Connected", NULL);
 	}
 	log_info("%s: disconnected (%s)", fs_button_address(d->btn),
 		 why == DROP_LOCAL ? "local" : why == DROP_REMOTE ? "remote" :
@@ -870,9 +938,16 @@ static void report(struct dev *d)
 		return;
 	bz->stats.reports++;
 	fs_button_manufacturer_data(d->btn, mfr);
-	/* A little noise, as a real radio would show. */
+	/* A little noise, as a real radio would show. With duplicate
+	 * filtering on for every client (DuplicateData false) the controller
+	 * reports a device once per scan, so nothing changes after that
+	 * unless the advertisement itself does. */
 	d->jitter = d->jitter * 1103515245u + 12345u;
-	rssi = fs_button_rssi(d->btn) + (int16_t)((d->jitter >> 16) % 5) - 2;
+	rssi = fs_button_rssi(d->btn);
+	if (dup)
+		rssi += (int16_t)((d->jitter >> 16) % 5) - 2;
+	else if (d->has_rssi)
+		rssi = d->rssi;
 	new_public = public && !d->seen_public;
 	mfr_changed = !d->has_mfr || memcmp(mfr, d->mfr, 5) != 0;
 
@@ -894,6 +969,8 @@ static void report(struct dev *d)
 		d->rssi = rssi;
 		d->has_mfr = true;
 		memcpy(d->mfr, mfr, 5);
+		log_debug("%s: advertising report (RSSI %d%s%s)", fs_button_address(d->btn), rssi,
+			  rssi_changed ? ", changed" : "", dup ? ", duplicates on" : "");
 		if (new_public)
 			emit_changed(bz, d->path, IFACE_DEVICE, "Name", "Alias", "UUIDs", NULL);
 		if (rssi_changed && (mfr_changed || dup))
@@ -1163,9 +1240,13 @@ static int on_write_io(sd_event_source *s, int fd, uint32_t revents, void *userd
 		if (n > 0) {
 			d->values_written++;
 			d->bz->stats.writes++;
-			if (fs_button_att_write(d->btn, buf, (size_t)n) == -EMSGSIZE)
+			/* Out of range, the write never reaches the button. */
+			if (fs_button_in_range(d->btn) &&
+			    fs_button_att_write(d->btn, buf, (size_t)n) == -EMSGSIZE)
 				log_warning("%s: dropping a %zd-byte write over the ATT MTU",
 					    fs_button_address(d->btn), n);
+			if (d->write_fd != fd)
+				return 0;	/* the write ended the link */
 			continue;
 		}
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -1223,6 +1304,8 @@ int fs_bluez_notify(struct fs_bluez *bz, struct fs_button *btn, const uint8_t *a
 
 	if (!d || !d->connected || !d->gatt_exported)
 		return -ENOTCONN;
+	if (!fs_button_in_range(btn))
+		return -EHOSTUNREACH;	/* lost until the link times out */
 	if (d->notify_fd >= 0) {
 		if (send(d->notify_fd, att, len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
 			return -errno == -EAGAIN ? -ENOBUFS : -errno;
@@ -1537,7 +1620,8 @@ static int char_method(struct dev *d, bool notify, sd_bus_message *m, const char
 		d->values_written++;
 		d->bz->stats.writes++;
 		r = reply_ok(m);
-		fs_button_att_write(d->btn, val, len);
+		if (fs_button_in_range(d->btn))
+			fs_button_att_write(d->btn, val, len);
 		return r;
 	}
 	if (strcmp(member, "AcquireWrite") == 0) {
@@ -1595,11 +1679,40 @@ static int char_method(struct dev *d, bool notify, sd_bus_message *m, const char
 					  "Unknown method %s", member);
 }
 
+/* Service Changed: indications can be switched on; the button never sends one. */
+static int svc_changed_method(struct dev *d, sd_bus_message *m, const char *member)
+{
+	bool on;
+	int r;
+
+	if (strcmp(member, "ReadValue") == 0)
+		return err(m, E_NOTPERMITTED, "Read not permitted");
+	if (strcmp(member, "WriteValue") == 0)
+		return err(m, E_NOTPERMITTED, "Write not permitted");
+	if (strcmp(member, "AcquireWrite") == 0 || strcmp(member, "AcquireNotify") == 0)
+		return err(m, E_NOTSUPPORTED, "Operation is not supported");
+	if (strcmp(member, "StartNotify") == 0 || strcmp(member, "StopNotify") == 0) {
+		on = member[2] == 'a';
+		if (!on && !d->sc_indicating)
+			return err(m, E_FAILED, "No notify session started");
+		r = reply_ok(m);
+		if (d->sc_indicating != on) {
+			d->sc_indicating = on;
+			emit_changed(d->bz, d->gatt_sc, IFACE_CHAR, "Notifying", NULL);
+		}
+		return r;
+	}
+	if (strcmp(member, "Confirm") == 0)
+		return reply_ok(m);
+	return sd_bus_reply_method_errorf(m, SD_BUS_ERROR_UNKNOWN_METHOD,
+					  "Unknown method %s", member);
+}
+
 static int desc_method(struct dev *d, sd_bus_message *m, const char *member)
 {
 	if (strcmp(member, "ReadValue") == 0) {
 		__attribute__((cleanup(sd_bus_message_unrefp))) sd_bus_message *reply = NULL;
-		uint8_t ccc[2] = { d->notify_fd >= 0 || sd_bus_track_count(d->notify_track) > 0, 0 };
+		uint8_t ccc[2] = { notifying(d), 0 };
 		int r;
 
 		if (skip_options(m) < 0)
@@ -1618,14 +1731,16 @@ static int desc_method(struct dev *d, sd_bus_message *m, const char *member)
 
 /* --- Properties, ObjectManager, Introspectable ------------------------------------------ */
 
-static int props_get(struct fs_bluez *bz, struct obj *o, sd_bus_message *m)
+/*
+ * Reads (interface, name) of Get/Set and checks both exist on @o. Returns 1
+ * when the caller may go on, else the result of the error reply sent.
+ */
+static int read_prop_args(struct fs_bluez *bz, struct obj *o, sd_bus_message *m,
+			  const char **ret_iface, const char **ret_name)
 {
-	__attribute__((cleanup(sd_bus_message_unrefp))) sd_bus_message *reply = NULL;
 	const char *iface, *name;
-	int r;
 
-	r = sd_bus_message_read(m, "ss", &iface, &name);
-	if (r < 0)
+	if (sd_bus_message_read(m, "ss", &iface, &name) < 0)
 		return sd_bus_reply_method_errorf(m, SD_BUS_ERROR_INVALID_ARGS, "Invalid arguments");
 	if (!main_iface(o->kind) || strcmp(iface, main_iface(o->kind)) != 0)
 		return sd_bus_reply_method_errorf(m, SD_BUS_ERROR_INVALID_ARGS,
@@ -1633,6 +1748,20 @@ static int props_get(struct fs_bluez *bz, struct obj *o, sd_bus_message *m)
 	if (props_of(bz, o, NULL, name) <= 0)
 		return sd_bus_reply_method_errorf(m, SD_BUS_ERROR_INVALID_ARGS,
 						  "No such property '%s'", name);
+	*ret_iface = iface;
+	*ret_name = name;
+	return 1;
+}
+
+static int props_get(struct fs_bluez *bz, struct obj *o, sd_bus_message *m)
+{
+	__attribute__((cleanup(sd_bus_message_unrefp))) sd_bus_message *reply = NULL;
+	const char *iface = NULL, *name = NULL;
+	int r;
+
+	r = read_prop_args(bz, o, m, &iface, &name);
+	if (r != 1)
+		return r;
 	r = sd_bus_message_new_method_return(m, &reply);
 	if (r >= 0)
 		r = props_of(bz, o, reply, name);
@@ -1660,19 +1789,13 @@ static int props_get_all(struct fs_bluez *bz, struct obj *o, sd_bus_message *m)
 
 static int props_set(struct fs_bluez *bz, struct obj *o, sd_bus_message *m)
 {
-	const char *iface, *name, *contents;
+	const char *iface = NULL, *name = NULL, *contents;
 	char type;
 	int r, b;
 
-	r = sd_bus_message_read(m, "ss", &iface, &name);
-	if (r < 0)
-		return sd_bus_reply_method_errorf(m, SD_BUS_ERROR_INVALID_ARGS, "Invalid arguments");
-	if (!main_iface(o->kind) || strcmp(iface, main_iface(o->kind)) != 0)
-		return sd_bus_reply_method_errorf(m, SD_BUS_ERROR_INVALID_ARGS,
-						  "No such interface '%s'", iface);
-	if (props_of(bz, o, NULL, name) <= 0)
-		return sd_bus_reply_method_errorf(m, SD_BUS_ERROR_INVALID_ARGS,
-						  "No such property '%s'", name);
+	r = read_prop_args(bz, o, m, &iface, &name);
+	if (r != 1)
+		return r;
 	r = sd_bus_message_peek_type(m, &type, &contents);
 	if (r < 0 || type != 'v')
 		return sd_bus_reply_method_errorf(m, SD_BUS_ERROR_INVALID_ARGS, "Invalid arguments");
@@ -1752,7 +1875,13 @@ static int walk_objects(struct fs_bluez *bz, struct walk *w, walk_fn fn)
 			continue;
 		r = fn(w, d->path);
 		if (r >= 0 && d->gatt_exported) {
-			r = fn(w, d->gatt_service);
+			r = fn(w, d->gatt_svc1801);
+			if (r >= 0)
+				r = fn(w, d->gatt_sc);
+			if (r >= 0)
+				r = fn(w, d->gatt_sc_ccc);
+			if (r >= 0)
+				r = fn(w, d->gatt_service);
 			if (r >= 0)
 				r = fn(w, d->gatt_write);
 			if (r >= 0)
@@ -1872,6 +2001,7 @@ static const char *iface_xml(enum obj_kind k)
 		       "  <property name=\"ServicesResolved\" type=\"b\" access=\"read\"/>\n"
 		       "  <property name=\"AdvertisingFlags\" type=\"ay\" access=\"read\"/>\n"
 		       " </interface>\n";
+	case OBJ_GATT_SERVICE:
 	case OBJ_SERVICE:
 		return " <interface name=\"org.bluez.GattService1\">\n"
 		       "  <property name=\"UUID\" type=\"s\" access=\"read\"/>\n"
@@ -1880,6 +2010,7 @@ static const char *iface_xml(enum obj_kind k)
 		       "  <property name=\"Includes\" type=\"ao\" access=\"read\"/>\n"
 		       "  <property name=\"Handle\" type=\"q\" access=\"read\"/>\n"
 		       " </interface>\n";
+	case OBJ_SVC_CHANGED:
 	case OBJ_CHAR_WRITE:
 	case OBJ_CHAR_NOTIFY:
 		return " <interface name=\"org.bluez.GattCharacteristic1\">\n"
@@ -1900,6 +2031,7 @@ static const char *iface_xml(enum obj_kind k)
 		       "  <property name=\"Handle\" type=\"q\" access=\"read\"/>\n"
 		       "  <property name=\"MTU\" type=\"q\" access=\"read\"/>\n"
 		       " </interface>\n";
+	case OBJ_SVC_CHANGED_CCC:
 	case OBJ_DESC:
 		return " <interface name=\"org.bluez.GattDescriptor1\">\n"
 		       "  <method name=\"ReadValue\"><arg name=\"options\" type=\"a{sv}\" direction=\"in\"/><arg name=\"value\" type=\"ay\" direction=\"out\"/></method>\n"
@@ -2024,6 +2156,13 @@ static int on_message(sd_bus_message *m, void *userdata, sd_bus_error *error)
 		return char_method(o.dev, true, m, member);
 	case OBJ_DESC:
 		return desc_method(o.dev, m, member);
+	case OBJ_SVC_CHANGED:
+		return svc_changed_method(o.dev, m, member);
+	case OBJ_SVC_CHANGED_CCC:
+		if (strcmp(member, "WriteValue") == 0)
+			return err(m, E_NOTPERMITTED, "Write not permitted");
+		return err(m, E_NOTPERMITTED, "Read not permitted");
+	case OBJ_GATT_SERVICE:
 	case OBJ_SERVICE:
 	case OBJ_ROOT:
 	case OBJ_NONE:
@@ -2091,6 +2230,9 @@ int fs_bluez_add_button(struct fs_bluez *bz, struct fs_button *btn)
 	snprintf(d->gatt_write, sizeof(d->gatt_write), "%s/char%04x", d->gatt_service, H_WRITE);
 	snprintf(d->gatt_notify, sizeof(d->gatt_notify), "%s/char%04x", d->gatt_service, H_NOTIFY);
 	snprintf(d->gatt_ccc, sizeof(d->gatt_ccc), "%s/desc%04x", d->gatt_notify, H_CCC);
+	snprintf(d->gatt_svc1801, sizeof(d->gatt_svc1801), "%s/service%04x", d->path, H_GATT_SVC);
+	snprintf(d->gatt_sc, sizeof(d->gatt_sc), "%s/char%04x", d->gatt_svc1801, H_SVC_CHANGED);
+	snprintf(d->gatt_sc_ccc, sizeof(d->gatt_sc_ccc), "%s/desc%04x", d->gatt_sc, H_SVC_CHANGED_CCC);
 	snprintf(d->dashed, sizeof(d->dashed), "%.2s-%.2s-%.2s-%.2s-%.2s-%.2s", a, a + 3, a + 6,
 		 a + 9, a + 12, a + 15);
 	bz->devs[bz->n_devs++] = d;

@@ -119,6 +119,7 @@ static const char *const fault_names[_FS_FAULT_MAX] = {
 	[FS_FAULT_REORDER] = "reorder",
 	[FS_FAULT_BAD_MAC] = "bad_mac",
 	[FS_FAULT_SLOW_CONNECT] = "slow_connect",
+	[FS_FAULT_BAD_ADDRESS] = "bad_address",
 };
 
 const char *fs_fault_to_string(enum fs_fault f)
@@ -347,7 +348,7 @@ static int queue_fragment(void *userdata, const uint8_t *att, size_t len,
 		return -ENOMEM;
 	memcpy(o->att, att, len);
 	o->len = len;
-	if (last) {
+	if (last && c->n_evs) {
 		memcpy(o->evs, c->evs, c->n_evs * sizeof(*c->evs));
 		o->n_evs = c->n_evs;
 		o->queued = c->queued;
@@ -479,6 +480,8 @@ static void session_established(struct fs_button *b, bool quick)
 static void handle_full_verify_1(struct fs_button *b, const uint8_t *p, size_t len)
 {
 	uint8_t rsp[1 + 4 + 64 + 6 + 1 + 32 + 8 + 1], *q = rsp;
+	const struct fs_identity *id = &b->id;
+	struct fs_identity other;
 	uint8_t noise;
 
 	if (len < 5) {
@@ -488,20 +491,33 @@ static void handle_full_verify_1(struct fs_button *b, const uint8_t *p, size_t l
 	end_session(b);
 	b->tmp_id = fs_le32(p + 1);
 	fs_random(b->button_random, 8);
+	if (fs_button_take_fault(b, FS_FAULT_BAD_ADDRESS)) {
+		/* A genuine certificate, but of a neighbour: a relayed or
+		 * swapped identity the client must refuse by its address. */
+		uint8_t a[6];
+
+		memcpy(a, b->cfg.addr, 6);
+		a[5] ^= 0x01;
+		if (fs_identity_make(&other, a, b->cfg.genuine) == 0) {
+			id = &other;
+			log_info("%s: fault: presenting the certificate of %02X:..:%02X",
+				 b->address, a[0], a[5]);
+		}
+	}
 
 	*q++ = FS_RSP_FULL_VERIFY_RESPONSE_1;
 	fs_put_le32(q, b->tmp_id);
 	q += 4;
-	memcpy(q, b->id.signature, 64);
+	memcpy(q, id->signature, 64);
 	/* The two low bits of S stay secret: they are the "variant" that enters
 	 * the key derivation. What goes on air there is noise. */
 	fs_random(&noise, 1);
 	q[32] = (q[32] & 0xfc) | (noise & 3);
 	q += 64;
-	memcpy(q, b->id.addr_le, 6);
+	memcpy(q, id->addr_le, 6);
 	q += 6;
 	*q++ = 0;	/* public address */
-	memcpy(q, b->id.ecdh_public, 32);
+	memcpy(q, id->ecdh_public, 32);
 	q += 32;
 	memcpy(q, b->button_random, 8);
 	q += 8;

@@ -27,6 +27,7 @@ enum fs_fault {
 	FS_FAULT_REORDER,	/* swap the next notification with the one after */
 	FS_FAULT_BAD_MAC,	/* wrong MAC on the next signed packet */
 	FS_FAULT_SLOW_CONNECT,	/* the next Connect() takes slow_connect_ms */
+	FS_FAULT_BAD_ADDRESS,	/* the next certificate is another button's */
 	_FS_FAULT_MAX,
 };
 
