@@ -9,6 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "core/config.h"
 #include "core/strbuf.h"
 #include "core/template.h"
 
@@ -132,6 +133,38 @@ static void test_json_checker(void **state)
 	assert_false(fg_json_is_valid("\"a\0b\"", 5));
 }
 
+/* A bad template is a configuration error with file:line, never a runtime one. */
+static void test_config_rejects(void **state)
+{
+	static const char ini[] =
+		"[webhook good]\n"
+		"preset = generic\n"
+		"url = https://example.org/hook\n"
+		"body = {\"who\": \"${name_id}\",\n"
+		"  \"state\": \"${state}\"}\n"
+		"\n"
+		"[webhook bad]\n"
+		"preset = generic\n"
+		"url = https://example.org/hook2\n"
+		"body = {\"who\": \"${nmae}\"}\n"
+		"\n"
+		"[webhook badjson]\n"
+		"preset = generic\n"
+		"url = https://example.org/hook3\n"
+		"body = {\"who\": ${name_id}}\n";
+	struct fg_config_errors errors = {};
+	struct fg_config *c = NULL;
+
+	assert_int_equal(fg_config_parse("/etc/flicgate/flicgate.ini", ini, strlen(ini), &errors, &c), -EINVAL);
+	assert_null(c);
+	assert_int_equal(errors.n, 2);
+	assert_string_equal(errors.messages[0], "/etc/flicgate/flicgate.ini:10: webhook.body: "
+			    "unknown placeholder \"${nmae}\" at column 10");
+	assert_non_null(strstr(errors.messages[1], "/etc/flicgate/flicgate.ini:15: webhook.body: "
+			       "looks like JSON but is not valid JSON"));
+	fg_config_errors_clear(&errors);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -143,6 +176,7 @@ int main(void)
 		{ "/template/malformed", test_malformed, NULL, NULL, NULL },
 		{ "/template/valid", test_valid, NULL, NULL, NULL },
 		{ "/template/json-checker", test_json_checker, NULL, NULL, NULL },
+		{ "/template/config-load-error", test_config_rejects, NULL, NULL, NULL },
 	};
 
 	return cmocka_run_group_tests_name("template", tests, NULL, NULL);
