@@ -84,6 +84,9 @@ CORE_A := $(BUILD)/libfgcore.a
 DAEMON_A := $(BUILD)/libfgdaemon.a
 PROGRAMS := $(BUILD)/flicgated $(addprefix $(BUILD)/,$(TOOLS))
 TEST_BINS := $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
+# helper programs the integration tests run (built like unit tests)
+TEST_TOOLS := $(sort $(patsubst tests/%.c,%,$(wildcard tests/tools/*.c)))
+TEST_BINS += $(addprefix $(BUILD)/tests/,$(TEST_TOOLS))
 
 .PHONY: all check demo deps install uninstall fuzz bench docs clean check-docs \
 	deb image image-check vm-check test-build check-gpiod2

@@ -219,7 +219,8 @@ static void arm_target(struct target *t, uint64_t at)
 	if (t->timer && t->timer_at <= at)
 		return;
 	t->timer = sd_event_source_disable_unref(t->timer);
-	if (sd_event_add_time(t->p->event, &t->timer, CLOCK_MONOTONIC, at, 0,
+	/* 1 ms accuracy: rate-limit waits are short and sd-event's default slack is 250 ms */
+	if (sd_event_add_time(t->p->event, &t->timer, CLOCK_MONOTONIC, at, FG_USEC_PER_MSEC,
 			      on_target_timer, t) < 0) {
 		log_error("Failed to arm the retry timer of target %s", t->name);
 		return;

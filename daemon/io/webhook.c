@@ -216,7 +216,8 @@ int fg_webhook_new(sd_event *e, struct fg_webhook **ret)
 		r = -ENOMEM;
 		goto fail_alloc;
 	}
-	r = sd_event_add_time(e, &w->timer, CLOCK_MONOTONIC, UINT64_MAX, 0, on_timer, w);
+	/* curl's timeouts are precise ("now" is 0 ms): no 250 ms default slack */
+	r = sd_event_add_time(e, &w->timer, CLOCK_MONOTONIC, UINT64_MAX, 1, on_timer, w);
 	if (r < 0)
 		goto fail_multi;
 	sd_event_source_set_enabled(w->timer, SD_EVENT_OFF);

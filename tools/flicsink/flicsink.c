@@ -617,7 +617,7 @@ static ssize_t handle_request(struct conn *c)
 		record(s, c, method, path, headers, headers_len, body, body_len, t, "slow", 200);
 		c->busy = true;
 		if (sd_event_add_time_relative(s->event, &c->timer, CLOCK_MONOTONIC,
-					       (uint64_t)rule.arg * 1000, 0, on_slow, c) < 0)
+					       (uint64_t)rule.arg * 1000, 1000, on_slow, c) < 0)
 			return -1;
 		break;
 	case A_RESET:
