@@ -11,6 +11,7 @@
 
 #include "flicgate-dbus.h"
 #include "io/gpio.h"
+#include "io/pipeline.h"
 #include "lib/fileio.h"
 #include "lib/log.h"
 #include "lib/strv.h"
@@ -28,6 +29,7 @@ struct fg_manager {
 
 	/* subsystems */
 	struct fg_gpio *gpio;		/* NULL if its lines could not be had */
+	struct fg_pipeline *pipeline;	/* alerts: mapping, spool, delivery */
 
 	/* signals */
 	sd_event_source *sigterm_source;
@@ -75,6 +77,12 @@ int fg_manager_reload(struct fg_manager *m)
 	 * Subsystems switch to the new configuration before the old one is
 	 * freed; each keeps its pointer only until it is told of the swap.
 	 */
+	r = fg_pipeline_reload(m->pipeline, c);
+	if (r < 0) {
+		fg_config_free(c);
+		sd_notify(false, "READY=1\nSTATUS=Reload failed; running with the previous configuration");
+		return r;
+	}
 	fg_config_free(m->config);
 	m->config = c;
 	apply_log_level(m);
@@ -238,6 +246,12 @@ int fg_manager_new(const struct fg_manager_options *opts, struct fg_config *conf
 		goto failed;
 	}
 
+	r = fg_pipeline_new(m->event, m->config, &m->pipeline);
+	if (r < 0) {
+		log_error_errno(r, "Failed to start the alert pipeline: %m");
+		goto failed;
+	}
+
 	r = connect_bus(m);
 	if (r < 0) {
 		log_error_errno(r, "Failed to connect to the %s bus: %m",
@@ -280,6 +294,7 @@ struct fg_manager *fg_manager_free(struct fg_manager *m)
 	if (!m)
 		return NULL;
 	/* subsystems go first: they hold sources on the loop and the bus */
+	m->pipeline = fg_pipeline_free(m->pipeline);
 	m->gpio = fg_gpio_free(m->gpio);
 	m->bus = sd_bus_flush_close_unref(m->bus);
 	sd_event_source_unref(m->sighup_source);
