@@ -117,8 +117,8 @@ void fg_pipeline_target_status(const struct fg_pipeline *p, size_t i, struct fg_
 struct fg_delivery_record {
 	char alert_id[FG_ALERT_ID_MAX];
 	char idempotency_key[FG_IDEMPOTENCY_KEY_MAX];
-	char button[64];
-	char target[64];
+	char button[72];
+	char target[72];
 	enum fg_alert_state state;
 	bool test;
 	enum fg_delivery_class result;
