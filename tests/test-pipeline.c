@@ -4,6 +4,7 @@
 #include "sink-helper.h"
 
 #include "io/pipeline.h"
+#include "lib/fileio.h"
 #include "lib/log.h"
 #include "lib/timeutil.h"
 
@@ -151,6 +152,17 @@ static void test_order_per_button(void **state)
 	assert_int_equal(fg_pipeline_delivery(p, 0)->http_status, 200);
 	assert_int_equal(fg_pipeline_delivery(p, 0)->result, FG_DELIVERY_DONE);
 	assert_false(fg_mapping_is_open(fg_pipeline_mapping(p), "b1"));
+	/* the loop wrote the state file (not only at exit) */
+	{
+		char path[128], *text;
+		size_t len;
+
+		snprintf(path, sizeof(path), "%s/alerts.state", state_dir);
+		assert_int_equal(fg_read_file(path, 1 << 20, &text, &len), 0);
+		assert_non_null(strstr(text, "button b2 0 - "));
+		assert_non_null(strstr(text, "seen 6 double_click "));
+		free(text);
+	}
 	fg_pipeline_free(p);
 	sd_event_unref(e);
 	fg_config_free(c);

@@ -59,6 +59,8 @@ struct fg_pipeline {
 	struct delivery *deliveries;
 	sd_event_source *flush_timer;
 	sd_event_source *start;			/* first dispatch, deferred */
+	sd_event_source *save;			/* alerts.state write, after the sends */
+	bool state_dirty;
 	bool alarm;
 	unsigned long lost;
 	uint64_t rng;
@@ -575,11 +577,37 @@ static int save_state(struct fg_pipeline *p)
 	size_t len;
 	int r;
 
+	p->state_dirty = false;
 	r = fg_mapping_serialize(p->mapping, &text, &len);
 	if (r >= 0)
 		r = fg_write_file_atomic(p->state_path, text, len, 0600);
 	free(text);
 	return r;
+}
+
+static int on_save(sd_event_source *s, void *userdata)
+{
+	struct fg_pipeline *p = userdata;
+	int r;
+
+	r = save_state(p);
+	if (r < 0)
+		log_error_errno(r, "Failed to save %s (alert state): %m", p->state_path);
+	return 0;
+}
+
+/*
+ * The state file is written on the next loop iteration, after curl's
+ * sources (higher priority) have put the requests on the wire: the two
+ * fsyncs it costs stay off the press-to-target path. A crash before it
+ * runs can only make a replayed event look new, which re-sends an alert
+ * with the same idempotency key; the alert itself is already spooled.
+ */
+static void mark_dirty(struct fg_pipeline *p)
+{
+	p->state_dirty = true;
+	if (sd_event_source_set_enabled(p->save, SD_EVENT_ONESHOT) < 0)
+		(void)on_save(p->save, p);
 }
 
 int fg_pipeline_new(sd_event *e, const struct fg_config *c, struct fg_pipeline **ret)
@@ -647,6 +675,12 @@ int fg_pipeline_new(sd_event *e, const struct fg_config *c, struct fg_pipeline *
 	if (r < 0)
 		goto fail;
 	r = sd_event_add_defer(e, &p->start, on_start, p);
+	if (r >= 0)
+		r = sd_event_add_defer(e, &p->save, on_save, p);
+	if (r >= 0)
+		r = sd_event_source_set_priority(p->save, SD_EVENT_PRIORITY_IDLE);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(p->save, SD_EVENT_OFF);
 	if (r < 0)
 		goto fail;
 	free(spool_dir);
@@ -678,6 +712,9 @@ struct fg_pipeline *fg_pipeline_free(struct fg_pipeline *p)
 	free(p->targets);
 	sd_event_source_disable_unref(p->flush_timer);
 	sd_event_source_disable_unref(p->start);
+	if (p->state_dirty && save_state(p) < 0)
+		log_error("Failed to save %s (alert state) at exit", p->state_path);
+	sd_event_source_disable_unref(p->save);
 	fg_spool_free(p->spool);
 	fg_mapping_free(p->mapping);
 	free(p->state_path);
@@ -765,11 +802,8 @@ int fg_pipeline_button_event(struct fg_pipeline *p, const struct fg_button_confi
 			 fg_gesture_to_string(ev->gesture), ev->event_counter,
 			 fg_mapping_outcome_to_string(o));
 	}
-	if (o != FG_MAPPING_IGNORED && o != FG_MAPPING_TEST) {
-		r = save_state(p);
-		if (r < 0)
-			log_error_errno(r, "Failed to save %s (alert state): %m", p->state_path);
-	}
+	if (o != FG_MAPPING_IGNORED && o != FG_MAPPING_TEST)
+		mark_dirty(p);
 	if (o == FG_MAPPING_OPEN)
 		emit(p, FG_PIPELINE_ALERT_OPENED, b->name, NULL, &a, 0);
 	else if (o == FG_MAPPING_CLOSE)
