@@ -356,6 +356,78 @@ static void test_test_alert_and_presets(void **state)
 	fg_config_free(c);
 }
 
+/* The per-target token bucket spaces requests after the burst. */
+static void test_rate_limit(void **state)
+{
+	struct fg_config *c = load("rate_limit = 4/s\n");
+	sd_event *e;
+	struct fg_pipeline *p;
+	unsigned long long t[8];
+	size_t n = 0;
+	char *log;
+
+	assert_int_equal(sd_event_new(&e), 0);
+	assert_int_equal(fg_pipeline_new(e, c, &p), 0);
+	for (uint32_t k = 1; k <= 4; k++)
+		for (unsigned b = 0; b < 2; b++)
+			press(p, c, b, k % 2 ? FG_GESTURE_CLICK : FG_GESTURE_DOUBLE_CLICK, k,
+			      k % 2 ? FG_MAPPING_OPEN : FG_MAPPING_CLOSE);
+	run_until_empty(e, p, 10000);
+	log = sink_read_log(&sink);
+	for (const char *l = strstr(log, "\"t_us\":"); l && n < 8; l = strstr(l + 1, "\"t_us\":"))
+		assert_int_equal(sscanf(l, "\"t_us\":%llu", &t[n++]), 1);
+	assert_int_equal(n, 8);
+	/* burst of 4, then one every 250 ms: 8 requests take at least 1 s */
+	assert_true(t[7] - t[0] >= 950000);
+	assert_true(t[4] - t[3] >= 150000);
+	free(log);
+	fg_pipeline_free(p);
+	sd_event_unref(e);
+	fg_config_free(c);
+}
+
+/* A queue whose [webhook] left the config is kept, shown, and sent once it is back. */
+static void test_orphaned_queue(void **state)
+{
+	char extra[256];
+	struct fg_config *c, *c2;
+	struct fg_target_status ts;
+	sd_event *e;
+	struct fg_pipeline *p;
+	size_t i;
+
+	snprintf(extra, sizeof(extra), "[webhook second]\npreset = generic\nurl = %s/second\n"
+		 "body = {\"k\": \"${idempotency_key}\"}\n", sink.url);
+	c = load(extra);
+	assert_int_equal(sd_event_new(&e), 0);
+	assert_int_equal(fg_pipeline_new(e, c, &p), 0);
+	assert_int_equal(sink_mode(&sink, "path=/second status 503"), 200);
+	press(p, c, 0, FG_GESTURE_CLICK, 1, FG_MAPPING_OPEN);
+	run_for(e, 200);
+	fg_pipeline_free(p);
+
+	c2 = load(NULL);	/* "second" is gone */
+	assert_int_equal(fg_pipeline_new(e, c2, &p), 0);
+	run_for(e, 200);
+	assert_int_equal(fg_pipeline_spool_depth(p), 1);
+	for (i = 0; i < fg_pipeline_n_targets(p); i++) {
+		fg_pipeline_target_status(p, i, &ts);
+		if (strcmp(ts.name, "second") == 0)
+			break;
+	}
+	assert_true(i < fg_pipeline_n_targets(p));
+	assert_int_equal(ts.health, FG_TARGET_ORPHANED);
+	assert_int_equal(ts.depth, 1);
+
+	assert_int_equal(sink_control(&sink, "/_sink/clear", ""), 200);
+	assert_int_equal(fg_pipeline_reload(p, c), 0);
+	run_until_empty(e, p, 5000);
+	fg_pipeline_free(p);
+	sd_event_unref(e);
+	fg_config_free(c);
+	fg_config_free(c2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -364,6 +436,8 @@ int main(void)
 		FG_TEST_SETUP("/pipeline/dead-letter-and-unhealthy", test_dead_letter_and_unhealthy, setup, teardown),
 		FG_TEST_SETUP("/pipeline/restart-replays-spool", test_restart_replays, setup, teardown),
 		FG_TEST_SETUP("/pipeline/test-alert-and-presets", test_test_alert_and_presets, setup, teardown),
+		FG_TEST_SETUP("/pipeline/rate-limit", test_rate_limit, setup, teardown),
+		FG_TEST_SETUP("/pipeline/orphaned-queue", test_orphaned_queue, setup, teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
