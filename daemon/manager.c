@@ -52,6 +52,89 @@ static void on_local_ack(struct fg_gpio *g, bool silenced, void *userdata)
 						   : "nothing on to silence");
 }
 
+/* The lights show what the alert pipeline knows about targets. */
+static void sync_target_conditions(struct fg_manager *m)
+{
+	bool failing = false, unhealthy = false;
+
+	for (size_t i = 0; i < fg_pipeline_n_targets(m->pipeline); i++) {
+		struct fg_target_status ts;
+
+		fg_pipeline_target_status(m->pipeline, i, &ts);
+		failing = failing || ts.health == FG_TARGET_FAILING;
+		unhealthy = unhealthy || ts.health == FG_TARGET_UNHEALTHY;
+	}
+	fg_gpio_set_condition(m->gpio, FG_COND_TARGETS_FAILING, failing || unhealthy);
+	/* a target refusing our key or URL is a configuration fault */
+	fg_gpio_set_condition(m->gpio, FG_COND_CONFIG_FAULT, unhealthy);
+}
+
+static void on_pipeline_event(struct fg_pipeline *p, const struct fg_pipeline_event *ev,
+			      void *userdata)
+{
+	struct fg_manager *m = userdata;
+	bool on = ev->alert && ev->alert->state == FG_ALERT_ON && !ev->alert->test;
+
+	if (!m->gpio)
+		return;
+	switch (ev->kind) {
+	case FG_PIPELINE_ALERT_OPENED:
+		fg_gpio_alert_opened(m->gpio, ev->button);
+		break;
+	case FG_PIPELINE_ALERT_CLOSED:
+		fg_gpio_alert_closed(m->gpio, ev->button);
+		break;
+	case FG_PIPELINE_DELIVERED:
+		/* -ENOENT when the alert was closed meanwhile: nothing to show */
+		if (on)
+			(void)fg_gpio_alert_delivery(m->gpio, ev->button, FG_DELIVERY_DELIVERED);
+		sync_target_conditions(m);
+		break;
+	case FG_PIPELINE_FAILING:
+		if (on)
+			(void)fg_gpio_alert_delivery(m->gpio, ev->button, FG_DELIVERY_FAILING);
+		sync_target_conditions(m);
+		break;
+	case FG_PIPELINE_TARGET_UNHEALTHY:
+	case FG_PIPELINE_TARGET_HEALTHY:
+		sync_target_conditions(m);
+		break;
+	case FG_PIPELINE_DEAD_LETTER:
+		if (on)
+			(void)fg_gpio_alert_delivery(m->gpio, ev->button, FG_DELIVERY_GAVE_UP);
+		fg_gpio_set_condition(m->gpio, FG_COND_DEAD_LETTER, true);
+		break;
+	case FG_PIPELINE_SPOOL_FULL:
+	case FG_PIPELINE_ALERT_LOST:
+		fg_gpio_set_condition(m->gpio, FG_COND_SPOOL_FULL, true);
+		break;
+	case FG_PIPELINE_SPOOL_OK:
+		/* a lost alert keeps the alarm on until someone restarts us */
+		fg_gpio_set_condition(m->gpio, FG_COND_SPOOL_FULL, fg_pipeline_lost_count(p) > 0);
+		break;
+	case _FG_PIPELINE_EVENT_MAX:
+		break;
+	}
+}
+
+/* What was true before a restart: open alerts, dead letters, a full spool. */
+static void show_pipeline_state(struct fg_manager *m)
+{
+	const struct fg_mapping *map = fg_pipeline_mapping(m->pipeline);
+
+	if (!m->gpio)
+		return;
+	for (size_t i = 0; i < fg_mapping_n_buttons(map); i++) {
+		struct fg_button_alert_state st;
+
+		fg_mapping_get(map, i, &st);
+		if (st.open)
+			fg_gpio_alert_opened(m->gpio, st.button);
+	}
+	fg_gpio_set_condition(m->gpio, FG_COND_DEAD_LETTER, fg_pipeline_dead_count(m->pipeline) > 0);
+	fg_gpio_set_condition(m->gpio, FG_COND_SPOOL_FULL, fg_pipeline_spool_alarm(m->pipeline));
+}
+
 int fg_manager_reload(struct fg_manager *m)
 {
 	struct fg_config_errors errors = { 0 };
@@ -83,6 +166,8 @@ int fg_manager_reload(struct fg_manager *m)
 		sd_notify(false, "READY=1\nSTATUS=Reload failed; running with the previous configuration");
 		return r;
 	}
+	if (m->gpio)
+		sync_target_conditions(m);
 	fg_config_free(m->config);
 	m->config = c;
 	apply_log_level(m);
@@ -251,6 +336,8 @@ int fg_manager_new(const struct fg_manager_options *opts, struct fg_config *conf
 		log_error_errno(r, "Failed to start the alert pipeline: %m");
 		goto failed;
 	}
+	fg_pipeline_set_callback(m->pipeline, on_pipeline_event, m);
+	show_pipeline_state(m);
 
 	r = connect_bus(m);
 	if (r < 0) {

@@ -321,10 +321,9 @@ static void on_done(struct fg_webhook *w, const struct fg_webhook_result *r, voi
 			    "retrying in %" PRIu64 " ms%s",
 			    e->alert.id, e->alert.button, t->name, url, what, lat, e->attempts,
 			    delay / 1000, has_ra ? " (Retry-After)" : "");
-		if (t->health == FG_TARGET_HEALTHY) {
+		if (t->health == FG_TARGET_HEALTHY)
 			t->health = FG_TARGET_FAILING;
-			emit(p, FG_PIPELINE_FAILING, e->alert.button, t->name, &e->alert, r->http_status);
-		}
+		emit(p, FG_PIPELINE_FAILING, e->alert.button, t->name, &e->alert, r->http_status);
 		break;
 	case FG_DELIVERY_DEAD: {
 		char reason[700];

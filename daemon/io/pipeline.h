@@ -27,7 +27,7 @@ enum fg_pipeline_event_kind {
 	FG_PIPELINE_ALERT_OPENED,	/* a button's alert is open locally */
 	FG_PIPELINE_ALERT_CLOSED,
 	FG_PIPELINE_DELIVERED,		/* a target accepted an alert */
-	FG_PIPELINE_FAILING,		/* a target started failing (will retry) */
+	FG_PIPELINE_FAILING,		/* an attempt failed; the alert will be retried */
 	FG_PIPELINE_TARGET_UNHEALTHY,	/* a target rejects us: config fault */
 	FG_PIPELINE_TARGET_HEALTHY,	/* a failing/unhealthy target accepts again */
 	FG_PIPELINE_DEAD_LETTER,	/* an alert will never be accepted as is */
