@@ -794,6 +794,9 @@ int fg_pipeline_button_event(struct fg_pipeline *p, const struct fg_button_confi
 			 fg_gesture_to_string(ev->gesture), fg_alert_state_to_string(a.state), a.id,
 			 fg_mapping_outcome_to_string(o), ev->queued ? ", queued, " : "",
 			 ev->queued ? fg_alert_age_text(&a, age, sizeof(age)) : "");
+		if (b->n_webhooks == 0)
+			log_error("Button %s has no [webhook] to send alert %s to: nobody is told",
+				  b->name, a.id);
 		/* Spool first: a crash after this and before the state save re-sends, never loses. */
 		enqueue(p, b, &a, NULL);
 	} else if (o != FG_MAPPING_IGNORED) {
