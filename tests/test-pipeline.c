@@ -357,6 +357,44 @@ static void test_test_alert_and_presets(void **state)
 	fg_config_free(c);
 }
 
+/* A Retry-After pauses the whole target, not only the alert that got it. */
+static void test_retry_after_pauses_target(void **state)
+{
+	struct fg_config *c = load(NULL);
+	sd_event *e;
+	struct fg_pipeline *p;
+	unsigned long long t429 = 0, tb1 = 0;
+	char *log, *l;
+
+	assert_int_equal(sd_event_new(&e), 0);
+	assert_int_equal(fg_pipeline_new(e, c, &p), 0);
+	fg_pipeline_set_callback(p, on_event, NULL);
+	assert_int_equal(sink_mode(&sink, "count=1 retry-after 1"), 200);
+	press(p, c, 0, FG_GESTURE_CLICK, 1, FG_MAPPING_OPEN);
+	for (int i = 0; i < 500 && events[FG_PIPELINE_FAILING] == 0; i++)
+		assert_true(sd_event_run(e, 10 * 1000) >= 0);
+	assert_int_equal(events[FG_PIPELINE_FAILING], 1);
+	/* another button, after the 429: it waits out the Retry-After too */
+	press(p, c, 1, FG_GESTURE_CLICK, 1, FG_MAPPING_OPEN);
+	run_until_empty(e, p, 10000);
+	log = sink_read_log(&sink);
+	l = strstr(log, "\"action\":\"retry-after\"");
+	assert_non_null(l);
+	while (l > log && l[-1] != '\n')
+		l--;
+	assert_int_equal(sscanf(strstr(l, "\"t_us\":"), "\"t_us\":%llu", &t429), 1);
+	l = strstr(log, "BG30-A00001:1:click");
+	assert_non_null(l);
+	while (l > log && l[-1] != '\n')
+		l--;
+	assert_int_equal(sscanf(strstr(l, "\"t_us\":"), "\"t_us\":%llu", &tb1), 1);
+	assert_true(tb1 - t429 >= 1000000);
+	free(log);
+	fg_pipeline_free(p);
+	sd_event_unref(e);
+	fg_config_free(c);
+}
+
 /* The per-target token bucket spaces requests after the burst. */
 static void test_rate_limit(void **state)
 {
@@ -442,6 +480,7 @@ int main(void)
 		FG_TEST_SETUP("/pipeline/restart-replays-spool", test_restart_replays, setup, teardown),
 		FG_TEST_SETUP("/pipeline/test-alert-and-presets", test_test_alert_and_presets, setup, teardown),
 		FG_TEST_SETUP("/pipeline/rate-limit", test_rate_limit, setup, teardown),
+		FG_TEST_SETUP("/pipeline/retry-after-pauses-target", test_retry_after_pauses_target, setup, teardown),
 		FG_TEST_SETUP("/pipeline/orphaned-queue", test_orphaned_queue, setup, teardown),
 	};
 

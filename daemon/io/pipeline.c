@@ -32,6 +32,7 @@ struct target {
 	struct fg_ratelimit rl;
 	enum fg_target_health health;
 	uint64_t probe_at;			/* unhealthy: next probe */
+	uint64_t paused_until;			/* Retry-After: the whole target waits */
 	unsigned in_flight;
 	sd_event_source *timer;
 	uint64_t timer_at;
@@ -317,6 +318,9 @@ static void on_done(struct fg_webhook *w, const struct fg_webhook_result *r, voi
 			has_ra = true;
 		delay = fg_retry_delay(e->attempts, rng_next(p), has_ra, ra);
 		e->next_attempt_usec = now + delay;
+		/* Retry-After speaks for the server, not for one alert: nothing goes before it. */
+		if (has_ra && now + ra > t->paused_until)
+			t->paused_until = now + ra;
 		log_warning("Delivery of alert %s of %s to %s (%s) failed: %s after %s, attempt %u; "
 			    "retrying in %" PRIu64 " ms%s",
 			    e->alert.id, e->alert.button, t->name, url, what, lat, e->attempts,
@@ -433,6 +437,10 @@ static void dispatch(struct target *t)
 		arm_target(t, t->probe_at);
 		return;
 	}
+	if (now < t->paused_until) {
+		arm_target(t, t->paused_until);
+		return;
+	}
 	for (e = fg_spool_first(p->spool, t->name); e; e = next) {
 		const char *b = e->alert.button;
 		bool is_blocked = false;
@@ -508,6 +516,7 @@ static void target_configure(struct target *t, const struct fg_webhook_config *c
 	fg_ratelimit_init(&t->rl, rate, burst, now);
 	t->health = FG_TARGET_HEALTHY;
 	t->probe_at = 0;
+	t->paused_until = 0;
 }
 
 /* Rebuild the target table for @c, keeping counters of known names. */
