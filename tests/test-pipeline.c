@@ -4,6 +4,7 @@
 #include "sink-helper.h"
 
 #include "io/pipeline.h"
+#include "lib/fileio.h"
 #include "lib/log.h"
 #include "lib/timeutil.h"
 
@@ -151,6 +152,17 @@ static void test_order_per_button(void **state)
 	assert_int_equal(fg_pipeline_delivery(p, 0)->http_status, 200);
 	assert_int_equal(fg_pipeline_delivery(p, 0)->result, FG_DELIVERY_DONE);
 	assert_false(fg_mapping_is_open(fg_pipeline_mapping(p), "b1"));
+	/* the loop wrote the state file (not only at exit) */
+	{
+		char path[128], *text;
+		size_t len;
+
+		snprintf(path, sizeof(path), "%s/alerts.state", state_dir);
+		assert_int_equal(fg_read_file(path, 1 << 20, &text, &len), 0);
+		assert_non_null(strstr(text, "button b2 0 - "));
+		assert_non_null(strstr(text, "seen 6 double_click "));
+		free(text);
+	}
 	fg_pipeline_free(p);
 	sd_event_unref(e);
 	fg_config_free(c);
@@ -178,7 +190,8 @@ static void test_outage_then_recovery(void **state)
 	fg_pipeline_target_status(p, 0, &ts);
 	assert_string_equal(ts.name, "main");
 	assert_int_equal(ts.health, FG_TARGET_FAILING);
-	assert_int_equal(events[FG_PIPELINE_FAILING], 1);
+	/* both buttons' first attempts got a 503 */
+	assert_int_equal(events[FG_PIPELINE_FAILING], 2);
 	run_until_empty(e, p, 20000);
 	assert_int_equal(events[FG_PIPELINE_TARGET_HEALTHY], 1);
 	fg_pipeline_target_status(p, 0, &ts);
@@ -196,20 +209,26 @@ static void test_outage_then_recovery(void **state)
 		/* the Off is accepted only after the On was */
 		assert_true(strstr(log, "BG30-A00000:1:click\",") < off);
 	}
-	/* Retry-After 1 s was honoured: the next try came at least 1 s later */
+	/* Retry-After 1 s was honoured: that alert's next try came at least 1 s later */
 	{
-		const char *ra = strstr(log, "\"action\":\"retry-after\""), *next;
+		const char *ra = strstr(log, "\"action\":\"retry-after\""), *line = ra, *k, *again;
 		unsigned long long t1, t2;
-		const char *line = ra;
+		char key[96];
 
 		assert_non_null(ra);
 		while (line > log && line[-1] != '\n')
 			line--;
+		k = strstr(line, "\"idempotency-key\":\"");
+		assert_non_null(k);
+		assert_true(k < ra);
+		snprintf(key, sizeof(key), "%.*s", (int)(strchr(k + 19, '"') - k + 1), k);
 		assert_int_equal(sscanf(strstr(line, "\"t_us\":"), "\"t_us\":%llu", &t1), 1);
-		next = strchr(ra, '\n');
-		assert_non_null(next);
-		assert_int_equal(sscanf(strstr(next, "\"t_us\":"), "\"t_us\":%llu", &t2), 1);
-		assert_true(t2 - t1 >= 900000);
+		again = strstr(ra, key);
+		assert_non_null(again);
+		for (line = again; line[-1] != '\n'; line--)
+			;
+		assert_int_equal(sscanf(strstr(line, "\"t_us\":"), "\"t_us\":%llu", &t2), 1);
+		assert_true(t2 - t1 >= 1000000);
 	}
 	free(log);
 	fg_pipeline_free(p);
@@ -338,6 +357,120 @@ static void test_test_alert_and_presets(void **state)
 	fg_config_free(c);
 }
 
+/* A Retry-After pauses the whole target, not only the alert that got it. */
+static void test_retry_after_pauses_target(void **state)
+{
+	struct fg_config *c = load(NULL);
+	sd_event *e;
+	struct fg_pipeline *p;
+	unsigned long long t429 = 0, tb1 = 0;
+	char *log, *l;
+
+	assert_int_equal(sd_event_new(&e), 0);
+	assert_int_equal(fg_pipeline_new(e, c, &p), 0);
+	fg_pipeline_set_callback(p, on_event, NULL);
+	assert_int_equal(sink_mode(&sink, "count=1 retry-after 1"), 200);
+	press(p, c, 0, FG_GESTURE_CLICK, 1, FG_MAPPING_OPEN);
+	for (int i = 0; i < 500 && events[FG_PIPELINE_FAILING] == 0; i++)
+		assert_true(sd_event_run(e, 10 * 1000) >= 0);
+	assert_int_equal(events[FG_PIPELINE_FAILING], 1);
+	/* another button, after the 429: it waits out the Retry-After too */
+	press(p, c, 1, FG_GESTURE_CLICK, 1, FG_MAPPING_OPEN);
+	run_until_empty(e, p, 10000);
+	log = sink_read_log(&sink);
+	l = strstr(log, "\"action\":\"retry-after\"");
+	assert_non_null(l);
+	while (l > log && l[-1] != '\n')
+		l--;
+	assert_int_equal(sscanf(strstr(l, "\"t_us\":"), "\"t_us\":%llu", &t429), 1);
+	l = strstr(log, "BG30-A00001:1:click");
+	assert_non_null(l);
+	while (l > log && l[-1] != '\n')
+		l--;
+	assert_int_equal(sscanf(strstr(l, "\"t_us\":"), "\"t_us\":%llu", &tb1), 1);
+	assert_true(tb1 - t429 >= 1000000);
+	free(log);
+	fg_pipeline_free(p);
+	sd_event_unref(e);
+	fg_config_free(c);
+}
+
+/* The per-target token bucket spaces requests after the burst. */
+static void test_rate_limit(void **state)
+{
+	struct fg_config *c = load("rate_limit = 4/s\n");
+	sd_event *e;
+	struct fg_pipeline *p;
+	unsigned long long t[8], t_press;
+	size_t n = 0;
+	char *log;
+
+	assert_int_equal(sd_event_new(&e), 0);
+	assert_int_equal(fg_pipeline_new(e, c, &p), 0);
+	t_press = fg_now_monotonic();
+	for (uint32_t k = 1; k <= 4; k++)
+		for (unsigned b = 0; b < 2; b++)
+			press(p, c, b, k % 2 ? FG_GESTURE_CLICK : FG_GESTURE_DOUBLE_CLICK, k,
+			      k % 2 ? FG_MAPPING_OPEN : FG_MAPPING_CLOSE);
+	run_until_empty(e, p, 10000);
+	log = sink_read_log(&sink);
+	for (const char *l = strstr(log, "\"t_us\":"); l && n < 8; l = strstr(l + 1, "\"t_us\":"))
+		assert_int_equal(sscanf(l, "\"t_us\":%llu", &t[n++]), 1);
+	assert_int_equal(n, 8);
+	/*
+	 * A burst of 4, then one every 250 ms: the 8th request cannot leave
+	 * before 1 s after the presses (without the limit it takes ms).
+	 * Measured from the presses, so a slow start (valgrind) cannot fool it.
+	 */
+	assert_true(t[7] - t_press >= 1000000);
+	free(log);
+	fg_pipeline_free(p);
+	sd_event_unref(e);
+	fg_config_free(c);
+}
+
+/* A queue whose [webhook] left the config is kept, shown, and sent once it is back. */
+static void test_orphaned_queue(void **state)
+{
+	char extra[256];
+	struct fg_config *c, *c2;
+	struct fg_target_status ts;
+	sd_event *e;
+	struct fg_pipeline *p;
+	size_t i;
+
+	snprintf(extra, sizeof(extra), "[webhook second]\npreset = generic\nurl = %s/second\n"
+		 "body = {\"k\": \"${idempotency_key}\"}\n", sink.url);
+	c = load(extra);
+	assert_int_equal(sd_event_new(&e), 0);
+	assert_int_equal(fg_pipeline_new(e, c, &p), 0);
+	assert_int_equal(sink_mode(&sink, "path=/second status 503"), 200);
+	press(p, c, 0, FG_GESTURE_CLICK, 1, FG_MAPPING_OPEN);
+	run_for(e, 200);
+	fg_pipeline_free(p);
+
+	c2 = load(NULL);	/* "second" is gone */
+	assert_int_equal(fg_pipeline_new(e, c2, &p), 0);
+	run_for(e, 200);
+	assert_int_equal(fg_pipeline_spool_depth(p), 1);
+	for (i = 0; i < fg_pipeline_n_targets(p); i++) {
+		fg_pipeline_target_status(p, i, &ts);
+		if (strcmp(ts.name, "second") == 0)
+			break;
+	}
+	assert_true(i < fg_pipeline_n_targets(p));
+	assert_int_equal(ts.health, FG_TARGET_ORPHANED);
+	assert_int_equal(ts.depth, 1);
+
+	assert_int_equal(sink_control(&sink, "/_sink/clear", ""), 200);
+	assert_int_equal(fg_pipeline_reload(p, c), 0);
+	run_until_empty(e, p, 5000);
+	fg_pipeline_free(p);
+	sd_event_unref(e);
+	fg_config_free(c);
+	fg_config_free(c2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -346,6 +479,9 @@ int main(void)
 		FG_TEST_SETUP("/pipeline/dead-letter-and-unhealthy", test_dead_letter_and_unhealthy, setup, teardown),
 		FG_TEST_SETUP("/pipeline/restart-replays-spool", test_restart_replays, setup, teardown),
 		FG_TEST_SETUP("/pipeline/test-alert-and-presets", test_test_alert_and_presets, setup, teardown),
+		FG_TEST_SETUP("/pipeline/rate-limit", test_rate_limit, setup, teardown),
+		FG_TEST_SETUP("/pipeline/retry-after-pauses-target", test_retry_after_pauses_target, setup, teardown),
+		FG_TEST_SETUP("/pipeline/orphaned-queue", test_orphaned_queue, setup, teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

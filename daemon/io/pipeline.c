@@ -32,6 +32,7 @@ struct target {
 	struct fg_ratelimit rl;
 	enum fg_target_health health;
 	uint64_t probe_at;			/* unhealthy: next probe */
+	uint64_t paused_until;			/* Retry-After: the whole target waits */
 	unsigned in_flight;
 	sd_event_source *timer;
 	uint64_t timer_at;
@@ -59,6 +60,8 @@ struct fg_pipeline {
 	struct delivery *deliveries;
 	sd_event_source *flush_timer;
 	sd_event_source *start;			/* first dispatch, deferred */
+	sd_event_source *save;			/* alerts.state write, after the sends */
+	bool state_dirty;
 	bool alarm;
 	unsigned long lost;
 	uint64_t rng;
@@ -315,14 +318,16 @@ static void on_done(struct fg_webhook *w, const struct fg_webhook_result *r, voi
 			has_ra = true;
 		delay = fg_retry_delay(e->attempts, rng_next(p), has_ra, ra);
 		e->next_attempt_usec = now + delay;
+		/* Retry-After speaks for the server, not for one alert: nothing goes before it. */
+		if (has_ra && now + ra > t->paused_until)
+			t->paused_until = now + ra;
 		log_warning("Delivery of alert %s of %s to %s (%s) failed: %s after %s, attempt %u; "
 			    "retrying in %" PRIu64 " ms%s",
 			    e->alert.id, e->alert.button, t->name, url, what, lat, e->attempts,
 			    delay / 1000, has_ra ? " (Retry-After)" : "");
-		if (t->health == FG_TARGET_HEALTHY) {
+		if (t->health == FG_TARGET_HEALTHY)
 			t->health = FG_TARGET_FAILING;
-			emit(p, FG_PIPELINE_FAILING, e->alert.button, t->name, &e->alert, r->http_status);
-		}
+		emit(p, FG_PIPELINE_FAILING, e->alert.button, t->name, &e->alert, r->http_status);
 		break;
 	case FG_DELIVERY_DEAD: {
 		char reason[700];
@@ -432,6 +437,10 @@ static void dispatch(struct target *t)
 		arm_target(t, t->probe_at);
 		return;
 	}
+	if (now < t->paused_until) {
+		arm_target(t, t->paused_until);
+		return;
+	}
 	for (e = fg_spool_first(p->spool, t->name); e; e = next) {
 		const char *b = e->alert.button;
 		bool is_blocked = false;
@@ -507,6 +516,7 @@ static void target_configure(struct target *t, const struct fg_webhook_config *c
 	fg_ratelimit_init(&t->rl, rate, burst, now);
 	t->health = FG_TARGET_HEALTHY;
 	t->probe_at = 0;
+	t->paused_until = 0;
 }
 
 /* Rebuild the target table for @c, keeping counters of known names. */
@@ -575,11 +585,37 @@ static int save_state(struct fg_pipeline *p)
 	size_t len;
 	int r;
 
+	p->state_dirty = false;
 	r = fg_mapping_serialize(p->mapping, &text, &len);
 	if (r >= 0)
 		r = fg_write_file_atomic(p->state_path, text, len, 0600);
 	free(text);
 	return r;
+}
+
+static int on_save(sd_event_source *s, void *userdata)
+{
+	struct fg_pipeline *p = userdata;
+	int r;
+
+	r = save_state(p);
+	if (r < 0)
+		log_error_errno(r, "Failed to save %s (alert state): %m", p->state_path);
+	return 0;
+}
+
+/*
+ * The state file is written on the next loop iteration, after curl's
+ * sources (higher priority) have put the requests on the wire: the two
+ * fsyncs it costs stay off the press-to-target path. A crash before it
+ * runs can only make a replayed event look new, which re-sends an alert
+ * with the same idempotency key; the alert itself is already spooled.
+ */
+static void mark_dirty(struct fg_pipeline *p)
+{
+	p->state_dirty = true;
+	if (sd_event_source_set_enabled(p->save, SD_EVENT_ONESHOT) < 0)
+		(void)on_save(p->save, p);
 }
 
 int fg_pipeline_new(sd_event *e, const struct fg_config *c, struct fg_pipeline **ret)
@@ -647,6 +683,12 @@ int fg_pipeline_new(sd_event *e, const struct fg_config *c, struct fg_pipeline *
 	if (r < 0)
 		goto fail;
 	r = sd_event_add_defer(e, &p->start, on_start, p);
+	if (r >= 0)
+		r = sd_event_add_defer(e, &p->save, on_save, p);
+	if (r >= 0)
+		r = sd_event_source_set_priority(p->save, SD_EVENT_PRIORITY_IDLE);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(p->save, SD_EVENT_OFF);
 	if (r < 0)
 		goto fail;
 	free(spool_dir);
@@ -678,6 +720,9 @@ struct fg_pipeline *fg_pipeline_free(struct fg_pipeline *p)
 	free(p->targets);
 	sd_event_source_disable_unref(p->flush_timer);
 	sd_event_source_disable_unref(p->start);
+	if (p->state_dirty && save_state(p) < 0)
+		log_error("Failed to save %s (alert state) at exit", p->state_path);
+	sd_event_source_disable_unref(p->save);
 	fg_spool_free(p->spool);
 	fg_mapping_free(p->mapping);
 	free(p->state_path);
@@ -758,6 +803,9 @@ int fg_pipeline_button_event(struct fg_pipeline *p, const struct fg_button_confi
 			 fg_gesture_to_string(ev->gesture), fg_alert_state_to_string(a.state), a.id,
 			 fg_mapping_outcome_to_string(o), ev->queued ? ", queued, " : "",
 			 ev->queued ? fg_alert_age_text(&a, age, sizeof(age)) : "");
+		if (b->n_webhooks == 0)
+			log_error("Button %s has no [webhook] to send alert %s to: nobody is told",
+				  b->name, a.id);
 		/* Spool first: a crash after this and before the state save re-sends, never loses. */
 		enqueue(p, b, &a, NULL);
 	} else if (o != FG_MAPPING_IGNORED) {
@@ -765,11 +813,8 @@ int fg_pipeline_button_event(struct fg_pipeline *p, const struct fg_button_confi
 			 fg_gesture_to_string(ev->gesture), ev->event_counter,
 			 fg_mapping_outcome_to_string(o));
 	}
-	if (o != FG_MAPPING_IGNORED && o != FG_MAPPING_TEST) {
-		r = save_state(p);
-		if (r < 0)
-			log_error_errno(r, "Failed to save %s (alert state): %m", p->state_path);
-	}
+	if (o != FG_MAPPING_IGNORED && o != FG_MAPPING_TEST)
+		mark_dirty(p);
 	if (o == FG_MAPPING_OPEN)
 		emit(p, FG_PIPELINE_ALERT_OPENED, b->name, NULL, &a, 0);
 	else if (o == FG_MAPPING_CLOSE)

@@ -27,7 +27,7 @@ enum fg_pipeline_event_kind {
 	FG_PIPELINE_ALERT_OPENED,	/* a button's alert is open locally */
 	FG_PIPELINE_ALERT_CLOSED,
 	FG_PIPELINE_DELIVERED,		/* a target accepted an alert */
-	FG_PIPELINE_FAILING,		/* a target started failing (will retry) */
+	FG_PIPELINE_FAILING,		/* an attempt failed; the alert will be retried */
 	FG_PIPELINE_TARGET_UNHEALTHY,	/* a target rejects us: config fault */
 	FG_PIPELINE_TARGET_HEALTHY,	/* a failing/unhealthy target accepts again */
 	FG_PIPELINE_DEAD_LETTER,	/* an alert will never be accepted as is */
@@ -47,7 +47,10 @@ struct fg_pipeline_event {
 	long http_status;		/* DELIVERED/FAILING/UNHEALTHY/DEAD_LETTER: 0 = none */
 };
 
-/* Everything in @ev lives only during the call. */
+/*
+ * Everything in @ev lives only during the call. The callback must not
+ * reload or free the pipeline.
+ */
 typedef void (*fg_pipeline_callback_t)(struct fg_pipeline *p, const struct fg_pipeline_event *ev,
 				       void *userdata);
 
@@ -65,9 +68,10 @@ void fg_pipeline_set_callback(struct fg_pipeline *p, fg_pipeline_callback_t cb, 
 /*
  * A button event from the Flic adapter. @b must belong to the current
  * configuration. When this returns 0 every alert it produced is spooled
- * (durably, unless the spool is in alarm) and the button's state saved:
- * the adapter may acknowledge the event to the button. *ret_outcome
- * (optional) says what the mapping did.
+ * (durably, unless the spool is in alarm): the adapter may acknowledge the
+ * event to the button. The button's alert state is written on the next
+ * loop iteration, after the requests went out (fg_pipeline_free() writes
+ * it too). *ret_outcome (optional) says what the mapping did.
  */
 int fg_pipeline_button_event(struct fg_pipeline *p, const struct fg_button_config *b,
 			     const struct fg_button_event *ev, enum fg_mapping_outcome *ret_outcome);
