@@ -38,6 +38,8 @@
 /* Packets queued on a write fd that is momentarily full */
 #define WRITE_QUEUE_MAX		64
 
+#define FG_ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
+
 struct adapter {
 	struct adapter *next;
 	char *path;			/* /org/bluez/hci0 */
@@ -67,9 +69,18 @@ struct device {
 	char *name;
 	bool has_rssi;
 	int rssi;
-	uint8_t *mfr;			/* FG_FLIC_COMPANY_ID payload */
+	uint8_t *mfr;			/* FG_FLIC2_COMPANY_ID payload */
 	size_t mfr_len;
 	bool flic_service;		/* UUIDs contains the Flic 2 service */
+	bool twist_service;		/* UUIDs contains the Flic Twist service */
+	/* AdvertisingData (BlueZ with it enabled): the last advertisement's AD structures */
+	struct {
+		uint8_t type;
+		uint8_t len;
+		uint8_t data[31];
+	} ad[8];
+	size_t n_ad;
+	bool ad_fresh;			/* came with the change being handled */
 	bool connected;
 	bool resolved;			/* ServicesResolved */
 	bool trusted;
@@ -275,33 +286,6 @@ static int read_variant_bytes(sd_bus_message *m, uint8_t **ret, size_t *ret_len)
 	}
 	*ret = copy;
 	*ret_len = n;
-	return 0;
-}
-
-/* Whether the "as" variant at the cursor contains @want (case-insensitive). */
-static int read_variant_strv_has(sd_bus_message *m, const char *want, bool *ret)
-{
-	const char *s;
-	bool found = false;
-	int r;
-
-	r = sd_bus_message_enter_container(m, 'v', "as");
-	if (r <= 0)
-		return r < 0 ? r : -EBADMSG;
-	r = sd_bus_message_enter_container(m, 'a', "s");
-	if (r < 0)
-		return r;
-	while ((r = sd_bus_message_read_basic(m, 's', &s)) > 0)
-		if (strcasecmp(s, want) == 0)
-			found = true;
-	if (r < 0)
-		return r;
-	r = sd_bus_message_exit_container(m);
-	if (r >= 0)
-		r = sd_bus_message_exit_container(m);
-	if (r < 0)
-		return r;
-	*ret = found;
 	return 0;
 }
 
@@ -1044,7 +1028,7 @@ static int parse_mfr(struct device *d, sd_bus_message *m)
 		r = sd_bus_message_read_basic(m, 'q', &id);
 		if (r < 0)
 			return r;
-		if (id == FG_FLIC_COMPANY_ID && sd_bus_message_verify_type(m, 'v', "ay") > 0) {
+		if (id == FG_FLIC2_COMPANY_ID && sd_bus_message_verify_type(m, 'v', "ay") > 0) {
 			free(d->mfr);
 			d->mfr = NULL;
 			r = read_variant_bytes(m, &d->mfr, &d->mfr_len);
@@ -1067,6 +1051,88 @@ static int parse_mfr(struct device *d, sd_bus_message *m)
 		d->mfr = NULL;
 		d->mfr_len = 0;
 	}
+	r = sd_bus_message_exit_container(m);
+	if (r < 0)
+		return r;
+	return sd_bus_message_exit_container(m);
+}
+
+/* UUIDs: does it name the Flic 2 and/or the Twist service? 1, or -errno. */
+static int read_uuids(sd_bus_message *m, bool *ret_flic, bool *ret_twist)
+{
+	const char *u;
+	bool flic = false, twist = false;
+	int r;
+
+	r = sd_bus_message_enter_container(m, 'v', "as");
+	if (r <= 0)
+		return r < 0 ? r : -EBADMSG;
+	r = sd_bus_message_enter_container(m, 'a', "s");
+	if (r < 0)
+		return r;
+	while ((r = sd_bus_message_read_basic(m, 's', &u)) > 0) {
+		flic = flic || strcasecmp(u, FG_FLIC2_SERVICE_UUID) == 0;
+		twist = twist || strcasecmp(u, FG_FLIC_TWIST_SERVICE_UUID) == 0;
+	}
+	if (r < 0)
+		return r;
+	r = sd_bus_message_exit_container(m);
+	if (r >= 0)
+		r = sd_bus_message_exit_container(m);
+	if (r < 0)
+		return r;
+	*ret_flic = flic;
+	*ret_twist = twist;
+	return 1;
+}
+
+/* AdvertisingData a{yv}: AD type -> bytes of the last advertisement. */
+static int parse_ad(struct device *d, sd_bus_message *m)
+{
+	int r;
+
+	d->n_ad = 0;
+	r = sd_bus_message_enter_container(m, 'v', "a{yv}");
+	if (r <= 0)
+		return r < 0 ? r : -EBADMSG;
+	r = sd_bus_message_enter_container(m, 'a', "{yv}");
+	if (r < 0)
+		return r;
+	while ((r = sd_bus_message_enter_container(m, 'e', "yv")) > 0) {
+		uint8_t type;
+		const void *p;
+		size_t n;
+
+		r = sd_bus_message_read_basic(m, 'y', &type);
+		if (r < 0)
+			return r;
+		if (sd_bus_message_verify_type(m, 'v', "ay") > 0) {
+			r = sd_bus_message_enter_container(m, 'v', "ay");
+			if (r >= 0)
+				r = sd_bus_message_read_array(m, 'y', &p, &n);
+			if (r >= 0)
+				r = sd_bus_message_exit_container(m);
+			if (r < 0)
+				return r;
+			/* an advertisement holds 31 bytes: anything longer is not one */
+			if (d->n_ad < FG_ELEMENTSOF(d->ad) && n <= sizeof(d->ad[0].data)) {
+				d->ad[d->n_ad].type = type;
+				d->ad[d->n_ad].len = (uint8_t)n;
+				memcpy(d->ad[d->n_ad].data, p, n);
+				d->n_ad++;
+			}
+		} else {
+			r = sd_bus_message_skip(m, "v");
+			if (r < 0)
+				return r;
+		}
+		r = sd_bus_message_exit_container(m);
+		if (r < 0)
+			return r;
+	}
+	if (r < 0)
+		return r;
+	d->ad_fresh = true;
 	r = sd_bus_message_exit_container(m);
 	if (r < 0)
 		return r;
@@ -1125,15 +1191,23 @@ static int parse_device_props(struct device *d, sd_bus_message *m, unsigned *cha
 				*changed |= CH_RESOLVED;
 			}
 		} else if (strcmp(key, "UUIDs") == 0) {
-			bool has;
+			bool flic = false, twist = false, got = false;
 
 			r = sd_bus_message_verify_type(m, 'v', "as");
+			if (r > 0)
+				got = (r = read_uuids(m, &flic, &twist)) > 0;
+			else if (r == 0)
+				r = sd_bus_message_skip(m, "v");
+			if (got && (flic != d->flic_service || twist != d->twist_service)) {
+				d->flic_service = flic;
+				d->twist_service = twist;
+				*changed |= CH_UUIDS;
+			}
+		} else if (strcmp(key, "AdvertisingData") == 0) {
+			r = sd_bus_message_verify_type(m, 'v', "a{yv}");
 			if (r > 0) {
-				r = read_variant_strv_has(m, FG_FLIC2_SERVICE_UUID, &has);
-				if (r >= 0 && has != d->flic_service) {
-					d->flic_service = has;
-					*changed |= CH_UUIDS;
-				}
+				r = parse_ad(d, m);
+				*changed |= CH_ADV;
 			} else if (r == 0) {
 				r = sd_bus_message_skip(m, "v");
 			}
@@ -1195,16 +1269,38 @@ static void report_adv(struct device *d)
 	struct fg_bluez_adv adv = {
 		.has_rssi = d->has_rssi,
 		.rssi = d->rssi,
-		.mfr = d->mfr,
-		.mfr_len = d->mfr_len,
-		.name = d->name,
-		.flic_service = d->flic_service,
 		.connected = d->connected,
 	};
 
 	if (!device_is_flic(d) || !d->bz->ops->advertisement)
 		return;
 	memcpy(adv.address, d->address, 6);
+	if (d->ad_fresh) {
+		struct fg_flic2_ad ad[FG_ELEMENTSOF(d->ad)];
+
+		for (size_t i = 0; i < d->n_ad; i++)
+			ad[i] = (struct fg_flic2_ad){ d->ad[i].type, d->ad[i].data, d->ad[i].len };
+		adv.from_ad = fg_flic2_adv_parse_ad(ad, d->n_ad, &adv.info) >= 0;
+	}
+	if (!adv.from_ad) {
+		const char *uuids[2];
+		size_t n_uuids = 0;
+		struct fg_flic2_adv_mfr mfr = { FG_FLIC2_COMPANY_ID, d->mfr, d->mfr_len };
+		struct fg_flic2_adv_input in = {
+			.uuids = uuids,
+			.mfr = d->mfr ? &mfr : NULL,
+			.n_mfr = d->mfr ? 1 : 0,
+			.name = d->name,
+		};
+
+		if (d->flic_service)
+			uuids[n_uuids++] = FG_FLIC2_SERVICE_UUID;
+		if (d->twist_service)
+			uuids[n_uuids++] = FG_FLIC_TWIST_SERVICE_UUID;
+		in.n_uuids = n_uuids;
+		(void)fg_flic2_adv_parse(&in, &adv.info);
+	}
+	d->ad_fresh = false;
 	d->bz->ops->advertisement(d->bz->userdata, &adv);
 }
 

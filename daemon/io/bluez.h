@@ -9,6 +9,7 @@
 #include <systemd/sd-event.h>
 
 #include "core/config.h"
+#include "core/flic2-adv.h"
 
 /*
  * BlueZ over D-Bus: the radio side of flicgated, shared with every other
@@ -28,12 +29,6 @@
  * advertisements and notification payloads go up as bytes, packets come
  * down as bytes. Every BlueZ call is asynchronous.
  */
-
-#define FG_FLIC2_SERVICE_UUID	"00420000-8f59-4420-870d-84f3b617e493"
-#define FG_FLIC2_WRITE_UUID	"00420001-8f59-4420-870d-84f3b617e493"
-#define FG_FLIC2_NOTIFY_UUID	"00420002-8f59-4420-870d-84f3b617e493"
-/* Bluetooth SIG company identifier of Shortcut Labs, in Flic advertisements */
-#define FG_FLIC_COMPANY_ID	0x030F
 
 /* The ATT MTU every LE link starts with (a write then carries 20 bytes). */
 #define FG_BLUEZ_DEFAULT_MTU	23
@@ -60,11 +55,14 @@ struct fg_bluez_adv {
 	uint8_t address[6];
 	bool has_rssi;
 	int rssi;			/* dBm */
-	/* manufacturer data for FG_FLIC_COMPANY_ID (without the id); NULL if none */
-	const uint8_t *mfr;
-	size_t mfr_len;
-	const char *name;		/* NULL if the device has none */
-	bool flic_service;		/* the Flic 2 service UUID is advertised */
+	/*
+	 * What it is, per core/flic2-adv.h. From this advertisement's own
+	 * data when BlueZ exposes AdvertisingData (@from_ad), else from the
+	 * Device1 properties, whose UUIDs BlueZ keeps from earlier
+	 * advertisements and connections: "public mode" is then only a hint.
+	 */
+	struct fg_flic2_adv info;
+	bool from_ad;
 	bool connected;			/* BlueZ already holds a connection */
 };
 

@@ -21,12 +21,13 @@
 #include <strings.h>
 
 #include "buttons.h"
+#include "core/flic2-adv.h"
 #include "core/flic2.h"
+#include "core/pairing.h"
 #include "lib/fileio.h"
 #include "lib/log.h"
 #include "lib/strv.h"
 #include "lib/timeutil.h"
-#include "store.h"
 
 /* Backoff after a failed connection or session: doubles up to the max. */
 #define RETRY_MIN_USEC		(1 * FG_USEC_PER_SEC)
@@ -96,7 +97,8 @@ struct fg_buttons {
 	const struct fg_buttons_ops *ops;
 	void *userdata;
 	struct fg_bluez *bz;
-	struct fg_store *store;
+	struct fg_pairing_store *store;	/* <state_dir>/pairings: records and dedup state */
+	char *names_path;		/* <state_dir>/button-names: names given at pairing */
 
 	/* identity keys a certificate may be signed by: Flic's and the config's */
 	uint8_t (*keys)[32];
@@ -369,19 +371,91 @@ static void button_maybe_forget(struct button *b)
 
 /* ---- persistence ------------------------------------------------------------------ */
 
-static int button_save(struct button *b)
+/*
+ * Records and dedup state live in the engine's pairing store. The names
+ * given in a named pairing window live beside it in one small file,
+ * "AA:BB:CC:DD:EE:FF name" per line, rewritten whole when one changes.
+ */
+#define NAMES_MAX_SIZE (64 * 1024)
+
+static int save_names(struct fg_buttons *bs)
 {
-	struct fg_store_entry e = {
-		.pairing = b->rec,
-		.dedup = b->dedup,
-		.alias = b->alias,
-	};
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
 	int r;
 
-	r = fg_store_save(b->bs->store, &e);
-	explicit_bzero(&e.pairing, sizeof(e.pairing));
+	f = open_memstream(&text, &len);
+	if (!f)
+		return -ENOMEM;
+	fputs("# flicgate: names given to buttons when they were paired\n", f);
+	for (struct button *b = bs->buttons; b; b = b->next)
+		if (b->paired && b->alias)
+			fprintf(f, "%s %s\n", b->addr_str, b->alias);
+	if (fclose(f) != 0) {
+		free(text);
+		return -ENOMEM;
+	}
+	r = fg_write_file_atomic(bs->names_path, text, len, 0600);
+	free(text);
+	if (r < 0)
+		log_error_errno(r, "Bluetooth: cannot save %s: %m", bs->names_path);
+	return r;
+}
+
+/* Lines that do not parse are skipped (and said so): a name is not worth failing for. */
+static int load_names(struct fg_buttons *bs)
+{
+	char *text = NULL, *line, *save = NULL;
+	size_t len;
+	int r;
+
+	r = fg_read_file(bs->names_path, NAMES_MAX_SIZE, &text, &len);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return log_error_errno(r, "Bluetooth: cannot read %s: %m", bs->names_path);
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char a[18], name[64];
+		uint8_t addr[6];
+		struct button *b;
+
+		if (line[0] == '#')
+			continue;
+		if (sscanf(line, "%17s %63s", a, name) != 2 || fg_parse_address(a, addr) < 0 ||
+		    !fg_name_is_valid(name)) {
+			log_warning("Bluetooth: %s: ignoring a damaged line", bs->names_path);
+			continue;
+		}
+		b = find_by_address(bs, addr);
+		if (!b || !b->paired)
+			continue;
+		free(b->alias);
+		b->alias = strdup(name);
+		if (!b->alias) {
+			free(text);
+			return -ENOMEM;
+		}
+	}
+	free(text);
+	return 0;
+}
+
+static int save_record(struct button *b)
+{
+	int r = fg_pairing_store_save(b->bs->store, &b->rec);
+
 	if (r < 0)
 		log_error_errno(r, "Button %s: cannot save its pairing: %m", b->display);
+	return r;
+}
+
+static int save_dedup(struct button *b)
+{
+	int r = fg_pairing_store_save_dedup(b->bs->store, b->address, &b->dedup);
+
+	if (r < 0)
+		log_error_errno(r, "Button %s: cannot save its event counter: %m", b->display);
 	return r;
 }
 
@@ -524,7 +598,7 @@ static void on_failed(struct button *b, enum fg_flic2_failure reason, uint8_t de
 			  b->display);
 		b->repair_needed = true;
 		b->paired = false;
-		(void)fg_store_remove(b->bs->store, b->address);
+		(void)fg_pairing_store_remove(b->bs->store, b->address);
 		(void)fg_bluez_watch(b->bs->bz, b->address, false);
 		explicit_bzero(&b->rec.pairing_key, sizeof(b->rec.pairing_key));
 		break;
@@ -566,7 +640,10 @@ static void on_paired(struct button *b, const struct fg_flic2_pairing *rec)
 			log_error("Button %s: out of memory for its name", b->addr_str);
 	}
 	(void)button_rename(b);
-	(void)button_save(b);
+	(void)save_record(b);
+	(void)save_dedup(b);
+	if (b->alias)
+		(void)save_names(bs);
 	(void)fg_bluez_set_trusted(bs->bz, b->address, true);
 	(void)fg_bluez_watch(bs->bz, b->address, true);
 	bs->stats.pairings++;
@@ -625,7 +702,7 @@ static void button_drain(struct button *b)
 		case FG_FLIC2_ACTION_STATE_TO_PERSIST:
 			b->dedup = a.dedup;
 			if (b->paired)
-				(void)button_save(b);
+				(void)save_dedup(b);
 			break;
 		case FG_FLIC2_ACTION_BATTERY:
 			if (a.battery_mv != b->battery_mv)
@@ -635,14 +712,14 @@ static void button_drain(struct button *b)
 		case FG_FLIC2_ACTION_NAME:
 			if (b->paired && strcmp(b->rec.name, a.name) != 0) {
 				snprintf(b->rec.name, sizeof(b->rec.name), "%s", a.name);
-				(void)button_save(b);
+				(void)save_record(b);
 				changed = true;
 			}
 			break;
 		case FG_FLIC2_ACTION_FIRMWARE:
 			if (b->paired && b->rec.firmware_version != a.firmware_version) {
 				b->rec.firmware_version = a.firmware_version;
-				(void)button_save(b);
+				(void)save_record(b);
 				changed = true;
 			}
 			break;
@@ -846,14 +923,24 @@ static void on_advertisement(void *userdata, const struct fg_bluez_adv *adv)
 	struct fg_buttons *bs = userdata;
 	struct button *b = find_by_address(bs, adv->address);
 	uint64_t now = now_mono(bs);
-	bool public_mode = adv->flic_service && !adv->connected;
+	bool public_mode;
 	const char *why = NULL;
 
+	if (adv->info.kind != FG_FLIC2_ADV_FLIC2 && !b)
+		return;	/* a Twist speaks another protocol; anything else is not ours */
 	if (b) {
 		b->last_seen = fg_now_realtime();
 		b->has_rssi = adv->has_rssi;
 		b->rssi = adv->rssi;
 	}
+	/*
+	 * Pairable: in public mode and not linked to another device. A button
+	 * we hold a good pairing for is never re-paired from an advertisement:
+	 * BlueZ keeps the service UUID it saw once, so "public mode" would be
+	 * stale; unpair it first, or let the engine find it lost our pairing.
+	 */
+	public_mode = adv->info.public_mode && !adv->connected && !adv->info.connected_elsewhere &&
+		      !(b && b->paired && !b->repair_needed);
 
 	if (public_mode && (!b || !b->pairing) && (!b || now >= b->pair_blocked_until)) {
 		if (pairing_allowed(bs, adv->address, &why)) {
@@ -1151,15 +1238,18 @@ int fg_buttons_unpair(struct fg_buttons *bs, const char *which)
 
 	if (!b || (!b->paired && !b->repair_needed && !b->pairing))
 		return -ENOENT;
-	r = fg_store_remove(bs->store, b->address);
+	r = fg_pairing_store_remove(bs->store, b->address);
 	if (r < 0 && r != -ENOENT)
 		return log_error_errno(r, "Button %s: cannot remove its pairing: %m", b->display);
 	log_notice("Button %s (%s) unpaired", b->display, b->addr_str);
 	b->paired = b->pairing = b->repair_needed = false;
 	explicit_bzero(&b->rec, sizeof(b->rec));
 	b->dedup = (struct fg_flic2_dedup){ 0 };
-	free(b->alias);
-	b->alias = NULL;
+	if (b->alias) {
+		free(b->alias);
+		b->alias = NULL;
+		(void)save_names(bs);
+	}
 	b->engine = fg_flic2_free(b->engine);
 	b->retry = sd_event_source_disable_unref(b->retry);
 	arm_deadline(b);
@@ -1276,42 +1366,58 @@ static int sync_config_buttons(struct fg_buttons *bs)
 
 static int load_pairings(struct fg_buttons *bs)
 {
-	struct fg_store_entry *entries = NULL;
-	size_t n = 0;
+	uint8_t (*addrs)[6] = NULL;
+	size_t n = 0, loaded = 0;
 	int r;
 
-	r = fg_store_load(bs->store, &entries, &n);
+	r = fg_pairing_store_list(bs->store, &addrs, &n);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < n; i++) {
-		struct button *b = find_by_address(bs, entries[i].pairing.address);
+		struct fg_flic2_pairing rec;
+		struct button *b;
+		char a[18];
 
+		fg_format_address(addrs[i], a);
+		r = fg_pairing_store_load(bs->store, addrs[i], &rec);
+		if (r < 0) {
+			/* keep the file for a human; this button must be paired again */
+			log_error_errno(r, "Button %s: its pairing record cannot be read (%m): pair it again", a);
+			r = 0;
+			continue;
+		}
+		b = find_by_address(bs, addrs[i]);
 		if (!b)
-			b = button_new(bs, entries[i].pairing.address);
+			b = button_new(bs, addrs[i]);
 		if (!b) {
+			explicit_bzero(&rec, sizeof(rec));
 			r = -ENOMEM;
 			break;
 		}
 		b->paired = true;
-		b->rec = entries[i].pairing;
-		b->dedup = entries[i].dedup;
+		b->rec = rec;
+		explicit_bzero(&rec, sizeof(rec));
 		b->battery_mv = b->rec.battery_mv;
-		if (entries[i].alias) {
-			b->alias = strdup(entries[i].alias);
-			if (!b->alias) {
-				r = -ENOMEM;
-				break;
-			}
+		r = fg_pairing_store_load_dedup(bs->store, addrs[i], &b->dedup);
+		if (r < 0) {
+			/* no (or a damaged) counter: the engine starts without one */
+			if (r != -ENOENT)
+				log_warning_errno(r, "Button %s: event counter unreadable (%m), starting afresh", a);
+			b->dedup = (struct fg_flic2_dedup){ 0 };
+			r = 0;
 		}
-		if (button_rename(b) < 0) {
-			r = -ENOMEM;
-			break;
-		}
+		loaded++;
 	}
-	fg_store_entries_free(entries, n);
+	free(addrs);
 	if (r < 0)
 		return r;
-	log_info("Bluetooth: %zu paired button%s", n, n == 1 ? "" : "s");
+	r = load_names(bs);
+	if (r < 0)
+		return r;
+	for (struct button *b = bs->buttons; b; b = b->next)
+		if (button_rename(b) < 0)
+			return -ENOMEM;
+	log_info("Bluetooth: %zu paired button%s", loaded, loaded == 1 ? "" : "s");
 	return 0;
 }
 
@@ -1335,7 +1441,12 @@ int fg_buttons_new(sd_event *event, sd_bus *bus, const struct fg_config *config,
 		log_error_errno(r, "Bluetooth: bad trusted_key: %m");
 		goto failed;
 	}
-	r = fg_store_open(config->gateway.state_dir, &bs->store);
+	if (asprintf(&bs->names_path, "%s/button-names", config->gateway.state_dir) < 0) {
+		bs->names_path = NULL;
+		r = -ENOMEM;
+		goto failed;
+	}
+	r = fg_pairing_store_open(config->gateway.state_dir, &bs->store);
 	if (r < 0) {
 		log_error_errno(r, "Bluetooth: cannot open the pairing store in %s: %m",
 				config->gateway.state_dir);
@@ -1397,7 +1508,8 @@ struct fg_buttons *fg_buttons_free(struct fg_buttons *bs)
 	}
 	sd_event_source_disable_unref(bs->window);
 	free(bs->window_name);
-	fg_store_free(bs->store);
+	fg_pairing_store_free(bs->store);
+	free(bs->names_path);
 	if (bs->keys)
 		explicit_bzero(bs->keys, bs->n_keys * sizeof(*bs->keys));
 	free(bs->keys);

@@ -51,9 +51,9 @@ with TempDir() as tmp:
             check(b and b["name"] == "flic-" + serial(1) and b["paired"] == "1" and b["configured"] == "0",
                   "unconfigured paired button is called flic-<serial> (%s)" % (b and b["name"]))
             check(drv.button(A)["state"] == "ready", "the pairing session stays up (ready)")
-            check(os.path.exists(os.path.join(state, "buttons", A.replace(":", ""))),
-                  "the pairing is stored in state_dir/buttons")
-            st = os.stat(os.path.join(state, "buttons", A.replace(":", "")))
+            check(os.path.exists(os.path.join(state, "pairings", A.replace(":", "") + ".pairing")),
+                  "the pairing is stored in state_dir/pairings")
+            st = os.stat(os.path.join(state, "pairings", A.replace(":", "") + ".pairing"))
             check(st.st_mode & 0o777 == 0o600, "the pairing file is mode 0600")
             check(sim.prop(dev_path(A), "org.bluez.Device1", "Trusted"), "the paired device is marked Trusted in BlueZ")
 
@@ -137,7 +137,7 @@ with TempDir() as tmp:
 
             # 8. unpair A: record gone, BlueZ device removed, status forgets it
             check(drv.cmd("unpair " + A) == "OK unpair", "unpair A by address")
-            check(not os.path.exists(os.path.join(state, "buttons", A.replace(":", ""))), "A's pairing file is deleted")
+            check(not os.path.exists(os.path.join(state, "pairings", A.replace(":", "") + ".pairing")), "A's pairing file is deleted")
             time.sleep(0.5)
             check(dev_path(A) not in sim.managed(), "A's BlueZ device is removed")
             check(drv.button(A) is None, "A is no longer listed")
