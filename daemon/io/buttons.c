@@ -44,6 +44,7 @@
 #define REFUSED_LOG_USEC	(60 * FG_USEC_PER_SEC)
 
 #define FG_ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
+#define _fallthrough_ __attribute__((__fallthrough__))
 
 struct button {
 	struct button *next;
@@ -59,6 +60,8 @@ struct button {
 	struct fg_flic2_pairing rec;	/* SECRET key inside; valid if paired */
 	struct fg_flic2_dedup dedup;	/* as last persisted */
 	bool pairing;			/* a full verify is wanted or running */
+	bool by_window;			/* ...as the one attempt of the pairing window */
+	char *window_alias;		/* the name that window gives it, or NULL */
 	bool repair_needed;
 	uint64_t pair_blocked_until;	/* CLOCK_MONOTONIC */
 
@@ -113,10 +116,11 @@ struct fg_buttons {
 		uint64_t when;		/* CLOCK_MONOTONIC; 0: free */
 	} refused[16];
 
-	/* pairing window */
+	/* pairing window: pairs at most one button */
 	sd_event_source *window;
 	char *window_name;
 	uint64_t window_end;		/* CLOCK_MONOTONIC */
+	bool window_busy;		/* its one attempt is running */
 
 	struct fg_buttons_stats stats;
 };
@@ -343,6 +347,7 @@ static void button_free(struct button *b)
 	sd_event_source_disable_unref(b->retry);
 	explicit_bzero(&b->rec, sizeof(b->rec));
 	free(b->alias);
+	free(b->window_alias);
 	free(b->display);
 	free(b);
 }
@@ -576,6 +581,23 @@ static void on_button_event(struct button *b, const struct fg_flic2_button_event
 	}
 }
 
+static void window_close(struct fg_buttons *bs, const char *why);
+
+/* The window's one attempt ended: the window closes with it. */
+static void pairing_attempt_over(struct button *b, const char *why)
+{
+	bool mine = b->by_window;
+
+	b->by_window = false;
+	free(b->window_alias);
+	b->window_alias = NULL;
+	if (!mine)
+		return;
+	b->bs->window_busy = false;
+	if (b->bs->window)
+		window_close(b->bs, why);
+}
+
 static void on_failed(struct button *b, enum fg_flic2_failure reason, uint8_t detail)
 {
 	const char *why = fg_flic2_failure_to_string(reason);
@@ -588,6 +610,7 @@ static void on_failed(struct button *b, enum fg_flic2_failure reason, uint8_t de
 		b->bs->stats.pairing_failures++;
 		log_warning("Button %s: pairing failed: %s", b->display, b->last_error);
 		report_pairing(b->bs, FG_PAIRING_FAILED, b, b->last_error);
+		pairing_attempt_over(b, "failed");
 		return;
 	}
 	b->failures++;
@@ -628,16 +651,15 @@ static void on_failed(struct button *b, enum fg_flic2_failure reason, uint8_t de
 static void on_paired(struct button *b, const struct fg_flic2_pairing *rec)
 {
 	struct fg_buttons *bs = b->bs;
-	bool named = bs->window_name != NULL;
 
 	b->rec = *rec;
 	b->paired = true;
 	b->repair_needed = false;
 	b->dedup = (struct fg_flic2_dedup){ 0 };
-	if (named && !b->alias) {
-		b->alias = strdup(bs->window_name);
-		if (!b->alias)
-			log_error("Button %s: out of memory for its name", b->addr_str);
+	if (b->window_alias) {
+		free(b->alias);
+		b->alias = b->window_alias;
+		b->window_alias = NULL;
 	}
 	(void)button_rename(b);
 	(void)save_record(b);
@@ -651,8 +673,7 @@ static void on_paired(struct button *b, const struct fg_flic2_pairing *rec)
 		   b->rec.serial, b->rec.firmware_version,
 		   b->cfg ? "" : " (no [button] section names it: its presses open no alert)");
 	report_pairing(bs, FG_PAIRING_PAIRED, b, NULL);
-	if (named)
-		(void)fg_buttons_close_pairing_window(bs);
+	pairing_attempt_over(b, "paired");
 }
 
 static void on_verified(struct button *b)
@@ -828,27 +849,35 @@ static void background_retry(struct button *b, uint64_t held)
 	}
 }
 
-static bool pairing_allowed(const struct fg_buttons *bs, const uint8_t address[6], const char **ret_why)
+/*
+ * May this public-mode button be paired now? *ret_by_window: it would be
+ * the open window's one attempt (a listed button under "listed" is not).
+ */
+static bool pairing_allowed(const struct fg_buttons *bs, const uint8_t address[6], bool *ret_by_window,
+			    const char **ret_why)
 {
-	const struct fg_button_config *c;
-
+	*ret_by_window = false;
 	switch (bs->cfg->bluetooth.pairing) {
 	case FG_PAIRING_LOCKED:
 		*ret_why = "pairing is locked ([bluetooth] pairing = locked)";
 		return false;
 	case FG_PAIRING_LISTED:
-		c = fg_config_button_by_address(bs->cfg, address);
-		if (c)
+		if (fg_config_button_by_address(bs->cfg, address))
 			return true;
-		if (bs->window)
-			return true;
-		*ret_why = "not listed in a [button] section and no pairing window is open";
-		return false;
+		_fallthrough_;
 	case FG_PAIRING_WINDOW:
-		if (bs->window)
-			return true;
-		*ret_why = "no pairing window is open";
-		return false;
+		if (!bs->window) {
+			*ret_why = bs->cfg->bluetooth.pairing == FG_PAIRING_LISTED ?
+				   "not listed in a [button] section and no pairing window is open" :
+				   "no pairing window is open";
+			return false;
+		}
+		if (bs->window_busy) {
+			*ret_why = "the pairing window is busy with another button";
+			return false;
+		}
+		*ret_by_window = true;
+		return true;
 	case _FG_PAIRING_MAX:
 		break;
 	}
@@ -856,16 +885,25 @@ static bool pairing_allowed(const struct fg_buttons *bs, const uint8_t address[6
 	return false;
 }
 
-static void start_pairing(struct button *b)
+static void start_pairing(struct button *b, bool by_window)
 {
+	struct fg_buttons *bs = b->bs;
 	int r;
 
+	if (by_window) {
+		/* the window's name goes to this button, whenever the attempt ends */
+		b->by_window = true;
+		bs->window_busy = true;
+		free(b->window_alias);
+		b->window_alias = bs->window_name ? strdup(bs->window_name) : NULL;
+	}
 	b->pairing = true;
 	b->repair_needed = false;
 	r = button_engine(b, FG_FLIC2_MODE_PAIR);
 	if (r < 0) {
 		log_error_errno(r, "Button %s: cannot start pairing: %m", b->addr_str);
 		b->pairing = false;
+		pairing_attempt_over(b, "failed");
 		return;
 	}
 	log_notice("Button %s in public mode found: pairing", b->addr_str);
@@ -943,7 +981,9 @@ static void on_advertisement(void *userdata, const struct fg_bluez_adv *adv)
 		      !(b && b->paired && !b->repair_needed);
 
 	if (public_mode && (!b || !b->pairing) && (!b || now >= b->pair_blocked_until)) {
-		if (pairing_allowed(bs, adv->address, &why)) {
+		bool by_window;
+
+		if (pairing_allowed(bs, adv->address, &by_window, &why)) {
 			if (!b)
 				b = button_new(bs, adv->address);
 			if (!b)
@@ -951,7 +991,7 @@ static void on_advertisement(void *userdata, const struct fg_bluez_adv *adv)
 			b->has_rssi = adv->has_rssi;
 			b->rssi = adv->rssi;
 			b->last_seen = fg_now_realtime();
-			start_pairing(b);
+			start_pairing(b, by_window);
 			report(b);
 			return;
 		}
@@ -1042,6 +1082,7 @@ static void on_link(void *userdata, const uint8_t address[6], enum fg_bluez_link
 			bs->stats.pairing_failures++;
 			set_error(b, "cannot connect: %s", strerror(-(error ? error : EIO)));
 			report_pairing(bs, FG_PAIRING_FAILED, b, b->last_error);
+			pairing_attempt_over(b, "failed");
 			report(b);
 			button_maybe_forget(b);
 			break;
@@ -1158,6 +1199,10 @@ static void window_close(struct fg_buttons *bs, const char *why)
 {
 	/* the policy changed: refusals are news again */
 	memset(bs->refused, 0, sizeof(bs->refused));
+	/* an attempt still running finishes; it just no longer closes anything */
+	for (struct button *b = bs->buttons; b; b = b->next)
+		b->by_window = false;
+	bs->window_busy = false;
 	bs->window = sd_event_source_disable_unref(bs->window);
 	free(bs->window_name);
 	bs->window_name = NULL;
@@ -1215,7 +1260,7 @@ int fg_buttons_close_pairing_window(struct fg_buttons *bs)
 {
 	if (!bs->window)
 		return -ENOENT;
-	window_close(bs, bs->window_name && bs->stats.pairings ? "paired" : "closed");
+	window_close(bs, "closed");
 	return 0;
 }
 
@@ -1261,6 +1306,31 @@ int fg_buttons_unpair(struct fg_buttons *bs, const char *which)
 	report(b);
 	button_maybe_forget(b);
 	return 0;
+}
+
+int fg_buttons_rename(struct fg_buttons *bs, const char *which, const char *name)
+{
+	struct button *b = find_by_name(bs, which), *other;
+	char *n;
+
+	if (!b || !b->paired)
+		return -ENOENT;
+	if (b->cfg)
+		return -EPERM;
+	if (!fg_name_is_valid(name) || strlen(name) > 48)
+		return -EINVAL;
+	other = find_by_name(bs, name);
+	if ((other && other != b) || fg_config_button_by_name(bs->cfg, name))
+		return -EEXIST;
+	n = strdup(name);
+	if (!n)
+		return -ENOMEM;
+	free(b->alias);
+	b->alias = n;
+	(void)button_rename(b);
+	log_notice("Button %s (%s) renamed", b->display, b->addr_str);
+	report(b);
+	return save_names(bs);
 }
 
 size_t fg_buttons_count(const struct fg_buttons *bs)

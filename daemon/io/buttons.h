@@ -22,9 +22,9 @@
  * records and event de-duplication state on disk so that a restart of the
  * gateway reconnects with a quick verify and never reports an event twice.
  *
- * Pairing policy ([bluetooth] pairing): "window" pairs buttons in public
- * mode only while a pairing window is open; "listed" also pairs, at any
- * time, a button in public mode whose address (or serial) is in a
+ * Pairing policy ([bluetooth] pairing): "window" pairs a button in public
+ * mode only while a pairing window is open, one button per window; "listed"
+ * also pairs, at any time, a button in public mode whose address is in a
  * [button NAME] section; "locked" never pairs. A button that is not in
  * public mode is never paired (the engine checks what the button says, too).
  *
@@ -76,7 +76,8 @@ struct fg_button_status {
 
 enum fg_pairing_step {
 	FG_PAIRING_WINDOW_OPENED,	/* .name: the name for the next button, or NULL */
-	FG_PAIRING_WINDOW_CLOSED,	/* .detail: "timeout", "paired", "closed" */
+	/* .detail: "paired", "failed" (its one attempt ended), "timeout", "closed", "locked" */
+	FG_PAIRING_WINDOW_CLOSED,
 	FG_PAIRING_FOUND,		/* a button in public mode: .address */
 	FG_PAIRING_VERIFYING,		/* connected, full verify running */
 	FG_PAIRING_PAIRED,		/* .name, .address, .serial */
@@ -128,10 +129,13 @@ int fg_buttons_set_config(struct fg_buttons *bs, const struct fg_config *config)
 
 /*
  * Open a pairing window for @duration_usec (0: [bluetooth] pairing_window).
- * With @name, the first button paired in it is called that (until a
- * [button] section names its address or serial) and the window closes.
- * -EPERM when the policy is "locked", -EINVAL for an invalid name, -EEXIST
- * if @name is already a paired button's or a [button] section's.
+ * It pairs at most one button: the first one in public mode that is not
+ * otherwise allowed (listed) is tried, and the window closes when that
+ * attempt ends (WINDOW_CLOSED "paired" or "failed") or the time is up. With
+ * @name the button is called that until a [button] section names its
+ * address or serial. Opening an open window restarts it. -EPERM when the
+ * policy is "locked", -EINVAL for an invalid name, -EEXIST if @name is
+ * already a paired button's or a [button] section's.
  */
 int fg_buttons_open_pairing_window(struct fg_buttons *bs, uint64_t duration_usec, const char *name);
 /* -ENOENT if no window is open. */
@@ -145,6 +149,13 @@ uint64_t fg_buttons_pairing_window_left(const struct fg_buttons *bs);
  * -ENOENT if no paired button matches.
  */
 int fg_buttons_unpair(struct fg_buttons *bs, const char *which);
+
+/*
+ * Give a paired button that no [button] section names another name (as a
+ * named pairing window would have). -ENOENT unknown or not paired, -EPERM
+ * if a section names it (rename it there), -EINVAL invalid, -EEXIST taken.
+ */
+int fg_buttons_rename(struct fg_buttons *bs, const char *which, const char *name);
 
 /* Buttons known (paired, configured, or being paired), in a stable order. */
 size_t fg_buttons_count(const struct fg_buttons *bs);

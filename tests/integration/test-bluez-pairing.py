@@ -1,11 +1,11 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: MIT
 """Pairing through the simulated BlueZ with the real button layer
-(buttons-driver): refused outside a window, paired inside one, a named
-window binds a [button] section, a button that is not in public mode is
-never paired, a window times out, a forged button fails the identity check,
-the "listed" and "locked" policies, unpairing, and pairings that survive a
-restart (quick verify, names kept)."""
+(buttons-driver): refused outside a window, paired inside one, one button
+per window, a named window names it, renaming, a button that is not in
+public mode is never paired, a window times out, a forged button fails the
+identity check and closes its window, the "listed" and "locked" policies,
+unpairing, and pairings that survive a restart (quick verify, names kept)."""
 import os
 import sys
 import time
@@ -47,6 +47,8 @@ with TempDir() as tmp:
             check(drv.pairing("window-opened", None, m, 5), "window-opened reported")
             check(drv.pairing("found", A, m, 5), "found reported")
             check(drv.pairing("paired", A, m, 10), "paired inside the window")
+            line = drv.pairing("window-closed", None, m, 5)
+            check(line and "paired" in line, "the window closes after its one pairing (%s)" % line)
             b = drv.button(A)
             check(b and b["name"] == "flic-" + serial(1) and b["paired"] == "1" and b["configured"] == "0",
                   "unconfigured paired button is called flic-<serial> (%s)" % (b and b["name"]))
@@ -74,13 +76,15 @@ with TempDir() as tmp:
 
             # 4. a forged button (certificate by an unknown key) fails the identity check
             m = drv.mark()
+            drv.cmd("window 30")
             sim.ctl.SetPublicMode(D, True)
             line = drv.pairing("failed", D, m, 10)
             check(line and "not-genuine" in line, "a forged button fails: %s" % line)
+            line = drv.pairing("window-closed", None, m, 5)
+            check(line and "failed" in line, "...and its window closes (%s)" % line)
             b = drv.button(D)
             check(b is None or b["paired"] == "0", "...and is not paired")
             sim.ctl.SetPublicMode(D, False)
-            drv.cmd("close")
 
             # 5. a named window names the next button and closes after one pairing
             check(drv.cmd("window 30 reception").startswith("ERR window EEXIST"),
@@ -93,13 +97,17 @@ with TempDir() as tmp:
             b = drv.button(G)
             check(b and b["name"] == "lobby" and b["configured"] == "0", "G is called 'lobby' (%s)" % (b and b["name"]))
             check(drv.cmd("window 30 lobby").startswith("ERR window EEXIST"), "a second button cannot take the name")
+            check(drv.cmd("rename lobby hall") == "OK rename", "rename an unconfigured paired button")
+            check(drv.button(G)["name"] == "hall", "...it is now 'hall'")
+            check(drv.cmd("rename hall reception").startswith("ERR rename EEXIST"), "a section's name cannot be taken")
 
-            # a configured button paired in a window maps to its section
+            # a configured button paired in a window maps to its section; one per window
             m = drv.mark()
             drv.cmd("window 30")
             sim.ctl.SetPublicMode(B, True)
             check(drv.pairing("paired", B, m, 10), "B paired")
-            drv.cmd("close")
+            check(drv.pairing("window-closed", None, m, 5), "the window closed after B")
+            check(drv.cmd("rename reception x").startswith("ERR rename EPERM"), "a configured button is renamed in its section")
             b = drv.button(B)
             check(b and b["name"] == "reception" and b["configured"] == "1", "B is [button reception]")
             m = drv.mark()
@@ -130,8 +138,8 @@ with TempDir() as tmp:
             bs = drv.buttons()
             check(bs.get(B, {}).get("name") == "reception" and bs[B]["state"] == "ready",
                   "restart: B is 'reception' and verified again")
-            check(bs.get(G, {}).get("name") == "lobby" and bs[G]["state"] == "ready",
-                  "restart: G is still 'lobby' (the name is stored with the pairing)")
+            check(bs.get(G, {}).get("name") == "hall" and bs[G]["state"] == "ready",
+                  "restart: G is still 'hall' (names are stored)")
             check(bs.get(A, {}).get("state") == "ready", "restart: A verified again")
             check(sim.state(B)["SessionKind"] == "quick", "restart: reconnection used quick verify")
 

@@ -12,6 +12,7 @@
  *   window [SECONDS [NAME]]   open a pairing window (0 s: the configured length)
  *   close                     close it
  *   unpair WHICH              name or address
+ *   rename WHICH NAME
  *   list                      one BUTTON line per button, then "END list"
  *   stats                     one STATS line
  *   fail N                    refuse the next N events (the button keeps them)
@@ -122,6 +123,8 @@ static void command(struct driver *d, char *line)
 		r = fg_buttons_close_pairing_window(d->buttons);
 	} else if (strcmp(cmd, "unpair") == 0) {
 		r = a1 ? fg_buttons_unpair(d->buttons, a1) : -EINVAL;
+	} else if (strcmp(cmd, "rename") == 0) {
+		r = a1 && a2 ? fg_buttons_rename(d->buttons, a1, a2) : -EINVAL;
 	} else if (strcmp(cmd, "list") == 0) {
 		struct fg_button_status st;
 
