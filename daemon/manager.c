@@ -154,7 +154,8 @@ static int on_button_event(void *userdata, const struct fg_button_config *b, con
 {
 	struct fg_manager *m = userdata;
 
-	if (m->gpio)
+	/* one chirp per physical press, not one per event it produces */
+	if (m->gpio && ev->gesture == FG_GESTURE_DOWN && !ev->queued)
 		fg_gpio_press(m->gpio);
 	return fg_pipeline_button_event(m->pipeline, b, ev, NULL);
 }
