@@ -222,3 +222,8 @@ def press(sim, address, gesture, timeout=10.0, settle=0.35):
                 raise
             time.sleep(0.02)
     time.sleep(settle)
+
+
+def sanitizer_clean(text):
+    """No AddressSanitizer/LeakSanitizer/UBSan report in a log (SAN=1 builds)."""
+    return not any(s in text for s in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"))

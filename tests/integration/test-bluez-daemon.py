@@ -13,7 +13,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from bluezhelp import FAST, BusRef, Sink, addr, config, press, serial  # noqa: E402
+from bluezhelp import FAST, BusRef, Sink, addr, config, press, sanitizer_clean, serial  # noqa: E402
 from fgtest import Daemon, TempDir, check, finish, wait_for  # noqa: E402
 from flicsimtest import Sim  # noqa: E402
 
@@ -100,7 +100,7 @@ address = %s
 
             # a clean restart: the link stays with bluetoothd, quick verify, at once
             rc = d.stop()
-            check(rc == 0, "SIGTERM: exit 0")
+            check(rc == 0 and sanitizer_clean(d.output()), "SIGTERM: exit 0")
             d.close()
             check(sim.state(A)["Linked"], "the BLE link survives the daemon's stop")
             t0 = time.monotonic()
@@ -114,6 +114,7 @@ address = %s
             press(sim, B, "double_click")
             check(wait_for(lambda: len(alerts(sink)) > n1 and alerts(sink)[-1][:3] == ("ward", "Off", "double_click"), 10),
                   "restart: presses still work")
+            check(sanitizer_clean(d.output()), "restart: no sanitizer report")
 
             # kill -9 while presses are in flight, then start again
             n2 = len(alerts(sink))
@@ -142,7 +143,8 @@ address = %s
             check(len(by_key) == 2 and all(len(v) == 1 for v in by_key.values()),
                   "after kill -9: a repeat is the same alert under the same idempotency key (%d requests, %d keys)"
                   % (len(got), len(by_key)))
-            d.stop()
+            rc = d.stop()
+            check(rc == 0 and sanitizer_clean(d.output()), "after kill -9: the new instance stops cleanly (%s)" % rc)
             d.close()
     finally:
         sink.close()

@@ -10,7 +10,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from bluezhelp import FAST, BusRef, Sink, addr, config, serial  # noqa: E402
+from bluezhelp import FAST, BusRef, Sink, addr, config, sanitizer_clean, serial  # noqa: E402
 from fgtest import Daemon, TempDir, check, finish, wait_for  # noqa: E402
 from flicsimtest import Sim  # noqa: E402
 
@@ -73,7 +73,7 @@ def run(n, mtu):
                 check(len(keys) == len(set(keys)), "%d buttons: no request twice" % n)
                 check("rejected a packet" not in d.output(), "%d buttons: no packet rejected" % n)
                 rc = d.stop()
-                check(rc == 0, "%d buttons: clean stop" % n)
+                check(rc == 0 and sanitizer_clean(d.output()), "%d buttons: clean stop" % n)
                 d.close()
         finally:
             sink.close()

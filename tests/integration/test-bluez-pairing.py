@@ -11,7 +11,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from bluezhelp import FAST, Driver, addr, config, serial  # noqa: E402
+from bluezhelp import FAST, Driver, addr, config, sanitizer_clean, serial  # noqa: E402
 from fgtest import TempDir, check, finish  # noqa: E402
 from flicsimtest import Sim, dev_path  # noqa: E402
 
@@ -123,7 +123,7 @@ with TempDir() as tmp:
             check(drv.stats()["window_left"] == 0, "no time left in a closed window")
         finally:
             rc = drv.close()
-        check(rc == 0, "the driver exits cleanly (%s)" % rc)
+        check(rc == 0 and sanitizer_clean(drv.log()), "the driver exits cleanly (%s)" % rc)
 
         # 7. restart: both pairings come back, quick verify, names kept
         drv = Driver(tmp, sim.bus_daemon.address, cfg_path, name="driver2")
@@ -151,7 +151,8 @@ with TempDir() as tmp:
             check(drv.button(A) is None, "A is no longer listed")
             check(drv.cmd("unpair " + A).startswith("ERR unpair ENOENT"), "unpairing twice is ENOENT")
         finally:
-            drv.close()
+            rc = drv.close()
+        check(rc == 0 and sanitizer_clean(drv.log()), "the second driver exits cleanly (%s)" % rc)
 
         # 9. listed: a configured address pairs without a window, others do not
         write_config(pairing="listed", buttons="[button ward]\naddress = %s\n" % E)
@@ -175,6 +176,7 @@ with TempDir() as tmp:
             sim.ctl.SetPublicMode(F, True)
             check(drv.pairing("refused", F, m, 5), "locked: a public-mode button is refused")
         finally:
-            drv.close()
+            rc = drv.close()
+        check(rc == 0 and sanitizer_clean(drv.log()), "the third driver exits cleanly (%s)" % rc)
 
 finish()

@@ -12,7 +12,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from bluezhelp import FAST, Driver, addr, config, press, serial  # noqa: E402
+from bluezhelp import FAST, Driver, addr, config, press, sanitizer_clean, serial  # noqa: E402
 from fgtest import TempDir, check, finish  # noqa: E402
 from flicsimtest import Sim, dev_path  # noqa: E402
 
@@ -155,7 +155,8 @@ address = %s
             check(drv.wait(lambda l: l.startswith("EVENT a single_click"), 10, m), "...with the press")
             check("scanning for the Flic service only" in drv.log(), "discovery narrows again once it is known")
         finally:
-            drv.close()
+            rc = drv.close()
+        check(rc == 0 and sanitizer_clean(drv.log()), "the driver exits cleanly (%s)" % rc)
 
         # another client holds notifications: AcquireNotify is refused, StartNotify serves
         check(sim.state(A)["Linked"], "the link stays with bluetoothd while the gateway is away")
@@ -172,6 +173,7 @@ address = %s
             press(sim, A, "click")
             check(drv.wait(lambda l: l.startswith("EVENT a single_click"), 5, m), "presses arrive through Value signals")
         finally:
-            drv.close()
+            rc = drv.close()
+        check(rc == 0 and sanitizer_clean(drv.log()), "the second driver exits cleanly (%s)" % rc)
 
 finish()
