@@ -651,6 +651,7 @@ static void on_failed(struct button *b, enum fg_flic2_failure reason, uint8_t de
 static void on_paired(struct button *b, const struct fg_flic2_pairing *rec)
 {
 	struct fg_buttons *bs = b->bs;
+	int r;
 
 	b->rec = *rec;
 	b->paired = true;
@@ -662,8 +663,15 @@ static void on_paired(struct button *b, const struct fg_flic2_pairing *rec)
 		b->window_alias = NULL;
 	}
 	(void)button_rename(b);
+	/*
+	 * A new pairing starts a new event history: drop what an older
+	 * pairing of this address left (its counter file), then store the
+	 * record. The engine asks to persist the first counter right after.
+	 */
+	r = fg_pairing_store_remove(bs->store, b->address);
+	if (r < 0 && r != -ENOENT)
+		log_warning_errno(r, "Button %s: cannot remove its old pairing files: %m", b->display);
 	(void)save_record(b);
-	(void)save_dedup(b);
 	if (b->alias)
 		(void)save_names(bs);
 	(void)fg_bluez_set_trusted(bs->bz, b->address, true);
@@ -722,7 +730,7 @@ static void button_drain(struct button *b)
 			break;
 		case FG_FLIC2_ACTION_STATE_TO_PERSIST:
 			b->dedup = a.dedup;
-			if (b->paired)
+			if (b->paired && b->dedup.valid)
 				(void)save_dedup(b);
 			break;
 		case FG_FLIC2_ACTION_BATTERY:
