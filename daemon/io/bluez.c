@@ -1280,7 +1280,12 @@ static void report_adv(struct device *d)
 
 		for (size_t i = 0; i < d->n_ad; i++)
 			ad[i] = (struct fg_flic2_ad){ d->ad[i].type, d->ad[i].data, d->ad[i].len };
-		adv.from_ad = fg_flic2_adv_parse_ad(ad, d->n_ad, &adv.info) >= 0;
+		/*
+		 * BlueZ exposes only the AD types it deems safe there; if the
+		 * Flic ones are not among them, the properties must do.
+		 */
+		adv.from_ad = fg_flic2_adv_parse_ad(ad, d->n_ad, &adv.info) >= 0 &&
+			      adv.info.kind != FG_FLIC2_ADV_OTHER;
 	}
 	if (!adv.from_ad) {
 		const char *uuids[2];

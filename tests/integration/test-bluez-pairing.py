@@ -124,6 +124,7 @@ with TempDir() as tmp:
         finally:
             rc = drv.close()
         check(rc == 0 and sanitizer_clean(drv.log()), "the driver exits cleanly (%s)" % rc)
+        check("cannot save" not in drv.log() and "cannot remove" not in drv.log(), "every state file was written")
 
         # 7. restart: both pairings come back, quick verify, names kept
         drv = Driver(tmp, sim.bus_daemon.address, cfg_path, name="driver2")
