@@ -524,94 +524,105 @@ static int on_start_notify(sd_bus_message *reply, void *userdata, sd_bus_error *
 	return 0;
 }
 
+/* An Acquire* reply: our own non-blocking copy of its fd, and the ATT MTU. */
+static int take_acquired_fd(sd_bus_message *reply, int *ret_fd, uint16_t *ret_mtu)
+{
+	uint16_t mtu;
+	int fd, r;
+
+	r = sd_bus_message_read(reply, "hq", &fd, &mtu);
+	if (r < 0)
+		return r;
+	fd = dup_fd(fd);
+	if (fd < 0)
+		return fd;
+	r = set_nonblock(fd);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	*ret_fd = fd;
+	*ret_mtu = mtu;
+	return 0;
+}
+
 static int start_notify_fallback(struct device *d)
 {
 	return sd_bus_call_method_async(d->bz->bus, &d->notify_slot, BLUEZ_NAME, d->notify_path,
 					IFACE_CHAR, "StartNotify", on_start_notify, d, "");
 }
 
-static int on_acquire_notify(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
+/*
+ * An AcquireNotify (@notify) or AcquireWrite reply. Refusals fall back to
+ * method calls: NotSupported (old BlueZ, or no fd for this characteristic)
+ * and NotPermitted/InProgress (another client already has notifications
+ * on) still allow StartNotify; a refused write fd leaves WriteValue.
+ */
+static void on_acquired(struct device *d, sd_bus_message *reply, bool notify)
 {
-	struct device *d = userdata;
 	const sd_bus_error *e = sd_bus_message_get_error(reply);
+	const char *what = notify ? "AcquireNotify" : "AcquireWrite";
+	sd_event_source **io = notify ? &d->notify_io : &d->write_io;
 	char a[18];
 	uint16_t mtu;
 	int fd, r;
 
-	d->notify_slot = sd_bus_slot_unref(d->notify_slot);
 	if (e) {
-		/*
-		 * NotSupported (old BlueZ, no notify fd for this char) or
-		 * NotPermitted (another client already has notifications on):
-		 * both still allow StartNotify.
-		 */
-		log_debug("Bluetooth: %s: AcquireNotify refused (%s), using StartNotify",
-			  fmt_addr(d->address, a), e->message);
-		r = start_notify_fallback(d);
-		if (r < 0)
-			channel_failed(d, r);
-		return 0;
+		log_debug("Bluetooth: %s: %s refused (%s), using %s", fmt_addr(d->address, a), what,
+			  e->message, notify ? "StartNotify" : "WriteValue");
+		if (notify) {
+			r = start_notify_fallback(d);
+			if (r < 0)
+				channel_failed(d, r);
+			return;
+		}
+		d->write_by_call = true;
+		d->write_ok = true;
+		maybe_channel_ready(d);
+		return;
 	}
-	r = sd_bus_message_read(reply, "hq", &fd, &mtu);
-	if (r >= 0)
-		r = fd = dup_fd(fd);
-	if (r >= 0 && (r = set_nonblock(fd)) < 0)
-		close(fd);
+	r = take_acquired_fd(reply, &fd, &mtu);
 	if (r < 0) {
-		log_warning_errno(r, "Bluetooth: %s: bad AcquireNotify reply: %m", fmt_addr(d->address, a));
+		log_warning_errno(r, "Bluetooth: %s: bad %s reply: %m", fmt_addr(d->address, a), what);
 		channel_failed(d, -EIO);
-		return 0;
+		return;
 	}
-	d->notify_fd = fd;
-	r = sd_event_add_io(d->bz->event, &d->notify_io, fd, EPOLLIN, on_notify_io, d);
+	if (notify)
+		d->notify_fd = fd;
+	else
+		d->write_fd = fd;
+	r = sd_event_add_io(d->bz->event, io, fd, notify ? EPOLLIN : EPOLLOUT,
+			    notify ? on_notify_io : on_write_io, d);
+	/* the write side listens for EPOLLOUT only while packets wait */
+	if (r >= 0 && !notify)
+		r = sd_event_source_set_enabled(*io, SD_EVENT_OFF);
 	if (r < 0) {
 		channel_failed(d, r);
-		return 0;
+		return;
 	}
 	take_mtu(d, mtu);
-	d->notify_ok = true;
+	if (notify)
+		d->notify_ok = true;
+	else
+		d->write_ok = true;
 	maybe_channel_ready(d);
+}
+
+static int on_acquire_notify(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
+{
+	struct device *d = userdata;
+
+	d->notify_slot = sd_bus_slot_unref(d->notify_slot);
+	on_acquired(d, reply, true);
 	return 0;
 }
 
 static int on_acquire_write(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
 {
 	struct device *d = userdata;
-	const sd_bus_error *e = sd_bus_message_get_error(reply);
-	char a[18];
-	uint16_t mtu;
-	int fd, r;
 
 	d->write_slot = sd_bus_slot_unref(d->write_slot);
-	if (e) {
-		log_debug("Bluetooth: %s: AcquireWrite refused (%s), using WriteValue",
-			  fmt_addr(d->address, a), e->message);
-		d->write_by_call = true;
-		d->write_ok = true;
-		maybe_channel_ready(d);
-		return 0;
-	}
-	r = sd_bus_message_read(reply, "hq", &fd, &mtu);
-	if (r >= 0)
-		r = fd = dup_fd(fd);
-	if (r >= 0 && (r = set_nonblock(fd)) < 0)
-		close(fd);
-	if (r < 0) {
-		log_warning_errno(r, "Bluetooth: %s: bad AcquireWrite reply: %m", fmt_addr(d->address, a));
-		channel_failed(d, -EIO);
-		return 0;
-	}
-	d->write_fd = fd;
-	r = sd_event_add_io(d->bz->event, &d->write_io, fd, EPOLLOUT, on_write_io, d);
-	if (r >= 0)
-		r = sd_event_source_set_enabled(d->write_io, SD_EVENT_OFF);
-	if (r < 0) {
-		channel_failed(d, r);
-		return 0;
-	}
-	take_mtu(d, mtu);
-	d->write_ok = true;
-	maybe_channel_ready(d);
+	on_acquired(d, reply, false);
 	return 0;
 }
 
@@ -1057,6 +1068,20 @@ static int parse_mfr(struct device *d, sd_bus_message *m)
 	return sd_bus_message_exit_container(m);
 }
 
+/* A boolean property into *field; @flag into *changed when it changed. */
+static int read_bool_prop(sd_bus_message *m, bool *field, unsigned *changed, unsigned flag)
+{
+	bool ok;
+	int v, r;
+
+	r = read_variant_basic_or_skip(m, 'b', &v, &ok);
+	if (r >= 0 && ok && *field != !!v) {
+		*field = v;
+		*changed |= flag;
+	}
+	return r;
+}
+
 /* UUIDs: does it name the Flic 2 and/or the Twist service? 1, or -errno. */
 static int read_uuids(sd_bus_message *m, bool *ret_flic, bool *ret_twist)
 {
@@ -1175,21 +1200,9 @@ static int parse_device_props(struct device *d, sd_bus_message *m, unsigned *cha
 			*changed |= CH_ADV;
 			r = sd_bus_message_skip(m, "v");
 		} else if (strcmp(key, "Connected") == 0) {
-			int v;
-
-			r = read_variant_basic_or_skip(m, 'b', &v, &ok);
-			if (r >= 0 && ok && d->connected != !!v) {
-				d->connected = v;
-				*changed |= CH_CONNECTED;
-			}
+			r = read_bool_prop(m, &d->connected, changed, CH_CONNECTED);
 		} else if (strcmp(key, "ServicesResolved") == 0) {
-			int v;
-
-			r = read_variant_basic_or_skip(m, 'b', &v, &ok);
-			if (r >= 0 && ok && d->resolved != !!v) {
-				d->resolved = v;
-				*changed |= CH_RESOLVED;
-			}
+			r = read_bool_prop(m, &d->resolved, changed, CH_RESOLVED);
 		} else if (strcmp(key, "UUIDs") == 0) {
 			bool flic = false, twist = false, got = false;
 
@@ -1212,11 +1225,7 @@ static int parse_device_props(struct device *d, sd_bus_message *m, unsigned *cha
 				r = sd_bus_message_skip(m, "v");
 			}
 		} else if (strcmp(key, "Trusted") == 0) {
-			int v;
-
-			r = read_variant_basic_or_skip(m, 'b', &v, &ok);
-			if (r >= 0 && ok)
-				d->trusted = v;
+			r = read_bool_prop(m, &d->trusted, changed, 0);
 		} else if (strcmp(key, "Name") == 0) {
 			const char *s;
 
@@ -1546,6 +1555,7 @@ static struct adapter *adapter_by_path(const struct fg_bluez *bz, const char *pa
 static int parse_adapter_props(struct adapter *a, sd_bus_message *m, bool *ret_power_changed,
 			       bool *ret_disc_changed)
 {
+	unsigned changed = 0;
 	int r;
 
 	r = sd_bus_message_enter_container(m, 'a', "{sv}");
@@ -1553,27 +1563,16 @@ static int parse_adapter_props(struct adapter *a, sd_bus_message *m, bool *ret_p
 		return r;
 	while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
 		const char *key;
-		bool ok;
-		int v;
 
 		r = sd_bus_message_read_basic(m, 's', &key);
 		if (r < 0)
 			return r;
-		if (strcmp(key, "Powered") == 0) {
-			r = read_variant_basic_or_skip(m, 'b', &v, &ok);
-			if (r >= 0 && ok && a->powered != !!v) {
-				a->powered = v;
-				*ret_power_changed = true;
-			}
-		} else if (strcmp(key, "Discovering") == 0) {
-			r = read_variant_basic_or_skip(m, 'b', &v, &ok);
-			if (r >= 0 && ok && a->discovering != !!v) {
-				a->discovering = v;
-				*ret_disc_changed = true;
-			}
-		} else {
+		if (strcmp(key, "Powered") == 0)
+			r = read_bool_prop(m, &a->powered, &changed, 1);
+		else if (strcmp(key, "Discovering") == 0)
+			r = read_bool_prop(m, &a->discovering, &changed, 2);
+		else
 			r = sd_bus_message_skip(m, "v");
-		}
 		if (r < 0)
 			return r;
 		r = sd_bus_message_exit_container(m);
@@ -1582,6 +1581,8 @@ static int parse_adapter_props(struct adapter *a, sd_bus_message *m, bool *ret_p
 	}
 	if (r < 0)
 		return r;
+	*ret_power_changed = changed & 1;
+	*ret_disc_changed = changed & 2;
 	return sd_bus_message_exit_container(m);
 }
 
