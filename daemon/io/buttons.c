@@ -1112,6 +1112,11 @@ static void on_link(void *userdata, const uint8_t address[6], enum fg_bluez_link
 	}
 	case FG_BLUEZ_LINK_CONNECTED:
 		b->last_seen = fg_now_realtime();
+		if (error == -EPIPE && b->verified) {
+			/* the channel hung up under a live session: the link is going */
+			(void)fg_bluez_disconnect(bs->bz, b->address);
+			break;
+		}
 		if (error) {
 			/* the packet channel could not be set up or broke */
 			b->gatt_failures++;
