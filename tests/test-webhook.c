@@ -264,6 +264,56 @@ static void test_proxy_and_down(void **state)
 	sd_event_unref(e);
 }
 
+/* The sink's AlertOps mimic: On opens, On while open appends, Off closes. */
+static void test_alertops_mimic(void **state)
+{
+	static const char *const args[] = { "--alertops", NULL };
+	static const char *const bodies[] = {
+		"{\"flic_nameId\":\"Room 1\",\"flic_state\":\"On\",\"info\":\"bed\"}",
+		"{\"flic_nameId\":\"Room 1\",\"flic_state\":\"On\",\"info\":\"bed\"}",
+		"{\"flic_nameId\":\"Room 1\",\"flic_state\":\"Off\",\"info\":\"bed\"}",
+		"{\"flic_nameId\":\"Room 2\",\"flic_state\":\"On\",\"info\":\"\"}",
+	};
+	static const char *const want[] = {
+		"Mapped Opened", "Mapped Appended", "Mapped Closed", "Mapped Opened",
+	};
+	struct sink mimic;
+	sd_event *e;
+	struct fg_webhook *w;
+	char url[256];
+
+	assert_int_equal(sink_start(&mimic, args), 0);
+	assert_int_equal(sd_event_new(&e), 0);
+	assert_int_equal(fg_webhook_new(e, &w), 0);
+	snprintf(url, sizeof(url), "%s/POSTAlert/k/Flic", mimic.url);
+	for (size_t i = 0; i < 4; i++) {
+		struct fg_request req = { .method = "POST", .url = url, .body = (char *)bodies[i],
+					  .body_len = strlen(bodies[i]) };
+		struct fg_webhook_config cfg = { .timeout_usec = 5000000 };
+		struct result res = {};
+
+		assert_int_equal(fg_webhook_send(w, &req, &cfg, on_done, &res, NULL), 0);
+		run_until(e, &res, 1);
+		assert_int_equal(res.status, 200);
+		if (!strstr(res.response, want[i]))
+			fail_msg("request %zu: %s, wanted %s", i, res.response, want[i]);
+	}
+	{
+		struct fg_request req = { .method = "POST", .url = url, .body = (char *)"", .body_len = 0 };
+		struct fg_webhook_config cfg = { .timeout_usec = 5000000 };
+		struct result res = {};
+
+		snprintf(url, sizeof(url), "%s/_sink/incidents", mimic.url);
+		assert_int_equal(fg_webhook_send(w, &req, &cfg, on_done, &res, NULL), 0);
+		run_until(e, &res, 1);
+		assert_non_null(strstr(res.response, "#1 CLOSED Room 1 (appended 1) bed"));
+		assert_non_null(strstr(res.response, "#2 OPEN   Room 2 (appended 0)"));
+	}
+	fg_webhook_free(w);
+	sd_event_unref(e);
+	sink_stop(&mimic);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -271,6 +321,7 @@ int main(void)
 		FG_TEST_SETUP("/webhook/response-classes", test_response_classes, setup, teardown),
 		FG_TEST_SETUP("/webhook/parallel-refused-cancel", test_refused_and_parallel, setup, teardown),
 		FG_TEST_SETUP("/webhook/proxy-and-down", test_proxy_and_down, setup, teardown),
+		FG_TEST("/webhook/sink-alertops-mimic", test_alertops_mimic),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

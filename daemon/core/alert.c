@@ -77,10 +77,16 @@ const char *fg_alert_age_text(const struct fg_alert *a, char *buf, size_t size)
 
 static void sb_put_escaped(struct fg_strbuf *b, const char *s)
 {
+	const char *run = s;
+
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 		char e[5];
 
+		if (c >= 0x20 && c != 0x7f && c != '\\')
+			continue;
+		fg_strbuf_putn(b, run, (size_t)(s - run));
+		run = s + 1;
 		switch (c) {
 		case '\\':
 			fg_strbuf_puts(b, "\\\\");
@@ -95,14 +101,11 @@ static void sb_put_escaped(struct fg_strbuf *b, const char *s)
 			fg_strbuf_puts(b, "\\t");
 			break;
 		default:
-			if (c < 0x20 || c == 0x7f) {
-				snprintf(e, sizeof(e), "\\x%02x", c);
-				fg_strbuf_puts(b, e);
-			} else {
-				fg_strbuf_putn(b, (const char *)&c, 1);
-			}
+			snprintf(e, sizeof(e), "\\x%02x", c);
+			fg_strbuf_puts(b, e);
 		}
 	}
+	fg_strbuf_putn(b, run, (size_t)(s - run));
 }
 
 static void sb_field(struct fg_strbuf *b, const char *key, const char *value)

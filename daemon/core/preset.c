@@ -98,7 +98,9 @@ static void put_info_text(struct fg_strbuf *b, const struct fg_alert *a)
 
 static void json_field(struct fg_strbuf *b, const char *key, const char *value, bool comma)
 {
-	fg_strbuf_printf(b, "%s\"%s\":", comma ? "," : "", key);
+	fg_strbuf_puts(b, comma ? ",\"" : "\"");
+	fg_strbuf_puts(b, key);
+	fg_strbuf_putn(b, "\":", 2);
 	fg_strbuf_put_json_string(b, value);
 }
 
