@@ -377,15 +377,15 @@ static void test_flic2_mac_sensitivity(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		{ "/chaskey/reference-vectors", test_reference_vectors, NULL, NULL, NULL },
-		{ "/chaskey/reference-subkeys", test_reference_subkeys, NULL, NULL, NULL },
-		{ "/chaskey/lts-double-permutation", test_lts_is_double_permutation, NULL, NULL, NULL },
-		{ "/chaskey/subkey-fixtures", test_subkey_fixtures, NULL, NULL, NULL },
-		{ "/chaskey/lts-block-fixtures", test_lts_block_fixtures, NULL, NULL, NULL },
-		{ "/chaskey/flic2-mac-fixtures", test_flic2_mac_fixtures, NULL, NULL, NULL },
-		{ "/chaskey/flic2-mac-prefixed-textbook", test_flic2_mac_is_prefixed_textbook, NULL, NULL, NULL },
-		{ "/chaskey/flic2-mac-empty", test_flic2_mac_empty, NULL, NULL, NULL },
-		{ "/chaskey/flic2-mac-sensitivity", test_flic2_mac_sensitivity, NULL, NULL, NULL },
+		FG_TEST("/chaskey/reference-vectors", test_reference_vectors),
+		FG_TEST("/chaskey/reference-subkeys", test_reference_subkeys),
+		FG_TEST("/chaskey/lts-double-permutation", test_lts_is_double_permutation),
+		FG_TEST("/chaskey/subkey-fixtures", test_subkey_fixtures),
+		FG_TEST("/chaskey/lts-block-fixtures", test_lts_block_fixtures),
+		FG_TEST("/chaskey/flic2-mac-fixtures", test_flic2_mac_fixtures),
+		FG_TEST("/chaskey/flic2-mac-prefixed-textbook", test_flic2_mac_is_prefixed_textbook),
+		FG_TEST("/chaskey/flic2-mac-empty", test_flic2_mac_empty),
+		FG_TEST("/chaskey/flic2-mac-sensitivity", test_flic2_mac_sensitivity),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

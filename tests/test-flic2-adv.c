@@ -209,12 +209,12 @@ static void test_ad_list(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		{ "/flic2-adv/uuid-parse", test_uuid_parse, NULL, NULL, NULL },
-		{ "/flic2-adv/bluez-public-mode", test_bluez_public, NULL, NULL, NULL },
-		{ "/flic2-adv/bluez-other", test_bluez_other, NULL, NULL, NULL },
-		{ "/flic2-adv/service-data-and-twist", test_bluez_service_data_and_twist, NULL, NULL, NULL },
-		{ "/flic2-adv/raw", test_raw, NULL, NULL, NULL },
-		{ "/flic2-adv/ad-list", test_ad_list, NULL, NULL, NULL },
+		FG_TEST("/flic2-adv/uuid-parse", test_uuid_parse),
+		FG_TEST("/flic2-adv/bluez-public-mode", test_bluez_public),
+		FG_TEST("/flic2-adv/bluez-other", test_bluez_other),
+		FG_TEST("/flic2-adv/service-data-and-twist", test_bluez_service_data_and_twist),
+		FG_TEST("/flic2-adv/raw", test_raw),
+		FG_TEST("/flic2-adv/ad-list", test_ad_list),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -338,17 +338,17 @@ static void test_key_from_hex(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		{ "/flic2-crypto/x25519-rfc7748-scalarmult", test_x25519_rfc7748_scalarmult, NULL, NULL, NULL },
-		{ "/flic2-crypto/x25519-rfc7748-dh", test_x25519_rfc7748_dh, NULL, NULL, NULL },
-		{ "/flic2-crypto/x25519-low-order", test_x25519_low_order, NULL, NULL, NULL },
-		{ "/flic2-crypto/ed25519-rfc8032", test_ed25519_rfc8032, NULL, NULL, NULL },
-		{ "/flic2-crypto/ed25519-non-canonical", test_ed25519_non_canonical, NULL, NULL, NULL },
-		{ "/flic2-crypto/identity-variant-fixtures", test_identity_variant_fixtures, NULL, NULL, NULL },
-		{ "/flic2-crypto/identity-test-key", test_identity_test_key, NULL, NULL, NULL },
-		{ "/flic2-crypto/sha256", test_sha256, NULL, NULL, NULL },
-		{ "/flic2-crypto/hmac-rfc4231", test_hmac_rfc4231, NULL, NULL, NULL },
-		{ "/flic2-crypto/equal-wipe-random", test_equal_wipe_random, NULL, NULL, NULL },
-		{ "/flic2-crypto/key-from-hex", test_key_from_hex, NULL, NULL, NULL },
+		FG_TEST("/flic2-crypto/x25519-rfc7748-scalarmult", test_x25519_rfc7748_scalarmult),
+		FG_TEST("/flic2-crypto/x25519-rfc7748-dh", test_x25519_rfc7748_dh),
+		FG_TEST("/flic2-crypto/x25519-low-order", test_x25519_low_order),
+		FG_TEST("/flic2-crypto/ed25519-rfc8032", test_ed25519_rfc8032),
+		FG_TEST("/flic2-crypto/ed25519-non-canonical", test_ed25519_non_canonical),
+		FG_TEST("/flic2-crypto/identity-variant-fixtures", test_identity_variant_fixtures),
+		FG_TEST("/flic2-crypto/identity-test-key", test_identity_test_key),
+		FG_TEST("/flic2-crypto/sha256", test_sha256),
+		FG_TEST("/flic2-crypto/hmac-rfc4231", test_hmac_rfc4231),
+		FG_TEST("/flic2-crypto/equal-wipe-random", test_equal_wipe_random),
+		FG_TEST("/flic2-crypto/key-from-hex", test_key_from_hex),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -578,19 +578,19 @@ static void test_fragment_reassemble_roundtrip(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		{ "/flic2-packet/fv-response1-layout", test_fv_response1_layout, NULL, NULL, NULL },
-		{ "/flic2-packet/fv-response2-layout", test_fv_response2_layout, NULL, NULL, NULL },
-		{ "/flic2-packet/rx-length-classes", test_rx_length_classes, NULL, NULL, NULL },
-		{ "/flic2-packet/variable-lengths", test_variable_lengths, NULL, NULL, NULL },
-		{ "/flic2-packet/small-layouts", test_small_layouts, NULL, NULL, NULL },
-		{ "/flic2-packet/rx-roundtrip", test_rx_roundtrip, NULL, NULL, NULL },
-		{ "/flic2-packet/rx-encode-invalid", test_rx_encode_invalid, NULL, NULL, NULL },
-		{ "/flic2-packet/tx-layouts", test_tx_layouts, NULL, NULL, NULL },
-		{ "/flic2-packet/tx-roundtrip", test_tx_roundtrip, NULL, NULL, NULL },
-		{ "/flic2-packet/tx-invalid", test_tx_invalid, NULL, NULL, NULL },
-		{ "/flic2-packet/fragment", test_fragment, NULL, NULL, NULL },
-		{ "/flic2-packet/reassemble", test_reassemble, NULL, NULL, NULL },
-		{ "/flic2-packet/fragment-reassemble-roundtrip", test_fragment_reassemble_roundtrip, NULL, NULL, NULL },
+		FG_TEST("/flic2-packet/fv-response1-layout", test_fv_response1_layout),
+		FG_TEST("/flic2-packet/fv-response2-layout", test_fv_response2_layout),
+		FG_TEST("/flic2-packet/rx-length-classes", test_rx_length_classes),
+		FG_TEST("/flic2-packet/variable-lengths", test_variable_lengths),
+		FG_TEST("/flic2-packet/small-layouts", test_small_layouts),
+		FG_TEST("/flic2-packet/rx-roundtrip", test_rx_roundtrip),
+		FG_TEST("/flic2-packet/rx-encode-invalid", test_rx_encode_invalid),
+		FG_TEST("/flic2-packet/tx-layouts", test_tx_layouts),
+		FG_TEST("/flic2-packet/tx-roundtrip", test_tx_roundtrip),
+		FG_TEST("/flic2-packet/tx-invalid", test_tx_invalid),
+		FG_TEST("/flic2-packet/fragment", test_fragment),
+		FG_TEST("/flic2-packet/reassemble", test_reassemble),
+		FG_TEST("/flic2-packet/fragment-reassemble-roundtrip", test_fragment_reassemble_roundtrip),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

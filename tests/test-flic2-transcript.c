@@ -429,11 +429,11 @@ static void test_untrusted_identity(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		{ "/flic2-transcript/pairing", test_pairing, NULL, NULL, NULL },
-		{ "/flic2-transcript/reconnect-queued-events", test_reconnect, NULL, NULL, NULL },
-		{ "/flic2-transcript/factory-reset-repair-needed", test_repair_needed, NULL, NULL, NULL },
-		{ "/flic2-transcript/pairing-still-exists", test_repair_exists, NULL, NULL, NULL },
-		{ "/flic2-transcript/untrusted-identity", test_untrusted_identity, NULL, NULL, NULL },
+		FG_TEST("/flic2-transcript/pairing", test_pairing),
+		FG_TEST("/flic2-transcript/reconnect-queued-events", test_reconnect),
+		FG_TEST("/flic2-transcript/factory-reset-repair-needed", test_repair_needed),
+		FG_TEST("/flic2-transcript/pairing-still-exists", test_repair_exists),
+		FG_TEST("/flic2-transcript/untrusted-identity", test_untrusted_identity),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,14 +7,11 @@
  * for the engine's RNG callback.
  */
 
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <cmocka.h>
+
+#include "fg-test.h"
 
 static inline int test_hexval(char c)
 {
