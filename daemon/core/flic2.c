@@ -758,6 +758,40 @@ static size_t utf8_len(const uint8_t *p, size_t left)
 	return n;
 }
 
+bool fg_flic2_name_is_valid(const char *name)
+{
+	size_t len;
+
+	if (!name)
+		return false;
+	len = strlen(name);
+	if (len > FG_FLIC2_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < len;) {
+		size_t l = utf8_len((const uint8_t *)name + i, len - i);
+
+		if (l == 0 || (l == 1 && ((uint8_t)name[i] < 0x20 || name[i] == 0x7f)))
+			return false;
+		i += l;
+	}
+	return true;
+}
+
+bool fg_flic2_serial_is_valid(const char *serial)
+{
+	size_t len;
+
+	if (!serial)
+		return false;
+	len = strlen(serial);
+	if (len > FG_FLIC2_SERIAL_LEN)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if ((uint8_t)serial[i] <= 0x20 || (uint8_t)serial[i] >= 0x7f)
+			return false;
+	return true;
+}
+
 /*
  * Names travel on D-Bus and into logs and webhooks: keep valid UTF-8 and
  * replace control characters and broken sequences by '?'.

@@ -299,5 +299,13 @@ void fg_flic2_get_counters(const struct fg_flic2 *f, struct fg_flic2_counters *r
  */
 const char *fg_flic2_last_error(const struct fg_flic2 *f);
 
+/*
+ * What the engine produces and the store accepts: a name of at most 23
+ * bytes of valid UTF-8 without control characters; a serial of at most 11
+ * printable ASCII characters without spaces.
+ */
+bool fg_flic2_name_is_valid(const char *name);
+bool fg_flic2_serial_is_valid(const char *serial);
+
 /* Battery ADC level to millivolt, as the official libraries convert it. */
 uint16_t fg_flic2_battery_mv(uint16_t level);
