@@ -970,6 +970,15 @@ static void test_dedup(void **state)
 	assert_int_equal(count_kind(t, FG_FLIC2_ACTION_STATE_TO_PERSIST), 0);
 	assert_int_equal(t->n_pkts, 4);	/* ack, conn params, battery, firmware */
 
+	/* "new boot" naming the boot we know contradicts itself: nothing is reset */
+	fg_flic2_disconnected(t->f, t->now);
+	reconnect_until_init(t, &init);
+	init_response(t, true, true);
+	send_events(t, 408, press, 3, true);
+	pump(t);
+	assert_int_equal(count_kind(t, FG_FLIC2_ACTION_BUTTON_EVENT), 0);
+	assert_int_equal(count_kind(t, FG_FLIC2_ACTION_STATE_TO_PERSIST), 0);
+
 	/* the button rebooted: new boot id, counters restart low */
 	fg_flic2_disconnected(t->f, t->now);
 	t->b.boot_id = 0x5eed0002;

@@ -1007,7 +1007,14 @@ static void on_init_response(struct fg_flic2 *f, const struct fg_flic2_rx *rx, u
 	f->base_button_time = rx->init_events.timestamp;
 	f->base_usec = now;
 
-	if (rx->init_events.has_boot_id) {
+	if (rx->init_events.has_boot_id && !f->fresh && f->dedup.valid &&
+	    rx->init_events.boot_id == f->dedup.boot_id) {
+		/*
+		 * "New boot" naming the boot we already know contradicts
+		 * itself; keeping the counter is the safe reading, since
+		 * resetting it would report old events a second time.
+		 */
+	} else if (rx->init_events.has_boot_id) {
 		/*
 		 * A boot id we did not know: either a fresh pairing (take its
 		 * counter as the start: older presses predate the pairing) or
