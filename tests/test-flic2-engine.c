@@ -1254,6 +1254,202 @@ static void test_mtu(void **state)
 	t_free(t);
 }
 
+/* Quick verify and re-pair test: the less travelled answers. */
+static void test_verify_edges(void **state)
+{
+	struct t *t = t_new(FG_FLIC2_MODE_PAIR);
+	struct fg_flic2_rx rx = { 0 }, rsp1;
+	struct fg_flic2_tx tx;
+	struct fg_flic2_counters c;
+	uint8_t priv[32], buf[8] = { 0 };
+	unsigned variant;
+
+	pair(t);
+	fg_flic2_disconnected(t->f, t->now);
+	assert_int_equal(fg_flic2_connected(t->f, 23, t->now), 0);
+	pump(t);
+	assert_int_equal(fg_flic2_decode_tx(t->pkts[0], t->pkt_len[0], &tx), 0);
+	t->b.tmp_id = tx.qv_request.tmp_id;
+
+	/* while quick-verifying: a short negative answer, a ping, no slots for us */
+	buf[1] = FG_FLIC2_RX_QUICK_VERIFY_NEGATIVE;
+	assert_int_equal(fg_flic2_receive(t->f, buf, 3, t->now), -EBADMSG);
+	buf[1] = FG_FLIC2_RX_PING_REQUEST;
+	assert_int_equal(fg_flic2_receive(t->f, buf, 2, t->now), 0);
+	fg_flic2_get_counters(t->f, &c);
+	assert_int_equal(c.rx_short, 1);
+	assert_int_equal(c.rx_unexpected, 1);
+	rx.opcode = FG_FLIC2_RX_NO_LOGICAL_CONNECTION_SLOTS;
+	rx.no_slots.n = 1;
+	rx.no_slots.tmp_ids[0] = t->b.tmp_id;
+	assert_int_equal(btn_send(t, &rx, false, 0), 0);
+	pump(t);
+	expect_failed(t, FG_FLIC2_FAIL_NO_SLOTS, 0);
+
+	/* a quick-verify answer that assigns connection id 0 */
+	fg_flic2_disconnected(t->f, t->now);
+	assert_int_equal(fg_flic2_connected(t->f, 23, t->now), 0);
+	pump(t);
+	assert_int_equal(fg_flic2_decode_tx(t->pkts[0], t->pkt_len[0], &tx), 0);
+	memset(&rx, 0, sizeof(rx));
+	rx.opcode = FG_FLIC2_RX_QUICK_VERIFY_RESPONSE;
+	rx.qv_response.tmp_id = tx.qv_request.tmp_id;
+	assert_int_equal(btn_send(t, &rx, true, FG_FLIC2_HDR_NEWLY_ASSIGNED), 0);
+	pump(t);
+	expect_failed(t, FG_FLIC2_FAIL_PROTOCOL, FG_FLIC2_RX_QUICK_VERIFY_RESPONSE);
+
+	/* refused: the re-pair test, with a result that proves nothing */
+	fg_flic2_disconnected(t->f, t->now);
+	assert_int_equal(fg_flic2_connected(t->f, 23, t->now), 0);
+	pump(t);
+	assert_int_equal(fg_flic2_decode_tx(t->pkts[0], t->pkt_len[0], &tx), 0);
+	t->b.tmp_id = tx.qv_request.tmp_id;
+	memset(&rx, 0, sizeof(rx));
+	rx.opcode = FG_FLIC2_RX_QUICK_VERIFY_NEGATIVE;
+	rx.qv_negative.tmp_id = t->b.tmp_id;
+	assert_int_equal(btn_send(t, &rx, false, 0), 0);
+	pump(t);
+	assert_int_equal(t->n_pkts, 1);
+	assert_int_equal(t->pkts[0][0], FG_FLIC2_TX_FULL_VERIFY_REQUEST_1);
+	t->b.public_mode = false;	/* not needed for the test */
+	btn_fv_response1(t, &rsp1, priv, &variant);
+	assert_int_equal(btn_send(t, &rsp1, false, FG_FLIC2_HDR_NEWLY_ASSIGNED | 8), 0);
+	pump(t);
+	assert_int_equal(t->n_pkts, 1);
+	assert_int_equal(t->pkts[0][0], FG_FLIC2_TX_TEST_IF_REALLY_UNPAIRED);
+	/* noise first: connection 0, a short answer, an answer of the wrong kind */
+	buf[0] = 0;
+	buf[1] = FG_FLIC2_RX_TEST_IF_REALLY_UNPAIRED;
+	assert_int_equal(fg_flic2_receive(t->f, buf, 3, t->now), 0);
+	buf[0] = 8;
+	assert_int_equal(fg_flic2_receive(t->f, buf, 3, t->now), -EBADMSG);
+	buf[1] = FG_FLIC2_RX_FULL_VERIFY_FAIL;
+	assert_int_equal(fg_flic2_receive(t->f, buf, 3, t->now), 0);
+	pump(t);
+	assert_int_equal(t->n_acts, 0);
+	memset(&rx, 0, sizeof(rx));
+	rx.opcode = FG_FLIC2_RX_TEST_IF_REALLY_UNPAIRED;
+	memset(rx.test_unpaired.result, 0xee, 16);
+	assert_int_equal(btn_send(t, &rx, false, 8), 0);
+	pump(t);
+	expect_failed(t, FG_FLIC2_FAIL_NOT_GENUINE, 3);
+	/* the pairing is kept: only the NE proof forgets it */
+	fg_flic2_disconnected(t->f, t->now);
+	assert_int_equal(fg_flic2_get_state(t->f), FG_FLIC2_STATE_IDLE);
+	t_free(t);
+
+	/* while pairing (FullVerifyResponse2 awaited): noise is ignored */
+	t = t_new(FG_FLIC2_MODE_PAIR);
+	pair_until_fv2(t);
+	buf[0] = 0;
+	buf[1] = FG_FLIC2_RX_FULL_VERIFY_RESPONSE_2;
+	assert_int_equal(fg_flic2_receive(t->f, buf, 8, t->now), 0);
+	buf[0] = t->b.conn_id;
+	assert_int_equal(fg_flic2_receive(t->f, buf, 8, t->now), -EBADMSG);
+	buf[1] = FG_FLIC2_RX_PING_REQUEST;
+	assert_int_equal(fg_flic2_receive(t->f, buf, 2, t->now), 0);
+	buf[1] = FG_FLIC2_RX_BATTERY_LEVEL;
+	assert_int_equal(fg_flic2_receive(t->f, buf, 2, t->now), -EBADMSG);
+	fg_flic2_get_counters(t->f, &c);
+	assert_int_equal(c.rx_foreign, 1);
+	assert_int_equal(c.rx_short, 2);
+	assert_int_equal(c.rx_unexpected, 1);
+	pump(t);
+	assert_int_equal(t->n_acts, 0);
+	/* a FullVerifyResponse2 whose MAC is fine but whose name is too long a claim */
+	t->b.fv2_flags = FG_FLIC2_FV2_APP_CREDENTIALS_MATCH | FG_FLIC2_FV2_IS_DUO;
+	{
+		struct fg_flic2_rx rsp2 = { .opcode = FG_FLIC2_RX_FULL_VERIFY_RESPONSE_2 };
+		struct fg_flic2_pairing p;
+
+		rsp2.fv_response2.flags = t->b.fv2_flags;
+		rsp2.fv_response2.name_len = 200;
+		memset(rsp2.fv_response2.name, 'n', sizeof(rsp2.fv_response2.name));
+		memcpy(rsp2.fv_response2.serial, "AB12-\x01\0\0\0\0", 11);
+		assert_int_equal(btn_send(t, &rsp2, true, t->b.conn_id), 0);
+		pump(t);
+		assert_true(has_kind(t, FG_FLIC2_ACTION_PAIRED));
+		assert_int_equal(fg_flic2_get_pairing(t->f, &p), 0);
+		assert_int_equal(strlen(p.name), 23);
+		assert_string_equal(p.serial, "AB12-?");
+	}
+	t_free(t);
+}
+
+/* A reconnect whose event state was lost (the file is gone). */
+static void test_lost_dedup_state(void **state)
+{
+	struct t *t = t_new(FG_FLIC2_MODE_PAIR);
+	struct fg_flic2_pairing p;
+	struct fg_flic2_tx init;
+	struct fg_flic2 *restarted;
+	const struct fg_flic2_action *a;
+
+	pair(t);
+	assert_int_equal(fg_flic2_get_pairing(t->f, &p), 0);
+	t->params.mode = FG_FLIC2_MODE_RECONNECT;
+	t->params.pairing = &p;
+	t->params.dedup = (struct fg_flic2_dedup){ 0 };
+	assert_int_equal(fg_flic2_new(&t->params, &restarted), 0);
+	fg_flic2_free(t->f);
+	t->f = restarted;
+	reconnect_until_init(t, &init);
+	assert_int_equal(init.init_events.boot_id, 0);
+	assert_int_equal(init.init_events.event_count, 0);
+	/* the unlikely answer "same boot" to boot id 0: a state is made up and kept */
+	init_response(t, false, false);
+	pump(t);
+	a = find_kind(t, FG_FLIC2_ACTION_STATE_TO_PERSIST);
+	assert_true(a->dedup.valid);
+	assert_int_equal(a->dedup.event_count, 0);
+	t_free(t);
+}
+
+static void test_validators_and_rng(void **state)
+{
+	struct t *t = t_new(FG_FLIC2_MODE_PAIR);
+	struct fg_flic2_pairing p = { 0 };
+	unsigned budget = 7;	/* enough for the quick-verify nonce, not its tmp id */
+	uint8_t r1[16], r2[16];
+
+	assert_true(fg_flic2_name_is_valid(""));
+	assert_true(fg_flic2_name_is_valid("Kitchen \xe2\x98\x95"));
+	assert_false(fg_flic2_name_is_valid(NULL));
+	assert_false(fg_flic2_name_is_valid("aaaaaaaaaaaaaaaaaaaaaaaa"));	/* 24 */
+	assert_false(fg_flic2_name_is_valid("tab\there"));
+	assert_false(fg_flic2_name_is_valid("del\x7f"));
+	assert_false(fg_flic2_name_is_valid("\xc0\x80"));		/* overlong */
+	assert_false(fg_flic2_name_is_valid("\xe0\x80\x80"));	/* overlong */
+	assert_false(fg_flic2_name_is_valid("\xf0\x80\x80\x80"));	/* overlong */
+	assert_false(fg_flic2_name_is_valid("\xed\xa0\x80"));	/* surrogate */
+	assert_false(fg_flic2_name_is_valid("\xf4\x90\x80\x80"));	/* > U+10FFFF */
+	assert_false(fg_flic2_name_is_valid("\xf8\x88\x80\x80\x80"));
+	assert_false(fg_flic2_name_is_valid("ab\xe2\x98"));		/* cut short */
+	assert_true(fg_flic2_name_is_valid("\xf4\x8f\xbf\xbf"));	/* U+10FFFF */
+	assert_true(fg_flic2_serial_is_valid("BG30-C12345"));
+	assert_true(fg_flic2_serial_is_valid(""));
+	assert_false(fg_flic2_serial_is_valid("BG30-C123456"));
+	assert_false(fg_flic2_serial_is_valid("BG 30"));
+	assert_false(fg_flic2_serial_is_valid(NULL));
+
+	assert_int_equal(fg_flic2_system_rng(NULL, r1, sizeof(r1)), 0);
+	assert_int_equal(fg_flic2_system_rng(NULL, r2, sizeof(r2)), 0);
+	assert_memory_not_equal(r1, r2, sizeof(r1));
+
+	/* the RNG fails while starting a quick verify */
+	memcpy(p.address, t->b.address, 6);
+	t->params.mode = FG_FLIC2_MODE_RECONNECT;
+	t->params.pairing = &p;
+	t->params.rng = failing_rng;
+	t->params.rng_userdata = &budget;
+	assert_int_equal(fg_flic2_new(&t->params, &t->f), 0);
+	assert_int_equal(fg_flic2_connected(t->f, 23, t->now), 0);
+	pump(t);
+	expect_failed(t, FG_FLIC2_FAIL_INTERNAL, 0);
+	assert_int_equal(t->n_pkts, 0);
+	t_free(t);
+}
+
 static void test_strings(void **state)
 {
 	assert_string_equal(fg_flic2_state_to_string(FG_FLIC2_STATE_VERIFIED), "verified");
@@ -1292,6 +1488,9 @@ int main(void)
 		FG_TEST("/flic2-engine/disconnect-purges-writes", test_disconnect_purges_writes),
 		FG_TEST("/flic2-engine/event-anomalies", test_event_anomalies),
 		FG_TEST("/flic2-engine/mtu", test_mtu),
+		FG_TEST("/flic2-engine/verify-edges", test_verify_edges),
+		FG_TEST("/flic2-engine/lost-dedup-state", test_lost_dedup_state),
+		FG_TEST("/flic2-engine/validators-and-rng", test_validators_and_rng),
 		FG_TEST("/flic2-engine/strings", test_strings),
 	};
 
