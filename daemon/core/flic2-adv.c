@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "flic2-adv.h"
+#include "flic2-crypto.h"
 
 /* AD types (Bluetooth Assigned Numbers, "Common Data Types") */
 #define AD_UUID128_INCOMPLETE 0x06
@@ -12,42 +13,22 @@
 #define AD_SERVICE_DATA128 0x21
 #define AD_MANUFACTURER 0xff
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int fg_flic2_uuid_parse(const char *s, uint8_t ret[16])
 {
-	uint8_t out[16];
+	char digits[32];
 	size_t n = 0;
 
 	if (!s || strlen(s) != 36)
 		return -EINVAL;
-	for (size_t i = 0; i < 36;) {
-		int hi, lo;
-
+	for (size_t i = 0; i < 36; i++) {
 		if (i == 8 || i == 13 || i == 18 || i == 23) {
 			if (s[i] != '-')
 				return -EINVAL;
-			i++;
 			continue;
 		}
-		hi = hexval(s[i]);
-		lo = hexval(s[i + 1]);
-		if (hi < 0 || lo < 0)
-			return -EINVAL;
-		out[n++] = (uint8_t)(hi << 4 | lo);
-		i += 2;
+		digits[n++] = s[i];
 	}
-	memcpy(ret, out, 16);
-	return 0;
+	return fg_crypto_unhex(digits, sizeof(digits), ret, 16);
 }
 
 enum service { SVC_NONE, SVC_FLIC2, SVC_TWIST };

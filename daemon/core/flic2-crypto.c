@@ -9,22 +9,26 @@
 
 #include "flic2-crypto.h"
 
-int fg_crypto_x25519_public(const uint8_t priv[FG_CRYPTO_X25519_LEN],
-			    uint8_t ret_pub[FG_CRYPTO_X25519_LEN])
+/* The public key of a raw 32-byte X25519 or Ed25519 private key. */
+static int raw_public(int type, const uint8_t priv[32], uint8_t ret_pub[32])
 {
+	size_t len = 32;
 	EVP_PKEY *key;
-	size_t len = FG_CRYPTO_X25519_LEN;
 	int r = 0;
 
-	key = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv,
-					   FG_CRYPTO_X25519_LEN);
+	key = EVP_PKEY_new_raw_private_key(type, NULL, priv, 32);
 	if (!key)
 		return -ENOMEM;
-	if (EVP_PKEY_get_raw_public_key(key, ret_pub, &len) != 1 ||
-	    len != FG_CRYPTO_X25519_LEN)
+	if (EVP_PKEY_get_raw_public_key(key, ret_pub, &len) != 1 || len != 32)
 		r = -EIO;
 	EVP_PKEY_free(key);
 	return r;
+}
+
+int fg_crypto_x25519_public(const uint8_t priv[FG_CRYPTO_X25519_LEN],
+			    uint8_t ret_pub[FG_CRYPTO_X25519_LEN])
+{
+	return raw_public(EVP_PKEY_X25519, priv, ret_pub);
 }
 
 int fg_crypto_x25519_shared(const uint8_t priv[FG_CRYPTO_X25519_LEN],
@@ -100,18 +104,7 @@ int fg_crypto_ed25519_verify(const uint8_t pub[FG_CRYPTO_ED25519_KEY_LEN],
 int fg_crypto_ed25519_public(const uint8_t seed[32],
 			     uint8_t ret_pub[FG_CRYPTO_ED25519_KEY_LEN])
 {
-	size_t len = FG_CRYPTO_ED25519_KEY_LEN;
-	EVP_PKEY *key;
-	int r = 0;
-
-	key = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, 32);
-	if (!key)
-		return -ENOMEM;
-	if (EVP_PKEY_get_raw_public_key(key, ret_pub, &len) != 1 ||
-	    len != FG_CRYPTO_ED25519_KEY_LEN)
-		r = -EIO;
-	EVP_PKEY_free(key);
-	return r;
+	return raw_public(EVP_PKEY_ED25519, seed, ret_pub);
 }
 
 int fg_crypto_ed25519_sign(const uint8_t seed[32], const uint8_t *msg,
@@ -223,19 +216,25 @@ static int hexval(char c)
 	return -1;
 }
 
-int fg_crypto_key_from_hex(const char *hex, uint8_t ret_key[32])
+int fg_crypto_unhex(const char *hex, size_t len, uint8_t *ret, size_t n)
 {
-	uint8_t key[32];
+	uint8_t out[64];
 
-	if (!hex || strlen(hex) != 64)
+	if (!hex || n > sizeof(out) || len != 2 * n)
 		return -EINVAL;
-	for (size_t i = 0; i < 32; i++) {
+	for (size_t i = 0; i < n; i++) {
 		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return -EINVAL;
-		key[i] = (uint8_t)(hi << 4 | lo);
+		out[i] = (uint8_t)(hi << 4 | lo);
 	}
-	memcpy(ret_key, key, sizeof(key));
+	memcpy(ret, out, n);
+	fg_crypto_wipe(out, n);
 	return 0;
+}
+
+int fg_crypto_key_from_hex(const char *hex, uint8_t ret_key[32])
+{
+	return fg_crypto_unhex(hex, hex ? strlen(hex) : 0, ret_key, 32);
 }

@@ -41,30 +41,10 @@ static void put_hex(char *out, const uint8_t *p, size_t n)
 	out[2 * n] = '\0';
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Exactly @n bytes of hex in @v (length @len). */
 static int get_hex(const char *v, size_t len, uint8_t *out, size_t n)
 {
-	if (len != 2 * n)
-		return -EBADMSG;
-	for (size_t i = 0; i < n; i++) {
-		int hi = hexval(v[2 * i]), lo = hexval(v[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return -EBADMSG;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return 0;
+	return fg_crypto_unhex(v, len, out, n) < 0 ? -EBADMSG : 0;
 }
 
 /* A decimal number up to @max, no sign, no leading junk. */
@@ -90,13 +70,10 @@ static int get_address(const char *v, size_t len, uint8_t out[6])
 {
 	if (len != 17)
 		return -EBADMSG;
-	for (int i = 0; i < 6; i++) {
-		int hi = hexval(v[3 * i]), lo = hexval(v[3 * i + 1]);
-
-		if (hi < 0 || lo < 0 || (i < 5 && v[3 * i + 2] != ':'))
+	for (int i = 0; i < 6; i++)
+		if (fg_crypto_unhex(v + 3 * i, 2, out + i, 1) < 0 ||
+		    (i < 5 && v[3 * i + 2] != ':'))
 			return -EBADMSG;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
 	return 0;
 }
 
@@ -383,15 +360,11 @@ static bool name_to_address(const char *name, const char *suffix, uint8_t ret[6]
 
 	if (len != 12 + slen || strcmp(name + 12, suffix) != 0)
 		return false;
-	for (int i = 0; i < 6; i++) {
-		int hi = hexval(name[2 * i]), lo = hexval(name[2 * i + 1]);
-
-		/* only what path_of() writes: upper case */
-		if (hi < 0 || lo < 0 || (name[2 * i] >= 'a') || (name[2 * i + 1] >= 'a'))
+	/* only what path_of() writes: upper case */
+	for (size_t i = 0; i < 12; i++)
+		if (name[i] >= 'a')
 			return false;
-		ret[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return true;
+	return fg_crypto_unhex(name, 12, ret, 6) == 0;
 }
 
 /* An interrupted fg_write_file_atomic() leaves "<file>.tmp.XXXXXX" behind. */
@@ -449,49 +422,52 @@ struct fg_pairing_store *fg_pairing_store_free(struct fg_pairing_store *s)
 	return NULL;
 }
 
-static int write_text(const char *path, char *text, size_t len)
+/* Write @text (which holds secrets: wiped and freed here) to the file of @a. */
+static int write_record(struct fg_pairing_store *s, const uint8_t a[6], const char *suffix,
+			char *text, size_t len)
 {
-	int r = fg_write_file_atomic(path, text, len, 0600);
+	char path[PATH_MAX];
+	int r = path_of(s, a, suffix, path);
 
+	if (r == 0)
+		r = fg_write_file_atomic(path, text, len, 0600);
 	fg_crypto_wipe(text, len);
 	free(text);
 	return r;
 }
 
-int fg_pairing_store_save(struct fg_pairing_store *s, const struct fg_flic2_pairing *p)
+/* Read the file of @a; *ret_text owned by the caller (wipe, then free). */
+static int read_record(struct fg_pairing_store *s, const uint8_t a[6], const char *suffix,
+		       char **ret_text, size_t *ret_len)
 {
-	char path[PATH_MAX], *text;
-	size_t len;
-	int r;
+	char path[PATH_MAX];
+	int r = path_of(s, a, suffix, path);
 
-	r = path_of(s, p->address, SUFFIX_PAIRING, path);
 	if (r < 0)
 		return r;
-	r = fg_pairing_format(p, &text, &len);
-	if (r < 0)
-		return r;
-	return write_text(path, text, len);
+	r = fg_read_file(path, MAX_FILE_SIZE, ret_text, ret_len);
+	return r == -EFBIG ? -EBADMSG : r;
 }
 
-static int read_text(const char *path, char **ret, size_t *ret_len)
+int fg_pairing_store_save(struct fg_pairing_store *s, const struct fg_flic2_pairing *p)
 {
-	int r = fg_read_file(path, MAX_FILE_SIZE, ret, ret_len);
+	char *text;
+	size_t len;
+	int r = fg_pairing_format(p, &text, &len);
 
-	return r == -EFBIG ? -EBADMSG : r;
+	if (r < 0)
+		return r;
+	return write_record(s, p->address, SUFFIX_PAIRING, text, len);
 }
 
 int fg_pairing_store_load(struct fg_pairing_store *s, const uint8_t address[6],
 			  struct fg_flic2_pairing *ret)
 {
 	struct fg_flic2_pairing p;
-	char path[PATH_MAX], *text;
+	char *text;
 	size_t len;
-	int r;
+	int r = read_record(s, address, SUFFIX_PAIRING, &text, &len);
 
-	r = path_of(s, address, SUFFIX_PAIRING, path);
-	if (r < 0)
-		return r;
-	r = read_text(path, &text, &len);
 	if (r < 0)
 		return r;
 	r = fg_pairing_parse(text, len, &p);
@@ -578,30 +554,22 @@ int fg_pairing_store_remove(struct fg_pairing_store *s, const uint8_t address[6]
 int fg_pairing_store_save_dedup(struct fg_pairing_store *s, const uint8_t address[6],
 				const struct fg_flic2_dedup *d)
 {
-	char path[PATH_MAX], *text;
+	char *text;
 	size_t len;
-	int r;
+	int r = fg_pairing_format_dedup(d, &text, &len);
 
-	r = path_of(s, address, SUFFIX_EVENTS, path);
 	if (r < 0)
 		return r;
-	r = fg_pairing_format_dedup(d, &text, &len);
-	if (r < 0)
-		return r;
-	return write_text(path, text, len);
+	return write_record(s, address, SUFFIX_EVENTS, text, len);
 }
 
 int fg_pairing_store_load_dedup(struct fg_pairing_store *s, const uint8_t address[6],
 				struct fg_flic2_dedup *ret)
 {
-	char path[PATH_MAX], *text;
+	char *text;
 	size_t len;
-	int r;
+	int r = read_record(s, address, SUFFIX_EVENTS, &text, &len);
 
-	r = path_of(s, address, SUFFIX_EVENTS, path);
-	if (r < 0)
-		return r;
-	r = read_text(path, &text, &len);
 	if (r < 0)
 		return r;
 	r = fg_pairing_parse_dedup(text, len, ret);
