@@ -504,6 +504,9 @@ static void test_pair_and_requests(void **state)
 	btn_open(t, 1, &tx);
 	assert_int_equal(tx.opcode, FG_FLIC2_TX_GET_FIRMWARE_VERSION);
 	assert_int_equal(fg_flic2_next_deadline(t->f), t->now + 10 * SEC);
+	assert_int_equal(fg_flic2_timeout(t->f, t->now + 10 * SEC - 1), 0);	/* not yet */
+	pump(t);
+	assert_int_equal(t->n_acts, 0);
 
 	rx.opcode = FG_FLIC2_RX_FIRMWARE_VERSION;
 	rx.firmware.version = 12;
