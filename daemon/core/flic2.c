@@ -604,7 +604,7 @@ static int on_full_verify_response1(struct fg_flic2 *f, uint8_t header,
 				    const struct fg_flic2_rx *rx)
 {
 	static const uint8_t label_at[2] = { 'A', 'T' }, label_sk[2] = { 'S', 'K' };
-	uint8_t expect[6], priv[32], shared[32], hash_in[32 + 1 + 8 + 8 + 1];
+	uint8_t expect[6], priv[32], shared[32];
 	uint8_t sk[16], client_random[8];
 	unsigned variant;
 	size_t key_index;
@@ -661,16 +661,10 @@ static int on_full_verify_response1(struct fg_flic2 *f, uint8_t header,
 		fail(f, FG_FLIC2_FAIL_NOT_GENUINE, 4);
 		goto out;
 	}
-	/*
-	 * fullVerifySecret = SHA-256(shared || variant || button nonce ||
-	 * our nonce || flags byte we send in FullVerifyRequest2 = 0)
-	 */
-	memcpy(hash_in, shared, 32);
-	hash_in[32] = (uint8_t)variant;
-	memcpy(hash_in + 33, rx->fv_response1.random, 8);
-	memcpy(hash_in + 41, client_random, 8);
-	hash_in[49] = 0;
-	if (r < 0 || fg_crypto_sha256(hash_in, sizeof(hash_in), f->fvs) < 0) {
+	/* the flags byte we send in FullVerifyRequest2 is 0 */
+	if (r < 0 || fg_crypto_flic2_full_verify_secret(shared, (uint8_t)variant,
+						       rx->fv_response1.random, client_random,
+						       0, f->fvs) < 0) {
 		set_error(f, "key agreement failed");
 		fail(f, FG_FLIC2_FAIL_INTERNAL, 2);
 		goto out;
@@ -709,7 +703,6 @@ static int on_full_verify_response1(struct fg_flic2 *f, uint8_t header,
 out:
 	fg_crypto_wipe(priv, sizeof(priv));
 	fg_crypto_wipe(shared, sizeof(shared));
-	fg_crypto_wipe(hash_in, sizeof(hash_in));
 	fg_crypto_wipe(sk, sizeof(sk));
 	return 0;
 }

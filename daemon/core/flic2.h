@@ -145,6 +145,7 @@ void fg_flic2_disconnected(struct fg_flic2 *f, uint64_t now_usec);
  * already pending is not sent twice (returns 0). No answer within
  * request_timeout fails the session (FAILED reason TIMEOUT).
  */
+/* (There is no ping request: the button pings, the engine answers itself.) */
 int fg_flic2_request_battery(struct fg_flic2 *f, uint64_t now_usec);
 int fg_flic2_request_name(struct fg_flic2 *f, uint64_t now_usec);
 int fg_flic2_request_firmware(struct fg_flic2 *f, uint64_t now_usec);
