@@ -269,22 +269,21 @@ int fg_flic2_next_action(struct fg_flic2 *f, struct fg_flic2_action *ret)
 /* Drop queued writes/disconnects: they belong to a link that is gone. */
 static void purge_link_actions(struct fg_flic2 *f)
 {
-	struct fg_flic2_action keep[QUEUE_CAP];
 	size_t n = 0;
 
-	while (f->q_len > 0) {
-		struct fg_flic2_action a;
+	/* compact in place, keeping order: a kept action only moves forward */
+	for (size_t i = 0; i < f->q_len; i++) {
+		struct fg_flic2_action *a = &f->queue[(f->q_head + i) % QUEUE_CAP];
 
-		fg_flic2_next_action(f, &a);
-		if (a.kind != FG_FLIC2_ACTION_WRITE && a.kind != FG_FLIC2_ACTION_DISCONNECT)
-			keep[n++] = a;
-		fg_crypto_wipe(&a, sizeof(a));
+		if (a->kind != FG_FLIC2_ACTION_WRITE && a->kind != FG_FLIC2_ACTION_DISCONNECT) {
+			if (n != i)
+				f->queue[(f->q_head + n) % QUEUE_CAP] = *a;
+			n++;
+		}
 	}
-	f->q_head = 0;
-	for (size_t i = 0; i < n; i++)
-		f->queue[i] = keep[i];
+	for (size_t i = n; i < f->q_len; i++)
+		fg_crypto_wipe(&f->queue[(f->q_head + i) % QUEUE_CAP], sizeof(f->queue[0]));
 	f->q_len = n;
-	fg_crypto_wipe(keep, sizeof(keep));
 }
 
 /* --- sending ----------------------------------------------------------------- */
