@@ -1201,6 +1201,12 @@ static void test_purge_order(void **state)
 		}
 		for (int i = 0; i < round % 7; i++)
 			ping_ok(t);
+		/* a pong queued first, so kept actions must move down */
+		{
+			struct fg_flic2_rx ping = { .opcode = FG_FLIC2_RX_PING_REQUEST };
+
+			assert_int_equal(btn_send(t, &ping, true, t->b.conn_id), 0);
+		}
 		counter += 4;
 		send_events(t, counter, two_presses, 3, false);
 		assert_int_equal(fg_flic2_request_firmware(t->f, t->now), 0);
