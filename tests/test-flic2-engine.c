@@ -252,7 +252,14 @@ static void btn_fv_response1(struct t *t, struct fg_flic2_rx *rx, uint8_t btn_pr
 		assert_int_equal(fg_crypto_x25519_public(btn_priv, rx->fv_response1.ecdh_public), 0);
 	memcpy(rx->fv_response1.random, "\x01\x02\x03\x04\x05\x06\x07\x08", 8);
 	rx->fv_response1.flags = t->b.public_mode ? FG_FLIC2_FV1_PUBLIC_MODE : 0;
-	assert_int_equal(fg_crypto_ed25519_sign(t->b.seed, rx->fv_response1.address, 39, sig), 0);
+	{
+		uint8_t cert[39];
+
+		memcpy(cert, rx->fv_response1.address, 6);
+		cert[6] = rx->fv_response1.address_type;
+		memcpy(cert + 7, rx->fv_response1.ecdh_public, 32);
+		assert_int_equal(fg_crypto_ed25519_sign(t->b.seed, cert, sizeof(cert), sig), 0);
+	}
 	*variant = sig[32] & 3;
 	sig[32] ^= 1;		/* transmitted low bits differ from the variant */
 	memcpy(rx->fv_response1.signature, sig, 64);

@@ -603,7 +603,7 @@ static int on_full_verify_response1(struct fg_flic2 *f, uint8_t header,
 				    const struct fg_flic2_rx *rx)
 {
 	static const uint8_t label_at[2] = { 'A', 'T' }, label_sk[2] = { 'S', 'K' };
-	uint8_t expect[6], priv[32], shared[32];
+	uint8_t expect[6], cert[6 + 1 + 32], priv[32], shared[32];
 	uint8_t sk[16], client_random[8];
 	unsigned variant;
 	size_t key_index;
@@ -629,11 +629,13 @@ static int on_full_verify_response1(struct fg_flic2 *f, uint8_t header,
 		fail(f, FG_FLIC2_FAIL_NOT_GENUINE, 0);
 		return 0;
 	}
-	/* signed message: address (6) || address type (1) || X25519 key (32) */
+	/* the signed certificate: address (6) || address type (1) || X25519 key (32) */
+	memcpy(cert, rx->fv_response1.address, 6);
+	cert[6] = rx->fv_response1.address_type;
+	memcpy(cert + 7, rx->fv_response1.ecdh_public, 32);
 	r = fg_crypto_flic2_verify_identity((const uint8_t (*)[32])f->keys, f->n_keys,
-					    rx->fv_response1.address, 39,
-					    rx->fv_response1.signature, &variant,
-					    &key_index);
+					    cert, sizeof(cert), rx->fv_response1.signature,
+					    &variant, &key_index);
 	if (r == -EBADMSG) {
 		set_error(f, "certificate not signed by a trusted key");
 		fail(f, FG_FLIC2_FAIL_NOT_GENUINE, 1);
