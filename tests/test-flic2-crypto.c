@@ -257,6 +257,71 @@ static void test_identity_test_key(void **state)
 							 &variant, &index), -ENOKEY);
 }
 
+/*
+ * flic-rs fixtures/kdf.ndjson, generated with pyflic-ble's
+ * derive_full_verify_keys(): every pairing derivation from a shared secret.
+ * pyflic hashes flags 0x80 (it announces Duo support; "is_twist" rows use
+ * 0x00, which is what this client sends).
+ */
+static void test_derivation_fixtures(void **state)
+{
+	static const struct {
+		const char *shared, *btn, *cli, *fvs, *verifier, *sk, *pk;
+		uint8_t variant, flags;
+		uint32_t pairing_id;
+	} v[] = {
+		{ "0000000000000000000000000000000000000000000000000000000000000000",
+		  "0000000000000000", "0000000000000000",
+		  "daf24267fea991916b972e6c099439118171bfd7f5c6781ee5940c835d90d48a",
+		  "77af0fc79000cd791917ddf223c15817", "6902117267cefe666249e6965e77be08",
+		  "564cb533ed3b6d0759d62664eb1d91ee", 0, 0x80, 382045991u },
+		{ "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+		  "0001020304050607", "08090a0b0c0d0e0f",
+		  "be12bda330cec7a96cf6cf27bd4b5a71561b541a7a0751945405beea4dd4ec39",
+		  "33e13c1920332d239c39a263044c3427", "03b932cfddd99d1d61a71acbeed9a232",
+		  "435ab2d0fa7bc9d6b084a27a3046a6f3", 1, 0x80, 3254939590u },
+		{ "a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0",
+		  "0011223344556677", "8899aabbccddeeff",
+		  "ced1e8e61f9b89b10d4cb0db6accf7dafed4b0beee25e7c06af74811a8821ff7",
+		  "2cc85a0aceb6625890c416e9be45f8e6", "206600ad6170362323b7cf360ea32c6f",
+		  "4c997909015b9c0a7b55c485e3db90d1", 2, 0x80, 952253343u },
+		{ "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a",
+		  "0000000000000000", "0000000000000000",
+		  "87048f3724a07666cd5c18890f909bb078ec2355516eef8bafdd0153e29a3063",
+		  "5771fcfd4da93bc2896794dfb4d480c1", "97c393d3b23ee549a1bd0b2d7f6cd140",
+		  "394d9777258b911cf677c3fe353aef85", 3, 0x00, 1372750523u },
+		{ "c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4",
+		  "6465666768696a6b", "c8c9cacbcccdcecf",
+		  "1347070bccf964acf0f2f184300f54e3dc41b624902db29a1e4671570b843cb0",
+		  "00d10f5fac54ba0f48118b7b2ddb0218", "43b48ef75ab09e296a86fb1f97a224a0",
+		  "8d9b2bf59b15b7cd5300ee5215cf5132", 0, 0x80, 873567692u },
+	};
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		uint8_t shared[32], btn[8], cli[8], fvs[32], want[32], mac[32];
+
+		hex32(v[i].shared, shared);
+		test_unhex(v[i].btn, btn, 8);
+		test_unhex(v[i].cli, cli, 8);
+		assert_int_equal(fg_crypto_flic2_full_verify_secret(shared, v[i].variant, btn, cli,
+								    v[i].flags, fvs), 0);
+		hex32(v[i].fvs, want);
+		assert_memory_equal(fvs, want, 32);
+		/* verifier, session key, pairing id and key */
+		assert_int_equal(fg_crypto_hmac_sha256(fvs, 32, "AT", 2, mac), 0);
+		test_unhex(v[i].verifier, want, 16);
+		assert_memory_equal(mac, want, 16);
+		assert_int_equal(fg_crypto_hmac_sha256(fvs, 32, "SK", 2, mac), 0);
+		test_unhex(v[i].sk, want, 16);
+		assert_memory_equal(mac, want, 16);
+		assert_int_equal(fg_crypto_hmac_sha256(fvs, 32, "PK", 2, mac), 0);
+		assert_int_equal((uint32_t)(mac[0] | mac[1] << 8 | mac[2] << 16 | (uint32_t)mac[3] << 24),
+				 v[i].pairing_id);
+		test_unhex(v[i].pk, want, 16);
+		assert_memory_equal(mac + 4, want, 16);
+	}
+}
+
 static void test_sha256(void **state)
 {
 	static const struct {
@@ -345,6 +410,7 @@ int main(void)
 		FG_TEST("/flic2-crypto/ed25519-non-canonical", test_ed25519_non_canonical),
 		FG_TEST("/flic2-crypto/identity-variant-fixtures", test_identity_variant_fixtures),
 		FG_TEST("/flic2-crypto/identity-test-key", test_identity_test_key),
+		FG_TEST("/flic2-crypto/derivation-fixtures", test_derivation_fixtures),
 		FG_TEST("/flic2-crypto/sha256", test_sha256),
 		FG_TEST("/flic2-crypto/hmac-rfc4231", test_hmac_rfc4231),
 		FG_TEST("/flic2-crypto/equal-wipe-random", test_equal_wipe_random),

@@ -252,7 +252,14 @@ static void btn_fv_response1(struct t *t, struct fg_flic2_rx *rx, uint8_t btn_pr
 		assert_int_equal(fg_crypto_x25519_public(btn_priv, rx->fv_response1.ecdh_public), 0);
 	memcpy(rx->fv_response1.random, "\x01\x02\x03\x04\x05\x06\x07\x08", 8);
 	rx->fv_response1.flags = t->b.public_mode ? FG_FLIC2_FV1_PUBLIC_MODE : 0;
-	assert_int_equal(fg_crypto_ed25519_sign(t->b.seed, rx->fv_response1.address, 39, sig), 0);
+	{
+		uint8_t cert[39];
+
+		memcpy(cert, rx->fv_response1.address, 6);
+		cert[6] = rx->fv_response1.address_type;
+		memcpy(cert + 7, rx->fv_response1.ecdh_public, 32);
+		assert_int_equal(fg_crypto_ed25519_sign(t->b.seed, cert, sizeof(cert), sig), 0);
+	}
 	*variant = sig[32] & 3;
 	sig[32] ^= 1;		/* transmitted low bits differ from the variant */
 	memcpy(rx->fv_response1.signature, sig, 64);
@@ -1176,6 +1183,60 @@ static void test_queue_contract(void **state)
 	t_free(t);
 }
 
+/* The purge keeps order wherever the queue's ring happens to wrap. */
+static void test_purge_order(void **state)
+{
+	struct t *t = t_new(FG_FLIC2_MODE_PAIR);
+	struct fg_flic2_tx init;
+	uint32_t counter = 1000;
+
+	pair(t);
+	for (int round = 0; round < 100; round++) {
+		struct fg_flic2_action a;
+		uint32_t last = 0;
+		size_t events = 0, states = 0;
+
+		fg_flic2_disconnected(t->f, t->now);
+		pump(t);
+		reconnect_until_init(t, &init);
+		init_response(t, false, false);
+		pump(t);
+		for (size_t i = 0; i < t->n_pkts; i++) {
+			struct fg_flic2_tx tx;
+
+			btn_open(t, i, &tx);	/* connection parameters, requests */
+		}
+		for (int i = 0; i < round % 7; i++)
+			ping_ok(t);
+		/* a pong queued first, so kept actions must move down */
+		{
+			struct fg_flic2_rx ping = { .opcode = FG_FLIC2_RX_PING_REQUEST };
+
+			assert_int_equal(btn_send(t, &ping, true, t->b.conn_id), 0);
+		}
+		counter += 4;
+		send_events(t, counter, two_presses, 3, false);
+		assert_int_equal(fg_flic2_request_firmware(t->f, t->now), 0);
+		fg_flic2_disconnected(t->f, t->now);
+		while (fg_flic2_next_action(t->f, &a) == 1) {
+			assert_true(a.kind == FG_FLIC2_ACTION_BUTTON_EVENT ||
+				    a.kind == FG_FLIC2_ACTION_STATE_TO_PERSIST);
+			if (a.kind == FG_FLIC2_ACTION_BUTTON_EVENT) {
+				assert_true(a.button.event_count >= last);
+				assert_int_equal(states, 0);	/* events before their state */
+				last = a.button.event_count;
+				events++;
+			} else {
+				assert_int_equal(a.dedup.event_count, counter);
+				states++;
+			}
+		}
+		assert_int_equal(events, 4);
+		assert_int_equal(states, 1);
+	}
+	t_free(t);
+}
+
 /* A dropped link takes its queued writes with it, but not its events. */
 static void test_disconnect_purges_writes(void **state)
 {
@@ -1489,6 +1550,7 @@ int main(void)
 		FG_TEST("/flic2-engine/rng-failure", test_rng_failure),
 		FG_TEST("/flic2-engine/queue-contract", test_queue_contract),
 		FG_TEST("/flic2-engine/disconnect-purges-writes", test_disconnect_purges_writes),
+		FG_TEST("/flic2-engine/purge-order-wraps", test_purge_order),
 		FG_TEST("/flic2-engine/event-anomalies", test_event_anomalies),
 		FG_TEST("/flic2-engine/mtu", test_mtu),
 		FG_TEST("/flic2-engine/verify-edges", test_verify_edges),

@@ -173,6 +173,24 @@ int fg_crypto_sha256(const void *data, size_t len,
 	return 0;
 }
 
+int fg_crypto_flic2_full_verify_secret(const uint8_t shared[32], uint8_t variant,
+				       const uint8_t button_random[8],
+				       const uint8_t client_random[8], uint8_t flags,
+				       uint8_t ret_secret[32])
+{
+	uint8_t in[32 + 1 + 8 + 8 + 1];
+	int r;
+
+	memcpy(in, shared, 32);
+	in[32] = variant;
+	memcpy(in + 33, button_random, 8);
+	memcpy(in + 41, client_random, 8);
+	in[49] = flags;
+	r = fg_crypto_sha256(in, sizeof(in), ret_secret);
+	OPENSSL_cleanse(in, sizeof(in));
+	return r;
+}
+
 int fg_crypto_hmac_sha256(const void *key, size_t key_len, const void *msg,
 			  size_t msg_len, uint8_t ret_mac[FG_CRYPTO_SHA256_LEN])
 {

@@ -53,6 +53,17 @@ int fg_crypto_flic2_verify_identity(const uint8_t (*keys)[FG_CRYPTO_ED25519_KEY_
 				    const uint8_t sig[FG_CRYPTO_ED25519_SIG_LEN],
 				    unsigned *ret_variant, size_t *ret_key_index);
 
+/*
+ * fullVerifySecret = SHA-256(shared (32) || variant (1) || button nonce (8)
+ * || client nonce (8) || flags (1)), where flags is the byte the client
+ * sent in FullVerifyRequest2 (0 for this client). Every pairing key is an
+ * HMAC-SHA-256 of a two-letter label under it ("AT", "SK", "PK", "PT"…).
+ */
+int fg_crypto_flic2_full_verify_secret(const uint8_t shared[32], uint8_t variant,
+				       const uint8_t button_random[8],
+				       const uint8_t client_random[8], uint8_t flags,
+				       uint8_t ret_secret[32]);
+
 /* SHA-256 of @len bytes. */
 int fg_crypto_sha256(const void *data, size_t len,
 		     uint8_t ret_digest[FG_CRYPTO_SHA256_LEN]);

@@ -269,22 +269,21 @@ int fg_flic2_next_action(struct fg_flic2 *f, struct fg_flic2_action *ret)
 /* Drop queued writes/disconnects: they belong to a link that is gone. */
 static void purge_link_actions(struct fg_flic2 *f)
 {
-	struct fg_flic2_action keep[QUEUE_CAP];
 	size_t n = 0;
 
-	while (f->q_len > 0) {
-		struct fg_flic2_action a;
+	/* compact in place, keeping order: a kept action only moves forward */
+	for (size_t i = 0; i < f->q_len; i++) {
+		struct fg_flic2_action *a = &f->queue[(f->q_head + i) % QUEUE_CAP];
 
-		fg_flic2_next_action(f, &a);
-		if (a.kind != FG_FLIC2_ACTION_WRITE && a.kind != FG_FLIC2_ACTION_DISCONNECT)
-			keep[n++] = a;
-		fg_crypto_wipe(&a, sizeof(a));
+		if (a->kind != FG_FLIC2_ACTION_WRITE && a->kind != FG_FLIC2_ACTION_DISCONNECT) {
+			if (n != i)
+				f->queue[(f->q_head + n) % QUEUE_CAP] = *a;
+			n++;
+		}
 	}
-	f->q_head = 0;
-	for (size_t i = 0; i < n; i++)
-		f->queue[i] = keep[i];
+	for (size_t i = n; i < f->q_len; i++)
+		fg_crypto_wipe(&f->queue[(f->q_head + i) % QUEUE_CAP], sizeof(f->queue[0]));
 	f->q_len = n;
-	fg_crypto_wipe(keep, sizeof(keep));
 }
 
 /* --- sending ----------------------------------------------------------------- */
@@ -604,7 +603,7 @@ static int on_full_verify_response1(struct fg_flic2 *f, uint8_t header,
 				    const struct fg_flic2_rx *rx)
 {
 	static const uint8_t label_at[2] = { 'A', 'T' }, label_sk[2] = { 'S', 'K' };
-	uint8_t expect[6], priv[32], shared[32], hash_in[32 + 1 + 8 + 8 + 1];
+	uint8_t expect[6], cert[6 + 1 + 32], priv[32], shared[32];
 	uint8_t sk[16], client_random[8];
 	unsigned variant;
 	size_t key_index;
@@ -630,11 +629,13 @@ static int on_full_verify_response1(struct fg_flic2 *f, uint8_t header,
 		fail(f, FG_FLIC2_FAIL_NOT_GENUINE, 0);
 		return 0;
 	}
-	/* signed message: address (6) || address type (1) || X25519 key (32) */
+	/* the signed certificate: address (6) || address type (1) || X25519 key (32) */
+	memcpy(cert, rx->fv_response1.address, 6);
+	cert[6] = rx->fv_response1.address_type;
+	memcpy(cert + 7, rx->fv_response1.ecdh_public, 32);
 	r = fg_crypto_flic2_verify_identity((const uint8_t (*)[32])f->keys, f->n_keys,
-					    rx->fv_response1.address, 39,
-					    rx->fv_response1.signature, &variant,
-					    &key_index);
+					    cert, sizeof(cert), rx->fv_response1.signature,
+					    &variant, &key_index);
 	if (r == -EBADMSG) {
 		set_error(f, "certificate not signed by a trusted key");
 		fail(f, FG_FLIC2_FAIL_NOT_GENUINE, 1);
@@ -661,16 +662,10 @@ static int on_full_verify_response1(struct fg_flic2 *f, uint8_t header,
 		fail(f, FG_FLIC2_FAIL_NOT_GENUINE, 4);
 		goto out;
 	}
-	/*
-	 * fullVerifySecret = SHA-256(shared || variant || button nonce ||
-	 * our nonce || flags byte we send in FullVerifyRequest2 = 0)
-	 */
-	memcpy(hash_in, shared, 32);
-	hash_in[32] = (uint8_t)variant;
-	memcpy(hash_in + 33, rx->fv_response1.random, 8);
-	memcpy(hash_in + 41, client_random, 8);
-	hash_in[49] = 0;
-	if (r < 0 || fg_crypto_sha256(hash_in, sizeof(hash_in), f->fvs) < 0) {
+	/* the flags byte we send in FullVerifyRequest2 is 0 */
+	if (r < 0 || fg_crypto_flic2_full_verify_secret(shared, (uint8_t)variant,
+						       rx->fv_response1.random, client_random,
+						       0, f->fvs) < 0) {
 		set_error(f, "key agreement failed");
 		fail(f, FG_FLIC2_FAIL_INTERNAL, 2);
 		goto out;
@@ -709,7 +704,6 @@ static int on_full_verify_response1(struct fg_flic2 *f, uint8_t header,
 out:
 	fg_crypto_wipe(priv, sizeof(priv));
 	fg_crypto_wipe(shared, sizeof(shared));
-	fg_crypto_wipe(hash_in, sizeof(hash_in));
 	fg_crypto_wipe(sk, sizeof(sk));
 	return 0;
 }

@@ -32,9 +32,12 @@
  * as printed ("AA:BB:…" -> address[0] = 0xAA), like config.h; the engine
  * converts to the little-endian wire order itself.
  *
- * Malformed, foreign or replayed input never crashes and never changes the
- * session state: it is counted (fg_flic2_get_counters()), described by
- * fg_flic2_last_error(), and fg_flic2_receive() returns -EBADMSG.
+ * Malformed, forged or replayed input never crashes: it is counted
+ * (fg_flic2_get_counters()), described by fg_flic2_last_error(), answered
+ * with -EBADMSG and leaves the session as it was, except that three MAC
+ * failures in a row end it (BAD_MAC). Packets for another logical
+ * connection (another app on the same link) are counted and ignored (0).
+ * Protocol details: docs/flic2.md.
  */
 
 struct fg_flic2;
@@ -145,6 +148,7 @@ void fg_flic2_disconnected(struct fg_flic2 *f, uint64_t now_usec);
  * already pending is not sent twice (returns 0). No answer within
  * request_timeout fails the session (FAILED reason TIMEOUT).
  */
+/* (There is no ping request: the button pings, the engine answers itself.) */
 int fg_flic2_request_battery(struct fg_flic2 *f, uint64_t now_usec);
 int fg_flic2_request_name(struct fg_flic2 *f, uint64_t now_usec);
 int fg_flic2_request_firmware(struct fg_flic2 *f, uint64_t now_usec);
