@@ -234,6 +234,8 @@ check-gpiod2: deps
 bench: deps
 	@$(MAKE) --no-print-directory all $(addprefix $(BUILD)/tests/bench/,$(BENCHES))
 	@set -e; for b in $(BENCHES); do echo "== $$b"; $(BUILD)/tests/bench/$$b; done
+	@set -e; for b in $(wildcard tests/bench/bench-*.py); do echo "== $$b"; \
+		FG_BUILD=$(abspath $(BUILD)) /usr/bin/python3 $$b; done
 
 $(BUILD)/tests/bench/%: $(call obj,tests/bench/%.c) $(DAEMON_A) $(CORE_A) $(LIB_A)
 	@mkdir -p $(@D)

@@ -13,6 +13,7 @@
 
 #include "flicgate-dbus.h"
 #include "io/api.h"
+#include "io/buttons.h"
 #include "io/gpio.h"
 #include "io/pipeline.h"
 #include "lib/fileio.h"
@@ -38,6 +39,7 @@ struct fg_manager {
 	/* subsystems */
 	struct fg_gpio *gpio;		/* NULL if its lines could not be had */
 	struct fg_pipeline *pipeline;	/* alerts: mapping, spool, delivery */
+	struct fg_buttons *buttons;	/* the radio: BlueZ and the Flic 2 buttons */
 
 	/* signals */
 	sd_event_source *sigterm_source;
@@ -146,6 +148,44 @@ static void show_pipeline_state(struct fg_manager *m)
 	fg_gpio_set_condition(m->gpio, FG_COND_SPOOL_FULL, fg_pipeline_spool_alarm(m->pipeline));
 }
 
+static void notify_status(struct fg_manager *m)
+{
+	const char *adapter = m->buttons ? fg_buttons_adapter(m->buttons) : NULL;
+	enum fg_bluez_state st = m->buttons ? fg_buttons_radio_state(m->buttons) : FG_BLUEZ_NO_SERVICE;
+
+	if (st == FG_BLUEZ_READY)
+		sd_notifyf(false, "STATUS=Running; adapter %s", adapter);
+	else
+		sd_notifyf(false, "STATUS=Running; Bluetooth %s: no button presses can arrive",
+			   fg_bluez_state_to_string(st));
+}
+
+/* A verified, de-duplicated button event: the LEDs chirp, the pipeline spools it. */
+static int on_button_event(void *userdata, const struct fg_button_config *b, const struct fg_button_event *ev)
+{
+	struct fg_manager *m = userdata;
+
+	/* one chirp per physical press, not one per event it produces */
+	if (m->gpio && ev->gesture == FG_GESTURE_DOWN && !ev->queued)
+		fg_gpio_press(m->gpio);
+	return fg_pipeline_button_event(m->pipeline, b, ev, NULL);
+}
+
+/* The adapter's real presence is the status (and the status LED). */
+static void on_radio_changed(void *userdata, enum fg_bluez_state state, const char *adapter)
+{
+	struct fg_manager *m = userdata;
+
+	if (m->gpio)
+		fg_gpio_set_condition(m->gpio, FG_COND_NO_ADAPTER, state != FG_BLUEZ_READY);
+	notify_status(m);
+}
+
+static const struct fg_buttons_ops buttons_ops = {
+	.button_event = on_button_event,
+	.radio_changed = on_radio_changed,
+};
+
 
 /* A rejected configuration as the control API reports it: every error. */
 static void api_reload_error(struct fg_api_error *err, int r, const struct fg_config_errors *errors)
@@ -205,11 +245,14 @@ static int manager_reload(struct fg_manager *m, struct fg_api_error *err)
 	}
 	if (m->gpio)
 		sync_target_conditions(m);
+	if (m->buttons)
+		(void)fg_buttons_set_config(m->buttons, c);
 	fg_config_free(m->config);
 	m->config = c;
 	apply_log_level(m);
 	log_notice("Configuration reloaded from %s", c->path);
-	sd_notify(false, "READY=1\nSTATUS=Running");
+	sd_notify(false, "READY=1");
+	notify_status(m);
 	fg_api_buttons_changed(m->api);
 	fg_api_gateway_changed(m->api);
 	return 0;
@@ -673,6 +716,13 @@ int fg_manager_new(const struct fg_manager_options *opts, struct fg_config *conf
 		goto failed;
 	}
 
+	/* the buttons follow bluetoothd on the same bus; its absence is a state, not an error */
+	r = fg_buttons_new(m->event, m->bus, m->config, &buttons_ops, m, &m->buttons);
+	if (r < 0) {
+		log_error_errno(r, "Failed to set up the buttons: %m");
+		goto failed;
+	}
+
 	*ret = m;
 	return 0;
 
@@ -685,16 +735,11 @@ int fg_manager_run(struct fg_manager *m)
 {
 	int r;
 
-	/*
-	 * The BlueZ adapter is not part of this build yet: say plainly that
-	 * no press can arrive rather than look healthy.
-	 */
-	log_warning("No Bluetooth adapter: flicgated cannot receive button presses yet");
-	if (m->gpio) {
-		fg_gpio_set_condition(m->gpio, FG_COND_NO_ADAPTER, true);
+	if (m->gpio)
 		fg_gpio_set_condition(m->gpio, FG_COND_STARTING, false);
-	}
-	sd_notifyf(false, "READY=1\nSTATUS=Running; no Bluetooth adapter");
+	/* STATUS= follows the radio from here on (notify_status) */
+	sd_notify(false, "READY=1");
+	notify_status(m);
 	log_notice("flicgated %s running (%zu buttons, %zu webhooks, config %s)", FG_VERSION,
 		   m->config->n_buttons, m->config->n_webhooks, m->config->path);
 	r = sd_event_loop(m->event);
@@ -709,6 +754,7 @@ struct fg_manager *fg_manager_free(struct fg_manager *m)
 		return NULL;
 	/* subsystems go first: they hold sources on the loop and the bus */
 	m->api = fg_api_free(m->api);
+	m->buttons = fg_buttons_free(m->buttons);
 	m->pipeline = fg_pipeline_free(m->pipeline);
 	m->gpio = fg_gpio_free(m->gpio);
 	m->bus = sd_bus_flush_close_unref(m->bus);
