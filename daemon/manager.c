@@ -21,33 +21,8 @@
 #include "lib/strv.h"
 #include "lib/timeutil.h"
 #include "manager.h"
+#include "manager-private.h"
 
-struct fg_manager {
-	struct fg_manager_options opts;
-	char *config_path;		/* as given; NULL = search path */
-	char *bus_address;
-	struct fg_config *config;
-
-	sd_event *event;
-	sd_bus *bus;
-	uint64_t start_time_usec;	/* CLOCK_REALTIME */
-
-	/* control API (D-Bus) */
-	struct fg_api *api;
-	char api_last_delivery[256];	/* key of the newest attempt announced */
-
-	/* subsystems */
-	struct fg_gpio *gpio;		/* NULL if its lines could not be had */
-	struct fg_pipeline *pipeline;	/* alerts: mapping, spool, delivery */
-	struct fg_buttons *buttons;	/* the radio: BlueZ and the Flic 2 buttons */
-
-	/* signals */
-	sd_event_source *sigterm_source;
-	sd_event_source *sigint_source;
-	sd_event_source *sighup_source;
-
-	int exit_code;
-};
 
 static int apply_log_level(struct fg_manager *m)
 {
@@ -79,7 +54,6 @@ static void sync_target_conditions(struct fg_manager *m)
 	fg_gpio_set_condition(m->gpio, FG_COND_CONFIG_FAULT, unhealthy);
 }
 
-static void api_pipeline_event(struct fg_manager *m, const struct fg_pipeline_event *ev);
 
 static void on_pipeline_event(struct fg_pipeline *p, const struct fg_pipeline_event *ev,
 			      void *userdata)
@@ -87,7 +61,7 @@ static void on_pipeline_event(struct fg_pipeline *p, const struct fg_pipeline_ev
 	struct fg_manager *m = userdata;
 	bool on = ev->alert && ev->alert->state == FG_ALERT_ON && !ev->alert->test;
 
-	api_pipeline_event(m, ev);
+	manager_api_pipeline_event(m, ev);
 	if (!m->gpio)
 		return;
 	switch (ev->kind) {
@@ -210,7 +184,7 @@ static void api_reload_error(struct fg_api_error *err, int r, const struct fg_co
 }
 
 /* @err (optional): the rejection, every error in it, for the control API */
-static int manager_reload(struct fg_manager *m, struct fg_api_error *err)
+int manager_reload(struct fg_manager *m, struct fg_api_error *err)
 {
 	struct fg_config_errors errors = { 0 };
 	struct fg_config *c = NULL;
@@ -261,284 +235,6 @@ static int manager_reload(struct fg_manager *m, struct fg_api_error *err)
 int fg_manager_reload(struct fg_manager *m)
 {
 	return manager_reload(m, NULL);
-}
-
-/* ---- control API provider (daemon/io/api.h) ---------------------------
- *
- * What the D-Bus API shows comes from here. Subsystems that are not part
- * of this build leave their callbacks NULL: the API answers NotAvailable.
- */
-
-static void api_get_gateway(void *userdata, struct fg_api_gateway *ret)
-{
-	struct fg_manager *m = userdata;
-
-	*ret = (struct fg_api_gateway) {
-		.name = m->config->gateway.name,
-		.config_path = m->config->path,
-		.start_time_usec = m->start_time_usec,
-		.pairing_policy = fg_pairing_policy_to_string(m->config->bluetooth.pairing),
-		.features = FG_API_FEATURE_DELIVERY | (m->gpio ? FG_API_FEATURE_FEEDBACK : 0),
-		.spool_depth = fg_pipeline_spool_depth(m->pipeline),
-		.spool_alarm = fg_pipeline_spool_alarm(m->pipeline),
-		.dead_letters = fg_pipeline_dead_count(m->pipeline),
-		.n_targets = fg_pipeline_n_targets(m->pipeline),
-	};
-}
-
-static size_t api_n_buttons(void *userdata)
-{
-	struct fg_manager *m = userdata;
-
-	return m->config->n_buttons;
-}
-
-static const char *api_alert_state(struct fg_manager *m, const char *button)
-{
-	const struct fg_mapping *map = fg_pipeline_mapping(m->pipeline);
-	struct fg_button_alert_state st;
-
-	for (size_t i = 0; i < fg_mapping_n_buttons(map); i++) {
-		fg_mapping_get(map, i, &st);
-		if (strcmp(st.button, button) == 0)
-			return st.open ? "open" : "closed";
-	}
-	return "closed";
-}
-
-static void api_fill_button(struct fg_manager *m, const struct fg_button_config *bc,
-			    struct fg_api_button *ret)
-{
-	/* configured buttons are known by their [button NAME] */
-	*ret = (struct fg_api_button) {
-		.id = bc->name,
-		.name = bc->name,
-		.serial = bc->serial ? bc->serial : "",
-		.has_address = bc->has_address,
-		.configured = true,
-		.alert_state = api_alert_state(m, bc->name),
-	};
-	memcpy(ret->address, bc->address, sizeof(ret->address));
-}
-
-static int api_button_at(void *userdata, size_t i, struct fg_api_button *ret)
-{
-	struct fg_manager *m = userdata;
-
-	if (i >= m->config->n_buttons)
-		return -ENOENT;
-	api_fill_button(m, &m->config->buttons[i], ret);
-	return 0;
-}
-
-static int api_button_by_id(void *userdata, const char *id, struct fg_api_button *ret)
-{
-	struct fg_manager *m = userdata;
-	const struct fg_button_config *bc = fg_config_button_by_name(m->config, id);
-
-	if (!bc)
-		return -ENOENT;
-	api_fill_button(m, bc, ret);
-	return 0;
-}
-
-static int api_get_target(void *userdata, size_t i, struct fg_api_target *ret)
-{
-	struct fg_manager *m = userdata;
-	struct fg_target_status ts;
-
-	if (i >= fg_pipeline_n_targets(m->pipeline))
-		return -ENOENT;
-	fg_pipeline_target_status(m->pipeline, i, &ts);
-	*ret = (struct fg_api_target) {
-		.name = ts.name,
-		.health = fg_target_health_to_string(ts.health),
-		.queued = ts.depth,
-		.delivered = ts.delivered,
-		.dead = ts.dead,
-		.last_status = (int32_t)ts.last_status,
-		.last_error = ts.last_error,
-	};
-	return 0;
-}
-
-static size_t api_n_deliveries(void *userdata)
-{
-	struct fg_manager *m = userdata;
-
-	return fg_pipeline_n_deliveries(m->pipeline);
-}
-
-static void api_fill_delivery(const struct fg_delivery_record *h, struct fg_api_delivery *ret)
-{
-	*ret = (struct fg_api_delivery) {
-		.time_usec = h->realtime_usec,
-		.alert_id = h->alert_id,
-		.button = h->button,
-		.target = h->target,
-		.state = h->state == FG_ALERT_ON ? "on" : "off",
-		.test = h->test,
-		.result = h->result == FG_DELIVERY_DONE ? "delivered" : fg_delivery_class_to_string(h->result),
-		.http_status = (int32_t)h->http_status,
-		.error = h->error,
-		.latency_usec = h->latency_usec,
-		.attempt = h->attempt,
-	};
-}
-
-static int api_delivery_at(void *userdata, size_t i, struct fg_api_delivery *ret)
-{
-	struct fg_manager *m = userdata;
-	const struct fg_delivery_record *h = fg_pipeline_delivery(m->pipeline, i);
-
-	if (!h)
-		return -ENOENT;
-	api_fill_delivery(h, ret);
-	return 0;
-}
-
-static void delivery_key(const struct fg_delivery_record *h, char *buf, size_t size)
-{
-	snprintf(buf, size, "%llu/%s/%s/%u", (unsigned long long)h->realtime_usec, h->alert_id,
-		 h->target, h->attempt);
-}
-
-/*
- * Announce the attempts recorded since the last announcement, oldest
- * first. The pipeline records every attempt but tells of some only (a
- * target that stays unhealthy is not news): what it recorded meanwhile
- * goes out with the next event.
- */
-static void api_announce_deliveries(struct fg_manager *m)
-{
-	size_t n = fg_pipeline_n_deliveries(m->pipeline), k;
-	struct fg_api_delivery d;
-	char key[sizeof(m->api_last_delivery)];
-
-	for (k = 0; k < n; k++) {
-		delivery_key(fg_pipeline_delivery(m->pipeline, k), key, sizeof(key));
-		if (strcmp(key, m->api_last_delivery) == 0)
-			break;
-	}
-	while (k-- > 0) {
-		api_fill_delivery(fg_pipeline_delivery(m->pipeline, k), &d);
-		fg_api_delivery(m->api, &d);
-	}
-	if (n > 0)
-		delivery_key(fg_pipeline_delivery(m->pipeline, 0), m->api_last_delivery,
-			     sizeof(m->api_last_delivery));
-}
-
-static void api_pipeline_event(struct fg_manager *m, const struct fg_pipeline_event *ev)
-{
-	switch (ev->kind) {
-	case FG_PIPELINE_ALERT_OPENED:
-	case FG_PIPELINE_ALERT_CLOSED:
-		fg_api_button_changed(m->api, ev->button);
-		break;
-	case FG_PIPELINE_DELIVERED:
-	case FG_PIPELINE_FAILING:
-	case FG_PIPELINE_TARGET_UNHEALTHY:
-	case FG_PIPELINE_TARGET_HEALTHY:
-	case FG_PIPELINE_DEAD_LETTER:
-		api_announce_deliveries(m);
-		break;
-	case FG_PIPELINE_SPOOL_FULL:
-	case FG_PIPELINE_SPOOL_OK:
-	case FG_PIPELINE_ALERT_LOST:
-		fg_api_gateway_changed(m->api);
-		break;
-	case _FG_PIPELINE_EVENT_MAX:
-		break;
-	}
-}
-
-static int api_test_alert(void *userdata, const char *button_id, const char *target,
-			  struct fg_api_error *err)
-{
-	struct fg_manager *m = userdata;
-	int r;
-
-	if (target && !fg_config_webhook_by_name(m->config, target))
-		return fg_api_error_set(err, FG_API_ERR_UNKNOWN_TARGET, "No [webhook %s] in %s",
-					target, m->config->path);
-	r = fg_pipeline_test_alert(m->pipeline, button_id, target);
-	if (r == -ENOENT)
-		return fg_api_error_set(err, FG_API_ERR_UNKNOWN_BUTTON,
-					"Only buttons listed in %s send alerts", m->config->path);
-	return r;
-}
-
-static int api_acknowledge(void *userdata, bool *ret_silenced, struct fg_api_error *err)
-{
-	struct fg_manager *m = userdata;
-
-	if (!m->gpio)
-		return fg_api_error_set(err, FG_API_ERR_FAILED,
-					"The LEDs and buzzer could not be set up at start-up; the log says why");
-	*ret_silenced = fg_gpio_acknowledge(m->gpio);
-	return 0;
-}
-
-static int api_reload(void *userdata, struct fg_api_error *err)
-{
-	return manager_reload(userdata, err);
-}
-
-/*
- * flicgate.ini is the source of truth for the names of the buttons it
- * lists: the daemon never rewrites it (it may sit on the FAT boot partition
- * and is the installer's document). Such a button is renamed by editing
- * its [button NAME] section. Names of paired buttons the file does not
- * list live in the pairing store, once it is part of the build.
- */
-static int api_rename(void *userdata, const char *id, const char *name, struct fg_api_error *err)
-{
-	struct fg_manager *m = userdata;
-
-	if (fg_config_button_by_name(m->config, id))
-		return fg_api_error_set(err, FG_API_ERR_CONFIGURED,
-					"Button '%s' is named by its [button %s] section in %s: rename it there, then run 'flicgatectl reload'",
-					id, id, m->config->path);
-	return fg_api_error_set(err, FG_API_ERR_NOT_AVAILABLE,
-				"Renaming paired buttons is not available in this build (no pairing store)");
-}
-
-static const struct fg_api_provider api_provider = {
-	.get_gateway = api_get_gateway,
-	.n_buttons = api_n_buttons,
-	.button_at = api_button_at,
-	.button_by_id = api_button_by_id,
-	.reload = api_reload,
-	.rename = api_rename,
-	.acknowledge = api_acknowledge,
-	.get_target = api_get_target,
-	.n_deliveries = api_n_deliveries,
-	.delivery_at = api_delivery_at,
-	.test_alert = api_test_alert,
-	/*
-	 * Not in this build yet, answered with Error.NotAvailable: pairing
-	 * windows, unpair and the radio properties (BlueZ adapter),
-	 * export/import (pairing store).
-	 */
-};
-
-static int setup_api(struct fg_manager *m)
-{
-	struct fg_api_provider p = api_provider;
-	struct group *gr;
-	gid_t operator_gid = (gid_t)-1;
-
-	/* start-up only: NSS may be slow, it runs before the loop does */
-	errno = 0;
-	gr = getgrnam(FG_DBUS_OPERATOR_GROUP);
-	if (gr)
-		operator_gid = gr->gr_gid;
-	else
-		log_info("No group '%s': only root and our own user may use flicgatectl's changing commands",
-			 FG_DBUS_OPERATOR_GROUP);
-	p.userdata = m;
-	return fg_api_new(m->bus, &p, operator_gid, &m->api);
 }
 
 static int on_exit_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
@@ -610,7 +306,7 @@ static int connect_bus(struct fg_manager *m)
 	if (r < 0)
 		return r;
 	/* objects first: whoever sees the name may call at once */
-	r = setup_api(m);
+	r = manager_api_setup(m);
 	if (r < 0)
 		return log_error_errno(r, "Failed to register the control API on the bus: %m");
 	/* DBUS_NAME_FLAG_DO_NOT_QUEUE: a second instance must fail, not wait */

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * The manager's insides, shared by manager.c (start-up, subsystems, signals)
+ * and manager-api.c (what the control API shows and does). Nothing else
+ * includes this.
+ */
+
+#include <stdint.h>
+
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "io/api.h"
+#include "io/buttons.h"
+#include "io/gpio.h"
+#include "io/pipeline.h"
+#include "manager.h"
+
+struct fg_manager {
+	struct fg_manager_options opts;
+	char *config_path;		/* as given; NULL = search path */
+	char *bus_address;
+	struct fg_config *config;
+
+	sd_event *event;
+	sd_bus *bus;
+	uint64_t start_time_usec;	/* CLOCK_REALTIME */
+
+	/* control API (D-Bus) */
+	struct fg_api *api;
+	char api_last_delivery[256];	/* key of the newest attempt announced */
+
+	/* subsystems */
+	struct fg_gpio *gpio;		/* NULL if its lines could not be had */
+	struct fg_pipeline *pipeline;	/* alerts: mapping, spool, delivery */
+	struct fg_buttons *buttons;	/* the radio: BlueZ and the Flic 2 buttons */
+
+	/* signals */
+	sd_event_source *sigterm_source;
+	sd_event_source *sigint_source;
+	sd_event_source *sighup_source;
+
+	int exit_code;
+};
+
+/* Reload; @err (optional) receives the rejection for the control API. */
+int manager_reload(struct fg_manager *m, struct fg_api_error *err);
+
+/* manager-api.c */
+int manager_api_setup(struct fg_manager *m);
+void manager_api_pipeline_event(struct fg_manager *m, const struct fg_pipeline_event *ev);
