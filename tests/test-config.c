@@ -124,7 +124,8 @@ static void test_button_defaults(void **state)
 	assert_int_equal(b->line, 3);
 	assert_true(b->has_address);
 	assert_memory_equal(b->address, ((uint8_t[]){ 0x80, 0xE4, 0xDA, 0x70, 0x12, 0x34 }), 6);
-	assert_int_equal(b->on, FG_GESTURE_BIT(FG_GESTURE_CLICK));
+	/* a double click must not open before it closes: single_click, not click */
+	assert_int_equal(b->on, FG_GESTURE_BIT(FG_GESTURE_SINGLE_CLICK) | FG_GESTURE_BIT(FG_GESTURE_HOLD));
 	assert_int_equal(b->off, FG_GESTURE_BIT(FG_GESTURE_DOUBLE_CLICK));
 	assert_int_equal(b->test, 0);
 	assert_int_equal(b->n_webhooks, 1);

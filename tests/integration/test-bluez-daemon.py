@@ -69,8 +69,8 @@ address = %s
             check(wait_for(lambda: ("reception", "Off", "double_click", False) in [x[:4] for x in alerts(sink)], 10),
                   "double click closes it (Off)")
             press(sim, B, "click")
-            check(wait_for(lambda: ("ward", "On", "click", False) in [x[:4] for x in alerts(sink)], 10),
-                  "another button's click opens its own alert")
+            check(wait_for(lambda: ("ward", "On", "single_click", False) in [x[:4] for x in alerts(sink)], 10),
+                  "another button's click opens its own alert (default on = single_click)")
             incidents = open(sink.out_path).read()
             check("Mapped Opened" in incidents and "Mapped Appended" in incidents and "Mapped Closed" in incidents,
                   "the AlertOps-like sink opened, appended and closed an incident")

@@ -38,7 +38,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 def config(tmp, name, url, extra):
     state = os.path.join(tmp.path, "state-" + name)
     text = ("[gateway]\nname = tls\nstate_dir = %s\n[webhook main]\nurl = %s\n%s\n"
-            "[button b0]\nserial = BG30-T00000\n" % (state, url, extra))
+            "[button b0]\nserial = BG30-T00000\non = click\n" % (state, url, extra))
     return tmp.file(name + ".ini", text), state
 
 
