@@ -4,7 +4,7 @@
  *
  *  1. press -> request fully received by the sink: p50/p99/max of the
  *     gateway-added latency, one press at a time, state dir on disk
- *     (ext4 here: includes the spool fsyncs) and on tmpfs;
+ *     (ext4 here: includes the spool's fdatasync) and on tmpfs;
  *  2. 10 000 spooled alerts drained to the sink after a restart;
  *  3. RSS and CPU of the idle pipeline.
  *
@@ -217,7 +217,7 @@ static void bench_drain(const char *base, unsigned count)
 	}
 	fill1 = fg_now_monotonic();
 	fg_pipeline_free(p);
-	printf("spool   fill %u alerts (durable, one fsync'd file each): %.0f alerts/s\n", count,
+	printf("spool   fill %u alerts (durable: journal pwrite + fdatasync each): %.0f alerts/s\n", count,
 	       count / ((fill1 - fill0) / 1e6));
 
 	/* restart: replay and drain */
@@ -266,7 +266,7 @@ int main(void)
 	bench_latency(disk, "(state on disk)", presses);
 	bench_latency("/dev/shm", "(state on tmpfs)", presses);
 	bench_drain("/dev/shm", drain);
-	/* on ext4 each alert costs four fsyncs to fill: keep that run shorter */
+	/* on ext4 each alert costs a flush to the disk: keep that run shorter */
 	bench_drain(disk, drain / 5);
 	sink_stop(&sink);
 	return 0;
