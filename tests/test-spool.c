@@ -219,6 +219,34 @@ static void test_over_max_is_alarm_not_loss(void **state)
 	fg_spool_free(s);
 }
 
+/* One alert for several targets: one record each, written together. */
+static void test_add_many(void **state)
+{
+	const char *const targets[] = { "alertops", "../evil", "slack" };
+	struct fg_spool_entry *e[3];
+	struct fg_spool *s;
+	struct fg_alert a;
+	int res[3];
+
+	assert_int_equal(fg_spool_new(dir, 100, &s), 0);
+	make_alert(&a, 4, "room-2");
+	assert_int_equal(fg_spool_add_many(s, targets, 3, &a, res, e), 0);
+	assert_int_equal(res[0], 0);
+	assert_int_equal(res[1], -EINVAL);
+	assert_int_equal(res[2], 0);
+	assert_null(e[1]);
+	assert_true(e[0]->durable && e[2]->durable);
+	assert_true(e[0]->seq < e[2]->seq);
+	assert_int_equal(fg_spool_depth(s), 2);
+	fg_alert_clear(&a);
+	fg_spool_free(s);
+	assert_int_equal(fg_spool_new(dir, 100, &s), 0);
+	assert_int_equal(fg_spool_load(s), 2);
+	assert_string_equal(fg_spool_first(s, "slack")->alert.id, "alert-4");
+	assert_string_equal(fg_spool_first(s, "alertops")->alert.id, "alert-4");
+	fg_spool_free(s);
+}
+
 /* ---- the journal on disk ------------------------------------------------ */
 
 static void journal_path(char *buf, size_t size)
@@ -600,6 +628,7 @@ int main(void)
 		FG_TEST_SETUP("/spool/dead-letter", test_dead_letter, setup, teardown),
 		FG_TEST_SETUP("/spool/write-failure-kept-in-memory", test_write_failure_keeps_in_memory, setup, teardown),
 		FG_TEST_SETUP("/spool/over-max-is-alarm", test_over_max_is_alarm_not_loss, setup, teardown),
+		FG_TEST_SETUP("/spool/add-many", test_add_many, setup, teardown),
 		FG_TEST_SETUP("/spool/power-loss-tail", test_power_loss_tail, setup, teardown),
 		FG_TEST_SETUP("/spool/power-loss-slot-reuse", test_power_loss_reuse, setup, teardown),
 		FG_TEST_SETUP("/spool/grow-shrink-multislot", test_grow_shrink, setup, teardown),

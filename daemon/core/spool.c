@@ -506,12 +506,12 @@ static int legacy_path(const struct fg_spool *s, const struct fg_spool_entry *e,
 }
 
 /*
- * Write @e into its slots (taken now if it has none) and fdatasync. On
+ * Write @e into its slots (taken now if it has none), without syncing. On
  * failure the slots stay reserved for @e: fg_spool_flush() writes the same
  * place again, so no second copy is left behind. A failed fdatasync may
  * have dropped the dirty pages, hence the rewrite before every retry.
  */
-static int write_entry(struct fg_spool *s, struct fg_spool_entry *e)
+static int put_entry(struct fg_spool *s, struct fg_spool_entry *e)
 {
 	uint8_t *buf = NULL;
 	char *text = NULL;
@@ -542,11 +542,22 @@ static int write_entry(struct fg_spool *s, struct fg_spool_entry *e)
 		e->n_slots = (uint32_t)k;
 	}
 	r = pwrite_all(s->fd, buf, k * SLOT, (off_t)e->slot * SLOT);
-	if (r >= 0 && fdatasync(s->fd) < 0)
-		r = -errno;
 out:
 	free(buf);
 	return r;
+}
+
+/* The one flush that makes what was put durable (and zeroed slots with it). */
+static int sync_journal(struct fg_spool *s)
+{
+	return fdatasync(s->fd) < 0 ? -errno : 0;
+}
+
+static int write_entry(struct fg_spool *s, struct fg_spool_entry *e)
+{
+	int r = put_entry(s, e);
+
+	return r < 0 ? r : sync_journal(s);
 }
 
 /*
@@ -582,45 +593,80 @@ static void maybe_shrink(struct fg_spool *s)
 	}
 }
 
+int fg_spool_add_many(struct fg_spool *s, const char *const *targets, size_t n,
+		      const struct fg_alert *a, int *ret_results, struct fg_spool_entry **ret_entries)
+{
+	struct fg_spool_entry **e = calloc(n ? n : 1, sizeof(*e));
+	bool put = false;
+	int sync_r = 0;
+
+	if (!e)
+		return -ENOMEM;
+	/* every record written first, then one flush for all */
+	for (size_t i = 0; i < n; i++) {
+		struct queue *q = get_queue(s, targets[i]);
+
+		ret_results[i] = 0;
+		if (!q) {
+			ret_results[i] = fg_name_is_valid(targets[i]) ? -ENOMEM : -EINVAL;
+			continue;
+		}
+		e[i] = calloc(1, sizeof(*e[i]));
+		if (!e[i] || fg_alert_copy(a, &e[i]->alert) < 0) {
+			free(e[i]);
+			e[i] = NULL;
+			ret_results[i] = -ENOMEM;
+			continue;
+		}
+		e[i]->seq = s->next_seq++;
+		e[i]->target = q->target;
+		ret_results[i] = put_entry(s, e[i]);
+		put = put || ret_results[i] >= 0;
+	}
+	if (put)
+		sync_r = sync_journal(s);
+	for (size_t i = 0; i < n; i++) {
+		int r = ret_results[i] < 0 ? ret_results[i] : sync_r;
+
+		if (!e[i])
+			continue;
+		if (r < 0) {
+			if (r == -ENOMEM || r == -EINVAL || s->not_durable >= FG_SPOOL_MEMORY_MAX) {
+				(void)erase_entry(s, e[i]);
+				entry_free(e[i]);
+				e[i] = NULL;
+				ret_results[i] = r == -ENOMEM || r == -EINVAL ? r : -ENOSPC;
+				continue;
+			}
+			/* ENOSPC, EDQUOT, EIO, EROFS: keep it in memory and say so. */
+			e[i]->durable = false;
+			s->not_durable++;
+			ret_results[i] = 1;
+		} else {
+			e[i]->durable = true;
+			ret_results[i] = 0;
+		}
+		link_entry(find_queue(s, e[i]->target), e[i]);
+		s->depth++;
+	}
+	if (ret_entries)
+		memcpy(ret_entries, e, n * sizeof(*e));
+	free(e);
+	return 0;
+}
+
 int fg_spool_add(struct fg_spool *s, const char *target, const struct fg_alert *a,
 		 struct fg_spool_entry **ret_entry)
 {
 	struct fg_spool_entry *e;
-	struct queue *q;
-	int r;
+	int r, result;
 
-	q = get_queue(s, target);
-	if (!q)
-		return fg_name_is_valid(target) ? -ENOMEM : -EINVAL;
-	e = calloc(1, sizeof(*e));
-	if (!e)
-		return -ENOMEM;
-	r = fg_alert_copy(a, &e->alert);
-	if (r < 0) {
-		free(e);
+	r = fg_spool_add_many(s, &target, 1, a, &result, &e);
+	if (r < 0)
 		return r;
-	}
-	e->seq = s->next_seq;
-	e->target = q->target;
-	r = write_entry(s, e);
-	if (r < 0) {
-		if (r == -ENOMEM || r == -EINVAL || s->not_durable >= FG_SPOOL_MEMORY_MAX) {
-			(void)erase_entry(s, e);
-			entry_free(e);
-			return r == -ENOMEM || r == -EINVAL ? r : -ENOSPC;
-		}
-		/* ENOSPC, EDQUOT, EIO, EROFS: keep it in memory and say so. */
-		e->durable = false;
-		s->not_durable++;
-	} else {
-		e->durable = true;
-	}
-	s->next_seq++;
-	link_entry(q, e);
-	s->depth++;
-	if (ret_entry)
+	if (result >= 0 && ret_entry)
 		*ret_entry = e;
-	return e->durable ? 0 : 1;
+	return result;
 }
 
 int fg_spool_remove(struct fg_spool *s, struct fg_spool_entry *e)

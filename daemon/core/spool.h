@@ -89,7 +89,18 @@ int fg_spool_load(struct fg_spool *s);
 int fg_spool_add(struct fg_spool *s, const char *target, const struct fg_alert *a,
 		 struct fg_spool_entry **ret_entry);
 
-/* Delivered: delete the file and the entry. */
+/*
+ * The same for each of the @n @targets, with one flush for all of them (a
+ * button with two targets costs one fdatasync, not two). ret_results[i]
+ * gets what fg_spool_add() would return for targets[i]; ret_entries[i]
+ * (optional) the entry, NULL where the result is negative. Returns 0, or
+ * -ENOMEM before anything was queued.
+ */
+int fg_spool_add_many(struct fg_spool *s, const char *const *targets, size_t n,
+		      const struct fg_alert *a, int *ret_results,
+		      struct fg_spool_entry **ret_entries);
+
+/* Delivered: free its journal slot (or delete its file) and the entry. */
 int fg_spool_remove(struct fg_spool *s, struct fg_spool_entry *e);
 
 /*

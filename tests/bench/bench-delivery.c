@@ -167,6 +167,43 @@ static void bench_latency(const char *base, const char *label, unsigned presses)
 	free(lat);
 }
 
+/*
+ * The floor under any durable-before-the-first-attempt design: one 4 KiB
+ * overwrite in allocated space plus fdatasync, on the same file system,
+ * right before the latency run. Printed so the latency can be read
+ * against what the storage costs at that moment.
+ */
+static void bench_flush_floor(const char *base, const char *label, unsigned n)
+{
+	static uint8_t block[4096];
+	char path[256];
+	uint64_t *lat = calloc(n, sizeof(uint64_t));
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/fg-bench-flush-XXXXXX", base);
+	fd = mkstemp(path);
+	CHECK(fd >= 0 && lat);
+	for (unsigned i = 0; i < n; i++)
+		CHECK(pwrite(fd, block, sizeof(block), (off_t)i * 4096) == sizeof(block));
+	CHECK(fsync(fd) == 0);
+	memset(block, 'x', sizeof(block));
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t t0 = fg_now_monotonic();
+
+		CHECK(pwrite(fd, block, sizeof(block), (off_t)i * 4096) == sizeof(block));
+		CHECK(fdatasync(fd) == 0);
+		lat[i] = fg_now_monotonic() - t0;
+		/* presses are apart: let the device settle as it would between them */
+		sink_sleep_ms(2);
+	}
+	close(fd);
+	unlink(path);
+	qsort(lat, n, sizeof(*lat), cmp_u64);
+	printf("floor   %-28s pwrite 4 KiB + fdatasync, n=%u p50=%.3f ms p99=%.3f ms\n", label, n,
+	       lat[n / 2] / 1000.0, lat[n * 99 / 100] / 1000.0);
+	free(lat);
+}
+
 static long rss_kb(void)
 {
 	FILE *f = fopen("/proc/self/status", "re");
@@ -263,6 +300,7 @@ int main(void)
 		fprintf(stderr, "cannot start %s\n", sink_binary());
 		return 1;
 	}
+	bench_flush_floor(disk, "(disk)", 300);
 	bench_latency(disk, "(state on disk)", presses);
 	bench_latency("/dev/shm", "(state on tmpfs)", presses);
 	bench_drain("/dev/shm", drain);
