@@ -199,8 +199,17 @@ static void server_start(void)
 				srv.pid = 0;
 				break;
 			}
-			if (port_open(srv.port))
-				return;
+			/*
+			 * Listening, and still ours: a server that lost the port
+			 * race exits at once, while whoever took it answers.
+			 */
+			if (port_open(srv.port)) {
+				sink_sleep_ms(50);
+				if (waitpid(srv.pid, &status, WNOHANG) == 0)
+					return;
+				srv.pid = 0;
+				break;
+			}
 			sink_sleep_ms(10);
 		}
 		if (srv.pid > 0) {
