@@ -123,6 +123,10 @@ $(BUILD)/tests/%: $(call obj,tests/%.c) $(DAEMON_A) $(CORE_A) $(LIB_A)
 	@mkdir -p $(@D)
 	$(CC) $(FG_LDFLAGS) $(LDFLAGS) -o $@ $^ $(ALL_LIBS) $(call pkglibs,$(TEST_PKGS))
 
+# The simulator's unit test compiles its pure pieces directly (they are not
+# in any library: the daemon must never link them).
+$(BUILD)/tests/test-flicsim-proto: $(call obj,tools/flicsim/chaskey.c tools/flicsim/button-proto.c)
+
 test-build: $(PROGRAMS) $(TEST_BINS)
 
 check: deps
@@ -137,7 +141,7 @@ demo: deps
 # --- Debian packages ---------------------------------------------------------
 DEB_DEPS := gcc make pkg-config libc6-dev libsystemd-dev libcurl4-openssl-dev \
 	libinih-dev libgpiod-dev libssl-dev libcmocka-dev dbus-daemon python3 \
-	python3-dbus clang llvm valgrind ca-certificates \
+	python3-dbus python3-gi python3-cryptography clang llvm valgrind ca-certificates \
 	mmdebstrap
 
 deps:
