@@ -84,6 +84,9 @@ CORE_A := $(BUILD)/libfgcore.a
 DAEMON_A := $(BUILD)/libfgdaemon.a
 PROGRAMS := $(BUILD)/flicgated $(addprefix $(BUILD)/,$(TOOLS))
 TEST_BINS := $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
+# helper programs the integration tests run (built like unit tests)
+TEST_TOOLS := $(sort $(patsubst tests/%.c,%,$(wildcard tests/tools/*.c)))
+TEST_BINS += $(addprefix $(BUILD)/tests/,$(TEST_TOOLS))
 
 .PHONY: all check demo deps install uninstall fuzz bench docs clean check-docs \
 	deb image image-check vm-check test-build check-gpiod2
@@ -234,6 +237,8 @@ vm-check: deps
 bench: deps
 	@$(MAKE) --no-print-directory all $(addprefix $(BUILD)/tests/bench/,$(BENCHES))
 	@set -e; for b in $(BENCHES); do echo "== $$b"; $(BUILD)/tests/bench/$$b; done
+	@set -e; for b in $(wildcard tests/bench/bench-*.py); do echo "== $$b"; \
+		FG_BUILD=$(abspath $(BUILD)) /usr/bin/python3 $$b; done
 
 $(BUILD)/tests/bench/%: $(call obj,tests/bench/%.c) $(DAEMON_A) $(CORE_A) $(LIB_A)
 	@mkdir -p $(@D)

@@ -10,7 +10,9 @@
 #include <systemd/sd-event.h>
 
 #include "flicgate-dbus.h"
+#include "io/buttons.h"
 #include "io/gpio.h"
+#include "io/pipeline.h"
 #include "lib/fileio.h"
 #include "lib/log.h"
 #include "lib/strv.h"
@@ -28,6 +30,8 @@ struct fg_manager {
 
 	/* subsystems */
 	struct fg_gpio *gpio;		/* NULL if its lines could not be had */
+	struct fg_pipeline *pipeline;	/* alerts: mapping, spool, delivery */
+	struct fg_buttons *buttons;	/* the radio: BlueZ and the Flic 2 buttons */
 
 	/* signals */
 	sd_event_source *sigterm_source;
@@ -49,6 +53,127 @@ static void on_local_ack(struct fg_gpio *g, bool silenced, void *userdata)
 	log_notice("Local acknowledge: %s", silenced ? "buzzer silenced for everything on now"
 						   : "nothing on to silence");
 }
+
+/* The lights show what the alert pipeline knows about targets. */
+static void sync_target_conditions(struct fg_manager *m)
+{
+	bool failing = false, unhealthy = false;
+
+	for (size_t i = 0; i < fg_pipeline_n_targets(m->pipeline); i++) {
+		struct fg_target_status ts;
+
+		fg_pipeline_target_status(m->pipeline, i, &ts);
+		failing = failing || ts.health == FG_TARGET_FAILING;
+		unhealthy = unhealthy || ts.health == FG_TARGET_UNHEALTHY;
+	}
+	fg_gpio_set_condition(m->gpio, FG_COND_TARGETS_FAILING, failing || unhealthy);
+	/* a target refusing our key or URL is a configuration fault */
+	fg_gpio_set_condition(m->gpio, FG_COND_CONFIG_FAULT, unhealthy);
+}
+
+static void on_pipeline_event(struct fg_pipeline *p, const struct fg_pipeline_event *ev,
+			      void *userdata)
+{
+	struct fg_manager *m = userdata;
+	bool on = ev->alert && ev->alert->state == FG_ALERT_ON && !ev->alert->test;
+
+	if (!m->gpio)
+		return;
+	switch (ev->kind) {
+	case FG_PIPELINE_ALERT_OPENED:
+		fg_gpio_alert_opened(m->gpio, ev->button);
+		break;
+	case FG_PIPELINE_ALERT_CLOSED:
+		fg_gpio_alert_closed(m->gpio, ev->button);
+		break;
+	case FG_PIPELINE_DELIVERED:
+		/* -ENOENT when the alert was closed meanwhile: nothing to show */
+		if (on)
+			(void)fg_gpio_alert_delivery(m->gpio, ev->button, FG_DELIVERY_DELIVERED);
+		sync_target_conditions(m);
+		break;
+	case FG_PIPELINE_FAILING:
+		if (on)
+			(void)fg_gpio_alert_delivery(m->gpio, ev->button, FG_DELIVERY_FAILING);
+		sync_target_conditions(m);
+		break;
+	case FG_PIPELINE_TARGET_UNHEALTHY:
+	case FG_PIPELINE_TARGET_HEALTHY:
+		sync_target_conditions(m);
+		break;
+	case FG_PIPELINE_DEAD_LETTER:
+		if (on)
+			(void)fg_gpio_alert_delivery(m->gpio, ev->button, FG_DELIVERY_GAVE_UP);
+		fg_gpio_set_condition(m->gpio, FG_COND_DEAD_LETTER, true);
+		break;
+	case FG_PIPELINE_SPOOL_FULL:
+	case FG_PIPELINE_ALERT_LOST:
+		fg_gpio_set_condition(m->gpio, FG_COND_SPOOL_FULL, true);
+		break;
+	case FG_PIPELINE_SPOOL_OK:
+		/* a lost alert keeps the alarm on until someone restarts us */
+		fg_gpio_set_condition(m->gpio, FG_COND_SPOOL_FULL, fg_pipeline_lost_count(p) > 0);
+		break;
+	case _FG_PIPELINE_EVENT_MAX:
+		break;
+	}
+}
+
+/* What was true before a restart: open alerts, dead letters, a full spool. */
+static void show_pipeline_state(struct fg_manager *m)
+{
+	const struct fg_mapping *map = fg_pipeline_mapping(m->pipeline);
+
+	if (!m->gpio)
+		return;
+	for (size_t i = 0; i < fg_mapping_n_buttons(map); i++) {
+		struct fg_button_alert_state st;
+
+		fg_mapping_get(map, i, &st);
+		if (st.open)
+			fg_gpio_alert_opened(m->gpio, st.button);
+	}
+	fg_gpio_set_condition(m->gpio, FG_COND_DEAD_LETTER, fg_pipeline_dead_count(m->pipeline) > 0);
+	fg_gpio_set_condition(m->gpio, FG_COND_SPOOL_FULL, fg_pipeline_spool_alarm(m->pipeline));
+}
+
+static void notify_status(struct fg_manager *m)
+{
+	const char *adapter = m->buttons ? fg_buttons_adapter(m->buttons) : NULL;
+	enum fg_bluez_state st = m->buttons ? fg_buttons_radio_state(m->buttons) : FG_BLUEZ_NO_SERVICE;
+
+	if (st == FG_BLUEZ_READY)
+		sd_notifyf(false, "STATUS=Running; adapter %s", adapter);
+	else
+		sd_notifyf(false, "STATUS=Running; Bluetooth %s: no button presses can arrive",
+			   fg_bluez_state_to_string(st));
+}
+
+/* A verified, de-duplicated button event: the LEDs chirp, the pipeline spools it. */
+static int on_button_event(void *userdata, const struct fg_button_config *b, const struct fg_button_event *ev)
+{
+	struct fg_manager *m = userdata;
+
+	/* one chirp per physical press, not one per event it produces */
+	if (m->gpio && ev->gesture == FG_GESTURE_DOWN && !ev->queued)
+		fg_gpio_press(m->gpio);
+	return fg_pipeline_button_event(m->pipeline, b, ev, NULL);
+}
+
+/* The adapter's real presence is the status (and the status LED). */
+static void on_radio_changed(void *userdata, enum fg_bluez_state state, const char *adapter)
+{
+	struct fg_manager *m = userdata;
+
+	if (m->gpio)
+		fg_gpio_set_condition(m->gpio, FG_COND_NO_ADAPTER, state != FG_BLUEZ_READY);
+	notify_status(m);
+}
+
+static const struct fg_buttons_ops buttons_ops = {
+	.button_event = on_button_event,
+	.radio_changed = on_radio_changed,
+};
 
 int fg_manager_reload(struct fg_manager *m)
 {
@@ -75,11 +200,22 @@ int fg_manager_reload(struct fg_manager *m)
 	 * Subsystems switch to the new configuration before the old one is
 	 * freed; each keeps its pointer only until it is told of the swap.
 	 */
+	r = fg_pipeline_reload(m->pipeline, c);
+	if (r < 0) {
+		fg_config_free(c);
+		sd_notify(false, "READY=1\nSTATUS=Reload failed; running with the previous configuration");
+		return r;
+	}
+	if (m->gpio)
+		sync_target_conditions(m);
+	if (m->buttons)
+		(void)fg_buttons_set_config(m->buttons, c);
 	fg_config_free(m->config);
 	m->config = c;
 	apply_log_level(m);
 	log_notice("Configuration reloaded from %s", c->path);
-	sd_notify(false, "READY=1\nSTATUS=Running");
+	sd_notify(false, "READY=1");
+	notify_status(m);
 	return 0;
 }
 
@@ -238,10 +374,25 @@ int fg_manager_new(const struct fg_manager_options *opts, struct fg_config *conf
 		goto failed;
 	}
 
+	r = fg_pipeline_new(m->event, m->config, &m->pipeline);
+	if (r < 0) {
+		log_error_errno(r, "Failed to start the alert pipeline: %m");
+		goto failed;
+	}
+	fg_pipeline_set_callback(m->pipeline, on_pipeline_event, m);
+	show_pipeline_state(m);
+
 	r = connect_bus(m);
 	if (r < 0) {
 		log_error_errno(r, "Failed to connect to the %s bus: %m",
 				m->bus_address ? "given" : m->opts.user_bus ? "user" : "system");
+		goto failed;
+	}
+
+	/* the buttons follow bluetoothd on the same bus; its absence is a state, not an error */
+	r = fg_buttons_new(m->event, m->bus, m->config, &buttons_ops, m, &m->buttons);
+	if (r < 0) {
+		log_error_errno(r, "Failed to set up the buttons: %m");
 		goto failed;
 	}
 
@@ -257,16 +408,11 @@ int fg_manager_run(struct fg_manager *m)
 {
 	int r;
 
-	/*
-	 * The BlueZ adapter is not part of this build yet: say plainly that
-	 * no press can arrive rather than look healthy.
-	 */
-	log_warning("No Bluetooth adapter: flicgated cannot receive button presses yet");
-	if (m->gpio) {
-		fg_gpio_set_condition(m->gpio, FG_COND_NO_ADAPTER, true);
+	if (m->gpio)
 		fg_gpio_set_condition(m->gpio, FG_COND_STARTING, false);
-	}
-	sd_notifyf(false, "READY=1\nSTATUS=Running; no Bluetooth adapter");
+	/* STATUS= follows the radio from here on (notify_status) */
+	sd_notify(false, "READY=1");
+	notify_status(m);
 	log_notice("flicgated %s running (%zu buttons, %zu webhooks, config %s)", FG_VERSION,
 		   m->config->n_buttons, m->config->n_webhooks, m->config->path);
 	r = sd_event_loop(m->event);
@@ -280,6 +426,8 @@ struct fg_manager *fg_manager_free(struct fg_manager *m)
 	if (!m)
 		return NULL;
 	/* subsystems go first: they hold sources on the loop and the bus */
+	m->buttons = fg_buttons_free(m->buttons);
+	m->pipeline = fg_pipeline_free(m->pipeline);
 	m->gpio = fg_gpio_free(m->gpio);
 	m->bus = sd_bus_flush_close_unref(m->bus);
 	sd_event_source_unref(m->sighup_source);

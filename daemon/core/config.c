@@ -25,6 +25,7 @@
 
 #include "config.h"
 #include "feedback.h"
+#include "template.h"
 #include "../lib/fileio.h"
 #include "../lib/log.h"
 #include "../lib/mask.h"
@@ -139,6 +140,23 @@ static const char *const method_names[] = { "POST", "PUT", "PATCH", NULL };
 	  .doc = (_doc), .offset = (_off), .flags = (_fl), .min = (_min), .max = (_max), \
 	  .names = (_names) }
 
+/* A row whose value a module checks further (see struct option.validate). */
+#define OPTV(_s, _k, _t, _def, _ex, _doc, _off, _fl, _min, _max, _names, _v) \
+	{ .section = (_s), .key = (_k), .type = (_t), .def = (_def), .example = (_ex), \
+	  .doc = (_doc), .offset = (_off), .flags = (_fl), .min = (_min), .max = (_max), \
+	  .names = (_names), .validate = (_v) }
+
+static const char *validate_template(const char *value, char *msg, size_t size)
+{
+	char *m = NULL;
+
+	if (fg_template_validate(value, &m) >= 0)
+		return NULL;
+	snprintf(msg, size, "%s", m ? m : "cannot check the template (out of memory)");
+	free(m);
+	return msg;
+}
+
 #define GW(f) offsetof(struct fg_gateway_config, f)
 #define BT(f) offsetof(struct fg_bluetooth_config, f)
 #define WH(f) offsetof(struct fg_webhook_config, f)
@@ -191,9 +209,9 @@ static const struct option options[] = {
 	OPT(SEC_WEBHOOK, "header", T_HEADER, NULL, "Authorization: Bearer 0123456789abcdef",
 	  "Extra request header \"Name: value\"; repeat for more. Values are never logged.",
 	  WH(headers), F_REPEAT, 0, 0, NULL),
-	OPT(SEC_WEBHOOK, "body", T_STRING, NULL, NULL,
+	OPTV(SEC_WEBHOOK, "body", T_STRING, NULL, NULL,
 	  "generic preset: body template with ${placeholders}; may continue on indented lines.",
-	  WH(body), F_MULTILINE, 0, 0, NULL),
+	  WH(body), F_MULTILINE, 0, 0, NULL, validate_template),
 	OPT(SEC_WEBHOOK, "content_type", T_STRING, "application/json", NULL,
 	  "Content-Type of the request body.", WH(content_type), 0, 0, 0, NULL),
 	OPT(SEC_WEBHOOK, "timeout", T_DURATION, "10s", NULL,

@@ -1,0 +1,114 @@
+# SPDX-License-Identifier: MIT
+"""Shared parts of the delivery tests: the loopback sink and the pipeline driver."""
+import json
+import os
+import signal
+import subprocess
+import time
+
+from fgtest import BUILD, wait_for
+
+
+class Sink:
+    """build/flicsink on a free loopback port, recording to a file."""
+
+    def __init__(self, tmp, extra=()):
+        self.log = os.path.join(tmp, "sink.jsonl")
+        portfile = os.path.join(tmp, "sink.port")
+        self.proc = subprocess.Popen([os.path.join(BUILD, "flicsink"), "--port-file", portfile,
+                                      "--log", self.log, *extra],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if not wait_for(lambda: os.path.exists(portfile), 10):
+            raise RuntimeError("flicsink did not start")
+        with open(portfile) as f:
+            self.port = int(f.read())
+        self.url = "http://127.0.0.1:%d" % self.port
+
+    def control(self, path, body=""):
+        import http.client
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+        c.request("POST", path, body)
+        status = c.getresponse().status
+        c.close()
+        return status
+
+    def requests(self):
+        out = []
+        if os.path.exists(self.log):
+            with open(self.log) as f:
+                for line in f:
+                    if line.endswith("\n"):
+                        out.append(json.loads(line))
+        return out
+
+    def accepted_keys(self):
+        """Idempotency keys of the requests answered 2xx, in arrival order."""
+        return [r["headers"].get("idempotency-key") for r in self.requests()
+                if 200 <= r["status"] < 300]
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(10)
+
+
+def write_config(tmp, state_dir, url, buttons=4, extra=""):
+    text = ["[gateway]", "name = test-gw", "state_dir = %s" % state_dir, "log_level = info", extra,
+            "[webhook main]", "preset = alertops", "url = %s/alertops" % url, "rate_limit = 1000/s", ""]
+    for b in range(buttons):
+        text += ["[button b%d]" % b, "serial = BG30-A%05d" % b, "on = click",
+                 "off = double_click", ""]
+    path = os.path.join(tmp, "flicgate.ini")
+    with open(path, "w") as f:
+        f.write("\n".join(text))
+    return path
+
+
+class Driver:
+    """tests/tools/pipeline-driver: the real pipeline fed synthetic presses."""
+
+    def __init__(self, tmp, config, events, start, ack, interval_ms=1, drain=False, log=None):
+        args = [os.path.join(BUILD, "tests", "tools", "pipeline-driver"), "--config", config,
+                "--events", str(events), "--start", str(start), "--ack", ack,
+                "--interval-ms", str(interval_ms)]
+        if drain:
+            args.append("--exit-when-drained")
+        self.out = open(log or os.path.join(tmp, "driver.log"), "a")
+        self.proc = subprocess.Popen(args, stdout=self.out, stderr=subprocess.STDOUT)
+
+    def kill9(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def wait(self, timeout):
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill9()
+            return None
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.kill9()
+        self.out.close()
+
+
+def acked(ack):
+    if not os.path.exists(ack):
+        return []
+    with open(ack) as f:
+        return [l.strip() for l in f if l.endswith("\n")]
+
+
+def order_ok(keys):
+    """Per button, the first acceptance of each key comes in counter order."""
+    seen, last = set(), {}
+    for k in keys:
+        if k in seen:
+            continue
+        seen.add(k)
+        serial, counter, _ = k.split(":")
+        if int(counter) < last.get(serial, 0):
+            return False
+        last[serial] = int(counter)
+    return True

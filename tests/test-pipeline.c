@@ -1,0 +1,490 @@
+/* SPDX-License-Identifier: MIT */
+/* The whole pipeline (mapping, spool, curl on sd-event) against the real sink. */
+#include "fg-test.h"
+#include "sink-helper.h"
+
+#include "io/pipeline.h"
+#include "lib/fileio.h"
+#include "lib/log.h"
+#include "lib/timeutil.h"
+
+static struct sink sink;
+static char state_dir[64];
+static unsigned events[_FG_PIPELINE_EVENT_MAX];
+
+static int setup(void **state)
+{
+	strcpy(state_dir, "/tmp/fg-test-pipeline-XXXXXX");
+	assert_non_null(mkdtemp(state_dir));
+	assert_int_equal(sink_start(&sink, NULL), 0);
+	memset(events, 0, sizeof(events));
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	sink_stop(&sink);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", state_dir);
+	assert_int_equal(system(cmd), 0);
+	return 0;
+}
+
+static void on_event(struct fg_pipeline *p, const struct fg_pipeline_event *ev, void *userdata)
+{
+	events[ev->kind]++;
+}
+
+static struct fg_config *load(const char *extra_webhook)
+{
+	char *ini;
+	struct fg_config *c = NULL;
+	struct fg_config_errors errors = {};
+
+	assert_true(asprintf(&ini,
+		"[gateway]\nname = test-gw\nstate_dir = %s\n"
+		"[webhook main]\npreset = alertops\nurl = %s/alertops\n%s\n"
+		"[button b0]\nserial = BG30-A00000\non = click\noff = double_click\ninfo = Room 0\n"
+		"[button b1]\nserial = BG30-A00001\non = click\noff = double_click\n"
+		"[button b2]\nserial = BG30-A00002\non = click\noff = double_click\n",
+		state_dir, sink.url, extra_webhook ? extra_webhook : "rate_limit = 1000/s\n") > 0);
+	if (fg_config_parse("test.ini", ini, strlen(ini), &errors, &c) < 0) {
+		for (size_t i = 0; i < errors.n; i++)
+			fprintf(stderr, "%s\n", errors.messages[i]);
+		fail();
+	}
+	free(ini);
+	return c;
+}
+
+static void press(struct fg_pipeline *p, const struct fg_config *c, unsigned button,
+		  enum fg_gesture g, uint32_t counter, enum fg_mapping_outcome want)
+{
+	struct fg_button_event ev = { .gesture = g, .event_counter = counter, .battery_mv = 3000 };
+	enum fg_mapping_outcome o;
+
+	assert_int_equal(fg_pipeline_button_event(p, &c->buttons[button], &ev, &o), 0);
+	assert_int_equal(o, want);
+}
+
+static void run_until_empty(sd_event *e, struct fg_pipeline *p, unsigned max_ms)
+{
+	for (unsigned i = 0; i < max_ms / 10; i++) {
+		if (fg_pipeline_spool_depth(p) == 0)
+			return;
+		assert_true(sd_event_run(e, 10 * 1000) >= 0);
+	}
+	fail_msg("spool still holds %zu alerts", fg_pipeline_spool_depth(p));
+}
+
+static void run_for(sd_event *e, unsigned ms)
+{
+	uint64_t end = fg_now_monotonic() + ms * 1000ull;
+
+	while (fg_now_monotonic() < end)
+		assert_true(sd_event_run(e, 10 * 1000) >= 0);
+}
+
+/* The idempotency keys of the requests answered 200, in order, space-separated. */
+static void accepted_keys(const char *log, char *buf, size_t size)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (const char *line = log; line && *line;) {
+		const char *eol = strchr(line, '\n'), *k = strstr(line, "\"idempotency-key\":\""),
+			   *st = strstr(line, "\"status\":200}");
+
+		if (k && st && (!eol || (k < eol && st < eol))) {
+			const char *v = k + 19, *q = strchr(v, '"');
+
+			off += (size_t)snprintf(buf + off, size - off, "%.*s ", (int)(q - v), v);
+		}
+		line = eol ? eol + 1 : NULL;
+	}
+}
+
+static void test_order_per_button(void **state)
+{
+	struct fg_config *c = load(NULL);
+	sd_event *e;
+	struct fg_pipeline *p;
+	char *log;
+
+	assert_int_equal(sd_event_new(&e), 0);
+	assert_int_equal(fg_pipeline_new(e, c, &p), 0);
+	fg_pipeline_set_callback(p, on_event, NULL);
+	/* the sink is slow: order must come from the pipeline, not from luck */
+	assert_int_equal(sink_mode(&sink, "slow 30"), 200);
+	for (uint32_t n = 1; n <= 6; n++)
+		for (unsigned b = 0; b < 3; b++)
+			press(p, c, b, n % 2 ? FG_GESTURE_CLICK : FG_GESTURE_DOUBLE_CLICK, n,
+			      n % 2 ? FG_MAPPING_OPEN : FG_MAPPING_CLOSE);
+	press(p, c, 0, FG_GESTURE_DOUBLE_CLICK, 6, FG_MAPPING_DUPLICATE);
+	assert_int_equal(fg_pipeline_spool_depth(p), 18);
+	run_until_empty(e, p, 10000);
+	assert_int_equal(events[FG_PIPELINE_DELIVERED], 18);
+	assert_int_equal(events[FG_PIPELINE_ALERT_OPENED], 9);
+	assert_int_equal(events[FG_PIPELINE_ALERT_CLOSED], 9);
+
+	log = sink_read_log(&sink);
+	assert_int_equal(count_substr(log, "\"path\":\"/alertops\""), 18);
+	for (unsigned b = 0; b < 3; b++) {
+		const char *last = log;
+
+		for (uint32_t n = 1; n <= 6; n++) {
+			char key[64];
+			const char *at;
+
+			snprintf(key, sizeof(key), "\"idempotency-key\":\"BG30-A0000%u:%u:%s\"", b, n,
+				 n % 2 ? "click" : "double_click");
+			at = strstr(log, key);
+			assert_non_null(at);
+			/* the Off of a button never before its On */
+			assert_true(at > last);
+			last = at;
+		}
+	}
+	assert_non_null(strstr(log, "\\\"flic_nameId\\\":\\\"b0\\\",\\\"flic_state\\\":\\\"On\\\",\\\"info\\\":\\\"Room 0\\\""));
+	free(log);
+	assert_int_equal(fg_pipeline_n_deliveries(p), 18);
+	assert_int_equal(fg_pipeline_delivery(p, 0)->http_status, 200);
+	assert_int_equal(fg_pipeline_delivery(p, 0)->result, FG_DELIVERY_DONE);
+	assert_false(fg_mapping_is_open(fg_pipeline_mapping(p), "b1"));
+	/* the loop wrote the state file (not only at exit) */
+	{
+		char path[128], *text;
+		size_t len;
+
+		snprintf(path, sizeof(path), "%s/alerts.state", state_dir);
+		assert_int_equal(fg_read_file(path, 1 << 20, &text, &len), 0);
+		assert_non_null(strstr(text, "button b2 0 - "));
+		assert_non_null(strstr(text, "seen 6 double_click "));
+		free(text);
+	}
+	fg_pipeline_free(p);
+	sd_event_unref(e);
+	fg_config_free(c);
+}
+
+static void test_outage_then_recovery(void **state)
+{
+	struct fg_config *c = load(NULL);
+	sd_event *e;
+	struct fg_pipeline *p;
+	struct fg_target_status ts;
+	char *log;
+
+	assert_int_equal(sd_event_new(&e), 0);
+	assert_int_equal(fg_pipeline_new(e, c, &p), 0);
+	fg_pipeline_set_callback(p, on_event, NULL);
+	/* two 503s, then a reset, then a 429 with Retry-After: then it works */
+	assert_int_equal(sink_mode(&sink, "count=1 retry-after 1"), 200);
+	assert_int_equal(sink_mode(&sink, "count=2 reset"), 200);
+	assert_int_equal(sink_mode(&sink, "count=2 status 503"), 200);
+	press(p, c, 0, FG_GESTURE_CLICK, 1, FG_MAPPING_OPEN);
+	press(p, c, 0, FG_GESTURE_DOUBLE_CLICK, 2, FG_MAPPING_CLOSE);
+	press(p, c, 1, FG_GESTURE_CLICK, 1, FG_MAPPING_OPEN);
+	run_for(e, 300);
+	fg_pipeline_target_status(p, 0, &ts);
+	assert_string_equal(ts.name, "main");
+	assert_int_equal(ts.health, FG_TARGET_FAILING);
+	/* both buttons' first attempts got a 503 */
+	assert_int_equal(events[FG_PIPELINE_FAILING], 2);
+	run_until_empty(e, p, 20000);
+	assert_int_equal(events[FG_PIPELINE_TARGET_HEALTHY], 1);
+	fg_pipeline_target_status(p, 0, &ts);
+	assert_int_equal(ts.health, FG_TARGET_HEALTHY);
+	assert_int_equal(ts.delivered, 3);
+	log = sink_read_log(&sink);
+	{
+		const char *on = strstr(log, "\"BG30-A00000:1:click\"\\\""), *off;
+
+		(void)on;
+		on = strstr(log, "\"status\":200");
+		assert_non_null(on);
+		off = strstr(log, "BG30-A00000:2:double_click\",");
+		assert_non_null(off);
+		/* the Off is accepted only after the On was */
+		assert_true(strstr(log, "BG30-A00000:1:click\",") < off);
+	}
+	/* Retry-After 1 s was honoured: that alert's next try came at least 1 s later */
+	{
+		const char *ra = strstr(log, "\"action\":\"retry-after\""), *line = ra, *k, *again;
+		unsigned long long t1, t2;
+		char key[96];
+
+		assert_non_null(ra);
+		while (line > log && line[-1] != '\n')
+			line--;
+		k = strstr(line, "\"idempotency-key\":\"");
+		assert_non_null(k);
+		assert_true(k < ra);
+		snprintf(key, sizeof(key), "%.*s", (int)(strchr(k + 19, '"') - k + 1), k);
+		assert_int_equal(sscanf(strstr(line, "\"t_us\":"), "\"t_us\":%llu", &t1), 1);
+		again = strstr(ra, key);
+		assert_non_null(again);
+		for (line = again; line[-1] != '\n'; line--)
+			;
+		assert_int_equal(sscanf(strstr(line, "\"t_us\":"), "\"t_us\":%llu", &t2), 1);
+		assert_true(t2 - t1 >= 1000000);
+	}
+	free(log);
+	fg_pipeline_free(p);
+	sd_event_unref(e);
+	fg_config_free(c);
+}
+
+static void test_dead_letter_and_unhealthy(void **state)
+{
+	struct fg_config *c = load(NULL), *c2;
+	sd_event *e;
+	struct fg_pipeline *p;
+	struct fg_target_status ts;
+	char path[256];
+
+	assert_int_equal(sd_event_new(&e), 0);
+	assert_int_equal(fg_pipeline_new(e, c, &p), 0);
+	fg_pipeline_set_callback(p, on_event, NULL);
+
+	assert_int_equal(sink_mode(&sink, "count=1 status 422"), 200);
+	press(p, c, 0, FG_GESTURE_CLICK, 1, FG_MAPPING_OPEN);
+	press(p, c, 0, FG_GESTURE_DOUBLE_CLICK, 2, FG_MAPPING_CLOSE);
+	run_until_empty(e, p, 5000);
+	assert_int_equal(events[FG_PIPELINE_DEAD_LETTER], 1);
+	assert_int_equal(events[FG_PIPELINE_DELIVERED], 1);
+	assert_int_equal(fg_pipeline_dead_count(p), 1);
+	snprintf(path, sizeof(path), "%s/spool/dead", state_dir);
+	assert_int_equal(access(path, F_OK), 0);
+
+	/* 401: the target is unhealthy, alerts are kept, a reload retries */
+	assert_int_equal(sink_mode(&sink, "count=1 status 401"), 200);
+	press(p, c, 1, FG_GESTURE_CLICK, 1, FG_MAPPING_OPEN);
+	press(p, c, 1, FG_GESTURE_DOUBLE_CLICK, 2, FG_MAPPING_CLOSE);
+	run_for(e, 500);
+	assert_int_equal(events[FG_PIPELINE_TARGET_UNHEALTHY], 1);
+	fg_pipeline_target_status(p, 0, &ts);
+	assert_int_equal(ts.health, FG_TARGET_UNHEALTHY);
+	assert_int_equal(ts.depth, 2);
+	assert_int_equal(ts.last_status, 401);
+	c2 = load(NULL);
+	assert_int_equal(fg_pipeline_reload(p, c2), 0);
+	fg_config_free(c);
+	run_until_empty(e, p, 5000);
+	assert_int_equal(events[FG_PIPELINE_DELIVERED], 3);
+	fg_pipeline_free(p);
+	sd_event_unref(e);
+	fg_config_free(c2);
+}
+
+static void test_restart_replays(void **state)
+{
+	struct fg_config *c = load(NULL);
+	sd_event *e;
+	struct fg_pipeline *p;
+	char *log;
+	unsigned port = sink.port;
+
+	assert_int_equal(sd_event_new(&e), 0);
+	assert_int_equal(fg_pipeline_new(e, c, &p), 0);
+	/* target down: everything waits in the spool */
+	assert_int_equal(sink_mode(&sink, "status 503"), 200);
+	for (uint32_t n = 1; n <= 4; n++)
+		press(p, c, 2, n % 2 ? FG_GESTURE_CLICK : FG_GESTURE_DOUBLE_CLICK, n,
+		      n % 2 ? FG_MAPPING_OPEN : FG_MAPPING_CLOSE);
+	run_for(e, 200);
+	assert_int_equal(fg_pipeline_spool_depth(p), 4);
+	fg_pipeline_free(p);
+	(void)port;
+
+	/* new process, target back */
+	assert_int_equal(sink_control(&sink, "/_sink/clear", ""), 200);
+	assert_int_equal(fg_pipeline_new(e, c, &p), 0);
+	assert_int_equal(fg_pipeline_spool_depth(p), 4);
+	/* the state survived too: a replayed press is a duplicate */
+	press(p, c, 2, FG_GESTURE_DOUBLE_CLICK, 4, FG_MAPPING_DUPLICATE);
+	run_until_empty(e, p, 10000);
+	log = sink_read_log(&sink);
+	{
+		char accepted[4096];
+
+		accepted_keys(log, accepted, sizeof(accepted));
+		assert_string_equal(accepted, "BG30-A00002:1:click BG30-A00002:2:double_click "
+					      "BG30-A00002:3:click BG30-A00002:4:double_click ");
+	}
+	free(log);
+	fg_pipeline_free(p);
+	sd_event_unref(e);
+	fg_config_free(c);
+}
+
+static void test_test_alert_and_presets(void **state)
+{
+	char extra[512];
+	struct fg_config *c;
+	sd_event *e;
+	struct fg_pipeline *p;
+	char *log;
+
+	snprintf(extra, sizeof(extra),
+		 "rate_limit = 1000/s\n"
+		 "[webhook slack]\npreset = slack\nurl = %s/slack\nrate_limit = 1000/s\n"
+		 "[webhook gen]\npreset = generic\nurl = %s/gen\nmethod = PUT\n"
+		 "header = Authorization: Bearer sekrit\n"
+		 "body = {\"b\": \"${button}\", \"s\": \"${state}\", \"k\": \"${idempotency_key}\"}\n",
+		 sink.url, sink.url);
+	c = load(extra);
+	assert_int_equal(sd_event_new(&e), 0);
+	assert_int_equal(fg_pipeline_new(e, c, &p), 0);
+	assert_int_equal(fg_pipeline_test_alert(p, "b1", NULL), 0);
+	assert_int_equal(fg_pipeline_test_alert(p, "nope", NULL), -ENOENT);
+	assert_int_equal(fg_pipeline_test_alert(p, NULL, "nope"), -ENOENT);
+	run_until_empty(e, p, 5000);
+	assert_false(fg_mapping_is_open(fg_pipeline_mapping(p), "b1"));
+	log = sink_read_log(&sink);
+	/* On and Off to alertops and generic; Slack only gets the On */
+	assert_int_equal(count_substr(log, "\"path\":\"/alertops\""), 2);
+	assert_int_equal(count_substr(log, "\"path\":\"/gen\""), 2);
+	assert_int_equal(count_substr(log, "\"path\":\"/slack\""), 1);
+	assert_non_null(strstr(log, "[TEST] :rotating_light: *b1* alert"));
+	assert_non_null(strstr(log, "\"method\":\"PUT\",\"path\":\"/gen\""));
+	assert_non_null(strstr(log, "\"authorization\":\"Bearer sekrit\""));
+	assert_non_null(strstr(log, "\\\"flic_test\\\":true"));
+	free(log);
+	fg_pipeline_free(p);
+	sd_event_unref(e);
+	fg_config_free(c);
+}
+
+/* A Retry-After pauses the whole target, not only the alert that got it. */
+static void test_retry_after_pauses_target(void **state)
+{
+	struct fg_config *c = load(NULL);
+	sd_event *e;
+	struct fg_pipeline *p;
+	unsigned long long t429 = 0, tb1 = 0;
+	char *log, *l;
+
+	assert_int_equal(sd_event_new(&e), 0);
+	assert_int_equal(fg_pipeline_new(e, c, &p), 0);
+	fg_pipeline_set_callback(p, on_event, NULL);
+	assert_int_equal(sink_mode(&sink, "count=1 retry-after 1"), 200);
+	press(p, c, 0, FG_GESTURE_CLICK, 1, FG_MAPPING_OPEN);
+	for (int i = 0; i < 500 && events[FG_PIPELINE_FAILING] == 0; i++)
+		assert_true(sd_event_run(e, 10 * 1000) >= 0);
+	assert_int_equal(events[FG_PIPELINE_FAILING], 1);
+	/* another button, after the 429: it waits out the Retry-After too */
+	press(p, c, 1, FG_GESTURE_CLICK, 1, FG_MAPPING_OPEN);
+	run_until_empty(e, p, 10000);
+	log = sink_read_log(&sink);
+	l = strstr(log, "\"action\":\"retry-after\"");
+	assert_non_null(l);
+	while (l > log && l[-1] != '\n')
+		l--;
+	assert_int_equal(sscanf(strstr(l, "\"t_us\":"), "\"t_us\":%llu", &t429), 1);
+	l = strstr(log, "BG30-A00001:1:click");
+	assert_non_null(l);
+	while (l > log && l[-1] != '\n')
+		l--;
+	assert_int_equal(sscanf(strstr(l, "\"t_us\":"), "\"t_us\":%llu", &tb1), 1);
+	assert_true(tb1 - t429 >= 1000000);
+	free(log);
+	fg_pipeline_free(p);
+	sd_event_unref(e);
+	fg_config_free(c);
+}
+
+/* The per-target token bucket spaces requests after the burst. */
+static void test_rate_limit(void **state)
+{
+	struct fg_config *c = load("rate_limit = 4/s\n");
+	sd_event *e;
+	struct fg_pipeline *p;
+	unsigned long long t[8], t_press;
+	size_t n = 0;
+	char *log;
+
+	assert_int_equal(sd_event_new(&e), 0);
+	assert_int_equal(fg_pipeline_new(e, c, &p), 0);
+	t_press = fg_now_monotonic();
+	for (uint32_t k = 1; k <= 4; k++)
+		for (unsigned b = 0; b < 2; b++)
+			press(p, c, b, k % 2 ? FG_GESTURE_CLICK : FG_GESTURE_DOUBLE_CLICK, k,
+			      k % 2 ? FG_MAPPING_OPEN : FG_MAPPING_CLOSE);
+	run_until_empty(e, p, 10000);
+	log = sink_read_log(&sink);
+	for (const char *l = strstr(log, "\"t_us\":"); l && n < 8; l = strstr(l + 1, "\"t_us\":"))
+		assert_int_equal(sscanf(l, "\"t_us\":%llu", &t[n++]), 1);
+	assert_int_equal(n, 8);
+	/*
+	 * A burst of 4, then one every 250 ms: the 8th request cannot leave
+	 * before 1 s after the presses (without the limit it takes ms).
+	 * Measured from the presses, so a slow start (valgrind) cannot fool it.
+	 */
+	assert_true(t[7] - t_press >= 1000000);
+	free(log);
+	fg_pipeline_free(p);
+	sd_event_unref(e);
+	fg_config_free(c);
+}
+
+/* A queue whose [webhook] left the config is kept, shown, and sent once it is back. */
+static void test_orphaned_queue(void **state)
+{
+	char extra[256];
+	struct fg_config *c, *c2;
+	struct fg_target_status ts;
+	sd_event *e;
+	struct fg_pipeline *p;
+	size_t i;
+
+	snprintf(extra, sizeof(extra), "[webhook second]\npreset = generic\nurl = %s/second\n"
+		 "body = {\"k\": \"${idempotency_key}\"}\n", sink.url);
+	c = load(extra);
+	assert_int_equal(sd_event_new(&e), 0);
+	assert_int_equal(fg_pipeline_new(e, c, &p), 0);
+	assert_int_equal(sink_mode(&sink, "path=/second status 503"), 200);
+	press(p, c, 0, FG_GESTURE_CLICK, 1, FG_MAPPING_OPEN);
+	run_for(e, 200);
+	fg_pipeline_free(p);
+
+	c2 = load(NULL);	/* "second" is gone */
+	assert_int_equal(fg_pipeline_new(e, c2, &p), 0);
+	run_for(e, 200);
+	assert_int_equal(fg_pipeline_spool_depth(p), 1);
+	for (i = 0; i < fg_pipeline_n_targets(p); i++) {
+		fg_pipeline_target_status(p, i, &ts);
+		if (strcmp(ts.name, "second") == 0)
+			break;
+	}
+	assert_true(i < fg_pipeline_n_targets(p));
+	assert_int_equal(ts.health, FG_TARGET_ORPHANED);
+	assert_int_equal(ts.depth, 1);
+
+	assert_int_equal(sink_control(&sink, "/_sink/clear", ""), 200);
+	assert_int_equal(fg_pipeline_reload(p, c), 0);
+	run_until_empty(e, p, 5000);
+	fg_pipeline_free(p);
+	sd_event_unref(e);
+	fg_config_free(c);
+	fg_config_free(c2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		FG_TEST_SETUP("/pipeline/order-per-button", test_order_per_button, setup, teardown),
+		FG_TEST_SETUP("/pipeline/outage-then-recovery", test_outage_then_recovery, setup, teardown),
+		FG_TEST_SETUP("/pipeline/dead-letter-and-unhealthy", test_dead_letter_and_unhealthy, setup, teardown),
+		FG_TEST_SETUP("/pipeline/restart-replays-spool", test_restart_replays, setup, teardown),
+		FG_TEST_SETUP("/pipeline/test-alert-and-presets", test_test_alert_and_presets, setup, teardown),
+		FG_TEST_SETUP("/pipeline/rate-limit", test_rate_limit, setup, teardown),
+		FG_TEST_SETUP("/pipeline/retry-after-pauses-target", test_retry_after_pauses_target, setup, teardown),
+		FG_TEST_SETUP("/pipeline/orphaned-queue", test_orphaned_queue, setup, teardown),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	fg_log_set_level(getenv("FG_TEST_VERBOSE") ? LOG_DEBUG : LOG_CRIT);
+	return cmocka_run_group_tests_name("pipeline", tests, NULL, NULL);
+}

@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "core/preset.h"
+#include "core/template.h"
+#include "lib/strv.h"
+
+static struct fg_alert alert;
+
+static int setup(void **state)
+{
+	assert_int_equal(fg_alert_copy(fg_template_sample_alert(), &alert), 0);
+	alert.queued = false;
+	alert.age_usec = 0;
+	assert_int_equal(fg_alert_set_string(&alert.name_id, "Room 12"), 0);
+	assert_int_equal(fg_alert_set_string(&alert.info, "Bed <2> & \"window\""), 0);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fg_alert_clear(&alert);
+	return 0;
+}
+
+static const char *header(const struct fg_request *r, const char *name)
+{
+	const char *h;
+	size_t n = strlen(name);
+
+	FG_STRV_FOREACH(h, r->headers)
+		if (strncmp(h, name, n) == 0 && h[n] == ':')
+			return h + n + 2;
+	return NULL;
+}
+
+static void build(const struct fg_webhook_config *w, struct fg_request *r)
+{
+	assert_int_equal(fg_preset_build(w, &alert, r), 0);
+	assert_int_equal(strlen(r->body), r->body_len);
+}
+
+static void test_alertops(void **state)
+{
+	struct fg_webhook_config w = { .preset = FG_PRESET_ALERTOPS,
+				       .url = (char *)"https://notify.alertops.com/POSTAlert/k/Flic" };
+	struct fg_request r;
+
+	build(&w, &r);
+	assert_string_equal(r.method, "POST");
+	assert_string_equal(r.url, w.url);
+	assert_string_equal(header(&r, "Content-Type"), "application/json");
+	assert_string_equal(header(&r, "Idempotency-Key"), "BG30-C12345:41:click");
+	assert_true(fg_json_is_valid(r.body, r.body_len));
+	assert_non_null(strstr(r.body, "{\"flic_nameId\":\"Room 12\",\"flic_state\":\"On\","
+				       "\"info\":\"Bed <2> & \\\"window\\\"\","));
+	assert_non_null(strstr(r.body, "\"flic_pressTime\":\"2025-11-24T16:00:00.000Z\""));
+	assert_non_null(strstr(r.body, "\"flic_queued\":false"));
+	fg_request_clear(&r);
+
+	/* A queued press says how old it is, in the info people read. */
+	alert.queued = true;
+	alert.age_usec = 40 * 1000000ull;
+	alert.state = FG_ALERT_OFF;
+	build(&w, &r);
+	assert_non_null(strstr(r.body, "\"flic_state\":\"Off\""));
+	assert_non_null(strstr(r.body, "\"info\":\"Bed <2> & \\\"window\\\" (pressed 40 s ago, queued)\""));
+	fg_request_clear(&r);
+}
+
+static void test_pagerduty(void **state)
+{
+	struct fg_webhook_config w = { .preset = FG_PRESET_PAGERDUTY,
+				       .routing_key = (char *)"R0UT1NG" };
+	struct fg_request r;
+
+	alert.severity = FG_SEVERITY_WARNING;
+	build(&w, &r);
+	assert_string_equal(r.url, FG_PAGERDUTY_DEFAULT_URL);
+	assert_true(fg_json_is_valid(r.body, r.body_len));
+	assert_non_null(strstr(r.body, "{\"routing_key\":\"R0UT1NG\",\"event_action\":\"trigger\","
+				       "\"dedup_key\":\"flicgate/carehome-gw/room-12\",\"payload\":{"
+				       "\"summary\":\"Room 12: alert button pressed (click) - Bed <2> & \\\"window\\\"\","
+				       "\"source\":\"carehome-gw\",\"severity\":\"warning\","
+				       "\"timestamp\":\"2025-11-24T16:00:00.000Z\""));
+	fg_request_clear(&r);
+
+	alert.state = FG_ALERT_OFF;
+	build(&w, &r);
+	assert_string_equal(r.body, "{\"routing_key\":\"R0UT1NG\",\"event_action\":\"resolve\","
+				    "\"dedup_key\":\"flicgate/carehome-gw/room-12\"}");
+	fg_request_clear(&r);
+
+	/* The dedup key is the same for every alert of the button. */
+	alert.state = FG_ALERT_ON;
+	alert.event_counter = 99;
+	strcpy(alert.id, "ffff");
+	build(&w, &r);
+	assert_non_null(strstr(r.body, "\"dedup_key\":\"flicgate/carehome-gw/room-12\""));
+	fg_request_clear(&r);
+
+	/* …but a test alert never resolves the real incident. */
+	alert.test = true;
+	build(&w, &r);
+	assert_non_null(strstr(r.body, "\"dedup_key\":\"flicgate/carehome-gw/room-12/test\""));
+	assert_non_null(strstr(r.body, "\"summary\":\"[TEST] Room 12"));
+	fg_request_clear(&r);
+}
+
+static void test_pagerduty_long_summary(void **state)
+{
+	struct fg_webhook_config w = { .preset = FG_PRESET_PAGERDUTY };
+	struct fg_request r;
+	char info[3000];
+
+	memset(info, 'x', sizeof(info) - 1);
+	info[sizeof(info) - 1] = '\0';
+	info[1010] = (char)0xc3;	/* a UTF-8 sequence across the cut */
+	info[1011] = (char)0xa9;
+	assert_int_equal(fg_alert_set_string(&alert.info, info), 0);
+	build(&w, &r);
+	assert_true(fg_json_is_valid(r.body, r.body_len));
+	fg_request_clear(&r);
+}
+
+static void test_slack(void **state)
+{
+	struct fg_webhook_config w = { .preset = FG_PRESET_SLACK, .url = (char *)"https://hooks.slack.com/services/X" };
+	struct fg_request r;
+
+	alert.queued = true;
+	alert.age_usec = 40 * 1000000ull;
+	build(&w, &r);
+	assert_string_equal(r.body, "{\"text\":\":rotating_light: *Room 12* alert: Bed &lt;2&gt; &amp; "
+				    "\\\"window\\\" (click, pressed 40 s ago, queued, via carehome-gw)\"}");
+	fg_request_clear(&r);
+
+	alert.state = FG_ALERT_OFF;
+	alert.gesture = FG_GESTURE_DOUBLE_CLICK;
+	alert.was_open = false;
+	assert_int_equal(fg_preset_build(&w, &alert, &r), -ENODATA);
+	alert.was_open = true;
+	build(&w, &r);
+	assert_string_equal(r.body, "{\"text\":\":white_check_mark: *Room 12* resolved "
+				    "(double_click on carehome-gw)\"}");
+	fg_request_clear(&r);
+}
+
+static void test_ntfy(void **state)
+{
+	struct fg_webhook_config w = { .preset = FG_PRESET_NTFY, .url = (char *)"https://ntfy.sh/care" };
+	struct fg_request r;
+
+	assert_int_equal(fg_alert_set_string(&alert.name_id, "Room\r\nX-Evil: 1"), 0);
+	build(&w, &r);
+	assert_string_equal(header(&r, "Content-Type"), "text/plain; charset=utf-8");
+	assert_string_equal(header(&r, "Priority"), "5");
+	assert_string_equal(header(&r, "Tags"), "rotating_light");
+	/* no header injection through a name */
+	assert_string_equal(header(&r, "Title"), "Room  X-Evil: 1");
+	assert_null(header(&r, "X-Evil"));
+	assert_string_equal(r.body, "Room\r\nX-Evil: 1 alert: Bed <2> & \"window\" (click, via carehome-gw)");
+	fg_request_clear(&r);
+
+	alert.state = FG_ALERT_OFF;
+	alert.was_open = false;
+	assert_int_equal(fg_preset_build(&w, &alert, &r), -ENODATA);
+}
+
+static void test_generic(void **state)
+{
+	char *hdrs[] = { (char *)"Authorization: Bearer s3cret", (char *)"Content-Type: application/x-test", NULL };
+	struct fg_webhook_config w = {
+		.preset = FG_PRESET_GENERIC, .url = (char *)"http://127.0.0.1:9/x",
+		.method = (char *)"PUT", .headers = hdrs,
+		.body = (char *)"{\"who\":\"${name_id}\",\"what\":\"${state}\",\"n\":${event_counter}}",
+	};
+	struct fg_request r;
+
+	build(&w, &r);
+	assert_string_equal(r.method, "PUT");
+	assert_string_equal(r.body, "{\"who\":\"Room 12\",\"what\":\"On\",\"n\":41}");
+	assert_string_equal(header(&r, "Authorization"), "Bearer s3cret");
+	/* a configured Content-Type wins and is not sent twice */
+	assert_string_equal(header(&r, "Content-Type"), "application/x-test");
+	assert_int_equal(fg_strv_length(r.headers), 3);
+	fg_request_clear(&r);
+
+	/* Off is sent to generic targets even when nothing was open. */
+	alert.state = FG_ALERT_OFF;
+	w.body = NULL;
+	w.headers = NULL;
+	w.content_type = (char *)"application/vnd.x+json";
+	build(&w, &r);
+	assert_string_equal(header(&r, "Content-Type"), "application/vnd.x+json");
+	assert_true(fg_json_is_valid(r.body, r.body_len));
+	assert_non_null(strstr(r.body, "\"flic_state\":\"Off\""));
+	fg_request_clear(&r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		{ "/preset/alertops", test_alertops, setup, teardown, NULL },
+		{ "/preset/pagerduty", test_pagerduty, setup, teardown, NULL },
+		{ "/preset/pagerduty-long-summary", test_pagerduty_long_summary, setup, teardown, NULL },
+		{ "/preset/slack", test_slack, setup, teardown, NULL },
+		{ "/preset/ntfy", test_ntfy, setup, teardown, NULL },
+		{ "/preset/generic", test_generic, setup, teardown, NULL },
+	};
+
+	return cmocka_run_group_tests_name("preset", tests, NULL, NULL);
+}
