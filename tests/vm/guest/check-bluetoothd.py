@@ -13,7 +13,7 @@ check(bt is not None, "btvirt made two controllers: %s" % fgvm.controllers())
 btd = fgvm.start_bluetoothd()
 check(btd is not None, "bluetoothd owns org.bluez on the system bus")
 if btd:
-    adapters = wait_for(lambda: len(fgvm.bluez_adapters()) >= 2 and fgvm.bluez_adapters(), 20)
+    adapters = wait_for(lambda: len(fgvm.bluez_adapters()) >= 2 and fgvm.bluez_adapters(), 60)
     check(adapters and len(adapters) == 2, "bluetoothd lists two adapters: %s" % sorted(adapters or {}))
     bus = dbus.SystemBus()
     addrs = set()

@@ -32,12 +32,7 @@ d = fgvm.Flicgated(["-v"])
 check(d.wait_ready(), "flicgated with [gpio] backend = gpiod reaches READY=1")
 
 
-def line_info():
-    rc, out = fgvm.run(["gpioinfo", sim.chip])
-    return {int(ln.split()[1].rstrip(":")): ln for ln in out.splitlines() if ln.strip().startswith("line ")}
-
-
-info = line_info()
+info = sim.info()
 for off in (STATUS, ALERT, BUZZER, ACK):
     check("flicgated" in info.get(off, ""), "line %d is held by flicgated: %s" % (off, info.get(off, "").strip()))
 for off in (STATUS, ALERT, BUZZER):
@@ -67,7 +62,7 @@ check(d.output().count("Local acknowledge button pressed") == 1, "one press coun
 
 rc = d.stop()
 check(rc == 0, "flicgated exits 0 on SIGTERM (got %s)" % rc)
-info = line_info()
+info = sim.info()
 check(all("flicgated" not in info.get(off, "") for off in (STATUS, ALERT, BUZZER, ACK)),
       "every line is released on exit")
 

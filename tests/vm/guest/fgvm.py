@@ -15,6 +15,7 @@ import os
 import pwd
 import signal
 import subprocess
+import sys
 import time
 
 import fgtest
@@ -126,17 +127,44 @@ def name_owner_uid(name):
     return int(out.split()[-1])
 
 
+def _dump_logs():
+    for p in _procs:
+        p.stop()
+    keep = 100000 if VERBOSE else 60
+    for p in _procs:
+        lines = p.output().splitlines()
+        print("--- %s (%s), last %d of %d lines" % (p.name, p.log_path, min(keep, len(lines)), len(lines)))
+        for line in lines[-keep:]:
+            print("    " + line)
+
+
+def _excepthook(kind, value, tb):
+    """A check that dies of an exception still shows what its processes said."""
+    import traceback
+    traceback.print_exception(kind, value, tb)
+    _dump_logs()
+    print("%s: died of %s" % (os.path.basename(sys.argv[0]), kind.__name__), flush=True)
+    os._exit(1)
+
+
+sys.excepthook = _excepthook
+
+
+def require(cond, what):
+    """check() for a step the rest depends on: on failure end the check now."""
+    if not check(cond, what):
+        print("(the steps after this one depend on it: stopping here)", flush=True)
+        finish()
+    return cond
+
+
 def finish():
     """Ends the check: on failure (or fgvm.verbose) prints each log's tail."""
     failed = fgtest._failures > 0
     for p in _procs:
         p.stop()
     if failed or VERBOSE:
-        for p in _procs:
-            lines = p.output().splitlines()
-            print("--- %s (%s), last %d of %d lines" % (p.name, p.log_path, min(60, len(lines)), len(lines)))
-            for line in lines[-60:]:
-                print("    " + line)
+        _dump_logs()
     fgtest.finish()
 
 
@@ -191,12 +219,38 @@ def controllers():
         return []
 
 
+def mgmt_indexes():
+    """Controllers the kernel's management interface lists (set up, configured)."""
+    # btmgmt quits at the end of its input, before the answer arrives: give
+    # it an input that stays open until it is done
+    r, w = os.pipe()
+    p = subprocess.Popen(["btmgmt", "info"], stdin=r, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True)
+    os.close(r)
+    try:
+        out, _ = p.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, _ = p.communicate()
+    finally:
+        os.close(w)
+    return sorted(set(ln.split(":")[0] for ln in out.splitlines() if ln.startswith("hci")))
+
+
 def start_btvirt(n=2):
-    """n linked LE controllers from BlueZ's emulator over /dev/vhci."""
+    """n linked LE controllers from BlueZ's emulator over /dev/vhci.
+
+    Waits until the management interface lists them, not just sysfs: a
+    controller still in its set-up is left out of the index list that
+    bluetoothd reads at start, and bluetoothd started then was seen (under
+    TCG) never to take it up."""
     run(["modprobe", "-a", "hci_vhci"], check_rc=True)
     before = len(controllers())
     p = Proc("btvirt", ["btvirt", "-L", "-l%d" % n])
-    ok = wait_for(lambda: len([c for c in controllers() if c.startswith("hci")]) >= before + n, 20, 0.05)
+    ok = wait_for(lambda: len(controllers()) >= before + n, 20, 0.05)
+    ok = ok and wait_for(lambda: len(mgmt_indexes()) >= before + n, 30, 0.2)
+    if not ok:
+        log("btvirt: sysfs %s, btmgmt lists %s" % (controllers(), mgmt_indexes()))
     return p if ok else None
 
 
@@ -217,6 +271,13 @@ def bluez_adapters():
 
 
 # --- GPIO: a simulated chip through configfs -----------------------------------
+
+def gpiod_tools_v2():
+    """True if the guest's gpiod tools are libgpiod 2.x (trixie), whose
+    command lines and output differ from 1.6's (bookworm)."""
+    rc, out = run(["gpioset", "--version"])
+    return out.split("\n")[0].split()[-1].lstrip("v").startswith("2.")
+
 
 class GpioSim:
     """A gpio-sim chip with one bank, made live through configfs.
@@ -246,6 +307,17 @@ class GpioSim:
         self.sysfs = "/sys/devices/platform/%s/%s" % (read(os.path.join(self.dir, "dev_name")), self.chip)
         os.chown(self.dev, 0, grp.getgrnam("gpio").gr_gid)
         os.chmod(self.dev, 0o660)
+
+    def info(self):
+        """{offset: gpioinfo's line for it} (consumer, direction, flags)."""
+        argv = ["gpioinfo", "-c", self.chip] if gpiod_tools_v2() else ["gpioinfo", self.chip]
+        rc, out = run(argv)
+        lines = {}
+        for ln in out.splitlines():
+            f = ln.split()
+            if len(f) >= 2 and f[0] == "line":
+                lines[int(f[1].rstrip(":"))] = ln.strip()
+        return lines
 
     def value(self, off):
         """The level the consumer drives (or the pull, for an input)."""
