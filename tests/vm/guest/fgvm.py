@@ -237,21 +237,27 @@ def mgmt_indexes():
     return sorted(set(ln.split(":")[0] for ln in out.splitlines() if ln.startswith("hci")))
 
 
-def start_btvirt(n=2):
+def start_btvirt(n=2, attempts=3):
     """n linked LE controllers from BlueZ's emulator over /dev/vhci.
 
     Waits until the management interface lists them, not just sysfs: a
     controller still in its set-up is left out of the index list that
-    bluetoothd reads at start, and bluetoothd started then was seen (under
-    TCG) never to take it up."""
+    bluetoothd reads at start. Under TCG a controller sometimes never
+    leaves its set-up; then the emulator is started again (logged)."""
     run(["modprobe", "-a", "hci_vhci"], check_rc=True)
-    before = len(controllers())
-    p = Proc("btvirt", ["btvirt", "-L", "-l%d" % n])
-    ok = wait_for(lambda: len(controllers()) >= before + n, 20, 0.05)
-    ok = ok and wait_for(lambda: len(mgmt_indexes()) >= before + n, 30, 0.2)
-    if not ok:
-        log("btvirt: sysfs %s, btmgmt lists %s" % (controllers(), mgmt_indexes()))
-    return p if ok else None
+    if not any(p.name == "btmon" for p in _procs):
+        Proc("btmon", ["stdbuf", "-oL", "btmon", "-T"])	# every HCI packet, for the post-mortem
+    for attempt in range(1, attempts + 1):
+        before = len(mgmt_indexes())
+        p = Proc("btvirt" if attempt == 1 else "btvirt-%d" % attempt, ["btvirt", "-L", "-l%d" % n])
+        ok = wait_for(lambda: len(mgmt_indexes()) >= before + n, 20, 0.2)
+        if ok:
+            return p
+        log("btvirt attempt %d: sysfs %s, btmgmt lists %s: starting it again"
+            % (attempt, controllers(), mgmt_indexes()))
+        p.stop()
+        wait_for(lambda: len(mgmt_indexes()) <= before, 10, 0.2)
+    return None
 
 
 def start_bluetoothd(name="bluetoothd"):
