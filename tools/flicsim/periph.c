@@ -591,7 +591,7 @@ static int on_name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error
 {
 	const char *name, *old, *new;
 
-	if (sd_bus_message_read(m, "sss", &name, &old, &new) >= 0)
+	if (sd_bus_message_read(m, "sss", &name, &old, &new) >= 0 && strcmp(name, BLUEZ_NAME) == 0)
 		bluez_changed(userdata, new[0] != 0);
 	return 0;
 }
@@ -692,9 +692,10 @@ int fs_periph_new(sd_event *event, enum fs_bus_kind kind, const char *bus_addres
 		goto fail;
 	}
 
-	r = sd_bus_match_signal_async(p->bus, &p->owner_match, "org.freedesktop.DBus",
-				      "/org/freedesktop/DBus", "org.freedesktop.DBus",
-				      "NameOwnerChanged", on_name_owner_changed, NULL, p);
+	r = sd_bus_add_match_async(p->bus, &p->owner_match,
+				   "type='signal',sender='org.freedesktop.DBus',"
+				   "interface='org.freedesktop.DBus',member='NameOwnerChanged',"
+				   "arg0='" BLUEZ_NAME "'", on_name_owner_changed, NULL, p);
 	if (r >= 0) {
 		snprintf(match, sizeof(match),
 			 "type='signal',sender='" BLUEZ_NAME "',interface='" IFACE_PROPS "',"

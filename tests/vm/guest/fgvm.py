@@ -127,9 +127,23 @@ def name_owner_uid(name):
     return int(out.split()[-1])
 
 
-def _dump_logs():
+_sims = []
+
+
+def _cleanup():
+    """Stops what the check started and takes its GPIO chips down, so that
+    nothing leaks into the next check, whatever way this one ends."""
     for p in _procs:
         p.stop()
+    for sim in list(_sims):
+        try:
+            sim.close()
+        except OSError as e:
+            print("cannot take gpio-sim chip %s down: %s" % (sim.dir, e))
+
+
+def _dump_logs():
+    _cleanup()
     keep = 100000 if VERBOSE else 60
     for p in _procs:
         lines = p.output().splitlines()
@@ -161,8 +175,7 @@ def require(cond, what):
 def finish():
     """Ends the check: on failure (or fgvm.verbose) prints each log's tail."""
     failed = fgtest._failures > 0
-    for p in _procs:
-        p.stop()
+    _cleanup()
     if failed or VERBOSE:
         _dump_logs()
     fgtest.finish()
@@ -313,6 +326,7 @@ class GpioSim:
         self.sysfs = "/sys/devices/platform/%s/%s" % (read(os.path.join(self.dir, "dev_name")), self.chip)
         os.chown(self.dev, 0, grp.getgrnam("gpio").gr_gid)
         os.chmod(self.dev, 0o660)
+        _sims.append(self)
 
     def info(self):
         """{offset: gpioinfo's line for it} (consumer, direction, flags)."""
@@ -347,6 +361,9 @@ class GpioSim:
         return out
 
     def close(self):
+        if self not in _sims:
+            return
+        _sims.remove(self)
         write(os.path.join(self.dir, "live"), "0\n")
         for d in sorted(os.listdir(os.path.join(self.dir, "bank0"))):
             if d.startswith("line"):
