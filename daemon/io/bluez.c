@@ -989,14 +989,21 @@ int fg_bluez_connect(struct fg_bluez *bz, const uint8_t address[6], uint64_t tim
 	 * only backs it up. An unbounded one waits in bluetoothd and the
 	 * kernel until the button shows up or bluetoothd gives up.
 	 */
+	if (timeout_usec) {
+		/* while it is in flight, our discovery would hold it back: pause it first */
+		d->foreground = true;
+		discovery_update(bz);
+	}
 	r = sd_bus_message_new_method_call(bz->bus, &m, BLUEZ_NAME, d->path, IFACE_DEVICE, "Connect");
 	if (r >= 0)
 		r = sd_bus_call_async(bz->bus, &d->connect_slot, m, on_connect_reply, d,
 				      timeout_usec ? timeout_usec + DISCOVERY_WINDOW_USEC + CALL_TIMEOUT_USEC :
 				      CALL_TIMEOUT_USEC);
 	sd_bus_message_unref(m);
-	if (r < 0)
+	if (r < 0) {
+		attempt_end(d);
 		return r;
+	}
 	d->wanted = true;
 	bz->stats.connects++;
 	if (timeout_usec) {
@@ -1004,9 +1011,6 @@ int fg_bluez_connect(struct fg_bluez *bz, const uint8_t address[6], uint64_t tim
 		d->attempt_timeout = timeout_usec;
 		d->extended = false;
 		attempt_arm(d, d->attempt_start + timeout_usec);
-		/* while it is in flight, our discovery would hold it back: pause it */
-		d->foreground = true;
-		discovery_update(bz);
 	}
 	return 0;
 }

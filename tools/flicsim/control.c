@@ -325,7 +325,7 @@ static int method_inject_fault(sd_bus_message *m, void *userdata, sd_bus_error *
 	if (k < 0)
 		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
 					 "Unknown fault '%s' (drop, corrupt, duplicate, reorder, "
-					 "bad_mac, slow_connect, bad_address)", kind);
+					 "bad_mac, slow_connect, bad_address, silent_connect, no_resolve)", kind);
 	if (strcmp(target, "*") == 0) {
 		for (size_t i = 0; i < c->sim->n_buttons; i++)
 			fs_button_inject_fault(c->sim->buttons[i], k, count);

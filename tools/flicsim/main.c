@@ -335,6 +335,8 @@ static void help(void)
 	       "                         (default 20000)\n"
 	       "  --supervision-ms N     link loss noticed N ms after leaving range (1000)\n"
 	       "  --scan-interval-ms N   advertising report interval per button (500)\n"
+	       "  --discovery-window-ms N  the kernel's LE discovery window: a Connect() to a device\n"
+	       "                         already reported in it waits for its end (10240; 0: off)\n"
 	       "  --temporary-timeout-s N unseen temporary devices removed after N s (30)\n"
 	       "  --adapter-address A    hci0's address\n"
 	       "  --bluez-version V      5.66 (default) or 5.82 (adds Bonded, Disconnected)\n"
@@ -364,7 +366,7 @@ int main(int argc, char **argv)
 {
 	enum {
 		OPT_ADDRESS = 0x100, OPT_SESSION, OPT_SYSTEM, OPT_BUTTONS, OPT_MTU, OPT_LATENCY,
-		OPT_CONNECT_MS, OPT_CONNECT_TIMEOUT, OPT_SUPERVISION, OPT_SCAN, OPT_TEMP,
+		OPT_CONNECT_MS, OPT_CONNECT_TIMEOUT, OPT_SUPERVISION, OPT_SCAN, OPT_WINDOW, OPT_TEMP,
 		OPT_ADAPTER, OPT_VERSION, OPT_PERIPHERAL,
 	};
 	static const struct option options[] = {
@@ -378,6 +380,7 @@ int main(int argc, char **argv)
 		{ "connect-timeout-ms", required_argument, NULL, OPT_CONNECT_TIMEOUT },
 		{ "supervision-ms", required_argument, NULL, OPT_SUPERVISION },
 		{ "scan-interval-ms", required_argument, NULL, OPT_SCAN },
+		{ "discovery-window-ms", required_argument, NULL, OPT_WINDOW },
 		{ "temporary-timeout-s", required_argument, NULL, OPT_TEMP },
 		{ "adapter-address", required_argument, NULL, OPT_ADAPTER },
 		{ "bluez-version", required_argument, NULL, OPT_VERSION },
@@ -439,6 +442,10 @@ int main(int argc, char **argv)
 				log_error("--scan-interval-ms: at least 1");
 				return 2;
 			}
+			break;
+		case OPT_WINDOW:
+			if (parse_opt_u32("discovery-window-ms", optarg, 600000, &cfg.discovery_window_ms) < 0)
+				return 2;
 			break;
 		case OPT_TEMP:
 			if (parse_opt_u32("temporary-timeout-s", optarg, 86400, &cfg.temporary_timeout_s) < 0)
