@@ -112,6 +112,7 @@ struct device {
 	bool extended;			/* given one more discovery window */
 	uint64_t attempt_start;		/* CLOCK_MONOTONIC */
 	uint64_t attempt_timeout;
+	uint64_t dropped_at;		/* we ended a live link then; 0: no */
 
 	/* the Flic 2 characteristics, once exported */
 	char *write_path;
@@ -788,9 +789,21 @@ static void attempt_link_up(struct device *d)
 		discovery_update(d->bz);
 }
 
+/*
+ * We are about to end a live link: the button stays where it is and goes
+ * on advertising, so our discovery reports it in this window at once and
+ * the kernel would hold the next connect until the window ends.
+ */
+static void note_drop(struct device *d)
+{
+	if (d->connected)
+		d->dropped_at = now_usec(d->bz);
+}
+
 /* Give up on a device's link: cancel inside bluetoothd, tell the owner DOWN. */
 static void attempt_abandon(struct device *d, int error)
 {
+	note_drop(d);
 	d->connect_slot = sd_bus_slot_unref(d->connect_slot);
 	channel_close(d);
 	/* also cancels a connection attempt still pending in bluetoothd and the kernel */
@@ -988,7 +1001,19 @@ int fg_bluez_connect(struct fg_bluez *bz, const uint8_t address[6], uint64_t tim
 	 * which may allow one discovery window more: the call's own timeout
 	 * only backs it up. An unbounded one waits in bluetoothd and the
 	 * kernel until the button shows up or bluetoothd gives up.
+	 *
+	 * Within a discovery window of our dropping its live link the button
+	 * is still advertising and already reported: the first attempt after
+	 * the drop is a bounded one too, so that our discovery pauses for it.
 	 */
+	if (!timeout_usec && d->dropped_at && now_usec(bz) < d->dropped_at + DISCOVERY_WINDOW_USEC) {
+		char a[18];
+
+		log_debug("Bluetooth: %s: we ended its link within a discovery window: connecting in the foreground",
+			  fmt_addr(d->address, a));
+		timeout_usec = bz->cfg->connect_timeout_usec;
+	}
+	d->dropped_at = 0;
 	if (timeout_usec) {
 		/* while it is in flight, our discovery would hold it back: pause it first */
 		d->foreground = true;
@@ -1034,6 +1059,7 @@ int fg_bluez_disconnect(struct fg_bluez *bz, const uint8_t address[6])
 	if (!d)
 		return -ENODEV;
 	d->wanted = false;
+	note_drop(d);
 	d->connect_slot = sd_bus_slot_unref(d->connect_slot);
 	channel_close(d);
 	attempt_end(d);
