@@ -230,6 +230,7 @@ static int api_acknowledge(void *userdata, bool *ret_silenced, struct fg_api_err
 		return fg_api_error_set(err, FG_API_ERR_FAILED,
 					"The LEDs and buzzer could not be set up at start-up; the log says why");
 	*ret_silenced = fg_gpio_acknowledge(m->gpio);
+	manager_supervision_ack(m, *ret_silenced, "D-Bus");
 	return 0;
 }
 
@@ -291,6 +292,7 @@ int manager_api_setup(struct fg_manager *m)
 		log_info("No group '%s': only root and our own user may use flicgatectl's changing commands",
 			 FG_DBUS_OPERATOR_GROUP);
 	p.userdata = m;
+	manager_supervision_api(&p);
 	return fg_api_new(m->bus, &p, operator_gid, &m->api);
 }
 

@@ -43,6 +43,11 @@ struct fg_manager {
 	sd_event_source *sighup_source;
 
 	int exit_code;
+
+	/* supervision: health, audit trail, heartbeat (io/supervisor.h) */
+	struct fg_supervisor *supervisor;
+	char *running_marker;		/* <state_dir>/running while the loop runs */
+	char restart_reason[160];	/* "" or why the last run ended badly */
 };
 
 /* Reload; @err (optional) receives the rejection for the control API. */
@@ -51,3 +56,7 @@ int manager_reload(struct fg_manager *m, struct fg_api_error *err);
 /* manager-api.c */
 int manager_api_setup(struct fg_manager *m);
 void manager_api_pipeline_event(struct fg_manager *m, const struct fg_pipeline_event *ev);
+
+/* manager-supervision.c: the control API's supervision calls (io/api.h) */
+void manager_supervision_api(struct fg_api_provider *p);
+void manager_supervision_ack(struct fg_manager *m, bool silenced, const char *via);

@@ -83,6 +83,7 @@ struct button {
 	bool has_rssi;
 	int rssi;
 	unsigned battery_mv;
+	unsigned long battery_readings;
 	uint64_t last_seen;		/* CLOCK_REALTIME */
 	uint64_t last_connected;
 	uint64_t last_press;
@@ -239,6 +240,7 @@ static void fill_status(const struct button *b, struct fg_button_status *st)
 		.state = button_state(b),
 		.firmware = b->paired ? b->rec.firmware_version : 0,
 		.battery_mv = b->battery_mv,
+		.battery_readings = b->battery_readings,
 		.has_rssi = b->has_rssi,
 		.rssi = b->rssi,
 		.last_seen_usec = b->last_seen,
@@ -756,9 +758,10 @@ static void button_drain(struct button *b)
 			b->dedup_dirty = true;
 			break;
 		case FG_FLIC2_ACTION_BATTERY:
-			if (a.battery_mv != b->battery_mv)
-				changed = true;
+			/* every reading is news: two low ones in a row make an alarm */
+			changed = true;
 			b->battery_mv = a.battery_mv;
+			b->battery_readings++;
 			break;
 		case FG_FLIC2_ACTION_NAME:
 			if (b->paired && strcmp(b->rec.name, a.name) != 0) {

@@ -60,6 +60,8 @@ struct fg_button_status {
 	char flic_name[24];		/* the name stored in the button, "" if none */
 	uint32_t firmware;		/* 0: unknown */
 	unsigned battery_mv;		/* 0: unknown */
+	/* battery readings since start: supervision counts low readings, not reports */
+	unsigned long battery_readings;
 	bool has_rssi;
 	int rssi;
 	/* CLOCK_REALTIME µs; 0: never */
