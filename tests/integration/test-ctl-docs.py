@@ -19,8 +19,8 @@ from fgapi import CTL, NAME, golden
 help_text = subprocess.run([CTL, "--help"], capture_output=True, text=True).stdout
 golden("help.txt", help_text)
 check(all(len(l) <= 80 for l in help_text.splitlines()), "--help fits 80 columns")
-commands = re.findall(r"^  ([a-z]+)\b", help_text.split("Options:")[0].split("Commands:")[1], re.M)
-check(len(commands) == 11, "--help lists the 11 commands (%s)" % commands)
+commands = re.findall(r"^  ([a-z][a-z-]*)\b", help_text.split("Options:")[0].split("Commands:")[1], re.M)
+check(len(commands) == 12, "--help lists the 12 commands (%s)" % commands)
 
 # ---- completion file == generated
 gen = subprocess.run([CTL, "--bash-completion"], capture_output=True, text=True).stdout
