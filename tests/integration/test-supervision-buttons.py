@@ -164,7 +164,9 @@ offline_after = 4s
             check(ev.count("test") >= 4, "test records: the gesture, window opened, the click, window closed (%d)"
                   % ev.count("test"))
             opened = [r["detail"].split(":")[0] for r in rows if r["event"] == "supervision-open"]
-            check(opened == ["reception-offline", "reception-battery"], "supervision opens: %s" % opened)
+            # (a slow machine may take longer than offline_after to reconnect in the battery part)
+            first = [x for i, x in enumerate(opened) if x not in opened[:i]]
+            check(first == ["reception-offline", "reception-battery"], "supervision opens: %s" % opened)
             press_rows = [r for r in rows if r["event"] == "press" and r["button"] == "reception"]
             check(len(press_rows) == 1, "one press opened an alert")
             inc = press_rows[0]["alert_id"] if press_rows else "?"
@@ -184,15 +186,17 @@ offline_after = 4s
             check("button reception seen_at " in text and " mv 29" in text and "extra reception" in text,
                   "health.state keeps last seen, battery and the extras")
             sim.ctl.SetInRange(A, False)
+            n0 = len(states(sink, "reception-offline"))
+            check(n0 % 2 == 0, "every offline On was closed before the restart (%d)" % n0)
             d = Daemon(tmp, bus, cfg, extra_args=["-v"], name="second")
             check(wait_for(lambda: "running" in d.output(), 10), "restarted")
             p, j = ctl_json(bus, "buttons", "reception")
             check(j and j["last_seen"] and 2900 <= j["battery_mv"] <= 3000 and j["last_test"],
                   "after a restart, before the button is back: last seen, battery and last test are known")
-            check(wait_for(lambda: states(sink, "reception-offline") == ["On", "Off", "On"], 15),
+            check(wait_for(lambda: states(sink, "reception-offline")[n0:] == ["On"], 15),
                   "still away after the restart: offline again, counted from the stored last seen")
             sim.ctl.SetInRange(A, True)
-            check(wait_for(lambda: states(sink, "reception-offline") == ["On", "Off", "On", "Off"], 20),
+            check(wait_for(lambda: states(sink, "reception-offline")[n0:] == ["On", "Off"], 20),
                   "and back")
             rc = d.stop()
             check(rc == 0 and sanitizer_clean(d.output()), "clean stop")
