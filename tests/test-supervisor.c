@@ -30,7 +30,7 @@ static int teardown(void **state)
 	return 0;
 }
 
-static struct fg_config *load(void)
+static struct fg_config *load_with(bool with_b0, const char *health)
 {
 	struct fg_config_errors errors = {};
 	struct fg_config *c = NULL;
@@ -39,10 +39,11 @@ static struct fg_config *load(void)
 	assert_true(asprintf(&ini,
 		"[gateway]\nname = gw\nstate_dir = %s\n"
 		"[webhook main]\npreset = alertops\nurl = %s/alertops\nrate_limit = 1000/s\n"
-		"[button b0]\nserial = BG30-A00000\nname_id = Reception\n"
+		"%s"
 		"[button b1]\nserial = BG30-A00001\n"
-		"[health]\nrequire_time_sync = no\n",
-		state_dir, sink.url) > 0);
+		"[health]\nrequire_time_sync = no\n%s",
+		state_dir, sink.url, with_b0 ? "[button b0]\nserial = BG30-A00000\nname_id = Reception\n" : "",
+		health) > 0);
 	if (fg_config_parse("test.ini", ini, strlen(ini), &errors, &c) < 0) {
 		for (size_t i = 0; i < errors.n; i++)
 			fprintf(stderr, "%s\n", errors.messages[i]);
@@ -50,6 +51,11 @@ static struct fg_config *load(void)
 	}
 	free(ini);
 	return c;
+}
+
+static struct fg_config *load(void)
+{
+	return load_with(true, "");
 }
 
 static void run_until_empty(sd_event *e, struct fg_pipeline *p)
@@ -224,12 +230,51 @@ static void test_clock_probe(void **state)
 	fg_config_free(c);
 }
 
+/* A reload applies new thresholds and closes the alarms of buttons no longer listed. */
+static void test_reload(void **state)
+{
+	struct fg_config *c = load(), *c2 = load_with(false, "low_battery_mv = 2000\n");
+	struct fg_supervisor_button info;
+	struct fg_pipeline *p;
+	struct fg_supervisor *s;
+	sd_event *e;
+	char *log;
+
+	assert_int_equal(sd_event_new(&e), 0);
+	assert_int_equal(fg_pipeline_new(e, c, &p), 0);
+	assert_int_equal(fg_supervisor_new(e, c, p, NULL, NULL, NULL, &s), 0);
+	reading(s, "b0", 2400, 1);
+	reading(s, "b0", 2400, 2);
+	reading(s, "b1", 2400, 1);
+	assert_true(fg_supervisor_alarm_active(s, FG_HEALTH_BATTERY_LOW, "b0"));
+	run_until_empty(e, p);
+
+	assert_int_equal(fg_pipeline_reload(p, c2), 0);
+	assert_int_equal(fg_supervisor_reload(s, c2), 0);
+	assert_int_equal(fg_supervisor_button_info(s, "b0", &info), -ENOENT);
+	run_until_empty(e, p);
+	log = sink_read_log(&sink);
+	assert_int_equal(count_substr(log, "Reception-battery\\\",\\\"flic_state\\\":\\\"Off\\\""), 1);
+	free(log);
+	/* 2400 mV is fine under the new threshold: no alarm for b1 */
+	reading(s, "b1", 2400, 2);
+	assert_false(fg_supervisor_alarm_active(s, FG_HEALTH_BATTERY_LOW, "b1"));
+	assert_int_equal(fg_pipeline_spool_depth(p), 0);
+
+	fg_supervisor_free(s);
+	fg_pipeline_free(p);
+	sd_event_unref(e);
+	fg_config_free(c);
+	fg_config_free(c2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		FG_TEST_SETUP("/supervisor/battery-alarm-and-state", test_battery_alarm_and_state, setup, teardown),
 		FG_TEST_SETUP("/supervisor/test-window", test_test_window, setup, teardown),
 		FG_TEST_SETUP("/supervisor/clock-probe", test_clock_probe, setup, teardown),
+		FG_TEST_SETUP("/supervisor/reload", test_reload, setup, teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
