@@ -214,9 +214,12 @@ static void on_button_changed(void *userdata, const struct fg_button_status *st)
 {
 	struct fg_manager *m = userdata;
 
+	/*
+	 * Supervision only: its alarms announce themselves (sup_alarm). A
+	 * PropertiesChanged per report would cost every press of every
+	 * button a round of D-Bus signals (docs/supervision.md).
+	 */
 	fg_supervisor_button_status(m->supervisor, st);
-	if (st->configured)
-		fg_api_button_changed(m->api, st->name);
 }
 
 static const struct fg_buttons_ops buttons_ops = {

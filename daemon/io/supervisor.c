@@ -526,7 +526,8 @@ void fg_supervisor_button_status(struct fg_supervisor *s, const struct fg_button
 		x->readings = st->battery_readings;
 		if (st->battery_mv) {
 			(void)fg_health_button_battery(s->health, x->name, st->battery_mv, now);
-			mark_dirty(s);
+			/* coalesced: 64 buttons connecting must not mean 64 fsyncs */
+			mark_seen_dirty(s);
 		}
 	}
 	if (st->has_rssi) {
@@ -535,7 +536,7 @@ void fg_supervisor_button_status(struct fg_supervisor *s, const struct fg_button
 	}
 	if (st->firmware && st->firmware != x->firmware) {
 		x->firmware = st->firmware;
-		mark_dirty(s);
+		mark_seen_dirty(s);
 	}
 	settle(s);
 }

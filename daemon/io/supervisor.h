@@ -21,9 +21,9 @@
  *
  *  - one sd-event timer at fg_health_next_deadline(), re-armed after every
  *    observation (nothing polls);
- *  - <state_dir>/health.state, written atomically when an alarm or a
- *    battery reading changes (on the next idle loop iteration), at most
- *    every SUPERVISOR_SEEN_SAVE for last-seen times alone, and at free;
+ *  - <state_dir>/health.state, written atomically when an alarm opens or
+ *    closes (on the next idle loop iteration), at most every 5 min for
+ *    readings and last-seen times, and at free;
  *  - every alarm change becomes a supervision alert through
  *    fg_pipeline_supervision_alert() to the [health] webhook targets, an
  *    audit record, and the GPIO conditions NOT_SEEN / LOW_BATTERY (per

@@ -196,15 +196,14 @@ static void status_text(const struct gateway_info *g)
 	} else
 		printf("Alerts:     none open\n");
 	if (g->alarms && g->alarms[0]) {
-		printf("Supervision: %zu alarm%s:", fg_strv_length(g->alarms),
-		       fg_strv_length(g->alarms) == 1 ? "" : "s");
+		printf("Alarms:     %zu open:", fg_strv_length(g->alarms));
 		for (size_t i = 0; g->alarms[i]; i++)
 			printf("%s %s", i ? "," : "", g->alarms[i]);
 		printf("\n");
 	} else
-		printf("Supervision: no alarms\n");
+		printf("Alarms:     none (supervision)\n");
 	if (g->test_window_open)
-		printf("Test window: open until %s (%s) for %s: presses are routine tests\n",
+		printf("Testing:    window open until %s (%s) for %s: presses page nobody\n",
 		       fmt_time(g->test_window_end, t, sizeof(t)), fmt_ago(g->test_window_end, ago, sizeof(ago)),
 		       g->test_window_button && g->test_window_button[0] ? g->test_window_button : "every button");
 	printf("Feedback:   %s\n", gateway_has_feature(g, "feedback") ? "LEDs and buzzer running"
