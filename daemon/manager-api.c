@@ -31,19 +31,37 @@ static void api_get_gateway(void *userdata, struct fg_api_gateway *ret)
 		.config_path = m->config->path,
 		.start_time_usec = m->start_time_usec,
 		.pairing_policy = fg_pairing_policy_to_string(m->config->bluetooth.pairing),
-		.features = FG_API_FEATURE_DELIVERY | (m->gpio ? FG_API_FEATURE_FEEDBACK : 0),
+		.features = FG_API_FEATURE_DELIVERY | (m->gpio ? FG_API_FEATURE_FEEDBACK : 0) |
+			    (m->buttons ? FG_API_FEATURE_BLUETOOTH | FG_API_FEATURE_PAIRING_STORE : 0),
 		.spool_depth = fg_pipeline_spool_depth(m->pipeline),
 		.spool_alarm = fg_pipeline_spool_alarm(m->pipeline),
 		.dead_letters = fg_pipeline_dead_count(m->pipeline),
 		.n_targets = fg_pipeline_n_targets(m->pipeline),
+		.adapter = "",
+		.adapter_state = "",
 	};
+	if (m->buttons) {
+		uint64_t left = fg_buttons_pairing_window_left(m->buttons);
+		const char *adapter = fg_buttons_adapter(m->buttons);
+
+		ret->adapter = adapter ? adapter : "";
+		ret->adapter_state = fg_bluez_state_to_string(fg_buttons_radio_state(m->buttons));
+		ret->pairing_open = left > 0;
+		ret->pairing_end_usec = left > 0 ? fg_now_realtime() + left : 0;
+	}
 }
 
+/*
+ * Button ids (the last element of a Button object's path): a configured
+ * button is known by its [button NAME], which only the INI file changes; a
+ * paired button that no section names by its address, because its name
+ * changes with a rename.
+ */
 static size_t api_n_buttons(void *userdata)
 {
 	struct fg_manager *m = userdata;
 
-	return m->config->n_buttons;
+	return m->buttons ? fg_buttons_count(m->buttons) : m->config->n_buttons;
 }
 
 static const char *api_alert_state(struct fg_manager *m, const char *button)
@@ -59,28 +77,65 @@ static const char *api_alert_state(struct fg_manager *m, const char *button)
 	return "closed";
 }
 
-static void api_fill_button(struct fg_manager *m, const struct fg_button_config *bc,
-			    struct fg_api_button *ret)
+static void api_fill_config_button(struct fg_manager *m, const struct fg_button_config *bc,
+				   struct fg_api_button *ret)
 {
-	/* configured buttons are known by their [button NAME] */
 	*ret = (struct fg_api_button) {
 		.id = bc->name,
 		.name = bc->name,
 		.serial = bc->serial ? bc->serial : "",
 		.has_address = bc->has_address,
 		.configured = true,
+		.last_event = "",
 		.alert_state = api_alert_state(m, bc->name),
 	};
 	memcpy(ret->address, bc->address, sizeof(ret->address));
 }
 
+static void api_fill_status(struct fg_manager *m, const struct fg_button_status *st,
+			    struct fg_api_button *ret)
+{
+	const struct fg_button_config *bc = st->configured ? fg_config_button_by_name(m->config, st->name)
+							   : NULL;
+	const char *g = fg_gesture_to_string(st->last_gesture);
+
+	fg_format_address(st->address, m->api_id);
+	*ret = (struct fg_api_button) {
+		.id = bc ? bc->name : m->api_id,
+		.name = st->name,
+		.serial = st->serial[0] ? st->serial : bc && bc->serial ? bc->serial : "",
+		/* a configured button known only by serial has no address until paired */
+		.has_address = st->paired || !bc || bc->has_address,
+		.configured = bc != NULL,
+		.paired = st->paired,
+		.connected = st->state == FG_BUTTON_READY,
+		.last_seen_usec = st->last_seen_usec,
+		.has_rssi = st->has_rssi,
+		.rssi = (int16_t)st->rssi,
+		.battery_mv = (uint16_t)st->battery_mv,
+		.firmware = st->firmware,
+		.last_event = g ? g : "",
+		.last_event_usec = st->last_press_usec,
+		.alert_state = bc ? api_alert_state(m, bc->name) : "",
+	};
+	memcpy(ret->address, st->address, sizeof(ret->address));
+}
+
 static int api_button_at(void *userdata, size_t i, struct fg_api_button *ret)
 {
 	struct fg_manager *m = userdata;
+	struct fg_button_status st;
 
-	if (i >= m->config->n_buttons)
+	if (!m->buttons) {
+		if (i >= m->config->n_buttons)
+			return -ENOENT;
+		api_fill_config_button(m, &m->config->buttons[i], ret);
+		return 0;
+	}
+	if (i >= fg_buttons_count(m->buttons))
 		return -ENOENT;
-	api_fill_button(m, &m->config->buttons[i], ret);
+	fg_buttons_get(m->buttons, i, &st);
+	api_fill_status(m, &st, ret);
 	return 0;
 }
 
@@ -88,10 +143,23 @@ static int api_button_by_id(void *userdata, const char *id, struct fg_api_button
 {
 	struct fg_manager *m = userdata;
 	const struct fg_button_config *bc = fg_config_button_by_name(m->config, id);
+	struct fg_button_status st;
+	uint8_t a[6];
 
-	if (!bc)
+	if (!m->buttons) {
+		if (!bc)
+			return -ENOENT;
+		api_fill_config_button(m, bc, ret);
+		return 0;
+	}
+	/* an id is a configured button's name, or the address of one no section names */
+	if (!bc && fg_parse_address(id, a) < 0)
 		return -ENOENT;
-	api_fill_button(m, bc, ret);
+	if (fg_buttons_find(m->buttons, id, &st) < 0)
+		return -ENOENT;
+	api_fill_status(m, &st, ret);
+	if (!bc && ret->configured)
+		return -ENOENT;	/* a configured button's id is its name, not its address */
 	return 0;
 }
 
@@ -248,13 +316,187 @@ static int api_reload(void *userdata, struct fg_api_error *err)
 static int api_rename(void *userdata, const char *id, const char *name, struct fg_api_error *err)
 {
 	struct fg_manager *m = userdata;
+	struct fg_button_status st;
+	int r;
 
 	if (fg_config_button_by_name(m->config, id))
 		return fg_api_error_set(err, FG_API_ERR_CONFIGURED,
 					"Button '%s' is named by its [button %s] section in %s: rename it there, then run 'flicgatectl reload'",
 					id, id, m->config->path);
-	return fg_api_error_set(err, FG_API_ERR_NOT_AVAILABLE,
-				"Renaming paired buttons is not available in this build (no pairing store)");
+	if (!m->buttons)
+		return fg_api_error_set(err, FG_API_ERR_NOT_AVAILABLE,
+					"Bluetooth could not be set up at start-up; the log says why");
+	r = fg_buttons_rename(m->buttons, id, name);
+	switch (r) {
+	case -ENOENT:
+		return fg_api_error_set(err, FG_API_ERR_NOT_PAIRED, "Button '%s' is not paired", id);
+	case -EPERM:
+		return fg_api_error_set(err, FG_API_ERR_CONFIGURED,
+					"A [button] section in %s names this button: rename it there",
+					m->config->path);
+	case -EEXIST:
+		return fg_api_error_set(err, FG_API_ERR_NAME_TAKEN, "The name '%s' is taken", name);
+	case -EINVAL:
+		return fg_api_error_set(err, FG_API_ERR_INVALID_ARGUMENT,
+					"'%s' is not a valid name (letters, digits, '_', '-', '.'; at most 48)",
+					name);
+	default:
+		break;
+	}
+	if (r < 0)
+		return r;
+	if (fg_buttons_find(m->buttons, name, &st) >= 0)
+		fg_api_buttons_changed(m->api);
+	return 0;
+}
+
+static int api_open_pairing(void *userdata, uint64_t timeout_usec, const char *name,
+			    struct fg_api_error *err)
+{
+	struct fg_manager *m = userdata;
+	int r;
+
+	if (!m->buttons)
+		return fg_api_error_set(err, FG_API_ERR_NOT_AVAILABLE,
+					"Bluetooth could not be set up at start-up; the log says why");
+	r = fg_buttons_open_pairing_window(m->buttons, timeout_usec, name && *name ? name : NULL);
+	switch (r) {
+	case -EPERM:
+		return fg_api_error_set(err, FG_API_ERR_PAIRING_LOCKED,
+					"Pairing is locked ([bluetooth] pairing = locked in %s)", m->config->path);
+	case -EINVAL:
+		return fg_api_error_set(err, FG_API_ERR_INVALID_ARGUMENT,
+					"'%s' is not a valid button name", name);
+	case -EEXIST:
+		return fg_api_error_set(err, FG_API_ERR_NAME_TAKEN,
+					"The name '%s' is already a button's", name);
+	default:
+		break;
+	}
+	if (r >= 0)
+		fg_api_gateway_changed(m->api);
+	return r;
+}
+
+static int api_close_pairing(void *userdata, struct fg_api_error *err)
+{
+	struct fg_manager *m = userdata;
+	int r;
+
+	if (!m->buttons)
+		return fg_api_error_set(err, FG_API_ERR_NOT_AVAILABLE,
+					"Bluetooth could not be set up at start-up; the log says why");
+	r = fg_buttons_close_pairing_window(m->buttons);
+	if (r == -ENOENT)
+		return fg_api_error_set(err, FG_API_ERR_FAILED, "No pairing window is open");
+	return r;
+}
+
+static int api_unpair(void *userdata, const char *id, struct fg_api_error *err)
+{
+	struct fg_manager *m = userdata;
+	int r;
+
+	if (!m->buttons)
+		return fg_api_error_set(err, FG_API_ERR_NOT_AVAILABLE,
+					"Bluetooth could not be set up at start-up; the log says why");
+	r = fg_buttons_unpair(m->buttons, id);
+	if (r == -ENOENT)
+		return fg_api_error_set(err, FG_API_ERR_NOT_PAIRED, "Button '%s' is not paired", id);
+	if (r >= 0)
+		fg_api_buttons_changed(m->api);
+	return r;
+}
+
+static int api_export_pairings(void *userdata, char **ret_document, unsigned *ret_count,
+			       struct fg_api_error *err)
+{
+	struct fg_manager *m = userdata;
+
+	if (!m->buttons)
+		return fg_api_error_set(err, FG_API_ERR_NOT_AVAILABLE,
+					"Bluetooth could not be set up at start-up; the log says why");
+	return fg_buttons_export(m->buttons, ret_document, ret_count);
+}
+
+static int api_import_pairings(void *userdata, const char *document, bool replace,
+			       unsigned *ret_count, struct fg_api_error *err)
+{
+	struct fg_manager *m = userdata;
+	int r;
+
+	if (!m->buttons)
+		return fg_api_error_set(err, FG_API_ERR_NOT_AVAILABLE,
+					"Bluetooth could not be set up at start-up; the log says why");
+	r = fg_buttons_import(m->buttons, document, replace, ret_count);
+	if (r == -EBADMSG)
+		return fg_api_error_set(err, FG_API_ERR_BAD_PAIRING_FILE,
+					"Not a flicgate pairing export, or a damaged one; nothing was imported");
+	if (r == -EEXIST)
+		return fg_api_error_set(err, FG_API_ERR_BAD_PAIRING_FILE,
+					"The export gives one name to two buttons; nothing was imported");
+	if (r >= 0)
+		fg_api_buttons_changed(m->api);
+	return r;
+}
+
+/* What the buttons report, as the API's signals. */
+void manager_api_button_changed(struct fg_manager *m, const struct fg_button_status *st)
+{
+	struct fg_api_button b;
+
+	api_fill_status(m, st, &b);
+	fg_api_button_changed(m->api, b.id);
+}
+
+void manager_api_pairing(struct fg_manager *m, const struct fg_pairing_report *rep)
+{
+	char addr[18] = "";
+
+	if (rep->address)
+		fg_format_address(rep->address, addr);
+	switch (rep->step) {
+	case FG_PAIRING_WINDOW_OPENED:
+		fg_api_pairing_progress(m->api, FG_API_PAIRING_SCANNING, NULL, rep->name, NULL);
+		fg_api_gateway_changed(m->api);
+		break;
+	case FG_PAIRING_FOUND:
+		fg_api_pairing_progress(m->api, FG_API_PAIRING_FOUND, addr, NULL, NULL);
+		break;
+	case FG_PAIRING_VERIFYING:
+		fg_api_pairing_progress(m->api, FG_API_PAIRING_VERIFYING, addr, NULL, NULL);
+		break;
+	case FG_PAIRING_PAIRED:
+		/* the record is on disk when the buttons report it */
+		fg_api_pairing_progress(m->api, FG_API_PAIRING_PAIRED, addr, rep->name, rep->serial);
+		fg_api_buttons_changed(m->api);
+		break;
+	case FG_PAIRING_FAILED:
+		snprintf(m->api_pairing_failure, sizeof(m->api_pairing_failure), "%s",
+			 rep->detail ? rep->detail : "");
+		break;
+	case FG_PAIRING_REFUSED:
+		/* the buttons log it; it is not about the window */
+		break;
+	case FG_PAIRING_WINDOW_CLOSED: {
+		const char *why = rep->detail ? rep->detail : "";
+
+		if (strcmp(why, "paired") == 0)
+			fg_api_pairing_progress(m->api, FG_API_PAIRING_SAVED, addr, rep->name, NULL);
+		else if (strcmp(why, "failed") == 0)
+			fg_api_pairing_progress(m->api, FG_API_PAIRING_FAILED, addr, rep->name,
+						m->api_pairing_failure[0] ? m->api_pairing_failure : NULL);
+		else if (strcmp(why, "timeout") == 0)
+			fg_api_pairing_progress(m->api, FG_API_PAIRING_TIMEOUT, NULL, NULL, NULL);
+		else
+			fg_api_pairing_progress(m->api, FG_API_PAIRING_CLOSED, NULL, NULL, why);
+		m->api_pairing_failure[0] = '\0';
+		fg_api_gateway_changed(m->api);
+		break;
+	}
+	case _FG_PAIRING_STEP_MAX:
+		break;
+	}
 }
 
 static const struct fg_api_provider api_provider = {
@@ -269,11 +511,11 @@ static const struct fg_api_provider api_provider = {
 	.n_deliveries = api_n_deliveries,
 	.delivery_at = api_delivery_at,
 	.test_alert = api_test_alert,
-	/*
-	 * Not in this build yet, answered with Error.NotAvailable: pairing
-	 * windows, unpair and the radio properties (BlueZ adapter),
-	 * export/import (pairing store).
-	 */
+	.open_pairing = api_open_pairing,
+	.close_pairing = api_close_pairing,
+	.unpair = api_unpair,
+	.export_pairings = api_export_pairings,
+	.import_pairings = api_import_pairings,
 };
 
 int manager_api_setup(struct fg_manager *m)

@@ -31,6 +31,8 @@ struct fg_manager {
 	/* control API (D-Bus) */
 	struct fg_api *api;
 	char api_last_delivery[256];	/* key of the newest attempt announced */
+	char api_id[18];		/* scratch: an unconfigured button's id */
+	char api_pairing_failure[160];	/* why the window's attempt failed */
 
 	/* subsystems */
 	struct fg_gpio *gpio;		/* NULL if its lines could not be had */
@@ -51,3 +53,5 @@ int manager_reload(struct fg_manager *m, struct fg_api_error *err);
 /* manager-api.c */
 int manager_api_setup(struct fg_manager *m);
 void manager_api_pipeline_event(struct fg_manager *m, const struct fg_pipeline_event *ev);
+void manager_api_button_changed(struct fg_manager *m, const struct fg_button_status *st);
+void manager_api_pairing(struct fg_manager *m, const struct fg_pairing_report *rep);

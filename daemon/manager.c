@@ -153,11 +153,28 @@ static void on_radio_changed(void *userdata, enum fg_bluez_state state, const ch
 	if (m->gpio)
 		fg_gpio_set_condition(m->gpio, FG_COND_NO_ADAPTER, state != FG_BLUEZ_READY);
 	notify_status(m);
+	fg_api_gateway_changed(m->api);
+}
+
+static void on_button_changed(void *userdata, const struct fg_button_status *st)
+{
+	struct fg_manager *m = userdata;
+
+	manager_api_button_changed(m, st);
+}
+
+static void on_pairing(void *userdata, const struct fg_pairing_report *rep)
+{
+	struct fg_manager *m = userdata;
+
+	manager_api_pairing(m, rep);
 }
 
 static const struct fg_buttons_ops buttons_ops = {
 	.button_event = on_button_event,
 	.radio_changed = on_radio_changed,
+	.button_changed = on_button_changed,
+	.pairing = on_pairing,
 };
 
 

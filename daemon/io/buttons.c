@@ -1642,3 +1642,254 @@ int fg_buttons_set_config(struct fg_buttons *bs, const struct fg_config *config)
 		window_close(bs, "locked");
 	return fg_bluez_set_config(bs->bz, &config->bluetooth);
 }
+
+/* ---- export and import of pairings ----------------------------------------------------- */
+
+/*
+ * The document (docs/bluez.md): a header line, then per paired button
+ *
+ *   --- pairing AA:BB:CC:DD:EE:FF NAME|-
+ *   <its pairing record, as in the pairing store>
+ *   --- dedup                            (when an event counter is known)
+ *   <its event counter record>
+ *   --- end
+ *
+ * The record formats are the pairing store's own, so one parser checks both.
+ */
+#define EXPORT_HEADER "flicgate-pairings 1\n"
+#define EXPORT_MAX_BUTTONS 4096
+
+int fg_buttons_export(struct fg_buttons *bs, char **ret, unsigned *ret_count)
+{
+	char *doc = NULL;
+	size_t len = 0;
+	unsigned n = 0;
+	FILE *f;
+	int r = 0;
+
+	f = open_memstream(&doc, &len);
+	if (!f)
+		return -ENOMEM;
+	fputs(EXPORT_HEADER "# SECRET: the pairing keys of these buttons. Keep this file 0600.\n", f);
+	for (struct button *b = bs->buttons; b && r >= 0; b = b->next) {
+		char *text = NULL;
+		size_t tl;
+
+		if (!b->paired)
+			continue;
+		flush_dedup(b);
+		r = fg_pairing_format(&b->rec, &text, &tl);
+		if (r < 0)
+			break;
+		fprintf(f, "--- pairing %s %s\n", b->addr_str, b->alias ? b->alias : "-");
+		fwrite(text, 1, tl, f);
+		explicit_bzero(text, tl);
+		free(text);
+		if (b->dedup.valid && fg_pairing_format_dedup(&b->dedup, &text, &tl) >= 0) {
+			fputs("--- dedup\n", f);
+			fwrite(text, 1, tl, f);
+			free(text);
+		}
+		fputs("--- end\n", f);
+		n++;
+	}
+	if (fclose(f) != 0 && r >= 0)
+		r = -ENOMEM;
+	if (r < 0) {
+		if (doc)
+			explicit_bzero(doc, len);
+		free(doc);
+		return r;
+	}
+	*ret = doc;
+	*ret_count = n;
+	return 0;
+}
+
+struct import_item {
+	struct fg_flic2_pairing rec;
+	struct fg_flic2_dedup dedup;
+	char alias[64];
+};
+
+static int parse_export(const char *doc, struct import_item **ret, size_t *ret_n)
+{
+	struct import_item *items = NULL;
+	size_t n = 0;
+	const char *p = doc, *rec_start = NULL, *dedup_start = NULL;
+	int r = 0;
+
+	if (strncmp(doc, EXPORT_HEADER, strlen(EXPORT_HEADER)) != 0)
+		return -EBADMSG;
+	p += strlen(EXPORT_HEADER);
+	while (*p) {
+		const char *eol = strchr(p, '\n');
+		size_t ll = eol ? (size_t)(eol - p) : strlen(p);
+		const char *next = eol ? eol + 1 : p + ll;
+
+		if (ll >= 12 && strncmp(p, "--- pairing ", 12) == 0) {
+			struct import_item *it;
+			char addr[18], alias[64];
+			char line[128];
+
+			if (rec_start || ll >= sizeof(line) || n >= EXPORT_MAX_BUTTONS) {
+				r = -EBADMSG;
+				break;
+			}
+			memcpy(line, p, ll);
+			line[ll] = '\0';
+			if (sscanf(line, "--- pairing %17s %63s", addr, alias) != 2) {
+				r = -EBADMSG;
+				break;
+			}
+			it = realloc(items, (n + 1) * sizeof(*items));
+			if (!it) {
+				r = -ENOMEM;
+				break;
+			}
+			items = it;
+			memset(&items[n], 0, sizeof(items[n]));
+			if (strcmp(alias, "-") != 0) {
+				if (!fg_name_is_valid(alias)) {
+					r = -EBADMSG;
+					break;
+				}
+				snprintf(items[n].alias, sizeof(items[n].alias), "%s", alias);
+			}
+			if (fg_parse_address(addr, items[n].rec.address) < 0) {
+				r = -EBADMSG;
+				break;
+			}
+			n++;
+			rec_start = next;
+			dedup_start = NULL;
+		} else if (ll == 9 && strncmp(p, "--- dedup", 9) == 0 && rec_start) {
+			dedup_start = next;
+		} else if (ll == 7 && strncmp(p, "--- end", 7) == 0 && rec_start) {
+			struct import_item *it = &items[n - 1];
+			const char *rec_end = dedup_start ? dedup_start - 10 : p;
+			uint8_t want[6];
+
+			memcpy(want, it->rec.address, 6);
+			r = fg_pairing_parse(rec_start, (size_t)(rec_end - rec_start), &it->rec);
+			if (r < 0 || memcmp(want, it->rec.address, 6) != 0) {
+				r = -EBADMSG;
+				break;
+			}
+			if (dedup_start &&
+			    fg_pairing_parse_dedup(dedup_start, (size_t)(p - dedup_start), &it->dedup) < 0) {
+				r = -EBADMSG;
+				break;
+			}
+			rec_start = dedup_start = NULL;
+		} else if (!rec_start && ll > 0 && p[0] != '#') {
+			r = -EBADMSG;
+			break;
+		}
+		p = next;
+	}
+	if (r >= 0 && rec_start)
+		r = -EBADMSG;	/* cut short */
+	if (r < 0) {
+		if (items)
+			explicit_bzero(items, n * sizeof(*items));
+		free(items);
+		return r;
+	}
+	*ret = items;
+	*ret_n = n;
+	return 0;
+}
+
+int fg_buttons_import(struct fg_buttons *bs, const char *doc, bool replace, unsigned *ret_count)
+{
+	struct import_item *items = NULL;
+	size_t n = 0;
+	int r;
+
+	r = parse_export(doc, &items, &n);
+	if (r < 0)
+		return r;
+	/* names must not clash with the config or with each other */
+	for (size_t i = 0; i < n; i++) {
+		if (!items[i].alias[0])
+			continue;
+		if (fg_config_button_by_name(bs->cfg, items[i].alias))
+			items[i].alias[0] = '\0';	/* the config names it anyway */
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(items[i].alias, items[j].alias) == 0) {
+				r = -EEXIST;
+				goto done;
+			}
+	}
+	if (replace) {
+		struct button *b, *next;
+
+		for (b = bs->buttons; b; b = next) {
+			bool keep = false;
+
+			next = b->next;
+			for (size_t i = 0; i < n && !keep; i++)
+				keep = memcmp(items[i].rec.address, b->address, 6) == 0;
+			if (!keep && b->paired)
+				(void)fg_buttons_unpair(bs, b->addr_str);
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct import_item *it = &items[i];
+		struct button *b = find_by_address(bs, it->rec.address);
+
+		r = fg_pairing_store_save(bs->store, &it->rec);
+		if (r < 0)
+			goto done;
+		if (it->dedup.valid) {
+			r = fg_pairing_store_save_dedup(bs->store, it->rec.address, &it->dedup);
+			if (r < 0)
+				goto done;
+		}
+		if (!b) {
+			b = button_new(bs, it->rec.address);
+			if (!b) {
+				r = -ENOMEM;
+				goto done;
+			}
+		}
+		/* a running session belongs to the old record: start over */
+		b->engine = fg_flic2_free(b->engine);
+		b->retry = sd_event_source_disable_unref(b->retry);
+		arm_deadline(b);
+		b->paired = true;
+		b->repair_needed = false;
+		b->pairing = false;
+		b->rec = it->rec;
+		b->dedup = it->dedup;
+		b->dedup_dirty = false;
+		b->battery_mv = it->rec.battery_mv;
+		if (it->alias[0]) {
+			char *a = strdup(it->alias);
+
+			if (!a) {
+				r = -ENOMEM;
+				goto done;
+			}
+			free(b->alias);
+			b->alias = a;
+		}
+		if (button_rename(b) < 0) {
+			r = -ENOMEM;
+			goto done;
+		}
+		log_notice("Button %s (%s) imported", b->display, b->addr_str);
+		(void)fg_bluez_watch(bs->bz, b->address, true);
+		b->requested = false;
+		button_connect(b, false);
+		report(b);
+	}
+	r = save_names(bs);
+	if (r >= 0)
+		*ret_count = (unsigned)n;
+done:
+	explicit_bzero(items, n * sizeof(*items));
+	free(items);
+	return r < 0 ? r : 0;
+}

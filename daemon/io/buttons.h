@@ -181,3 +181,18 @@ struct fg_buttons_stats {
 	struct fg_bluez_stats radio;
 };
 void fg_buttons_get_stats(const struct fg_buttons *bs, struct fg_buttons_stats *ret);
+
+/*
+ * Pairing records of every paired button as one text document (format in
+ * docs/bluez.md), for a hot-spare gateway to take over without re-pairing
+ * a building. *ret is malloc'd, owned by the caller and holds SECRET keys:
+ * wipe it before free(). *ret_count: buttons in it.
+ */
+int fg_buttons_export(struct fg_buttons *bs, char **ret, unsigned *ret_count);
+/*
+ * Store and use the records in @doc (from fg_buttons_export()). Buttons
+ * already paired are replaced by their imported record; with @replace,
+ * paired buttons not in @doc are unpaired. Nothing is changed when @doc
+ * does not parse (-EBADMSG) or names a button twice (-EEXIST).
+ */
+int fg_buttons_import(struct fg_buttons *bs, const char *doc, bool replace, unsigned *ret_count);
