@@ -14,6 +14,7 @@
 #include "lib/log.h"
 #include "lib/strv.h"
 #include "lib/timeutil.h"
+#include "core/pairing-export.h"
 #include "manager-private.h"
 
 /* ---- control API provider (daemon/io/api.h) ---------------------------
@@ -39,29 +40,43 @@ static void api_get_gateway(void *userdata, struct fg_api_gateway *ret)
 		.n_targets = fg_pipeline_n_targets(m->pipeline),
 		.adapter = "",
 		.adapter_state = "",
+		/* set and cleared by the buttons' window reports: one stable value */
+		.pairing_open = m->api_pairing_end != 0,
+		.pairing_end_usec = m->api_pairing_end,
 	};
 	if (m->buttons) {
-		uint64_t left = fg_buttons_pairing_window_left(m->buttons);
 		const char *adapter = fg_buttons_adapter(m->buttons);
 
 		ret->adapter = adapter ? adapter : "";
 		ret->adapter_state = fg_bluez_state_to_string(fg_buttons_radio_state(m->buttons));
-		ret->pairing_open = left > 0;
-		ret->pairing_end_usec = left > 0 ? fg_now_realtime() + left : 0;
 	}
 }
 
 /*
+ * The buttons the API shows, in a stable order: every [button] section in
+ * the file's order, then the paired buttons no section names, by address.
  * Button ids (the last element of a Button object's path): a configured
  * button is known by its [button NAME], which only the INI file changes; a
  * paired button that no section names by its address, because its name
- * changes with a rename.
+ * changes with a rename. A button being paired for the first time shows
+ * up once it is paired.
  */
+static bool api_listed_unconfigured(const struct fg_button_status *st)
+{
+	return !st->configured && (st->paired || st->state == FG_BUTTON_REPAIR_NEEDED);
+}
+
 static size_t api_n_buttons(void *userdata)
 {
 	struct fg_manager *m = userdata;
+	struct fg_button_status st;
+	size_t n = m->config->n_buttons;
 
-	return m->buttons ? fg_buttons_count(m->buttons) : m->config->n_buttons;
+	for (size_t i = 0; m->buttons && i < fg_buttons_count(m->buttons); i++) {
+		fg_buttons_get(m->buttons, i, &st);
+		n += api_listed_unconfigured(&st);
+	}
+	return n;
 }
 
 static const char *api_alert_state(struct fg_manager *m, const char *button)
@@ -77,48 +92,47 @@ static const char *api_alert_state(struct fg_manager *m, const char *button)
 	return "closed";
 }
 
-static void api_fill_config_button(struct fg_manager *m, const struct fg_button_config *bc,
-				   struct fg_api_button *ret)
+/* @bc: its [button] section or NULL; @st: what the radio knows, or NULL. */
+static void api_fill_button(struct fg_manager *m, const struct fg_button_config *bc,
+			    const struct fg_button_status *st, struct fg_api_button *ret)
 {
-	*ret = (struct fg_api_button) {
-		.id = bc->name,
-		.name = bc->name,
-		.serial = bc->serial ? bc->serial : "",
-		.has_address = bc->has_address,
-		.configured = true,
-		.last_event = "",
-		.alert_state = api_alert_state(m, bc->name),
-	};
-	memcpy(ret->address, bc->address, sizeof(ret->address));
-}
+	const char *g = st ? fg_gesture_to_string(st->last_gesture) : NULL;
 
-static void api_fill_status(struct fg_manager *m, const struct fg_button_status *st,
-			    struct fg_api_button *ret)
-{
-	const struct fg_button_config *bc = st->configured ? fg_config_button_by_name(m->config, st->name)
-							   : NULL;
-	const char *g = fg_gesture_to_string(st->last_gesture);
-
-	fg_format_address(st->address, m->api_id);
 	*ret = (struct fg_api_button) {
-		.id = bc ? bc->name : m->api_id,
-		.name = st->name,
-		.serial = st->serial[0] ? st->serial : bc && bc->serial ? bc->serial : "",
-		/* a configured button known only by serial has no address until paired */
-		.has_address = st->paired || !bc || bc->has_address,
+		.id = bc ? bc->name : st->address_str,
+		.name = bc ? bc->name : st->name,
+		.serial = st && st->serial[0] ? st->serial : bc && bc->serial ? bc->serial : "",
+		/* the radio knows every button it lists by address */
+		.has_address = st || bc->has_address,
 		.configured = bc != NULL,
-		.paired = st->paired,
-		.connected = st->state == FG_BUTTON_READY,
-		.last_seen_usec = st->last_seen_usec,
-		.has_rssi = st->has_rssi,
-		.rssi = (int16_t)st->rssi,
-		.battery_mv = (uint16_t)st->battery_mv,
-		.firmware = st->firmware,
 		.last_event = g ? g : "",
-		.last_event_usec = st->last_press_usec,
+		/* an unconfigured button's presses open no alert */
 		.alert_state = bc ? api_alert_state(m, bc->name) : "",
 	};
-	memcpy(ret->address, st->address, sizeof(ret->address));
+	if (st) {
+		memcpy(ret->address, st->address, sizeof(ret->address));
+		ret->paired = st->paired;
+		ret->connected = st->state == FG_BUTTON_READY;
+		ret->last_seen_usec = st->last_seen_usec;
+		ret->has_rssi = st->has_rssi;
+		ret->rssi = (int16_t)st->rssi;
+		ret->battery_mv = (uint16_t)st->battery_mv;
+		ret->firmware = st->firmware;
+		ret->last_event_usec = st->last_press_usec;
+	} else {
+		memcpy(ret->address, bc->address, sizeof(ret->address));
+	}
+}
+
+static void api_fill_configured(struct fg_manager *m, const struct fg_button_config *bc,
+				struct fg_api_button *ret)
+{
+	struct fg_button_status st;
+
+	if (m->buttons && fg_buttons_find_configured(m->buttons, bc, &st) >= 0)
+		api_fill_button(m, bc, &st, ret);
+	else
+		api_fill_button(m, bc, NULL, ret);
 }
 
 static int api_button_at(void *userdata, size_t i, struct fg_api_button *ret)
@@ -126,17 +140,19 @@ static int api_button_at(void *userdata, size_t i, struct fg_api_button *ret)
 	struct fg_manager *m = userdata;
 	struct fg_button_status st;
 
-	if (!m->buttons) {
-		if (i >= m->config->n_buttons)
-			return -ENOENT;
-		api_fill_config_button(m, &m->config->buttons[i], ret);
+	if (i < m->config->n_buttons) {
+		api_fill_configured(m, &m->config->buttons[i], ret);
 		return 0;
 	}
-	if (i >= fg_buttons_count(m->buttons))
-		return -ENOENT;
-	fg_buttons_get(m->buttons, i, &st);
-	api_fill_status(m, &st, ret);
-	return 0;
+	i -= m->config->n_buttons;
+	for (size_t j = 0; m->buttons && j < fg_buttons_count(m->buttons); j++) {
+		fg_buttons_get(m->buttons, j, &st);
+		if (api_listed_unconfigured(&st) && i-- == 0) {
+			api_fill_button(m, NULL, &st, ret);
+			return 0;
+		}
+	}
+	return -ENOENT;
 }
 
 static int api_button_by_id(void *userdata, const char *id, struct fg_api_button *ret)
@@ -146,20 +162,15 @@ static int api_button_by_id(void *userdata, const char *id, struct fg_api_button
 	struct fg_button_status st;
 	uint8_t a[6];
 
-	if (!m->buttons) {
-		if (!bc)
-			return -ENOENT;
-		api_fill_config_button(m, bc, ret);
+	if (bc) {
+		api_fill_configured(m, bc, ret);
 		return 0;
 	}
-	/* an id is a configured button's name, or the address of one no section names */
-	if (!bc && fg_parse_address(id, a) < 0)
+	/* else the canonical address of a listed button that no section names */
+	if (!m->buttons || fg_parse_address(id, a) < 0 || fg_buttons_find(m->buttons, id, &st) < 0 ||
+	    !api_listed_unconfigured(&st) || strcmp(id, st.address_str) != 0)
 		return -ENOENT;
-	if (fg_buttons_find(m->buttons, id, &st) < 0)
-		return -ENOENT;
-	api_fill_status(m, &st, ret);
-	if (!bc && ret->configured)
-		return -ENOENT;	/* a configured button's id is its name, not its address */
+	api_fill_button(m, NULL, &st, ret);
 	return 0;
 }
 
@@ -307,11 +318,31 @@ static int api_reload(void *userdata, struct fg_api_error *err)
 }
 
 /*
+ * The button an API id stands for, as the radio knows it: the [button]
+ * section's (by its name) or the unconfigured one's (by its address).
+ * -ENOENT when the radio does not know it (a section never paired).
+ */
+static int api_status_of(struct fg_manager *m, const char *id, struct fg_button_status *ret)
+{
+	const struct fg_button_config *bc = fg_config_button_by_name(m->config, id);
+
+	if (bc)
+		return fg_buttons_find_configured(m->buttons, bc, ret);
+	return fg_buttons_find(m->buttons, id, ret);
+}
+
+static int api_no_bluetooth(struct fg_api_error *err)
+{
+	/* only while starting: flicgated does not run without its button layer */
+	return fg_api_error_set(err, FG_API_ERR_NOT_AVAILABLE, "Bluetooth is not set up yet");
+}
+
+/*
  * flicgate.ini is the source of truth for the names of the buttons it
  * lists: the daemon never rewrites it (it may sit on the FAT boot partition
  * and is the installer's document). Such a button is renamed by editing
  * its [button NAME] section. Names of paired buttons the file does not
- * list live in the pairing store, once it is part of the build.
+ * list live beside the pairing store (<state_dir>/button-names).
  */
 static int api_rename(void *userdata, const char *id, const char *name, struct fg_api_error *err)
 {
@@ -324,9 +355,10 @@ static int api_rename(void *userdata, const char *id, const char *name, struct f
 					"Button '%s' is named by its [button %s] section in %s: rename it there, then run 'flicgatectl reload'",
 					id, id, m->config->path);
 	if (!m->buttons)
-		return fg_api_error_set(err, FG_API_ERR_NOT_AVAILABLE,
-					"Bluetooth could not be set up at start-up; the log says why");
-	r = fg_buttons_rename(m->buttons, id, name);
+		return api_no_bluetooth(err);
+	r = api_status_of(m, id, &st);
+	if (r >= 0)
+		r = fg_buttons_rename(m->buttons, st.address_str, name);
 	switch (r) {
 	case -ENOENT:
 		return fg_api_error_set(err, FG_API_ERR_NOT_PAIRED, "Button '%s' is not paired", id);
@@ -338,16 +370,12 @@ static int api_rename(void *userdata, const char *id, const char *name, struct f
 		return fg_api_error_set(err, FG_API_ERR_NAME_TAKEN, "The name '%s' is taken", name);
 	case -EINVAL:
 		return fg_api_error_set(err, FG_API_ERR_INVALID_ARGUMENT,
-					"'%s' is not a valid name (letters, digits, '_', '-', '.'; at most 48)",
-					name);
+					"'%s' is not a valid button name (1-%d of A-Z a-z 0-9 _ . -, not an address)",
+					name, FG_PAIRING_NAME_MAX);
 	default:
-		break;
-	}
-	if (r < 0)
+		/* the signals came with the buttons' report */
 		return r;
-	if (fg_buttons_find(m->buttons, name, &st) >= 0)
-		fg_api_buttons_changed(m->api);
-	return 0;
+	}
 }
 
 static int api_open_pairing(void *userdata, uint64_t timeout_usec, const char *name,
@@ -357,8 +385,11 @@ static int api_open_pairing(void *userdata, uint64_t timeout_usec, const char *n
 	int r;
 
 	if (!m->buttons)
-		return fg_api_error_set(err, FG_API_ERR_NOT_AVAILABLE,
-					"Bluetooth could not be set up at start-up; the log says why");
+		return api_no_bluetooth(err);
+	/* the one open window belongs to whoever opened it: no silent restart */
+	if (m->api_pairing_end)
+		return fg_api_error_set(err, FG_API_ERR_BUSY,
+					"A pairing window is already open; wait for it or close it first");
 	r = fg_buttons_open_pairing_window(m->buttons, timeout_usec, name && *name ? name : NULL);
 	switch (r) {
 	case -EPERM:
@@ -366,16 +397,14 @@ static int api_open_pairing(void *userdata, uint64_t timeout_usec, const char *n
 					"Pairing is locked ([bluetooth] pairing = locked in %s)", m->config->path);
 	case -EINVAL:
 		return fg_api_error_set(err, FG_API_ERR_INVALID_ARGUMENT,
-					"'%s' is not a valid button name", name);
+					"'%s' is not a valid button name (1-%d of A-Z a-z 0-9 _ . -, not an address)",
+					name, FG_PAIRING_NAME_MAX);
 	case -EEXIST:
 		return fg_api_error_set(err, FG_API_ERR_NAME_TAKEN,
 					"The name '%s' is already a button's", name);
 	default:
-		break;
+		return r;
 	}
-	if (r >= 0)
-		fg_api_gateway_changed(m->api);
-	return r;
 }
 
 static int api_close_pairing(void *userdata, struct fg_api_error *err)
@@ -384,27 +413,25 @@ static int api_close_pairing(void *userdata, struct fg_api_error *err)
 	int r;
 
 	if (!m->buttons)
-		return fg_api_error_set(err, FG_API_ERR_NOT_AVAILABLE,
-					"Bluetooth could not be set up at start-up; the log says why");
+		return api_no_bluetooth(err);
 	r = fg_buttons_close_pairing_window(m->buttons);
-	if (r == -ENOENT)
-		return fg_api_error_set(err, FG_API_ERR_FAILED, "No pairing window is open");
-	return r;
+	/* documented: a no-op without a window */
+	return r == -ENOENT ? 0 : r;
 }
 
 static int api_unpair(void *userdata, const char *id, struct fg_api_error *err)
 {
 	struct fg_manager *m = userdata;
+	struct fg_button_status st;
 	int r;
 
 	if (!m->buttons)
-		return fg_api_error_set(err, FG_API_ERR_NOT_AVAILABLE,
-					"Bluetooth could not be set up at start-up; the log says why");
-	r = fg_buttons_unpair(m->buttons, id);
+		return api_no_bluetooth(err);
+	r = api_status_of(m, id, &st);
+	if (r >= 0)
+		r = fg_buttons_unpair(m->buttons, st.address_str);
 	if (r == -ENOENT)
 		return fg_api_error_set(err, FG_API_ERR_NOT_PAIRED, "Button '%s' is not paired", id);
-	if (r >= 0)
-		fg_api_buttons_changed(m->api);
 	return r;
 }
 
@@ -414,8 +441,7 @@ static int api_export_pairings(void *userdata, char **ret_document, unsigned *re
 	struct fg_manager *m = userdata;
 
 	if (!m->buttons)
-		return fg_api_error_set(err, FG_API_ERR_NOT_AVAILABLE,
-					"Bluetooth could not be set up at start-up; the log says why");
+		return api_no_bluetooth(err);
 	return fg_buttons_export(m->buttons, ret_document, ret_count);
 }
 
@@ -423,75 +449,106 @@ static int api_import_pairings(void *userdata, const char *document, bool replac
 			       unsigned *ret_count, struct fg_api_error *err)
 {
 	struct fg_manager *m = userdata;
+	char why[256] = "";
 	int r;
 
 	if (!m->buttons)
-		return fg_api_error_set(err, FG_API_ERR_NOT_AVAILABLE,
-					"Bluetooth could not be set up at start-up; the log says why");
-	r = fg_buttons_import(m->buttons, document, replace, ret_count);
+		return api_no_bluetooth(err);
+	r = fg_buttons_import(m->buttons, document, strlen(document), replace, why, sizeof(why),
+			      ret_count);
 	if (r == -EBADMSG)
 		return fg_api_error_set(err, FG_API_ERR_BAD_PAIRING_FILE,
-					"Not a flicgate pairing export, or a damaged one; nothing was imported");
+					"Not a flicgate pairing export, or a damaged one (%s); nothing was imported",
+					why);
 	if (r == -EEXIST)
-		return fg_api_error_set(err, FG_API_ERR_BAD_PAIRING_FILE,
-					"The export gives one name to two buttons; nothing was imported");
-	if (r >= 0)
-		fg_api_buttons_changed(m->api);
-	return r;
+		return fg_api_error_set(err, FG_API_ERR_NAME_TAKEN, "%s; nothing was imported", why);
+	if (r < 0)
+		return fg_api_error_set(err, FG_API_ERR_FAILED,
+					"Cannot store the pairings (%s); nothing was imported, the log says more",
+					strerror(-r));
+	return 0;
 }
 
-/* What the buttons report, as the API's signals. */
+/* ---- what the buttons report, as the API's signals ------------------------ */
+
+static const char *api_id_of(const struct fg_button_status *st)
+{
+	/* a configured button's name is its section's */
+	return st->configured ? st->name : st->address_str;
+}
+
 void manager_api_button_changed(struct fg_manager *m, const struct fg_button_status *st)
 {
-	struct fg_api_button b;
-
-	api_fill_status(m, st, &b);
-	fg_api_button_changed(m->api, b.id);
+	/* fg_api_button_changed() also announces a button that came or went */
+	fg_api_button_changed(m->api, api_id_of(st));
 }
 
+/*
+ * Buttons report steps; the API reports the stages of the window's one
+ * attempt (a listed button pairing by itself under "listed" is no window's
+ * business: its Button object's Paired property says it). The button is
+ * on disk when PAIRED comes, so the order is: PairingProgress "paired",
+ * the Button object (InterfacesAdded, or PropertiesChanged for a
+ * configured one), then "saved" when the window closes.
+ */
 void manager_api_pairing(struct fg_manager *m, const struct fg_pairing_report *rep)
 {
-	char addr[18] = "";
+	struct fg_button_status st;
+	char addr[18] = "", msg[64] = "";
 
 	if (rep->address)
 		fg_format_address(rep->address, addr);
 	switch (rep->step) {
 	case FG_PAIRING_WINDOW_OPENED:
-		fg_api_pairing_progress(m->api, FG_API_PAIRING_SCANNING, NULL, rep->name, NULL);
-		fg_api_gateway_changed(m->api);
+		m->api_pairing_failure[0] = '\0';
+		m->api_pairing_end = fg_now_realtime() + fg_buttons_pairing_window_left(m->buttons);
+		fg_api_pairing_progress(m->api, FG_API_PAIRING_SCANNING, NULL, NULL, NULL);
 		break;
 	case FG_PAIRING_FOUND:
-		fg_api_pairing_progress(m->api, FG_API_PAIRING_FOUND, addr, NULL, NULL);
+		if (!rep->by_window)
+			break;
+		if (fg_buttons_find(m->buttons, addr, &st) >= 0 && st.has_rssi)
+			snprintf(msg, sizeof(msg), "RSSI %d dBm", st.rssi);
+		fg_api_pairing_progress(m->api, FG_API_PAIRING_FOUND, addr, NULL, msg);
 		break;
 	case FG_PAIRING_VERIFYING:
-		fg_api_pairing_progress(m->api, FG_API_PAIRING_VERIFYING, addr, NULL, NULL);
+		if (rep->by_window)
+			fg_api_pairing_progress(m->api, FG_API_PAIRING_VERIFYING, addr, NULL, NULL);
 		break;
 	case FG_PAIRING_PAIRED:
-		/* the record is on disk when the buttons report it */
-		fg_api_pairing_progress(m->api, FG_API_PAIRING_PAIRED, addr, rep->name, rep->serial);
-		fg_api_buttons_changed(m->api);
+		if (rep->by_window) {
+			snprintf(msg, sizeof(msg), "serial %s", rep->serial ? rep->serial : "unknown");
+			fg_api_pairing_progress(m->api, FG_API_PAIRING_PAIRED, addr, NULL, msg);
+		}
+		if (fg_buttons_find(m->buttons, addr, &st) >= 0)
+			manager_api_button_changed(m, &st);
 		break;
 	case FG_PAIRING_FAILED:
-		snprintf(m->api_pairing_failure, sizeof(m->api_pairing_failure), "%s",
-			 rep->detail ? rep->detail : "");
+		if (rep->by_window)
+			snprintf(m->api_pairing_failure, sizeof(m->api_pairing_failure), "%s",
+				 rep->detail ? rep->detail : "");
 		break;
 	case FG_PAIRING_REFUSED:
-		/* the buttons log it; it is not about the window */
+		/* the buttons log it, once a minute per button */
 		break;
 	case FG_PAIRING_WINDOW_CLOSED: {
 		const char *why = rep->detail ? rep->detail : "";
 
+		m->api_pairing_end = 0;
 		if (strcmp(why, "paired") == 0)
 			fg_api_pairing_progress(m->api, FG_API_PAIRING_SAVED, addr, rep->name, NULL);
 		else if (strcmp(why, "failed") == 0)
-			fg_api_pairing_progress(m->api, FG_API_PAIRING_FAILED, addr, rep->name,
-						m->api_pairing_failure[0] ? m->api_pairing_failure : NULL);
+			fg_api_pairing_progress(m->api, FG_API_PAIRING_FAILED, addr, NULL,
+						m->api_pairing_failure[0] ? m->api_pairing_failure
+									  : "pairing failed; the log says why");
 		else if (strcmp(why, "timeout") == 0)
 			fg_api_pairing_progress(m->api, FG_API_PAIRING_TIMEOUT, NULL, NULL, NULL);
+		else if (strcmp(why, "locked") == 0)
+			fg_api_pairing_progress(m->api, FG_API_PAIRING_CLOSED, NULL, NULL,
+						"pairing is now locked ([bluetooth] pairing = locked)");
 		else
-			fg_api_pairing_progress(m->api, FG_API_PAIRING_CLOSED, NULL, NULL, why);
+			fg_api_pairing_progress(m->api, FG_API_PAIRING_CLOSED, NULL, NULL, "closed on request");
 		m->api_pairing_failure[0] = '\0';
-		fg_api_gateway_changed(m->api);
 		break;
 	}
 	case _FG_PAIRING_STEP_MAX:

@@ -31,7 +31,7 @@ struct fg_manager {
 	/* control API (D-Bus) */
 	struct fg_api *api;
 	char api_last_delivery[256];	/* key of the newest attempt announced */
-	char api_id[18];		/* scratch: an unconfigured button's id */
+	uint64_t api_pairing_end;	/* CLOCK_REALTIME end of the open window, else 0 */
 	char api_pairing_failure[160];	/* why the window's attempt failed */
 
 	/* subsystems */

@@ -435,6 +435,8 @@ int fg_manager_new(const struct fg_manager_options *opts, struct fg_config *conf
 		log_error_errno(r, "Failed to set up the buttons: %m");
 		goto failed;
 	}
+	/* the API went up before them: paired buttons no section names join it now */
+	fg_api_buttons_changed(m->api);
 
 	*ret = m;
 	return 0;

@@ -22,7 +22,9 @@
 
 #include "buttons.h"
 #include "core/flic2-adv.h"
+#include "core/flic2-crypto.h"
 #include "core/flic2.h"
+#include "core/pairing-export.h"
 #include "core/pairing.h"
 #include "lib/fileio.h"
 #include "lib/log.h"
@@ -237,6 +239,8 @@ static void fill_status(const struct button *b, struct fg_button_status *st)
 		.configured = b->cfg != NULL,
 		.paired = b->paired,
 		.state = button_state(b),
+		.address_str = b->addr_str,
+		.serial = b->rec.serial,	/* zeroed until paired and after unpair */
 		.firmware = b->paired ? b->rec.firmware_version : 0,
 		.battery_mv = b->battery_mv,
 		.has_rssi = b->has_rssi,
@@ -252,10 +256,8 @@ static void fill_status(const struct button *b, struct fg_button_status *st)
 		.last_error = b->last_error,
 	};
 	memcpy(st->address, b->address, 6);
-	if (b->paired) {
-		snprintf(st->serial, sizeof(st->serial), "%s", b->rec.serial);
+	if (b->paired)
 		snprintf(st->flic_name, sizeof(st->flic_name), "%s", b->rec.name);
-	}
 }
 
 static void report(struct button *b)
@@ -278,6 +280,7 @@ static void report_pairing(struct fg_buttons *bs, enum fg_pairing_step step, con
 		.name = b ? b->display : NULL,
 		.serial = b && b->paired && b->rec.serial[0] ? b->rec.serial : NULL,
 		.detail = detail,
+		.by_window = b && b->by_window,
 	};
 
 	if (bs->ops->pairing)
@@ -384,7 +387,22 @@ static void button_maybe_forget(struct button *b)
  */
 #define NAMES_MAX_SIZE (64 * 1024)
 
-static int save_names(struct fg_buttons *bs)
+static bool among(const struct fg_pairing_export_entry *e, size_t n, const uint8_t address[6])
+{
+	for (size_t i = 0; i < n; i++)
+		if (memcmp(e[i].rec.address, address, 6) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Write the names file: the name of every paired button, or, before an
+ * import is applied, the names as they will be: @imp's (NULL: none) take
+ * the place of those of the same buttons, and with @replace the other
+ * paired buttons are about to be unpaired.
+ */
+static int write_names(struct fg_buttons *bs, const struct fg_pairing_export_entry *imp, size_t n,
+		       bool replace)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -396,8 +414,15 @@ static int save_names(struct fg_buttons *bs)
 		return -ENOMEM;
 	fputs("# flicgate: names given to buttons when they were paired\n", f);
 	for (struct button *b = bs->buttons; b; b = b->next)
-		if (b->paired && b->alias)
+		if (b->paired && b->alias && !among(imp, n, b->address) && !(imp && replace))
 			fprintf(f, "%s %s\n", b->addr_str, b->alias);
+	for (size_t i = 0; imp && i < n; i++)
+		if (imp[i].name[0]) {
+			char a[18];
+
+			fg_format_address(imp[i].rec.address, a);
+			fprintf(f, "%s %s\n", a, imp[i].name);
+		}
 	if (fclose(f) != 0) {
 		free(text);
 		return -ENOMEM;
@@ -407,6 +432,11 @@ static int save_names(struct fg_buttons *bs)
 	if (r < 0)
 		log_error_errno(r, "Bluetooth: cannot save %s: %m", bs->names_path);
 	return r;
+}
+
+static int save_names(struct fg_buttons *bs)
+{
+	return write_names(bs, NULL, 0, false);
 }
 
 /* Lines that do not parse are skipped (and said so): a name is not worth failing for. */
@@ -603,21 +633,21 @@ static void on_button_event(struct button *b, const struct fg_flic2_button_event
 	}
 }
 
-static void window_close(struct fg_buttons *bs, const char *why);
+static void window_close(struct fg_buttons *bs, const char *why, const struct button *attempt);
 
 /* The window's one attempt ended: the window closes with it. */
 static void pairing_attempt_over(struct button *b, const char *why)
 {
 	bool mine = b->by_window;
 
-	b->by_window = false;
 	free(b->window_alias);
 	b->window_alias = NULL;
 	if (!mine)
 		return;
 	b->bs->window_busy = false;
 	if (b->bs->window)
-		window_close(b->bs, why);
+		window_close(b->bs, why, b);	/* clears b->by_window */
+	b->by_window = false;
 }
 
 static void on_failed(struct button *b, enum fg_flic2_failure reason, uint8_t detail)
@@ -693,8 +723,8 @@ static void on_paired(struct button *b, const struct fg_flic2_pairing *rec)
 	r = fg_pairing_store_remove(bs->store, b->address);
 	if (r < 0 && r != -ENOENT)
 		log_warning_errno(r, "Button %s: cannot remove its old pairing files: %m", b->display);
-	(void)save_record(b);
-	if (b->alias)
+	r = save_record(b);
+	if (r >= 0 && b->alias)
 		(void)save_names(bs);
 	(void)fg_bluez_set_trusted(bs->bz, b->address, true);
 	(void)fg_bluez_watch(bs->bz, b->address, true);
@@ -702,6 +732,17 @@ static void on_paired(struct button *b, const struct fg_flic2_pairing *rec)
 	log_notice("Button %s paired: %s, serial %s, firmware %u%s", b->display, b->addr_str,
 		   b->rec.serial, b->rec.firmware_version,
 		   b->cfg ? "" : " (no [button] section names it: its presses open no alert)");
+	if (r < 0) {
+		/*
+		 * It works until we restart, then it is gone: say so now, while
+		 * someone is watching the window, not after the next reboot.
+		 */
+		set_error(b, "paired, but the pairing could not be saved: %s", strerror(-r));
+		bs->stats.pairing_failures++;
+		report_pairing(bs, FG_PAIRING_FAILED, b, b->last_error);
+		pairing_attempt_over(b, "failed");
+		return;
+	}
 	report_pairing(bs, FG_PAIRING_PAIRED, b, NULL);
 	pairing_attempt_over(b, "paired");
 }
@@ -932,6 +973,8 @@ static void start_pairing(struct button *b, bool by_window)
 	r = button_engine(b, FG_FLIC2_MODE_PAIR);
 	if (r < 0) {
 		log_error_errno(r, "Button %s: cannot start pairing: %m", b->addr_str);
+		set_error(b, "cannot start pairing: %s", strerror(-r));
+		report_pairing(bs, FG_PAIRING_FAILED, b, b->last_error);
 		b->pairing = false;
 		pairing_attempt_over(b, "failed");
 		return;
@@ -1231,8 +1274,18 @@ static const struct fg_bluez_ops bluez_ops = {
 
 /* ---- pairing window ------------------------------------------------------------------- */
 
-static void window_close(struct fg_buttons *bs, const char *why)
+/* @attempt: the button whose attempt ended the window, or NULL. */
+static void window_close(struct fg_buttons *bs, const char *why, const struct button *attempt)
 {
+	struct fg_pairing_report rep = {
+		.step = FG_PAIRING_WINDOW_CLOSED,
+		.address = attempt ? attempt->address : NULL,
+		.name = attempt ? attempt->display : NULL,
+		.serial = attempt && attempt->paired && attempt->rec.serial[0] ? attempt->rec.serial : NULL,
+		.detail = why,
+		.by_window = attempt != NULL,
+	};
+
 	/* the policy changed: refusals are news again */
 	memset(bs->refused, 0, sizeof(bs->refused));
 	/* an attempt still running finishes; it just no longer closes anything */
@@ -1244,12 +1297,13 @@ static void window_close(struct fg_buttons *bs, const char *why)
 	bs->window_name = NULL;
 	bs->window_end = 0;
 	log_notice("Pairing window closed (%s)", why);
-	report_pairing(bs, FG_PAIRING_WINDOW_CLOSED, NULL, why);
+	if (bs->ops->pairing)
+		bs->ops->pairing(bs->userdata, &rep);
 }
 
 static int on_window_end(sd_event_source *s, uint64_t usec, void *userdata)
 {
-	window_close(userdata, "timeout");
+	window_close(userdata, "timeout", NULL);
 	return 0;
 }
 
@@ -1263,7 +1317,7 @@ int fg_buttons_open_pairing_window(struct fg_buttons *bs, uint64_t duration_usec
 	if (bs->cfg->bluetooth.pairing == FG_PAIRING_LOCKED)
 		return -EPERM;
 	if (name) {
-		if (!fg_name_is_valid(name) || strlen(name) > 48)
+		if (!fg_pairing_name_is_valid(name))
 			return -EINVAL;
 		/* names must stay unique: not a section's, not another paired button's */
 		other = find_by_name(bs, name);
@@ -1296,7 +1350,7 @@ int fg_buttons_close_pairing_window(struct fg_buttons *bs)
 {
 	if (!bs->window)
 		return -ENOENT;
-	window_close(bs, "closed");
+	window_close(bs, "closed", NULL);
 	return 0;
 }
 
@@ -1322,6 +1376,12 @@ int fg_buttons_unpair(struct fg_buttons *bs, const char *which)
 	r = fg_pairing_store_remove(bs->store, b->address);
 	if (r < 0 && r != -ENOENT)
 		return log_error_errno(r, "Button %s: cannot remove its pairing: %m", b->display);
+	if (b->pairing && b->by_window) {
+		/* someone gave up on the window's attempt: it ends the window */
+		set_error(b, "unpaired while it was being paired");
+		report_pairing(bs, FG_PAIRING_FAILED, b, b->last_error);
+		pairing_attempt_over(b, "failed");
+	}
 	log_notice("Button %s (%s) unpaired", b->display, b->addr_str);
 	b->paired = b->pairing = b->repair_needed = false;
 	explicit_bzero(&b->rec, sizeof(b->rec));
@@ -1347,13 +1407,14 @@ int fg_buttons_unpair(struct fg_buttons *bs, const char *which)
 int fg_buttons_rename(struct fg_buttons *bs, const char *which, const char *name)
 {
 	struct button *b = find_by_name(bs, which), *other;
-	char *n;
+	char *n, *old;
+	int r;
 
 	if (!b || !b->paired)
 		return -ENOENT;
 	if (b->cfg)
 		return -EPERM;
-	if (!fg_name_is_valid(name) || strlen(name) > 48)
+	if (!fg_pairing_name_is_valid(name))
 		return -EINVAL;
 	other = find_by_name(bs, name);
 	if ((other && other != b) || fg_config_button_by_name(bs->cfg, name))
@@ -1361,12 +1422,20 @@ int fg_buttons_rename(struct fg_buttons *bs, const char *which, const char *name
 	n = strdup(name);
 	if (!n)
 		return -ENOMEM;
-	free(b->alias);
+	/* on disk first: a name that would be gone after a restart is no rename */
+	old = b->alias;
 	b->alias = n;
+	r = save_names(bs);
+	if (r < 0) {
+		b->alias = old;
+		free(n);
+		return r;
+	}
+	free(old);
 	(void)button_rename(b);
 	log_notice("Button %s (%s) renamed", b->display, b->addr_str);
 	report(b);
-	return save_names(bs);
+	return 0;
 }
 
 size_t fg_buttons_count(const struct fg_buttons *bs)
@@ -1392,6 +1461,17 @@ int fg_buttons_find(const struct fg_buttons *bs, const char *which, struct fg_bu
 		return -ENOENT;
 	fill_status(b, ret);
 	return 0;
+}
+
+int fg_buttons_find_configured(const struct fg_buttons *bs, const struct fg_button_config *c,
+			       struct fg_button_status *ret)
+{
+	for (struct button *b = bs->buttons; b; b = b->next)
+		if (b->cfg == c) {
+			fill_status(b, ret);
+			return 0;
+		}
+	return -ENOENT;
 }
 
 enum fg_bluez_state fg_buttons_radio_state(const struct fg_buttons *bs)
@@ -1639,257 +1719,254 @@ int fg_buttons_set_config(struct fg_buttons *bs, const struct fg_config *config)
 	if (r < 0)
 		return r;
 	if (config->bluetooth.pairing == FG_PAIRING_LOCKED && bs->window)
-		window_close(bs, "locked");
+		window_close(bs, "locked", NULL);
 	return fg_bluez_set_config(bs->bz, &config->bluetooth);
 }
 
 /* ---- export and import of pairings ----------------------------------------------------- */
 
-/*
- * The document (docs/bluez.md): a header line, then per paired button
- *
- *   --- pairing AA:BB:CC:DD:EE:FF NAME|-
- *   <its pairing record, as in the pairing store>
- *   --- dedup                            (when an event counter is known)
- *   <its event counter record>
- *   --- end
- *
- * The record formats are the pairing store's own, so one parser checks both.
- */
-#define EXPORT_HEADER "flicgate-pairings 1\n"
-#define EXPORT_MAX_BUTTONS 4096
-
 int fg_buttons_export(struct fg_buttons *bs, char **ret, unsigned *ret_count)
 {
-	char *doc = NULL;
-	size_t len = 0;
-	unsigned n = 0;
-	FILE *f;
-	int r = 0;
-
-	f = open_memstream(&doc, &len);
-	if (!f)
-		return -ENOMEM;
-	fputs(EXPORT_HEADER "# SECRET: the pairing keys of these buttons. Keep this file 0600.\n", f);
-	for (struct button *b = bs->buttons; b && r >= 0; b = b->next) {
-		char *text = NULL;
-		size_t tl;
-
-		if (!b->paired)
-			continue;
-		flush_dedup(b);
-		r = fg_pairing_format(&b->rec, &text, &tl);
-		if (r < 0)
-			break;
-		fprintf(f, "--- pairing %s %s\n", b->addr_str, b->alias ? b->alias : "-");
-		fwrite(text, 1, tl, f);
-		explicit_bzero(text, tl);
-		free(text);
-		if (b->dedup.valid && fg_pairing_format_dedup(&b->dedup, &text, &tl) >= 0) {
-			fputs("--- dedup\n", f);
-			fwrite(text, 1, tl, f);
-			free(text);
-		}
-		fputs("--- end\n", f);
-		n++;
-	}
-	if (fclose(f) != 0 && r >= 0)
-		r = -ENOMEM;
-	if (r < 0) {
-		if (doc)
-			explicit_bzero(doc, len);
-		free(doc);
-		return r;
-	}
-	*ret = doc;
-	*ret_count = n;
-	return 0;
-}
-
-struct import_item {
-	struct fg_flic2_pairing rec;
-	struct fg_flic2_dedup dedup;
-	char alias[64];
-};
-
-static int parse_export(const char *doc, struct import_item **ret, size_t *ret_n)
-{
-	struct import_item *items = NULL;
-	size_t n = 0;
-	const char *p = doc, *rec_start = NULL, *dedup_start = NULL;
-	int r = 0;
-
-	if (strncmp(doc, EXPORT_HEADER, strlen(EXPORT_HEADER)) != 0)
-		return -EBADMSG;
-	p += strlen(EXPORT_HEADER);
-	while (*p) {
-		const char *eol = strchr(p, '\n');
-		size_t ll = eol ? (size_t)(eol - p) : strlen(p);
-		const char *next = eol ? eol + 1 : p + ll;
-
-		if (ll >= 12 && strncmp(p, "--- pairing ", 12) == 0) {
-			struct import_item *it;
-			char addr[18], alias[64];
-			char line[128];
-
-			if (rec_start || ll >= sizeof(line) || n >= EXPORT_MAX_BUTTONS) {
-				r = -EBADMSG;
-				break;
-			}
-			memcpy(line, p, ll);
-			line[ll] = '\0';
-			if (sscanf(line, "--- pairing %17s %63s", addr, alias) != 2) {
-				r = -EBADMSG;
-				break;
-			}
-			it = realloc(items, (n + 1) * sizeof(*items));
-			if (!it) {
-				r = -ENOMEM;
-				break;
-			}
-			items = it;
-			memset(&items[n], 0, sizeof(items[n]));
-			if (strcmp(alias, "-") != 0) {
-				if (!fg_name_is_valid(alias)) {
-					r = -EBADMSG;
-					break;
-				}
-				snprintf(items[n].alias, sizeof(items[n].alias), "%s", alias);
-			}
-			if (fg_parse_address(addr, items[n].rec.address) < 0) {
-				r = -EBADMSG;
-				break;
-			}
-			n++;
-			rec_start = next;
-			dedup_start = NULL;
-		} else if (ll == 9 && strncmp(p, "--- dedup", 9) == 0 && rec_start) {
-			dedup_start = next;
-		} else if (ll == 7 && strncmp(p, "--- end", 7) == 0 && rec_start) {
-			struct import_item *it = &items[n - 1];
-			const char *rec_end = dedup_start ? dedup_start - 10 : p;
-			uint8_t want[6];
-
-			memcpy(want, it->rec.address, 6);
-			r = fg_pairing_parse(rec_start, (size_t)(rec_end - rec_start), &it->rec);
-			if (r < 0 || memcmp(want, it->rec.address, 6) != 0) {
-				r = -EBADMSG;
-				break;
-			}
-			if (dedup_start &&
-			    fg_pairing_parse_dedup(dedup_start, (size_t)(p - dedup_start), &it->dedup) < 0) {
-				r = -EBADMSG;
-				break;
-			}
-			rec_start = dedup_start = NULL;
-		} else if (!rec_start && ll > 0 && p[0] != '#') {
-			r = -EBADMSG;
-			break;
-		}
-		p = next;
-	}
-	if (r >= 0 && rec_start)
-		r = -EBADMSG;	/* cut short */
-	if (r < 0) {
-		if (items)
-			explicit_bzero(items, n * sizeof(*items));
-		free(items);
-		return r;
-	}
-	*ret = items;
-	*ret_n = n;
-	return 0;
-}
-
-int fg_buttons_import(struct fg_buttons *bs, const char *doc, bool replace, unsigned *ret_count)
-{
-	struct import_item *items = NULL;
-	size_t n = 0;
+	struct fg_pairing_export_entry *e;
+	size_t n = 0, len;
 	int r;
 
-	r = parse_export(doc, &items, &n);
+	for (struct button *b = bs->buttons; b; b = b->next)
+		n += b->paired;
+	e = calloc(n ? n : 1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	n = 0;
+	for (struct button *b = bs->buttons; b; b = b->next) {
+		if (!b->paired)
+			continue;
+		/* the counter in the export is the one on disk here */
+		flush_dedup(b);
+		e[n].rec = b->rec;
+		e[n].dedup = b->dedup;
+		if (b->alias && fg_pairing_name_is_valid(b->alias))
+			snprintf(e[n].name, sizeof(e[n].name), "%s", b->alias);
+		n++;
+	}
+	r = fg_pairing_export_format(e, n, ret, &len);
+	fg_crypto_wipe(e, n * sizeof(*e));
+	free(e);
 	if (r < 0)
 		return r;
-	/* names must not clash with the config or with each other */
+	*ret_count = (unsigned)n;
+	return 0;
+}
+
+/*
+ * A name in the export must not be taken here: by a [button] section
+ * other than the one that names this very button, or by a button that
+ * stays as it is (one in the export gets its name from the export, and
+ * with @replace the unconfigured ones not in it go).
+ */
+static int check_import_names(struct fg_buttons *bs, const struct fg_pairing_export_entry *e, size_t n,
+			      bool replace, char *why, size_t why_size)
+{
 	for (size_t i = 0; i < n; i++) {
-		if (!items[i].alias[0])
+		const struct fg_button_config *c, *own;
+		char a[18];
+
+		if (!e[i].name[0])
 			continue;
-		if (fg_config_button_by_name(bs->cfg, items[i].alias))
-			items[i].alias[0] = '\0';	/* the config names it anyway */
-		for (size_t j = 0; j < i; j++)
-			if (strcmp(items[i].alias, items[j].alias) == 0) {
-				r = -EEXIST;
-				goto done;
-			}
+		fg_format_address(e[i].rec.address, a);
+		own = fg_config_button_by_address(bs->cfg, e[i].rec.address);
+		if (!own) {
+			own = fg_config_button_by_serial(bs->cfg, e[i].rec.serial);
+			if (own && own->has_address)
+				own = NULL;
+		}
+		c = fg_config_button_by_name(bs->cfg, e[i].name);
+		if (c && c != own) {
+			snprintf(why, why_size, "the name '%s' of %s in the export is [button %s]'s in %s",
+				 e[i].name, a, c->name, bs->cfg->path);
+			return -EEXIST;
+		}
+		for (struct button *b = bs->buttons; b; b = b->next) {
+			if (!b->display || strcasecmp(b->display, e[i].name) != 0 ||
+			    among(e, n, b->address) || (replace && b->paired && !b->cfg))
+				continue;
+			snprintf(why, why_size, "the name '%s' of %s in the export is already %s's here",
+				 e[i].name, a, b->addr_str);
+			return -EEXIST;
+		}
+	}
+	return 0;
+}
+
+/* What an import needs per button, and what it takes to undo it. */
+struct import_slot {
+	struct button *b;
+	bool created;			/* button_new() for the import */
+	char *alias;			/* the export's name, until the button owns it */
+	bool was_paired;
+	struct fg_flic2_pairing old_rec;	/* SECRET */
+	struct fg_flic2_dedup old_dedup;
+};
+
+/* Put the store back as it was for the first @n slots (best effort, logged). */
+static void import_rollback(struct fg_buttons *bs, struct import_slot *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int r = fg_pairing_store_remove(bs->store, s[i].b->address);
+
+		if (r < 0 && r != -ENOENT)
+			log_error_errno(r, "Button %s: cannot undo its import: %m", s[i].b->addr_str);
+		if (!s[i].was_paired)
+			continue;
+		r = fg_pairing_store_save(bs->store, &s[i].old_rec);
+		if (r >= 0 && s[i].old_dedup.valid)
+			r = fg_pairing_store_save_dedup(bs->store, s[i].b->address, &s[i].old_dedup);
+		if (r < 0)
+			log_error_errno(r, "Button %s: cannot put its pairing back after a failed import: %m",
+					s[i].b->addr_str);
+	}
+	(void)save_names(bs);
+}
+
+/* The imported record replaces whatever the button had; @alias is taken over. */
+static void button_adopt(struct button *b, const struct fg_pairing_export_entry *e, char *alias)
+{
+	struct fg_buttons *bs = b->bs;
+
+	if (b->pairing) {
+		/* the imported record wins over an attempt to pair it afresh */
+		if (b->by_window) {
+			set_error(b, "a pairing for it was imported meanwhile");
+			report_pairing(bs, FG_PAIRING_FAILED, b, b->last_error);
+		}
+		b->pairing = false;
+		pairing_attempt_over(b, "failed");
+	}
+	b->engine = fg_flic2_free(b->engine);
+	b->retry = sd_event_source_disable_unref(b->retry);
+	arm_deadline(b);
+	b->paired = true;
+	b->repair_needed = false;
+	b->rec = e->rec;
+	b->dedup = e->dedup;
+	b->dedup_dirty = false;
+	b->battery_mv = e->rec.battery_mv;
+	b->failures = 0;
+	b->backoff = RETRY_MIN_USEC;
+	b->last_error[0] = '\0';
+	free(b->alias);
+	b->alias = alias;
+	(void)button_rename(b);
+	(void)fg_bluez_watch(bs->bz, b->address, true);
+	log_notice("Button %s (%s) imported", b->display, b->addr_str);
+	if (b->link != FG_BLUEZ_LINK_DOWN)
+		/* a session on the old record: the link going down reconnects with the new one */
+		(void)fg_bluez_disconnect(bs->bz, b->address);
+	else
+		button_connect(b, false);
+}
+
+int fg_buttons_import(struct fg_buttons *bs, const char *doc, size_t len, bool replace, char *why,
+		      size_t why_size, unsigned *ret_count)
+{
+	struct fg_pairing_export_error perr = { 0 };
+	struct fg_pairing_export_entry *e = NULL;
+	struct import_slot *s = NULL;
+	size_t n = 0, i;
+	int r;
+
+	r = fg_pairing_export_parse(doc, len, &perr, &e, &n);
+	if (r == -EBADMSG) {
+		if (perr.line)
+			snprintf(why, why_size, "line %u: %s", perr.line, perr.what);
+		else
+			snprintf(why, why_size, "%s", perr.what);
+		return r;
+	}
+	if (r < 0)
+		return r;
+	r = check_import_names(bs, e, n, replace, why, why_size);
+	if (r < 0)
+		goto out;
+
+	/* everything that can run out of memory, before anything is written */
+	s = calloc(n ? n : 1, sizeof(*s));
+	if (!s) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		s[i].b = find_by_address(bs, e[i].rec.address);
+		if (!s[i].b) {
+			s[i].b = button_new(bs, e[i].rec.address);
+			s[i].created = true;
+		}
+		if (!s[i].b || (e[i].name[0] && !(s[i].alias = strdup(e[i].name)))) {
+			r = -ENOMEM;
+			goto undo;
+		}
+	}
+
+	/* the names first: undoing them is rewriting them from memory */
+	r = write_names(bs, e, n, replace);
+	if (r < 0)
+		goto undo;
+	for (i = 0; i < n; i++) {
+		struct button *b = s[i].b;
+
+		flush_dedup(b);
+		s[i].was_paired = b->paired;
+		s[i].old_rec = b->rec;
+		s[i].old_dedup = b->dedup;
+		/* an older pairing's counter file must not outlive it */
+		r = fg_pairing_store_remove(bs->store, b->address);
+		if (r == -ENOENT)
+			r = 0;
+		if (r >= 0)
+			r = fg_pairing_store_save(bs->store, &e[i].rec);
+		if (r >= 0 && e[i].dedup.valid)
+			r = fg_pairing_store_save_dedup(bs->store, b->address, &e[i].dedup);
+		if (r < 0) {
+			log_error_errno(r, "Button %s: cannot store its imported pairing, nothing is imported: %m",
+					b->addr_str);
+			import_rollback(bs, s, i + 1);
+			goto undo;
+		}
+	}
+
+	/* on disk: now in memory, where nothing can fail any more */
+	for (i = 0; i < n; i++) {
+		button_adopt(s[i].b, &e[i], s[i].alias);
+		s[i].alias = NULL;
 	}
 	if (replace) {
 		struct button *b, *next;
 
 		for (b = bs->buttons; b; b = next) {
-			bool keep = false;
-
 			next = b->next;
-			for (size_t i = 0; i < n && !keep; i++)
-				keep = memcmp(items[i].rec.address, b->address, 6) == 0;
-			if (!keep && b->paired)
-				(void)fg_buttons_unpair(bs, b->addr_str);
+			if (b->paired && !among(e, n, b->address))
+				(void)fg_buttons_unpair(bs, b->addr_str);	/* logs */
 		}
 	}
-	for (size_t i = 0; i < n; i++) {
-		struct import_item *it = &items[i];
-		struct button *b = find_by_address(bs, it->rec.address);
+	for (i = 0; i < n; i++)
+		report(s[i].b);
+	log_notice("Bluetooth: %zu pairing%s imported%s", n, n == 1 ? "" : "s",
+		   replace ? ", the others unpaired" : "");
+	*ret_count = (unsigned)n;
+	r = 0;
+	goto out;
 
-		r = fg_pairing_store_save(bs->store, &it->rec);
-		if (r < 0)
-			goto done;
-		if (it->dedup.valid) {
-			r = fg_pairing_store_save_dedup(bs->store, it->rec.address, &it->dedup);
-			if (r < 0)
-				goto done;
-		}
-		if (!b) {
-			b = button_new(bs, it->rec.address);
-			if (!b) {
-				r = -ENOMEM;
-				goto done;
-			}
-		}
-		/* a running session belongs to the old record: start over */
-		b->engine = fg_flic2_free(b->engine);
-		b->retry = sd_event_source_disable_unref(b->retry);
-		arm_deadline(b);
-		b->paired = true;
-		b->repair_needed = false;
-		b->pairing = false;
-		b->rec = it->rec;
-		b->dedup = it->dedup;
-		b->dedup_dirty = false;
-		b->battery_mv = it->rec.battery_mv;
-		if (it->alias[0]) {
-			char *a = strdup(it->alias);
-
-			if (!a) {
-				r = -ENOMEM;
-				goto done;
-			}
-			free(b->alias);
-			b->alias = a;
-		}
-		if (button_rename(b) < 0) {
-			r = -ENOMEM;
-			goto done;
-		}
-		log_notice("Button %s (%s) imported", b->display, b->addr_str);
-		(void)fg_bluez_watch(bs->bz, b->address, true);
-		b->requested = false;
-		button_connect(b, false);
-		report(b);
+undo:
+	for (i = 0; s && i < n; i++) {
+		free(s[i].alias);
+		if (s[i].created && s[i].b)
+			button_maybe_forget(s[i].b);
 	}
-	r = save_names(bs);
-	if (r >= 0)
-		*ret_count = (unsigned)n;
-done:
-	explicit_bzero(items, n * sizeof(*items));
-	free(items);
-	return r < 0 ? r : 0;
+out:
+	if (s)
+		fg_crypto_wipe(s, n * sizeof(*s));
+	free(s);
+	if (e)
+		fg_crypto_wipe(e, n * sizeof(*e));
+	free(e);
+	return r;
 }
