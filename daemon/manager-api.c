@@ -517,7 +517,7 @@ void manager_api_pairing(struct fg_manager *m, const struct fg_pairing_report *r
 		break;
 	case FG_PAIRING_PAIRED:
 		if (rep->by_window) {
-			snprintf(msg, sizeof(msg), "serial %s", rep->serial ? rep->serial : "unknown");
+			snprintf(msg, sizeof(msg), "%s", rep->serial ? rep->serial : "");
 			fg_api_pairing_progress(m->api, FG_API_PAIRING_PAIRED, addr, NULL, msg);
 		}
 		if (fg_buttons_find(m->buttons, addr, &st) >= 0)
