@@ -319,6 +319,18 @@ static struct button *find_by_name(const struct fg_buttons *bs, const char *name
 	return NULL;
 }
 
+/*
+ * A [button] section called @name in any case: names are looked up without
+ * case (find_by_name()), so two that differ only in case would be one.
+ */
+static const struct fg_button_config *config_by_name(const struct fg_config *c, const char *name)
+{
+	for (size_t i = 0; i < c->n_buttons; i++)
+		if (strcasecmp(c->buttons[i].name, name) == 0)
+			return &c->buttons[i];
+	return NULL;
+}
+
 static struct button *button_new(struct fg_buttons *bs, const uint8_t address[6])
 {
 	struct button *b = calloc(1, sizeof(*b)), **pp;
@@ -397,12 +409,12 @@ static bool among(const struct fg_pairing_export_entry *e, size_t n, const uint8
 
 /*
  * Write the names file: the name of every paired button, or, before an
- * import is applied, the names as they will be: @imp's (NULL: none) take
- * the place of those of the same buttons, and with @replace the other
- * paired buttons are about to be unpaired.
+ * import of @n entries @imp is applied (@importing), the names as they will
+ * be: the entries' take the place of those of the same buttons, and with
+ * @replace the other paired buttons are about to be unpaired.
  */
-static int write_names(struct fg_buttons *bs, const struct fg_pairing_export_entry *imp, size_t n,
-		       bool replace)
+static int write_names(struct fg_buttons *bs, bool importing, const struct fg_pairing_export_entry *imp,
+		       size_t n, bool replace)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -414,9 +426,9 @@ static int write_names(struct fg_buttons *bs, const struct fg_pairing_export_ent
 		return -ENOMEM;
 	fputs("# flicgate: names given to buttons when they were paired\n", f);
 	for (struct button *b = bs->buttons; b; b = b->next)
-		if (b->paired && b->alias && !among(imp, n, b->address) && !(imp && replace))
+		if (b->paired && b->alias && !among(imp, n, b->address) && !(importing && replace))
 			fprintf(f, "%s %s\n", b->addr_str, b->alias);
-	for (size_t i = 0; imp && i < n; i++)
+	for (size_t i = 0; importing && i < n; i++)
 		if (imp[i].name[0]) {
 			char a[18];
 
@@ -436,7 +448,7 @@ static int write_names(struct fg_buttons *bs, const struct fg_pairing_export_ent
 
 static int save_names(struct fg_buttons *bs)
 {
-	return write_names(bs, NULL, 0, false);
+	return write_names(bs, false, NULL, 0, false);
 }
 
 /* Lines that do not parse are skipped (and said so): a name is not worth failing for. */
@@ -1321,7 +1333,7 @@ int fg_buttons_open_pairing_window(struct fg_buttons *bs, uint64_t duration_usec
 			return -EINVAL;
 		/* names must stay unique: not a section's, not another paired button's */
 		other = find_by_name(bs, name);
-		if ((other && other->paired) || fg_config_button_by_name(bs->cfg, name))
+		if ((other && other->paired) || config_by_name(bs->cfg, name))
 			return -EEXIST;
 		n = strdup(name);
 		if (!n)
@@ -1417,7 +1429,7 @@ int fg_buttons_rename(struct fg_buttons *bs, const char *which, const char *name
 	if (!fg_pairing_name_is_valid(name))
 		return -EINVAL;
 	other = find_by_name(bs, name);
-	if ((other && other != b) || fg_config_button_by_name(bs->cfg, name))
+	if ((other && other != b) || config_by_name(bs->cfg, name))
 		return -EEXIST;
 	n = strdup(name);
 	if (!n)
@@ -1779,7 +1791,7 @@ static int check_import_names(struct fg_buttons *bs, const struct fg_pairing_exp
 			if (own && own->has_address)
 				own = NULL;
 		}
-		c = fg_config_button_by_name(bs->cfg, e[i].name);
+		c = config_by_name(bs->cfg, e[i].name);
 		if (c && c != own) {
 			snprintf(why, why_size, "the name '%s' of %s in the export is [button %s]'s in %s",
 				 e[i].name, a, c->name, bs->cfg->path);
@@ -1907,7 +1919,7 @@ int fg_buttons_import(struct fg_buttons *bs, const char *doc, size_t len, bool r
 	}
 
 	/* the names first: undoing them is rewriting them from memory */
-	r = write_names(bs, e, n, replace);
+	r = write_names(bs, true, e, n, replace);
 	if (r < 0)
 		goto undo;
 	for (i = 0; i < n; i++) {

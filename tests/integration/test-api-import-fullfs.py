@@ -132,6 +132,19 @@ with TempDir() as tmp:
               and "lobby" not in names, "the names file is the export's")
         ev = open(os.path.join(state, "pairings", "80E4DA700003.events")).read()
         check("event_count=13" in ev, "the counter came with the record")
+        # names compare without case, as lookups do
+        r, err = c.call(GATEWAY, GW_IFACE, "ImportPairings", export([(4, 0x66, "RECEPTION")]), False)
+        check(err and err[0] == ERR + "NameTaken" and "[button reception]" in err[1],
+              "a name that is a section's in another case: NameTaken (%s)" % (err,))
+        r, err = c.call(GATEWAY, GW_IFACE, "ImportPairings", export([(4, 0x66, "Hall")]), False)
+        check(err and err[0] == ERR + "NameTaken" and "80:E4:DA:70:00:01" in err[1],
+              "...or another button's (%s)" % (err,))
+        # an empty export with replace: every pairing goes, names too
+        r, err = c.call(GATEWAY, GW_IFACE, "ImportPairings", export([]), True)
+        check(err is None and r == 0, "import --replace of an empty export (%s)" % (err,))
+        check(buttons(c) == [("reception", "reception", False)], "only the configured button is left, unpaired")
+        check(sorted(os.listdir(os.path.join(state, "pairings"))) == [], "no pairing file is left")
+        check(open(os.path.join(state, "button-names")).read().count("\n") == 1, "the names file holds its comment only")
         rc = d.stop()
         check(rc == 0, "flicgated stops cleanly (%s)" % rc)
         check("33" * 16 not in d.output() and "11" * 16 not in d.output(), "no pairing key in the log")
