@@ -210,7 +210,7 @@ with TempDir() as tmp:
             t0 = time.monotonic()
             p = ctl(bus, "pair", "--timeout", "5")
             check(p.returncode == 7 and p.stdout.endswith("The pairing window closed before a button was paired.\n")
-                  and 4.5 < time.monotonic() - t0 < 15, "nothing in pairing mode: the window times out, exit 7")
+                  and time.monotonic() - t0 > 4.5, "nothing in pairing mode: the window runs its 5 s out, exit 7")
 
             # ---- a press: connection, battery, firmware, RSSI, last gesture
             check(wait_for(lambda: (ctl_json(bus, "buttons", "lobby")[1] or {}).get("connected") is True, 10),
