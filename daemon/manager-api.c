@@ -10,11 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/pairing-export.h"
 #include "flicgate-dbus.h"
 #include "lib/log.h"
 #include "lib/strv.h"
 #include "lib/timeutil.h"
-#include "core/pairing-export.h"
 #include "manager-private.h"
 
 /* ---- control API provider (daemon/io/api.h) ---------------------------
