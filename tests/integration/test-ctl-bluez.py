@@ -41,27 +41,36 @@ def path_of(a):
 
 
 class Stream:
-    """A running flicgatectl whose output is read line by line as it comes."""
+    """A running flicgatectl whose output is read line by line as it comes
+    (raw reads: a buffered reader could hold a line that select() no longer
+    sees in the pipe)."""
 
     def __init__(self, bus, *args):
         self.proc = subprocess.Popen([CTL, "--bus", bus.address] + list(args), stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True)
+                                     stderr=subprocess.PIPE)
+        self.buf = b""
         self.lines = []
 
     def line(self, timeout=15):
-        r, _, _ = select.select([self.proc.stdout], [], [], timeout)
-        if not r:
-            return None
-        s = self.proc.stdout.readline()
-        if s:
-            self.lines.append(s.rstrip("\n"))
-            return self.lines[-1]
-        return None
+        end = time.monotonic() + timeout
+        while b"\n" not in self.buf:
+            left = end - time.monotonic()
+            r, _, _ = select.select([self.proc.stdout], [], [], max(0.0, left))
+            if not r:
+                return None
+            chunk = os.read(self.proc.stdout.fileno(), 4096)
+            if not chunk:
+                return None
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        self.lines.append(line.decode())
+        return self.lines[-1]
 
     def finish(self, timeout=30):
         out, err = self.proc.communicate(timeout=timeout)
-        self.lines += out.splitlines()
-        return self.proc.returncode, err
+        self.lines += (self.buf + out).decode().splitlines()
+        self.buf = b""
+        return self.proc.returncode, err.decode()
 
 
 def alerts(sink):
