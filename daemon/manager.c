@@ -207,6 +207,14 @@ static void on_radio_changed(void *userdata, enum fg_bluez_state state, const ch
 		fg_gpio_set_condition(m->gpio, FG_COND_NO_ADAPTER, state != FG_BLUEZ_READY);
 	fg_supervisor_radio_ready(m->supervisor, state == FG_BLUEZ_READY);
 	notify_status(m);
+	fg_api_gateway_changed(m->api);
+}
+
+static void on_pairing(void *userdata, const struct fg_pairing_report *rep)
+{
+	struct fg_manager *m = userdata;
+
+	manager_api_pairing(m, rep);
 }
 
 /* Seen, connected, battery read: supervision follows what the button tells. */
@@ -214,18 +222,16 @@ static void on_button_changed(void *userdata, const struct fg_button_status *st)
 {
 	struct fg_manager *m = userdata;
 
-	/*
-	 * Supervision only: its alarms announce themselves (sup_alarm). A
-	 * PropertiesChanged per report would cost every press of every
-	 * button a round of D-Bus signals (docs/supervision.md).
-	 */
 	fg_supervisor_button_status(m->supervisor, st);
+	/* the Button object's properties (Connected, LastEvent, RSSI, ...) */
+	manager_api_button_changed(m, st);
 }
 
 static const struct fg_buttons_ops buttons_ops = {
 	.button_event = on_button_event,
 	.radio_changed = on_radio_changed,
 	.button_changed = on_button_changed,
+	.pairing = on_pairing,
 };
 
 /* ---- supervision ------------------------------------------------------ */
@@ -587,6 +593,8 @@ int fg_manager_new(const struct fg_manager_options *opts, struct fg_config *conf
 		log_error_errno(r, "Failed to set up the buttons: %m");
 		goto failed;
 	}
+	/* the API went up before them: paired buttons no section names join it now */
+	fg_api_buttons_changed(m->api);
 
 	*ret = m;
 	return 0;

@@ -1132,8 +1132,20 @@ static void emit_button(struct fg_api *a, const char *id)
 
 void fg_api_button_changed(struct fg_api *a, const char *id)
 {
+	struct fg_api_button b;
+	bool known, listed;
+
 	if (!a || !id)
 		return;
+	known = fg_strv_contains(a->known_ids, id);
+	listed = a->p.button_by_id(a->p.userdata, id, &b) >= 0;
+	if (known != listed) {
+		/* it came (paired) or went (unpaired): the set of buttons changed */
+		fg_api_buttons_changed(a);
+		return;
+	}
+	if (!known)
+		return;	/* not one the API shows (being paired for the first time) */
 	emit_button(a, id);
 	emit_button_summary(a);
 }

@@ -273,6 +273,9 @@ void fg_api_gateway_changed(struct fg_api *a);
  * One button's properties changed: PropertiesChanged on it (every
  * property, current values) and on the Gateway's Buttons,
  * ConnectedButtons and OpenAlerts, which are derived from the buttons.
+ * If the provider now lists an @id it did not before, or no longer lists
+ * it, this is fg_api_buttons_changed() (InterfacesAdded/Removed); an @id
+ * it neither lists nor listed is ignored.
  */
 void fg_api_button_changed(struct fg_api *a, const char *id);
 /*

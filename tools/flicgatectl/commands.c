@@ -169,9 +169,13 @@ static void status_text(const struct gateway_info *g)
 	printf("Config:     %s\n", dash(g->config_path));
 	printf("Started:    %s (%s)\n", fmt_time(g->start_time, t, sizeof(t)),
 	       fmt_ago(g->start_time, ago, sizeof(ago)));
-	if (bt)
-		printf("Bluetooth:  %s, %s\n", g->adapter && g->adapter[0] ? g->adapter : "no adapter",
-		       dash(g->adapter_state));
+	if (bt && g->adapter && g->adapter[0])
+		printf("Bluetooth:  %s, %s\n", g->adapter, dash(g->adapter_state));
+	else if (bt)
+		/* no adapter in use: the state says why, in words */
+		printf("Bluetooth:  %s\n", g->adapter_state && strcmp(g->adapter_state, "no-bluetoothd") == 0 ?
+		       "bluetoothd is not running" : g->adapter_state && strcmp(g->adapter_state, "no-adapter") == 0 ?
+		       "no adapter" : dash(g->adapter_state));
 	else
 		printf("Bluetooth:  %s\n", na);
 	if (g->pairing_open)
@@ -201,7 +205,7 @@ static void status_text(const struct gateway_info *g)
 			printf("%s %s", i ? "," : "", g->alarms[i]);
 		printf("\n");
 	} else
-		printf("Alarms:     none (supervision)\n");
+		printf("Alarms:     none open\n");
 	if (g->test_window_open)
 		printf("Testing:    window open until %s (%s) for %s: presses page nobody\n",
 		       fmt_time(g->test_window_end, t, sizeof(t)), fmt_ago(g->test_window_end, ago, sizeof(ago)),
