@@ -911,6 +911,57 @@ int fg_pipeline_test_alert(struct fg_pipeline *p, const char *button, const char
 	return 0;
 }
 
+int fg_pipeline_supervision_alert(struct fg_pipeline *p, const struct fg_supervision_alert *s,
+				  char ret_id[FG_ALERT_ID_MAX])
+{
+	/* only its webhooks matter to enqueue(); the name is for the log */
+	struct fg_button_config targets = {
+		.name = (char *)"supervision",
+		.webhooks = (size_t *)s->webhooks,
+		.n_webhooks = s->n_webhooks,
+	};
+	struct fg_alert a = {};
+	char id[FG_ALERT_ID_MAX];
+	const char *st = s->on ? "on" : "off";
+	int r;
+
+	if (!s->name_id || !*s->name_id)
+		return -EINVAL;
+	r = new_alert_id(id, "sup-");
+	if (r < 0)
+		return r;
+	snprintf(a.id, sizeof(a.id), "%s", id);
+	snprintf(a.incident_id, sizeof(a.incident_id), "%s",
+		 s->incident_id && *s->incident_id ? s->incident_id : id);
+	snprintf(a.idempotency_key, sizeof(a.idempotency_key), "supervision:%s:%s:%" PRIu64 ":%s",
+		 p->config->gateway.name, s->name_id, s->since_usec, st);
+	a.supervision = true;
+	a.state = s->on ? FG_ALERT_ON : FG_ALERT_OFF;
+	/* notify-only presets say "resolved" for an alarm that was raised */
+	a.was_open = !s->on;
+	a.severity = s->severity;
+	a.gesture = FG_GESTURE_CLICK;	/* stored, never shown for supervision */
+	a.press_usec = s->since_usec;
+	a.created_usec = fg_now_realtime();
+	if (fg_alert_set_string(&a.button, s->name_id) < 0 ||
+	    fg_alert_set_string(&a.name_id, s->name_id) < 0 ||
+	    fg_alert_set_string(&a.gateway, p->config->gateway.name) < 0 ||
+	    fg_alert_set_string(&a.info, s->info ? s->info : "") < 0) {
+		fg_alert_clear(&a);
+		return -ENOMEM;
+	}
+	log_notice("Supervision alert %s %s (%s): %s", s->name_id, fg_alert_state_to_string(a.state),
+		   a.id, a.info);
+	if (p->config->n_webhooks == 0)
+		log_error("No [webhook] to send supervision alert %s to: nobody is told", s->name_id);
+	enqueue(p, s->n_webhooks ? &targets : NULL, &a, NULL);
+	fg_alert_clear(&a);
+	dispatch_all(p);
+	if (ret_id)
+		memcpy(ret_id, id, FG_ALERT_ID_MAX);
+	return 0;
+}
+
 int fg_pipeline_reload(struct fg_pipeline *p, const struct fg_config *c)
 {
 	const struct fg_config *old = p->config;
