@@ -166,6 +166,7 @@ struct fg_bluez {
 	sd_bus_slot *discovery_slot;
 	bool discovery_active;		/* our StartDiscovery succeeded (and no StopDiscovery since) */
 	bool discovery_paused;		/* stopped by us while a foreground connect is in flight */
+	bool rescan;			/* stop and start our session once: fg_bluez_rescan() */
 	sd_event_source *discovery_timer;
 	bool filter_wide;		/* the filter installed (or being installed) is the wide one */
 
@@ -2128,7 +2129,7 @@ static void filter_update(struct fg_bluez *bz)
  * session (if it was the only one) the kernel scans passively for the
  * devices it has pending connections to and connects at once.
  */
-static void discovery_pause(struct fg_bluez *bz)
+static void discovery_pause(struct fg_bluez *bz, const char *why)
 {
 	int r;
 
@@ -2139,7 +2140,7 @@ static void discovery_pause(struct fg_bluez *bz)
 		log_warning_errno(r, "Bluetooth: cannot call StopDiscovery: %m");
 		return;
 	}
-	log_debug("Bluetooth: discovery paused while connecting");
+	log_debug("Bluetooth: discovery paused %s", why);
 	/* BlueZ drops a session's filter with it: set again on resume */
 	bz->discovery_active = false;
 	bz->discovery_paused = true;
@@ -2152,6 +2153,7 @@ static void discovery_update(struct fg_bluez *bz)
 	if (!bz->adapter || !bz->adapter->powered) {
 		bz->discovery_active = false;
 		bz->discovery_paused = false;
+		bz->rescan = false;
 		bz->discovery_slot = sd_bus_slot_unref(bz->discovery_slot);
 		bz->discovery_timer = sd_event_source_disable_unref(bz->discovery_timer);
 		return;
@@ -2160,8 +2162,15 @@ static void discovery_update(struct fg_bluez *bz)
 	if (bz->discovery_slot || bz->loading)
 		return;
 	if (foreground_pending(bz)) {
+		/* stopping anyway: the restart after the connect is the rescan */
+		bz->rescan = false;
 		if (bz->discovery_active)
-			discovery_pause(bz);
+			discovery_pause(bz, "while connecting");
+		return;
+	}
+	if (bz->rescan && bz->discovery_active) {
+		bz->rescan = false;
+		discovery_pause(bz, "to hear every device afresh");
 		return;
 	}
 	if (bz->discovery_active ||
@@ -2172,6 +2181,23 @@ static void discovery_update(struct fg_bluez *bz)
 		log_warning_errno(r, "Bluetooth: cannot call SetDiscoveryFilter: %m");
 		discovery_retry_later(bz);
 	}
+}
+
+/*
+ * bluetoothd tells of an advertisement only through a property change: a
+ * device whose advertisement and RSSI stay the same (a button put in
+ * public mode before the pairing window opened, a radio with a steady
+ * RSSI) is heard but not announced again. A discovery session that ends
+ * forgets the RSSI of what it found, so the next one announces every
+ * device in range: stop ours and start it again (if ours is the only
+ * session: another program's keeps the RSSI, and its own announcements).
+ */
+void fg_bluez_rescan(struct fg_bluez *bz)
+{
+	if (!bz->discovery_active && !bz->discovery_slot)
+		return;
+	bz->rescan = true;
+	discovery_update(bz);
 }
 
 /* ---- signals and the snapshot ------------------------------------------------- */

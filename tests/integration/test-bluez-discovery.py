@@ -10,7 +10,10 @@ kernel holds can only fail: pairing, a reconnect after a link that never
 got its services, and a link whose Connected=true is never signalled must
 all go through because flicgated pauses its own discovery for a foreground
 connect. Then another program's discovery, which flicgated cannot pause:
-the attempt gets one window more and succeeds."""
+the attempt gets one window more and succeeds. Last, a radio whose
+repeated reports change nothing (flicsim --steady, as btvirt): a button
+already in public mode when a pairing window opens pairs, because the
+window restarts the discovery session."""
 import os
 import sys
 import time
@@ -21,7 +24,7 @@ import fgtest  # noqa: E402
 from fgtest import TempDir, check, finish  # noqa: E402
 from flicsimtest import FLIC_SERVICE, Sim, dbus  # noqa: E402
 
-A, B = addr(1), addr(2)
+A, B, C = addr(1), addr(2), addr(3)
 ADAPTER = "/org/bluez/hci0"
 
 
@@ -139,4 +142,27 @@ with TempDir() as tmp:
         check(rc == 0, "second buttons-driver exits cleanly (rc %s)" % rc)
         show_logs_if_failed(drv, sim)
         check(sanitizer_clean(drv.log()), "no sanitizer report (second driver)")
+
+    # 5. a radio without noise (btvirt's): a button already in public mode
+    # when the window opens is announced once, refused; the window must
+    # make bluetoothd announce it again (a fresh discovery session)
+    cfg = tmp.file("flicgate3.ini", config(state_dir + "3", pairing="window", connect_timeout="3s"))
+    with Sim(["--connect-ms", "5", "--scan-interval-ms", "50", "--steady"], tmp=tmp) as sim:
+        sim.add(C, name="c", serial=serial(3), public_mode=True, **FAST)
+        drv = Driver(tmp, sim.bus_daemon.address, cfg, name="driver3")
+        try:
+            check(drv.wait(lambda l: l == "RADIO ready hci0", 10), "third driver ready")
+            check(drv.pairing("refused", C, 0, 5), "a button in public mode without a window is refused")
+            time.sleep(1.0)
+            n = status(sim)["AdvertisingReports"]
+            time.sleep(1.0)
+            check(status(sim)["AdvertisingReports"] > n, "the radio keeps hearing it")
+            m = drv.mark()
+            check(drv.cmd("window 30") == "OK window", "a pairing window opens")
+            check(drv.pairing("paired", C, m, 5), "the button already in public mode pairs in it")
+        finally:
+            rc = drv.close()
+        check(rc == 0, "third buttons-driver exits cleanly (rc %s)" % rc)
+        show_logs_if_failed(drv, sim)
+        check(sanitizer_clean(drv.log()), "no sanitizer report (third driver)")
 finish()

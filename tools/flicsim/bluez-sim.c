@@ -987,7 +987,15 @@ static void report(struct dev *d)
 	 * unless the advertisement itself does. */
 	d->jitter = d->jitter * 1103515245u + 12345u;
 	rssi = fs_button_rssi(d->btn);
-	if (dup)
+	/*
+	 * --steady: RSSI as btvirt's (never moving), and a public-mode
+	 * advertisement (service UUID and name, no manufacturer data) has
+	 * nothing bluetoothd would announce again: the button is reported
+	 * once, until a discovery session ends and forgets its RSSI.
+	 */
+	if (dup && bz->cfg.steady)
+		dup = !public;
+	else if (dup)
 		rssi += (int16_t)((d->jitter >> 16) % 5) - 2;
 	else if (d->has_rssi)
 		rssi = d->rssi;

@@ -41,6 +41,7 @@ struct fs_bluez_config {
 	uint32_t discovery_window_ms;	/* the kernel's LE discovery window; 0: no hold */
 	uint32_t temporary_timeout_s;	/* unseen temporary devices go away */
 	bool modern;			/* BlueZ >= 5.82 extras (Bonded, Disconnected) */
+	bool steady;			/* no RSSI noise; public adverts re-announce nothing */
 };
 
 void fs_bluez_config_init(struct fs_bluez_config *c);

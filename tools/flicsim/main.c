@@ -340,6 +340,8 @@ static void help(void)
 	       "  --temporary-timeout-s N unseen temporary devices removed after N s (30)\n"
 	       "  --adapter-address A    hci0's address\n"
 	       "  --bluez-version V      5.66 (default) or 5.82 (adds Bonded, Disconnected)\n"
+	       "  --steady               a radio without noise: RSSI never moves, a button in public\n"
+	       "                         mode is announced once per discovery session\n"
 	       "  --peripheral hciN      no fake bluetoothd: put one button on the air through\n"
 	       "                         the real bluetoothd's adapter hciN (GATT server and\n"
 	       "                         advertising; the real-kernel test lane)\n"
@@ -367,7 +369,7 @@ int main(int argc, char **argv)
 	enum {
 		OPT_ADDRESS = 0x100, OPT_SESSION, OPT_SYSTEM, OPT_BUTTONS, OPT_MTU, OPT_LATENCY,
 		OPT_CONNECT_MS, OPT_CONNECT_TIMEOUT, OPT_SUPERVISION, OPT_SCAN, OPT_WINDOW, OPT_TEMP,
-		OPT_ADAPTER, OPT_VERSION, OPT_PERIPHERAL,
+		OPT_ADAPTER, OPT_VERSION, OPT_PERIPHERAL, OPT_STEADY,
 	};
 	static const struct option options[] = {
 		{ "address", required_argument, NULL, OPT_ADDRESS },
@@ -384,6 +386,7 @@ int main(int argc, char **argv)
 		{ "temporary-timeout-s", required_argument, NULL, OPT_TEMP },
 		{ "adapter-address", required_argument, NULL, OPT_ADAPTER },
 		{ "bluez-version", required_argument, NULL, OPT_VERSION },
+		{ "steady", no_argument, NULL, OPT_STEADY },
 		{ "peripheral", required_argument, NULL, OPT_PERIPHERAL },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -470,6 +473,9 @@ int main(int argc, char **argv)
 				log_error("--bluez-version: 5.66 or 5.82");
 				return 2;
 			}
+			break;
+		case OPT_STEADY:
+			cfg.steady = true;
 			break;
 		case OPT_PERIPHERAL:
 			peripheral = optarg;
