@@ -4,10 +4,12 @@
 with two linked btvirt controllers. On hci0 an emulated Flic 2 button
 (flicsim --peripheral: a GATT server and LE advertiser through bluetoothd's
 own GattManager1 and LEAdvertisingManager1); on hci1 flicgated, which must
-find the button, pair with it, turn its presses into alerts posted to a
-sink on the guest's loopback, show them on gpio-sim LEDs and buzzer
-(open, escalate, acknowledge, close), reconnect after the button drops the
-link, and come back after bluetoothd restarts."""
+find the button, pair with it in a window opened by `flicgatectl pair`,
+turn its presses into alerts posted to a sink on the guest's loopback,
+show them on gpio-sim LEDs and buzzer (open, escalate, acknowledge,
+close), reconnect after the button drops the link, and come back after
+bluetoothd restarts. What the gateway knows is read from its D-Bus API
+(io.github.flicgate1) on the system bus, not from its log."""
 import json
 import os
 import time
@@ -18,6 +20,7 @@ import fgvm
 from fgvm import check, log, require, wait_for
 
 SIM = "io.github.flicgate.Sim1"
+FG, FG_GATEWAY = "io.github.flicgate1", "/io/github/flicgate1/gateway"
 SIM_PATH = "/io/github/flicgate/sim"
 STATUS, ALERT, BUZZER, ACK = 17, 27, 22, 23
 LEVEL1, LEVEL2 = 6, 12	# seconds an alert is open before escalation levels 1 and 2
@@ -26,7 +29,7 @@ CONFIG = """[gateway]
 name = vm-flic
 [bluetooth]
 adapter = hci1
-pairing = listed
+pairing = window
 %(ct)s
 trusted_key = %(key)s
 [webhook alertops]
@@ -128,7 +131,10 @@ ct = [w.split("=", 1)[1] for w in open("/proc/cmdline").read().split() if w.star
 fgvm.install_config(CONFIG % dict(ct="connect_timeout = " + ct[0] if ct else "", key=test_key, sink=sink_url, button=button, l1=LEVEL1, l2=LEVEL2))
 d = fgvm.Flicgated(["-v"])
 require(d.wait_ready(), "flicgated reaches READY=1")
-paired = d.wait_log("Button reception paired", 60)
+# the operator's way: a pairing window, followed live (PairingProgress)
+rc, out = fgvm.run(["flicgatectl", "pair", "--timeout", "120"], timeout=150)
+log("flicgatectl pair (exit %d):" % rc, " | ".join(out.strip().splitlines()[-6:]))
+paired = rc == 0
 if not paired:
     # what bluetoothd says about the button's device object on the gateway's side
     om = dbus.Interface(bus.get_object("org.bluez", "/"), "org.freedesktop.DBus.ObjectManager")
@@ -136,8 +142,30 @@ if not paired:
         if "org.bluez.Device1" in ifs:
             dev = ifs["org.bluez.Device1"]
             log(path, {k: str(dev[k]) for k in ("Connected", "ServicesResolved", "Paired", "Trusted") if k in dev})
-require(paired, "it discovers the button in public mode and pairs")
-require(d.wait_log("Button reception: connected and verified", 30), "the session is verified")
+require(paired, "flicgatectl pair: the gateway discovers the button in public mode and pairs")
+api = dbus.Interface(bus.get_object(FG, FG_GATEWAY), FG + ".Gateway")
+button_path = api.GetButton("reception")
+
+
+def fg_button(name):
+    """One property of the gateway's Button object for the button."""
+    return dbus.Interface(bus.get_object(FG, button_path), "org.freedesktop.DBus.Properties").Get(FG + ".Button", name)
+
+
+def fg_gateway(name):
+    return dbus.Interface(bus.get_object(FG, FG_GATEWAY), "org.freedesktop.DBus.Properties").Get(FG + ".Gateway", name)
+
+
+def connected():
+    try:
+        return bool(fg_button("Connected"))
+    except dbus.exceptions.DBusException:
+        return False
+
+
+check(fg_button("Paired") and fg_button("Configured") and str(fg_button("Address")) == button,
+      "the API shows it paired, as [button reception]")
+require(wait_for(connected, 30), "the session is verified (Button.Connected)")
 check(os.path.exists("/var/lib/flicgate") and any(os.scandir("/var/lib/flicgate")),
       "the pairing is stored under /var/lib/flicgate")
 ctl.SetPublicMode(button, False)
@@ -183,35 +211,38 @@ check("Mapped Opened" in out and "Mapped Closed" in out, "the AlertOps-like sink
 
 # the button drops the link (out of range), presses queue in it, then it is back
 ctl.SetInRange(button, False)
-check(d.wait_log("Button reception: disconnected", 20), "the link drop is seen by the gateway")
+check(wait_for(lambda: not connected(), 20), "the link drop is seen by the gateway (Button.Connected false)")
 n = len(alerts())
 press("click")
 time.sleep(1.5)
 check(len(alerts()) == n, "nothing arrives while the button is away")
 ctl.SetInRange(button, True)
-require(wait_for(lambda: d.output().count("Button reception: connected and verified") >= 2, 60),
-      "the gateway reconnects when the button advertises again")
+require(wait_for(connected, 60), "the gateway reconnects when the button advertises again")
 check(wait_for(lambda: ("reception", "On", "single_click", True) in alerts(), 30),
       "the press made while away arrives, marked queued")
 
 # bluetoothd restarts under everyone
-verified = d.output().count("Button reception: connected and verified")
 log("restarting bluetoothd")
 check(btd.stop() == 0, "bluetoothd stops")
+check(wait_for(lambda: fg_gateway("AdapterState") == "no-bluetoothd" and not connected(), 10),
+      "the gateway sees bluetoothd gone (AdapterState %s)" % fg_gateway("AdapterState"))
+log("button's controller reset: %s" % " / ".join(fgvm.reset_controller(0).split()[-6:]))
 btd = fgvm.start_bluetoothd("bluetoothd-2")
 require(btd is not None, "bluetoothd is back")
 check(wait_for(lambda: sim.output().count("GATT service registered") >= 2, 30),
       "the button registers again with the new bluetoothd")
 # a press makes a button that lost its link advertise, as a real one does
 press("double_click", settle=0.5)
-check(wait_for(lambda: d.output().count("Button reception: connected and verified") > verified, 60),
-      "the gateway reconnects through the new bluetoothd")
+check(wait_for(lambda: fg_gateway("AdapterState") == "ready", 30), "the adapter is ready again")
+check(wait_for(connected, 60), "the gateway reconnects through the new bluetoothd")
 check(wait_for(lambda: alerts()[-1:] and alerts()[-1][:3] == ("reception", "Off", "double_click"), 30),
       "and the press made across the restart arrives: %s" % alerts()[-1:])
 press("click")
 check(wait_for(lambda: alerts()[-1:] and alerts()[-1][:3] == ("reception", "On", "single_click"), 20),
       "presses keep working after the restart")
 
+rc, out = fgvm.run(["flicgatectl", "status"])
+check(rc == 0 and "reception" in out, "flicgatectl status lists the button (exit %d)" % rc)
 st = sim_state()
 log("button state", {k: str(v) for k, v in st.items()})
 rc = d.stop()
