@@ -74,7 +74,8 @@ sink_url = "http://127.0.0.1:%s" % open(port_file).read().strip()
 
 
 def alerts():
-    """(button, state, gesture, queued) per request the sink got on the alert path."""
+    """(button, state, gesture, queued) per request the sink got on the alert
+    path for the button (not the gateway's own supervision alerts)."""
     out = []
     try:
         lines = open(requests).read().splitlines()
@@ -88,7 +89,8 @@ def alerts():
             b = json.loads(r["body"])
         except (ValueError, KeyError):
             continue
-        out.append((b.get("flic_nameId"), b.get("flic_state"), b.get("flic_gesture"), b.get("flic_queued")))
+        if b.get("flic_nameId") == "reception":
+            out.append((b.get("flic_nameId"), b.get("flic_state"), b.get("flic_gesture"), b.get("flic_queued")))
     return out
 
 

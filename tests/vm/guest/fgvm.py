@@ -293,8 +293,32 @@ def start_btvirt(n=2, attempts=3):
     return None
 
 
+def bluetoothd_one_att_bearer(path="/etc/bluetooth/main.conf"):
+    """[GATT] Channels = 1: no Enhanced ATT. Both ends of the lane's link
+    are this bluetoothd, which offers EATT, so it would spread the
+    gateway's write commands over several ATT bearers, and the button side
+    handles each bearer's queue on its own: the writes reach the button out
+    of order, and the Flic 2 protocol's signed packets carry a counter, so
+    the button sees a bad MAC and ends the session. A real Flic 2 has no
+    EATT: one bearer, order kept (docs/bluez.md, main.conf)."""
+    try:
+        lines = open(path).read().splitlines()
+    except FileNotFoundError:
+        lines = []
+    lines = [ln for ln in lines if not ln.strip().replace(" ", "").startswith("Channels=")]
+    if "[GATT]" in (ln.strip() for ln in lines):
+        i = [ln.strip() for ln in lines].index("[GATT]")
+        lines.insert(i + 1, "Channels = 1")
+    else:
+        lines += ["[GATT]", "Channels = 1"]
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
 def start_bluetoothd(name="bluetoothd"):
     """The guest's own bluetoothd, debug logging on; waits until it owns org.bluez."""
+    bluetoothd_one_att_bearer()
     p = Proc(name, ["/usr/libexec/bluetooth/bluetoothd", "--nodetach", "--debug"])
     ok = wait_for(lambda: name_owner_uid("org.bluez") is not None or not p.running(), 20, 0.05)
     return p if ok and p.running() else None
