@@ -223,22 +223,39 @@ require(wait_for(connected, 60), "the gateway reconnects when the button adverti
 check(wait_for(lambda: ("reception", "On", "single_click", True) in alerts(), 30),
       "the press made while away arrives, marked queued")
 
-# bluetoothd restarts under everyone
+# bluetoothd restarts under the gateway. The button is away meanwhile:
+# both ends of the link are this one bluetoothd, and a restart with the
+# link up leaves the button's btvirt controller advertising with no host,
+# which the gateway's controller then connects to (a link nobody serves;
+# docs/testing.md, pitfalls). A real button's radio is its own.
+ctl.SetInRange(button, False)
+check(wait_for(lambda: not connected(), 20), "the button is away before the restart")
 log("restarting bluetoothd")
-check(btd.stop() == 0, "bluetoothd stops")
-check(wait_for(lambda: fg_gateway("AdapterState") == "no-bluetoothd" and not connected(), 10),
+rc = btd.stop()
+# Debian 12's kernel (6.1) sometimes hits a BUG when bluetoothd closes the
+# socket of an LE connect still pending (the gateway's, for the button
+# that is away): "list_del corruption" in hci_chan_del, bluetoothd killed
+# (docs/testing.md, finding 4). Not the gateway's doing; what the gateway
+# does next is still checked below. Any other exit status fails.
+_, dmesg = fgvm.run(["dmesg"])
+kernel_bug = rc != 0 and "list_del corruption" in dmesg and "hci_chan_del" in dmesg
+if kernel_bug:
+    log("KNOWN KERNEL BUG at bluetoothd's exit (list_del corruption in hci_chan_del): bluetoothd exit %s" % rc)
+check(rc == 0 or kernel_bug, "bluetoothd stops (exit %s%s)" % (rc, ", the known kernel bug" if kernel_bug else ""))
+check(wait_for(lambda: fg_gateway("AdapterState") == "no-bluetoothd", 10),
       "the gateway sees bluetoothd gone (AdapterState %s)" % fg_gateway("AdapterState"))
+# pressed while bluetoothd is down: the button keeps it
+press("double_click", settle=0.5)
 log("button's controller reset: %s" % " / ".join(fgvm.reset_controller(0).split()[-6:]))
 btd = fgvm.start_bluetoothd("bluetoothd-2")
 require(btd is not None, "bluetoothd is back")
 check(wait_for(lambda: sim.output().count("GATT service registered") >= 2, 30),
       "the button registers again with the new bluetoothd")
-# a press makes a button that lost its link advertise, as a real one does
-press("double_click", settle=0.5)
 check(wait_for(lambda: fg_gateway("AdapterState") == "ready", 30), "the adapter is ready again")
+ctl.SetInRange(button, True)
 check(wait_for(connected, 60), "the gateway reconnects through the new bluetoothd")
-check(wait_for(lambda: alerts()[-1:] and alerts()[-1][:3] == ("reception", "Off", "double_click"), 30),
-      "and the press made across the restart arrives: %s" % alerts()[-1:])
+check(wait_for(lambda: alerts()[-1:] and alerts()[-1] == ("reception", "Off", "double_click", True), 30),
+      "and the press made while bluetoothd was down arrives, queued: %s" % alerts()[-1:])
 press("click")
 check(wait_for(lambda: alerts()[-1:] and alerts()[-1][:3] == ("reception", "On", "single_click"), 20),
       "presses keep working after the restart")

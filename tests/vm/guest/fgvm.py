@@ -257,17 +257,19 @@ def mgmt_indexes():
 
 
 def reset_controller(index):
-    """Between two bluetoothd: drop controller @index's advertising
-    instances, then power it on and off through the kernel (opening it
-    sends HCI Reset). The old bluetoothd's power-off leaves a btvirt
-    controller advertising (the kernel closes it without disabling
-    advertising, the emulator keeps the state, and the kernel keeps the
-    instance to enable again at the next power-on), and the emulator lets
-    the other controller connect to it before any host serves it: a link
-    nobody answers on (docs/testing.md, pitfalls)."""
+    """Between two bluetoothd: make controller @index stop advertising for
+    good. When the old bluetoothd goes, the kernel re-enables the button's
+    advertising after the link drops and then closes the controller
+    without disabling it; the emulator keeps advertising, the kernel keeps
+    its "advertising now" flag (and enables it again at the next
+    power-on), and the emulator lets the other controller connect to a
+    controller no host serves yet: a link nobody answers on
+    (docs/testing.md, pitfalls). Drop the instances, power on (HCI Reset),
+    switch advertising on and off so that the kernel disables it and clears
+    its flag, power off."""
     i = str(index)
-    return (btmgmt("--index", i, "clr-adv") + btmgmt("--index", i, "power", "on") +
-            btmgmt("--index", i, "power", "off"))
+    return "".join(btmgmt("--index", i, *cmd) for cmd in (
+        ("clr-adv",), ("power", "on"), ("advertising", "on"), ("advertising", "off"), ("power", "off")))
 
 
 def start_btvirt(n=2, attempts=3):
