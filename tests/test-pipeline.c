@@ -357,6 +357,40 @@ static void test_test_alert_and_presets(void **state)
 	fg_config_free(c);
 }
 
+/*
+ * On a kept-alive connection the request of a press is on the wire before
+ * fg_pipeline_button_event() returns (its flush comes after it): the sink
+ * gets it while this process runs no loop iteration at all.
+ */
+static void test_request_before_flush(void **state)
+{
+	struct fg_config *c = load(NULL);
+	sd_event *e;
+	struct fg_pipeline *p;
+	size_t got = 0;
+	char *log;
+
+	assert_int_equal(sd_event_new(&e), 0);
+	assert_int_equal(fg_pipeline_new(e, c, &p), 0);
+	fg_pipeline_set_callback(p, on_event, NULL);
+	press(p, c, 0, FG_GESTURE_CLICK, 1, FG_MAPPING_OPEN);
+	run_until_empty(e, p, 5000);	/* the connection is open now */
+	press(p, c, 1, FG_GESTURE_CLICK, 1, FG_MAPPING_OPEN);
+	for (unsigned i = 0; i < 500 && got < 2; i++) {
+		sink_sleep_ms(10);
+		log = sink_read_log(&sink);
+		got = count_substr(log, "\"path\":\"/alertops\"");
+		free(log);
+	}
+	assert_int_equal(got, 2);
+	assert_int_equal(fg_pipeline_spool_depth(p), 1);	/* its answer waits for the loop */
+	run_until_empty(e, p, 5000);
+	assert_int_equal(events[FG_PIPELINE_DELIVERED], 2);
+	fg_pipeline_free(p);
+	sd_event_unref(e);
+	fg_config_free(c);
+}
+
 /* A Retry-After pauses the whole target, not only the alert that got it. */
 static void test_retry_after_pauses_target(void **state)
 {
@@ -554,6 +588,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		FG_TEST_SETUP("/pipeline/order-per-button", test_order_per_button, setup, teardown),
+		FG_TEST_SETUP("/pipeline/request-before-flush", test_request_before_flush, setup, teardown),
 		FG_TEST_SETUP("/pipeline/outage-then-recovery", test_outage_then_recovery, setup, teardown),
 		FG_TEST_SETUP("/pipeline/dead-letter-and-unhealthy", test_dead_letter_and_unhealthy, setup, teardown),
 		FG_TEST_SETUP("/pipeline/restart-replays-spool", test_restart_replays, setup, teardown),

@@ -739,14 +739,14 @@ void fg_pipeline_set_callback(struct fg_pipeline *p, fg_pipeline_callback_t cb, 
 	p->cb_userdata = userdata;
 }
 
-/* Spool @a for @n targets with one flush; returns the number of losses. */
+/* Spool @a for @n targets, flushed by send_then_commit(); returns the number of losses. */
 static unsigned enqueue_batch(struct fg_pipeline *p, const struct fg_alert *a,
 			      const char *const *names, size_t n)
 {
 	int results[ENQUEUE_BATCH], r;
 	unsigned lost = 0;
 
-	r = fg_spool_add_many(p->spool, names, n, a, results, NULL);
+	r = fg_spool_stage_many(p->spool, names, n, a, results, NULL);
 	for (size_t i = 0; i < n; i++) {
 		int ri = r < 0 ? r : results[i];
 
@@ -798,9 +798,30 @@ static unsigned enqueue(struct fg_pipeline *p, const struct fg_button_config *b,
 	}
 	if (n > 0)
 		lost += enqueue_batch(p, a, names, n);
+	return lost;
+}
+
+/*
+ * What enqueue() wrote is not flushed yet: start the requests first, so
+ * that on a kept-alive connection they are on the wire while the one
+ * fdatasync runs (the flush, not the request, is most of a press's cost on
+ * an SD card), then flush. Nobody relies on the alerts before this
+ * returns: the button is acknowledged after it, so a power cut before the
+ * flush makes the button send the press again (docs/alerts.md).
+ */
+static void send_then_commit(struct fg_pipeline *p)
+{
+	int r;
+
+	dispatch_all(p);
+	if (fg_spool_staged(p->spool) > 0)
+		fg_webhook_kick(p->webhook);
+	r = fg_spool_commit(p->spool);
+	if (r < 0)
+		log_error_errno(r, "Failed to flush the spool: the alerts just queued are held in "
+				"memory only (disk full or failing?): %m");
 	arm_flush(p);
 	check_alarm(p);
-	return lost;
 }
 
 int fg_pipeline_button_event(struct fg_pipeline *p, const struct fg_button_config *b,
@@ -847,7 +868,7 @@ int fg_pipeline_button_event(struct fg_pipeline *p, const struct fg_button_confi
 	else if (o == FG_MAPPING_CLOSE)
 		emit(p, FG_PIPELINE_ALERT_CLOSED, b->name, NULL, &a, 0);
 	fg_alert_clear(&a);
-	dispatch_all(p);
+	send_then_commit(p);
 	if (ret_outcome)
 		*ret_outcome = o;
 	return 0;
@@ -907,7 +928,7 @@ int fg_pipeline_test_alert(struct fg_pipeline *p, const char *button, const char
 	snprintf(a.idempotency_key, sizeof(a.idempotency_key), "%s:off", id);
 	enqueue(p, b, &a, target);
 	fg_alert_clear(&a);
-	dispatch_all(p);
+	send_then_commit(p);
 	return 0;
 }
 
@@ -956,7 +977,7 @@ int fg_pipeline_supervision_alert(struct fg_pipeline *p, const struct fg_supervi
 		log_error("No [webhook] to send supervision alert %s to: nobody is told", s->name_id);
 	enqueue(p, s->n_webhooks ? &targets : NULL, &a, NULL);
 	fg_alert_clear(&a);
-	dispatch_all(p);
+	send_then_commit(p);
 	if (ret_id)
 		memcpy(ret_id, id, FG_ALERT_ID_MAX);
 	return 0;

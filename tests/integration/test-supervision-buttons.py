@@ -111,7 +111,9 @@ offline_after = 4s
             body = [b for b in posts(sink) if b.get("flic_nameId") == "reception-battery"][0]
             check(" mV " in body["info"] and "low" in body["info"] and body["flic_supervision"] is True,
                   "info says the voltage: %s" % body["info"])
-            check(any("(low_battery)" in l for l in d.output().splitlines() if "LED status" in l),
+            # the request may reach the sink before the LED is set (same loop iteration)
+            check(wait_for(lambda: any("(low_battery)" in l for l in d.output().splitlines()
+                                       if "LED status" in l), 5),
                   "the status LED shows low_battery")
             p, j = ctl_json(bus, "buttons", "reception")
             check(j and j["battery_low"] is True and 2350 <= j["battery_mv"] <= 2450 and 0 <= j["battery_percent"] <= 10,
