@@ -897,8 +897,8 @@ static int on_connect_reply(sd_bus_message *reply, void *userdata, sd_bus_error 
 		 * (docs/bluez.md): the reply is enough.
 		 */
 		if (!d->connected) {
-			log_info("Bluetooth: %s: connected (no Connected signal from bluetoothd)",
-				 fmt_addr(d->address, a));
+			log_debug("Bluetooth: %s: Connect() answered before a Connected signal: connected",
+				  fmt_addr(d->address, a));
 			d->connected = true;
 			device_changed(d, CH_CONNECTED);
 		}
