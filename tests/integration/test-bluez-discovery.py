@@ -49,6 +49,14 @@ def show_logs_if_failed(drv, sim):
             print("\n".join(text.splitlines()[-40:]))
 
 
+def pair_public(sim, drv, a, timeout):
+    """Put button @a in public mode; (paired within @timeout, seconds taken)."""
+    t0 = time.monotonic()
+    m = drv.mark()
+    sim.ctl.SetPublicMode(a, True)
+    return drv.pairing("paired", a, m, timeout), time.monotonic() - t0
+
+
 def state(drv, a):
     b = drv.button(a)
     return b and b["state"]
@@ -67,11 +75,8 @@ with TempDir() as tmp:
             check(drv.wait(lambda l: l == "RADIO ready hci0", 10), "the driver finds hci0 ready")
             check(wait(lambda: sim.prop(ADAPTER, "org.bluez.Adapter1", "Discovering"), 5), "it discovers")
             # the button shows up in public mode: reported at once, in this window
-            t0 = time.monotonic()
-            m = drv.mark()
-            sim.ctl.SetPublicMode(A, True)
-            check(drv.pairing("paired", A, m, 8), "a button reported in this window pairs (%.1f s)" %
-                  (time.monotonic() - t0))
+            ok, took = pair_public(sim, drv, A, 8)
+            check(ok, "a button reported in this window pairs (%.1f s)" % took)
             st = status(sim)
             check(st["ConnectsHeld"] == 0 and st["WindowWaits"] == 0,
                   "no Connect() was held: our discovery was paused first (held %d)" % st["ConnectsHeld"])
@@ -126,11 +131,8 @@ with TempDir() as tmp:
         drv = Driver(tmp, sim.bus_daemon.address, cfg, name="driver2")
         try:
             check(drv.wait(lambda l: l == "RADIO ready hci0", 10), "second driver ready")
-            t0 = time.monotonic()
-            m = drv.mark()
-            sim.ctl.SetPublicMode(B, True)
-            check(drv.pairing("paired", B, m, 15), "paired despite another program's discovery (%.1f s)" %
-                  (time.monotonic() - t0))
+            ok, took = pair_public(sim, drv, B, 15)
+            check(ok, "paired despite another program's discovery (%.1f s)" % took)
             st = status(sim)
             check(st["ConnectsHeld"] == 1 and st["WindowWaits"] == 1,
                   "its Connect() was held once, until the window ended (%d, %d)" %
