@@ -263,7 +263,10 @@ struct fg_api_provider {
  */
 int fg_api_new(sd_bus *bus, const struct fg_api_provider *provider, gid_t operator_gid,
 	       struct fg_api **ret);
-/* Unregisters everything. Accepts NULL; returns NULL. */
+/*
+ * Unregisters everything; calls still waiting for their caller's
+ * credentials are dropped unanswered. Accepts NULL; returns NULL.
+ */
 struct fg_api *fg_api_free(struct fg_api *a);
 
 /*
