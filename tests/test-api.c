@@ -446,6 +446,20 @@ static void test_failed(void **state)
 	assert_int_equal(t.reloads, 1);
 }
 
+static void test_timeout(void **state)
+{
+	struct answer *a;
+
+	start_api((gid_t)-1);
+	a = reload_from(":1.10");
+	wait_asked(":1.10");
+	/* the bus never answers: refused when the question times out (5 s) */
+	wait_answer(a);
+	assert_string_equal(a->error, NOT_AUTHORIZED);
+	assert_string_equal(a->message, "Cannot determine the caller's identity");
+	assert_int_equal(t.reloads, 0);
+}
+
 static void test_concurrent(void **state)
 {
 	struct answer *a[20];
@@ -627,6 +641,7 @@ int main(void)
 		FG_TEST_SETUP("/api/creds/refused", test_refused, setup, teardown),
 		FG_TEST_SETUP("/api/creds/groups", test_groups, setup, teardown),
 		FG_TEST_SETUP("/api/creds/failed", test_failed, setup, teardown),
+		FG_TEST_SETUP("/api/creds/timeout", test_timeout, setup, teardown),
 		FG_TEST_SETUP("/api/creds/concurrent", test_concurrent, setup, teardown),
 		FG_TEST_SETUP("/api/creds/one-sender-in-order", test_one_sender_in_order, setup,
 			      teardown),
