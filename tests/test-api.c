@@ -56,9 +56,10 @@ static struct {
 	unsigned reloads;
 	char alerts[MAX_ANSWERS][32];	/* test_alert's target, in call order */
 	size_t n_alerts;
+	char renamed[64];	/* "id=name" */
 } t;
 
-/* ---- a provider with no buttons ---- */
+/* ---- a provider with one button, "b1" ---- */
 
 static void get_gateway(void *userdata, struct fg_api_gateway *ret)
 {
@@ -68,17 +69,26 @@ static void get_gateway(void *userdata, struct fg_api_gateway *ret)
 
 static size_t n_buttons(void *userdata)
 {
-	return 0;
+	return 1;
 }
 
 static int button_at(void *userdata, size_t i, struct fg_api_button *ret)
 {
-	return -ENOENT;
+	if (i != 0)
+		return -ENOENT;
+	*ret = (struct fg_api_button){ .id = "b1", .name = "b1", .paired = true };
+	return 0;
 }
 
 static int button_by_id(void *userdata, const char *id, struct fg_api_button *ret)
 {
-	return -ENOENT;
+	return strcmp(id, "b1") ? -ENOENT : button_at(userdata, 0, ret);
+}
+
+static int rename_button(void *userdata, const char *id, const char *name, struct fg_api_error *err)
+{
+	snprintf(t.renamed, sizeof(t.renamed), "%s=%s", id, name);
+	return 0;
 }
 
 static int reload(void *userdata, struct fg_api_error *err)
@@ -163,6 +173,7 @@ static void start_api(gid_t operator_gid)
 		.button_by_id = button_by_id,
 		.reload = reload,
 		.test_alert = test_alert,
+		.rename = rename_button,
 	};
 
 	assert_int_equal(fg_api_new(t.api_bus, &provider, operator_gid, &t.api), 0);
@@ -199,16 +210,15 @@ static int on_answer(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
  * Sends @iface.@member to the gateway from @sender (NULL: none, as on a
  * direct connection), with up to two string arguments.
  */
-static struct answer *call(const char *sender, const char *iface, const char *member,
-			   const char *s1, const char *s2)
+static struct answer *call_at(const char *path, const char *sender, const char *iface,
+			      const char *member, const char *s1, const char *s2)
 {
 	struct answer *a = &t.answers[t.n_answers];
 	sd_bus_message *m = NULL;
 
 	assert_true(t.n_answers < MAX_ANSWERS);
 	t.n_answers++;
-	assert_true(sd_bus_message_new_method_call(t.driver, &m, ":1.1", FG_DBUS_MANAGER_PATH,
-						   iface, member) >= 0);
+	assert_true(sd_bus_message_new_method_call(t.driver, &m, ":1.1", path, iface, member) >= 0);
 	if (s1)
 		assert_true(sd_bus_message_append(m, "s", s1) >= 0);
 	if (s2)
@@ -218,6 +228,12 @@ static struct answer *call(const char *sender, const char *iface, const char *me
 	assert_true(sd_bus_call_async(t.driver, &a->slot, m, on_answer, a, 0) >= 0);
 	sd_bus_message_unref(m);
 	return a;
+}
+
+static struct answer *call(const char *sender, const char *iface, const char *member,
+			   const char *s1, const char *s2)
+{
+	return call_at(FG_DBUS_MANAGER_PATH, sender, iface, member, s1, s2);
 }
 
 static struct answer *reload_from(const char *sender)
@@ -621,6 +637,23 @@ static void test_free_while_held(void **state)
 	assert_int_equal(t.reloads, 0);
 }
 
+static void test_button_method(void **state)
+{
+	struct answer *a;
+
+	start_api((gid_t)-1);
+	/* a method of the buttons' fallback vtable runs again as well */
+	a = call_at(FG_DBUS_BUTTON_PREFIX "/b1", ":1.60", FG_DBUS_BUTTON_IFACE, FG_DBUS_BT_RENAME,
+		    "desk", NULL);
+	wait_asked(":1.60");
+	settle();
+	assert_string_equal(t.renamed, "");
+	tell(":1.60", 0, NULL, -1, 0);
+	wait_answer(a);
+	assert_string_equal(a->error, "");
+	assert_string_equal(t.renamed, "b1=desk");
+}
+
 static void test_direct(void **state)
 {
 	struct answer *a;
@@ -649,6 +682,7 @@ int main(void)
 		FG_TEST_SETUP("/api/creds/limit", test_limit, setup, teardown),
 		FG_TEST_SETUP("/api/creds/cache-bounded", test_cache_bounded, setup, teardown),
 		FG_TEST_SETUP("/api/creds/free-while-held", test_free_while_held, setup, teardown),
+		FG_TEST_SETUP("/api/creds/button-method", test_button_method, setup, teardown),
 		FG_TEST_SETUP("/api/creds/direct", test_direct, setup, teardown),
 	};
 
