@@ -410,7 +410,8 @@ static void resume_call(struct fg_api *a, struct deferred_call *c, const struct 
 	else if (r < 0)
 		r = sd_bus_reply_method_errno(c->m, r, NULL);
 	if (r < 0)
-		log_debug_errno(r, "Cannot answer %s.%s: %m", strna(sd_bus_message_get_interface(c->m)),
+		log_debug_errno(r, "Cannot answer %s.%s: %m",
+				strna(sd_bus_message_get_interface(c->m)),
 				strna(sd_bus_message_get_member(c->m)));
 	sd_bus_error_free(&error);
 }
@@ -483,11 +484,11 @@ static int defer_call(struct fg_api *a, sd_bus_message *m, const char *sender,
 	if (a->n_deferred >= DEFERRED_MAX) {
 		/* once per flood, not once per call */
 		if (!a->deferred_full)
-			log_warning("%d calls are waiting for their callers' credentials: refusing more",
-				    DEFERRED_MAX);
+			log_warning("%d calls are waiting for their callers' credentials: "
+				    "refusing more", DEFERRED_MAX);
 		a->deferred_full = true;
-		return set_error(ret_error, FG_API_ERR_BUSY,
-				 "Too many calls are waiting for their callers' identity; try again");
+		return set_error(ret_error, FG_API_ERR_BUSY, "Too many calls are waiting for "
+				 "their callers' identity; try again");
 	}
 	a->deferred_full = false;
 	c = calloc(1, sizeof(*c));
