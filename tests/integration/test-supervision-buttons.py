@@ -94,9 +94,18 @@ offline_after = 4s
             check(j and j["not_seen"] is True, "buttons shows it not seen")
             time.sleep(2)
             check(states(sink, "reception-offline") == ["On"], "once, not on every tick")
+            # a level of its own, so we can tell when this session's reading is in
+            sim.ctl.SetBattery(A, 2800)
             sim.ctl.SetInRange(A, True)
             check(wait_for(lambda: states(sink, "reception-offline") == ["On", "Off"], 20),
                   "back in range: reception-offline Off, once: %s" % states(sink, "reception-offline"))
+
+            def battery_mv():
+                j = ctl_json(bus, "buttons", "reception")[1]
+                return (j or {}).get("battery_mv", 0)
+            # the Off goes out when the button is seen; its session (and reading) may come later
+            check(wait_for(lambda: 2750 <= battery_mv() <= 2850, 15),
+                  "the session after it has read the battery (%r)" % battery_mv())
 
             # ---- battery: two low readings open, hysteresis, recovery
             mark = len(d.output())
