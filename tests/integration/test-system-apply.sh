@@ -35,6 +35,8 @@ printf 'root:*::\nadmin:!::\n' > "$R/etc/gshadow"
 printf '127.0.0.1\tlocalhost\n127.0.1.1\tflicgate\n' > "$R/etc/hosts"
 chown 1000:1000 "$R/home/admin"
 
+mkdir -p "$tmp/pristine/etc" "$tmp/pristine/home/admin"
+cp -a "$R/etc/." "$tmp/pristine/etc/"
 KEY="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl test@pc"
 HASH='$y$j9T$abcdefghijklmnopqrstu.$ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdef'
 INI=$R/boot/firmware/flicgate.ini
@@ -65,16 +67,18 @@ check "hosts maps 127.0.1.1 to it" grep -qP '^127\.0\.1\.1\tward3-gw$' "$R/etc/h
 check "hosts keeps localhost" grep -q '^127.0.0.1' "$R/etc/hosts"
 check "time zone linked" test "$(readlink "$R/etc/localtime")" = /usr/share/zoneinfo/Europe/Stockholm
 check "/etc/timezone written" test "$(cat "$R/etc/timezone")" = Europe/Stockholm
-W=$R/etc/wpa_supplicant/wpa_supplicant-wlan0.conf
+W=$R/var/lib/flicgate-system/wpa_supplicant-wlan0.conf
 check "Wi-Fi config is 0600" test "$(stat -c %a "$W")" = 600
 check "Wi-Fi country upper-cased" grep -qx 'country=SE' "$W"
 check "SSID written in hex" grep -qx $'\tssid=49454545' "$W"
 check "PSK is the IEEE 802.11i test vector" grep -qx $'\tpsk=f42c6fc52df0ebef9ebb4b90b38a5f902e83fe1b135a70e23aed762e9710a12e' "$W"
-check "the passphrase itself is nowhere in /etc" sh -c "! grep -rq 'password' '$R/etc/wpa_supplicant'"
+check "the passphrase itself is stored nowhere" sh -c "! grep -rq 'password' '$R/etc' '$R/var' '$R/home'"
 check "authorized_keys written" test "$(cat "$R/home/admin/.ssh/authorized_keys")" = "$KEY"
 check "authorized_keys 0600 owned by admin" test "$(stat -c '%a %u' "$R/home/admin/.ssh/authorized_keys")" = "600 1000"
 check "password hash set" grep -qF "admin:$HASH:" "$R/etc/shadow"
-check "SSH host keys generated" test -s "$R/etc/ssh/ssh_host_ed25519_key"
+check "password hash kept private" test "$(stat -c %a "$R/var/lib/flicgate-system/admin_password_hash")" = 600
+check "SSH host keys generated" test -s "$R/var/lib/flicgate-system/ssh/ssh_host_ed25519_key"
+check "SSH ECDSA host key generated" test -s "$R/var/lib/flicgate-system/ssh/ssh_host_ecdsa_key"
 check "passphrase scrubbed from the FAT copy" sh -c "! grep -q '^wifi_passphrase' '$INI'"
 check "hash scrubbed from the FAT copy" sh -c "! grep -q '^admin_password_hash' '$INI'"
 check "scrub leaves a note" grep -q '^# wifi_passphrase: applied' "$INI"
@@ -82,16 +86,30 @@ grep -v -e '^# wifi_passphrase: applied' -e '^# admin_password_hash: applied' "$
 check "the rest of the file is untouched" cmp -s "$tmp/expected" "$tmp/after"
 check "no temporary file left" sh -c "! ls '$R/boot/firmware' | grep -q tmp"
 check "scrubbed file still valid" "$BUILD/flicgated" --check-config -c "$INI" >/dev/null
-check "applied state is private" test "$(stat -c %a "$R/var/lib/flicgate-system")" = 700
+check "state dir is private" test "$(stat -c %a "$R/var/lib/flicgate-system")" = 700
 
 # Second boot, same file: nothing changes (the scrubbed secrets mean "keep").
 cp -a "$R" "$tmp/before"
-hostkey=$(cat "$R/etc/ssh/ssh_host_ed25519_key.pub")
+hostkey=$(cat "$R/var/lib/flicgate-system/ssh/ssh_host_ed25519_key.pub")
 check "second boot applies" run
 check "second boot reports nothing applied" test ! -s "$tmp/out"
 check "Wi-Fi key kept without the passphrase" grep -qx $'\tpsk=f42c6fc52df0ebef9ebb4b90b38a5f902e83fe1b135a70e23aed762e9710a12e' "$W"
 check "password kept" grep -qF "admin:$HASH:" "$R/etc/shadow"
-check "SSH host keys kept" test "$(cat "$R/etc/ssh/ssh_host_ed25519_key.pub")" = "$hostkey"
+check "SSH host keys kept" test "$(cat "$R/var/lib/flicgate-system/ssh/ssh_host_ed25519_key.pub")" = "$hostkey"
+
+# A read-only root starts every boot with the image's /etc; the state
+# directory (data partition) and the scrubbed FAT copy remain.
+for f in etc/hostname etc/hosts etc/shadow etc/localtime etc/timezone home/admin/.ssh; do
+	rm -rf "${R:?}/$f"
+done
+cp -a "$tmp/pristine/." "$R/"
+check "boot on a reset root applies" run
+check "hostname back" test "$(cat "$R/etc/hostname")" = ward3-gw
+check "time zone back" test "$(readlink "$R/etc/localtime")" = /usr/share/zoneinfo/Europe/Stockholm
+check "password back from the state dir" grep -qF "admin:$HASH:" "$R/etc/shadow"
+check "SSH key back" test "$(cat "$R/home/admin/.ssh/authorized_keys")" = "$KEY"
+check "Wi-Fi key survives" grep -qx $'\tpsk=f42c6fc52df0ebef9ebb4b90b38a5f902e83fe1b135a70e23aed762e9710a12e' "$W"
+check "host keys survive" test "$(cat "$R/var/lib/flicgate-system/ssh/ssh_host_ed25519_key.pub")" = "$hostkey"
 check "FAT copy unchanged" cmp -s "$INI" "$tmp/before/boot/firmware/flicgate.ini"
 
 # A later edit on a PC: new host name, time zone, network without a passphrase.
