@@ -59,16 +59,15 @@ if [ "$ro" = 1 ]; then
 Storage=volatile
 RuntimeMaxUse=32M
 JOURNAL
-	# Growing the root makes no sense under the overlay; the data partition
-	# is the last one and grows instead (system-apply grow finds it).
-	in_root update-initramfs -u >/dev/null
+	# overlayroot's initramfs script reads this from the root file system;
+	# the data partition is the last one and grows instead of the root.
 fi
 
 # The raspi-firmware defaults (from the overlay) are applied by the kernel
 # hook, which rewrites config.txt and cmdline.txt and copies kernel,
 # initrd and device trees to /boot/firmware.
 kver=$(ls "$R/lib/modules" | sort -V | tail -1)
-in_root /etc/kernel/postinst.d/z50-raspi-firmware "$kver" >/dev/null
+in_root env DEB_MAINT_PARAMS=configure /etc/kernel/postinst.d/z50-raspi-firmware "$kver" 2>/dev/null
 
 install -m 0644 "$R/tmp/flicgate.ini" "$R/boot/firmware/flicgate.ini"
 rm -f "$R/tmp/flicgate.ini"
