@@ -88,7 +88,7 @@ pkgs=(
 	systemd-sysv udev dbus kmod initramfs-tools zstd
 	linux-image-arm64 raspi-firmware firmware-brcm80211 bluez-firmware wireless-regdb
 	bluez wpasupplicant iproute2 iputils-ping systemd-resolved systemd-timesyncd
-	openssh-server ca-certificates sudo less nano procps
+	openssh-server ca-certificates tzdata sudo less nano procps
 	e2fsprogs fdisk dosfstools
 )
 [ $readonly_root = 1 ] && pkgs+=(overlayroot)

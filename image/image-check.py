@@ -116,13 +116,13 @@ class Console:
     def run(self, cmd, timeout=120):
         """Run one shell command, return (status, output)."""
         tag = "FGX%d" % int(time.monotonic() * 1000)
-        self.send("%s; echo %s-$?-END\n" % (cmd, tag))
-        out = self.expect(r"\n%s-(\d+)-END" % tag, timeout)
+        self.send("echo %s-BEGIN; %s; echo %s-$?-END\n" % (tag, cmd, tag))
+        out = self.expect(r"\n%s-(\d+)-END" % tag, timeout).replace("\r", "")
         status = int(re.search(r"%s-(\d+)-END" % tag, out).group(1))
-        # drop the echoed command line
-        body = out.split("\n", 1)[1] if "\n" in out else ""
-        body = body[:body.rfind("\n%s-" % tag)] if ("\n%s-" % tag) in body else body
-        return status, body.replace("\r", "").strip()
+        m = re.search(r"%s-BEGIN\n" % tag, out)
+        body = out[m.end():] if m else out
+        body = body[:body.rfind("%s-" % tag)]
+        return status, body.strip()
 
     def wait_exit(self, timeout):
         end = time.monotonic() + timeout
