@@ -67,7 +67,7 @@ fi
 # hook, which rewrites config.txt and cmdline.txt and copies kernel,
 # initrd and device trees to /boot/firmware.
 kver=$(ls "$R/lib/modules" | sort -V | tail -1)
-in_root env DEB_MAINT_PARAMS=configure /etc/kernel/postinst.d/z50-raspi-firmware "$kver" 2>/dev/null
+in_root env DEB_MAINT_PARAMS=configure /etc/kernel/postinst.d/z50-raspi-firmware "$kver"
 
 install -m 0644 "$R/tmp/flicgate.ini" "$R/boot/firmware/flicgate.ini"
 rm -f "$R/tmp/flicgate.ini"

@@ -20,7 +20,21 @@ mv "$R/tmp/manifest.txt" "$drop/manifest.txt"
 rm -f "$stage/root/tmp/manifest.txt"
 cp -r "$stage/root/boot/firmware/." "$stage/boot/"
 find "$stage/root/boot/firmware" -mindepth 1 -delete
-rm -rf "$stage/root/var/cache/apt/archives"/*.deb "$stage/root/var/lib/apt/lists"/*_Packages
+# The tree is taken before mmdebstrap's own clean-up, so do it here: its
+# daemon-start blockers must not stay in the image, nor build leftovers.
+S=$stage/root
+rm -f "$S/usr/sbin/policy-rc.d" "$S/etc/apt/apt.conf.d/00mmdebstrap" \
+	"$S/etc/apt/apt.conf.d/99mmdebstrap" "$S/usr/bin/qemu-aarch64-static"
+for d in "$S/usr/sbin" "$S/sbin"; do
+	if [ ! -L "$d" ] && [ -e "$d/start-stop-daemon.REAL" ]; then
+		mv -f "$d/start-stop-daemon.REAL" "$d/start-stop-daemon"
+	fi
+done
+rm -rf "$S"/var/cache/apt/archives/*.deb "$S"/var/cache/apt/*.bin \
+	"$S"/var/lib/apt/lists/* "$S"/tmp/* "$S"/var/tmp/* "$S"/run/* \
+	"$S"/var/log/dpkg.log "$S"/var/log/apt/* "$S"/var/log/alternatives.log \
+	"$S"/var/cache/ldconfig/aux-cache
+mkdir -p "$S/var/lib/apt/lists/partial"
 
 if [ "$ro" = 1 ]; then
 	mv "$stage/root/var/lib/flicgate" "$stage/data/flicgate"
