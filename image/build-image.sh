@@ -105,6 +105,8 @@ mmdebstrap --mode=unshare --variant=minbase --architectures=arm64 \
 	--skip=essential/unlink \
 	--setup-hook="mkdir -p \"\$1/var/cache/apt/archives\"" \
 	--setup-hook="sync-in '$cache' /var/cache/apt/archives/" \
+	--essential-hook='chroot "$1" dpkg-divert --quiet --local --rename --add /usr/sbin/update-initramfs' \
+	--essential-hook='printf "#!/bin/sh\nexit 0\n" > "$1/usr/sbin/update-initramfs"; chmod 0755 "$1/usr/sbin/update-initramfs"' \
 	--customize-hook="sync-out /var/cache/apt/archives '$cache'" \
 	--customize-hook="copy-in '$work/flicgate.ini' /tmp" \
 	--customize-hook="sync-in '$here/rootfs' /" \

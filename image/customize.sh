@@ -67,6 +67,14 @@ fi
 # hook, which rewrites config.txt and cmdline.txt and copies kernel,
 # initrd and device trees to /boot/firmware.
 kver=$(ls "$R/lib/modules" | sort -V | tail -1)
+# build-image.sh kept update-initramfs from running during the installation
+# (under qemu-user each run takes minutes, and packages trigger several):
+# build the initrd once, now that every package and hook is in place.
+if [ -e "$R/usr/sbin/update-initramfs.distrib" ]; then
+	rm -f "$R/usr/sbin/update-initramfs"
+	in_root dpkg-divert --quiet --local --rename --remove /usr/sbin/update-initramfs
+	in_root update-initramfs -c -k "$kver"
+fi
 in_root env DEB_MAINT_PARAMS=configure /etc/kernel/postinst.d/z50-raspi-firmware "$kver"
 
 install -m 0644 "$R/tmp/flicgate.ini" "$R/boot/firmware/flicgate.ini"
