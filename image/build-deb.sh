@@ -15,6 +15,9 @@
 # build/apt-cache), MIRROR (default http://deb.debian.org/debian),
 # DEB_MAINTAINER.
 set -euo pipefail
+# Everything is in one compound command, so bash has read the whole file
+# before running any of it: editing the script during a long build is safe.
+{
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
@@ -177,3 +180,5 @@ for f in "$drop"/*.deb; do
 	echo "$out/$(basename "$f")"
 done
 rm -rf "$drop"
+exit
+}

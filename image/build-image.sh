@@ -21,6 +21,9 @@
 # Environment: APT_CACHE, MIRROR (as for build-deb.sh), KEEP_RAW=1 keeps the
 # uncompressed .img next to the .xz (image-check uses it).
 set -euo pipefail
+# Everything is in one compound command, so bash has read the whole file
+# before running any of it: editing the script during a long build is safe.
+{
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
@@ -125,3 +128,5 @@ if [ "${KEEP_RAW:-0}" = 1 ]; then mv -f "$work/$name.img" "$out/"; fi
 (cd "$out" && sha256sum "$name.img.xz" > "$name.img.xz.sha256")
 cp "$work/drop/manifest.txt" "$out/$name.manifest"
 step "done: $out/$name.img.xz ($img_mib MiB raw, $(( $(stat -c %s "$out/$name.img.xz") / 1048576 )) MiB xz)"
+exit
+}
