@@ -240,7 +240,7 @@ def main():
         check("SSH host keys generated", "ssh_host_ed25519_key.pub" in out, out)
         st, out = c.run("systemctl is-active ssh")
         check("sshd runs", out == "active", out)
-        st, out = c.run("journalctl -b -u flicgate-growfs --no-pager -o cat | grep grew")
+        st, out = c.run("sudo journalctl -b -u flicgate-growfs --no-pager -o cat | grep grew")
         check("root partition grown on first boot", "grew" in out, out)
         st, out = c.run("findmnt -no OPTIONS /boot/firmware")
         check("boot partition mounted by label with the flicgate group", "gid=" in out, out)
