@@ -30,6 +30,7 @@ ln -sfn /var/lib/flicgate-system/wpa_supplicant-wlan0.conf \
 	"$R/etc/wpa_supplicant/wpa_supplicant-wlan0.conf"
 ln -sfn /usr/lib/systemd/system/wpa_supplicant@.service \
 	"$R/etc/systemd/system/sys-subsystem-net-devices-wlan0.device.wants/wpa_supplicant@wlan0.service"
+in_root systemctl set-default multi-user.target >/dev/null 2>&1
 in_root systemctl enable systemd-networkd.service systemd-resolved.service \
 	flicgate-system-apply.service flicgate-growfs.service flicgated.service >/dev/null 2>&1
 ln -sfn ../run/systemd/resolve/stub-resolv.conf "$R/etc/resolv.conf"
