@@ -15,6 +15,8 @@ struct result {
 	char retry_after[64];
 	char response[600];
 	uint64_t latency;
+	unsigned http_version;
+	unsigned new_connections;
 };
 
 static struct sink sink;
@@ -43,6 +45,8 @@ static void on_done(struct fg_webhook *w, const struct fg_webhook_result *r, voi
 	snprintf(res->retry_after, sizeof(res->retry_after), "%s", r->retry_after);
 	snprintf(res->response, sizeof(res->response), "%s", r->response);
 	res->latency = r->latency_usec;
+	res->http_version = r->http_version;
+	res->new_connections = r->new_connections;
 }
 
 static void run_until(sd_event *e, struct result *res, size_t n)
@@ -92,6 +96,9 @@ static void test_ok_and_recorded(void **state)
 	assert_false(res.has_retry_after);
 	assert_non_null(strstr(res.response, "ok"));
 	assert_true(res.latency > 0);
+	/* plain http: HTTP/1.1 on a connection this transfer opened */
+	assert_int_equal(res.http_version, 11);
+	assert_int_equal(res.new_connections, 1);
 	assert_int_equal(fg_webhook_in_flight(w), 0);
 	log = sink_read_log(&sink);
 	assert_non_null(strstr(log, "\"method\":\"POST\",\"path\":\"/hook/a\""));
@@ -102,11 +109,19 @@ static void test_ok_and_recorded(void **state)
 	assert_null(strstr(log, "\"expect\""));
 	free(log);
 
-	/* the next request reuses the kept-alive connection */
-	send_one(e, w, "/hook/b", 5000000, &res);
-	assert_int_equal(res.status, 200);
+	/*
+	 * The next requests reuse the kept-alive connection: curl opened
+	 * none (client side) and the sink saw them all on its connection 1.
+	 */
+	for (int i = 0; i < 3; i++) {
+		send_one(e, w, "/hook/b", 5000000, &res);
+		assert_int_equal(res.status, 200);
+		assert_int_equal(res.http_version, 11);
+		assert_int_equal(res.new_connections, 0);
+	}
 	log = sink_read_log(&sink);
-	assert_int_equal(count_substr(log, "\"conn\":1,"), 2);
+	assert_int_equal(count_substr(log, "\"conn\":1,"), 4);
+	assert_null(strstr(log, "\"conn\":2,"));
 	free(log);
 	fg_webhook_free(w);
 	sd_event_unref(e);

@@ -24,6 +24,8 @@
 #define SPOOL_FLUSH_USEC (5 * UINT64_C(1000000))
 #define MAX_BLOCKED 128
 #define STATE_FILE_MAX (4 * 1024 * 1024)
+/* Targets of one alert spooled with a single flush. */
+#define ENQUEUE_BATCH 16
 
 struct target {
 	struct fg_pipeline *p;
@@ -737,16 +739,47 @@ void fg_pipeline_set_callback(struct fg_pipeline *p, fg_pipeline_callback_t cb, 
 	p->cb_userdata = userdata;
 }
 
-/* Queue @a for @b's targets (or @only). Returns the number of losses. */
+/* Spool @a for @n targets with one flush; returns the number of losses. */
+static unsigned enqueue_batch(struct fg_pipeline *p, const struct fg_alert *a,
+			      const char *const *names, size_t n)
+{
+	int results[ENQUEUE_BATCH], r;
+	unsigned lost = 0;
+
+	r = fg_spool_add_many(p->spool, names, n, a, results, NULL);
+	for (size_t i = 0; i < n; i++) {
+		int ri = r < 0 ? r : results[i];
+
+		if (ri < 0) {
+			/* The one case the spool gives up: say it as loudly as we can. */
+			lost++;
+			p->lost++;
+			log_error_errno(ri, "ALERT LOST: %s alert %s of %s for %s could not be queued "
+					"on disk or in memory: %m", fg_alert_state_to_string(a->state),
+					a->id, a->button, names[i]);
+			emit(p, FG_PIPELINE_ALERT_LOST, a->button, names[i], a, 0);
+		} else if (ri > 0) {
+			log_error("Alert %s of %s for %s is held in memory only: the spool cannot be "
+				  "written (disk full?)", a->id, a->button, names[i]);
+		}
+	}
+	return lost;
+}
+
+/*
+ * Queue @a for @b's targets (or @only): one spool flush for all of them
+ * (per ENQUEUE_BATCH targets). Returns the number of losses.
+ */
 static unsigned enqueue(struct fg_pipeline *p, const struct fg_button_config *b,
 			const struct fg_alert *a, const char *only)
 {
+	const char *names[ENQUEUE_BATCH];
 	unsigned lost = 0;
+	size_t n = 0;
 
 	for (size_t i = 0; i < p->config->n_webhooks; i++) {
 		const char *name = p->config->webhooks[i].name;
 		bool wanted = false;
-		int r;
 
 		if (only)
 			wanted = strcmp(only, name) == 0;
@@ -757,20 +790,14 @@ static unsigned enqueue(struct fg_pipeline *p, const struct fg_button_config *b,
 				wanted = wanted || b->webhooks[k] == i;
 		if (!wanted)
 			continue;
-		r = fg_spool_add(p->spool, name, a, NULL);
-		if (r < 0) {
-			/* The one case the spool gives up: say it as loudly as we can. */
-			lost++;
-			p->lost++;
-			log_error_errno(r, "ALERT LOST: %s alert %s of %s for %s could not be queued "
-					"on disk or in memory: %m", fg_alert_state_to_string(a->state),
-					a->id, a->button, name);
-			emit(p, FG_PIPELINE_ALERT_LOST, a->button, name, a, 0);
-		} else if (r > 0) {
-			log_error("Alert %s of %s for %s is held in memory only: the spool cannot be "
-				  "written (disk full?)", a->id, a->button, name);
+		names[n++] = name;
+		if (n == ENQUEUE_BATCH) {
+			lost += enqueue_batch(p, a, names, n);
+			n = 0;
 		}
 	}
+	if (n > 0)
+		lost += enqueue_batch(p, a, names, n);
 	arm_flush(p);
 	check_alarm(p);
 	return lost;

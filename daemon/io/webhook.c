@@ -58,6 +58,24 @@ static void transfer_free(struct fg_webhook *w, struct fg_webhook_transfer *t)
 	free(t);
 }
 
+/* What was spoken, for status and tests: 11 for HTTP/1.1, 20 for HTTP/2. */
+static unsigned http_version(long v)
+{
+	switch (v) {
+	case CURL_HTTP_VERSION_1_0:
+		return 10;
+	case CURL_HTTP_VERSION_1_1:
+		return 11;
+	case CURL_HTTP_VERSION_2_0:
+		return 20;
+#ifdef CURL_HTTP_VERSION_3
+	case CURL_HTTP_VERSION_3:
+		return 30;
+#endif
+	}
+	return 0;
+}
+
 static void check_done(struct fg_webhook *w)
 {
 	CURLMsg *m;
@@ -67,13 +85,15 @@ static void check_done(struct fg_webhook *w)
 		struct fg_webhook_transfer *t = NULL;
 		struct fg_webhook_result r = {};
 		curl_off_t total = 0;
-		long status = 0;
+		long status = 0, version = 0, connects = 0;
 
 		if (m->msg != CURLMSG_DONE)
 			continue;
 		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&t);
 		curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &status);
 		curl_easy_getinfo(m->easy_handle, CURLINFO_TOTAL_TIME_T, &total);
+		curl_easy_getinfo(m->easy_handle, CURLINFO_HTTP_VERSION, &version);
+		curl_easy_getinfo(m->easy_handle, CURLINFO_NUM_CONNECTS, &connects);
 		r.curl_code = m->data.result;
 		/* A response that was cut off is not an acceptance. */
 		r.http_status = m->data.result == CURLE_OK ? status : 0;
@@ -84,6 +104,8 @@ static void check_done(struct fg_webhook *w)
 		t->response[t->response_len] = '\0';
 		r.response = t->response;
 		r.latency_usec = total > 0 ? (uint64_t)total : 0;
+		r.http_version = http_version(version);
+		r.new_connections = connects > 0 ? (unsigned)connects : 0;
 		/*
 		 * The result points into @t, so @t is freed after the
 		 * callback; the callback may start transfers or cancel

@@ -30,6 +30,8 @@ struct fg_webhook_result {
 	const char *retry_after;	/* raw header value, or "" */
 	const char *response;		/* first bytes of the response body */
 	uint64_t latency_usec;		/* request start to completion */
+	unsigned http_version;		/* of the response: 10, 11, 20, 30; 0: none */
+	unsigned new_connections;	/* connections this transfer opened (0: reused one) */
 };
 
 /*

@@ -3,8 +3,10 @@
 import json
 import os
 import signal
+import struct
 import subprocess
 import time
+import zlib
 
 from fgtest import BUILD, wait_for
 
@@ -112,3 +114,38 @@ def order_ok(keys):
             return False
         last[serial] = int(counter)
     return True
+
+
+SLOT = 4096
+
+
+def spool_records(state_dir):
+    """The alerts queued in a state dir's spool, as (seq, target, text),
+    read from the journal the way the daemon reads it (docs/alerts.md):
+    a slot holds a record if magic, version, lengths and CRC-32 agree.
+    Files of the older one-file-per-alert layout are listed as well."""
+    out = []
+    spool = os.path.join(state_dir, "spool")
+    path = os.path.join(spool, "journal")
+    data = open(path, "rb").read() if os.path.exists(path) else b""
+    i = 1
+    while i * SLOT < len(data):
+        off = i * SLOT
+        head = data[off:off + 32]
+        step = 1
+        if len(head) == 32 and head[:4] == b"FGSR":
+            version, tlen, length, crc, seq, reserved = struct.unpack("<HHIIQQ", head[4:])
+            end = off + 32 + length
+            if (version == 1 and reserved == 0 and 0 < tlen <= length and end <= len(data)
+                    and zlib.crc32(data[off + 16:end], zlib.crc32(data[off:off + 12])) == crc):
+                payload = data[off + 32:end]
+                out.append((seq, payload[:tlen].decode(), payload[tlen:].decode()))
+                step = (32 + length + SLOT - 1) // SLOT
+        i += step
+    for d in os.listdir(spool) if os.path.isdir(spool) else []:
+        if d.startswith("t-"):
+            for f in os.listdir(os.path.join(spool, d)):
+                if f.endswith(".alert"):
+                    with open(os.path.join(spool, d, f)) as fh:
+                        out.append((int(f[:16], 16), d[2:], fh.read()))
+    return sorted(out)

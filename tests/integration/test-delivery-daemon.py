@@ -9,7 +9,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from fgtest import Daemon, PrivateBus, TempDir, check, finish, wait_for  # noqa: E402
-from delivery import Sink, Driver, write_config, acked  # noqa: E402
+from delivery import Sink, Driver, write_config, acked, spool_records  # noqa: E402
 
 with TempDir() as tmp:
     sink = Sink(tmp.path, extra=("--alertops", "--incidents", os.path.join(tmp.path, "incidents.txt")))
@@ -28,7 +28,7 @@ with TempDir() as tmp:
         time.sleep(0.3)   # the alert state is written after the (failing) sends
         drv.kill9()
         drv.close()
-        queued = os.listdir(os.path.join(state, "spool", "t-main"))
+        queued = spool_records(state)
         check(len(queued) == 3, "three alerts wait in the spool (%d)" % len(queued))
 
         # 2. target back; the daemon starts and delivers them in order
@@ -52,7 +52,7 @@ with TempDir() as tmp:
         print("\n".join(l for l in d.output().splitlines() if "LED" in l or "BUZZER" in l))
         rc = d.stop()
         check(rc == 0, "daemon stops cleanly (rc %s)" % rc)
-        check(not os.listdir(os.path.join(state, "spool", "t-main")), "spool empty afterwards")
+        check(not spool_records(state), "spool empty afterwards")
     finally:
         if d:
             d.close()
