@@ -52,7 +52,12 @@ inside() {
 	local arch=$1 tag=$2 out=$3 build_arch triplet stage work shlibs
 	build_arch=$(dpkg --print-architecture)
 	triplet=$(triplet_of "$arch")
-	local -a mk=(BUILD="build-deb-$arch" WERROR=0)
+	# The package is never a sanitizer or -Werror build, whatever the
+	# caller's make (make check SAN=1 runs test-deb.sh): the variables a
+	# parent make passes down in MAKEFLAGS would otherwise reach this make
+	# and mix objects of both kinds in one build directory.
+	unset MAKEFLAGS MFLAGS MAKELEVEL
+	local -a mk=(BUILD="build-deb-$arch" WERROR=0 SAN=0)
 	if [ "$arch" != "$build_arch" ]; then
 		mk+=(CC="$triplet-gcc" AR="$triplet-ar")
 		export PKG_CONFIG_LIBDIR="/usr/lib/$triplet/pkgconfig:/usr/share/pkgconfig"
