@@ -94,7 +94,10 @@ pkgs=(
 	openssh-server ca-certificates tzdata sudo less nano procps
 	e2fsprogs fdisk dosfstools
 )
-[ $readonly_root = 1 ] && pkgs+=(overlayroot)
+# overlayroot's initramfs script needs grep, sed and a full mount from
+# busybox: without it (a Recommends, so not installed by mmdebstrap) the
+# script finds no overlay driver and boots the root read-write.
+[ $readonly_root = 1 ] && pkgs+=(overlayroot busybox)
 
 step "installing Debian $suite arm64 (mmdebstrap --mode=unshare)"
 mmdebstrap --mode=unshare --variant=minbase --architectures=arm64 \

@@ -262,6 +262,9 @@ def main():
         if readonly:
             st, out = c.run("findmnt -no FSTYPE /")
             check("read-only: / is an overlay", out == "overlay", out)
+            if out != "overlay":
+                st, log = c.run("cat /run/initramfs/overlayroot.log")
+                print("# overlayroot.log:\n# " + log.replace("\n", "\n# "))
             st, out = c.run("findmnt -no OPTIONS /media/root-ro")
             check("read-only: the root partition under it is mounted ro",
                   out.split(",")[0] == "ro", out)
