@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/pairing-export.h"
 #include "flicgate-dbus.h"
 #include "lib/log.h"
 #include "lib/strv.h"
@@ -31,19 +32,51 @@ static void api_get_gateway(void *userdata, struct fg_api_gateway *ret)
 		.config_path = m->config->path,
 		.start_time_usec = m->start_time_usec,
 		.pairing_policy = fg_pairing_policy_to_string(m->config->bluetooth.pairing),
-		.features = FG_API_FEATURE_DELIVERY | (m->gpio ? FG_API_FEATURE_FEEDBACK : 0),
+		.features = FG_API_FEATURE_DELIVERY | (m->gpio ? FG_API_FEATURE_FEEDBACK : 0) |
+			    (m->buttons ? FG_API_FEATURE_BLUETOOTH | FG_API_FEATURE_PAIRING_STORE : 0),
 		.spool_depth = fg_pipeline_spool_depth(m->pipeline),
 		.spool_alarm = fg_pipeline_spool_alarm(m->pipeline),
 		.dead_letters = fg_pipeline_dead_count(m->pipeline),
 		.n_targets = fg_pipeline_n_targets(m->pipeline),
+		.adapter = "",
+		.adapter_state = "",
+		/* set and cleared by the buttons' window reports: one stable value */
+		.pairing_open = m->api_pairing_end != 0,
+		.pairing_end_usec = m->api_pairing_end,
 	};
+	if (m->buttons) {
+		const char *adapter = fg_buttons_adapter(m->buttons);
+
+		ret->adapter = adapter ? adapter : "";
+		ret->adapter_state = fg_bluez_state_to_string(fg_buttons_radio_state(m->buttons));
+	}
+}
+
+/*
+ * The buttons the API shows, in a stable order: every [button] section in
+ * the file's order, then the paired buttons no section names, by address.
+ * Button ids (the last element of a Button object's path): a configured
+ * button is known by its [button NAME], which only the INI file changes; a
+ * paired button that no section names by its address, because its name
+ * changes with a rename. A button being paired for the first time shows
+ * up once it is paired.
+ */
+static bool api_listed_unconfigured(const struct fg_button_status *st)
+{
+	return !st->configured && (st->paired || st->state == FG_BUTTON_REPAIR_NEEDED);
 }
 
 static size_t api_n_buttons(void *userdata)
 {
 	struct fg_manager *m = userdata;
+	struct fg_button_status st;
+	size_t n = m->config->n_buttons;
 
-	return m->config->n_buttons;
+	for (size_t i = 0; m->buttons && i < fg_buttons_count(m->buttons); i++) {
+		fg_buttons_get(m->buttons, i, &st);
+		n += api_listed_unconfigured(&st);
+	}
+	return n;
 }
 
 static const char *api_alert_state(struct fg_manager *m, const char *button)
@@ -59,39 +92,85 @@ static const char *api_alert_state(struct fg_manager *m, const char *button)
 	return "closed";
 }
 
+/* @bc: its [button] section or NULL; @st: what the radio knows, or NULL. */
 static void api_fill_button(struct fg_manager *m, const struct fg_button_config *bc,
-			    struct fg_api_button *ret)
+			    const struct fg_button_status *st, struct fg_api_button *ret)
 {
-	/* configured buttons are known by their [button NAME] */
+	const char *g = st ? fg_gesture_to_string(st->last_gesture) : NULL;
+
 	*ret = (struct fg_api_button) {
-		.id = bc->name,
-		.name = bc->name,
-		.serial = bc->serial ? bc->serial : "",
-		.has_address = bc->has_address,
-		.configured = true,
-		.alert_state = api_alert_state(m, bc->name),
+		.id = bc ? bc->name : st->address_str,
+		.name = bc ? bc->name : st->name,
+		.serial = st && st->serial[0] ? st->serial : bc && bc->serial ? bc->serial : "",
+		/* the radio knows every button it lists by address */
+		.has_address = st || bc->has_address,
+		.configured = bc != NULL,
+		.last_event = g ? g : "",
+		/* an unconfigured button's presses open no alert */
+		.alert_state = bc ? api_alert_state(m, bc->name) : "",
 	};
-	memcpy(ret->address, bc->address, sizeof(ret->address));
+	if (st) {
+		memcpy(ret->address, st->address, sizeof(ret->address));
+		ret->paired = st->paired;
+		ret->connected = st->state == FG_BUTTON_READY;
+		ret->last_seen_usec = st->last_seen_usec;
+		ret->has_rssi = st->has_rssi;
+		ret->rssi = (int16_t)st->rssi;
+		ret->battery_mv = (uint16_t)st->battery_mv;
+		ret->firmware = st->firmware;
+		ret->last_event_usec = st->last_press_usec;
+	} else {
+		memcpy(ret->address, bc->address, sizeof(ret->address));
+	}
+}
+
+static void api_fill_configured(struct fg_manager *m, const struct fg_button_config *bc,
+				struct fg_api_button *ret)
+{
+	struct fg_button_status st;
+
+	if (m->buttons && fg_buttons_find_configured(m->buttons, bc, &st) >= 0)
+		api_fill_button(m, bc, &st, ret);
+	else
+		api_fill_button(m, bc, NULL, ret);
 }
 
 static int api_button_at(void *userdata, size_t i, struct fg_api_button *ret)
 {
 	struct fg_manager *m = userdata;
+	struct fg_button_status st;
 
-	if (i >= m->config->n_buttons)
-		return -ENOENT;
-	api_fill_button(m, &m->config->buttons[i], ret);
-	return 0;
+	if (i < m->config->n_buttons) {
+		api_fill_configured(m, &m->config->buttons[i], ret);
+		return 0;
+	}
+	i -= m->config->n_buttons;
+	for (size_t j = 0; m->buttons && j < fg_buttons_count(m->buttons); j++) {
+		fg_buttons_get(m->buttons, j, &st);
+		if (api_listed_unconfigured(&st) && i-- == 0) {
+			api_fill_button(m, NULL, &st, ret);
+			return 0;
+		}
+	}
+	return -ENOENT;
 }
 
 static int api_button_by_id(void *userdata, const char *id, struct fg_api_button *ret)
 {
 	struct fg_manager *m = userdata;
 	const struct fg_button_config *bc = fg_config_button_by_name(m->config, id);
+	struct fg_button_status st;
+	uint8_t a[6];
 
-	if (!bc)
+	if (bc) {
+		api_fill_configured(m, bc, ret);
+		return 0;
+	}
+	/* else the canonical address of a listed button that no section names */
+	if (!m->buttons || fg_parse_address(id, a) < 0 || fg_buttons_find(m->buttons, id, &st) < 0 ||
+	    !api_listed_unconfigured(&st) || strcmp(id, st.address_str) != 0)
 		return -ENOENT;
-	api_fill_button(m, bc, ret);
+	api_fill_button(m, NULL, &st, ret);
 	return 0;
 }
 
@@ -230,6 +309,7 @@ static int api_acknowledge(void *userdata, bool *ret_silenced, struct fg_api_err
 		return fg_api_error_set(err, FG_API_ERR_FAILED,
 					"The LEDs and buzzer could not be set up at start-up; the log says why");
 	*ret_silenced = fg_gpio_acknowledge(m->gpio);
+	manager_supervision_ack(m, *ret_silenced, "D-Bus");
 	return 0;
 }
 
@@ -239,22 +319,242 @@ static int api_reload(void *userdata, struct fg_api_error *err)
 }
 
 /*
+ * The button an API id stands for, as the radio knows it: the [button]
+ * section's (by its name) or the unconfigured one's (by its address).
+ * -ENOENT when the radio does not know it (a section never paired).
+ */
+static int api_status_of(struct fg_manager *m, const char *id, struct fg_button_status *ret)
+{
+	const struct fg_button_config *bc = fg_config_button_by_name(m->config, id);
+
+	if (bc)
+		return fg_buttons_find_configured(m->buttons, bc, ret);
+	return fg_buttons_find(m->buttons, id, ret);
+}
+
+static int api_no_bluetooth(struct fg_api_error *err)
+{
+	/* only while starting: flicgated does not run without its button layer */
+	return fg_api_error_set(err, FG_API_ERR_NOT_AVAILABLE, "Bluetooth is not set up yet");
+}
+
+/*
  * flicgate.ini is the source of truth for the names of the buttons it
  * lists: the daemon never rewrites it (it may sit on the FAT boot partition
  * and is the installer's document). Such a button is renamed by editing
  * its [button NAME] section. Names of paired buttons the file does not
- * list live in the pairing store, once it is part of the build.
+ * list live beside the pairing store (<state_dir>/button-names).
  */
 static int api_rename(void *userdata, const char *id, const char *name, struct fg_api_error *err)
 {
 	struct fg_manager *m = userdata;
+	struct fg_button_status st;
+	int r;
 
 	if (fg_config_button_by_name(m->config, id))
 		return fg_api_error_set(err, FG_API_ERR_CONFIGURED,
 					"Button '%s' is named by its [button %s] section in %s: rename it there, then run 'flicgatectl reload'",
 					id, id, m->config->path);
-	return fg_api_error_set(err, FG_API_ERR_NOT_AVAILABLE,
-				"Renaming paired buttons is not available in this build (no pairing store)");
+	if (!m->buttons)
+		return api_no_bluetooth(err);
+	r = api_status_of(m, id, &st);
+	if (r >= 0)
+		r = fg_buttons_rename(m->buttons, st.address_str, name);
+	switch (r) {
+	case -ENOENT:
+		return fg_api_error_set(err, FG_API_ERR_NOT_PAIRED, "Button '%s' is not paired", id);
+	case -EPERM:
+		return fg_api_error_set(err, FG_API_ERR_CONFIGURED,
+					"A [button] section in %s names this button: rename it there",
+					m->config->path);
+	case -EEXIST:
+		return fg_api_error_set(err, FG_API_ERR_NAME_TAKEN, "The name '%s' is taken", name);
+	case -EINVAL:
+		return fg_api_error_set(err, FG_API_ERR_INVALID_ARGUMENT,
+					"'%s' is not a valid button name (1-%d of A-Z a-z 0-9 _ . -, not an address)",
+					name, FG_PAIRING_NAME_MAX);
+	default:
+		/* the signals came with the buttons' report */
+		return r;
+	}
+}
+
+static int api_open_pairing(void *userdata, uint64_t timeout_usec, const char *name,
+			    struct fg_api_error *err)
+{
+	struct fg_manager *m = userdata;
+	int r;
+
+	if (!m->buttons)
+		return api_no_bluetooth(err);
+	/* the one open window belongs to whoever opened it: no silent restart */
+	if (m->api_pairing_end)
+		return fg_api_error_set(err, FG_API_ERR_BUSY,
+					"A pairing window is already open; wait for it or close it first");
+	r = fg_buttons_open_pairing_window(m->buttons, timeout_usec, name && *name ? name : NULL);
+	switch (r) {
+	case -EPERM:
+		return fg_api_error_set(err, FG_API_ERR_PAIRING_LOCKED,
+					"Pairing is locked ([bluetooth] pairing = locked in %s)", m->config->path);
+	case -EINVAL:
+		return fg_api_error_set(err, FG_API_ERR_INVALID_ARGUMENT,
+					"'%s' is not a valid button name (1-%d of A-Z a-z 0-9 _ . -, not an address)",
+					name, FG_PAIRING_NAME_MAX);
+	case -EEXIST:
+		return fg_api_error_set(err, FG_API_ERR_NAME_TAKEN,
+					"The name '%s' is already a button's", name);
+	default:
+		return r;
+	}
+}
+
+static int api_close_pairing(void *userdata, struct fg_api_error *err)
+{
+	struct fg_manager *m = userdata;
+	int r;
+
+	if (!m->buttons)
+		return api_no_bluetooth(err);
+	r = fg_buttons_close_pairing_window(m->buttons);
+	/* documented: a no-op without a window */
+	return r == -ENOENT ? 0 : r;
+}
+
+static int api_unpair(void *userdata, const char *id, struct fg_api_error *err)
+{
+	struct fg_manager *m = userdata;
+	struct fg_button_status st;
+	int r;
+
+	if (!m->buttons)
+		return api_no_bluetooth(err);
+	r = api_status_of(m, id, &st);
+	if (r >= 0)
+		r = fg_buttons_unpair(m->buttons, st.address_str);
+	if (r == -ENOENT)
+		return fg_api_error_set(err, FG_API_ERR_NOT_PAIRED, "Button '%s' is not paired", id);
+	return r;
+}
+
+static int api_export_pairings(void *userdata, char **ret_document, unsigned *ret_count,
+			       struct fg_api_error *err)
+{
+	struct fg_manager *m = userdata;
+
+	if (!m->buttons)
+		return api_no_bluetooth(err);
+	return fg_buttons_export(m->buttons, ret_document, ret_count);
+}
+
+static int api_import_pairings(void *userdata, const char *document, bool replace,
+			       unsigned *ret_count, struct fg_api_error *err)
+{
+	struct fg_manager *m = userdata;
+	char why[256] = "";
+	int r;
+
+	if (!m->buttons)
+		return api_no_bluetooth(err);
+	r = fg_buttons_import(m->buttons, document, strlen(document), replace, why, sizeof(why),
+			      ret_count);
+	if (r == -EBADMSG)
+		return fg_api_error_set(err, FG_API_ERR_BAD_PAIRING_FILE,
+					"Not a flicgate pairing export, or a damaged one (%s); nothing was imported",
+					why);
+	if (r == -EEXIST)
+		return fg_api_error_set(err, FG_API_ERR_NAME_TAKEN, "%s; nothing was imported", why);
+	if (r < 0)
+		return fg_api_error_set(err, FG_API_ERR_FAILED,
+					"Cannot store the pairings (%s); nothing was imported, the log says more",
+					strerror(-r));
+	return 0;
+}
+
+/* ---- what the buttons report, as the API's signals ------------------------ */
+
+static const char *api_id_of(const struct fg_button_status *st)
+{
+	/* a configured button's name is its section's */
+	return st->configured ? st->name : st->address_str;
+}
+
+void manager_api_button_changed(struct fg_manager *m, const struct fg_button_status *st)
+{
+	/* fg_api_button_changed() also announces a button that came or went */
+	fg_api_button_changed(m->api, api_id_of(st));
+}
+
+/*
+ * Buttons report steps; the API reports the stages of the window's one
+ * attempt (a listed button pairing by itself under "listed" is no window's
+ * business: its Button object's Paired property says it). The button is
+ * on disk when PAIRED comes, so the order is: PairingProgress "paired",
+ * the Button object (InterfacesAdded, or PropertiesChanged for a
+ * configured one), then "saved" when the window closes.
+ */
+void manager_api_pairing(struct fg_manager *m, const struct fg_pairing_report *rep)
+{
+	struct fg_button_status st;
+	char addr[18] = "", msg[64] = "";
+
+	if (rep->address)
+		fg_format_address(rep->address, addr);
+	switch (rep->step) {
+	case FG_PAIRING_WINDOW_OPENED:
+		m->api_pairing_failure[0] = '\0';
+		m->api_pairing_end = fg_now_realtime() + fg_buttons_pairing_window_left(m->buttons);
+		fg_api_pairing_progress(m->api, FG_API_PAIRING_SCANNING, NULL, NULL, NULL);
+		break;
+	case FG_PAIRING_FOUND:
+		if (!rep->by_window)
+			break;
+		if (fg_buttons_find(m->buttons, addr, &st) >= 0 && st.has_rssi)
+			snprintf(msg, sizeof(msg), "RSSI %d dBm", st.rssi);
+		fg_api_pairing_progress(m->api, FG_API_PAIRING_FOUND, addr, NULL, msg);
+		break;
+	case FG_PAIRING_VERIFYING:
+		if (rep->by_window)
+			fg_api_pairing_progress(m->api, FG_API_PAIRING_VERIFYING, addr, NULL, NULL);
+		break;
+	case FG_PAIRING_PAIRED:
+		if (rep->by_window) {
+			snprintf(msg, sizeof(msg), "%s", rep->serial ? rep->serial : "");
+			fg_api_pairing_progress(m->api, FG_API_PAIRING_PAIRED, addr, NULL, msg);
+		}
+		if (fg_buttons_find(m->buttons, addr, &st) >= 0)
+			manager_api_button_changed(m, &st);
+		break;
+	case FG_PAIRING_FAILED:
+		if (rep->by_window)
+			snprintf(m->api_pairing_failure, sizeof(m->api_pairing_failure), "%s",
+				 rep->detail ? rep->detail : "");
+		break;
+	case FG_PAIRING_REFUSED:
+		/* the buttons log it, once a minute per button */
+		break;
+	case FG_PAIRING_WINDOW_CLOSED: {
+		const char *why = rep->detail ? rep->detail : "";
+
+		m->api_pairing_end = 0;
+		if (strcmp(why, "paired") == 0)
+			fg_api_pairing_progress(m->api, FG_API_PAIRING_SAVED, addr, rep->name, NULL);
+		else if (strcmp(why, "failed") == 0)
+			fg_api_pairing_progress(m->api, FG_API_PAIRING_FAILED, addr, NULL,
+						m->api_pairing_failure[0] ? m->api_pairing_failure
+									  : "pairing failed; the log says why");
+		else if (strcmp(why, "timeout") == 0)
+			fg_api_pairing_progress(m->api, FG_API_PAIRING_TIMEOUT, NULL, NULL, NULL);
+		else if (strcmp(why, "locked") == 0)
+			fg_api_pairing_progress(m->api, FG_API_PAIRING_CLOSED, NULL, NULL,
+						"pairing is now locked ([bluetooth] pairing = locked)");
+		else
+			fg_api_pairing_progress(m->api, FG_API_PAIRING_CLOSED, NULL, NULL, "closed on request");
+		m->api_pairing_failure[0] = '\0';
+		break;
+	}
+	case _FG_PAIRING_STEP_MAX:
+		break;
+	}
 }
 
 static const struct fg_api_provider api_provider = {
@@ -269,11 +569,11 @@ static const struct fg_api_provider api_provider = {
 	.n_deliveries = api_n_deliveries,
 	.delivery_at = api_delivery_at,
 	.test_alert = api_test_alert,
-	/*
-	 * Not in this build yet, answered with Error.NotAvailable: pairing
-	 * windows, unpair and the radio properties (BlueZ adapter),
-	 * export/import (pairing store).
-	 */
+	.open_pairing = api_open_pairing,
+	.close_pairing = api_close_pairing,
+	.unpair = api_unpair,
+	.export_pairings = api_export_pairings,
+	.import_pairings = api_import_pairings,
 };
 
 int manager_api_setup(struct fg_manager *m)
@@ -291,6 +591,7 @@ int manager_api_setup(struct fg_manager *m)
 		log_info("No group '%s': only root and our own user may use flicgatectl's changing commands",
 			 FG_DBUS_OPERATOR_GROUP);
 	p.userdata = m;
+	manager_supervision_api(&p);
 	return fg_api_new(m->bus, &p, operator_gid, &m->api);
 }
 

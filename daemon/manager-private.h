@@ -31,6 +31,8 @@ struct fg_manager {
 	/* control API (D-Bus) */
 	struct fg_api *api;
 	char api_last_delivery[256];	/* key of the newest attempt announced */
+	uint64_t api_pairing_end;	/* CLOCK_REALTIME end of the open window, else 0 */
+	char api_pairing_failure[160];	/* why the window's attempt failed */
 
 	/* subsystems */
 	struct fg_gpio *gpio;		/* NULL if its lines could not be had */
@@ -43,6 +45,11 @@ struct fg_manager {
 	sd_event_source *sighup_source;
 
 	int exit_code;
+
+	/* supervision: health, audit trail, heartbeat (io/supervisor.h) */
+	struct fg_supervisor *supervisor;
+	char *running_marker;		/* <state_dir>/running while the loop runs */
+	char restart_reason[160];	/* "" or why the last run ended badly */
 };
 
 /* Reload; @err (optional) receives the rejection for the control API. */
@@ -51,3 +58,9 @@ int manager_reload(struct fg_manager *m, struct fg_api_error *err);
 /* manager-api.c */
 int manager_api_setup(struct fg_manager *m);
 void manager_api_pipeline_event(struct fg_manager *m, const struct fg_pipeline_event *ev);
+void manager_api_button_changed(struct fg_manager *m, const struct fg_button_status *st);
+void manager_api_pairing(struct fg_manager *m, const struct fg_pairing_report *rep);
+
+/* manager-supervision.c: the control API's supervision calls (io/api.h) */
+void manager_supervision_api(struct fg_api_provider *p);
+void manager_supervision_ack(struct fg_manager *m, bool silenced, const char *via);

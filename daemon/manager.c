@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <systemd/sd-bus.h>
 #include <systemd/sd-daemon.h>
@@ -16,6 +17,7 @@
 #include "io/buttons.h"
 #include "io/gpio.h"
 #include "io/pipeline.h"
+#include "io/supervisor.h"
 #include "lib/fileio.h"
 #include "lib/log.h"
 #include "lib/strv.h"
@@ -33,35 +35,54 @@ static int apply_log_level(struct fg_manager *m)
 
 static void on_local_ack(struct fg_gpio *g, bool silenced, void *userdata)
 {
+	struct fg_manager *m = userdata;
+
 	log_notice("Local acknowledge: %s", silenced ? "buzzer silenced for everything on now"
 						   : "nothing on to silence");
+	manager_supervision_ack(m, silenced, "button");
 }
 
 /* The lights show what the alert pipeline knows about targets. */
 static void sync_target_conditions(struct fg_manager *m)
 {
-	bool failing = false, unhealthy = false;
+	bool unhealthy = false;
 
 	for (size_t i = 0; i < fg_pipeline_n_targets(m->pipeline); i++) {
 		struct fg_target_status ts;
 
 		fg_pipeline_target_status(m->pipeline, i, &ts);
-		failing = failing || ts.health == FG_TARGET_FAILING;
 		unhealthy = unhealthy || ts.health == FG_TARGET_UNHEALTHY;
 	}
-	fg_gpio_set_condition(m->gpio, FG_COND_TARGETS_FAILING, failing || unhealthy);
+	/*
+	 * FG_COND_TARGETS_FAILING is the supervisor's: every target failing
+	 * for [health] targets_failing_after (the fallback alarm). One target
+	 * retrying shows on the alert LED of the alerts it holds.
+	 */
 	/* a target refusing our key or URL is a configuration fault */
 	fg_gpio_set_condition(m->gpio, FG_COND_CONFIG_FAULT, unhealthy);
 }
 
 
+/* Spool full: the pipeline's own alarm, a lost alert, or [health] spool_alarm. */
+static void sync_spool_condition(struct fg_manager *m)
+{
+	bool on = fg_pipeline_spool_alarm(m->pipeline) || fg_pipeline_lost_count(m->pipeline) > 0 ||
+		  (m->supervisor && fg_supervisor_alarm_active(m->supervisor, FG_HEALTH_SPOOL_HIGH, NULL));
+
+	if (m->gpio)
+		fg_gpio_set_condition(m->gpio, FG_COND_SPOOL_FULL, on);
+}
+
 static void on_pipeline_event(struct fg_pipeline *p, const struct fg_pipeline_event *ev,
 			      void *userdata)
 {
 	struct fg_manager *m = userdata;
-	bool on = ev->alert && ev->alert->state == FG_ALERT_ON && !ev->alert->test;
+	bool on = ev->alert && ev->alert->state == FG_ALERT_ON && !ev->alert->test &&
+		  !ev->alert->supervision;
 
 	manager_api_pipeline_event(m, ev);
+	if (m->supervisor)
+		fg_supervisor_pipeline_event(m->supervisor, ev);
 	if (!m->gpio)
 		return;
 	switch (ev->kind) {
@@ -93,11 +114,9 @@ static void on_pipeline_event(struct fg_pipeline *p, const struct fg_pipeline_ev
 		break;
 	case FG_PIPELINE_SPOOL_FULL:
 	case FG_PIPELINE_ALERT_LOST:
-		fg_gpio_set_condition(m->gpio, FG_COND_SPOOL_FULL, true);
-		break;
 	case FG_PIPELINE_SPOOL_OK:
 		/* a lost alert keeps the alarm on until someone restarts us */
-		fg_gpio_set_condition(m->gpio, FG_COND_SPOOL_FULL, fg_pipeline_lost_count(p) > 0);
+		sync_spool_condition(m);
 		break;
 	case _FG_PIPELINE_EVENT_MAX:
 		break;
@@ -119,7 +138,7 @@ static void show_pipeline_state(struct fg_manager *m)
 			fg_gpio_alert_opened(m->gpio, st.button);
 	}
 	fg_gpio_set_condition(m->gpio, FG_COND_DEAD_LETTER, fg_pipeline_dead_count(m->pipeline) > 0);
-	fg_gpio_set_condition(m->gpio, FG_COND_SPOOL_FULL, fg_pipeline_spool_alarm(m->pipeline));
+	sync_spool_condition(m);
 }
 
 static void notify_status(struct fg_manager *m)
@@ -139,10 +158,44 @@ static int on_button_event(void *userdata, const struct fg_button_config *b, con
 {
 	struct fg_manager *m = userdata;
 
+	enum fg_mapping_outcome o;
+	int r;
+
 	/* one chirp per physical press, not one per event it produces */
 	if (m->gpio && ev->gesture == FG_GESTURE_DOWN && !ev->queued)
 		fg_gpio_press(m->gpio);
-	return fg_pipeline_button_event(m->pipeline, b, ev, NULL);
+	/*
+	 * In a test-press window every gesture the button maps is a routine
+	 * test: recorded, nobody paged. Unmapped ones (down, up, …) are
+	 * nothing, as always.
+	 */
+	if (fg_supervisor_in_test_window(m->supervisor, b->name)) {
+		if ((b->on | b->off | b->test) & FG_GESTURE_BIT(ev->gesture))
+			fg_supervisor_test_press(m->supervisor, b, ev->gesture, "test window");
+		return 0;
+	}
+	r = fg_pipeline_button_event(m->pipeline, b, ev, &o);
+	if (r < 0)
+		return r;
+	switch (o) {
+	case FG_MAPPING_TEST:
+		fg_supervisor_test_press(m->supervisor, b, ev->gesture, "test gesture");
+		fg_api_button_changed(m->api, b->name);
+		break;
+	case FG_MAPPING_APPEND:
+	case FG_MAPPING_SUPPRESSED:
+	case FG_MAPPING_CLOSE_IDLE:
+		fg_supervisor_press(m->supervisor, b->name, ev->gesture, o);
+		break;
+	case FG_MAPPING_OPEN:
+	case FG_MAPPING_CLOSE:
+		/* recorded from the pipeline's event, with the alert's id */
+	case FG_MAPPING_IGNORED:
+	case FG_MAPPING_DUPLICATE:
+	case _FG_MAPPING_OUTCOME_MAX:
+		break;
+	}
+	return 0;
 }
 
 /* The adapter's real presence is the status (and the status LED). */
@@ -152,13 +205,120 @@ static void on_radio_changed(void *userdata, enum fg_bluez_state state, const ch
 
 	if (m->gpio)
 		fg_gpio_set_condition(m->gpio, FG_COND_NO_ADAPTER, state != FG_BLUEZ_READY);
+	fg_supervisor_radio_ready(m->supervisor, state == FG_BLUEZ_READY);
 	notify_status(m);
+	fg_api_gateway_changed(m->api);
+}
+
+static void on_pairing(void *userdata, const struct fg_pairing_report *rep)
+{
+	struct fg_manager *m = userdata;
+
+	manager_api_pairing(m, rep);
+}
+
+/* Seen, connected, battery read: supervision follows what the button tells. */
+static void on_button_changed(void *userdata, const struct fg_button_status *st)
+{
+	struct fg_manager *m = userdata;
+
+	fg_supervisor_button_status(m->supervisor, st);
+	/* the Button object's properties (Connected, LastEvent, RSSI, ...) */
+	manager_api_button_changed(m, st);
 }
 
 static const struct fg_buttons_ops buttons_ops = {
 	.button_event = on_button_event,
 	.radio_changed = on_radio_changed,
+	.button_changed = on_button_changed,
+	.pairing = on_pairing,
 };
+
+/* ---- supervision ------------------------------------------------------ */
+
+static void sup_radio(void *userdata, struct fg_supervisor_radio *ret)
+{
+	struct fg_manager *m = userdata;
+	struct fg_buttons_stats st = { 0 };
+
+	*ret = (struct fg_supervisor_radio){
+		.adapter = "",
+		.state = fg_bluez_state_to_string(FG_BLUEZ_NO_SERVICE),
+	};
+	if (!m->buttons)
+		return;
+	fg_buttons_get_stats(m->buttons, &st);
+	ret->adapter = fg_buttons_adapter(m->buttons) ? fg_buttons_adapter(m->buttons) : "";
+	ret->state = fg_bluez_state_to_string(fg_buttons_radio_state(m->buttons));
+	ret->paired = st.paired;
+	ret->ready = st.ready;
+}
+
+static void sup_alarm(void *userdata, const struct fg_health_change *c)
+{
+	struct fg_manager *m = userdata;
+
+	if (c->kind == FG_HEALTH_SPOOL_HIGH)
+		sync_spool_condition(m);
+	if (c->subject[0])
+		fg_api_button_changed(m->api, c->subject);
+	fg_api_gateway_changed(m->api);
+}
+
+static void sup_test_window(void *userdata, bool open)
+{
+	struct fg_manager *m = userdata;
+
+	fg_api_gateway_changed(m->api);
+}
+
+static const struct fg_supervisor_ops supervisor_ops = {
+	.radio = sup_radio,
+	.alarm = sup_alarm,
+	.test_window = sup_test_window,
+};
+
+/*
+ * <state_dir>/running exists while the loop runs and goes at a clean stop.
+ * Found at start, it means the last run ended otherwise: killed by the
+ * watchdog (a hung loop), a crash, kill -9, or power lost. The boot id in
+ * it tells a reboot from a restart of the daemon alone.
+ */
+static void read_running_marker(struct fg_manager *m)
+{
+	char *text = NULL, boot[64] = "", *cur = NULL;
+	size_t len;
+	unsigned long pid = 0;
+
+	if (fg_read_file(m->running_marker, 4096, &text, &len) < 0)
+		return;
+	if (sscanf(text, "pid %lu boot %63s", &pid, boot) < 2)
+		boot[0] = '\0';
+	free(text);
+	if (fg_read_file("/proc/sys/kernel/random/boot_id", 128, &cur, &len) >= 0) {
+		cur[strcspn(cur, "\n")] = '\0';
+		if (boot[0] && strcmp(cur, boot) != 0)
+			snprintf(m->restart_reason, sizeof(m->restart_reason),
+				 "a reboot without a clean stop (power lost?)");
+	}
+	free(cur);
+	if (!m->restart_reason[0])
+		snprintf(m->restart_reason, sizeof(m->restart_reason),
+			 "an abnormal end of flicgated (pid %lu): crash, hung loop killed by the watchdog, or kill",
+			 pid);
+}
+
+static int write_running_marker(struct fg_manager *m)
+{
+	char *boot = NULL, text[160];
+	size_t len;
+
+	if (fg_read_file("/proc/sys/kernel/random/boot_id", 128, &boot, &len) >= 0)
+		boot[strcspn(boot, "\n")] = '\0';
+	snprintf(text, sizeof(text), "pid %lu boot %s\n", (unsigned long)getpid(), boot ? boot : "-");
+	free(boot);
+	return fg_write_file_atomic(m->running_marker, text, strlen(text), 0600);
+}
 
 
 /* A rejected configuration as the control API reports it: every error. */
@@ -221,6 +381,8 @@ int manager_reload(struct fg_manager *m, struct fg_api_error *err)
 		sync_target_conditions(m);
 	if (m->buttons)
 		(void)fg_buttons_set_config(m->buttons, c);
+	if (m->supervisor)
+		(void)fg_supervisor_reload(m->supervisor, c);
 	fg_config_free(m->config);
 	m->config = c;
 	apply_log_level(m);
@@ -403,6 +565,19 @@ int fg_manager_new(const struct fg_manager_options *opts, struct fg_config *conf
 		goto failed;
 	}
 	fg_pipeline_set_callback(m->pipeline, on_pipeline_event, m);
+
+	if (asprintf(&m->running_marker, "%s/running", m->config->gateway.state_dir) < 0) {
+		m->running_marker = NULL;
+		r = -ENOMEM;
+		goto failed;
+	}
+	read_running_marker(m);
+	r = fg_supervisor_new(m->event, m->config, m->pipeline, m->gpio, &supervisor_ops, m,
+			      &m->supervisor);
+	if (r < 0) {
+		log_error_errno(r, "Failed to start supervision: %m");
+		goto failed;
+	}
 	show_pipeline_state(m);
 
 	r = connect_bus(m);
@@ -418,6 +593,8 @@ int fg_manager_new(const struct fg_manager_options *opts, struct fg_config *conf
 		log_error_errno(r, "Failed to set up the buttons: %m");
 		goto failed;
 	}
+	/* the API went up before them: paired buttons no section names join it now */
+	fg_api_buttons_changed(m->api);
 
 	*ret = m;
 	return 0;
@@ -433,12 +610,23 @@ int fg_manager_run(struct fg_manager *m)
 
 	if (m->gpio)
 		fg_gpio_set_condition(m->gpio, FG_COND_STARTING, false);
+	if (m->restart_reason[0])
+		fg_supervisor_report_restart(m->supervisor, m->restart_reason);
+	r = write_running_marker(m);
+	if (r < 0)
+		log_warning_errno(r, "Failed to write %s; an abnormal end will go unreported: %m",
+				  m->running_marker);
 	/* STATUS= follows the radio from here on (notify_status) */
 	sd_notify(false, "READY=1");
 	notify_status(m);
 	log_notice("flicgated %s running (%zu buttons, %zu webhooks, config %s)", FG_VERSION,
 		   m->config->n_buttons, m->config->n_webhooks, m->config->path);
 	r = sd_event_loop(m->event);
+	/* the loop ended as asked (or failed and says so): not an abnormal end */
+	if (unlink(m->running_marker) < 0 && errno != ENOENT)
+		log_warning_errno(-errno, "Failed to remove %s: %m", m->running_marker);
+	else
+		(void)fg_fsync_dir_of(m->running_marker);
 	if (r < 0)
 		return log_error_errno(r, "Event loop failed: %m"), EXIT_FAILURE;
 	return r;
@@ -451,6 +639,7 @@ struct fg_manager *fg_manager_free(struct fg_manager *m)
 	/* subsystems go first: they hold sources on the loop and the bus */
 	m->api = fg_api_free(m->api);
 	m->buttons = fg_buttons_free(m->buttons);
+	m->supervisor = fg_supervisor_free(m->supervisor);
 	m->pipeline = fg_pipeline_free(m->pipeline);
 	m->gpio = fg_gpio_free(m->gpio);
 	m->bus = sd_bus_flush_close_unref(m->bus);
@@ -461,6 +650,7 @@ struct fg_manager *fg_manager_free(struct fg_manager *m)
 	fg_config_free(m->config);
 	free(m->config_path);
 	free(m->bus_address);
+	free(m->running_marker);
 	free(m);
 	return NULL;
 }

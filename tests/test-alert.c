@@ -45,8 +45,18 @@ static void test_roundtrip(void **state)
 	assert_int_equal(fg_alert_serialize(&b, &text2, &len2), 0);
 	assert_int_equal(len, len2);
 	assert_memory_equal(text, text2, len);
+	assert_false(b.supervision);
+	/* a button alert's record has no supervision line; a supervision alert's has */
+	assert_null(strstr(text, "supervision="));
 	free(text);
 	free(text2);
+	fg_alert_clear(&b);
+	a.supervision = true;
+	assert_int_equal(fg_alert_serialize(&a, &text, &len), 0);
+	assert_non_null(strstr(text, "\nsupervision=1\n"));
+	assert_int_equal(fg_alert_parse(text, len, &b), 0);
+	assert_true(b.supervision);
+	free(text);
 	fg_alert_clear(&a);
 	fg_alert_clear(&b);
 }

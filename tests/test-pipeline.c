@@ -357,6 +357,40 @@ static void test_test_alert_and_presets(void **state)
 	fg_config_free(c);
 }
 
+/*
+ * On a kept-alive connection the request of a press is on the wire before
+ * fg_pipeline_button_event() returns (its flush comes after it): the sink
+ * gets it while this process runs no loop iteration at all.
+ */
+static void test_request_before_flush(void **state)
+{
+	struct fg_config *c = load(NULL);
+	sd_event *e;
+	struct fg_pipeline *p;
+	size_t got = 0;
+	char *log;
+
+	assert_int_equal(sd_event_new(&e), 0);
+	assert_int_equal(fg_pipeline_new(e, c, &p), 0);
+	fg_pipeline_set_callback(p, on_event, NULL);
+	press(p, c, 0, FG_GESTURE_CLICK, 1, FG_MAPPING_OPEN);
+	run_until_empty(e, p, 5000);	/* the connection is open now */
+	press(p, c, 1, FG_GESTURE_CLICK, 1, FG_MAPPING_OPEN);
+	for (unsigned i = 0; i < 500 && got < 2; i++) {
+		sink_sleep_ms(10);
+		log = sink_read_log(&sink);
+		got = count_substr(log, "\"path\":\"/alertops\"");
+		free(log);
+	}
+	assert_int_equal(got, 2);
+	assert_int_equal(fg_pipeline_spool_depth(p), 1);	/* its answer waits for the loop */
+	run_until_empty(e, p, 5000);
+	assert_int_equal(events[FG_PIPELINE_DELIVERED], 2);
+	fg_pipeline_free(p);
+	sd_event_unref(e);
+	fg_config_free(c);
+}
+
 /* A Retry-After pauses the whole target, not only the alert that got it. */
 static void test_retry_after_pauses_target(void **state)
 {
@@ -471,10 +505,90 @@ static void test_orphaned_queue(void **state)
 	fg_config_free(c2);
 }
 
+/*
+ * A supervision alert goes to the [health] targets only, durable and in
+ * order (On before Off), AlertOps gets flic_nameId = the alarm's name and
+ * flic_supervision, Slack says "resolved" for the Off; no button's alert
+ * state moves.
+ */
+static void test_supervision_alert(void **state)
+{
+	char extra[512], id[FG_ALERT_ID_MAX] = "";
+	struct fg_config *c;
+	sd_event *e;
+	struct fg_pipeline *p;
+	size_t only_slack_and_main[2];
+	struct fg_supervision_alert on = {
+		.name_id = "b0-battery", .on = true, .info = "Battery of button b0 is low: 2400 mV",
+		.severity = FG_SEVERITY_WARNING, .since_usec = 1700000000000000,
+	}, off = on;
+	char *log;
+	const char *at_on, *at_off;
+
+	snprintf(extra, sizeof(extra),
+		 "rate_limit = 1000/s\n"
+		 "[webhook slack]\npreset = slack\nurl = %s/slack\nrate_limit = 1000/s\n"
+		 "[webhook other]\npreset = alertops\nurl = %s/other\nrate_limit = 1000/s\n",
+		 sink.url, sink.url);
+	c = load(extra);
+	assert_int_equal(sd_event_new(&e), 0);
+	assert_int_equal(fg_pipeline_new(e, c, &p), 0);
+	fg_pipeline_set_callback(p, on_event, NULL);
+	only_slack_and_main[0] = 0;	/* main */
+	only_slack_and_main[1] = 1;	/* slack */
+	on.webhooks = off.webhooks = only_slack_and_main;
+	on.n_webhooks = off.n_webhooks = 2;
+	/* the target is slow: the Off must still come after its On */
+	assert_int_equal(sink_mode(&sink, "slow 50"), 200);
+	assert_int_equal(fg_pipeline_supervision_alert(p, &on, id), 0);
+	assert_true(strncmp(id, "sup-", 4) == 0);
+	off.on = false;
+	off.info = "Battery of button b0 is fine again: 2900 mV";
+	off.since_usec = 1700000100000000;
+	off.incident_id = id;
+	assert_int_equal(fg_pipeline_supervision_alert(p, &off, NULL), 0);
+	off.name_id = "";
+	assert_int_equal(fg_pipeline_supervision_alert(p, &off, NULL), -EINVAL);
+	assert_int_equal(fg_pipeline_spool_depth(p), 4);
+	run_until_empty(e, p, 5000);
+	assert_int_equal(events[FG_PIPELINE_DELIVERED], 4);
+	assert_int_equal(events[FG_PIPELINE_ALERT_OPENED], 0);
+	assert_int_equal(fg_mapping_n_buttons(fg_pipeline_mapping(p)), 0);
+
+	log = sink_read_log(&sink);
+	assert_int_equal(count_substr(log, "\"path\":\"/alertops\""), 2);
+	assert_int_equal(count_substr(log, "\"path\":\"/slack\""), 2);
+	assert_int_equal(count_substr(log, "\"path\":\"/other\""), 0);
+	at_on = strstr(log, "\"idempotency-key\":\"supervision:test-gw:b0-battery:1700000000000000:on\"");
+	at_off = strstr(log, "\"idempotency-key\":\"supervision:test-gw:b0-battery:1700000100000000:off\"");
+	assert_non_null(at_on);
+	assert_non_null(at_off);
+	assert_true(at_on < at_off);
+	assert_non_null(strstr(log, "\\\"flic_nameId\\\":\\\"b0-battery\\\",\\\"flic_state\\\":\\\"On\\\""));
+	assert_non_null(strstr(log, "\\\"flic_nameId\\\":\\\"b0-battery\\\",\\\"flic_state\\\":\\\"Off\\\""));
+	assert_non_null(strstr(log, "\\\"flic_gesture\\\":\\\"\\\""));
+	assert_int_equal(count_substr(log, "\\\"flic_supervision\\\":true"), 2);
+	assert_non_null(strstr(log, "\\\"flic_incidentId\\\":\\\""));
+	assert_non_null(strstr(log, ":rotating_light: *b0-battery*: Battery of button b0 is low: 2400 mV (supervision, test-gw)"));
+	assert_non_null(strstr(log, ":white_check_mark: *b0-battery* resolved: Battery of button b0 is fine again"));
+	/* the Off names the On's incident */
+	{
+		char want[80];
+
+		snprintf(want, sizeof(want), "\\\"flic_incidentId\\\":\\\"%s\\\"", id);
+		assert_int_equal(count_substr(log, want), 2);
+	}
+	free(log);
+	fg_pipeline_free(p);
+	sd_event_unref(e);
+	fg_config_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		FG_TEST_SETUP("/pipeline/order-per-button", test_order_per_button, setup, teardown),
+		FG_TEST_SETUP("/pipeline/request-before-flush", test_request_before_flush, setup, teardown),
 		FG_TEST_SETUP("/pipeline/outage-then-recovery", test_outage_then_recovery, setup, teardown),
 		FG_TEST_SETUP("/pipeline/dead-letter-and-unhealthy", test_dead_letter_and_unhealthy, setup, teardown),
 		FG_TEST_SETUP("/pipeline/restart-replays-spool", test_restart_replays, setup, teardown),
@@ -482,6 +596,7 @@ int main(void)
 		FG_TEST_SETUP("/pipeline/rate-limit", test_rate_limit, setup, teardown),
 		FG_TEST_SETUP("/pipeline/retry-after-pauses-target", test_retry_after_pauses_target, setup, teardown),
 		FG_TEST_SETUP("/pipeline/orphaned-queue", test_orphaned_queue, setup, teardown),
+		FG_TEST_SETUP("/pipeline/supervision-alert", test_supervision_alert, setup, teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

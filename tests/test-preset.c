@@ -206,6 +206,56 @@ static void test_generic(void **state)
 	fg_request_clear(&r);
 }
 
+/* Supervision alerts: no gesture, marked, their own PagerDuty class, plain text for people. */
+static void test_supervision(void **state)
+{
+	struct fg_webhook_config ao = { .preset = FG_PRESET_ALERTOPS, .url = (char *)"https://a/x" };
+	struct fg_webhook_config pd = { .preset = FG_PRESET_PAGERDUTY, .routing_key = (char *)"k" };
+	struct fg_webhook_config nt = { .preset = FG_PRESET_NTFY, .url = (char *)"https://ntfy.sh/care" };
+	struct fg_webhook_config gen = { .preset = FG_PRESET_GENERIC, .url = (char *)"http://127.0.0.1:9/x",
+					 .body = (char *)"{\"s\":${supervision},\"t\":${test}}" };
+	struct fg_request r;
+
+	alert.supervision = true;
+	assert_int_equal(fg_alert_set_string(&alert.name_id, "Room 12-battery"), 0);
+	assert_int_equal(fg_alert_set_string(&alert.button, "Room 12-battery"), 0);
+	assert_int_equal(fg_alert_set_string(&alert.info, "Battery of button r12 is low: 2401 mV"), 0);
+	build(&ao, &r);
+	assert_true(fg_json_is_valid(r.body, r.body_len));
+	assert_non_null(strstr(r.body, "\"flic_nameId\":\"Room 12-battery\",\"flic_state\":\"On\""));
+	assert_non_null(strstr(r.body, "\"flic_gesture\":\"\""));
+	assert_non_null(strstr(r.body, ",\"flic_supervision\":true}"));
+	fg_request_clear(&r);
+
+	build(&pd, &r);
+	assert_true(fg_json_is_valid(r.body, r.body_len));
+	assert_non_null(strstr(r.body, "\"summary\":\"Room 12-battery: gateway supervision - Battery of button r12 is low: 2401 mV\""));
+	assert_non_null(strstr(r.body, "\"class\":\"flicgate-supervision\""));
+	assert_non_null(strstr(r.body, "\"dedup_key\":\"flicgate/carehome-gw/Room 12-battery\""));
+	fg_request_clear(&r);
+
+	build(&nt, &r);
+	assert_string_equal(r.body, "Room 12-battery: Battery of button r12 is low: 2401 mV (supervision, carehome-gw)");
+	fg_request_clear(&r);
+	build(&gen, &r);
+	assert_string_equal(r.body, "{\"s\":true,\"t\":false}");
+	fg_request_clear(&r);
+
+	/* the close of a raised alarm: was_open, so notify-only targets say it */
+	alert.state = FG_ALERT_OFF;
+	alert.was_open = true;
+	assert_int_equal(fg_alert_set_string(&alert.info, "Battery of button r12 is fine again: 2950 mV"), 0);
+	build(&nt, &r);
+	assert_string_equal(r.body, "Room 12-battery resolved: Battery of button r12 is fine again: 2950 mV (supervision, carehome-gw)");
+	fg_request_clear(&r);
+
+	/* button alerts keep their body: no flic_supervision field at all */
+	alert.supervision = false;
+	build(&ao, &r);
+	assert_null(strstr(r.body, "flic_supervision"));
+	fg_request_clear(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -215,6 +265,7 @@ int main(void)
 		{ "/preset/slack", test_slack, setup, teardown, NULL },
 		{ "/preset/ntfy", test_ntfy, setup, teardown, NULL },
 		{ "/preset/generic", test_generic, setup, teardown, NULL },
+		{ "/preset/supervision", test_supervision, setup, teardown, NULL },
 	};
 
 	return cmocka_run_group_tests_name("preset", tests, NULL, NULL);

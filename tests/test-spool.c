@@ -247,6 +247,90 @@ static void test_add_many(void **state)
 	fg_spool_free(s);
 }
 
+/* The descriptor of the spool's journal, found through /proc. */
+static int journal_fd(void)
+{
+	char want[256], link[64], got[256];
+	int fd = -1;
+
+	snprintf(want, sizeof(want), "%s/journal", dir);
+	for (int i = 3; i < 1024 && fd < 0; i++) {
+		ssize_t n;
+
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", i);
+		n = readlink(link, got, sizeof(got) - 1);
+		if (n <= 0)
+			continue;
+		got[n] = '\0';
+		if (strcmp(got, want) == 0)
+			fd = i;
+	}
+	assert_true(fd >= 0);
+	return fd;
+}
+
+/*
+ * Staged: queued and deliverable at once, flushed by the commit. An entry
+ * delivered or dead-lettered before the commit is not waited for. A flush
+ * the disk refuses keeps every staged entry in memory (alarm) until
+ * fg_spool_flush() manages it. /dev/null in place of the journal takes
+ * the writes and refuses the flush (EINVAL), as a failing disk would.
+ */
+static void test_stage_commit(void **state)
+{
+	const char *const targets[] = { "alertops", "slack" };
+	struct fg_spool_entry *e[2], *x;
+	struct fg_spool *s;
+	struct fg_alert a;
+	int res[2], fd, saved, null;
+
+	assert_int_equal(fg_spool_new(dir, 100, &s), 0);
+	assert_int_equal(fg_spool_commit(s), 0);	/* nothing staged: nothing to do */
+	make_alert(&a, 1, "room-1");
+	assert_int_equal(fg_spool_stage_many(s, targets, 2, &a, res, e), 0);
+	assert_int_equal(res[0], 0);
+	assert_int_equal(res[1], 0);
+	assert_int_equal(fg_spool_staged(s), 2);
+	assert_ptr_equal(fg_spool_first(s, "alertops"), e[0]);
+	assert_ptr_equal(fg_spool_first(s, "slack"), e[1]);
+	assert_int_equal(fg_spool_commit(s), 0);
+	assert_int_equal(fg_spool_staged(s), 0);
+	assert_true(e[0]->durable && e[1]->durable);
+
+	/* gone before the commit: delivered, dead-lettered */
+	assert_int_equal(fg_spool_stage_many(s, targets, 1, &a, res, &x), 0);
+	assert_int_equal(fg_spool_remove(s, x), 0);
+	assert_int_equal(fg_spool_stage_many(s, targets + 1, 1, &a, res, &x), 0);
+	assert_int_equal(fg_spool_dead_letter(s, x, "refused"), 0);
+	assert_int_equal(fg_spool_staged(s), 0);
+	assert_int_equal(fg_spool_commit(s), 0);
+
+	/* the flush fails: kept, in memory only, in alarm; then repaired */
+	fd = journal_fd();
+	saved = dup(fd);
+	null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	assert_true(saved >= 0 && null >= 0);
+	assert_true(dup2(null, fd) == fd);
+	assert_int_equal(fg_spool_stage_many(s, targets, 2, &a, res, e), 0);
+	assert_int_equal(res[0], 0);
+	assert_int_equal(fg_spool_commit(s), -EINVAL);
+	assert_int_equal(fg_spool_staged(s), 0);
+	assert_false(e[0]->durable || e[1]->durable);
+	assert_int_equal(fg_spool_not_durable(s), 2);
+	assert_true(fg_spool_alarm(s));
+	assert_int_equal(fg_spool_depth(s), 4);
+	assert_true(dup2(saved, fd) == fd);
+	close(saved);
+	close(null);
+	assert_int_equal(fg_spool_flush(s), 0);
+	assert_false(fg_spool_alarm(s));
+	fg_alert_clear(&a);
+	fg_spool_free(s);
+	assert_int_equal(fg_spool_new(dir, 100, &s), 0);
+	assert_int_equal(fg_spool_load(s), 4);
+	fg_spool_free(s);
+}
+
 /* ---- the journal on disk ------------------------------------------------ */
 
 static void journal_path(char *buf, size_t size)
@@ -629,6 +713,7 @@ int main(void)
 		FG_TEST_SETUP("/spool/write-failure-kept-in-memory", test_write_failure_keeps_in_memory, setup, teardown),
 		FG_TEST_SETUP("/spool/over-max-is-alarm", test_over_max_is_alarm_not_loss, setup, teardown),
 		FG_TEST_SETUP("/spool/add-many", test_add_many, setup, teardown),
+		FG_TEST_SETUP("/spool/stage-commit", test_stage_commit, setup, teardown),
 		FG_TEST_SETUP("/spool/power-loss-tail", test_power_loss_tail, setup, teardown),
 		FG_TEST_SETUP("/spool/power-loss-slot-reuse", test_power_loss_reuse, setup, teardown),
 		FG_TEST_SETUP("/spool/grow-shrink-multislot", test_grow_shrink, setup, teardown),

@@ -42,6 +42,10 @@
 #define FG_DBUS_GW_SPOOL_ALARM		"SpoolAlarm"
 #define FG_DBUS_GW_DEAD_LETTERS		"DeadLetters"
 #define FG_DBUS_GW_TARGETS		"Targets"
+#define FG_DBUS_GW_TEST_WINDOW_OPEN	"TestWindowOpen"
+#define FG_DBUS_GW_TEST_WINDOW_END	"TestWindowEnd"
+#define FG_DBUS_GW_TEST_WINDOW_BUTTON	"TestWindowButton"
+#define FG_DBUS_GW_ALARMS		"Alarms"
 
 /* methods */
 #define FG_DBUS_GW_GET_BUTTON		"GetButton"
@@ -53,6 +57,9 @@
 #define FG_DBUS_GW_RECENT_DELIVERIES	"RecentDeliveries"
 #define FG_DBUS_GW_EXPORT_PAIRINGS	"ExportPairings"
 #define FG_DBUS_GW_IMPORT_PAIRINGS	"ImportPairings"
+#define FG_DBUS_GW_OPEN_TEST_WINDOW	"OpenTestWindow"
+#define FG_DBUS_GW_CLOSE_TEST_WINDOW	"CloseTestWindow"
+#define FG_DBUS_GW_EXPORT_AUDIT		"ExportAudit"
 
 /* signals */
 #define FG_DBUS_GW_PAIRING_PROGRESS	"PairingProgress"
@@ -66,6 +73,15 @@
  */
 #define FG_DBUS_DELIVERY_FIELDS		"tssssbsistu"
 #define FG_DBUS_DELIVERY_SIG		"(" FG_DBUS_DELIVERY_FIELDS ")"
+
+/*
+ * One audit record: time (CLOCK_REALTIME µs), event, button, alert id,
+ * target, latency (µs), time since its press (µs, 0 unknown), detail.
+ */
+#define FG_DBUS_AUDIT_FIELDS		"tsssstts"
+#define FG_DBUS_AUDIT_SIG		"(" FG_DBUS_AUDIT_FIELDS ")"
+/* ExportAudit answers at most this many records per call (then truncated = true). */
+#define FG_DBUS_AUDIT_MAX		100000
 
 /* Values of PairingProgress's first argument. The last four end a window. */
 #define FG_DBUS_PAIRING_SCANNING	"scanning"
@@ -94,6 +110,10 @@
 #define FG_DBUS_BT_LAST_EVENT		"LastEvent"
 #define FG_DBUS_BT_LAST_EVENT_TIME	"LastEventTime"
 #define FG_DBUS_BT_ALERT_STATE		"AlertState"
+#define FG_DBUS_BT_BATTERY_PERCENT	"BatteryPercent"
+#define FG_DBUS_BT_BATTERY_LOW		"BatteryLow"
+#define FG_DBUS_BT_NOT_SEEN		"NotSeen"
+#define FG_DBUS_BT_LAST_TEST		"LastTestTime"
 
 /* methods */
 #define FG_DBUS_BT_UNPAIR		"Unpair"

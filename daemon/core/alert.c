@@ -140,6 +140,9 @@ int fg_alert_serialize(const struct fg_alert *a, char **ret_text, size_t *ret_le
 	sb_field_u64(&b, "appended", a->appended);
 	sb_field_u64(&b, "was_open", a->was_open);
 	sb_field_u64(&b, "test", a->test);
+	/* only when set: button alerts keep the record they always had */
+	if (a->supervision)
+		sb_field_u64(&b, "supervision", a->supervision);
 	sb_field(&b, "button", a->button);
 	sb_field(&b, "name_id", a->name_id);
 	sb_field(&b, "gateway", a->gateway);
@@ -341,6 +344,7 @@ static int parse_field(struct fg_alert *a, const char *key, const char *v,
 	FLAG("appended", appended)
 	FLAG("was_open", was_open)
 	FLAG("test", test)
+	FLAG("supervision", supervision)
 	FLAG("queued", queued)
 	NUMBER("counter", event_counter, UINT32_MAX)
 	NUMBER("press_usec", press_usec, UINT64_MAX)

@@ -50,6 +50,12 @@ struct fg_alert {
 	bool appended;			/* On while the incident was already open */
 	bool was_open;			/* for Off: an incident was open locally */
 	bool test;			/* from the test-alert command */
+	/*
+	 * A supervision alert (docs/supervision.md): not a press but a
+	 * battery, not-seen or gateway alarm; button is then the alarm's
+	 * name, gesture means nothing and presets say so.
+	 */
+	bool supervision;
 	char *button;			/* [button NAME] */
 	char *name_id;			/* flic_nameId */
 	char *gateway;			/* [gateway] name */

@@ -367,6 +367,9 @@ static const struct option options[] = {
 	  HE(offline_after_usec), 0, 0, 365 * DAY, NULL),
 	OPT(SEC_HEALTH, "webhook", T_WEBHOOKS, NULL, NULL,
 	  "Targets for supervision alerts; default: all webhooks.", HE(webhooks), 0, 0, 0, NULL),
+	OPT(SEC_HEALTH, "test_webhook", T_WEBHOOKS, NULL, NULL,
+	  "Notify-only targets told of routine test presses ([button] test, flicgatectl test-press); unset: tests are only logged.",
+	  HE(test_webhooks), 0, 0, 0, NULL),
 	OPT(SEC_HEALTH, "bluetoothd_gone_after", T_DURATION, "1min", NULL,
 	  "Raise an alert when BlueZ or the adapter is gone this long.", HE(bluetoothd_gone_after_usec), 0, 5 * S, 1 * DAY, NULL),
 	OPT(SEC_HEALTH, "targets_failing_after", T_DURATION, "10min", NULL,
@@ -441,6 +444,7 @@ struct parser {
 	char ***webhook_refs;		/* per button: names given in "webhook =" */
 	unsigned *webhook_ref_line;
 	char **health_refs;
+	char **health_test_refs;	/* [health] test_webhook */
 	unsigned health_ref_line;
 };
 
@@ -852,6 +856,9 @@ static const char *apply_value(struct parser *p, const struct option *o,
 			fg_strv_free(p->webhook_refs[i]);
 			p->webhook_refs[i] = l;
 			p->webhook_ref_line[i] = line;
+		} else if (strcmp(o->key, "test_webhook") == 0) {
+			fg_strv_free(p->health_test_refs);
+			p->health_test_refs = l;
 		} else {
 			fg_strv_free(p->health_refs);
 			p->health_refs = l;
@@ -1461,6 +1468,10 @@ static void check_config(struct parser *p)
 	}
 	resolve_refs(p, p->health_refs, p->health_ref_line ? p->health_ref_line : p->fixed_line[SEC_HEALTH],
 		     "health", &c->health.webhooks, &c->health.n_webhooks);
+	/* unlike webhook, none by default: a test press is nobody's business unless asked */
+	if (p->health_test_refs)
+		resolve_refs(p, p->health_test_refs, p->fixed_line[SEC_HEALTH], "health",
+			     &c->health.test_webhooks, &c->health.n_test_webhooks);
 
 	if (c->gpio.backend == FG_GPIO_GPIOD) {
 		if (!c->gpio.chip)
@@ -1571,6 +1582,7 @@ static void parser_done(struct parser *p)
 	free(p->webhook_refs);
 	free(p->webhook_ref_line);
 	fg_strv_free(p->health_refs);
+	fg_strv_free(p->health_test_refs);
 	free(p->webhook_seen);
 	free(p->button_seen);
 	free(p->pend_value);
@@ -1806,6 +1818,9 @@ static void print_value(FILE *f, const struct fg_config *c, const struct option 
 		if (o->section == SEC_BUTTON) {
 			idx = ((const struct fg_button_config *)obj)->webhooks;
 			n = ((const struct fg_button_config *)obj)->n_webhooks;
+		} else if (strcmp(o->key, "test_webhook") == 0) {
+			idx = c->health.test_webhooks;
+			n = c->health.n_test_webhooks;
 		} else {
 			idx = c->health.webhooks;
 			n = c->health.n_webhooks;

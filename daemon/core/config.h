@@ -159,6 +159,8 @@ struct fg_health_config {
 	uint64_t offline_after_usec;	/* 0: never */
 	size_t *webhooks;		/* supervision alert targets (indexes) */
 	size_t n_webhooks;
+	size_t *test_webhooks;		/* told of routine test presses (indexes); none by default */
+	size_t n_test_webhooks;
 	uint64_t bluetoothd_gone_after_usec;
 	uint64_t targets_failing_after_usec;
 	unsigned spool_alarm;		/* spool depth that raises an alarm */

@@ -49,7 +49,7 @@ enum fg_feedback_state {
 	FG_FB_NO_ADAPTER,
 	FG_FB_SPOOL_FULL,
 	FG_FB_DEAD_LETTER,	/* dead letters wait for the operator */
-	FG_FB_TARGETS_FAILING,	/* deliveries are failing (any alert, heartbeat) */
+	FG_FB_TARGETS_FAILING,	/* every target failing for [health] targets_failing_after */
 	FG_FB_NOT_SEEN,		/* a button has not been seen for too long */
 	FG_FB_LOW_BATTERY,	/* a button's battery is low */
 	FG_FB_STARTING,
@@ -79,7 +79,8 @@ enum fg_feedback_state {
 #define FG_FB_DEFAULT_NO_ADAPTER	"status_led: blink 1s 50%"
 #define FG_FB_DEFAULT_SPOOL_FULL	"status_led: flash 5x 100ms every 3s"
 #define FG_FB_DEFAULT_DEAD_LETTER	"status_led: flash 4x 100ms every 3s"
-#define FG_FB_DEFAULT_TARGETS_FAILING	"status_led: flash 3x 100ms every 3s"
+/* every target failing for [health] targets_failing_after: nobody can be paged, the buzzer is the alarm */
+#define FG_FB_DEFAULT_TARGETS_FAILING	"status_led: flash 3x 100ms every 3s, buzzer: beep 3x 100ms every 30s"
 #define FG_FB_DEFAULT_NOT_SEEN		"status_led: flash 2x 100ms every 3s"
 #define FG_FB_DEFAULT_LOW_BATTERY	"status_led: flash 1x 500ms every 3s"
 #define FG_FB_DEFAULT_STARTING		"status_led: on"

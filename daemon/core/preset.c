@@ -104,6 +104,12 @@ static void json_field(struct fg_strbuf *b, const char *key, const char *value, 
 	fg_strbuf_put_json_string(b, value);
 }
 
+/* A supervision alert has no gesture: "" rather than a made-up one. */
+static const char *gesture_text(const struct fg_alert *a)
+{
+	return a->supervision ? "" : fg_gesture_to_string(a->gesture);
+}
+
 static void build_alertops(struct fg_strbuf *b, const struct fg_alert *a)
 {
 	struct fg_strbuf info = {};
@@ -123,7 +129,7 @@ static void build_alertops(struct fg_strbuf *b, const struct fg_alert *a)
 	json_field(b, "flic_state", fg_alert_state_to_string(a->state), true);
 	json_field(b, "info", info_text, true);
 	/* Context for mapping rules and the incident's details. */
-	json_field(b, "flic_gesture", fg_gesture_to_string(a->gesture), true);
+	json_field(b, "flic_gesture", gesture_text(a), true);
 	json_field(b, "flic_serial", a->serial, true);
 	json_field(b, "flic_address", addr, true);
 	json_field(b, "flic_pressTime", fg_format_rfc3339(a->press_usec, t, sizeof(t)), true);
@@ -135,7 +141,11 @@ static void build_alertops(struct fg_strbuf *b, const struct fg_alert *a)
 	json_field(b, "flic_incidentId", a->incident_id, true);
 	json_field(b, "flic_idempotencyKey", a->idempotency_key, true);
 	fg_strbuf_printf(b, ",\"flic_appended\":%s", a->appended ? "true" : "false");
-	fg_strbuf_printf(b, ",\"flic_test\":%s}", a->test ? "true" : "false");
+	fg_strbuf_printf(b, ",\"flic_test\":%s", a->test ? "true" : "false");
+	/* only on supervision alerts, so button alerts keep their documented body */
+	if (a->supervision)
+		fg_strbuf_puts(b, ",\"flic_supervision\":true");
+	fg_strbuf_puts(b, "}");
 	free(info_text);
 }
 
@@ -169,8 +179,12 @@ static int build_pagerduty(struct fg_strbuf *b, const struct fg_webhook_config *
 		return 0;
 	}
 
-	fg_strbuf_printf(&s, "%s%s: alert button pressed (%s)", a->test ? "[TEST] " : "",
-			 a->name_id, fg_gesture_to_string(a->gesture));
+	if (a->supervision)
+		fg_strbuf_printf(&s, "%s%s: gateway supervision", a->test ? "[TEST] " : "",
+				 a->name_id);
+	else
+		fg_strbuf_printf(&s, "%s%s: alert button pressed (%s)", a->test ? "[TEST] " : "",
+				 a->name_id, fg_gesture_to_string(a->gesture));
 	if (a->info && *a->info)
 		fg_strbuf_printf(&s, " - %s", a->info);
 	/* PagerDuty truncates summaries at 1024 characters. */
@@ -196,10 +210,10 @@ static int build_pagerduty(struct fg_strbuf *b, const struct fg_webhook_config *
 	json_field(b, "timestamp", fg_format_rfc3339(a->press_usec, t, sizeof(t)), true);
 	json_field(b, "component", a->name_id, true);
 	json_field(b, "group", a->button, true);
-	json_field(b, "class", "flic-button", true);
+	json_field(b, "class", a->supervision ? "flicgate-supervision" : "flic-button", true);
 	fg_strbuf_puts(b, ",\"custom_details\":{");
 	json_field(b, "info", a->info, false);
-	json_field(b, "gesture", fg_gesture_to_string(a->gesture), true);
+	json_field(b, "gesture", gesture_text(a), true);
 	json_field(b, "serial", a->serial, true);
 	json_field(b, "address", addr, true);
 	fg_strbuf_printf(b, ",\"queued\":%s,\"age_s\":%llu,\"battery_mV\":%u",
@@ -241,6 +255,15 @@ static int notify_text(const struct fg_alert *a, bool slack, char **ret)
 	put(&b, a->name_id);
 	if (slack)
 		fg_strbuf_puts(&b, "*");
+	if (a->supervision) {
+		/* the info text says what is wrong, or that it is fine again */
+		fg_strbuf_puts(&b, a->state == FG_ALERT_OFF ? " resolved: " : ": ");
+		put(&b, a->info);
+		fg_strbuf_puts(&b, " (supervision, ");
+		put(&b, a->gateway);
+		fg_strbuf_puts(&b, ")");
+		return fg_strbuf_steal(&b, ret, NULL);
+	}
 	if (a->state == FG_ALERT_OFF) {
 		fg_strbuf_printf(&b, " resolved (%s on ", fg_gesture_to_string(a->gesture));
 		put(&b, a->gateway);

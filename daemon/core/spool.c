@@ -47,6 +47,9 @@ struct fg_spool {
 	size_t depth;
 	size_t not_durable;
 	size_t dead;
+	/* written by fg_spool_stage_many(), their flush still to come (fg_spool_commit) */
+	struct fg_spool_entry **staged;
+	size_t n_staged, staged_cap;
 };
 
 /* ---- record codec ------------------------------------------------------ */
@@ -428,6 +431,7 @@ struct fg_spool *fg_spool_free(struct fg_spool *s)
 	}
 	if (s->fd >= 0)
 		close(s->fd);
+	free(s->staged);
 	free(s->used);
 	free(s->queues);
 	free(s->journal);
@@ -593,8 +597,19 @@ static void maybe_shrink(struct fg_spool *s)
 	}
 }
 
-int fg_spool_add_many(struct fg_spool *s, const char *const *targets, size_t n,
-		      const struct fg_alert *a, int *ret_results, struct fg_spool_entry **ret_entries)
+/* A staged entry that leaves the spool before its flush is no longer waited for. */
+static void staged_forget(struct fg_spool *s, const struct fg_spool_entry *e)
+{
+	for (size_t i = 0; i < s->n_staged; i++)
+		if (s->staged[i] == e) {
+			s->staged[i] = s->staged[--s->n_staged];
+			return;
+		}
+}
+
+static int add_entries(struct fg_spool *s, const char *const *targets, size_t n,
+		       const struct fg_alert *a, bool stage, int *ret_results,
+		       struct fg_spool_entry **ret_entries)
 {
 	struct fg_spool_entry **e = calloc(n ? n : 1, sizeof(*e));
 	bool put = false;
@@ -602,6 +617,16 @@ int fg_spool_add_many(struct fg_spool *s, const char *const *targets, size_t n,
 
 	if (!e)
 		return -ENOMEM;
+	if (stage && s->n_staged + n > s->staged_cap) {
+		size_t cap = s->n_staged + n + 8;
+		struct fg_spool_entry **st = reallocarray(s->staged, cap, sizeof(*st));
+
+		if (st) {
+			s->staged = st;
+			s->staged_cap = cap;
+		} else
+			stage = false;	/* no room to remember them: flush now instead */
+	}
 	/* every record written first, then one flush for all */
 	for (size_t i = 0; i < n; i++) {
 		struct queue *q = get_queue(s, targets[i]);
@@ -623,7 +648,7 @@ int fg_spool_add_many(struct fg_spool *s, const char *const *targets, size_t n,
 		ret_results[i] = put_entry(s, e[i]);
 		put = put || ret_results[i] >= 0;
 	}
-	if (put)
+	if (put && !stage)
 		sync_r = sync_journal(s);
 	for (size_t i = 0; i < n; i++) {
 		int r = ret_results[i] < 0 ? ret_results[i] : sync_r;
@@ -643,8 +668,11 @@ int fg_spool_add_many(struct fg_spool *s, const char *const *targets, size_t n,
 			s->not_durable++;
 			ret_results[i] = 1;
 		} else {
+			/* staged: durable once fg_spool_commit() has flushed it */
 			e[i]->durable = true;
 			ret_results[i] = 0;
+			if (stage)
+				s->staged[s->n_staged++] = e[i];
 		}
 		link_entry(find_queue(s, e[i]->target), e[i]);
 		s->depth++;
@@ -653,6 +681,45 @@ int fg_spool_add_many(struct fg_spool *s, const char *const *targets, size_t n,
 		memcpy(ret_entries, e, n * sizeof(*e));
 	free(e);
 	return 0;
+}
+
+int fg_spool_add_many(struct fg_spool *s, const char *const *targets, size_t n,
+		      const struct fg_alert *a, int *ret_results, struct fg_spool_entry **ret_entries)
+{
+	return add_entries(s, targets, n, a, false, ret_results, ret_entries);
+}
+
+int fg_spool_stage_many(struct fg_spool *s, const char *const *targets, size_t n,
+			const struct fg_alert *a, int *ret_results,
+			struct fg_spool_entry **ret_entries)
+{
+	return add_entries(s, targets, n, a, true, ret_results, ret_entries);
+}
+
+int fg_spool_commit(struct fg_spool *s)
+{
+	int r;
+
+	if (s->n_staged == 0)
+		return 0;
+	r = sync_journal(s);
+	if (r < 0)
+		/*
+		 * Already queued, perhaps already on the wire: keep them, in
+		 * memory only (alarm), even beyond FG_SPOOL_MEMORY_MAX, which
+		 * one batch can exceed at most.
+		 */
+		for (size_t i = 0; i < s->n_staged; i++) {
+			s->staged[i]->durable = false;
+			s->not_durable++;
+		}
+	s->n_staged = 0;
+	return r;
+}
+
+size_t fg_spool_staged(const struct fg_spool *s)
+{
+	return s->n_staged;
 }
 
 int fg_spool_add(struct fg_spool *s, const char *target, const struct fg_alert *a,
@@ -674,6 +741,8 @@ int fg_spool_remove(struct fg_spool *s, struct fg_spool_entry *e)
 	struct queue *q = find_queue(s, e->target);
 	char *path = NULL;
 	int r = 0;
+
+	staged_forget(s, e);
 
 	if (e->n_slots) {
 		r = erase_entry(s, e);
@@ -748,6 +817,8 @@ int fg_spool_dead_letter(struct fg_spool *s, struct fg_spool_entry *e, const cha
 	char *from = NULL, *to = NULL, *why = NULL, *text = NULL;
 	size_t len;
 	int r;
+
+	staged_forget(s, e);
 
 	if (e->durable && e->n_slots == 0) {
 		/* an older version's file moves as it is */

@@ -100,6 +100,29 @@ int fg_spool_add_many(struct fg_spool *s, const char *const *targets, size_t n,
 		      const struct fg_alert *a, int *ret_results,
 		      struct fg_spool_entry **ret_entries);
 
+/*
+ * fg_spool_add_many() without the flush: the records are written (one
+ * pwrite each) and queued, deliverable at once, and flushed by the next
+ * fg_spool_commit(), which the caller must call before it lets anyone rely
+ * on them (the pipeline: before the button is acknowledged). This lets the
+ * requests go out while the flush runs. Results as for fg_spool_add_many();
+ * 0 means "written, durable after the commit".
+ */
+int fg_spool_stage_many(struct fg_spool *s, const char *const *targets, size_t n,
+			const struct fg_alert *a, int *ret_results,
+			struct fg_spool_entry **ret_entries);
+
+/*
+ * Flush what was staged, with one fdatasync(). On failure (-EIO, -ENOSPC…)
+ * the staged entries stay queued in memory only, counted by
+ * fg_spool_not_durable() (alarm; fg_spool_flush() retries them). 0 when
+ * nothing was staged.
+ */
+int fg_spool_commit(struct fg_spool *s);
+
+/* Entries staged and not yet committed. */
+size_t fg_spool_staged(const struct fg_spool *s);
+
 /* Delivered: free its journal slot (or delete its file) and the entry. */
 int fg_spool_remove(struct fg_spool *s, struct fg_spool_entry *e);
 

@@ -44,6 +44,7 @@ static void p_queued(struct fg_strbuf *b, const struct fg_alert *a) { put_bool(b
 static void p_battery(struct fg_strbuf *b, const struct fg_alert *a) { put_u64(b, a->battery_mv); }
 static void p_appended(struct fg_strbuf *b, const struct fg_alert *a) { put_bool(b, a->appended); }
 static void p_test(struct fg_strbuf *b, const struct fg_alert *a) { put_bool(b, a->test); }
+static void p_supervision(struct fg_strbuf *b, const struct fg_alert *a) { put_bool(b, a->supervision); }
 
 static void p_address(struct fg_strbuf *b, const struct fg_alert *a)
 {
@@ -88,6 +89,7 @@ static const struct placeholder placeholders[] = {
 	{ "battery_mv", "battery voltage in mV, 0 if unknown (number)", p_battery },
 	{ "appended", "true for an On while the incident was already open", p_appended },
 	{ "test", "true for a test alert", p_test },
+	{ "supervision", "true for a supervision alert (battery, not seen, gateway)", p_supervision },
 	{ "alert_id", "unique id of this alert", p_alert_id },
 	{ "incident_id", "id of the On that opened the incident", p_incident_id },
 	{ "idempotency_key", "serial:counter:gesture, stable across replays", p_key },
@@ -97,7 +99,7 @@ const char *const fg_template_names[] = {
 	"state", "name_id", "button", "info", "severity", "gateway", "serial",
 	"address", "gesture", "event_counter", "press_time", "press_epoch",
 	"age_s", "age_text", "queued", "battery_mv", "appended", "test",
-	"alert_id", "incident_id", "idempotency_key", NULL,
+	"supervision", "alert_id", "incident_id", "idempotency_key", NULL,
 };
 
 static const struct placeholder *lookup(const char *name, size_t len)

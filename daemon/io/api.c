@@ -326,6 +326,7 @@ static int button_property(sd_bus *bus, const char *path, const char *interface,
 {
 	struct fg_api *a = userdata;
 	struct fg_api_button b;
+	struct fg_api_button_supervision sup;
 	char *id = NULL, addr[18];
 	int r;
 
@@ -333,6 +334,9 @@ static int button_property(sd_bus *bus, const char *path, const char *interface,
 	if (r < 0)
 		return sd_bus_error_setf(ret_error, SD_BUS_ERROR_UNKNOWN_OBJECT,
 					 "No button at %s", path);
+	/* unsupervised (or no supervision in this build): unknown everywhere */
+	if (!a->p.button_supervision || a->p.button_supervision(a->p.userdata, id, &sup) < 0)
+		sup = (struct fg_api_button_supervision){ .battery_percent = -1 };
 	if (streq(property, FG_DBUS_BT_ID))
 		r = sd_bus_message_append(reply, "s", strempty(b.id));
 	else if (streq(property, FG_DBUS_BT_NAME))
@@ -349,12 +353,22 @@ static int button_property(sd_bus *bus, const char *path, const char *interface,
 	else if (streq(property, FG_DBUS_BT_CONNECTED))
 		r = sd_bus_message_append(reply, "b", (int)b.connected);
 	else if (streq(property, FG_DBUS_BT_LAST_SEEN))
-		r = sd_bus_message_append(reply, "t", b.last_seen_usec);
+		/* the radio's own since start, else supervision's, kept across restarts */
+		r = sd_bus_message_append(reply, "t", b.last_seen_usec ? b.last_seen_usec
+									: sup.last_seen_usec);
 	else if (streq(property, FG_DBUS_BT_RSSI))
 		/* 0 dBm cannot be received from a button: it means unknown */
 		r = sd_bus_message_append(reply, "n", b.has_rssi ? b.rssi : (int16_t)0);
 	else if (streq(property, FG_DBUS_BT_BATTERY))
-		r = sd_bus_message_append(reply, "q", b.battery_mv);
+		r = sd_bus_message_append(reply, "q", b.battery_mv ? b.battery_mv : sup.battery_mv);
+	else if (streq(property, FG_DBUS_BT_BATTERY_PERCENT))
+		r = sd_bus_message_append(reply, "i", sup.battery_percent);
+	else if (streq(property, FG_DBUS_BT_BATTERY_LOW))
+		r = sd_bus_message_append(reply, "b", (int)sup.battery_low);
+	else if (streq(property, FG_DBUS_BT_NOT_SEEN))
+		r = sd_bus_message_append(reply, "b", (int)sup.not_seen);
+	else if (streq(property, FG_DBUS_BT_LAST_TEST))
+		r = sd_bus_message_append(reply, "t", sup.last_test_usec);
 	else if (streq(property, FG_DBUS_BT_FIRMWARE))
 		r = sd_bus_message_append(reply, "u", b.firmware);
 	else if (streq(property, FG_DBUS_BT_LAST_EVENT))
@@ -451,6 +465,10 @@ static const sd_bus_vtable button_vtable[] = {
 	SD_BUS_PROPERTY(FG_DBUS_BT_LAST_EVENT, "s", button_property, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
 	SD_BUS_PROPERTY(FG_DBUS_BT_LAST_EVENT_TIME, "t", button_property, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
 	SD_BUS_PROPERTY(FG_DBUS_BT_ALERT_STATE, "s", button_property, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+	SD_BUS_PROPERTY(FG_DBUS_BT_BATTERY_PERCENT, "i", button_property, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+	SD_BUS_PROPERTY(FG_DBUS_BT_BATTERY_LOW, "b", button_property, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+	SD_BUS_PROPERTY(FG_DBUS_BT_NOT_SEEN, "b", button_property, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+	SD_BUS_PROPERTY(FG_DBUS_BT_LAST_TEST, "t", button_property, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
 	SD_BUS_METHOD(FG_DBUS_BT_UNPAIR, "", "", method_unpair, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD_WITH_NAMES(FG_DBUS_BT_RENAME, "s", SD_BUS_PARAM(name), "", ,
 				 method_rename, SD_BUS_VTABLE_UNPRIVILEGED),
@@ -525,6 +543,35 @@ static int append_button_summary(struct fg_api *a, const char *property, sd_bus_
 	return sd_bus_message_append(reply, "u", connected);
 }
 
+/* TestWindowOpen, TestWindowEnd, TestWindowButton, Alarms. */
+static int append_supervision(struct fg_api *a, const char *property, sd_bus_message *reply)
+{
+	struct fg_api_supervision sv = { .test_window_button = "" };
+	char *name;
+	int r;
+
+	if (a->p.get_supervision)
+		a->p.get_supervision(a->p.userdata, &sv);
+	if (streq(property, FG_DBUS_GW_TEST_WINDOW_OPEN))
+		r = sd_bus_message_append(reply, "b", (int)sv.test_window_open);
+	else if (streq(property, FG_DBUS_GW_TEST_WINDOW_END))
+		r = sd_bus_message_append(reply, "t", sv.test_window_open ? sv.test_window_end_usec : 0);
+	else if (streq(property, FG_DBUS_GW_TEST_WINDOW_BUTTON))
+		r = sd_bus_message_append(reply, "s", strempty(sv.test_window_button));
+	else {
+		r = sd_bus_message_open_container(reply, 'a', "s");
+		FG_STRV_FOREACH(name, sv.alarms) {
+			if (r < 0)
+				break;
+			r = sd_bus_message_append(reply, "s", name);
+		}
+		if (r >= 0)
+			r = sd_bus_message_close_container(reply);
+	}
+	fg_strv_free(sv.alarms);
+	return r;
+}
+
 static int gateway_property(sd_bus *bus, const char *path, const char *interface,
 			    const char *property, sd_bus_message *reply, void *userdata,
 			    sd_bus_error *ret_error)
@@ -537,6 +584,10 @@ static int gateway_property(sd_bus *bus, const char *path, const char *interface
 	if (streq(property, FG_DBUS_GW_BUTTONS) || streq(property, FG_DBUS_GW_CONNECTED) ||
 	    streq(property, FG_DBUS_GW_OPEN_ALERTS))
 		return append_button_summary(a, property, reply);
+
+	if (streq(property, FG_DBUS_GW_TEST_WINDOW_OPEN) || streq(property, FG_DBUS_GW_TEST_WINDOW_END) ||
+	    streq(property, FG_DBUS_GW_TEST_WINDOW_BUTTON) || streq(property, FG_DBUS_GW_ALARMS))
+		return append_supervision(a, property, reply);
 
 	a->p.get_gateway(a->p.userdata, &g);
 	if (streq(property, FG_DBUS_GW_NAME))
@@ -793,6 +844,124 @@ static int method_import_pairings(sd_bus_message *m, void *userdata, sd_bus_erro
 	return sd_bus_reply_method_return(m, "u", count);
 }
 
+static int method_open_test_window(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+	struct fg_api *a = userdata;
+	struct fg_api_error e = { 0 };
+	struct fg_api_button b;
+	const char *button;
+	uint64_t timeout;
+	char *id = NULL;
+	int r;
+
+	r = sd_bus_message_read(m, "ts", &timeout, &button);
+	if (r < 0)
+		return r;
+	r = check_operator(a, m, ret_error);
+	if (r < 0)
+		return r;
+	if (timeout != 0 && (timeout < 1000000 || timeout > 3600 * UINT64_C(1000000)))
+		return set_error(ret_error, FG_API_ERR_INVALID_ARGUMENT,
+				 "A test window lasts 1 s to 1 h (0: the default, 5 min)");
+	if (button[0]) {
+		if (find_button(a, button, &b) < 0 || !b.id || !b.configured)
+			return set_error(ret_error, FG_API_ERR_UNKNOWN_BUTTON,
+					 "No button listed in the configuration is called '%s'", button);
+		id = strdup(b.id);
+		if (!id)
+			return -ENOMEM;
+	}
+	if (!a->p.open_test_window) {
+		free(id);
+		return not_available(ret_error, "Supervision");
+	}
+	r = a->p.open_test_window(a->p.userdata, timeout, id, &e);
+	free(id);
+	if (r < 0)
+		return reply_failure(ret_error, r, &e, "Opening the test window");
+	fg_api_gateway_changed(a);
+	return sd_bus_reply_method_return(m, NULL);
+}
+
+static int method_close_test_window(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+	struct fg_api *a = userdata;
+	struct fg_api_error e = { 0 };
+	int r;
+
+	r = gate(a, m, a->p.close_test_window, "Supervision", ret_error);
+	if (r < 0)
+		return r;
+	r = a->p.close_test_window(a->p.userdata, &e);
+	if (r < 0)
+		return reply_failure(ret_error, r, &e, "Closing the test window");
+	fg_api_gateway_changed(a);
+	return sd_bus_reply_method_return(m, NULL);
+}
+
+struct audit_export {
+	sd_bus_message *reply;
+	uint32_t n, max;
+	bool truncated;
+};
+
+static int audit_record(const struct fg_api_audit_record *rec, void *userdata)
+{
+	struct audit_export *x = userdata;
+
+	if (x->n >= x->max) {
+		x->truncated = true;
+		return -ENOBUFS;
+	}
+	x->n++;
+	return sd_bus_message_append(x->reply, FG_DBUS_AUDIT_SIG, rec->time_usec, strempty(rec->event),
+				     strempty(rec->button), strempty(rec->alert_id),
+				     strempty(rec->target), rec->latency_usec, rec->since_press_usec,
+				     strempty(rec->detail));
+}
+
+static int method_export_audit(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+	struct fg_api *a = userdata;
+	struct fg_api_error e = { 0 };
+	struct audit_export x = { .max = FG_DBUS_AUDIT_MAX };
+	uint64_t since, until;
+	uint32_t max;
+	unsigned skipped = 0;
+	int r;
+
+	r = sd_bus_message_read(m, "ttu", &since, &until, &max);
+	if (r < 0)
+		return r;
+	r = gate(a, m, a->p.export_audit, "The audit trail", ret_error);
+	if (r < 0)
+		return r;
+	if (until < since)
+		return set_error(ret_error, FG_API_ERR_INVALID_ARGUMENT, "until is before since");
+	if (max > 0 && max < x.max)
+		x.max = max;
+	r = sd_bus_message_new_method_return(m, &x.reply);
+	if (r >= 0)
+		r = sd_bus_message_open_container(x.reply, 'a', FG_DBUS_AUDIT_SIG);
+	if (r >= 0) {
+		r = a->p.export_audit(a->p.userdata, since, until, audit_record, &x, &skipped, &e);
+		if (r == -ENOBUFS && x.truncated)
+			r = 0;
+		if (r < 0) {
+			sd_bus_message_unref(x.reply);
+			return reply_failure(ret_error, r, &e, "Reading the audit trail");
+		}
+	}
+	if (r >= 0)
+		r = sd_bus_message_close_container(x.reply);
+	if (r >= 0)
+		r = sd_bus_message_append(x.reply, "bu", (int)x.truncated, (uint32_t)skipped);
+	if (r >= 0)
+		r = sd_bus_send(NULL, x.reply, NULL);
+	sd_bus_message_unref(x.reply);
+	return r;
+}
+
 #define GW_PROP(name, sig) \
 	SD_BUS_PROPERTY(name, sig, gateway_property, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE)
 
@@ -815,6 +984,10 @@ static const sd_bus_vtable gateway_vtable[] = {
 	GW_PROP(FG_DBUS_GW_SPOOL_ALARM, "b"),
 	GW_PROP(FG_DBUS_GW_DEAD_LETTERS, "t"),
 	GW_PROP(FG_DBUS_GW_TARGETS, "a" FG_DBUS_TARGET_SIG),
+	GW_PROP(FG_DBUS_GW_TEST_WINDOW_OPEN, "b"),
+	GW_PROP(FG_DBUS_GW_TEST_WINDOW_END, "t"),
+	GW_PROP(FG_DBUS_GW_TEST_WINDOW_BUTTON, "s"),
+	GW_PROP(FG_DBUS_GW_ALARMS, "as"),
 
 	SD_BUS_METHOD_WITH_NAMES(FG_DBUS_GW_GET_BUTTON, "s", SD_BUS_PARAM(query),
 				 "o", SD_BUS_PARAM(button), method_get_button,
@@ -838,6 +1011,16 @@ static const sd_bus_vtable gateway_vtable[] = {
 				 SD_BUS_PARAM(document) SD_BUS_PARAM(replace),
 				 "u", SD_BUS_PARAM(count), method_import_pairings,
 				 SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_NAMES(FG_DBUS_GW_OPEN_TEST_WINDOW, "ts",
+				 SD_BUS_PARAM(timeout_usec) SD_BUS_PARAM(button),
+				 "", , method_open_test_window, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD(FG_DBUS_GW_CLOSE_TEST_WINDOW, "", "", method_close_test_window,
+		      SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_NAMES(FG_DBUS_GW_EXPORT_AUDIT, "ttu",
+				 SD_BUS_PARAM(since_usec) SD_BUS_PARAM(until_usec) SD_BUS_PARAM(max),
+				 "a" FG_DBUS_AUDIT_SIG "bu",
+				 SD_BUS_PARAM(records) SD_BUS_PARAM(truncated) SD_BUS_PARAM(skipped),
+				 method_export_audit, SD_BUS_VTABLE_UNPRIVILEGED),
 
 	SD_BUS_SIGNAL_WITH_NAMES(FG_DBUS_GW_PAIRING_PROGRESS, "ssss",
 				 SD_BUS_PARAM(stage) SD_BUS_PARAM(address) SD_BUS_PARAM(button)
@@ -949,8 +1132,20 @@ static void emit_button(struct fg_api *a, const char *id)
 
 void fg_api_button_changed(struct fg_api *a, const char *id)
 {
+	struct fg_api_button b;
+	bool known, listed;
+
 	if (!a || !id)
 		return;
+	known = fg_strv_contains(a->known_ids, id);
+	listed = a->p.button_by_id(a->p.userdata, id, &b) >= 0;
+	if (known != listed) {
+		/* it came (paired) or went (unpaired): the set of buttons changed */
+		fg_api_buttons_changed(a);
+		return;
+	}
+	if (!known)
+		return;	/* not one the API shows (being paired for the first time) */
 	emit_button(a, id);
 	emit_button_summary(a);
 }

@@ -142,6 +142,36 @@ struct fg_api_delivery {
 	uint32_t attempt;
 };
 
+struct fg_api_supervision {
+	bool test_window_open;
+	uint64_t test_window_end_usec;	/* CLOCK_REALTIME; 0 when closed */
+	const char *test_window_button;	/* "" every button */
+	char **alarms;			/* open supervision alarms' names; owned by the caller */
+	uint64_t heartbeats_sent;
+	uint64_t heartbeats_failed;
+};
+
+struct fg_api_button_supervision {
+	uint64_t last_seen_usec;	/* CLOCK_REALTIME, kept across restarts; 0 never */
+	uint16_t battery_mv;		/* last reading, kept across restarts; 0 unknown */
+	int32_t battery_percent;	/* an estimate; -1 unknown */
+	bool battery_low;		/* its <name>-battery alarm is open */
+	bool not_seen;			/* its <name>-offline alarm is open */
+	uint64_t last_test_usec;	/* CLOCK_REALTIME of the last routine test press; 0 never */
+};
+
+/* One audit trail record (core/audit.h), strings borrowed for the call. */
+struct fg_api_audit_record {
+	uint64_t time_usec;		/* CLOCK_REALTIME */
+	const char *event;		/* "press", "delivered", … */
+	const char *button;
+	const char *alert_id;
+	const char *target;
+	uint64_t latency_usec;
+	uint64_t since_press_usec;	/* 0: unknown */
+	const char *detail;
+};
+
 enum fg_api_pairing_stage {
 	FG_API_PAIRING_SCANNING,	/* window open, looking for a button in pairing mode */
 	FG_API_PAIRING_FOUND,		/* a button in pairing mode was seen */
@@ -200,6 +230,27 @@ struct fg_api_provider {
 			       struct fg_api_error *err);
 	int (*import_pairings)(void *userdata, const char *document, bool replace,
 			       unsigned *ret_count, struct fg_api_error *err);
+
+	/* ---- supervision (docs/supervision.md); optional ---- */
+	/* The Gateway's supervision properties; ret->alarms is the caller's (fg_strv_free). */
+	void (*get_supervision)(void *userdata, struct fg_api_supervision *ret);
+	/* One button's supervision properties; -ENOENT: not supervised (not configured). */
+	int (*button_supervision)(void *userdata, const char *id, struct fg_api_button_supervision *ret);
+	/*
+	 * Every mapped gesture of @button_id (NULL: of every button) is a
+	 * routine test until the window closes. @timeout_usec 0: the default.
+	 */
+	int (*open_test_window)(void *userdata, uint64_t timeout_usec, const char *button_id,
+				struct fg_api_error *err);
+	int (*close_test_window)(void *userdata, struct fg_api_error *err);
+	/*
+	 * The audit trail between @since_usec and @until_usec (CLOCK_REALTIME),
+	 * oldest first: @cb once per record (as fg_audit_read() gives them; it
+	 * returns < 0 to stop). *ret_skipped: damaged lines skipped.
+	 */
+	int (*export_audit)(void *userdata, uint64_t since_usec, uint64_t until_usec,
+			    int (*cb)(const struct fg_api_audit_record *r, void *cb_userdata),
+			    void *cb_userdata, unsigned *ret_skipped, struct fg_api_error *err);
 };
 
 /*
@@ -222,6 +273,9 @@ void fg_api_gateway_changed(struct fg_api *a);
  * One button's properties changed: PropertiesChanged on it (every
  * property, current values) and on the Gateway's Buttons,
  * ConnectedButtons and OpenAlerts, which are derived from the buttons.
+ * If the provider now lists an @id it did not before, or no longer lists
+ * it, this is fg_api_buttons_changed() (InterfacesAdded/Removed); an @id
+ * it neither lists nor listed is ignored.
  */
 void fg_api_button_changed(struct fg_api *a, const char *id);
 /*

@@ -22,7 +22,9 @@
 
 #include "buttons.h"
 #include "core/flic2-adv.h"
+#include "core/flic2-crypto.h"
 #include "core/flic2.h"
+#include "core/pairing-export.h"
 #include "core/pairing.h"
 #include "lib/fileio.h"
 #include "lib/log.h"
@@ -83,6 +85,7 @@ struct button {
 	bool has_rssi;
 	int rssi;
 	unsigned battery_mv;
+	unsigned long battery_readings;
 	uint64_t last_seen;		/* CLOCK_REALTIME */
 	uint64_t last_connected;
 	uint64_t last_press;
@@ -237,8 +240,11 @@ static void fill_status(const struct button *b, struct fg_button_status *st)
 		.configured = b->cfg != NULL,
 		.paired = b->paired,
 		.state = button_state(b),
+		.address_str = b->addr_str,
+		.serial = b->rec.serial,	/* zeroed until paired and after unpair */
 		.firmware = b->paired ? b->rec.firmware_version : 0,
 		.battery_mv = b->battery_mv,
+		.battery_readings = b->battery_readings,
 		.has_rssi = b->has_rssi,
 		.rssi = b->rssi,
 		.last_seen_usec = b->last_seen,
@@ -252,10 +258,8 @@ static void fill_status(const struct button *b, struct fg_button_status *st)
 		.last_error = b->last_error,
 	};
 	memcpy(st->address, b->address, 6);
-	if (b->paired) {
-		snprintf(st->serial, sizeof(st->serial), "%s", b->rec.serial);
+	if (b->paired)
 		snprintf(st->flic_name, sizeof(st->flic_name), "%s", b->rec.name);
-	}
 }
 
 static void report(struct button *b)
@@ -278,6 +282,7 @@ static void report_pairing(struct fg_buttons *bs, enum fg_pairing_step step, con
 		.name = b ? b->display : NULL,
 		.serial = b && b->paired && b->rec.serial[0] ? b->rec.serial : NULL,
 		.detail = detail,
+		.by_window = b && b->by_window,
 	};
 
 	if (bs->ops->pairing)
@@ -313,6 +318,18 @@ static struct button *find_by_name(const struct fg_buttons *bs, const char *name
 	for (struct button *b = bs->buttons; b; b = b->next)
 		if (b->display && strcasecmp(b->display, name) == 0)
 			return b;
+	return NULL;
+}
+
+/*
+ * A [button] section called @name in any case: names are looked up without
+ * case (find_by_name()), so two that differ only in case would be one.
+ */
+static const struct fg_button_config *config_by_name(const struct fg_config *c, const char *name)
+{
+	for (size_t i = 0; i < c->n_buttons; i++)
+		if (strcasecmp(c->buttons[i].name, name) == 0)
+			return &c->buttons[i];
 	return NULL;
 }
 
@@ -384,7 +401,22 @@ static void button_maybe_forget(struct button *b)
  */
 #define NAMES_MAX_SIZE (64 * 1024)
 
-static int save_names(struct fg_buttons *bs)
+static bool among(const struct fg_pairing_export_entry *e, size_t n, const uint8_t address[6])
+{
+	for (size_t i = 0; i < n; i++)
+		if (memcmp(e[i].rec.address, address, 6) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Write the names file: the name of every paired button, or, before an
+ * import of @n entries @imp is applied (@importing), the names as they will
+ * be: the entries' take the place of those of the same buttons, and with
+ * @replace the other paired buttons are about to be unpaired.
+ */
+static int write_names(struct fg_buttons *bs, bool importing, const struct fg_pairing_export_entry *imp,
+		       size_t n, bool replace)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -396,8 +428,15 @@ static int save_names(struct fg_buttons *bs)
 		return -ENOMEM;
 	fputs("# flicgate: names given to buttons when they were paired\n", f);
 	for (struct button *b = bs->buttons; b; b = b->next)
-		if (b->paired && b->alias)
+		if (b->paired && b->alias && !among(imp, n, b->address) && !(importing && replace))
 			fprintf(f, "%s %s\n", b->addr_str, b->alias);
+	for (size_t i = 0; importing && i < n; i++)
+		if (imp[i].name[0]) {
+			char a[18];
+
+			fg_format_address(imp[i].rec.address, a);
+			fprintf(f, "%s %s\n", a, imp[i].name);
+		}
 	if (fclose(f) != 0) {
 		free(text);
 		return -ENOMEM;
@@ -407,6 +446,11 @@ static int save_names(struct fg_buttons *bs)
 	if (r < 0)
 		log_error_errno(r, "Bluetooth: cannot save %s: %m", bs->names_path);
 	return r;
+}
+
+static int save_names(struct fg_buttons *bs)
+{
+	return write_names(bs, false, NULL, 0, false);
 }
 
 /* Lines that do not parse are skipped (and said so): a name is not worth failing for. */
@@ -603,21 +647,21 @@ static void on_button_event(struct button *b, const struct fg_flic2_button_event
 	}
 }
 
-static void window_close(struct fg_buttons *bs, const char *why);
+static void window_close(struct fg_buttons *bs, const char *why, const struct button *attempt);
 
 /* The window's one attempt ended: the window closes with it. */
 static void pairing_attempt_over(struct button *b, const char *why)
 {
 	bool mine = b->by_window;
 
-	b->by_window = false;
 	free(b->window_alias);
 	b->window_alias = NULL;
 	if (!mine)
 		return;
 	b->bs->window_busy = false;
 	if (b->bs->window)
-		window_close(b->bs, why);
+		window_close(b->bs, why, b);	/* clears b->by_window */
+	b->by_window = false;
 }
 
 static void on_failed(struct button *b, enum fg_flic2_failure reason, uint8_t detail)
@@ -693,8 +737,8 @@ static void on_paired(struct button *b, const struct fg_flic2_pairing *rec)
 	r = fg_pairing_store_remove(bs->store, b->address);
 	if (r < 0 && r != -ENOENT)
 		log_warning_errno(r, "Button %s: cannot remove its old pairing files: %m", b->display);
-	(void)save_record(b);
-	if (b->alias)
+	r = save_record(b);
+	if (r >= 0 && b->alias)
 		(void)save_names(bs);
 	(void)fg_bluez_set_trusted(bs->bz, b->address, true);
 	(void)fg_bluez_watch(bs->bz, b->address, true);
@@ -702,6 +746,17 @@ static void on_paired(struct button *b, const struct fg_flic2_pairing *rec)
 	log_notice("Button %s paired: %s, serial %s, firmware %u%s", b->display, b->addr_str,
 		   b->rec.serial, b->rec.firmware_version,
 		   b->cfg ? "" : " (no [button] section names it: its presses open no alert)");
+	if (r < 0) {
+		/*
+		 * It works until we restart, then it is gone: say so now, while
+		 * someone is watching the window, not after the next reboot.
+		 */
+		set_error(b, "paired, but the pairing could not be saved: %s", strerror(-r));
+		bs->stats.pairing_failures++;
+		report_pairing(bs, FG_PAIRING_FAILED, b, b->last_error);
+		pairing_attempt_over(b, "failed");
+		return;
+	}
 	report_pairing(bs, FG_PAIRING_PAIRED, b, NULL);
 	pairing_attempt_over(b, "paired");
 }
@@ -756,9 +811,10 @@ static void button_drain(struct button *b)
 			b->dedup_dirty = true;
 			break;
 		case FG_FLIC2_ACTION_BATTERY:
-			if (a.battery_mv != b->battery_mv)
-				changed = true;
+			/* every reading is news: two low ones in a row make an alarm */
+			changed = true;
 			b->battery_mv = a.battery_mv;
+			b->battery_readings++;
 			break;
 		case FG_FLIC2_ACTION_NAME:
 			if (b->paired && strcmp(b->rec.name, a.name) != 0) {
@@ -932,6 +988,8 @@ static void start_pairing(struct button *b, bool by_window)
 	r = button_engine(b, FG_FLIC2_MODE_PAIR);
 	if (r < 0) {
 		log_error_errno(r, "Button %s: cannot start pairing: %m", b->addr_str);
+		set_error(b, "cannot start pairing: %s", strerror(-r));
+		report_pairing(bs, FG_PAIRING_FAILED, b, b->last_error);
 		b->pairing = false;
 		pairing_attempt_over(b, "failed");
 		return;
@@ -1231,8 +1289,18 @@ static const struct fg_bluez_ops bluez_ops = {
 
 /* ---- pairing window ------------------------------------------------------------------- */
 
-static void window_close(struct fg_buttons *bs, const char *why)
+/* @attempt: the button whose attempt ended the window, or NULL. */
+static void window_close(struct fg_buttons *bs, const char *why, const struct button *attempt)
 {
+	struct fg_pairing_report rep = {
+		.step = FG_PAIRING_WINDOW_CLOSED,
+		.address = attempt ? attempt->address : NULL,
+		.name = attempt ? attempt->display : NULL,
+		.serial = attempt && attempt->paired && attempt->rec.serial[0] ? attempt->rec.serial : NULL,
+		.detail = why,
+		.by_window = attempt != NULL,
+	};
+
 	/* the policy changed: refusals are news again */
 	memset(bs->refused, 0, sizeof(bs->refused));
 	/* an attempt still running finishes; it just no longer closes anything */
@@ -1244,12 +1312,13 @@ static void window_close(struct fg_buttons *bs, const char *why)
 	bs->window_name = NULL;
 	bs->window_end = 0;
 	log_notice("Pairing window closed (%s)", why);
-	report_pairing(bs, FG_PAIRING_WINDOW_CLOSED, NULL, why);
+	if (bs->ops->pairing)
+		bs->ops->pairing(bs->userdata, &rep);
 }
 
 static int on_window_end(sd_event_source *s, uint64_t usec, void *userdata)
 {
-	window_close(userdata, "timeout");
+	window_close(userdata, "timeout", NULL);
 	return 0;
 }
 
@@ -1263,11 +1332,11 @@ int fg_buttons_open_pairing_window(struct fg_buttons *bs, uint64_t duration_usec
 	if (bs->cfg->bluetooth.pairing == FG_PAIRING_LOCKED)
 		return -EPERM;
 	if (name) {
-		if (!fg_name_is_valid(name) || strlen(name) > 48)
+		if (!fg_pairing_name_is_valid(name))
 			return -EINVAL;
 		/* names must stay unique: not a section's, not another paired button's */
 		other = find_by_name(bs, name);
-		if ((other && other->paired) || fg_config_button_by_name(bs->cfg, name))
+		if ((other && other->paired) || config_by_name(bs->cfg, name))
 			return -EEXIST;
 		n = strdup(name);
 		if (!n)
@@ -1296,7 +1365,7 @@ int fg_buttons_close_pairing_window(struct fg_buttons *bs)
 {
 	if (!bs->window)
 		return -ENOENT;
-	window_close(bs, "closed");
+	window_close(bs, "closed", NULL);
 	return 0;
 }
 
@@ -1322,6 +1391,12 @@ int fg_buttons_unpair(struct fg_buttons *bs, const char *which)
 	r = fg_pairing_store_remove(bs->store, b->address);
 	if (r < 0 && r != -ENOENT)
 		return log_error_errno(r, "Button %s: cannot remove its pairing: %m", b->display);
+	if (b->pairing && b->by_window) {
+		/* someone gave up on the window's attempt: it ends the window */
+		set_error(b, "unpaired while it was being paired");
+		report_pairing(bs, FG_PAIRING_FAILED, b, b->last_error);
+		pairing_attempt_over(b, "failed");
+	}
 	log_notice("Button %s (%s) unpaired", b->display, b->addr_str);
 	b->paired = b->pairing = b->repair_needed = false;
 	explicit_bzero(&b->rec, sizeof(b->rec));
@@ -1347,26 +1422,35 @@ int fg_buttons_unpair(struct fg_buttons *bs, const char *which)
 int fg_buttons_rename(struct fg_buttons *bs, const char *which, const char *name)
 {
 	struct button *b = find_by_name(bs, which), *other;
-	char *n;
+	char *n, *old;
+	int r;
 
 	if (!b || !b->paired)
 		return -ENOENT;
 	if (b->cfg)
 		return -EPERM;
-	if (!fg_name_is_valid(name) || strlen(name) > 48)
+	if (!fg_pairing_name_is_valid(name))
 		return -EINVAL;
 	other = find_by_name(bs, name);
-	if ((other && other != b) || fg_config_button_by_name(bs->cfg, name))
+	if ((other && other != b) || config_by_name(bs->cfg, name))
 		return -EEXIST;
 	n = strdup(name);
 	if (!n)
 		return -ENOMEM;
-	free(b->alias);
+	/* on disk first: a name that would be gone after a restart is no rename */
+	old = b->alias;
 	b->alias = n;
+	r = save_names(bs);
+	if (r < 0) {
+		b->alias = old;
+		free(n);
+		return r;
+	}
+	free(old);
 	(void)button_rename(b);
 	log_notice("Button %s (%s) renamed", b->display, b->addr_str);
 	report(b);
-	return save_names(bs);
+	return 0;
 }
 
 size_t fg_buttons_count(const struct fg_buttons *bs)
@@ -1392,6 +1476,17 @@ int fg_buttons_find(const struct fg_buttons *bs, const char *which, struct fg_bu
 		return -ENOENT;
 	fill_status(b, ret);
 	return 0;
+}
+
+int fg_buttons_find_configured(const struct fg_buttons *bs, const struct fg_button_config *c,
+			       struct fg_button_status *ret)
+{
+	for (struct button *b = bs->buttons; b; b = b->next)
+		if (b->cfg == c) {
+			fill_status(b, ret);
+			return 0;
+		}
+	return -ENOENT;
 }
 
 enum fg_bluez_state fg_buttons_radio_state(const struct fg_buttons *bs)
@@ -1639,6 +1734,254 @@ int fg_buttons_set_config(struct fg_buttons *bs, const struct fg_config *config)
 	if (r < 0)
 		return r;
 	if (config->bluetooth.pairing == FG_PAIRING_LOCKED && bs->window)
-		window_close(bs, "locked");
+		window_close(bs, "locked", NULL);
 	return fg_bluez_set_config(bs->bz, &config->bluetooth);
+}
+
+/* ---- export and import of pairings ----------------------------------------------------- */
+
+int fg_buttons_export(struct fg_buttons *bs, char **ret, unsigned *ret_count)
+{
+	struct fg_pairing_export_entry *e;
+	size_t n = 0, len;
+	int r;
+
+	for (struct button *b = bs->buttons; b; b = b->next)
+		n += b->paired;
+	e = calloc(n ? n : 1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	n = 0;
+	for (struct button *b = bs->buttons; b; b = b->next) {
+		if (!b->paired)
+			continue;
+		/* the counter in the export is the one on disk here */
+		flush_dedup(b);
+		e[n].rec = b->rec;
+		e[n].dedup = b->dedup;
+		if (b->alias && fg_pairing_name_is_valid(b->alias))
+			snprintf(e[n].name, sizeof(e[n].name), "%s", b->alias);
+		n++;
+	}
+	r = fg_pairing_export_format(e, n, ret, &len);
+	fg_crypto_wipe(e, n * sizeof(*e));
+	free(e);
+	if (r < 0)
+		return r;
+	*ret_count = (unsigned)n;
+	return 0;
+}
+
+/*
+ * A name in the export must not be taken here: by a [button] section
+ * other than the one that names this very button, or by a button that
+ * stays as it is (one in the export gets its name from the export, and
+ * with @replace the unconfigured ones not in it go).
+ */
+static int check_import_names(struct fg_buttons *bs, const struct fg_pairing_export_entry *e, size_t n,
+			      bool replace, char *why, size_t why_size)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct fg_button_config *c, *own;
+		char a[18];
+
+		if (!e[i].name[0])
+			continue;
+		fg_format_address(e[i].rec.address, a);
+		own = fg_config_button_by_address(bs->cfg, e[i].rec.address);
+		if (!own) {
+			own = fg_config_button_by_serial(bs->cfg, e[i].rec.serial);
+			if (own && own->has_address)
+				own = NULL;
+		}
+		c = config_by_name(bs->cfg, e[i].name);
+		if (c && c != own) {
+			snprintf(why, why_size, "the name '%s' of %s in the export is [button %s]'s in %s",
+				 e[i].name, a, c->name, bs->cfg->path);
+			return -EEXIST;
+		}
+		for (struct button *b = bs->buttons; b; b = b->next) {
+			if (!b->display || strcasecmp(b->display, e[i].name) != 0 ||
+			    among(e, n, b->address) || (replace && b->paired && !b->cfg))
+				continue;
+			snprintf(why, why_size, "the name '%s' of %s in the export is already %s's here",
+				 e[i].name, a, b->addr_str);
+			return -EEXIST;
+		}
+	}
+	return 0;
+}
+
+/* What an import needs per button, and what it takes to undo it. */
+struct import_slot {
+	struct button *b;
+	bool created;			/* button_new() for the import */
+	char *alias;			/* the export's name, until the button owns it */
+	bool was_paired;
+	struct fg_flic2_pairing old_rec;	/* SECRET */
+	struct fg_flic2_dedup old_dedup;
+};
+
+/* Put the store back as it was for the first @n slots (best effort, logged). */
+static void import_rollback(struct fg_buttons *bs, struct import_slot *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int r = fg_pairing_store_remove(bs->store, s[i].b->address);
+
+		if (r < 0 && r != -ENOENT)
+			log_error_errno(r, "Button %s: cannot undo its import: %m", s[i].b->addr_str);
+		if (!s[i].was_paired)
+			continue;
+		r = fg_pairing_store_save(bs->store, &s[i].old_rec);
+		if (r >= 0 && s[i].old_dedup.valid)
+			r = fg_pairing_store_save_dedup(bs->store, s[i].b->address, &s[i].old_dedup);
+		if (r < 0)
+			log_error_errno(r, "Button %s: cannot put its pairing back after a failed import: %m",
+					s[i].b->addr_str);
+	}
+	(void)save_names(bs);
+}
+
+/* The imported record replaces whatever the button had; @alias is taken over. */
+static void button_adopt(struct button *b, const struct fg_pairing_export_entry *e, char *alias)
+{
+	struct fg_buttons *bs = b->bs;
+
+	if (b->pairing) {
+		/* the imported record wins over an attempt to pair it afresh */
+		if (b->by_window) {
+			set_error(b, "a pairing for it was imported meanwhile");
+			report_pairing(bs, FG_PAIRING_FAILED, b, b->last_error);
+		}
+		b->pairing = false;
+		pairing_attempt_over(b, "failed");
+	}
+	b->engine = fg_flic2_free(b->engine);
+	b->retry = sd_event_source_disable_unref(b->retry);
+	arm_deadline(b);
+	b->paired = true;
+	b->repair_needed = false;
+	b->rec = e->rec;
+	b->dedup = e->dedup;
+	b->dedup_dirty = false;
+	b->battery_mv = e->rec.battery_mv;
+	b->failures = 0;
+	b->backoff = RETRY_MIN_USEC;
+	b->last_error[0] = '\0';
+	free(b->alias);
+	b->alias = alias;
+	(void)button_rename(b);
+	(void)fg_bluez_watch(bs->bz, b->address, true);
+	log_notice("Button %s (%s) imported", b->display, b->addr_str);
+	if (b->link != FG_BLUEZ_LINK_DOWN)
+		/* a session on the old record: the link going down reconnects with the new one */
+		(void)fg_bluez_disconnect(bs->bz, b->address);
+	else
+		button_connect(b, false);
+}
+
+int fg_buttons_import(struct fg_buttons *bs, const char *doc, size_t len, bool replace, char *why,
+		      size_t why_size, unsigned *ret_count)
+{
+	struct fg_pairing_export_error perr = { 0 };
+	struct fg_pairing_export_entry *e = NULL;
+	struct import_slot *s = NULL;
+	size_t n = 0, i;
+	int r;
+
+	r = fg_pairing_export_parse(doc, len, &perr, &e, &n);
+	if (r == -EBADMSG) {
+		if (perr.line)
+			snprintf(why, why_size, "line %u: %s", perr.line, perr.what);
+		else
+			snprintf(why, why_size, "%s", perr.what);
+		return r;
+	}
+	if (r < 0)
+		return r;
+	r = check_import_names(bs, e, n, replace, why, why_size);
+	if (r < 0)
+		goto out;
+
+	/* everything that can run out of memory, before anything is written */
+	s = calloc(n ? n : 1, sizeof(*s));
+	if (!s) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		s[i].b = find_by_address(bs, e[i].rec.address);
+		if (!s[i].b) {
+			s[i].b = button_new(bs, e[i].rec.address);
+			s[i].created = true;
+		}
+		if (!s[i].b || (e[i].name[0] && !(s[i].alias = strdup(e[i].name)))) {
+			r = -ENOMEM;
+			goto undo;
+		}
+	}
+
+	/* the names first: undoing them is rewriting them from memory */
+	r = write_names(bs, true, e, n, replace);
+	if (r < 0)
+		goto undo;
+	for (i = 0; i < n; i++) {
+		struct button *b = s[i].b;
+
+		flush_dedup(b);
+		s[i].was_paired = b->paired;
+		s[i].old_rec = b->rec;
+		s[i].old_dedup = b->dedup;
+		/* an older pairing's counter file must not outlive it */
+		r = fg_pairing_store_remove(bs->store, b->address);
+		if (r == -ENOENT)
+			r = 0;
+		if (r >= 0)
+			r = fg_pairing_store_save(bs->store, &e[i].rec);
+		if (r >= 0 && e[i].dedup.valid)
+			r = fg_pairing_store_save_dedup(bs->store, b->address, &e[i].dedup);
+		if (r < 0) {
+			log_error_errno(r, "Button %s: cannot store its imported pairing, nothing is imported: %m",
+					b->addr_str);
+			import_rollback(bs, s, i + 1);
+			goto undo;
+		}
+	}
+
+	/* on disk: now in memory, where nothing can fail any more */
+	for (i = 0; i < n; i++) {
+		button_adopt(s[i].b, &e[i], s[i].alias);
+		s[i].alias = NULL;
+	}
+	if (replace) {
+		struct button *b, *next;
+
+		for (b = bs->buttons; b; b = next) {
+			next = b->next;
+			if (b->paired && !among(e, n, b->address))
+				(void)fg_buttons_unpair(bs, b->addr_str);	/* logs */
+		}
+	}
+	for (i = 0; i < n; i++)
+		report(s[i].b);
+	log_notice("Bluetooth: %zu pairing%s imported%s", n, n == 1 ? "" : "s",
+		   replace ? ", the others unpaired" : "");
+	*ret_count = (unsigned)n;
+	r = 0;
+	goto out;
+
+undo:
+	for (i = 0; s && i < n; i++) {
+		free(s[i].alias);
+		if (s[i].created && s[i].b)
+			button_maybe_forget(s[i].b);
+	}
+out:
+	if (s)
+		fg_crypto_wipe(s, n * sizeof(*s));
+	free(s);
+	if (e)
+		fg_crypto_wipe(e, n * sizeof(*e));
+	free(e);
+	return r;
 }

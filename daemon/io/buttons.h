@@ -49,17 +49,24 @@ enum fg_button_state {
 
 const char *fg_button_state_to_string(enum fg_button_state s);
 
-/* What status, health and flicgatectl know about one button. */
+/*
+ * What status, health and flicgatectl know about one button. The strings
+ * belong to the button: they stay valid until it is renamed, unpaired or
+ * forgotten, i.e. at least until control returns to the event loop.
+ */
 struct fg_button_status {
-	const char *name;		/* [button NAME] or "flic-…"; lives until the next call */
+	const char *name;		/* [button NAME], its given name, or "flic-…" */
 	bool configured;		/* a [button] section refers to it */
 	bool paired;
 	enum fg_button_state state;
 	uint8_t address[6];
-	char serial[16];		/* "" until known */
+	const char *address_str;	/* "80:E4:DA:70:12:34" */
+	const char *serial;		/* "" until known */
 	char flic_name[24];		/* the name stored in the button, "" if none */
 	uint32_t firmware;		/* 0: unknown */
 	unsigned battery_mv;		/* 0: unknown */
+	/* battery readings since start: supervision counts low readings, not reports */
+	unsigned long battery_readings;
 	bool has_rssi;
 	int rssi;
 	/* CLOCK_REALTIME µs; 0: never */
@@ -75,13 +82,16 @@ struct fg_button_status {
 };
 
 enum fg_pairing_step {
-	FG_PAIRING_WINDOW_OPENED,	/* .name: the name for the next button, or NULL */
-	/* .detail: "paired", "failed" (its one attempt ended), "timeout", "closed", "locked" */
+	FG_PAIRING_WINDOW_OPENED,
+	/*
+	 * .detail: "paired", "failed" (its one attempt ended: .address and
+	 * .name are that button's), "timeout", "closed", "locked"
+	 */
 	FG_PAIRING_WINDOW_CLOSED,
 	FG_PAIRING_FOUND,		/* a button in public mode: .address */
 	FG_PAIRING_VERIFYING,		/* connected, full verify running */
-	FG_PAIRING_PAIRED,		/* .name, .address, .serial */
-	FG_PAIRING_FAILED,		/* .detail says why */
+	FG_PAIRING_PAIRED,		/* .name, .address, .serial; the record is on disk */
+	FG_PAIRING_FAILED,		/* .detail says why (also: paired, but not saved) */
 	FG_PAIRING_REFUSED,		/* public-mode button ignored by policy: .detail */
 	_FG_PAIRING_STEP_MAX,
 };
@@ -94,6 +104,11 @@ struct fg_pairing_report {
 	const char *name;		/* NULL if none */
 	const char *serial;		/* NULL if unknown */
 	const char *detail;		/* NULL if none */
+	/*
+	 * FOUND … FAILED: this is the pairing window's one attempt (not a
+	 * listed button pairing on its own under "listed").
+	 */
+	bool by_window;
 };
 
 /* Everything handed to a callback lives only during the call. */
@@ -134,8 +149,8 @@ int fg_buttons_set_config(struct fg_buttons *bs, const struct fg_config *config)
  * attempt ends (WINDOW_CLOSED "paired" or "failed") or the time is up. With
  * @name the button is called that until a [button] section names its
  * address or serial. Opening an open window restarts it. -EPERM when the
- * policy is "locked", -EINVAL for an invalid name, -EEXIST if @name is
- * already a paired button's or a [button] section's.
+ * policy is "locked", -EINVAL for an invalid name (fg_pairing_name_is_valid()),
+ * -EEXIST if @name is already a paired button's or a [button] section's.
  */
 int fg_buttons_open_pairing_window(struct fg_buttons *bs, uint64_t duration_usec, const char *name);
 /* -ENOENT if no window is open. */
@@ -146,7 +161,8 @@ uint64_t fg_buttons_pairing_window_left(const struct fg_buttons *bs);
 /*
  * Forget a button: its pairing record and dedup state are deleted, the
  * link dropped and BlueZ's device removed. @which is a name or an address.
- * -ENOENT if no paired button matches.
+ * -ENOENT if no paired button matches. A button that is the pairing
+ * window's attempt ends it (FAILED, then WINDOW_CLOSED "failed").
  */
 int fg_buttons_unpair(struct fg_buttons *bs, const char *which);
 
@@ -154,6 +170,7 @@ int fg_buttons_unpair(struct fg_buttons *bs, const char *which);
  * Give a paired button that no [button] section names another name (as a
  * named pairing window would have). -ENOENT unknown or not paired, -EPERM
  * if a section names it (rename it there), -EINVAL invalid, -EEXIST taken.
+ * The name is on disk when this returns 0; on failure nothing changed.
  */
 int fg_buttons_rename(struct fg_buttons *bs, const char *which, const char *name);
 
@@ -163,6 +180,12 @@ size_t fg_buttons_count(const struct fg_buttons *bs);
 void fg_buttons_get(const struct fg_buttons *bs, size_t i, struct fg_button_status *ret);
 /* -ENOENT if unknown. @which: name or address. */
 int fg_buttons_find(const struct fg_buttons *bs, const char *which, struct fg_button_status *ret);
+/*
+ * The button that [button] section @c names (@c from the configuration
+ * last given); -ENOENT if none: never paired and no address to list it by.
+ */
+int fg_buttons_find_configured(const struct fg_buttons *bs, const struct fg_button_config *c,
+			       struct fg_button_status *ret);
 
 enum fg_bluez_state fg_buttons_radio_state(const struct fg_buttons *bs);
 const char *fg_buttons_adapter(const struct fg_buttons *bs);
@@ -181,3 +204,26 @@ struct fg_buttons_stats {
 	struct fg_bluez_stats radio;
 };
 void fg_buttons_get_stats(const struct fg_buttons *bs, struct fg_buttons_stats *ret);
+
+/*
+ * Pairing records of every paired button as one text document
+ * (core/pairing-export.h), for a hot-spare gateway to take over without
+ * re-pairing a building. *ret is malloc'd, NUL-terminated, owned by the
+ * caller and holds SECRET keys: wipe it before free(). *ret_count: buttons
+ * in it.
+ */
+int fg_buttons_export(struct fg_buttons *bs, char **ret, unsigned *ret_count);
+/*
+ * Store and use the records in @doc (@len bytes, from fg_buttons_export()).
+ * A button already paired takes the imported record (its name and counter
+ * too); with @replace, paired buttons not in @doc are unpaired. Every
+ * record is checked first, then the files are written: if one write fails
+ * the ones before are put back, so the store holds either the old or the
+ * new state, never a mix. Imported buttons connect with a quick verify.
+ *
+ * -EBADMSG: @doc is no complete, undamaged export; -EEXIST: a name in it
+ * is a [button] section's or another button's here. Then nothing changed,
+ * and @why (@why_size bytes) says what is wrong, with the line if any.
+ */
+int fg_buttons_import(struct fg_buttons *bs, const char *doc, size_t len, bool replace, char *why,
+		      size_t why_size, unsigned *ret_count);

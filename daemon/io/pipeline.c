@@ -739,14 +739,14 @@ void fg_pipeline_set_callback(struct fg_pipeline *p, fg_pipeline_callback_t cb, 
 	p->cb_userdata = userdata;
 }
 
-/* Spool @a for @n targets with one flush; returns the number of losses. */
+/* Spool @a for @n targets, flushed by send_then_commit(); returns the number of losses. */
 static unsigned enqueue_batch(struct fg_pipeline *p, const struct fg_alert *a,
 			      const char *const *names, size_t n)
 {
 	int results[ENQUEUE_BATCH], r;
 	unsigned lost = 0;
 
-	r = fg_spool_add_many(p->spool, names, n, a, results, NULL);
+	r = fg_spool_stage_many(p->spool, names, n, a, results, NULL);
 	for (size_t i = 0; i < n; i++) {
 		int ri = r < 0 ? r : results[i];
 
@@ -798,9 +798,30 @@ static unsigned enqueue(struct fg_pipeline *p, const struct fg_button_config *b,
 	}
 	if (n > 0)
 		lost += enqueue_batch(p, a, names, n);
+	return lost;
+}
+
+/*
+ * What enqueue() wrote is not flushed yet: start the requests first, so
+ * that on a kept-alive connection they are on the wire while the one
+ * fdatasync runs (the flush, not the request, is most of a press's cost on
+ * an SD card), then flush. Nobody relies on the alerts before this
+ * returns: the button is acknowledged after it, so a power cut before the
+ * flush makes the button send the press again (docs/alerts.md).
+ */
+static void send_then_commit(struct fg_pipeline *p)
+{
+	int r;
+
+	dispatch_all(p);
+	if (fg_spool_staged(p->spool) > 0)
+		fg_webhook_kick(p->webhook);
+	r = fg_spool_commit(p->spool);
+	if (r < 0)
+		log_error_errno(r, "Failed to flush the spool: the alerts just queued are held in "
+				"memory only (disk full or failing?): %m");
 	arm_flush(p);
 	check_alarm(p);
-	return lost;
 }
 
 int fg_pipeline_button_event(struct fg_pipeline *p, const struct fg_button_config *b,
@@ -847,7 +868,7 @@ int fg_pipeline_button_event(struct fg_pipeline *p, const struct fg_button_confi
 	else if (o == FG_MAPPING_CLOSE)
 		emit(p, FG_PIPELINE_ALERT_CLOSED, b->name, NULL, &a, 0);
 	fg_alert_clear(&a);
-	dispatch_all(p);
+	send_then_commit(p);
 	if (ret_outcome)
 		*ret_outcome = o;
 	return 0;
@@ -907,7 +928,58 @@ int fg_pipeline_test_alert(struct fg_pipeline *p, const char *button, const char
 	snprintf(a.idempotency_key, sizeof(a.idempotency_key), "%s:off", id);
 	enqueue(p, b, &a, target);
 	fg_alert_clear(&a);
-	dispatch_all(p);
+	send_then_commit(p);
+	return 0;
+}
+
+int fg_pipeline_supervision_alert(struct fg_pipeline *p, const struct fg_supervision_alert *s,
+				  char ret_id[FG_ALERT_ID_MAX])
+{
+	/* only its webhooks matter to enqueue(); the name is for the log */
+	struct fg_button_config targets = {
+		.name = (char *)"supervision",
+		.webhooks = (size_t *)s->webhooks,
+		.n_webhooks = s->n_webhooks,
+	};
+	struct fg_alert a = {};
+	char id[FG_ALERT_ID_MAX];
+	const char *st = s->on ? "on" : "off";
+	int r;
+
+	if (!s->name_id || !*s->name_id)
+		return -EINVAL;
+	r = new_alert_id(id, "sup-");
+	if (r < 0)
+		return r;
+	snprintf(a.id, sizeof(a.id), "%s", id);
+	snprintf(a.incident_id, sizeof(a.incident_id), "%s",
+		 s->incident_id && *s->incident_id ? s->incident_id : id);
+	snprintf(a.idempotency_key, sizeof(a.idempotency_key), "supervision:%s:%s:%" PRIu64 ":%s",
+		 p->config->gateway.name, s->name_id, s->since_usec, st);
+	a.supervision = true;
+	a.state = s->on ? FG_ALERT_ON : FG_ALERT_OFF;
+	/* notify-only presets say "resolved" for an alarm that was raised */
+	a.was_open = !s->on;
+	a.severity = s->severity;
+	a.gesture = FG_GESTURE_CLICK;	/* stored, never shown for supervision */
+	a.press_usec = s->since_usec;
+	a.created_usec = fg_now_realtime();
+	if (fg_alert_set_string(&a.button, s->name_id) < 0 ||
+	    fg_alert_set_string(&a.name_id, s->name_id) < 0 ||
+	    fg_alert_set_string(&a.gateway, p->config->gateway.name) < 0 ||
+	    fg_alert_set_string(&a.info, s->info ? s->info : "") < 0) {
+		fg_alert_clear(&a);
+		return -ENOMEM;
+	}
+	log_notice("Supervision alert %s %s (%s): %s", s->name_id, fg_alert_state_to_string(a.state),
+		   a.id, a.info);
+	if (p->config->n_webhooks == 0)
+		log_error("No [webhook] to send supervision alert %s to: nobody is told", s->name_id);
+	enqueue(p, s->n_webhooks ? &targets : NULL, &a, NULL);
+	fg_alert_clear(&a);
+	send_then_commit(p);
+	if (ret_id)
+		memcpy(ret_id, id, FG_ALERT_ID_MAX);
 	return 0;
 }
 

@@ -85,6 +85,30 @@ int fg_pipeline_button_event(struct fg_pipeline *p, const struct fg_button_confi
 int fg_pipeline_test_alert(struct fg_pipeline *p, const char *button, const char *target);
 
 /*
+ * A supervision alert (docs/supervision.md): a battery, not-seen or
+ * gateway alarm opening (@on) or closing. Spooled and delivered like a
+ * button's alert (durable, retried, in order per @name_id), rendered by
+ * each target's preset with fg_alert.supervision set: AlertOps gets
+ * flic_nameId = @name_id with On/Off. It never touches a button's alert
+ * state. Its idempotency key is "supervision:<gateway>:<name_id>:<time>:on|off",
+ * @since_usec (CLOCK_REALTIME) being when the condition began or ended.
+ */
+struct fg_supervision_alert {
+	const char *name_id;		/* "<button>-battery", "<gateway>-delivery", … */
+	bool on;
+	const char *info;		/* human text; may be "" */
+	enum fg_severity severity;
+	uint64_t since_usec;
+	const char *incident_id;	/* Off: the id of its On if known; NULL: its own */
+	const size_t *webhooks;		/* indexes into the config's webhooks */
+	size_t n_webhooks;		/* 0: every webhook */
+};
+
+/* *ret_id (optional) receives the alert id. -EINVAL without a name_id. */
+int fg_pipeline_supervision_alert(struct fg_pipeline *p, const struct fg_supervision_alert *s,
+				  char ret_id[FG_ALERT_ID_MAX]);
+
+/*
  * Switch to @c. Targets are matched by name; each one's health is reset
  * and its queue retried now. Queues of targets no longer configured stay
  * on disk (reported as orphaned) until a target of that name returns.

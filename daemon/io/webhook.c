@@ -38,6 +38,7 @@ struct fg_webhook {
 	sd_event_source *timer;
 	struct fg_webhook_transfer *transfers;
 	unsigned n_transfers;
+	bool in_curl;		/* inside curl_multi_socket_action() or our completion pass */
 };
 
 static unsigned curl_users;
@@ -127,8 +128,10 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 		flags |= CURL_CSELECT_OUT;
 	if (revents & (EPOLLERR | EPOLLHUP))
 		flags |= CURL_CSELECT_ERR;
+	w->in_curl = true;
 	curl_multi_socket_action(w->multi, fd, flags, &running);
 	check_done(w);
+	w->in_curl = false;
 	return 0;
 }
 
@@ -137,9 +140,31 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	struct fg_webhook *w = userdata;
 	int running;
 
+	w->in_curl = true;
 	curl_multi_socket_action(w->multi, CURL_SOCKET_TIMEOUT, 0, &running);
 	check_done(w);
+	w->in_curl = false;
 	return 0;
+}
+
+void fg_webhook_kick(struct fg_webhook *w)
+{
+	uint64_t now;
+	int running;
+
+	/* from inside curl's own pass the loop comes back at once anyway */
+	if (!w || w->in_curl || w->n_transfers == 0)
+		return;
+	w->in_curl = true;
+	curl_multi_socket_action(w->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	w->in_curl = false;
+	/*
+	 * Transfers that ended in that pass are reported from the loop, never
+	 * from inside our caller: the timer fires on the next iteration.
+	 */
+	if (sd_event_now(w->event, CLOCK_MONOTONIC, &now) >= 0 &&
+	    sd_event_source_set_time(w->timer, now) >= 0)
+		(void)sd_event_source_set_enabled(w->timer, SD_EVENT_ONESHOT);
 }
 
 static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)

@@ -56,6 +56,15 @@ int fg_webhook_send(struct fg_webhook *w, const struct fg_request *req,
 		    const struct fg_webhook_config *cfg, fg_webhook_done_t cb, void *userdata,
 		    struct fg_webhook_transfer **ret_transfer);
 
+/*
+ * Let curl act now on the transfers just started (on a kept-alive
+ * connection: write the requests) instead of on the next loop iteration,
+ * for a caller that is about to block (an fdatasync). Callbacks of
+ * transfers that ended are still called from the loop. A no-op when called
+ * from a completion callback.
+ */
+void fg_webhook_kick(struct fg_webhook *w);
+
 /* Abort a transfer; its callback is not called. */
 void fg_webhook_cancel(struct fg_webhook *w, struct fg_webhook_transfer *t);
 

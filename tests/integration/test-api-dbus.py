@@ -3,14 +3,18 @@
 """The control API of the real flicgated on a private bus, seen by an
 independent client (python-dbus): the object tree through ObjectManager,
 Gateway and Button properties from flicgate.ini, GetButton by name, address
-and serial, the error names of the one error table, NotAvailable for the
-subsystems this build lacks, a test alert delivered to the loopback sink
-(Delivery signals, RecentDeliveries, Targets), Reload (good, broken) with
-InterfacesAdded / InterfacesRemoved / PropertiesChanged, and introspection
-with argument names."""
+and serial, the error names of the one error table, what the button layer
+answers while bluetoothd is not running (a pairing window opens, is Busy
+for a second caller, closes on request and times out; unpair of a button
+never paired; an empty export and its import; a file that is no export), a
+test alert delivered to the loopback sink (Delivery signals,
+RecentDeliveries, Targets), Reload (good, broken) with InterfacesAdded /
+InterfacesRemoved / PropertiesChanged, and introspection with argument
+names. Pairing with buttons: test-ctl-bluez.py."""
 import os
 import signal
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from fgtest import Daemon, PrivateBus, TempDir, check, finish, wait_for
@@ -58,19 +62,23 @@ with TempDir() as tmp:
         bed = objs.get(ROOT + "/button/bed_2d1", {}).get(BT_IFACE, {})
         check(str(bed.get("Address")) == "" and str(bed.get("Id")) == "bed-1",
               "unknown values are empty; the id is the section name")
-        check(rec.get("RSSI") == 0 and rec.get("BatteryMillivolts") == 0 and rec.get("LastSeen") == 0,
-              "no radio data without Bluetooth")
+        check(rec.get("RSSI") == 0 and rec.get("BatteryMillivolts") == 0 and rec.get("LastSeen") == 0
+              and rec.get("FirmwareVersion") == 0 and str(rec.get("LastEvent")) == ""
+              and rec.get("LastEventTime") == 0, "no radio data while bluetoothd is not running")
 
         g = c.props(GATEWAY, GW_IFACE)
         check(str(g["Version"]) == version(), "Version is flicgated's (%s)" % g["Version"])
         check(str(g["Name"]) == "ward-3" and str(g["ConfigPath"]) == ini, "Name and ConfigPath")
-        check(list(g["Features"]) == ["delivery", "feedback"], "Features: delivery and feedback in this build")
+        check(list(g["Features"]) == ["bluetooth", "delivery", "feedback", "pairing-store"],
+              "Features: every subsystem (%s)" % list(g["Features"]))
         check(g["Buttons"] == 2 and g["ConnectedButtons"] == 0 and list(g["OpenAlerts"]) == [],
               "button counters")
         check(str(g["PairingPolicy"]) == "listed" and not g["PairingWindowOpen"]
               and g["PairingWindowEnd"] == 0, "pairing policy from [bluetooth]")
-        check(g["SpoolDepth"] == 0 and [tuple(t) for t in g["Targets"]] == [("sink", "healthy", 0, 0, 0, 0, "")]
-              and str(g["AdapterState"]) == "", "Targets from the pipeline; no adapter state without BlueZ")
+        check(g["SpoolDepth"] == 0 and [tuple(t) for t in g["Targets"]] == [("sink", "healthy", 0, 0, 0, 0, "")],
+              "Targets from the pipeline")
+        check(str(g["AdapterState"]) == "no-bluetoothd" and str(g["Adapter"]) == "",
+              "nobody owns org.bluez: AdapterState no-bluetoothd, no adapter (%r)" % str(g["AdapterState"]))
         check(str(rec.get("AlertState")) == "closed", "AlertState from the pipeline's mapping")
         check(g["StartTime"] > 1_600_000_000_000_000, "StartTime is a CLOCK_REALTIME µs value")
 
@@ -86,21 +94,67 @@ with TempDir() as tmp:
         check(err and err[0] == "org.freedesktop.DBus.Error.UnknownObject",
               "a path that is no button is an unknown object (%s)" % (err,))
 
-        # ---- what this build cannot do yet says so
-        for member, args, what in (("OpenPairingWindow", (U(0), ""), "Pairing"),
-                                   ("ClosePairingWindow", (), "Pairing"),
-                                   ("ExportPairings", (), "pairing store"),
-                                   ("ImportPairings", ("x", False), "pairing store")):
-            r, err = c.call(GATEWAY, GW_IFACE, member, *args)
-            check(err and err[0] == ERR + "NotAvailable" and what in err[1]
-                  and "not available in this build" in err[1],
-                  "%s: Error.NotAvailable (%s)" % (member, err and err[1]))
+        # ---- the button layer without a radio: windows, unpair, export, import
+        c.reset()
+        t0 = time.time()
+        r, err = c.call(GATEWAY, GW_IFACE, "OpenPairingWindow", U(30), "")
+        check(err is None, "OpenPairingWindow works without bluetoothd (%s)" % (err,))
+        s = c.wait_signal(lambda s: s[1] == "PairingProgress")
+        check(s is not None and [str(x) for x in s[3]] == ["scanning", "", "", ""],
+              "PairingProgress scanning (%s)" % (s and list(s[3])))
+        g = c.props(GATEWAY, GW_IFACE)
+        check(g["PairingWindowOpen"] and abs(g["PairingWindowEnd"] / 1e6 - (t0 + 30)) < 3,
+              "PairingWindowOpen, PairingWindowEnd about 30 s from now")
+        s = c.wait_signal(lambda s: s[1] == "PropertiesChanged" and s[2] == GATEWAY
+                          and "PairingWindowOpen" in s[3][1] and s[3][1]["PairingWindowOpen"])
+        check(s is not None and s[3][1]["PairingWindowEnd"] == g["PairingWindowEnd"],
+              "PropertiesChanged announces the window with the same end")
+        r, err = c.call(GATEWAY, GW_IFACE, "OpenPairingWindow", U(30), "")
+        check(err and err[0] == ERR + "Busy" and "already open" in err[1], "a second window: Error.Busy (%s)" % (err,))
+        check(c.props(GATEWAY, GW_IFACE)["PairingWindowEnd"] == g["PairingWindowEnd"],
+              "...and the open one runs on unchanged")
+        c.reset()
+        r, err = c.call(GATEWAY, GW_IFACE, "ClosePairingWindow")
+        check(err is None, "ClosePairingWindow (%s)" % (err,))
+        s = c.wait_signal(lambda s: s[1] == "PairingProgress")
+        check(s is not None and [str(x) for x in s[3]] == ["closed", "", "", "closed on request"],
+              "PairingProgress closed (%s)" % (s and list(s[3])))
+        g = c.props(GATEWAY, GW_IFACE)
+        check(not g["PairingWindowOpen"] and g["PairingWindowEnd"] == 0, "the window is closed")
+        c.reset()
+        r, err = c.call(GATEWAY, GW_IFACE, "ClosePairingWindow")
+        c.reset()
+        check(err is None and not [x for x in c.signals if x[1] == "PairingProgress"],
+              "ClosePairingWindow without a window: a no-op, no signal (%s)" % (err,))
+        r, err = c.call(GATEWAY, GW_IFACE, "OpenPairingWindow", U(5), "bed-9")
+        check(err is None, "a named 5 s window")
+        s = c.wait_signal(lambda s: s[1] == "PairingProgress" and str(s[3][0]) == "timeout", 10)
+        check(s is not None and [str(x) for x in s[3]] == ["timeout", "", "", ""], "...times out by itself")
+        check(not c.props(GATEWAY, GW_IFACE)["PairingWindowOpen"], "...and is closed")
+
         r, err = c.call(ROOT + "/button/reception", BT_IFACE, "Unpair")
-        check(err and err[0] == ERR + "NotAvailable", "Unpair: Error.NotAvailable")
+        check(err and err[0] == ERR + "NotPaired" and "reception" in err[1],
+              "Unpair of a button never paired: Error.NotPaired (%s)" % (err,))
+        r, err = c.call(ROOT + "/button/bed_2d1", BT_IFACE, "Unpair")
+        check(err and err[0] == ERR + "NotPaired", "...also one known by serial only")
+        r, err = c.call(GATEWAY, GW_IFACE, "ExportPairings")
+        doc = str(r[0]) if r else ""
+        check(err is None and r[1] == 0 and doc.startswith("flicgate-pairings 1\n")
+              and "--- pairing" not in doc and doc.splitlines()[-1].startswith("--- sha256 "),
+              "ExportPairings: a sealed document without buttons (%s)" % (err,))
+        r, err = c.call(GATEWAY, GW_IFACE, "ImportPairings", doc, True)
+        check(err is None and r == 0, "...which imports: 0 buttons (%s)" % (err,))
+        r, err = c.call(GATEWAY, GW_IFACE, "ImportPairings", "x", False)
+        check(err and err[0] == ERR + "BadPairingFile" and "line 1" in err[1] and "nothing was imported" in err[1],
+              "ImportPairings of something else: Error.BadPairingFile naming line 1 (%s)" % (err,))
+        edited = doc.replace("of 0 Flic 2 buttons", "of 9 Flic 2 buttons")
+        r, err = c.call(GATEWAY, GW_IFACE, "ImportPairings", edited, False)
+        check(edited != doc and err and err[0] == ERR + "BadPairingFile" and "SHA-256" in err[1],
+              "...and of an edited export: the seal does not match (%s)" % (err,))
         r, err = c.call(GATEWAY, GW_IFACE, "Acknowledge")
         check(err is None and isinstance(r, dbus.Boolean), "Acknowledge reaches the LEDs and buzzer (%s)" % (err,))
 
-        # arguments are checked before availability
+        # arguments are checked first
         r, err = c.call(GATEWAY, GW_IFACE, "OpenPairingWindow", U(2), "")
         check(err and err[0] == ERR + "InvalidArgument", "a 2 s window is refused: InvalidArgument")
         r, err = c.call(GATEWAY, GW_IFACE, "OpenPairingWindow", U(0), "bad name!")

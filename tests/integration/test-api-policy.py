@@ -183,8 +183,14 @@ with TempDir() as tmp:
         check(p.returncode == 0, "the daemon's own user may reload (%s)" % p.stderr.strip())
         p = ctl(bus, "reload")
         check(p.returncode == 0, "root may reload (%s)" % p.stderr.strip())
-        p = ctl(bus, "pair", prefix=MEMBER)
-        check(p.returncode == 6, "a member reaches the daemon (pairing: not in this build, exit 6)")
+        # a member opens a window and follows it: the policy lets the signals through
+        p = ctl(bus, "pair", "--timeout", "5", prefix=MEMBER)
+        check(p.returncode == 7 and "Scanning for a button" in p.stdout
+              and "closed before a button was paired" in p.stdout,
+              "a member may pair; the window's signals reach it (exit %d, %r)" % (p.returncode, p.stdout))
+        p = ctl(bus, "export", "-", prefix=MEMBER)
+        check(p.returncode == 0 and p.stdout.startswith("flicgate-pairings 1\n"),
+              "a member may export (%d %r)" % (p.returncode, p.stderr.strip()))
     finally:
         for d in daemons:
             d.close()

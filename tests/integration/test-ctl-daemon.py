@@ -1,19 +1,25 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: MIT
-"""Every flicgatectl command against the real flicgated on a private bus:
-text output (golden files where stable), --json parsed by python's json
-module, and the exit codes: 0 ok, 1 refused (rename of a configured button,
-a broken reload), 2 usage, 3 daemon not running, 4 not authorised, 5 unknown
-button, 6 not available in this build."""
+"""Every flicgatectl command against the real flicgated on a private bus
+without bluetoothd: text output (golden files where stable), --json parsed
+by python's json module, and the exit codes: 0 ok, 1 refused (rename of a
+configured button, unpair of one never paired, a second pairing window, a
+file that is no export, a broken reload), 2 usage, 3 daemon not running, 4
+not authorised, 5 unknown button, 7 a pairing window that ended without a
+button (timeout, Ctrl-C). Exit 6 (not in this build) needs a build without
+a subsystem: test-ctl-driver.py. With buttons: test-ctl-bluez.py."""
 import json
 import os
 import re
+import signal
+import stat
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
 from fgtest import Daemon, PrivateBus, TempDir, check, finish, wait_for
 from delivery import Sink
-from fgapi import NAME, NOBODY, ctl, ctl_json, golden, version
+from fgapi import CTL, NAME, NOBODY, ctl, ctl_json, golden, version
 
 INI = """[gateway]
 name = ward-3
@@ -63,14 +69,15 @@ with TempDir() as tmp:
         check(p.returncode == 0 and j is not None, "status --json parses")
         if j:
             check(j["name"] == "ward-3" and j["version"] == version() and j["config_path"] == ini
-                  and j["buttons"] == 3 and j["features"] == ["delivery", "feedback"] and j["bluetooth"] is None
+                  and j["buttons"] == 3 and j["features"] == ["bluetooth", "delivery", "feedback", "pairing-store"]
+                  and j["bluetooth"] == {"adapter": None, "state": "no-bluetoothd"}
                   and j["delivery"] == {"spool_depth": 0, "spool_alarm": False, "dead_letters": 0, "targets": [
                       {"name": "alertops", "health": "healthy", "queued": 0, "delivered": 0, "dead": 0,
                        "last_status": None, "last_error": None}]}
-                  and j["connected_buttons"] is None
+                  and j["connected_buttons"] == 0
                   and j["pairing"] == {"policy": "window", "window_open": False, "window_end": None}
                   and re.match(r"\d{4}-\d\d-\d\dT", j["start_time"]),
-                  "status --json: fields, null for what this build lacks")
+                  "status --json: fields, null for what is unknown (%s)" % j)
         p = ctl(bus, "--json=pretty", "status")
         check(p.returncode == 0 and p.stdout.startswith("{\n  \"name\": \"ward-3\",") and json.loads(p.stdout),
               "--json=pretty is indented and still JSON")
@@ -87,7 +94,9 @@ with TempDir() as tmp:
         p, j = ctl_json(bus, "buttons")
         check(p.returncode == 0 and [b["name"] for b in j] == ["bed-1", "bed-2", "reception"]
               and j[0]["address"] is None and j[0]["serial"] == "BG30-D00001" and j[2]["configured"] is True
-              and j[2]["connected"] is None and j[2]["object"] == "/io/github/flicgate1/button/reception",
+              and j[2]["connected"] is False and j[2]["paired"] is False and j[2]["rssi"] is None
+              and j[2]["battery_mv"] is None and j[2]["firmware"] is None and j[2]["last_event"] is None
+              and j[2]["object"] == "/io/github/flicgate1/button/reception",
               "buttons --json: a list with null for unknown values")
         p, j = ctl_json(bus, "buttons", "bg30-d00001")
         check(p.returncode == 0 and j["name"] == "bed-1", "buttons SERIAL --json: one object")
@@ -97,20 +106,54 @@ with TempDir() as tmp:
         check(p.returncode == 5 and j["error"]["name"] == "io.github.flicgate1.Error.UnknownButton",
               "unknown button, --json: error name")
 
-        # ---- what this build lacks: exit 6, with the reason
-        for args, what in ((["pair"], "Pairing"), (["pair", "--timeout", "30", "--name", "bed-9"], "Pairing"),
-                           (["unpair", "reception"], "Unpairing"),
-                           (["export", os.path.join(tmp.path, "pairings.txt")], "pairing store")):
-            p = ctl(bus, *args)
-            check(p.returncode == 6 and what in p.stderr and "not available in this build" in p.stderr,
-                  "%s: exit 6 (%r)" % (" ".join(args), p.stderr.strip()))
-        check(not os.path.exists(os.path.join(tmp.path, "pairings.txt")), "a failed export leaves no file")
+        # ---- pairing without a radio: the window opens, nothing pairs
+        p = ctl(bus, "pair", "--timeout", "5")
+        check(p.returncode == 7 and p.stdout == "Pairing window open. Hold the button down for about 7 seconds, until it flashes.\n"
+              "Scanning for a button in pairing mode...\n"
+              "The pairing window closed before a button was paired.\n",
+              "pair --timeout 5: scanning, then the window runs out: exit 7 (%d %r)" % (p.returncode, p.stdout))
+        # --json: JSON lines as the stages come; a second window is Busy; Ctrl-C closes it
+        first = subprocess.Popen([CTL, "--bus", bus.address, "--json=short", "pair", "--timeout", "60",
+                                  "--name", "bed-9"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = first.stdout.readline()
+        check(json.loads(line or "null") == {"stage": "scanning", "address": None, "button": None, "message": None},
+              "pair --json: the scanning stage as one JSON line (%r)" % line)
+        p = ctl(bus, "pair", "--timeout", "5")
+        check(p.returncode == 1 and "already open" in p.stderr, "a second pair while one runs: exit 1, Busy (%r)" % p.stderr)
+        p, j = ctl_json(bus, "status")
+        check(j and j["pairing"]["window_open"] is True and j["pairing"]["window_end"], "status shows the open window")
+        first.send_signal(signal.SIGINT)
+        out, err = first.communicate(timeout=10)
+        lines = [json.loads(x) for x in out.splitlines() if x.strip()]
+        check(first.returncode == 7 and lines == [{"error": {"name": "not-paired",
+                                                              "message": "interrupted; the pairing window is closed"}}]
+              and "interrupted" in err, "Ctrl-C: exit 7, the reason as JSON (%d %r %r)" % (first.returncode, out, err))
+        p, j = ctl_json(bus, "status")
+        check(j and j["pairing"]["window_open"] is False and d.wait_log("Pairing window closed (closed)"),
+              "...and flicgatectl closed the window on its way out")
+
+        p = ctl(bus, "unpair", "reception")
+        check(p.returncode == 1 and "not paired" in p.stderr, "unpair of a button never paired: exit 1 (%r)" % p.stderr)
+        p = ctl(bus, "unpair", "nope")
+        check(p.returncode == 5, "unpair of an unknown button: exit 5")
+
+        # ---- export / import without buttons: an empty, sealed document
+        out_path = os.path.join(tmp.path, "pairings.txt")
+        p = ctl(bus, "export", out_path)
+        check(p.returncode == 0 and p.stdout.startswith("Wrote 0 pairing records to %s (mode 0600)." % out_path),
+              "export FILE: exit 0 (%r)" % p.stdout)
+        check(os.path.exists(out_path) and stat.S_IMODE(os.stat(out_path).st_mode) == 0o600,
+              "the export file is mode 0600")
+        doc = open(out_path).read() if os.path.exists(out_path) else ""
+        check(doc.startswith("flicgate-pairings 1\n") and "--- pairing" not in doc, "an export without buttons")
+        p = ctl(bus, "export", out_path)
+        check(p.returncode == 1 and "exists; use --force" in p.stderr, "export does not overwrite without --force")
+        p, j = ctl_json(bus, "import", out_path)
+        check(p.returncode == 0 and j == {"count": 0, "replaced": False}, "import of it: 0 records (%s)" % j)
         exp = tmp.file("import.txt", "# nothing\n")
         p, j = ctl_json(bus, "import", exp)
-        check(p.returncode == 6 and j["error"]["name"] == "io.github.flicgate1.Error.NotAvailable",
-              "import: exit 6, JSON error")
-        p = ctl(bus, "unpair", "nope")
-        check(p.returncode == 5, "unpair of an unknown button: exit 5 before anything else")
+        check(p.returncode == 1 and j["error"]["name"] == "io.github.flicgate1.Error.BadPairingFile"
+              and "line 1" in j["error"]["message"], "import of something else: exit 1, BadPairingFile (%s)" % j)
 
         # ---- test and log: the real pipeline and the loopback sink
         p = ctl(bus, "log")
@@ -201,7 +244,7 @@ with TempDir() as tmp:
         p = ctl(bus, "ack")
         check(p.returncode == 1 and "could not be set up" in p.stderr, "ack: exit 1, the LEDs are not there (%r)" % p.stderr)
         p, j = ctl_json(bus, "status")
-        check(j and j["features"] == ["delivery"], "no feedback feature without the LEDs")
+        check(j and j["features"] == ["bluetooth", "delivery", "pairing-store"], "no feedback feature without the LEDs")
     finally:
         d.close()
         bus.close()

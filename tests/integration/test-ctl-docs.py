@@ -4,7 +4,8 @@
 cannot drift from the code: --help is compared with a golden file, the
 installed completion with what the command table generates, the man page
 must describe every command, option and exit code, docs/dbus-api.md every
-name in flicgate-dbus.h, and the completion is run in bash against a real
+name in flicgate-dbus.h, docs/bluez.md the pairing export's markers, and
+the completion is run in bash against a real
 daemon (commands, options, button names)."""
 import os
 import re
@@ -19,8 +20,8 @@ from fgapi import CTL, NAME, golden
 help_text = subprocess.run([CTL, "--help"], capture_output=True, text=True).stdout
 golden("help.txt", help_text)
 check(all(len(l) <= 80 for l in help_text.splitlines()), "--help fits 80 columns")
-commands = re.findall(r"^  ([a-z]+)\b", help_text.split("Options:")[0].split("Commands:")[1], re.M)
-check(len(commands) == 11, "--help lists the 11 commands (%s)" % commands)
+commands = re.findall(r"^  ([a-z][a-z-]*)\b", help_text.split("Options:")[0].split("Commands:")[1], re.M)
+check(len(commands) == 12, "--help lists the 12 commands (%s)" % commands)
 
 # ---- completion file == generated
 gen = subprocess.run([CTL, "--bash-completion"], capture_output=True, text=True).stdout
@@ -59,6 +60,16 @@ for n in names:
     if n.startswith("(") or re.match(r"^[tsbiu]+$", n):
         continue	# signatures
     check("`%s`" % n in doc, "docs/dbus-api.md documents `%s`" % n)
+
+# ---- the pairing export format in docs/bluez.md is the one the code writes
+with open(os.path.join(SRCDIR, "daemon", "core", "pairing-export.c")) as f:
+    code = f.read()
+with open(os.path.join(SRCDIR, "docs", "bluez.md")) as f:
+    bluez_md = f.read()
+markers = re.findall(r'#define (?:HEADER|M_\w+)\s+"([^"]+?)(?:\\n)?"', code)
+check(len(markers) == 5, "pairing-export.c has its 5 markers (%s)" % markers)
+for m in markers:
+    check(m.strip() in bluez_md, "docs/bluez.md shows the export's '%s'" % m.strip())
 
 # ---- the completion at work, against a real daemon
 if not os.path.exists("/usr/share/bash-completion/bash_completion"):

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <systemd/sd-bus.h>
@@ -111,6 +112,20 @@ static void status_json(struct ctl *c, const struct gateway_info *g, struct fg_j
 	FG_STRV_FOREACH(s, g->open_alerts)
 		fg_json_string(j, s);
 	fg_json_end_array(j);
+	fg_json_key(j, "supervision");
+	fg_json_begin_object(j);
+	fg_json_key(j, "alarms");
+	fg_json_begin_array(j);
+	FG_STRV_FOREACH(s, g->alarms)
+		fg_json_string(j, s);
+	fg_json_end_array(j);
+	fg_json_key(j, "test_window");
+	fg_json_begin_object(j);
+	fg_json_kv_bool(j, "open", g->test_window_open);
+	json_time(j, "end", g->test_window_open ? g->test_window_end : 0);
+	json_nstring(j, "button", g->test_window_open ? g->test_window_button : NULL);
+	fg_json_end_object(j);
+	fg_json_end_object(j);
 	fg_json_key(j, "delivery");
 	if (gateway_has_feature(g, "delivery")) {
 		fg_json_begin_object(j);
@@ -154,9 +169,13 @@ static void status_text(const struct gateway_info *g)
 	printf("Config:     %s\n", dash(g->config_path));
 	printf("Started:    %s (%s)\n", fmt_time(g->start_time, t, sizeof(t)),
 	       fmt_ago(g->start_time, ago, sizeof(ago)));
-	if (bt)
-		printf("Bluetooth:  %s, %s\n", g->adapter && g->adapter[0] ? g->adapter : "no adapter",
-		       dash(g->adapter_state));
+	if (bt && g->adapter && g->adapter[0])
+		printf("Bluetooth:  %s, %s\n", g->adapter, dash(g->adapter_state));
+	else if (bt)
+		/* no adapter in use: the state says why, in words */
+		printf("Bluetooth:  %s\n", g->adapter_state && strcmp(g->adapter_state, "no-bluetoothd") == 0 ?
+		       "bluetoothd is not running" : g->adapter_state && strcmp(g->adapter_state, "no-adapter") == 0 ?
+		       "no adapter" : dash(g->adapter_state));
 	else
 		printf("Bluetooth:  %s\n", na);
 	if (g->pairing_open)
@@ -180,6 +199,17 @@ static void status_text(const struct gateway_info *g)
 		printf("\n");
 	} else
 		printf("Alerts:     none open\n");
+	if (g->alarms && g->alarms[0]) {
+		printf("Alarms:     %zu open:", fg_strv_length(g->alarms));
+		for (size_t i = 0; g->alarms[i]; i++)
+			printf("%s %s", i ? "," : "", g->alarms[i]);
+		printf("\n");
+	} else
+		printf("Alarms:     none open\n");
+	if (g->test_window_open)
+		printf("Testing:    window open until %s (%s) for %s: presses page nobody\n",
+		       fmt_time(g->test_window_end, t, sizeof(t)), fmt_ago(g->test_window_end, ago, sizeof(ago)),
+		       g->test_window_button && g->test_window_button[0] ? g->test_window_button : "every button");
 	printf("Feedback:   %s\n", gateway_has_feature(g, "feedback") ? "LEDs and buzzer running"
 								  : "no LEDs or buzzer running");
 	if (!gateway_has_feature(g, "delivery")) {
@@ -275,6 +305,14 @@ static void button_json(struct fg_json *j, const struct button_info *b, bool bt)
 	json_nstring(j, "last_event", b->last_event);
 	json_time(j, "last_event_time", b->last_event_time);
 	json_nstring(j, "alert_state", b->alert_state);
+	fg_json_key(j, "battery_percent");
+	if (b->battery_percent >= 0)
+		fg_json_int(j, b->battery_percent);
+	else
+		fg_json_null(j);
+	fg_json_kv_bool(j, "battery_low", b->battery_low);
+	fg_json_kv_bool(j, "not_seen", b->not_seen);
+	json_time(j, "last_test", b->last_test);
 	fg_json_end_object(j);
 }
 
@@ -306,7 +344,11 @@ static void button_text(const struct button_info *b, bool bt)
 		printf("RSSI:        %d dBm\n", b->rssi);
 	else
 		printf("RSSI:        -\n");
-	printf("Battery:     %s\n", battery_text(b->battery_mv, v, sizeof(v)));
+	if (b->battery_mv && b->battery_percent >= 0)
+		printf("Battery:     %s (about %d%%)%s\n", battery_text(b->battery_mv, v, sizeof(v)),
+		       (int)b->battery_percent, b->battery_low ? ", LOW: replace the CR2032 cell" : "");
+	else
+		printf("Battery:     %s\n", battery_text(b->battery_mv, v, sizeof(v)));
 	if (b->firmware)
 		printf("Firmware:    %u\n", b->firmware);
 	else
@@ -317,6 +359,13 @@ static void button_text(const struct button_info *b, bool bt)
 	else
 		printf("Last event:  none\n");
 	printf("Alert:       %s\n", dash(b->alert_state));
+	if (b->not_seen)
+		printf("Supervision: NOT SEEN for too long: check it is in range and its battery\n");
+	if (b->last_test)
+		printf("Last test:   %s (%s)\n", fmt_time(b->last_test, t, sizeof(t)),
+		       fmt_ago(b->last_test, ago, sizeof(ago)));
+	else
+		printf("Last test:   never\n");
 }
 
 static void buttons_table(const struct button_info *list, size_t n, bool bt)
@@ -711,6 +760,8 @@ struct delivery {
 	uint32_t attempt;
 };
 
+static int log_audit(struct ctl *c);
+
 int cmd_log(struct ctl *c, char **args, int n)
 {
 	sd_bus_error e = SD_BUS_ERROR_NULL;
@@ -722,6 +773,10 @@ int cmd_log(struct ctl *c, char **args, int n)
 	size_t rows = 0;
 	int r;
 
+	if (c->has_since)
+		return log_audit(c);
+	if (c->csv)
+		return ctl_fail(c, EXIT_USAGE, "--csv exports the audit trail: give --since TIME");
 	r = call_gateway(c, FG_DBUS_GW_RECENT_DELIVERIES, &reply, &e, "u", c->lines);
 	if (r < 0)
 		return ctl_bus_error(c, &e, r, "Cannot read the delivery log");
@@ -984,4 +1039,246 @@ int cmd_import(struct ctl *c, char **args, int n)
 		 c->replace ? "; stored records not in the file were dropped" : "");
 	printf("%s\n", text);
 	return EXIT_OK;
+}
+
+/* ---- log --since: the audit trail ------------------------------------------------ */
+
+/* RFC 4180: quoted when it holds a comma, a quote or a line break. */
+static void csv_field(const char *s)
+{
+	if (!strpbrk(s, ",\"\r\n")) {
+		fputs(s, stdout);
+		return;
+	}
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"')
+			putchar('"');
+		putchar(*s);
+	}
+	putchar('"');
+}
+
+static int log_audit(struct ctl *c)
+{
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	sd_bus_message *reply = NULL;
+	struct fg_json *j = NULL;
+	struct table *t = NULL;
+	uint64_t time, latency, since_press;
+	const char *event, *button, *alert_id, *target, *detail;
+	char buf[64];
+	size_t rows = 0;
+	int truncated = 0, r;
+	uint32_t skipped = 0;
+
+	if (c->json && c->csv)
+		return ctl_fail(c, EXIT_USAGE, "--csv and --json: pick one");
+	r = call_gateway(c, FG_DBUS_GW_EXPORT_AUDIT, &reply, &e, "ttu", c->since_usec, c->until_usec,
+			 (uint32_t)0);
+	if (r < 0)
+		return ctl_bus_error(c, &e, r, "Cannot read the audit trail");
+	if (c->json) {
+		j = ctl_json_begin(c);
+		fg_json_begin_object(j);
+		fg_json_key(j, "records");
+		fg_json_begin_array(j);
+	} else if (c->csv) {
+		/* the same columns as the daemon's own export (core/audit.c) */
+		fputs("time,event,button,alert_id,target,latency_ms,since_press_s,detail\r\n", stdout);
+	} else {
+		const char *head[] = { "TIME", "EVENT", "BUTTON", "TARGET", "LATENCY", "SINCE PRESS",
+				       "ALERT", "DETAIL" };
+
+		t = table_new(8);
+		for (size_t i = 0; i < 8; i++)
+			table_add(t, head[i]);
+	}
+	r = sd_bus_message_enter_container(reply, 'a', FG_DBUS_AUDIT_SIG);
+	while (r >= 0 && (r = sd_bus_message_read(reply, FG_DBUS_AUDIT_SIG, &time, &event, &button,
+						   &alert_id, &target, &latency, &since_press,
+						   &detail)) > 0) {
+		rows++;
+		if (j) {
+			fg_json_begin_object(j);
+			json_time(j, "time", time);
+			fg_json_kv_string(j, "event", event);
+			json_nstring(j, "button", button);
+			json_nstring(j, "alert_id", alert_id);
+			json_nstring(j, "target", target);
+			fg_json_key(j, "latency_ms");
+			if (latency)
+				fg_json_uint(j, latency / 1000);
+			else
+				fg_json_null(j);
+			fg_json_key(j, "since_press_ms");
+			if (since_press)
+				fg_json_uint(j, since_press / 1000);
+			else
+				fg_json_null(j);
+			json_nstring(j, "detail", detail);
+			fg_json_end_object(j);
+		} else if (c->csv) {
+			printf("%s,", fmt_time(time, buf, sizeof(buf)));
+			csv_field(event);
+			putchar(',');
+			csv_field(button);
+			putchar(',');
+			csv_field(alert_id);
+			putchar(',');
+			csv_field(target);
+			printf(",%.1f,", (double)latency / 1000.0);
+			if (since_press)
+				printf("%.3f", (double)since_press / 1e6);
+			putchar(',');
+			csv_field(detail);
+			fputs("\r\n", stdout);
+		} else {
+			table_add(t, fmt_time(time, buf, sizeof(buf)));
+			table_add(t, event);
+			table_add(t, dash(button));
+			table_add(t, dash(target));
+			if (latency)
+				table_addf(t, "%llums", (unsigned long long)(latency / 1000));
+			else
+				table_add(t, "-");
+			if (since_press)
+				table_addf(t, "%.1fs", (double)since_press / 1e6);
+			else
+				table_add(t, "-");
+			table_add(t, dash(alert_id));
+			table_add(t, dash(detail));
+		}
+	}
+	if (r >= 0)
+		r = sd_bus_message_exit_container(reply);
+	if (r >= 0)
+		r = sd_bus_message_read(reply, "bu", &truncated, &skipped);
+	sd_bus_message_unref(reply);
+	if (r < 0) {
+		fg_json_free(j);
+		table_free(t);
+		return ctl_fail(c, EXIT_FAILURE_, "cannot parse the audit trail: %s", strerror(-r));
+	}
+	if (truncated)
+		fprintf(stderr, "flicgatectl: only the first %zu records; narrow --since/--until for the rest\n",
+			rows);
+	if (skipped)
+		fprintf(stderr, "flicgatectl: %u damaged line%s skipped in the trail\n", skipped,
+			skipped == 1 ? "" : "s");
+	if (j) {
+		fg_json_end_array(j);
+		fg_json_kv_bool(j, "truncated", truncated);
+		fg_json_kv_uint(j, "skipped", skipped);
+		fg_json_end_object(j);
+		return ctl_json_end(c, j);
+	}
+	if (c->csv)
+		return EXIT_OK;
+	if (rows == 0)
+		printf("No audit records in that time.\n");
+	else
+		table_print(t, 0);
+	table_free(t);
+	return EXIT_OK;
+}
+
+/*
+ * TIME for --since/--until: "now", "@UNIX_SECONDS", "DURATION ago" or
+ * "-DURATION" (flicgate durations: 2h, 30min, 1d), or a date and time in
+ * local time "YYYY-MM-DD[ HH:MM[:SS]]" ('T' also separates; a trailing
+ * 'Z' means UTC).
+ */
+int parse_time(const char *s, uint64_t now, uint64_t *ret)
+{
+	struct tm tm = { .tm_isdst = -1 };
+	char buf[64], *end;
+	const char *rest;
+	uint64_t d;
+	size_t len = strlen(s);
+	bool utc = false;
+	time_t t;
+
+	if (len == 0 || len >= sizeof(buf))
+		return -EINVAL;
+	if (strcmp(s, "now") == 0) {
+		*ret = now;
+		return 0;
+	}
+	if (s[0] == '@') {
+		unsigned long long v;
+
+		errno = 0;
+		v = strtoull(s + 1, &end, 10);
+		if (errno || end == s + 1 || *end || v > UINT64_MAX / FG_USEC_PER_SEC)
+			return -EINVAL;
+		*ret = v * FG_USEC_PER_SEC;
+		return 0;
+	}
+	if (s[0] == '-' || (len > 4 && strcmp(s + len - 4, " ago") == 0)) {
+		snprintf(buf, sizeof(buf), "%.*s", (int)(s[0] == '-' ? len - 1 : len - 4),
+			 s[0] == '-' ? s + 1 : s);
+		if (fg_parse_duration(buf, &d) < 0 || d > now)
+			return -EINVAL;
+		*ret = now - d;
+		return 0;
+	}
+	snprintf(buf, sizeof(buf), "%s", s);
+	if (buf[len - 1] == 'Z') {
+		utc = true;
+		buf[len - 1] = '\0';
+	}
+	rest = strptime(buf, "%Y-%m-%d", &tm);
+	if (!rest)
+		return -EINVAL;
+	if (*rest == ' ' || *rest == 'T') {
+		const char *r2 = strptime(rest + 1, "%H:%M:%S", &tm);
+
+		if (!r2)
+			r2 = strptime(rest + 1, "%H:%M", &tm);
+		rest = r2;
+	}
+	if (!rest || *rest)
+		return -EINVAL;
+	t = utc ? timegm(&tm) : mktime(&tm);
+	if (t == (time_t)-1 || t < 0)
+		return -EINVAL;
+	*ret = (uint64_t)t * FG_USEC_PER_SEC;
+	return 0;
+}
+
+/* ---- test-press ---------------------------------------------------------------- */
+
+int cmd_test_press(struct ctl *c, char **args, int n)
+{
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	const char *button = n > 0 ? args[0] : "";
+	struct gateway_info g;
+	char text[300], t[64];
+	int r;
+
+	if (c->close) {
+		if (n > 0 || c->timeout_sec)
+			return ctl_fail(c, EXIT_USAGE, "--close takes no BUTTON and no --timeout");
+		r = call_gateway(c, FG_DBUS_GW_CLOSE_TEST_WINDOW, NULL, &e, NULL);
+		if (r < 0)
+			return ctl_bus_error(c, &e, r, "Cannot close the test window");
+		return report_done(c, "Test window closed: presses page again.", NULL, NULL);
+	}
+	r = call_gateway(c, FG_DBUS_GW_OPEN_TEST_WINDOW, NULL, &e, "ts",
+			 (uint64_t)c->timeout_sec * FG_USEC_PER_SEC, button);
+	if (r < 0)
+		return ctl_bus_error(c, &e, r, "Cannot open a test window");
+	snprintf(t, sizeof(t), "its end");
+	if (gateway_info_get(c->bus, &g, &e) >= 0) {
+		if (g.test_window_open)
+			fmt_time(g.test_window_end, t, sizeof(t));
+		gateway_info_clear(&g);
+	}
+	sd_bus_error_free(&e);
+	snprintf(text, sizeof(text),
+		 "Test window open until %s: presses of %s are recorded as routine tests and page nobody.\n"
+		 "'flicgatectl log --since 1h ago' shows them; 'flicgatectl test-press --close' ends it early.",
+		 t, button[0] ? button : "every button");
+	return report_done(c, text, "until", t);
 }

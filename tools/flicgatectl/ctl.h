@@ -36,6 +36,9 @@ enum {
 	OPT_NAMES = 1 << 4,
 	OPT_LINES = 1 << 5,
 	OPT_FORCE = 1 << 6,
+	OPT_SINCE = 1 << 7,	/* --since, --until */
+	OPT_CSV = 1 << 8,
+	OPT_CLOSE = 1 << 9,
 };
 
 struct ctl {
@@ -51,6 +54,10 @@ struct ctl {
 	bool names;
 	unsigned lines;
 	bool force;
+	bool has_since;
+	uint64_t since_usec, until_usec;	/* CLOCK_REALTIME */
+	bool csv;
+	bool close;
 };
 
 struct command {
@@ -76,6 +83,9 @@ int cmd_log(struct ctl *c, char **args, int n);
 int cmd_reload(struct ctl *c, char **args, int n);
 int cmd_export(struct ctl *c, char **args, int n);
 int cmd_import(struct ctl *c, char **args, int n);
+int cmd_test_press(struct ctl *c, char **args, int n);
+/* "2026-11-24", "2026-11-24 15:40[:00]", "…T…Z", "@1764000000", "now", "2h ago", "-2h" */
+int parse_time(const char *s, uint64_t now_usec, uint64_t *ret_usec);
 
 /*
  * flicgatectl.c: report a failed call (text on stderr, JSON on stdout),
@@ -117,6 +127,10 @@ struct gateway_info {
 	uint64_t dead_letters;
 	struct target_info *targets;
 	size_t n_targets;
+	bool test_window_open;
+	uint64_t test_window_end;
+	char *test_window_button;
+	char **alarms;
 };
 
 struct button_info {
@@ -135,6 +149,10 @@ struct button_info {
 	char *last_event;
 	uint64_t last_event_time;
 	char *alert_state;
+	int32_t battery_percent;
+	bool battery_low;
+	bool not_seen;
+	uint64_t last_test;
 };
 
 int gateway_info_get(sd_bus *bus, struct gateway_info *ret, sd_bus_error *e);

@@ -7,10 +7,10 @@ _flicgatectl()
 	_init_completion || return
 
 	local global='--json --json=pretty --json=short --bus --user --system --help --version'
-	local commands='status buttons pair unpair rename test ack log reload export import'
+	local commands='status buttons pair unpair rename test ack log test-press reload export import'
 
 	case $prev in
-	--bus|--timeout|--name|--target|--lines|-n)
+	--bus|--timeout|--name|--target|--lines|-n|--since|--until)
 		return ;;
 	esac
 
@@ -21,7 +21,7 @@ _flicgatectl()
 		--bus) bus=(--bus "${words[i + 1]}"); ((i++)) ;;
 		--bus=*) bus=("${words[i]}") ;;
 		--user|--system) bus=("${words[i]}") ;;
-		--timeout|--name|--target|--lines|-n) ((i++)) ;;
+		--timeout|--name|--target|--lines|-n|--since|--until) ((i++)) ;;
 		-*) ;;
 		*) if [[ -z $cmd ]]; then cmd=${words[i]}; else ((nargs++)); fi ;;
 		esac
@@ -64,7 +64,11 @@ _flicgatectl()
 		opts=''
 		;;
 	log)
-		opts='--lines'
+		opts='--lines --since --until --csv'
+		;;
+	test-press)
+		opts='--timeout --close'
+		((nargs == 0)) && what=button
 		;;
 	reload)
 		opts=''

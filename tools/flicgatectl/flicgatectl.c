@@ -11,6 +11,7 @@
 
 #include "ctl.h"
 #include "flicgate-dbus.h"
+#include "lib/timeutil.h"
 
 /*
  * The one table of commands. --help, --bash-completion (which generates
@@ -32,8 +33,11 @@ static const struct command commands[] = {
 	  "Send a test alert (marked as a test)" },
 	{ "ack", "", 0, 0, 0, NULL, cmd_ack,
 	  "Silence the buzzer for what is on now" },
-	{ "log", "[--lines N]", 0, 0, OPT_LINES, NULL, cmd_log,
-	  "Recent delivery attempts, newest first" },
+	{ "log", "[-n N] [--since TIME [--until TIME] [--csv]]", 0, 0,
+	  OPT_LINES | OPT_SINCE | OPT_CSV, NULL, cmd_log,
+	  "Deliveries; --since: the audit trail" },
+	{ "test-press", "[--timeout S] [BUTTON] | --close", 0, 1, OPT_TIMEOUT | OPT_CLOSE, "button",
+	  cmd_test_press, "Presses are routine tests for a while" },
 	{ "reload", "", 0, 0, 0, NULL, cmd_reload,
 	  "Re-read flicgate.ini (broken: refused)" },
 	{ "export", "[--force] FILE", 1, 1, OPT_FORCE, "file", cmd_export,
@@ -57,6 +61,10 @@ enum {
 	ARG_NAMES,
 	ARG_FORCE,
 	ARG_BASH_COMPLETION,
+	ARG_SINCE,
+	ARG_UNTIL,
+	ARG_CSV,
+	ARG_CLOSE,
 };
 
 static const struct option longopts[] = {
@@ -73,6 +81,10 @@ static const struct option longopts[] = {
 	{ "names", no_argument, NULL, ARG_NAMES },
 	{ "lines", required_argument, NULL, 'n' },
 	{ "force", no_argument, NULL, ARG_FORCE },
+	{ "since", required_argument, NULL, ARG_SINCE },
+	{ "until", required_argument, NULL, ARG_UNTIL },
+	{ "csv", no_argument, NULL, ARG_CSV },
+	{ "close", no_argument, NULL, ARG_CLOSE },
 	{ "bash-completion", no_argument, NULL, ARG_BASH_COMPLETION },
 	{}
 };
@@ -87,13 +99,17 @@ static const struct {
 	{ "      --system               use the system bus (the default)", 0 },
 	{ "  -h, --help                 this text", 0 },
 	{ "      --version              print the version", 0 },
-	{ "      --timeout S            pair: window length in seconds (5..3600)", OPT_TIMEOUT },
+	{ "      --timeout S            pair, test-press: window length, s (5..3600)", OPT_TIMEOUT },
 	{ "      --name NAME            pair: name for the paired button", OPT_NAME },
 	{ "      --target NAME          test: send to this [webhook NAME] only", OPT_TARGET },
 	{ "      --names                buttons: print only the names, one per line", OPT_NAMES },
 	{ "  -n, --lines N              log: at most N attempts (default 20, 0: all kept)", OPT_LINES },
 	{ "      --replace              import: drop stored pairings not in FILE", OPT_REPLACE },
 	{ "      --force                export: overwrite an existing FILE", OPT_FORCE },
+	{ "      --since TIME           log: the audit trail from TIME ('2h ago', @EPOCH)", OPT_SINCE },
+	{ "      --until TIME           log: ... up to TIME (default: now)", OPT_SINCE },
+	{ "      --csv                  log: the audit trail as CSV (RFC 4180)", OPT_CSV },
+	{ "      --close                test-press: close the open test window", OPT_CLOSE },
 };
 
 static void help(void)
@@ -145,7 +161,7 @@ static void bash_completion(void)
 	printf("'\n"
 	       "\n"
 	       "\tcase $prev in\n"
-	       "\t--bus|--timeout|--name|--target|--lines|-n)\n"
+	       "\t--bus|--timeout|--name|--target|--lines|-n|--since|--until)\n"
 	       "\t\treturn ;;\n"
 	       "\tesac\n"
 	       "\n"
@@ -156,7 +172,7 @@ static void bash_completion(void)
 	       "\t\t--bus) bus=(--bus \"${words[i + 1]}\"); ((i++)) ;;\n"
 	       "\t\t--bus=*) bus=(\"${words[i]}\") ;;\n"
 	       "\t\t--user|--system) bus=(\"${words[i]}\") ;;\n"
-	       "\t\t--timeout|--name|--target|--lines|-n) ((i++)) ;;\n"
+	       "\t\t--timeout|--name|--target|--lines|-n|--since|--until) ((i++)) ;;\n"
 	       "\t\t-*) ;;\n"
 	       "\t\t*) if [[ -z $cmd ]]; then cmd=${words[i]}; else ((nargs++)); fi ;;\n"
 	       "\t\tesac\n"
@@ -377,6 +393,7 @@ int main(int argc, char **argv)
 	const char *address = NULL;
 	bool user = false;
 	unsigned seen = 0;	/* OPT_* given */
+	bool until_given = false;
 	int opt, r;
 
 	while ((opt = getopt_long(argc, argv, "hn:", longopts, NULL)) != -1) {
@@ -444,11 +461,40 @@ int main(int argc, char **argv)
 			c.force = true;
 			seen |= OPT_FORCE;
 			break;
+		case ARG_SINCE:
+		case ARG_UNTIL: {
+			uint64_t *dst = opt == ARG_SINCE ? &c.since_usec : &c.until_usec;
+
+			if (parse_time(optarg, fg_now_realtime(), dst) < 0)
+				return ctl_fail(&c, EXIT_USAGE,
+						"%s: '%s' is not a time (2h ago, -30min, 2026-11-24 08:00, 2026-11-24T07:00Z, @1764000000, now)",
+						opt == ARG_SINCE ? "--since" : "--until", optarg);
+			if (opt == ARG_SINCE)
+				c.has_since = true;
+			else
+				until_given = true;
+			seen |= OPT_SINCE;
+			break;
+		}
+		case ARG_CSV:
+			c.csv = true;
+			seen |= OPT_CSV;
+			break;
+		case ARG_CLOSE:
+			c.close = true;
+			seen |= OPT_CLOSE;
+			break;
 		default:
 			fprintf(stderr, "Try 'flicgatectl --help'.\n");
 			return EXIT_USAGE;
 		}
 	}
+	if (until_given && !c.has_since)
+		return ctl_fail(&c, EXIT_USAGE, "--until needs --since");
+	if (!until_given)
+		c.until_usec = fg_now_realtime();
+	if (c.has_since && c.until_usec < c.since_usec)
+		return ctl_fail(&c, EXIT_USAGE, "--until is before --since");
 	if (optind >= argc)
 		return ctl_fail(&c, EXIT_USAGE, "no command given; try 'flicgatectl --help'");
 	cmd = find_command(argv[optind]);

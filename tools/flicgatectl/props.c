@@ -55,6 +55,9 @@ static int read_variant(sd_bus_message *m, const struct prop_map *p, void *base)
 	case 'n':
 		r = sd_bus_message_read(m, "n", (int16_t *)field);
 		break;
+	case 'i':
+		r = sd_bus_message_read(m, "i", (int32_t *)field);
+		break;
 	case 'q':
 		r = sd_bus_message_read(m, "q", (uint16_t *)field);
 		break;
@@ -131,6 +134,10 @@ static const struct prop_map gateway_map[] = {
 	G(FG_DBUS_GW_SPOOL_DEPTH, "t", spool_depth),
 	G(FG_DBUS_GW_SPOOL_ALARM, "b", spool_alarm),
 	G(FG_DBUS_GW_DEAD_LETTERS, "t", dead_letters),
+	G(FG_DBUS_GW_TEST_WINDOW_OPEN, "b", test_window_open),
+	G(FG_DBUS_GW_TEST_WINDOW_END, "t", test_window_end),
+	G(FG_DBUS_GW_TEST_WINDOW_BUTTON, "s", test_window_button),
+	G(FG_DBUS_GW_ALARMS, "as", alarms),
 	{}
 };
 #undef G
@@ -200,6 +207,8 @@ void gateway_info_clear(struct gateway_info *g)
 	free(g->adapter_state);
 	free(g->pairing_policy);
 	fg_strv_free(g->open_alerts);
+	free(g->test_window_button);
+	fg_strv_free(g->alarms);
 	for (size_t i = 0; i < g->n_targets; i++) {
 		free(g->targets[i].name);
 		free(g->targets[i].health);
@@ -230,6 +239,10 @@ static const struct prop_map button_map[] = {
 	B(FG_DBUS_BT_LAST_EVENT, "s", last_event),
 	B(FG_DBUS_BT_LAST_EVENT_TIME, "t", last_event_time),
 	B(FG_DBUS_BT_ALERT_STATE, "s", alert_state),
+	B(FG_DBUS_BT_BATTERY_PERCENT, "i", battery_percent),
+	B(FG_DBUS_BT_BATTERY_LOW, "b", battery_low),
+	B(FG_DBUS_BT_NOT_SEEN, "b", not_seen),
+	B(FG_DBUS_BT_LAST_TEST, "t", last_test),
 	{}
 };
 #undef B
@@ -252,6 +265,7 @@ int button_info_get(sd_bus *bus, const char *path, struct button_info *ret, sd_b
 	int r;
 
 	memset(ret, 0, sizeof(*ret));
+	ret->battery_percent = -1;	/* a daemon without supervision says nothing */
 	ret->path = strdup(path);
 	if (!ret->path)
 		return -ENOMEM;
@@ -296,7 +310,7 @@ static int by_name(const void *x, const void *y)
 /* One object of GetManagedObjects: keep it if it has the Button interface. */
 static int read_object(sd_bus_message *m, struct button_info **list, size_t *n)
 {
-	struct button_info b = { 0 };
+	struct button_info b = { .battery_percent = -1 };
 	const char *path, *iface;
 	bool is_button = false;
 	int r;

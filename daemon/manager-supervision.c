@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The control API's supervision calls (daemon/io/api.h): test-press
+ * window, the audit trail export, the supervision properties of the
+ * Gateway and of each button. Everything comes from m->supervisor.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/audit.h"
+#include "io/supervisor.h"
+#include "lib/log.h"
+#include "manager-private.h"
+
+static void api_get_supervision(void *userdata, struct fg_api_supervision *ret)
+{
+	struct fg_manager *m = userdata;
+	unsigned long sent = 0, failed = 0;
+	const char *button = "";
+	uint64_t end = 0;
+	char **alarms = NULL;
+
+	*ret = (struct fg_api_supervision){ .test_window_button = "" };
+	if (!m->supervisor)
+		return;
+	ret->test_window_open = fg_supervisor_test_window(m->supervisor, &end, &button);
+	ret->test_window_end_usec = end;
+	ret->test_window_button = button;
+	if (fg_supervisor_alarms(m->supervisor, &alarms) >= 0)
+		ret->alarms = alarms;
+	fg_supervisor_heartbeat_counts(m->supervisor, &sent, &failed);
+	ret->heartbeats_sent = sent;
+	ret->heartbeats_failed = failed;
+}
+
+static int api_button_supervision(void *userdata, const char *id,
+				  struct fg_api_button_supervision *ret)
+{
+	struct fg_manager *m = userdata;
+	struct fg_supervisor_button b;
+	int r;
+
+	if (!m->supervisor)
+		return -ENOENT;
+	r = fg_supervisor_button_info(m->supervisor, id, &b);
+	if (r < 0)
+		return r;
+	*ret = (struct fg_api_button_supervision){
+		.last_seen_usec = b.last_seen_usec,
+		.battery_mv = (uint16_t)b.battery_mv,
+		.battery_percent = b.battery_percent,
+		.battery_low = b.battery_low,
+		.not_seen = b.not_seen,
+		.last_test_usec = b.last_test_usec,
+	};
+	return 0;
+}
+
+static int api_open_test_window(void *userdata, uint64_t timeout_usec, const char *button_id,
+				struct fg_api_error *err)
+{
+	struct fg_manager *m = userdata;
+	int r;
+
+	r = fg_supervisor_open_test_window(m->supervisor, timeout_usec, button_id);
+	if (r == -ENOENT)
+		return fg_api_error_set(err, FG_API_ERR_UNKNOWN_BUTTON,
+					"Only buttons listed in %s are supervised", m->config->path);
+	if (r == -ERANGE)
+		return fg_api_error_set(err, FG_API_ERR_INVALID_ARGUMENT,
+					"A test window lasts 1 s to 1 h");
+	return r;
+}
+
+static int api_close_test_window(void *userdata, struct fg_api_error *err)
+{
+	struct fg_manager *m = userdata;
+	int r = fg_supervisor_close_test_window(m->supervisor);
+
+	if (r == -ENOENT)
+		return fg_api_error_set(err, FG_API_ERR_FAILED, "No test window is open");
+	return r;
+}
+
+struct export {
+	int (*cb)(const struct fg_api_audit_record *r, void *userdata);
+	void *userdata;
+};
+
+static int export_one(const struct fg_audit_entry *e, uint64_t since_press_usec, void *userdata)
+{
+	struct export *x = userdata;
+	struct fg_api_audit_record rec = {
+		.time_usec = e->time_usec,
+		.event = fg_audit_kind_to_string(e->kind),
+		.button = e->button,
+		.alert_id = e->alert_id,
+		.target = e->target,
+		.latency_usec = e->latency_usec,
+		.since_press_usec = since_press_usec,
+		.detail = e->detail,
+	};
+
+	return x->cb(&rec, x->userdata);
+}
+
+/*
+ * Reads the files on the loop: bounded by the trail's own bound (10 MiB,
+ * see io/supervisor.c) and done on an operator's request only.
+ */
+static int api_export_audit(void *userdata, uint64_t since_usec, uint64_t until_usec,
+			    int (*cb)(const struct fg_api_audit_record *r, void *cb_userdata),
+			    void *cb_userdata, unsigned *ret_skipped, struct fg_api_error *err)
+{
+	struct fg_manager *m = userdata;
+	struct export x = { cb, cb_userdata };
+	int r;
+
+	r = fg_audit_read(fg_supervisor_audit_dir(m->supervisor), since_usec, until_usec, export_one,
+			  &x, ret_skipped);
+	if (r < 0 && r != -ENOBUFS)
+		log_error_errno(r, "Failed to read the audit trail: %m");
+	return r;
+}
+
+void manager_supervision_api(struct fg_api_provider *p)
+{
+	p->get_supervision = api_get_supervision;
+	p->button_supervision = api_button_supervision;
+	p->open_test_window = api_open_test_window;
+	p->close_test_window = api_close_test_window;
+	p->export_audit = api_export_audit;
+}
+
+void manager_supervision_ack(struct fg_manager *m, bool silenced, const char *via)
+{
+	if (m->supervisor)
+		fg_supervisor_acknowledge(m->supervisor, silenced, via);
+}
