@@ -62,6 +62,18 @@ RuntimeMaxUse=32M
 JOURNAL
 	# overlayroot's initramfs script reads this from the root file system;
 	# the data partition is the last one and grows instead of the root.
+
+	# overlayroot writes / into the overlay's fstab with its lowerdir=...
+	# options; systemd-remount-fs would apply them with a remount, which
+	# overlayfs refuses ("No changes allowed in reconfigure"): the unit
+	# fails and the system is "degraded". There is nothing to remount on
+	# the overlay; booted with overlayroot=disabled, / is the ext4 root
+	# again, /media/root-ro is no mount point and the unit runs.
+	mkdir -p "$R/etc/systemd/system/systemd-remount-fs.service.d"
+	cat > "$R/etc/systemd/system/systemd-remount-fs.service.d/flicgate-overlayroot.conf" <<'REMOUNT'
+[Unit]
+ConditionPathIsMountPoint=!/media/root-ro
+REMOUNT
 fi
 
 # The raspi-firmware defaults (from the overlay) are applied by the kernel

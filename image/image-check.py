@@ -165,6 +165,10 @@ def login(c, timeout):
     c.expect(r"\$ ", 120)
     c.send("export PS1='$ ' TERM=dumb; stty -echo cols 200\n")
     c.expect(r"\$ ", 30)
+    # Kernel messages on this console (sudo's audit records, printed by
+    # the kernel while no audit daemon runs) would land inside the output
+    # of the commands below: keep only emergencies on the console.
+    c.run("sudo dmesg -n 1", 60)
 
 
 def main():
