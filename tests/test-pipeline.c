@@ -236,6 +236,46 @@ static void test_outage_then_recovery(void **state)
 	fg_config_free(c);
 }
 
+/* On recovery a listener queues and dispatches at once, as supervision does. */
+static void on_event_queue_more(struct fg_pipeline *p, const struct fg_pipeline_event *ev,
+				void *userdata)
+{
+	on_event(p, ev, userdata);
+	if (ev->kind == FG_PIPELINE_TARGET_HEALTHY)
+		assert_int_equal(fg_pipeline_test_alert(p, "b2", NULL), 0);
+}
+
+/*
+ * The delivery that brings a target back is out of the spool before the
+ * pipeline says so: the listener's dispatch must neither send it again
+ * nor free it under the delivery (a use-after-free before).
+ */
+static void test_recovery_listener_dispatches(void **state)
+{
+	struct fg_config *c = load(NULL);
+	sd_event *e;
+	struct fg_pipeline *p;
+	char *log;
+
+	assert_int_equal(sd_event_new(&e), 0);
+	assert_int_equal(fg_pipeline_new(e, c, &p), 0);
+	fg_pipeline_set_callback(p, on_event_queue_more, NULL);
+	assert_int_equal(sink_mode(&sink, "count=1 status 503"), 200);
+	press(p, c, 0, FG_GESTURE_CLICK, 1, FG_MAPPING_OPEN);
+	run_until_empty(e, p, 20000);
+	assert_int_equal(events[FG_PIPELINE_TARGET_HEALTHY], 1);
+	/* the press, then the test alert's On and Off */
+	assert_int_equal(events[FG_PIPELINE_DELIVERED], 3);
+	log = sink_read_log(&sink);
+	/* the press: one 503, one 200, never a third request */
+	assert_int_equal(count_substr(log, "\"idempotency-key\":\"BG30-A00000:1:click\""), 2);
+	assert_int_equal(count_substr(log, "\"path\":\"/alertops\""), 4);
+	free(log);
+	fg_pipeline_free(p);
+	sd_event_unref(e);
+	fg_config_free(c);
+}
+
 static void test_dead_letter_and_unhealthy(void **state)
 {
 	struct fg_config *c = load(NULL), *c2;
@@ -590,6 +630,7 @@ int main(void)
 		FG_TEST_SETUP("/pipeline/order-per-button", test_order_per_button, setup, teardown),
 		FG_TEST_SETUP("/pipeline/request-before-flush", test_request_before_flush, setup, teardown),
 		FG_TEST_SETUP("/pipeline/outage-then-recovery", test_outage_then_recovery, setup, teardown),
+		FG_TEST_SETUP("/pipeline/recovery-listener-dispatches", test_recovery_listener_dispatches, setup, teardown),
 		FG_TEST_SETUP("/pipeline/dead-letter-and-unhealthy", test_dead_letter_and_unhealthy, setup, teardown),
 		FG_TEST_SETUP("/pipeline/restart-replays-spool", test_restart_replays, setup, teardown),
 		FG_TEST_SETUP("/pipeline/test-alert-and-presets", test_test_alert_and_presets, setup, teardown),

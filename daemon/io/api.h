@@ -22,8 +22,11 @@
  *
  * Methods that change something are allowed to root, to the daemon's own
  * user and to members of group "flicgate" (FG_DBUS_OPERATOR_GROUP); the
- * caller is checked here with sd_bus_query_sender_creds() in addition to
- * the bus policy, so a permissive bus configuration opens nothing.
+ * caller is checked here in addition to the bus policy, so a permissive
+ * bus configuration opens nothing. The check never blocks: a caller's
+ * credentials are asked of the bus asynchronously (the call waits,
+ * unanswered, meanwhile) and the verdict is kept per unique name
+ * (docs/dbus-api.md, "Who may call, without blocking").
  * Properties, introspection, GetManagedObjects and GetButton are open to
  * everyone the bus lets through.
  */
@@ -260,7 +263,10 @@ struct fg_api_provider {
  */
 int fg_api_new(sd_bus *bus, const struct fg_api_provider *provider, gid_t operator_gid,
 	       struct fg_api **ret);
-/* Unregisters everything. Accepts NULL; returns NULL. */
+/*
+ * Unregisters everything; calls still waiting for their caller's
+ * credentials are dropped unanswered. Accepts NULL; returns NULL.
+ */
 struct fg_api *fg_api_free(struct fg_api *a);
 
 /*

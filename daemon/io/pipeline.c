@@ -300,18 +300,25 @@ static void on_done(struct fg_webhook *w, const struct fg_webhook_result *r, voi
 			 e->alert.test ? "test " : "", fg_alert_state_to_string(e->alert.state),
 			 e->alert.id, e->alert.button, t->name, url, what, lat, e->attempts);
 		t->delivered++;
+		/*
+		 * Out of the spool before anyone hears of it: a listener may
+		 * queue and dispatch (a supervision alert when the target
+		 * recovers), and must not find this entry idle and send it
+		 * again, or free it under us.
+		 */
+		bool copied = fg_alert_copy(&e->alert, &alert_copy) >= 0;
+
+		(void)fg_spool_remove(p->spool, e);
+		e = NULL;
 		if (t->health == FG_TARGET_FAILING || t->health == FG_TARGET_UNHEALTHY) {
 			log_notice("Target %s accepts alerts again", t->name);
 			t->health = t->cfg ? FG_TARGET_HEALTHY : FG_TARGET_ORPHANED;
 			emit(p, FG_PIPELINE_TARGET_HEALTHY, NULL, t->name, NULL, r->http_status);
 		}
-		if (fg_alert_copy(&e->alert, &alert_copy) >= 0) {
-			(void)fg_spool_remove(p->spool, e);
+		if (copied) {
 			emit(p, FG_PIPELINE_DELIVERED, alert_copy.button, t->name, &alert_copy,
 			     r->http_status);
 			fg_alert_clear(&alert_copy);
-		} else {
-			(void)fg_spool_remove(p->spool, e);
 		}
 		break;
 	case FG_DELIVERY_RETRY:

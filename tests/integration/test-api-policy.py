@@ -8,7 +8,7 @@
    user and members of group "flicgate" may call methods; "nobody" may read
    status but every changing call is refused by the bus.
 2. A permissive bus (anyone may call anything): the daemon's own check
-   (sd_bus_query_sender_creds) still refuses "nobody" with
+   (GetConnectionCredentials) still refuses "nobody" with
    Error.NotAuthorized and still lets a member of "flicgate" in.
 
 Runs as root in a private mount namespace (unshare) where /etc/passwd and
