@@ -226,6 +226,8 @@ def main():
         print("# system state: %s" % out)
         st, failed_units = c.run("systemctl --failed --no-legend --plain")
         print("# failed units: %s" % (failed_units or "none"))
+        check("system running, no failed unit", out == "running" and not failed_units,
+              failed_units)
         st, out = c.run("systemctl is-active flicgated")
         check("flicgated is active (READY received)", out == "active", out)
         st, out = c.run("systemctl show -p StatusText --value flicgated")
@@ -315,6 +317,10 @@ def main():
         login(c, 1200)
         t_login2 = time.monotonic() - t1
         check("second boot: the password still works", True)
+        st, state = c.run("systemctl is-system-running --wait", 600)
+        st, failed_units = c.run("systemctl --failed --no-legend --plain")
+        check("second boot: system running, no failed unit",
+              state == "running" and not failed_units, "%s %s" % (state, failed_units))
         st, out = c.run("hostname")
         check("changed hostname applied on a later boot", out == "flicgate-check2", out)
         st, out = c.run("sudo grep -cE '^[[:space:]]*psk=[0-9a-f]{64}' /var/lib/flicgate-system/wpa_supplicant-wlan0.conf")
