@@ -255,6 +255,11 @@ fuzz: deps $(addprefix $(FUZZ_BUILD)/,$(FUZZERS))
 check-gpiod2: deps
 	tests/build-gpiod2.sh
 
+# --- the real-kernel lane: a Debian guest under QEMU (tests/vm, docs/testing.md)
+vm-check: deps
+	@$(MAKE) --no-print-directory all
+	@tests/vm/vm-check -b $(BUILD)
+
 # --- benchmarks ------------------------------------------------------------------
 bench: deps
 	@$(MAKE) --no-print-directory all $(addprefix $(BUILD)/tests/bench/,$(BENCHES))

@@ -37,6 +37,16 @@
 #define NOTIFY_BUF		600
 /* Packets queued on a write fd that is momentarily full */
 #define WRITE_QUEUE_MAX		64
+/*
+ * The kernel's LE discovery window (DISCOV_LE_TIMEOUT, 10.24 s). While an
+ * LE discovery runs, a connection asked for after the device's first
+ * advertising report of the window waits until the scan is restarted: the
+ * controller's duplicate filter hides the device's further reports, and
+ * only a report makes the kernel send LE Create Connection. We pause our
+ * own discovery for a foreground connect; when another program keeps
+ * discovery running, an attempt is allowed one window more (docs/bluez.md).
+ */
+#define DISCOVERY_WINDOW_USEC	(10240 * FG_USEC_PER_MSEC)
 
 #define FG_ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -92,6 +102,18 @@ struct device {
 	sd_bus_slot *connect_slot;
 	sd_bus_slot *disconnect_slot;
 
+	/*
+	 * The attempt's deadline: until the link is up for a foreground
+	 * connect (@foreground), then from link up until the packet channel
+	 * is ready, whoever asked. Nothing we wait for goes without one.
+	 */
+	sd_event_source *attempt_timer;
+	bool foreground;		/* a bounded connect, link not up yet: discovery paused */
+	bool extended;			/* given one more discovery window */
+	uint64_t attempt_start;		/* CLOCK_MONOTONIC */
+	uint64_t attempt_timeout;
+	uint64_t dropped_at;		/* we ended a live link then; 0: no */
+
 	/* the Flic 2 characteristics, once exported */
 	char *write_path;
 	char *notify_path;
@@ -142,7 +164,9 @@ struct fg_bluez {
 	sd_bus_slot *power_slot;
 	bool power_warned;
 	sd_bus_slot *discovery_slot;
-	bool discovery_active;		/* our StartDiscovery succeeded */
+	bool discovery_active;		/* our StartDiscovery succeeded (and no StopDiscovery since) */
+	bool discovery_paused;		/* stopped by us while a foreground connect is in flight */
+	bool rescan;			/* stop and start our session once: fg_bluez_rescan() */
 	sd_event_source *discovery_timer;
 	bool filter_wide;		/* the filter installed (or being installed) is the wide one */
 
@@ -153,6 +177,14 @@ struct fg_bluez {
 	enum fg_bluez_state state;
 	char *reported_adapter;
 	struct fg_bluez_stats stats;
+};
+
+/* What a Device1 change touched (device_changed). */
+enum {
+	CH_ADV = 1 << 0,	/* RSSI, manufacturer or service data: an advertisement */
+	CH_CONNECTED = 1 << 1,
+	CH_RESOLVED = 1 << 2,
+	CH_UUIDS = 1 << 3,
 };
 
 static const char *const state_names[_FG_BLUEZ_STATE_MAX] = {
@@ -179,6 +211,9 @@ const char *fg_bluez_link_to_string(enum fg_bluez_link l)
 }
 
 static void device_sync_link(struct device *d, int error);
+static void device_report(struct device *d, enum fg_bluez_link l, int error);
+static void attempt_end(struct device *d);
+static void device_changed(struct device *d, unsigned changed);
 static void report_presence(struct device *d, bool present);
 static void discovery_update(struct fg_bluez *bz);
 static void discovery_retry_later(struct fg_bluez *bz);
@@ -496,6 +531,7 @@ static void maybe_channel_ready(struct device *d)
 	log_debug("Bluetooth: %s: packet channel ready (mtu %u, write %s, notify %s)",
 		  fmt_addr(d->address, a), d->mtu, d->write_by_call ? "WriteValue" : "fd",
 		  d->notify_by_signal ? "StartNotify" : "fd");
+	attempt_end(d);
 	device_sync_link(d, 0);
 }
 
@@ -684,6 +720,131 @@ fail:
 
 /* ---- links ------------------------------------------------------------------ */
 
+static uint64_t now_usec(const struct fg_bluez *bz)
+{
+	uint64_t t;
+
+	if (sd_event_now(bz->event, CLOCK_MONOTONIC, &t) < 0)
+		t = fg_now_monotonic();
+	return t;
+}
+
+static bool foreground_pending(const struct fg_bluez *bz)
+{
+	for (struct device *d = bz->devices; d; d = d->next)
+		if (d->foreground)
+			return true;
+	return false;
+}
+
+static int on_attempt_timer(sd_event_source *s, uint64_t usec, void *userdata);
+
+static void attempt_arm(struct device *d, uint64_t when)
+{
+	char a[18];
+	int r;
+
+	d->attempt_timer = sd_event_source_disable_unref(d->attempt_timer);
+	r = sd_event_add_time(d->bz->event, &d->attempt_timer, CLOCK_MONOTONIC, when, 0,
+			      on_attempt_timer, d);
+	if (r < 0)
+		log_error_errno(r, "Bluetooth: %s: cannot arm the connect deadline: %m",
+				fmt_addr(d->address, a));
+}
+
+/*
+ * The attempt is over (channel ready, link down, given up): no deadline,
+ * and no more reason to keep our discovery paused.
+ */
+static void attempt_end(struct device *d)
+{
+	bool was_foreground = d->foreground;
+
+	d->attempt_timer = sd_event_source_disable_unref(d->attempt_timer);
+	d->foreground = false;
+	d->extended = false;
+	if (was_foreground)
+		discovery_update(d->bz);
+}
+
+/*
+ * The link is up: discovery may run again, and the packet channel gets
+ * [bluetooth] connect_timeout to be ready (services resolved, the Flic
+ * characteristics found, Acquire* answered), whoever made the link.
+ */
+static void attempt_link_up(struct device *d)
+{
+	bool was_foreground = d->foreground;
+	uint64_t now = now_usec(d->bz);
+
+	d->foreground = false;
+	d->extended = false;
+	if (d->wanted && d->gatt != GATT_READY) {
+		d->attempt_start = now;
+		d->attempt_timeout = d->bz->cfg->connect_timeout_usec;
+		attempt_arm(d, now + d->attempt_timeout);
+	} else {
+		d->attempt_timer = sd_event_source_disable_unref(d->attempt_timer);
+	}
+	if (was_foreground)
+		discovery_update(d->bz);
+}
+
+/*
+ * We are about to end a live link: the button stays where it is and goes
+ * on advertising, so our discovery reports it in this window at once and
+ * the kernel would hold the next connect until the window ends.
+ */
+static void note_drop(struct device *d)
+{
+	if (d->connected)
+		d->dropped_at = now_usec(d->bz);
+}
+
+/* Give up on a device's link: cancel inside bluetoothd, tell the owner DOWN. */
+static void attempt_abandon(struct device *d, int error)
+{
+	note_drop(d);
+	d->connect_slot = sd_bus_slot_unref(d->connect_slot);
+	channel_close(d);
+	/* also cancels a connection attempt still pending in bluetoothd and the kernel */
+	(void)sd_bus_call_method_async(d->bz->bus, NULL, BLUEZ_NAME, d->path, IFACE_DEVICE,
+				       "Disconnect", NULL, NULL, "");
+	device_report(d, FG_BLUEZ_LINK_DOWN, error);
+}
+
+static int on_attempt_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct device *d = userdata;
+	struct fg_bluez *bz = d->bz;
+	char a[18], t[FG_DURATION_BUF];
+
+	d->attempt_timer = sd_event_source_disable_unref(d->attempt_timer);
+	fmt_addr(d->address, a);
+	fg_format_duration(now_usec(bz) - d->attempt_start, t, sizeof(t));
+	if (!d->connected) {
+		if (d->foreground && !d->extended && bz->adapter && bz->adapter->discovering) {
+			/*
+			 * Someone's discovery still runs (another program's, or
+			 * ours not stopped yet): the kernel may be holding the
+			 * connection until its scan window ends.
+			 */
+			d->extended = true;
+			log_info("Bluetooth: %s: not connected after %s while a discovery runs on %s: "
+				 "allowing one more discovery window (10.24 s)", a, t, bz->adapter->name);
+			attempt_arm(d, d->attempt_start + d->attempt_timeout + DISCOVERY_WINDOW_USEC);
+			return 0;
+		}
+		bz->stats.connect_failures++;
+		log_info("Bluetooth: %s: connect timed out after %s", a, t);
+	} else {
+		log_info("Bluetooth: %s: link up for %s but the packet channel is not ready%s: dropping it",
+			 a, t, d->resolved ? "" : " (services not resolved)");
+	}
+	attempt_abandon(d, -ETIMEDOUT);
+	return 0;
+}
+
 static void device_report(struct device *d, enum fg_bluez_link l, int error)
 {
 	char a[18];
@@ -691,8 +852,10 @@ static void device_report(struct device *d, enum fg_bluez_link l, int error)
 	d->reported = l;
 	log_debug("Bluetooth: %s: link %s%s%s", fmt_addr(d->address, a), link_names[l],
 		  error ? ": " : "", error ? strerror(-error) : "");
-	if (l == FG_BLUEZ_LINK_DOWN)
+	if (l == FG_BLUEZ_LINK_DOWN) {
 		d->wanted = false;
+		attempt_end(d);
+	}
 	if (d->bz->ops->link_changed)
 		d->bz->ops->link_changed(d->bz->userdata, d->address, l, error,
 					 l == FG_BLUEZ_LINK_READY ? d->mtu : 0);
@@ -726,8 +889,21 @@ static int on_connect_reply(sd_bus_message *reply, void *userdata, sd_bus_error 
 	int r;
 
 	d->connect_slot = sd_bus_slot_unref(d->connect_slot);
-	if (!e)
-		return 0;	/* the Connected property tells the rest */
+	if (!e) {
+		/*
+		 * bluetoothd answers Connect() once the link is up and ATT
+		 * attached to it. The Connected property normally said so
+		 * already, but bluetoothd 5.66 was seen not to signal it
+		 * (docs/bluez.md): the reply is enough.
+		 */
+		if (!d->connected) {
+			log_debug("Bluetooth: %s: Connect() answered before a Connected signal: connected",
+				  fmt_addr(d->address, a));
+			d->connected = true;
+			device_changed(d, CH_CONNECTED);
+		}
+		return 0;
+	}
 	r = reply_errno(e);
 	if (r == -EALREADY || r == -EINPROGRESS)
 		return 0;
@@ -817,18 +993,51 @@ int fg_bluez_connect(struct fg_bluez *bz, const uint8_t address[6], uint64_t tim
 		d->wanted = true;
 		if (d->gatt == GATT_FAILED)
 			return -EALREADY;
+		attempt_link_up(d);
 		channel_setup(d);
 		return 0;
+	}
+	/*
+	 * A bounded attempt is bounded by our own timer (on_attempt_timer),
+	 * which may allow one discovery window more: the call's own timeout
+	 * only backs it up. An unbounded one waits in bluetoothd and the
+	 * kernel until the button shows up or bluetoothd gives up.
+	 *
+	 * Within a discovery window of our dropping its live link the button
+	 * is still advertising and already reported: the first attempt after
+	 * the drop is a bounded one too, so that our discovery pauses for it.
+	 */
+	if (!timeout_usec && d->dropped_at && now_usec(bz) < d->dropped_at + DISCOVERY_WINDOW_USEC) {
+		char a[18];
+
+		log_debug("Bluetooth: %s: we ended its link within a discovery window: connecting in the foreground",
+			  fmt_addr(d->address, a));
+		timeout_usec = bz->cfg->connect_timeout_usec;
+	}
+	d->dropped_at = 0;
+	if (timeout_usec) {
+		/* while it is in flight, our discovery would hold it back: pause it first */
+		d->foreground = true;
+		discovery_update(bz);
 	}
 	r = sd_bus_message_new_method_call(bz->bus, &m, BLUEZ_NAME, d->path, IFACE_DEVICE, "Connect");
 	if (r >= 0)
 		r = sd_bus_call_async(bz->bus, &d->connect_slot, m, on_connect_reply, d,
-				      timeout_usec ? timeout_usec : CALL_TIMEOUT_USEC);
+				      timeout_usec ? timeout_usec + DISCOVERY_WINDOW_USEC + CALL_TIMEOUT_USEC :
+				      CALL_TIMEOUT_USEC);
 	sd_bus_message_unref(m);
-	if (r < 0)
+	if (r < 0) {
+		attempt_end(d);
 		return r;
+	}
 	d->wanted = true;
 	bz->stats.connects++;
+	if (timeout_usec) {
+		d->attempt_start = now_usec(bz);
+		d->attempt_timeout = timeout_usec;
+		d->extended = false;
+		attempt_arm(d, d->attempt_start + timeout_usec);
+	}
 	return 0;
 }
 
@@ -851,8 +1060,10 @@ int fg_bluez_disconnect(struct fg_bluez *bz, const uint8_t address[6])
 	if (!d)
 		return -ENODEV;
 	d->wanted = false;
+	note_drop(d);
 	d->connect_slot = sd_bus_slot_unref(d->connect_slot);
 	channel_close(d);
+	attempt_end(d);
 	if (d->disconnect_slot)
 		return 0;
 	/* also cancels a connection attempt that is still pending */
@@ -974,6 +1185,7 @@ static struct device *device_free(struct device *d)
 	if (!d)
 		return NULL;
 	channel_close(d);
+	sd_event_source_disable_unref(d->attempt_timer);
 	sd_bus_slot_unref(d->connect_slot);
 	sd_bus_slot_unref(d->disconnect_slot);
 	sd_bus_slot_unref(d->trust_slot);
@@ -1014,13 +1226,6 @@ static void drop_all_devices(struct fg_bluez *bz, int error)
 	while (bz->devices)
 		device_drop(bz, bz->devices, error);
 }
-
-enum {
-	CH_ADV = 1 << 0,	/* RSSI, manufacturer or service data: an advertisement */
-	CH_CONNECTED = 1 << 1,
-	CH_RESOLVED = 1 << 2,
-	CH_UUIDS = 1 << 3,
-};
 
 static int parse_mfr(struct device *d, sd_bus_message *m)
 {
@@ -1321,10 +1526,17 @@ static void report_adv(struct device *d)
 /* React to what changed on a device (after adding it or a PropertiesChanged). */
 static void device_changed(struct device *d, unsigned changed)
 {
+	if ((changed & CH_RESOLVED) && d->resolved && !d->connected) {
+		/* services resolve on a live link only: a Connected signal went missing */
+		d->connected = true;
+		changed |= CH_CONNECTED;
+	}
 	if (changed & CH_CONNECTED) {
 		if (!d->connected) {
 			channel_close(d);
 			d->resolved = false;
+		} else if (d->foreground || d->wanted) {
+			attempt_link_up(d);
 		}
 		if (device_is_flic(d) || d->wanted)
 			device_sync_link(d, 0);
@@ -1691,6 +1903,7 @@ static void select_adapter(struct fg_bluez *bz)
 	bz->discovery_slot = sd_bus_slot_unref(bz->discovery_slot);
 	bz->power_slot = sd_bus_slot_unref(bz->power_slot);
 	bz->discovery_active = false;
+	bz->discovery_paused = false;
 	bz->power_warned = false;
 	bz->adapter = a;
 	if (a) {
@@ -1717,8 +1930,11 @@ static int on_recheck_reply(sd_bus_message *reply, void *userdata, sd_bus_error 
 	int r;
 
 	bz->discovery_slot = sd_bus_slot_unref(bz->discovery_slot);
-	if (e && reply_errno(e) == -EINPROGRESS)
-		return 0;	/* our session is alive: it was a restart inside BlueZ */
+	if (e && reply_errno(e) == -EINPROGRESS) {
+		/* our session is alive: it was a restart inside BlueZ */
+		discovery_update(bz);
+		return 0;
+	}
 	if (e) {
 		log_warning("Bluetooth: StartDiscovery failed: %s", e->message);
 		bz->discovery_active = false;
@@ -1743,7 +1959,7 @@ static int on_discovery_timer(sd_event_source *s, uint64_t usec, void *userdata)
 
 	if (!bz->adapter || !bz->adapter->powered || bz->discovery_slot)
 		return 0;
-	if (!bz->discovery_active) {
+	if (!bz->discovery_active || foreground_pending(bz)) {
 		discovery_update(bz);
 		return 0;
 	}
@@ -1780,10 +1996,29 @@ static int on_start_discovery(sd_bus_message *reply, void *userdata, sd_bus_erro
 		discovery_retry_later(bz);
 		return 0;
 	}
-	if (!bz->discovery_active)
+	if (!bz->discovery_active && !bz->discovery_paused)
 		log_info("Bluetooth: scanning for Flic 2 buttons on %s", bz->adapter ? bz->adapter->name : "?");
+	else if (bz->discovery_paused)
+		log_debug("Bluetooth: discovery resumed");
 	bz->discovery_active = true;
+	bz->discovery_paused = false;
 	filter_update(bz);
+	/* a foreground connect may have started meanwhile */
+	discovery_update(bz);
+	return 0;
+}
+
+static int on_stop_discovery(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
+{
+	struct fg_bluez *bz = userdata;
+	const sd_bus_error *e = sd_bus_message_get_error(reply);
+
+	bz->discovery_slot = sd_bus_slot_unref(bz->discovery_slot);
+	/* "No discovery started": it was gone already, which is what we wanted */
+	if (e)
+		log_debug("Bluetooth: StopDiscovery: %s", e->message);
+	/* the connect may be over already */
+	discovery_update(bz);
 	return 0;
 }
 
@@ -1805,8 +2040,12 @@ static int on_set_filter(sd_bus_message *reply, void *userdata, sd_bus_error *re
 	if (bz->discovery_active) {
 		/* a filter change on the running session; another may be due */
 		filter_update(bz);
+		/* or a pause */
+		discovery_update(bz);
 		return 0;
 	}
+	if (foreground_pending(bz))
+		return 0;	/* paused meanwhile: started when the connect is over */
 	r = sd_bus_call_method_async(bz->bus, &bz->discovery_slot, BLUEZ_NAME, bz->adapter->path,
 				     IFACE_ADAPTER, "StartDiscovery", on_start_discovery, bz, "");
 	if (r < 0) {
@@ -1881,17 +2120,60 @@ static void filter_update(struct fg_bluez *bz)
 		log_warning_errno(r, "Bluetooth: cannot call SetDiscoveryFilter: %m");
 }
 
+/*
+ * Pause our discovery while a foreground connect is in flight: during an
+ * LE discovery the kernel acts on a pending connection only at an
+ * advertising report, and the controller's duplicate filter shows each
+ * device once per scan window, so a connect asked for in reaction to that
+ * one report would wait for the next window (docs/bluez.md). Without our
+ * session (if it was the only one) the kernel scans passively for the
+ * devices it has pending connections to and connects at once.
+ */
+static void discovery_pause(struct fg_bluez *bz, const char *why)
+{
+	int r;
+
+	bz->discovery_timer = sd_event_source_disable_unref(bz->discovery_timer);
+	r = sd_bus_call_method_async(bz->bus, &bz->discovery_slot, BLUEZ_NAME, bz->adapter->path,
+				     IFACE_ADAPTER, "StopDiscovery", on_stop_discovery, bz, "");
+	if (r < 0) {
+		log_warning_errno(r, "Bluetooth: cannot call StopDiscovery: %m");
+		return;
+	}
+	log_debug("Bluetooth: discovery paused %s", why);
+	/* BlueZ drops a session's filter with it: set again on resume */
+	bz->discovery_active = false;
+	bz->discovery_paused = true;
+}
+
 static void discovery_update(struct fg_bluez *bz)
 {
 	int r;
 
 	if (!bz->adapter || !bz->adapter->powered) {
 		bz->discovery_active = false;
+		bz->discovery_paused = false;
+		bz->rescan = false;
 		bz->discovery_slot = sd_bus_slot_unref(bz->discovery_slot);
 		bz->discovery_timer = sd_event_source_disable_unref(bz->discovery_timer);
 		return;
 	}
-	if (bz->discovery_active || bz->discovery_slot ||
+	/* one call at a time; each reply calls this again */
+	if (bz->discovery_slot || bz->loading)
+		return;
+	if (foreground_pending(bz)) {
+		/* stopping anyway: the restart after the connect is the rescan */
+		bz->rescan = false;
+		if (bz->discovery_active)
+			discovery_pause(bz, "while connecting");
+		return;
+	}
+	if (bz->rescan && bz->discovery_active) {
+		bz->rescan = false;
+		discovery_pause(bz, "to hear every device afresh");
+		return;
+	}
+	if (bz->discovery_active ||
 	    (bz->discovery_timer && sd_event_source_get_enabled(bz->discovery_timer, NULL) > 0))
 		return;
 	r = call_set_filter(bz);
@@ -1899,6 +2181,23 @@ static void discovery_update(struct fg_bluez *bz)
 		log_warning_errno(r, "Bluetooth: cannot call SetDiscoveryFilter: %m");
 		discovery_retry_later(bz);
 	}
+}
+
+/*
+ * bluetoothd tells of an advertisement only through a property change: a
+ * device whose advertisement and RSSI stay the same (a button put in
+ * public mode before the pairing window opened, a radio with a steady
+ * RSSI) is heard but not announced again. A discovery session that ends
+ * forgets the RSSI of what it found, so the next one announces every
+ * device in range: stop ours and start it again (if ours is the only
+ * session: another program's keeps the RSSI, and its own announcements).
+ */
+void fg_bluez_rescan(struct fg_bluez *bz)
+{
+	if (!bz->discovery_active && !bz->discovery_slot)
+		return;
+	bz->rescan = true;
+	discovery_update(bz);
 }
 
 /* ---- signals and the snapshot ------------------------------------------------- */
@@ -2062,6 +2361,7 @@ static void bluez_gone(struct fg_bluez *bz)
 	bz->power_slot = sd_bus_slot_unref(bz->power_slot);
 	bz->discovery_timer = sd_event_source_disable_unref(bz->discovery_timer);
 	bz->discovery_active = false;
+	bz->discovery_paused = false;
 	bz->filter_wide = false;
 	bz->power_warned = false;
 	bz->synced = false;
@@ -2174,6 +2474,7 @@ static int on_interfaces_removed(sd_bus_message *m, void *userdata, sd_bus_error
 				bz->power_slot = sd_bus_slot_unref(bz->power_slot);
 				bz->discovery_timer = sd_event_source_disable_unref(bz->discovery_timer);
 				bz->discovery_active = false;
+				bz->discovery_paused = false;
 			}
 			free(a->path);
 			free(a);
@@ -2270,6 +2571,7 @@ static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error
 		if (pc && !a->powered) {
 			/* power off ends every link and every discovery session */
 			bz->discovery_active = false;
+			bz->discovery_paused = false;
 			bz->power_warned = false;
 			log_warning("Bluetooth: adapter %s was powered off", a->name);
 		}

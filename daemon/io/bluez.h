@@ -159,6 +159,15 @@ int fg_bluez_set_trusted(struct fg_bluez *bz, const uint8_t address[6], bool tru
  */
 int fg_bluez_watch(struct fg_bluez *bz, const uint8_t address[6], bool on);
 
+/*
+ * Restart our discovery session so that bluetoothd announces every device
+ * in range again, also one whose advertisement has not changed (a button
+ * already in public mode when a pairing window opens). Asynchronous; a
+ * no-op while discovery is not running (it announces everything when it
+ * starts).
+ */
+void fg_bluez_rescan(struct fg_bluez *bz);
+
 /* Whether BlueZ currently has a device object for @address. */
 bool fg_bluez_has_device(const struct fg_bluez *bz, const uint8_t address[6]);
 

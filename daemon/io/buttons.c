@@ -1357,7 +1357,8 @@ int fg_buttons_open_pairing_window(struct fg_buttons *bs, uint64_t duration_usec
 	log_notice("Pairing window open for %s%s%s: hold a button for 7 s to pair it",
 		   fg_format_duration(duration_usec, d, sizeof(d)), n ? " for button " : "", n ? n : "");
 	report_pairing(bs, FG_PAIRING_WINDOW_OPENED, NULL, NULL);
-	/* a button already in public mode is picked up by its next advertisement */
+	/* a button already in public mode is picked up by its next announced advertisement */
+	fg_bluez_rescan(bs->bz);
 	return 0;
 }
 

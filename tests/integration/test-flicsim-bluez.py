@@ -124,7 +124,10 @@ with Sim(args) as sim:
     dev = sim.obj(dev_path(A), "org.bluez.Device1")
     dev.Connect()
     p = sim.props(dev_path(A), "org.bluez.Device1")
-    check(p["Connected"] and p["ServicesResolved"], "Connect returns with Connected and ServicesResolved")
+    # as bluetoothd: the reply comes once the link is up and ATT attached, before services resolve
+    check(p["Connected"], "Connect returns with Connected")
+    check(wait_pump(lambda: bool(sim.prop(dev_path(A), "org.bluez.Device1", "ServicesResolved")), 5),
+          "ServicesResolved follows")
     check(dbus_error(dev.Connect) == "org.bluez.Error.AlreadyConnected", "Connect again: AlreadyConnected")
     svc = dev_path(A) + "/service000c"
     objs = sim.managed()
@@ -253,7 +256,8 @@ with Sim(args) as sim:
     check(sim.state(A)["Advertising"] != "none", "the button is connectable again")
     dev = sim.obj(dev_path(A), "org.bluez.Device1")
     dev.Connect()
-    check(bool(sim.prop(dev_path(A), "org.bluez.Device1", "ServicesResolved")), "and can be connected again")
+    check(wait_pump(lambda: bool(sim.prop(dev_path(A), "org.bluez.Device1", "ServicesResolved")), 5),
+          "and can be connected again")
 
     # adapter removed and re-added
     rec.removed.clear()
@@ -306,5 +310,49 @@ with Sim(args) as sim:
           "unknown fault kind")
     st = {str(k): v for k, v in sim.ctl.GetStatus().items()}
     check(st["Running"] and st["Restarts"] == 1 and st["Connects"] >= 3, "GetStatus counters")
+
+# The kernel during an LE discovery: a Connect() to a device the controller
+# already reported in this scan window waits for the window's end, or for
+# the discovery to stop (then the kernel scans passively and connects).
+WINDOW = 1.5
+with Sim(["--connect-ms", "5", "--scan-interval-ms", "50", "--discovery-window-ms", str(int(WINDOW * 1000))]) as sim:
+    def status():
+        return {str(k): v for k, v in sim.ctl.GetStatus().items()}
+
+    def connect(path):
+        out = []
+        sim.obj(path, "org.bluez.Device1").Connect(
+            reply_handler=lambda: out.append(time.monotonic()),
+            error_handler=lambda e: out.append(e.get_dbus_name()), timeout=30)
+        return out
+
+    sim.add(A, public_mode=True)
+    adapter = sim.obj("/org/bluez/hci0", "org.bluez.Adapter1")
+    adapter.SetDiscoveryFilter({"UUIDs": dbus.Array([FLIC_SERVICE], signature="s"), "Transport": "le"})
+    adapter.StartDiscovery()
+    check(wait_pump(lambda: dev_path(A) in sim.managed(), 5), "window: the button is reported")
+    t0 = time.monotonic()
+    reply = connect(dev_path(A))
+    pump(0.3)
+    check(not reply and not sim.prop(dev_path(A), "org.bluez.Device1", "Connected") and status()["ConnectsHeld"] == 1,
+          "a Connect() while discovering, to a device reported in this window, is held (%r)" % reply)
+    check(wait_pump(lambda: reply, WINDOW + 3) and isinstance(reply[0], float), "it goes on when the window ends")
+    check(status()["WindowWaits"] == 1 and reply and isinstance(reply[0], float) and reply[0] - t0 < WINDOW + 1,
+          "once, within one window (%.2f s)" % ((reply[0] - t0) if reply and isinstance(reply[0], float) else -1))
+    sim.obj(dev_path(A), "org.bluez.Device1").Disconnect()
+    check(wait_pump(lambda: status()["ConnectsHeld"] == 1 and sim.state(A)["Advertising"] != "none", 3) and
+          wait_pump(lambda: not sim.prop(dev_path(A), "org.bluez.Device1", "Connected"), 3), "disconnected")
+    pump(0.2)
+    reply = connect(dev_path(A))
+    check(wait_pump(lambda: status()["ConnectsHeld"] == 2, 2) and not reply, "held again while discovering")
+    t0 = time.monotonic()
+    adapter.StopDiscovery()
+    check(wait_pump(lambda: reply, 3) and isinstance(reply[0], float), "StopDiscovery releases it")
+    check(status()["WindowWaits"] == 1, "without waiting for the window")
+    sim.obj(dev_path(A), "org.bluez.Device1").Disconnect()
+    check(wait_pump(lambda: not sim.prop(dev_path(A), "org.bluez.Device1", "Connected"), 3), "disconnected again")
+    reply = connect(dev_path(A))
+    check(wait_pump(lambda: reply, 3) and isinstance(reply[0], float) and status()["ConnectsHeld"] == 2,
+          "without a discovery nothing is held")
 
 finish()

@@ -94,6 +94,12 @@ struct dev {
 	char dashed[18];	/* AA-BB-CC-DD-EE-FF, BlueZ's last-resort alias */
 
 	bool connecting, connected, resolved, gatt_exported;
+	/*
+	 * The kernel's view during an LE discovery: reported once in this
+	 * scan window (the controller's duplicate filter hides the rest), a
+	 * Connect() waiting for the device's next report.
+	 */
+	bool window_seen, held;
 	sd_bus_message *connect_msg;
 	sd_event_source *connect_timer, *connect_timeout, *resolve_timer;
 	sd_event_source *loss_timer, *temp_timer;
@@ -130,13 +136,13 @@ struct fs_bluez {
 	sd_bus *bus;
 	bool running, present, powered, discovering;
 	char alias[64];
-	sd_event_source *scan_timer, *restart_timer;
+	sd_event_source *scan_timer, *restart_timer, *window_timer;
 	struct dclient *clients;
 	struct dev **devs;
 	size_t n_devs;
 	struct {
 		uint64_t restarts, connects, connect_failures, writes, notifications;
-		uint64_t reports;
+		uint64_t reports, held, window_waits;
 	} stats;
 };
 
@@ -154,6 +160,7 @@ void fs_bluez_config_init(struct fs_bluez_config *c)
 	c->resolve_ms = 10;
 	c->supervision_ms = 1000;
 	c->scan_interval_ms = 500;
+	c->discovery_window_ms = 10240;
 	c->temporary_timeout_s = 30;
 }
 
@@ -751,6 +758,7 @@ static void connect_reply_error(struct dev *d, const char *name, const char *tex
 static void connect_abort(struct dev *d, const char *text)
 {
 	d->connecting = false;
+	d->held = false;
 	disarm(&d->connect_timer);
 	disarm(&d->connect_timeout);
 	d->connect_scheduled = false;
@@ -822,11 +830,7 @@ static int on_resolved(sd_event_source *s, uint64_t usec, void *userdata)
 	disarm(&d->resolve_timer);
 	d->resolved = true;
 	emit_changed(d->bz, d->path, IFACE_DEVICE, "UUIDs", "ServicesResolved", NULL);
-	if (d->connect_msg) {
-		sd_bus_reply_method_return(d->connect_msg, NULL);
-		d->connect_msg = sd_bus_message_unref(d->connect_msg);
-	}
-	log_info("%s: connected, services resolved", fs_button_address(d->btn));
+	log_info("%s: services resolved", fs_button_address(d->btn));
 	return 0;
 }
 
@@ -846,15 +850,44 @@ static int on_connect_timer(sd_event_source *s, uint64_t usec, void *userdata)
 		return 0;	/* keep waiting until the timeout */
 	disarm(&d->connect_timeout);
 	d->connecting = false;
+	d->held = false;
 	d->connected = true;
 	d->has_rssi = false;
 	d->bz->stats.connects++;
-	emit_changed(d->bz, d->path, IFACE_DEVICE, "Connected", "RSSI", NULL);
+	if (fs_button_take_fault(d->btn, FS_FAULT_SILENT_CONNECT)) {
+		/* as bluetoothd 5.66 once did: the property reads true, no signal says so */
+		log_info("%s: fault: link up not signalled", fs_button_address(d->btn));
+		emit_changed(d->bz, d->path, IFACE_DEVICE, "RSSI", NULL);
+	} else {
+		emit_changed(d->bz, d->path, IFACE_DEVICE, "Connected", "RSSI", NULL);
+	}
+	log_info("%s: connected", fs_button_address(d->btn));
 	fs_button_link_up(d->btn, d->bz->cfg.mtu);
 	gatt_export(d);
-	arm(d->bz, &d->resolve_timer, (uint64_t)d->bz->cfg.resolve_ms * FG_USEC_PER_MSEC,
-	    on_resolved, d);
+	/* bluetoothd answers Connect() once ATT is attached, before services resolve */
+	if (d->connect_msg) {
+		sd_bus_reply_method_return(d->connect_msg, NULL);
+		d->connect_msg = sd_bus_message_unref(d->connect_msg);
+	}
+	if (fs_button_take_fault(d->btn, FS_FAULT_NO_RESOLVE))
+		log_info("%s: fault: services never resolve on this link", fs_button_address(d->btn));
+	else
+		arm(d->bz, &d->resolve_timer, (uint64_t)d->bz->cfg.resolve_ms * FG_USEC_PER_MSEC,
+		    on_resolved, d);
 	return 0;
+}
+
+/*
+ * During an LE discovery the kernel acts on a pending connection only at
+ * an advertising report of that device, and the controller's duplicate
+ * filter passes one report per device per scan window: a Connect() for a
+ * device already reported in this window waits until the window ends
+ * (bluetoothd then restarts the scan) or the discovery stops (the kernel
+ * then scans passively for it and connects at once). docs/bluez.md.
+ */
+static bool held_by_discovery(struct dev *d)
+{
+	return d->bz->cfg.discovery_window_ms && d->bz->discovering && d->window_seen;
 }
 
 static void schedule_connect(struct dev *d)
@@ -863,6 +896,16 @@ static void schedule_connect(struct dev *d)
 
 	if (!d->connecting || d->connect_scheduled || !connectable(d))
 		return;
+	if (held_by_discovery(d)) {
+		if (!d->held) {
+			d->held = true;
+			d->bz->stats.held++;
+			log_info("%s: Connect held by the discovery window (reported in it already)",
+				 fs_button_address(d->btn));
+		}
+		return;
+	}
+	d->held = false;
 	if (fs_button_take_fault(d->btn, FS_FAULT_SLOW_CONNECT)) {
 		ms += fs_button_slow_connect_ms(d->btn);
 		log_info("%s: fault: slow connect (+%ums)", fs_button_address(d->btn),
@@ -944,7 +987,15 @@ static void report(struct dev *d)
 	 * unless the advertisement itself does. */
 	d->jitter = d->jitter * 1103515245u + 12345u;
 	rssi = fs_button_rssi(d->btn);
-	if (dup)
+	/*
+	 * --steady: RSSI as btvirt's (never moving), and a public-mode
+	 * advertisement (service UUID and name, no manufacturer data) has
+	 * nothing bluetoothd would announce again: the button is reported
+	 * once, until a discovery session ends and forgets its RSSI.
+	 */
+	if (dup && bz->cfg.steady)
+		dup = !public;
+	else if (dup)
 		rssi += (int16_t)((d->jitter >> 16) % 5) - 2;
 	else if (d->has_rssi)
 		rssi = d->rssi;
@@ -992,12 +1043,46 @@ static int on_scan(sd_event_source *s, uint64_t usec, void *userdata)
 		return 0;
 	for (size_t i = 0; i < bz->n_devs; i++) {
 		struct dev *d = bz->devs[i];
+		bool first = !d->window_seen;
 
-		if (!d->connected && !d->connecting && connectable(d))
+		if (d->connected || !connectable(d))
+			continue;
+		/* the controller hears it: the first time in this window, the kernel too */
+		d->window_seen = true;
+		if (!d->connecting) {
 			report(d);
+		} else if (first) {
+			d->window_seen = false;
+			schedule_connect(d);
+			d->window_seen = true;
+		}
 	}
 	arm(bz, &bz->scan_timer, (uint64_t)bz->cfg.scan_interval_ms * FG_USEC_PER_MSEC,
 	    on_scan, bz);
+	return 0;
+}
+
+static void new_window(struct fs_bluez *bz)
+{
+	for (size_t i = 0; i < bz->n_devs; i++)
+		bz->devs[i]->window_seen = false;
+}
+
+static int on_window(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct fs_bluez *bz = userdata;
+
+	/* the kernel ended the window; bluetoothd starts the next one at once */
+	log_debug("discovery window ended, scanning again");
+	for (size_t i = 0; i < bz->n_devs; i++)
+		if (bz->devs[i]->connecting && bz->devs[i]->held) {
+			bz->stats.window_waits++;
+			log_info("%s: the held Connect goes on: the discovery window ended",
+				 fs_button_address(bz->devs[i]->btn));
+		}
+	new_window(bz);
+	arm(bz, &bz->window_timer, (uint64_t)bz->cfg.discovery_window_ms * FG_USEC_PER_MSEC, on_window, bz);
+	arm(bz, &bz->scan_timer, 0, on_scan, bz);
 	return 0;
 }
 
@@ -1011,10 +1096,18 @@ static void update_discovering(struct fs_bluez *bz)
 		return;
 	bz->discovering = any;
 	emit_changed(bz, ADAPTER_PATH, IFACE_ADAPTER, "Discovering", NULL);
+	new_window(bz);
 	if (any) {
+		if (bz->cfg.discovery_window_ms)
+			arm(bz, &bz->window_timer, (uint64_t)bz->cfg.discovery_window_ms * FG_USEC_PER_MSEC,
+			    on_window, bz);
 		arm(bz, &bz->scan_timer, 0, on_scan, bz);
 	} else {
+		disarm(&bz->window_timer);
 		disarm(&bz->scan_timer);
+		/* the kernel scans passively for pending connections: held ones go now */
+		for (size_t i = 0; i < bz->n_devs; i++)
+			schedule_connect(bz->devs[i]);
 		/* BlueZ forgets RSSI when a discovery session ends. */
 		for (size_t i = 0; i < bz->n_devs; i++) {
 			struct dev *d = bz->devs[i];
@@ -1100,6 +1193,8 @@ static void clear_clients(struct fs_bluez *bz)
 		dclient_free(c);
 	}
 	disarm(&bz->scan_timer);
+	disarm(&bz->window_timer);
+	new_window(bz);
 	if (bz->discovering) {
 		bz->discovering = false;
 		emit_changed(bz, ADAPTER_PATH, IFACE_ADAPTER, "Discovering", NULL);
@@ -2274,7 +2369,7 @@ int fs_bluez_append_state(struct fs_bluez *bz, sd_bus_message *m)
 		connected += bz->devs[i]->connected;
 		exported += bz->devs[i]->exported;
 	}
-	return sd_bus_message_append(m, "a{sv}", 12,
+	return sd_bus_message_append(m, "a{sv}", 14,
 				     "Running", "b", (int)bz->running,
 				     "AdapterPresent", "b", (int)bz->present,
 				     "Powered", "b", (int)bz->powered,
@@ -2286,7 +2381,9 @@ int fs_bluez_append_state(struct fs_bluez *bz, sd_bus_message *m)
 				     "ConnectFailures", "t", bz->stats.connect_failures,
 				     "Writes", "t", bz->stats.writes,
 				     "Notifications", "t", bz->stats.notifications,
-				     "AdvertisingReports", "t", bz->stats.reports);
+				     "AdvertisingReports", "t", bz->stats.reports,
+				     "ConnectsHeld", "t", bz->stats.held,
+				     "WindowWaits", "t", bz->stats.window_waits);
 }
 
 /* --- life cycle ----------------------------------------------------------------------------- */
@@ -2321,6 +2418,7 @@ struct fs_bluez *fs_bluez_free(struct fs_bluez *bz)
 	clear_clients(bz);
 	disarm(&bz->scan_timer);
 	disarm(&bz->restart_timer);
+	disarm(&bz->window_timer);
 	sd_bus_flush_close_unref(bz->bus);
 	sd_event_unref(bz->event);
 	free(bz);

@@ -38,8 +38,10 @@ struct fs_bluez_config {
 	uint32_t resolve_ms;		/* GATT discovery time */
 	uint32_t supervision_ms;	/* link loss noticed after out of range */
 	uint32_t scan_interval_ms;	/* one advertising report per button */
+	uint32_t discovery_window_ms;	/* the kernel's LE discovery window; 0: no hold */
 	uint32_t temporary_timeout_s;	/* unseen temporary devices go away */
 	bool modern;			/* BlueZ >= 5.82 extras (Bonded, Disconnected) */
+	bool steady;			/* no RSSI noise; public adverts re-announce nothing */
 };
 
 void fs_bluez_config_init(struct fs_bluez_config *c);

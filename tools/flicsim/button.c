@@ -120,6 +120,8 @@ static const char *const fault_names[_FS_FAULT_MAX] = {
 	[FS_FAULT_BAD_MAC] = "bad_mac",
 	[FS_FAULT_SLOW_CONNECT] = "slow_connect",
 	[FS_FAULT_BAD_ADDRESS] = "bad_address",
+	[FS_FAULT_SILENT_CONNECT] = "silent_connect",
+	[FS_FAULT_NO_RESOLVE] = "no_resolve",
 };
 
 const char *fs_fault_to_string(enum fs_fault f)

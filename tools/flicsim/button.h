@@ -28,6 +28,8 @@ enum fs_fault {
 	FS_FAULT_BAD_MAC,	/* wrong MAC on the next signed packet */
 	FS_FAULT_SLOW_CONNECT,	/* the next Connect() takes slow_connect_ms */
 	FS_FAULT_BAD_ADDRESS,	/* the next certificate is another button's */
+	FS_FAULT_SILENT_CONNECT, /* the next link up is not signalled (Connected reads true) */
+	FS_FAULT_NO_RESOLVE,	/* services never resolve on the next link */
 	_FS_FAULT_MAX,
 };
 

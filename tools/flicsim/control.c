@@ -7,6 +7,7 @@
 
 #include "button-proto.h"
 #include "control.h"
+#include "periph.h"
 #include "lib/log.h"
 
 #define E_NO_SUCH_BUTTON FS_CONTROL_IFACE ".Error.NoSuchButton"
@@ -324,7 +325,7 @@ static int method_inject_fault(sd_bus_message *m, void *userdata, sd_bus_error *
 	if (k < 0)
 		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
 					 "Unknown fault '%s' (drop, corrupt, duplicate, reorder, "
-					 "bad_mac, slow_connect, bad_address)", kind);
+					 "bad_mac, slow_connect, bad_address, silent_connect, no_resolve)", kind);
 	if (strcmp(target, "*") == 0) {
 		for (size_t i = 0; i < c->sim->n_buttons; i++)
 			fs_button_inject_fault(c->sim->buttons[i], k, count);
@@ -365,6 +366,8 @@ static int method_restart_bluez(sd_bus_message *m, void *userdata, sd_bus_error 
 	r = sd_bus_message_read(m, "u", &delay);
 	if (r < 0)
 		return r;
+	if (!c->sim->bluez)
+		return sd_bus_error_set(error, E_FAILED, "Peripheral mode: restart the real bluetoothd");
 	r = fs_bluez_restart(c->sim->bluez, delay);
 	if (r == -EALREADY)
 		return sd_bus_error_set(error, E_BUSY, "bluetoothd is already down");
@@ -379,6 +382,8 @@ static int method_adapter(sd_bus_message *m, void *userdata, sd_bus_error *error
 	bool add = strcmp(sd_bus_message_get_member(m), "AddAdapter") == 0;
 	int r;
 
+	if (!c->sim->bluez)
+		return sd_bus_error_set(error, E_FAILED, "Peripheral mode: no simulated adapter");
 	r = add ? fs_bluez_add_adapter(c->sim->bluez) : fs_bluez_remove_adapter(c->sim->bluez);
 	if (r == -EEXIST)
 		return sd_bus_error_set(error, E_FAILED, "The adapter is present");
@@ -429,7 +434,8 @@ static int method_get_status(sd_bus_message *m, void *userdata, sd_bus_error *er
 
 	r = sd_bus_message_new_method_return(m, &reply);
 	if (r >= 0)
-		r = fs_bluez_append_state(c->sim->bluez, reply);
+		r = c->sim->bluez ? fs_bluez_append_state(c->sim->bluez, reply) :
+				    fs_periph_append_state(c->sim->periph, reply);
 	return r < 0 ? r : sd_bus_send(NULL, reply, NULL);
 }
 
@@ -448,7 +454,8 @@ static int prop_bluez_running(sd_bus *bus, const char *path, const char *iface,
 {
 	struct fs_control *c = userdata;
 
-	return sd_bus_message_append(reply, "b", (int)fs_bluez_running(c->sim->bluez));
+	return sd_bus_message_append(reply, "b", (int)(c->sim->bluez ? fs_bluez_running(c->sim->bluez) :
+						       fs_periph_bluez_running(c->sim->periph)));
 }
 
 static int prop_test_key(sd_bus *bus, const char *path, const char *iface,

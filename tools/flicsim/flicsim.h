@@ -15,10 +15,12 @@
  */
 
 struct fs_control;
+struct fs_periph;
 
 struct fs_sim {
 	sd_event *event;
-	struct fs_bluez *bluez;
+	struct fs_bluez *bluez;		/* NULL in peripheral mode */
+	struct fs_periph *periph;	/* --peripheral: the button on a real bluetoothd */
 	struct fs_control *control;
 	struct fs_button **buttons;
 	size_t n_buttons;

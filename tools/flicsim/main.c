@@ -12,6 +12,7 @@
 #include "button-proto.h"
 #include "control.h"
 #include "flicsim.h"
+#include "periph.h"
 #include "lib/log.h"
 
 static struct fs_sim sim;
@@ -20,17 +21,24 @@ static struct fs_sim sim;
 
 static int op_notify(void *userdata, struct fs_button *b, const uint8_t *att, size_t len)
 {
+	if (sim.periph)
+		return fs_periph_notify(sim.periph, b, att, len);
 	return fs_bluez_notify(sim.bluez, b, att, len);
 }
 
 static void op_terminate(void *userdata, struct fs_button *b)
 {
-	fs_bluez_terminate_link(sim.bluez, b);
+	if (sim.periph)
+		fs_periph_terminate_link(sim.periph, b);
+	else
+		fs_bluez_terminate_link(sim.bluez, b);
 }
 
 static void op_adv_changed(void *userdata, struct fs_button *b)
 {
-	if (sim.bluez)
+	if (sim.periph)
+		fs_periph_button_changed(sim.periph, b);
+	else if (sim.bluez)
 		fs_bluez_button_changed(sim.bluez, b);
 }
 
@@ -201,7 +209,7 @@ int fs_sim_add_button(struct fs_sim *s, const struct fs_button_config *cfg,
 	r = fs_button_new(s->event, &c, &button_ops, s, &b);
 	if (r < 0)
 		return r;
-	r = fs_bluez_add_button(s->bluez, b);
+	r = s->periph ? fs_periph_add_button(s->periph, b) : fs_bluez_add_button(s->bluez, b);
 	if (r < 0) {
 		fs_button_free(b);
 		return r;
@@ -210,7 +218,10 @@ int fs_sim_add_button(struct fs_sim *s, const struct fs_button_config *cfg,
 	log_info("%s: emulated button \"%s\" %s added (%s, %s)", fs_button_address(b), c.name,
 		 c.serial, c.genuine ? "test identity" : "unknown identity",
 		 c.has_pairing ? "with a stored pairing" : "unpaired");
-	fs_bluez_button_changed(s->bluez, b);
+	if (s->periph)
+		fs_periph_button_changed(s->periph, b);
+	else
+		fs_bluez_button_changed(s->bluez, b);
 	if (ret_button)
 		*ret_button = b;
 	return 0;
@@ -221,7 +232,10 @@ int fs_sim_remove_button(struct fs_sim *s, struct fs_button *btn)
 	for (size_t i = 0; i < s->n_buttons; i++)
 		if (s->buttons[i] == btn) {
 			log_info("%s: emulated button removed", fs_button_address(btn));
-			fs_bluez_remove_button(s->bluez, btn);
+			if (s->periph)
+				fs_periph_remove_button(s->periph, btn);
+			else
+				fs_bluez_remove_button(s->bluez, btn);
 			fs_button_free(btn);
 			memmove(s->buttons + i, s->buttons + i + 1,
 				(s->n_buttons - i - 1) * sizeof(*s->buttons));
@@ -321,9 +335,16 @@ static void help(void)
 	       "                         (default 20000)\n"
 	       "  --supervision-ms N     link loss noticed N ms after leaving range (1000)\n"
 	       "  --scan-interval-ms N   advertising report interval per button (500)\n"
+	       "  --discovery-window-ms N  the kernel's LE discovery window: a Connect() to a device\n"
+	       "                         already reported in it waits for its end (10240; 0: off)\n"
 	       "  --temporary-timeout-s N unseen temporary devices removed after N s (30)\n"
 	       "  --adapter-address A    hci0's address\n"
 	       "  --bluez-version V      5.66 (default) or 5.82 (adds Bonded, Disconnected)\n"
+	       "  --steady               a radio without noise: RSSI never moves, a button in public\n"
+	       "                         mode is announced once per discovery session\n"
+	       "  --peripheral hciN      no fake bluetoothd: put one button on the air through\n"
+	       "                         the real bluetoothd's adapter hciN (GATT server and\n"
+	       "                         advertising; the real-kernel test lane)\n"
 	       "  -v, --verbose          log every protocol step\n"
 	       "  -h, --help\n");
 }
@@ -347,8 +368,8 @@ int main(int argc, char **argv)
 {
 	enum {
 		OPT_ADDRESS = 0x100, OPT_SESSION, OPT_SYSTEM, OPT_BUTTONS, OPT_MTU, OPT_LATENCY,
-		OPT_CONNECT_MS, OPT_CONNECT_TIMEOUT, OPT_SUPERVISION, OPT_SCAN, OPT_TEMP,
-		OPT_ADAPTER, OPT_VERSION,
+		OPT_CONNECT_MS, OPT_CONNECT_TIMEOUT, OPT_SUPERVISION, OPT_SCAN, OPT_WINDOW, OPT_TEMP,
+		OPT_ADAPTER, OPT_VERSION, OPT_PERIPHERAL, OPT_STEADY,
 	};
 	static const struct option options[] = {
 		{ "address", required_argument, NULL, OPT_ADDRESS },
@@ -361,15 +382,18 @@ int main(int argc, char **argv)
 		{ "connect-timeout-ms", required_argument, NULL, OPT_CONNECT_TIMEOUT },
 		{ "supervision-ms", required_argument, NULL, OPT_SUPERVISION },
 		{ "scan-interval-ms", required_argument, NULL, OPT_SCAN },
+		{ "discovery-window-ms", required_argument, NULL, OPT_WINDOW },
 		{ "temporary-timeout-s", required_argument, NULL, OPT_TEMP },
 		{ "adapter-address", required_argument, NULL, OPT_ADAPTER },
 		{ "bluez-version", required_argument, NULL, OPT_VERSION },
+		{ "steady", no_argument, NULL, OPT_STEADY },
+		{ "peripheral", required_argument, NULL, OPT_PERIPHERAL },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
 	struct fs_bluez_config cfg;
-	const char *buttons_file = NULL;
+	const char *buttons_file = NULL, *peripheral = NULL;
 	uint32_t v;
 	uint8_t a[6];
 	int c, r;
@@ -422,6 +446,10 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case OPT_WINDOW:
+			if (parse_opt_u32("discovery-window-ms", optarg, 600000, &cfg.discovery_window_ms) < 0)
+				return 2;
+			break;
 		case OPT_TEMP:
 			if (parse_opt_u32("temporary-timeout-s", optarg, 86400, &cfg.temporary_timeout_s) < 0)
 				return 2;
@@ -445,6 +473,12 @@ int main(int argc, char **argv)
 				log_error("--bluez-version: 5.66 or 5.82");
 				return 2;
 			}
+			break;
+		case OPT_STEADY:
+			cfg.steady = true;
+			break;
+		case OPT_PERIPHERAL:
+			peripheral = optarg;
 			break;
 		case 'v':
 			fg_log_set_level(LOG_DEBUG);
@@ -474,7 +508,10 @@ int main(int argc, char **argv)
 	sd_event_add_signal(sim.event, NULL, SIGTERM, on_signal, NULL);
 	sd_event_add_signal(sim.event, NULL, SIGINT, on_signal, NULL);
 
-	r = fs_bluez_new(sim.event, &cfg, &sim.bluez);
+	if (peripheral)
+		r = fs_periph_new(sim.event, cfg.bus_kind, cfg.bus_address, peripheral, &sim.periph);
+	else
+		r = fs_bluez_new(sim.event, &cfg, &sim.bluez);
 	if (r < 0)
 		goto finish;
 	r = fs_control_new(&sim, cfg.bus_kind, cfg.bus_address, &sim.control);
@@ -487,8 +524,12 @@ int main(int argc, char **argv)
 		if (r < 0)
 			goto finish;
 	}
-	log_info("flicsim ready: org.bluez with hci0 %s, ATT MTU %u, %zu buttons, test identity %.8s…",
-		 cfg.adapter_address, cfg.mtu, sim.n_buttons, fs_test_identity_public_hex);
+	if (peripheral)
+		log_info("flicsim ready: peripheral on %s, %zu buttons, test identity %.8s…",
+			 peripheral, sim.n_buttons, fs_test_identity_public_hex);
+	else
+		log_info("flicsim ready: org.bluez with hci0 %s, ATT MTU %u, %zu buttons, test identity %.8s…",
+			 cfg.adapter_address, cfg.mtu, sim.n_buttons, fs_test_identity_public_hex);
 	r = sd_event_loop(sim.event);
 
 finish:
@@ -497,6 +538,7 @@ finish:
 	free(sim.buttons);
 	sim.control = fs_control_free(sim.control);
 	sim.bluez = fs_bluez_free(sim.bluez);
+	sim.periph = fs_periph_free(sim.periph);
 	sd_event_unref(sim.event);
 	return r < 0 ? 1 : 0;
 }
