@@ -146,7 +146,7 @@ demo: deps
 DEB_DEPS := gcc make pkg-config libc6-dev libsystemd-dev libcurl4-openssl-dev \
 	libinih-dev libgpiod-dev libssl-dev libcmocka-dev dbus-daemon python3 \
 	python3-dbus python3-gi python3-cryptography clang llvm valgrind ca-certificates \
-	mmdebstrap nghttp2-server openssl
+	mmdebstrap dpkg-dev wpasupplicant openssh-client nghttp2-server openssl
 
 deps:
 	@missing=""; for p in $(DEB_DEPS) $(EXTRA_DEB_DEPS); do \
@@ -161,6 +161,31 @@ deps:
 		$$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null \
 			|| { echo "make deps: apt-get failed" >&2; exit 1; }; \
 	fi
+
+# --- Debian package and SD-card image (image/, docs/image.md) ---------------
+# make deb                                  this machine's release and arch
+# make deb DEB_SUITE=trixie DEB_ARCH=arm64  any suite/arch, in a build root
+# make image [SUITE=bookworm] [READONLY=1]  build/image/*.img.xz + .sha256
+# make image-check                          boot it under qemu and check it
+SUITE ?= trixie
+DEB_SUITE ?= host
+DEB_ARCH ?= $(shell dpkg --print-architecture 2>/dev/null)
+IMAGE_DEB_DEPS := dpkg-dev mmdebstrap qemu-user-static binfmt-support arch-test \
+	dosfstools mtools fdisk e2fsprogs xz-utils qemu-system-arm openssl
+IMAGE_RAW = build/image/flicgate-$(VERSION)-$(SUITE)-arm64$(if $(filter 1,$(READONLY)),-ro).img
+
+deb:
+	@$(MAKE) --no-print-directory deps EXTRA_DEB_DEPS="dpkg-dev $(if $(filter host,$(DEB_SUITE)),,mmdebstrap qemu-user-static binfmt-support)"
+	image/build-deb.sh --suite $(DEB_SUITE) --arch $(DEB_ARCH)
+
+image:
+	@$(MAKE) --no-print-directory deps EXTRA_DEB_DEPS="$(IMAGE_DEB_DEPS)"
+	KEEP_RAW=1 image/build-image.sh --suite $(SUITE) $(if $(filter 1,$(READONLY)),--readonly)
+
+image-check:
+	@$(MAKE) --no-print-directory deps EXTRA_DEB_DEPS="$(IMAGE_DEB_DEPS)"
+	@[ -f $(IMAGE_RAW) ] || KEEP_RAW=1 image/build-image.sh --suite $(SUITE) $(if $(filter 1,$(READONLY)),--readonly)
+	image/image-check.py $(IMAGE_RAW)
 
 # --- install -----------------------------------------------------------------
 MANPAGES := docs/flicgated.8 docs/flicgatectl.1 docs/flicgate.ini.5

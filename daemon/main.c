@@ -41,7 +41,39 @@ enum {
 	ARG_DUMP_EXAMPLE,
 	ARG_DUMP_MAN,
 	ARG_VERSION,
+	ARG_PRINT_SYSTEM,
 };
+
+/* One shell assignment; the parser already refused control characters. */
+static void print_shell_var(const char *name, const char *value)
+{
+	printf("%s='", name);
+	for (const char *p = value ? value : ""; *p; p++) {
+		if (*p == '\'')
+			fputs("'\\''", stdout);
+		else
+			putchar(*p);
+	}
+	fputs("'\n", stdout);
+}
+
+/*
+ * Hidden mode for the SD-card image's boot-time applier (image/rootfs/):
+ * the [system] values of a file that passed full validation, as lines a
+ * POSIX shell can eval. Unset keys print as empty strings.
+ */
+static void print_system_config(const struct fg_config *c)
+{
+	const struct fg_system_config *s = &c->system;
+
+	print_shell_var("FG_HOSTNAME", s->hostname);
+	print_shell_var("FG_TIMEZONE", s->timezone);
+	print_shell_var("FG_WIFI_COUNTRY", s->wifi_country);
+	print_shell_var("FG_WIFI_SSID", s->wifi_ssid);
+	print_shell_var("FG_WIFI_PASSPHRASE", s->wifi_passphrase);
+	print_shell_var("FG_SSH_AUTHORIZED_KEY", s->ssh_authorized_key);
+	print_shell_var("FG_ADMIN_PASSWORD_HASH", s->admin_password_hash);
+}
 
 int main(int argc, char **argv)
 {
@@ -56,13 +88,14 @@ int main(int argc, char **argv)
 		{ "dump-config-man", no_argument, NULL, ARG_DUMP_MAN },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, ARG_VERSION },
+		{ "print-system-config", no_argument, NULL, ARG_PRINT_SYSTEM },
 		{}
 	};
 	struct fg_manager_options opts = { .log_level = -1 };
 	struct fg_config_errors errors = { 0 };
 	struct fg_config *config = NULL;
 	struct fg_manager *m = NULL;
-	bool check = false;
+	bool check = false, print_system = false;
 	char *msg;
 	int c, r;
 
@@ -103,6 +136,9 @@ int main(int argc, char **argv)
 		case 'h':
 			help();
 			return 0;
+		case ARG_PRINT_SYSTEM:
+			print_system = true;
+			break;
 		case ARG_VERSION:
 			printf("flicgated %s\n", FG_VERSION);
 			return 0;
@@ -134,6 +170,11 @@ int main(int argc, char **argv)
 	}
 	fg_config_errors_clear(&errors);
 
+	if (print_system) {
+		print_system_config(config);
+		fg_config_free(config);
+		return fflush(stdout) == 0 ? 0 : 1;
+	}
 	if (check) {
 		fg_config_print(config, stdout);
 		fg_config_free(config);
