@@ -58,10 +58,8 @@ GPIOD_API := $(shell $(PKG_CONFIG) --atleast-version=2 libgpiod 2>/dev/null && e
 pkgcflags = $(shell $(PKG_CONFIG) --cflags $(1) 2>/dev/null)
 pkglibs = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)
 
-FG_CPPFLAGS := -D_GNU_SOURCE -DFG_VERSION='"$(VERSION)"' -DFG_GPIOD_API=$(GPIOD_API) \
-	-Idaemon -Idaemon/api
-FG_CFLAGS := -std=gnu17 $(WARNINGS) -fno-strict-aliasing -fstack-protector-strong \
-	$(call pkgcflags,$(CORE_PKGS) $(DAEMON_PKGS))
+FG_CPPFLAGS := -D_GNU_SOURCE -DFG_VERSION='"$(VERSION)"' -DFG_GPIOD_API=$(GPIOD_API) -Idaemon
+FG_CFLAGS := -std=gnu17 $(WARNINGS) -fno-strict-aliasing -fstack-protector-strong
 FG_LDFLAGS :=
 ifeq ($(SAN),1)
 FG_CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -69,16 +67,33 @@ FG_LDFLAGS += -fsanitize=address,undefined
 endif
 ALL_LIBS = $(call pkglibs,$(CORE_PKGS) $(DAEMON_PKGS)) -lm
 
-# --- sources (auto-discovered; see docs/architecture.md) ---------------------
+# --- sources (docs/architecture.md) -------------------------------------------
+# daemon/<domain>/ holds one domain each. Every .c there is PURE (bytes, events
+# and time in; state, bytes and actions out) unless its domain's adapters.mk
+# lists it in ADAPTER_SRC. Pure files are compiled without the libsystemd,
+# libcurl and libgpiod flags and with build-aux/pure-guard/ first on the
+# include path, whose headers (<unistd.h>, <systemd/sd-bus.h>, <curl/curl.h>,
+# <gpiod.h>, ...) stop the build with an #error. tests/check-purity then
+# also refuses any I/O call in their objects.
+DOMAINS := config radio delivery feedback supervision control
+ADAPTER_SRC :=
+include $(wildcard $(addprefix daemon/,$(addsuffix /adapters.mk,$(DOMAINS))))
+DOMAIN_SRC := $(sort $(wildcard $(addprefix daemon/,$(addsuffix /*.c,$(DOMAINS)))))
+PURE_SRC := $(filter-out $(ADAPTER_SRC),$(DOMAIN_SRC))
 LIB_SRC := $(sort $(wildcard daemon/lib/*.c))
-CORE_SRC := $(sort $(wildcard daemon/core/*.c))
-DAEMON_SRC := $(sort $(filter-out daemon/main.c,$(wildcard daemon/*.c daemon/io/*.c)))
+DAEMON_SRC := $(sort $(ADAPTER_SRC) $(filter-out daemon/main.c,$(wildcard daemon/*.c)))
 TOOLS := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard tools/*/*.c)))))
 UNIT_TESTS := $(sort $(patsubst tests/%.c,%,$(wildcard tests/test-*.c)))
 FUZZERS := $(sort $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz-*.c)))
 BENCHES := $(sort $(patsubst tests/bench/%.c,%,$(wildcard tests/bench/bench-*.c)))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+# flags per object: pure files see only libcrypto and inih
+PURE_CFLAGS := -Ibuild-aux/pure-guard $(call pkgcflags,$(CORE_PKGS))
+IO_CFLAGS := $(call pkgcflags,$(CORE_PKGS) $(DAEMON_PKGS))
+$(call obj,$(PURE_SRC)): FG_OBJ_CFLAGS := $(PURE_CFLAGS)
+FG_OBJ_CFLAGS ?= $(IO_CFLAGS)
 
 LIB_A := $(BUILD)/libfglib.a
 CORE_A := $(BUILD)/libfgcore.a
@@ -89,7 +104,7 @@ TEST_BINS := $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 TEST_TOOLS := $(sort $(patsubst tests/%.c,%,$(wildcard tests/tools/*.c)))
 TEST_BINS += $(addprefix $(BUILD)/tests/,$(TEST_TOOLS))
 
-.PHONY: all check demo deps install uninstall fuzz bench docs clean check-docs \
+.PHONY: print-pure print-adapters all check demo deps install uninstall fuzz bench docs clean check-docs \
 	deb image image-check vm-check test-build check-gpiod2
 .DEFAULT_GOAL := all
 # keep objects of pattern-built programs (tests, benchmarks) between runs
@@ -99,12 +114,12 @@ all: $(PROGRAMS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(FG_CPPFLAGS) $(FG_CFLAGS) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(FG_CPPFLAGS) $(FG_OBJ_CFLAGS) $(FG_CFLAGS) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(LIB_A): $(call obj,$(LIB_SRC))
 	@rm -f $@
 	$(AR) rcs $@ $^
-$(CORE_A): $(call obj,$(CORE_SRC))
+$(CORE_A): $(call obj,$(PURE_SRC))
 	@rm -f $@
 	$(AR) rcs $@ $^
 $(DAEMON_A): $(call obj,$(DAEMON_SRC))
@@ -125,13 +140,19 @@ $(foreach t,$(TOOLS),$(eval $(call tool_rule,$(t))))
 # --- tests -----------------------------------------------------------------
 $(BUILD)/tests/%: $(call obj,tests/%.c) $(DAEMON_A) $(CORE_A) $(LIB_A)
 	@mkdir -p $(@D)
-	$(CC) $(FG_LDFLAGS) $(LDFLAGS) -o $@ $^ $(ALL_LIBS) $(call pkglibs,$(TEST_PKGS))
+	$(CC) $(FG_LDFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) -Wl,--start-group $(filter %.a,$^) -Wl,--end-group $(ALL_LIBS) $(call pkglibs,$(TEST_PKGS))
 
 # The simulator's unit test compiles its pure pieces directly (they are not
 # in any library: the daemon must never link them).
 $(BUILD)/tests/test-flicsim-proto: $(call obj,tools/flicsim/chaskey.c tools/flicsim/button-proto.c)
 
 test-build: $(PROGRAMS) $(TEST_BINS)
+
+# the pure sources, for tests/check-purity
+print-pure:
+	@echo $(PURE_SRC)
+print-adapters:
+	@echo $(ADAPTER_SRC)
 
 check: deps
 	@$(MAKE) --no-print-directory test-build
@@ -233,7 +254,7 @@ FUZZ_BUILD := build-fuzz
 FUZZ_TIME ?= 60
 FUZZ_CFLAGS := -std=gnu17 -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
 	$(FG_CPPFLAGS) $(call pkgcflags,$(CORE_PKGS))
-FUZZ_CORE_SRC := $(LIB_SRC) $(CORE_SRC)
+FUZZ_CORE_SRC := $(LIB_SRC) $(PURE_SRC)
 
 $(FUZZ_BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)

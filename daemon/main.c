@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/config.h"
+#include "config/config.h"
 #include "lib/log.h"
 #include "lib/strv.h"
 #include "manager.h"

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/pairing-export.h"
-#include "flicgate-dbus.h"
+#include "radio/pairing-export.h"
+#include "control/flicgate-dbus.h"
 #include "lib/log.h"
 #include "lib/strv.h"
 #include "lib/timeutil.h"

@@ -12,10 +12,10 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
-#include "io/api.h"
-#include "io/buttons.h"
-#include "io/gpio.h"
-#include "io/pipeline.h"
+#include "control/api.h"
+#include "radio/buttons.h"
+#include "feedback/gpio.h"
+#include "delivery/pipeline.h"
 #include "manager.h"
 
 struct fg_manager {

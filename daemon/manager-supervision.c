@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/audit.h"
-#include "io/supervisor.h"
+#include "supervision/audit.h"
+#include "supervision/supervisor.h"
 #include "lib/log.h"
 #include "manager-private.h"
 

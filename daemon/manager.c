@@ -12,12 +12,12 @@
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
-#include "flicgate-dbus.h"
-#include "io/api.h"
-#include "io/buttons.h"
-#include "io/gpio.h"
-#include "io/pipeline.h"
-#include "io/supervisor.h"
+#include "control/flicgate-dbus.h"
+#include "control/api.h"
+#include "radio/buttons.h"
+#include "feedback/gpio.h"
+#include "delivery/pipeline.h"
+#include "supervision/supervisor.h"
 #include "lib/fileio.h"
 #include "lib/log.h"
 #include "lib/strv.h"

@@ -3,7 +3,7 @@
 
 #include <stdbool.h>
 
-#include "core/config.h"
+#include "config/config.h"
 
 /*
  * The one owner of everything flicgated runs: the sd-event loop, the D-Bus

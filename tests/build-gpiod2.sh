@@ -4,7 +4,7 @@
 #
 # Makes a Debian 13 (trixie) build root with mmdebstrap once, keeps it under
 # $FG_CACHE (default ~/.cache/flicgate), copies daemon/ and tests/ into it,
-# compiles every daemon/io/gpio*.c with the core and lib files they need
+# compiles every daemon/feedback/gpio*.c with the core and lib files they need
 # with -Werror and FG_GPIOD_API=2, links tests/test-gpio.c and runs it
 # there (the adapter on a real sd-event loop, the libgpiod 2 driver's
 # paths that need no hardware: missing chip, missing label, not a chip).
@@ -63,13 +63,13 @@ chroot "$ROOT" /bin/sh -euc '
 		-Wstrict-prototypes -Wno-unused-parameter -Wpointer-arith -Wundef -Wvla \
 		-Wwrite-strings -Wmissing-declarations -Wnull-dereference -Werror \
 		-D_GNU_SOURCE -DFG_GPIOD_API=2 -Idaemon $(pkg-config --cflags libgpiod libsystemd cmocka)"
-	SRC="daemon/lib/*.c daemon/core/pattern.c daemon/core/feedback.c daemon/core/debounce.c daemon/io/gpio*.c"
+	SRC="daemon/lib/*.c daemon/feedback/*.c"
 	mkdir -p /build
 	for f in $SRC tests/test-gpio.c; do
 		gcc $CFLAGS -c "$f" -o "/build/$(echo "$f" | tr / _).o"
 	done
 	# the libgpiod 2 driver must really be in there
-	nm /build/daemon_io_gpio-gpiod2.c.o | grep -q " D fg_gpio_driver_gpiod" ||
+	nm /build/daemon_feedback_gpio-gpiod2.c.o | grep -q " D fg_gpio_driver_gpiod" ||
 		{ echo "gpio-gpiod2.c compiled to nothing" >&2; exit 1; }
 	gcc -o /build/test-gpio /build/*.o $(pkg-config --libs libgpiod libsystemd cmocka)
 	/build/test-gpio

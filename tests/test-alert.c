@@ -9,8 +9,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "core/alert.h"
-#include "core/template.h"
+#include "delivery/alert.h"
+#include "delivery/template.h"
 
 static void test_roundtrip(void **state)
 {

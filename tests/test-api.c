@@ -22,8 +22,8 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
-#include "flicgate-dbus.h"
-#include "io/api.h"
+#include "control/flicgate-dbus.h"
+#include "control/api.h"
 
 #define MAX_ANSWERS 160
 #define MAX_ASKED 160

@@ -8,7 +8,7 @@
 
 #include "fg-test.h"
 
-#include "core/audit.h"
+#include "supervision/audit.h"
 #include "lib/timeutil.h"
 
 #define SEC FG_USEC_PER_SEC

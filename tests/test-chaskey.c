@@ -16,7 +16,7 @@
  */
 #include "test-flic2-util.h"
 
-#include "core/chaskey.h"
+#include "radio/chaskey.h"
 
 static const uint32_t ref_key[4] = { 0x833D3433, 0x009F389F, 0x2398E64F, 0x417ACF39 };
 

@@ -9,7 +9,7 @@
 
 #include "fg-test.h"
 
-#include "core/config.h"
+#include "config/config.h"
 #include "lib/fileio.h"
 #include "lib/strv.h"
 #include "lib/timeutil.h"

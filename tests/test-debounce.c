@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "fg-test.h"
 
-#include "core/debounce.h"
+#include "feedback/debounce.h"
 #include "lib/timeutil.h"
 
 #define MS FG_USEC_PER_MSEC

@@ -6,7 +6,7 @@
 
 #include "fg-test.h"
 
-#include "core/feedback.h"
+#include "feedback/feedback.h"
 #include "lib/timeutil.h"
 
 #define MS FG_USEC_PER_MSEC

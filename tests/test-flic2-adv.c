@@ -4,7 +4,7 @@
 
 #include "test-flic2-util.h"
 
-#include "core/flic2-adv.h"
+#include "radio/flic2-adv.h"
 
 static void test_uuid_parse(void **state)
 {

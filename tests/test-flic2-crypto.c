@@ -10,7 +10,7 @@
 
 #include "test-flic2-util.h"
 
-#include "core/flic2-crypto.h"
+#include "radio/flic2-crypto.h"
 
 static void hex32(const char *hex, uint8_t out[32])
 {

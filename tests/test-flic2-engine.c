@@ -13,10 +13,10 @@
 
 #include "test-flic2-util.h"
 
-#include "core/chaskey.h"
-#include "core/flic2-crypto.h"
-#include "core/flic2-packet.h"
-#include "core/flic2.h"
+#include "radio/chaskey.h"
+#include "radio/flic2-crypto.h"
+#include "radio/flic2-packet.h"
+#include "radio/flic2.h"
 
 #define SEC UINT64_C(1000000)
 #define MAX_ACTS 128

@@ -8,7 +8,7 @@
 
 #include "test-flic2-util.h"
 
-#include "core/flic2-packet.h"
+#include "radio/flic2-packet.h"
 
 static void fill(uint8_t *p, size_t n, uint8_t start)
 {

@@ -11,7 +11,7 @@
 #include "test-flic2-util.h"
 #include "test-flic2-transcript.h"
 
-#include "core/flic2.h"
+#include "radio/flic2.h"
 
 #define SEC UINT64_C(1000000)
 

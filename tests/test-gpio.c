@@ -8,8 +8,8 @@
 
 #include "fg-test.h"
 
-#include "io/gpio-driver.h"
-#include "io/gpio.h"
+#include "feedback/gpio-driver.h"
+#include "feedback/gpio.h"
 #include "lib/log.h"
 #include "lib/timeutil.h"
 

@@ -6,7 +6,7 @@
 
 #include "fg-test.h"
 
-#include "core/health.h"
+#include "supervision/health.h"
 #include "lib/timeutil.h"
 
 #define SEC FG_USEC_PER_SEC

@@ -14,7 +14,7 @@
 #include "lib/mask.h"
 #include "lib/strv.h"
 #include "lib/timeutil.h"
-#include "core/gesture.h"
+#include "radio/gesture.h"
 
 static void test_duration_parse(void **state)
 {

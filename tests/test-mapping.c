@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "core/mapping.h"
+#include "delivery/mapping.h"
 
 #define SEC UINT64_C(1000000)
 #define NOW (UINT64_C(1764000000) * SEC)

@@ -8,8 +8,8 @@
 
 #include "test-flic2-util.h"
 
-#include "core/flic2-crypto.h"
-#include "core/pairing-export.h"
+#include "radio/flic2-crypto.h"
+#include "radio/pairing-export.h"
 
 static struct fg_pairing_export_entry entry(unsigned last, const char *name, bool dedup)
 {

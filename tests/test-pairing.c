@@ -12,7 +12,7 @@
 
 #include "test-flic2-util.h"
 
-#include "core/pairing.h"
+#include "radio/pairing.h"
 #include "lib/fileio.h"
 
 static struct fg_flic2_pairing sample(void)

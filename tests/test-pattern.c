@@ -5,7 +5,7 @@
 
 #include "fg-test.h"
 
-#include "core/pattern.h"
+#include "feedback/pattern.h"
 #include "lib/timeutil.h"
 
 #define MS FG_USEC_PER_MSEC

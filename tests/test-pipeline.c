@@ -3,7 +3,7 @@
 #include "fg-test.h"
 #include "sink-helper.h"
 
-#include "io/pipeline.h"
+#include "delivery/pipeline.h"
 #include "lib/fileio.h"
 #include "lib/log.h"
 #include "lib/timeutil.h"

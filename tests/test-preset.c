@@ -9,8 +9,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "core/preset.h"
-#include "core/template.h"
+#include "delivery/preset.h"
+#include "delivery/template.h"
 #include "lib/strv.h"
 
 static struct fg_alert alert;

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <cmocka.h>
 
-#include "core/retry.h"
+#include "delivery/retry.h"
 
 #define SEC UINT64_C(1000000)
 

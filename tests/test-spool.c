@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include "fg-test.h"
-#include "core/spool.h"
-#include "core/template.h"
+#include "delivery/spool.h"
+#include "delivery/template.h"
 #include "lib/fileio.h"
 
 static char dir[] = "/tmp/fg-test-spool-XXXXXX";

@@ -3,8 +3,8 @@
 #include "fg-test.h"
 #include "sink-helper.h"
 
-#include "io/pipeline.h"
-#include "io/supervisor.h"
+#include "delivery/pipeline.h"
+#include "supervision/supervisor.h"
 #include "lib/log.h"
 #include "lib/strv.h"
 #include "lib/timeutil.h"

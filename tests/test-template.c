@@ -9,9 +9,9 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "core/config.h"
-#include "core/strbuf.h"
-#include "core/template.h"
+#include "config/config.h"
+#include "lib/strbuf.h"
+#include "delivery/template.h"
 
 static char *render(const char *tpl)
 {

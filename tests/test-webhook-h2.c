@@ -17,9 +17,9 @@
 
 #include <sys/stat.h>
 
-#include "core/preset.h"
-#include "core/template.h"
-#include "io/webhook.h"
+#include "delivery/preset.h"
+#include "delivery/template.h"
+#include "delivery/webhook.h"
 
 #define SERIAL_SENDS 4
 #define BURST 12

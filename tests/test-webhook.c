@@ -3,7 +3,7 @@
 #include "fg-test.h"
 #include "sink-helper.h"
 
-#include "io/webhook.h"
+#include "delivery/webhook.h"
 #include "lib/strv.h"
 
 struct result {

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fileio.h"
+#include "lib/fileio.h"
 
 static int write_all(int fd, const void *data, size_t len)
 {

@@ -7,7 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "lib/log.h"
 
 static int log_level = LOG_INFO;
 static const char *log_ident = "flicgate";

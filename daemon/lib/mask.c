@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "mask.h"
+#include "lib/mask.h"
 
 const char *fg_mask_secret(const char *secret, char *buf, size_t size)
 {

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "strv.h"
+#include "lib/strv.h"
 
 size_t fg_strv_length(char *const *l)
 {

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "timeutil.h"
+#include "lib/timeutil.h"
 
 static const struct {
 	const char *suffix;

@@ -16,7 +16,7 @@
 
 #include "../sink-helper.h"
 
-#include "io/pipeline.h"
+#include "delivery/pipeline.h"
 #include "lib/log.h"
 #include "lib/timeutil.h"
 

@@ -11,10 +11,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/chaskey.h"
-#include "core/flic2-crypto.h"
-#include "core/flic2-packet.h"
-#include "core/flic2.h"
+#include "radio/chaskey.h"
+#include "radio/flic2-crypto.h"
+#include "radio/flic2-packet.h"
+#include "radio/flic2.h"
 
 static uint64_t now_ns(void)
 {

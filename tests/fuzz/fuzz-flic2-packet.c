@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/chaskey.h"
-#include "core/flic2-adv.h"
-#include "core/flic2-packet.h"
+#include "radio/chaskey.h"
+#include "radio/flic2-adv.h"
+#include "radio/flic2-packet.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

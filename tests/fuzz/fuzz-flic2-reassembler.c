@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/flic2-packet.h"
+#include "radio/flic2-packet.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

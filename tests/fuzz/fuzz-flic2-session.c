@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/chaskey.h"
-#include "core/flic2-crypto.h"
-#include "core/flic2-packet.h"
-#include "core/flic2.h"
+#include "radio/chaskey.h"
+#include "radio/flic2-crypto.h"
+#include "radio/flic2-packet.h"
+#include "radio/flic2.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/flic2-crypto.h"
-#include "core/pairing-export.h"
+#include "radio/flic2-crypto.h"
+#include "radio/pairing-export.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/pattern.h"
+#include "feedback/pattern.h"
 #include "lib/timeutil.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

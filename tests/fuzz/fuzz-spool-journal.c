@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/spool.h"
+#include "delivery/spool.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -36,9 +36,9 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
-#include "core/config.h"
-#include "flicgate-dbus.h"
-#include "io/api.h"
+#include "config/config.h"
+#include "control/flicgate-dbus.h"
+#include "control/api.h"
 #include "lib/strv.h"
 #include "lib/timeutil.h"
 

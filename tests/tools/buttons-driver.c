@@ -41,8 +41,8 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
-#include "core/config.h"
-#include "io/buttons.h"
+#include "config/config.h"
+#include "radio/buttons.h"
 #include "lib/log.h"
 #include "lib/strv.h"
 

@@ -26,9 +26,9 @@
 
 #include <systemd/sd-event.h>
 
-#include "core/config.h"
-#include "core/mapping.h"
-#include "io/pipeline.h"
+#include "config/config.h"
+#include "delivery/mapping.h"
+#include "delivery/pipeline.h"
 #include "lib/log.h"
 
 struct driver {

@@ -14,7 +14,7 @@
 #include <systemd/sd-event.h>
 
 #include "ctl.h"
-#include "flicgate-dbus.h"
+#include "control/flicgate-dbus.h"
 #include "lib/fileio.h"
 #include "lib/strv.h"
 #include "lib/timeutil.h"

@@ -10,7 +10,7 @@
 #include <systemd/sd-bus.h>
 
 #include "ctl.h"
-#include "flicgate-dbus.h"
+#include "control/flicgate-dbus.h"
 #include "lib/timeutil.h"
 
 /*

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "ctl.h"
-#include "flicgate-dbus.h"
+#include "control/flicgate-dbus.h"
 #include "lib/strv.h"
 
 /*

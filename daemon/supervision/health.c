@@ -1,0 +1,604 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "supervision/health.h"
+#include "lib/timeutil.h"
+
+struct button {
+	char *name;
+	char *name_id;
+	uint64_t offline_after;		/* 0: the default */
+	uint64_t added_at;		/* offline counts from here until first seen */
+	bool seen;
+	uint64_t last_seen;
+	unsigned mv;
+	unsigned low_count;
+	bool battery_low;
+	uint64_t low_since;
+	bool offline;
+};
+
+struct fg_health {
+	struct fg_health_params p;
+	char *gateway;
+	uint64_t started;
+
+	struct button *buttons;
+	size_t n_buttons;
+
+	bool cond_active[_FG_HEALTH_COND_MAX];
+	uint64_t cond_since[_FG_HEALTH_COND_MAX];
+	bool raised[_FG_HEALTH_KIND_MAX];	/* gateway alarms only */
+	uint64_t spool_since;
+	size_t spool_depth;
+
+	struct fg_health_change *queue;
+	size_t n_queue, queue_cap;
+};
+
+static const char *const kind_names[_FG_HEALTH_KIND_MAX] = {
+	[FG_HEALTH_BATTERY_LOW] = "battery",
+	[FG_HEALTH_BUTTON_OFFLINE] = "offline",
+	[FG_HEALTH_BLUETOOTH_GONE] = "bluetooth",
+	[FG_HEALTH_TARGETS_FAILING] = "delivery",
+	[FG_HEALTH_SPOOL_HIGH] = "spool",
+	[FG_HEALTH_CLOCK_UNSYNCED] = "clock",
+};
+
+/* which gateway alarm follows each raw condition */
+static const enum fg_health_kind cond_kind[_FG_HEALTH_COND_MAX] = {
+	[FG_HEALTH_COND_BLUETOOTH_GONE] = FG_HEALTH_BLUETOOTH_GONE,
+	[FG_HEALTH_COND_TARGETS_FAILING] = FG_HEALTH_TARGETS_FAILING,
+	[FG_HEALTH_COND_CLOCK_UNSYNCED] = FG_HEALTH_CLOCK_UNSYNCED,
+};
+
+const char *fg_health_kind_to_string(enum fg_health_kind k)
+{
+	return k >= 0 && k < _FG_HEALTH_KIND_MAX ? kind_names[k] : NULL;
+}
+
+int fg_health_battery_percent(unsigned mv)
+{
+	/*
+	 * A CR2032 under the button's light load: flat near 3.0 V for most of
+	 * its life, then a knee. Piecewise linear between these points; an
+	 * estimate for people, never a threshold (thresholds are in mV).
+	 */
+	static const struct {
+		unsigned mv;
+		int pct;
+	} curve[] = {
+		{ 3000, 100 }, { 2950, 90 }, { 2900, 80 }, { 2850, 70 }, { 2800, 60 },
+		{ 2750, 50 }, { 2700, 40 }, { 2650, 30 }, { 2600, 20 }, { 2500, 10 },
+		{ 2400, 5 }, { 2200, 0 },
+	};
+	size_t n = sizeof(curve) / sizeof(curve[0]);
+
+	if (mv >= curve[0].mv)
+		return 100;
+	for (size_t i = 1; i < n; i++)
+		if (mv >= curve[i].mv) {
+			unsigned span = curve[i - 1].mv - curve[i].mv;
+			int dp = curve[i - 1].pct - curve[i].pct;
+
+			return curve[i].pct + (int)((mv - curve[i].mv) * (unsigned)dp / span);
+		}
+	return 0;
+}
+
+static int push(struct fg_health *h, enum fg_health_kind k, bool raised, const char *subject,
+		const char *name_id_base, uint64_t since, const char *fmt, ...)
+	__attribute__((format(printf, 7, 8)));
+
+static int push(struct fg_health *h, enum fg_health_kind k, bool raised, const char *subject,
+		const char *name_id_base, uint64_t since, const char *fmt, ...)
+{
+	struct fg_health_change *c;
+	va_list ap;
+
+	if (h->n_queue == h->queue_cap) {
+		size_t cap = h->queue_cap ? h->queue_cap * 2 : 8;
+		struct fg_health_change *q = realloc(h->queue, cap * sizeof(*q));
+
+		if (!q)
+			return -ENOMEM;
+		h->queue = q;
+		h->queue_cap = cap;
+	}
+	c = &h->queue[h->n_queue++];
+	memset(c, 0, sizeof(*c));
+	c->kind = k;
+	c->raised = raised;
+	c->since_usec = since;
+	snprintf(c->subject, sizeof(c->subject), "%s", subject ? subject : "");
+	snprintf(c->name_id, sizeof(c->name_id), "%s-%s", name_id_base, kind_names[k]);
+	va_start(ap, fmt);
+	vsnprintf(c->info, sizeof(c->info), fmt, ap);
+	va_end(ap);
+	return 0;
+}
+
+static int set_params(struct fg_health *h, const struct fg_health_params *p)
+{
+	char *g = strdup(p->gateway_name ? p->gateway_name : "flicgate");
+
+	if (!g)
+		return -ENOMEM;
+	free(h->gateway);
+	h->gateway = g;
+	h->p = *p;
+	h->p.gateway_name = h->gateway;
+	return 0;
+}
+
+int fg_health_new(const struct fg_health_params *p, uint64_t now, struct fg_health **ret)
+{
+	struct fg_health *h = calloc(1, sizeof(*h));
+	int r;
+
+	if (!h)
+		return -ENOMEM;
+	r = set_params(h, p);
+	if (r < 0) {
+		free(h);
+		return r;
+	}
+	h->started = now;
+	*ret = h;
+	return 0;
+}
+
+struct fg_health *fg_health_free(struct fg_health *h)
+{
+	if (!h)
+		return NULL;
+	for (size_t i = 0; i < h->n_buttons; i++) {
+		free(h->buttons[i].name);
+		free(h->buttons[i].name_id);
+	}
+	free(h->buttons);
+	free(h->queue);
+	free(h->gateway);
+	free(h);
+	return NULL;
+}
+
+int fg_health_set_params(struct fg_health *h, const struct fg_health_params *p, uint64_t now)
+{
+	int r = set_params(h, p);
+
+	if (r < 0)
+		return r;
+	/* a spool alarm level that moved may close the alarm at once */
+	return fg_health_spool_depth(h, h->spool_depth, now);
+}
+
+static struct button *find(const struct fg_health *h, const char *name)
+{
+	for (size_t i = 0; name && i < h->n_buttons; i++)
+		if (strcmp(h->buttons[i].name, name) == 0)
+			return &h->buttons[i];
+	return NULL;
+}
+
+static uint64_t offline_after(const struct fg_health *h, const struct button *b)
+{
+	return b->offline_after ? b->offline_after : h->p.offline_after_usec;
+}
+
+int fg_health_add_button(struct fg_health *h, const char *name, const char *name_id,
+			 uint64_t offline_after_usec, uint64_t now)
+{
+	struct button *b = find(h, name), *nb;
+	char *id;
+
+	id = strdup(name_id ? name_id : name);
+	if (!id)
+		return -ENOMEM;
+	if (b) {
+		free(b->name_id);
+		b->name_id = id;
+		b->offline_after = offline_after_usec;
+		return 0;
+	}
+	nb = realloc(h->buttons, (h->n_buttons + 1) * sizeof(*nb));
+	if (!nb) {
+		free(id);
+		return -ENOMEM;
+	}
+	h->buttons = nb;
+	b = &h->buttons[h->n_buttons];
+	memset(b, 0, sizeof(*b));
+	b->name = strdup(name);
+	if (!b->name) {
+		free(id);
+		return -ENOMEM;
+	}
+	b->name_id = id;
+	b->offline_after = offline_after_usec;
+	b->added_at = now;
+	h->n_buttons++;
+	return 0;
+}
+
+int fg_health_remove_button(struct fg_health *h, const char *name, uint64_t now)
+{
+	struct button *b = find(h, name);
+	size_t i;
+
+	if (!b)
+		return -ENOENT;
+	/* a button taken out of service must not leave an alarm open forever */
+	if (b->battery_low)
+		push(h, FG_HEALTH_BATTERY_LOW, false, b->name, b->name_id, b->low_since,
+		     "Button %s removed from the configuration", b->name);
+	if (b->offline)
+		push(h, FG_HEALTH_BUTTON_OFFLINE, false, b->name, b->name_id, b->last_seen,
+		     "Button %s removed from the configuration", b->name);
+	free(b->name);
+	free(b->name_id);
+	i = (size_t)(b - h->buttons);
+	memmove(b, b + 1, (h->n_buttons - i - 1) * sizeof(*b));
+	h->n_buttons--;
+	return 0;
+}
+
+int fg_health_button_seen(struct fg_health *h, const char *name, uint64_t now)
+{
+	struct button *b = find(h, name);
+
+	if (!b)
+		return -ENOENT;
+	b->seen = true;
+	b->last_seen = now;
+	if (b->offline) {
+		b->offline = false;
+		return push(h, FG_HEALTH_BUTTON_OFFLINE, false, b->name, b->name_id, now,
+			    "Button %s is seen again", b->name);
+	}
+	return 0;
+}
+
+int fg_health_button_battery(struct fg_health *h, const char *name, unsigned mv, uint64_t now)
+{
+	struct button *b = find(h, name);
+
+	if (!b)
+		return -ENOENT;
+	b->mv = mv;
+	if (mv < h->p.low_battery_mv) {
+		/* one sag under load is not a flat battery: wait for a second reading */
+		if (b->low_count++ == 0)
+			b->low_since = now;
+		if (!b->battery_low && b->low_count >= FG_HEALTH_LOW_READINGS) {
+			b->battery_low = true;
+			return push(h, FG_HEALTH_BATTERY_LOW, true, b->name, b->name_id, b->low_since,
+				    "Battery of button %s is low: %u mV (about %d%%); replace its CR2032 cell",
+				    b->name, mv, fg_health_battery_percent(mv));
+		}
+		return 0;
+	}
+	b->low_count = 0;
+	if (b->battery_low && mv >= h->p.low_battery_mv + h->p.battery_hysteresis_mv) {
+		b->battery_low = false;
+		return push(h, FG_HEALTH_BATTERY_LOW, false, b->name, b->name_id, now,
+			    "Battery of button %s is fine again: %u mV", b->name, mv);
+	}
+	return 0;
+}
+
+static uint64_t cond_delay(const struct fg_health *h, enum fg_health_condition c)
+{
+	switch (c) {
+	case FG_HEALTH_COND_BLUETOOTH_GONE:
+		return h->p.bluetooth_gone_after_usec;
+	case FG_HEALTH_COND_TARGETS_FAILING:
+		return h->p.targets_failing_after_usec;
+	case FG_HEALTH_COND_CLOCK_UNSYNCED:
+		return FG_HEALTH_CLOCK_GRACE_USEC;
+	case _FG_HEALTH_COND_MAX:
+		break;
+	}
+	return UINT64_MAX;
+}
+
+static bool cond_enabled(const struct fg_health *h, enum fg_health_condition c)
+{
+	return c != FG_HEALTH_COND_CLOCK_UNSYNCED || h->p.require_time_sync;
+}
+
+static int raise_cond(struct fg_health *h, enum fg_health_condition c, uint64_t now)
+{
+	enum fg_health_kind k = cond_kind[c];
+	char d[FG_DURATION_BUF];
+	uint64_t since = h->cond_since[c];
+
+	h->raised[k] = true;
+	fg_format_duration((now - since) / FG_USEC_PER_SEC * FG_USEC_PER_SEC, d, sizeof(d));
+	switch (c) {
+	case FG_HEALTH_COND_BLUETOOTH_GONE:
+		return push(h, k, true, NULL, h->gateway, since,
+			    "Gateway %s: no Bluetooth adapter or bluetoothd for %s; button presses cannot be received",
+			    h->gateway, d);
+	case FG_HEALTH_COND_TARGETS_FAILING:
+		return push(h, k, true, NULL, h->gateway, since,
+			    "Gateway %s: every alert target has failed for %s; alerts are kept on disk",
+			    h->gateway, d);
+	case FG_HEALTH_COND_CLOCK_UNSYNCED:
+		return push(h, k, true, NULL, h->gateway, since,
+			    "Gateway %s: system clock not synchronised for %s; TLS to the targets may fail",
+			    h->gateway, d);
+	case _FG_HEALTH_COND_MAX:
+		break;
+	}
+	return -EINVAL;
+}
+
+int fg_health_condition(struct fg_health *h, enum fg_health_condition c, bool active, uint64_t now)
+{
+	enum fg_health_kind k;
+
+	if (c < 0 || c >= _FG_HEALTH_COND_MAX)
+		return -EINVAL;
+	k = cond_kind[c];
+	if (active) {
+		if (!h->cond_active[c]) {
+			h->cond_active[c] = true;
+			/* the clock may be unsynchronised since boot: grace counts from start */
+			h->cond_since[c] = now;
+		}
+		fg_health_tick(h, now);
+		return 0;
+	}
+	h->cond_active[c] = false;
+	if (h->raised[k]) {
+		static const char *const back[_FG_HEALTH_COND_MAX] = {
+			[FG_HEALTH_COND_BLUETOOTH_GONE] = "Bluetooth is back",
+			[FG_HEALTH_COND_TARGETS_FAILING] = "alert delivery works again",
+			[FG_HEALTH_COND_CLOCK_UNSYNCED] = "system clock synchronised",
+		};
+
+		h->raised[k] = false;
+		return push(h, k, false, NULL, h->gateway, now, "Gateway %s: %s", h->gateway, back[c]);
+	}
+	return 0;
+}
+
+int fg_health_spool_depth(struct fg_health *h, size_t depth, uint64_t now)
+{
+	h->spool_depth = depth;
+	if (!h->raised[FG_HEALTH_SPOOL_HIGH] && depth > h->p.spool_alarm) {
+		h->raised[FG_HEALTH_SPOOL_HIGH] = true;
+		h->spool_since = now;
+		return push(h, FG_HEALTH_SPOOL_HIGH, true, NULL, h->gateway, now,
+			    "Gateway %s: %zu alerts waiting for delivery (alarm above %u)",
+			    h->gateway, depth, h->p.spool_alarm);
+	}
+	/* close only well below the level, so a spool hovering there stays quiet */
+	if (h->raised[FG_HEALTH_SPOOL_HIGH] && depth <= h->p.spool_alarm / 2) {
+		h->raised[FG_HEALTH_SPOOL_HIGH] = false;
+		return push(h, FG_HEALTH_SPOOL_HIGH, false, NULL, h->gateway, now,
+			    "Gateway %s: spool down to %zu alerts", h->gateway, depth);
+	}
+	return 0;
+}
+
+static uint64_t button_deadline(const struct fg_health *h, const struct button *b)
+{
+	uint64_t after = offline_after(h, b), ref;
+
+	if (after == 0 || b->offline)
+		return UINT64_MAX;
+	ref = b->seen ? b->last_seen : b->added_at;
+	return ref > UINT64_MAX - after ? UINT64_MAX : ref + after;
+}
+
+static uint64_t cond_deadline(const struct fg_health *h, enum fg_health_condition c)
+{
+	uint64_t since = h->cond_since[c], delay = cond_delay(h, c);
+
+	if (!h->cond_active[c] || h->raised[cond_kind[c]] || !cond_enabled(h, c))
+		return UINT64_MAX;
+	if (c == FG_HEALTH_COND_CLOCK_UNSYNCED && since < h->started)
+		since = h->started;
+	return since > UINT64_MAX - delay ? UINT64_MAX : since + delay;
+}
+
+void fg_health_tick(struct fg_health *h, uint64_t now)
+{
+	for (size_t i = 0; i < h->n_buttons; i++) {
+		struct button *b = &h->buttons[i];
+		char d[FG_DURATION_BUF];
+
+		if (now < button_deadline(h, b))
+			continue;
+		b->offline = true;
+		fg_format_duration(offline_after(h, b), d, sizeof(d));
+		if (b->seen)
+			push(h, FG_HEALTH_BUTTON_OFFLINE, true, b->name, b->name_id, b->last_seen,
+			     "Button %s not seen for more than %s: check it is in range and its battery",
+			     b->name, d);
+		else
+			push(h, FG_HEALTH_BUTTON_OFFLINE, true, b->name, b->name_id, b->added_at,
+			     "Button %s never seen in %s since the gateway started watching it",
+			     b->name, d);
+	}
+	for (int c = 0; c < _FG_HEALTH_COND_MAX; c++)
+		if (now >= cond_deadline(h, c))
+			raise_cond(h, c, now);
+}
+
+uint64_t fg_health_next_deadline(const struct fg_health *h)
+{
+	uint64_t next = UINT64_MAX;
+
+	for (size_t i = 0; i < h->n_buttons; i++) {
+		uint64_t d = button_deadline(h, &h->buttons[i]);
+
+		if (d < next)
+			next = d;
+	}
+	for (int c = 0; c < _FG_HEALTH_COND_MAX; c++) {
+		uint64_t d = cond_deadline(h, c);
+
+		if (d < next)
+			next = d;
+	}
+	return next;
+}
+
+int fg_health_next_change(struct fg_health *h, struct fg_health_change *ret)
+{
+	if (h->n_queue == 0)
+		return 0;
+	*ret = h->queue[0];
+	memmove(h->queue, h->queue + 1, (h->n_queue - 1) * sizeof(*h->queue));
+	h->n_queue--;
+	return 1;
+}
+
+bool fg_health_alarm_active(const struct fg_health *h, enum fg_health_kind k, const char *subject)
+{
+	const struct button *b;
+
+	switch (k) {
+	case FG_HEALTH_BATTERY_LOW:
+		b = find(h, subject);
+		return b && b->battery_low;
+	case FG_HEALTH_BUTTON_OFFLINE:
+		b = find(h, subject);
+		return b && b->offline;
+	case FG_HEALTH_BLUETOOTH_GONE:
+	case FG_HEALTH_TARGETS_FAILING:
+	case FG_HEALTH_SPOOL_HIGH:
+	case FG_HEALTH_CLOCK_UNSYNCED:
+		return h->raised[k];
+	case _FG_HEALTH_KIND_MAX:
+		break;
+	}
+	return false;
+}
+
+size_t fg_health_n_buttons(const struct fg_health *h)
+{
+	return h->n_buttons;
+}
+
+int fg_health_button_status(const struct fg_health *h, size_t i, struct fg_health_button_status *ret)
+{
+	const struct button *b;
+
+	if (i >= h->n_buttons)
+		return -ENOENT;
+	b = &h->buttons[i];
+	*ret = (struct fg_health_button_status){
+		.name = b->name,
+		.seen = b->seen,
+		.last_seen_usec = b->last_seen,
+		.battery_mv = b->mv,
+		.battery_percent = b->mv ? fg_health_battery_percent(b->mv) : -1,
+		.battery_low = b->battery_low,
+		.offline = b->offline,
+	};
+	return 0;
+}
+
+/*
+ * State file, one record per line:
+ *   flicgate-health 1
+ *   button NAME seen_at REALTIME|- mv N low N battery_low 0|1 offline 0|1
+ *   gateway KIND
+ * Ages go through the wall clock because CLOCK_MONOTONIC restarts at boot.
+ */
+int fg_health_serialize(const struct fg_health *h, uint64_t now_mono, uint64_t now_real,
+			char **ret, size_t *ret_len)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return -ENOMEM;
+	fprintf(f, "flicgate-health 1\n");
+	for (size_t i = 0; i < h->n_buttons; i++) {
+		const struct button *b = &h->buttons[i];
+
+		fprintf(f, "button %s seen_at ", b->name);
+		if (b->seen && now_mono >= b->last_seen && now_real >= now_mono - b->last_seen)
+			fprintf(f, "%" PRIu64, now_real - (now_mono - b->last_seen));
+		else
+			fputc('-', f);
+		fprintf(f, " mv %u low %u battery_low %d offline %d\n", b->mv, b->low_count,
+			b->battery_low, b->offline);
+	}
+	for (int k = FG_HEALTH_BLUETOOTH_GONE; k < _FG_HEALTH_KIND_MAX; k++)
+		if (h->raised[k])
+			fprintf(f, "gateway %s\n", kind_names[k]);
+	if (fclose(f) != 0) {
+		free(buf);
+		return -ENOMEM;
+	}
+	*ret = buf;
+	*ret_len = len;
+	return 0;
+}
+
+int fg_health_restore(struct fg_health *h, const char *text, size_t len, uint64_t now_mono,
+		      uint64_t now_real)
+{
+	char *copy, *line, *save = NULL;
+	int restored = 0;
+
+	if (len < 17 || memcmp(text, "flicgate-health 1", 17) != 0)
+		return -EBADMSG;
+	copy = strndup(text, len);
+	if (!copy)
+		return -ENOMEM;
+	for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char name[128], seen[32], kind[32];
+		unsigned mv, low;
+		int bl, off;
+
+		if (sscanf(line, "button %127s seen_at %31s mv %u low %u battery_low %d offline %d",
+			   name, seen, &mv, &low, &bl, &off) == 6) {
+			struct button *b = find(h, name);
+
+			if (!b)
+				continue;	/* no longer configured */
+			if (strcmp(seen, "-") != 0) {
+				char *end;
+				unsigned long long at = strtoull(seen, &end, 10);
+
+				if (*end == '\0' && at <= now_real) {
+					uint64_t age = now_real - at;
+
+					/* older than our monotonic clock: counts from boot */
+					b->seen = true;
+					b->last_seen = age <= now_mono ? now_mono - age : 0;
+				}
+			}
+			if (mv <= 5000) {
+				b->mv = mv;
+				b->low_count = low > 100 ? 100 : low;
+			}
+			/* an alarm that was open stays open: its close must still be sent */
+			b->battery_low = bl == 1;
+			b->offline = off == 1 && !(b->seen && button_deadline(h, b) > now_mono);
+			if (off == 1 && !b->offline)
+				push(h, FG_HEALTH_BUTTON_OFFLINE, false, b->name, b->name_id, b->last_seen,
+				     "Button %s is seen again", b->name);
+			restored++;
+		} else if (sscanf(line, "gateway %31s", kind) == 1) {
+			for (int k = FG_HEALTH_BLUETOOTH_GONE; k < _FG_HEALTH_KIND_MAX; k++)
+				if (strcmp(kind, kind_names[k]) == 0)
+					h->raised[k] = true;
+		}
+	}
+	free(copy);
+	return restored;
+}
