@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The control API provider: what flicgatectl and busctl see and do, taken
- * from the subsystems the manager owns (daemon/io/api.h explains the
+ * from the subsystems the manager owns (daemon/control/api.h explains the
  * provider contract).
  */
 #include <errno.h>
@@ -17,7 +17,7 @@
 #include "lib/timeutil.h"
 #include "manager-private.h"
 
-/* ---- control API provider (daemon/io/api.h) ---------------------------
+/* ---- control API provider (daemon/control/api.h) ---------------------------
  *
  * What the D-Bus API shows comes from here. Subsystems that are not part
  * of this build leave their callbacks NULL: the API answers NotAvailable.

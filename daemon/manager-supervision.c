@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The control API's supervision calls (daemon/io/api.h): test-press
+ * The control API's supervision calls (daemon/control/api.h): test-press
  * window, the audit trail export, the supervision properties of the
  * Gateway and of each button. Everything comes from m->supervisor.
  */

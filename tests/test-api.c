@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Who may call a changing method, without blocking: the real API
- * (daemon/io/api.c) on a bus connection whose other end is played by the
+ * (daemon/control/api.c) on a bus connection whose other end is played by the
  * test. The test stands in for dbus-daemon: it answers Hello, sends
  * method calls "from" any unique name it likes, and holds every
  * GetConnectionCredentials the API asks until the test case answers it,

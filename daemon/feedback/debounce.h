@@ -8,7 +8,7 @@
  * Debouncing for a push button on a GPIO line: the level counts once it
  * has stayed the same for the whole window after the last edge. Pure: the
  * caller feeds edges (or fresh readings) with their time and calls
- * fg_debounce_settle() at the deadline it was given; daemon/io/gpio.c
+ * fg_debounce_settle() at the deadline it was given; daemon/feedback/gpio.c
  * does that with an sd-event timer.
  *
  * A plain value type (no allocation): embed it, fg_debounce_init() it.

@@ -15,7 +15,7 @@
  * cleared, alerts opened, delivered, closed, presses, the local
  * acknowledge); the core decides, for each output, which state shows and
  * when anything changes next. Pure: every call takes the CLOCK_MONOTONIC
- * time, nothing reads a clock, nothing arms a timer. daemon/io/gpio.c
+ * time, nothing reads a clock, nothing arms a timer. daemon/feedback/gpio.c
  * drives real lines from fg_feedback_evaluate() and sleeps until
  * view.next_usec.
  *

@@ -9,7 +9,7 @@
 #include "feedback/gpio.h"
 
 /*
- * What daemon/io/gpio.c needs from a backend. Internal to the gpio
+ * What daemon/feedback/gpio.c needs from a backend. Internal to the gpio
  * adapter (and its tests, which plug in a fake one). Every function
  * returns 0 or -errno; libgpiod's "-1 and errno" is converted here.
  */

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: MIT
 """The API module's signals and derived properties, with the real
-daemon/io/api.c inside api-driver (a scripted provider stands in for the
+daemon/control/api.c inside api-driver (a scripted provider stands in for the
 BlueZ adapter, the pipeline and the GPIO code until they are wired):
 PairingProgress in order from scanning to saved, InterfacesAdded for the
 paired button, the pairing window properties, PropertiesChanged for a

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * api-driver: the real control API (daemon/io/api.c) on a bus, fed by a
+ * api-driver: the real control API (daemon/control/api.c) on a bus, fed by a
  * scripted provider instead of the BlueZ adapter, the pipeline and the
  * GPIO code. The integration tests drive it through stdin, one command a
  * line, and read "OK" (or "ERR …") after each, plus "CALL …" lines for
