@@ -172,12 +172,12 @@ int main(int argc, char **argv)
 
 	if (print_system) {
 		print_system_config(config);
-		fg_config_free(config);
+		fg_config_unref(config);
 		return fflush(stdout) == 0 ? 0 : 1;
 	}
 	if (check) {
 		fg_config_print(config, stdout);
-		fg_config_free(config);
+		fg_config_unref(config);
 		printf("# configuration OK\n");
 		return fflush(stdout) == 0 ? 0 : 1;
 	}

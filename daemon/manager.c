@@ -373,7 +373,7 @@ int manager_reload(struct fg_manager *m, struct fg_api_error *err)
 	 */
 	r = fg_pipeline_reload(m->pipeline, c);
 	if (r < 0) {
-		fg_config_free(c);
+		fg_config_unref(c);
 		sd_notify(false, "READY=1\nSTATUS=Reload failed; running with the previous configuration");
 		return r;
 	}
@@ -383,7 +383,7 @@ int manager_reload(struct fg_manager *m, struct fg_api_error *err)
 		(void)fg_buttons_set_config(m->buttons, c);
 	if (m->supervisor)
 		(void)fg_supervisor_reload(m->supervisor, c);
-	fg_config_free(m->config);
+	fg_config_unref(m->config);
 	m->config = c;
 	apply_log_level(m);
 	log_notice("Configuration reloaded from %s", c->path);
@@ -501,7 +501,7 @@ int fg_manager_new(const struct fg_manager_options *opts, struct fg_config *conf
 
 	m = calloc(1, sizeof(*m));
 	if (!m) {
-		fg_config_free(config);
+		fg_config_unref(config);
 		return -ENOMEM;
 	}
 	m->opts = *opts;
@@ -647,7 +647,7 @@ struct fg_manager *fg_manager_free(struct fg_manager *m)
 	sd_event_source_unref(m->sigint_source);
 	sd_event_source_unref(m->sigterm_source);
 	sd_event_unref(m->event);
-	fg_config_free(m->config);
+	fg_config_unref(m->config);
 	free(m->config_path);
 	free(m->bus_address);
 	free(m->running_marker);

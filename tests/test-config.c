@@ -104,7 +104,7 @@ static void test_empty_defaults(void **state)
 	assert_int_equal(c->health.low_battery_mv, 2600);
 	assert_null(c->health.heartbeat_url);
 	assert_true(c->health.require_time_sync);
-	fg_config_free(c);
+	fg_config_unref(c);
 }
 
 static void test_button_defaults(void **state)
@@ -137,7 +137,7 @@ static void test_button_defaults(void **state)
 	assert_ptr_equal(fg_config_button_by_address(c, b->address), b);
 	assert_null(fg_config_button_by_serial(c, "BG30-C12345"));
 	assert_ptr_equal(fg_config_webhook_by_name(c, "alertops"), &c->webhooks[0]);
-	fg_config_free(c);
+	fg_config_unref(c);
 }
 
 static void test_full(void **state)
@@ -283,7 +283,7 @@ static void test_full(void **state)
 	assert_int_equal(c->health.webhooks[0], 0);
 	assert_false(c->health.require_time_sync);
 	assert_string_equal(c->system.hostname, "ward3");
-	fg_config_free(c);
+	fg_config_unref(c);
 }
 
 static void test_crlf_bom(void **state)
@@ -305,7 +305,7 @@ static void test_crlf_bom(void **state)
 	assert_string_equal(c->buttons[0].serial, "BG30-C12345");
 	assert_string_equal(c->buttons[0].info, "first\nsecond");
 	assert_int_equal(c->buttons[0].line, 6);
-	fg_config_free(c);
+	fg_config_unref(c);
 }
 
 static void test_long_lines(void **state)
@@ -328,7 +328,7 @@ static void test_long_lines(void **state)
 	c = parse_ok(text);
 	assert_string_equal(c->system.ssh_authorized_key, value);
 	assert_string_equal(c->system.hostname, "after");
-	fg_config_free(c);
+	fg_config_unref(c);
 
 	/* a long comment is still only a comment */
 	memset(value, '#', 500);
@@ -336,7 +336,7 @@ static void test_long_lines(void **state)
 	snprintf(text, sizeof(text), "%s%s\n[gateway]\nname = x\n", base_ok, value);
 	c = parse_ok(text);
 	assert_string_equal(c->gateway.name, "x");
-	fg_config_free(c);
+	fg_config_unref(c);
 }
 
 static void test_multiline_body_keeps_lines(void **state)
@@ -345,7 +345,7 @@ static void test_multiline_body_keeps_lines(void **state)
 		"[webhook g]\npreset = generic\nurl = https://h/x\nbody = {\n  \"a\": 1,\n  \"b\": 2\n  }\n");
 
 	assert_string_equal(c->webhooks[0].body, "{\n\"a\": 1,\n\"b\": 2\n}");
-	fg_config_free(c);
+	fg_config_unref(c);
 }
 
 static void test_bad_types(void **state)
@@ -525,7 +525,7 @@ static void test_inline_comment_and_colon(void **state)
 	struct fg_config *c = parse_ok("[gateway]\nname: colon form ; with a comment\n");
 
 	assert_string_equal(c->gateway.name, "colon form");
-	fg_config_free(c);
+	fg_config_unref(c);
 }
 
 static void test_unreadable_file(void **state)
@@ -548,7 +548,7 @@ static void test_unreadable_file(void **state)
 	assert_int_equal(fg_write_file_atomic(path, base_ok, strlen(base_ok), 0600), 0);
 	assert_int_equal(fg_config_load(path, &e, &c), 0);
 	assert_string_equal(c->path, path);
-	fg_config_free(c);
+	fg_config_unref(c);
 	c = NULL;
 	if (geteuid() != 0) {
 		/* root reads anything; the check is only meaningful otherwise */
@@ -617,7 +617,7 @@ static void test_example_parses(void **state)
 	/* as shipped: every key commented out, so all defaults */
 	c = parse_ok(text);
 	assert_int_equal(c->n_buttons, 0);
-	fg_config_free(c);
+	fg_config_unref(c);
 
 	/* every example uncommented: each documented example value is valid */
 	out = calloc(1, strlen(text) + 1);
@@ -642,7 +642,7 @@ static void test_example_parses(void **state)
 	assert_int_equal(c->n_buttons, 1);
 	assert_int_equal(c->gpio.backend, FG_GPIO_GPIOD);
 	assert_non_null(c->bluetooth.trusted_keys == NULL ? "none" : "some");
-	fg_config_free(c);
+	fg_config_unref(c);
 	free(out);
 	free(text);
 }
@@ -706,8 +706,8 @@ static void test_print_masks_and_round_trips(void **state)
 	drop_lines(out, "chars)");
 	drop_lines(out2, "chars)");
 	assert_string_equal(strchr(out, '\n'), strchr(out2, '\n'));
-	fg_config_free(c);
-	fg_config_free(c2);
+	fg_config_unref(c);
+	fg_config_unref(c2);
 	free(out);
 	free(out2);
 }

@@ -805,7 +805,7 @@ static void test_config_keys(void **state)
 		/* a defaulted config has every row's default */
 		assert_int_equal(fg_config_parse("t.ini", "", 0, &e, &c), 0);
 		assert_string_equal(c->gpio.patterns[s], fg_feedback_state_default(s));
-		fg_config_free(c);
+		fg_config_unref(c);
 		c = NULL;
 
 		snprintf(text, sizeof(text), "[gpio]\n%s_pattern = status_led: on for 2s\n",
@@ -815,7 +815,7 @@ static void test_config_keys(void **state)
 		for (int o = 0; o < _FG_FB_STATE_MAX; o++)
 			if (o != s)
 				assert_string_equal(c->gpio.patterns[o], fg_feedback_state_default(o));
-		fg_config_free(c);
+		fg_config_unref(c);
 		c = NULL;
 
 		snprintf(text, sizeof(text), "[gpio]\n\n%s_pattern = buzzer: beep 3x 100ms every 300ms\n",
@@ -836,7 +836,7 @@ static void test_config_keys(void **state)
 		if (fg_feedback_state_is_transient(s))
 			assert_non_null(strstr(e.messages[0], "buzzer: 'on' never ends"));
 		fg_config_errors_clear(&e);
-		fg_config_free(c);
+		fg_config_unref(c);
 		c = NULL;
 	}
 }

@@ -165,7 +165,7 @@ static void test_order_per_button(void **state)
 	}
 	fg_pipeline_free(p);
 	sd_event_unref(e);
-	fg_config_free(c);
+	fg_config_unref(c);
 }
 
 static void test_outage_then_recovery(void **state)
@@ -233,7 +233,7 @@ static void test_outage_then_recovery(void **state)
 	free(log);
 	fg_pipeline_free(p);
 	sd_event_unref(e);
-	fg_config_free(c);
+	fg_config_unref(c);
 }
 
 /* On recovery a listener queues and dispatches at once, as supervision does. */
@@ -273,7 +273,7 @@ static void test_recovery_listener_dispatches(void **state)
 	free(log);
 	fg_pipeline_free(p);
 	sd_event_unref(e);
-	fg_config_free(c);
+	fg_config_unref(c);
 }
 
 static void test_dead_letter_and_unhealthy(void **state)
@@ -310,12 +310,12 @@ static void test_dead_letter_and_unhealthy(void **state)
 	assert_int_equal(ts.last_status, 401);
 	c2 = load(NULL);
 	assert_int_equal(fg_pipeline_reload(p, c2), 0);
-	fg_config_free(c);
+	fg_config_unref(c);
 	run_until_empty(e, p, 5000);
 	assert_int_equal(events[FG_PIPELINE_DELIVERED], 3);
 	fg_pipeline_free(p);
 	sd_event_unref(e);
-	fg_config_free(c2);
+	fg_config_unref(c2);
 }
 
 static void test_restart_replays(void **state)
@@ -356,7 +356,7 @@ static void test_restart_replays(void **state)
 	free(log);
 	fg_pipeline_free(p);
 	sd_event_unref(e);
-	fg_config_free(c);
+	fg_config_unref(c);
 }
 
 static void test_test_alert_and_presets(void **state)
@@ -394,7 +394,7 @@ static void test_test_alert_and_presets(void **state)
 	free(log);
 	fg_pipeline_free(p);
 	sd_event_unref(e);
-	fg_config_free(c);
+	fg_config_unref(c);
 }
 
 /*
@@ -428,7 +428,7 @@ static void test_request_before_flush(void **state)
 	assert_int_equal(events[FG_PIPELINE_DELIVERED], 2);
 	fg_pipeline_free(p);
 	sd_event_unref(e);
-	fg_config_free(c);
+	fg_config_unref(c);
 }
 
 /* A Retry-After pauses the whole target, not only the alert that got it. */
@@ -466,7 +466,7 @@ static void test_retry_after_pauses_target(void **state)
 	free(log);
 	fg_pipeline_free(p);
 	sd_event_unref(e);
-	fg_config_free(c);
+	fg_config_unref(c);
 }
 
 /* The per-target token bucket spaces requests after the burst. */
@@ -500,7 +500,7 @@ static void test_rate_limit(void **state)
 	free(log);
 	fg_pipeline_free(p);
 	sd_event_unref(e);
-	fg_config_free(c);
+	fg_config_unref(c);
 }
 
 /* A queue whose [webhook] left the config is kept, shown, and sent once it is back. */
@@ -541,8 +541,8 @@ static void test_orphaned_queue(void **state)
 	run_until_empty(e, p, 5000);
 	fg_pipeline_free(p);
 	sd_event_unref(e);
-	fg_config_free(c);
-	fg_config_free(c2);
+	fg_config_unref(c);
+	fg_config_unref(c2);
 }
 
 /*
@@ -621,7 +621,7 @@ static void test_supervision_alert(void **state)
 	free(log);
 	fg_pipeline_free(p);
 	sd_event_unref(e);
-	fg_config_free(c);
+	fg_config_unref(c);
 }
 
 int main(void)

@@ -147,7 +147,7 @@ static void test_battery_alarm_and_state(void **state)
 	fg_supervisor_free(s);
 	fg_pipeline_free(p);
 	sd_event_unref(e);
-	fg_config_free(c);
+	fg_config_unref(c);
 }
 
 static void test_test_window(void **state)
@@ -193,7 +193,7 @@ static void test_test_window(void **state)
 	fg_supervisor_free(s);
 	fg_pipeline_free(p);
 	sd_event_unref(e);
-	fg_config_free(c);
+	fg_config_unref(c);
 }
 
 static int probe_value;
@@ -227,7 +227,7 @@ static void test_clock_probe(void **state)
 	fg_supervisor_free(s);
 	fg_pipeline_free(p);
 	sd_event_unref(e);
-	fg_config_free(c);
+	fg_config_unref(c);
 }
 
 /* A reload applies new thresholds and closes the alarms of buttons no longer listed. */
@@ -264,8 +264,8 @@ static void test_reload(void **state)
 	fg_supervisor_free(s);
 	fg_pipeline_free(p);
 	sd_event_unref(e);
-	fg_config_free(c);
-	fg_config_free(c2);
+	fg_config_unref(c);
+	fg_config_unref(c2);
 }
 
 int main(void)

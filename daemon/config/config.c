@@ -11,6 +11,7 @@
  * pieces that come back to the handler as continuations and are glued
  * together again before the value is used.
  */
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -1481,10 +1482,17 @@ static void check_config(struct parser *p)
 /* ------------------------------------------------------------------ */
 /* Entry points */
 
-struct fg_config *fg_config_free(struct fg_config *c)
+struct fg_config *fg_config_ref(struct fg_config *c)
 {
-	if (!c)
-		return NULL;
+	if (c) {
+		assert(c->n_ref > 0);
+		c->n_ref++;
+	}
+	return c;
+}
+
+static void config_free(struct fg_config *c)
+{
 	for (size_t i = 0; i < N_OPTIONS; i++) {
 		const struct option *o = &options[i];
 		size_t n = 1;
@@ -1540,6 +1548,15 @@ struct fg_config *fg_config_free(struct fg_config *c)
 	free(c->buttons);
 	free(c->path);
 	free(c);
+}
+
+struct fg_config *fg_config_unref(struct fg_config *c)
+{
+	if (!c)
+		return NULL;
+	assert(c->n_ref > 0);
+	if (--c->n_ref == 0)
+		config_free(c);
 	return NULL;
 }
 
@@ -1567,6 +1584,8 @@ int fg_config_parse(const char *filename, const char *text, size_t len,
 	int r;
 
 	p.config = calloc(1, sizeof(*p.config));
+	if (p.config)
+		p.config->n_ref = 1;
 	if (!p.config)
 		return -ENOMEM;
 	p.config->path = strdup(filename);
@@ -1588,7 +1607,7 @@ int fg_config_parse(const char *filename, const char *text, size_t len,
 	flush_pending(&p);
 	if (r == -2) {
 		parser_done(&p);
-		fg_config_free(p.config);
+		fg_config_unref(p.config);
 		return -ENOMEM;
 	}
 	/*
@@ -1602,7 +1621,7 @@ int fg_config_parse(const char *filename, const char *text, size_t len,
 		check_config(&p);
 	parser_done(&p);
 	if (p.n_errors > 0) {
-		fg_config_free(p.config);
+		fg_config_unref(p.config);
 		return -EINVAL;
 	}
 	*ret = p.config;

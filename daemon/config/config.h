@@ -173,6 +173,7 @@ struct fg_system_config {
 };
 
 struct fg_config {
+	unsigned n_ref;			/* fg_config_ref()/fg_config_unref() */
 	char *path;			/* file it was loaded from */
 	struct fg_gateway_config gateway;
 	struct fg_bluetooth_config bluetooth;
@@ -196,7 +197,7 @@ void fg_config_errors_clear(struct fg_config_errors *e);
 /*
  * Parse @text (@len bytes, CRLF and a UTF-8 BOM accepted) as if read from
  * @filename. On success *ret is a new config owned by the caller
- * (fg_config_free()). On any error returns -EINVAL, leaves *ret untouched
+ * (fg_config_unref()). On any error returns -EINVAL, leaves *ret untouched
  * and appends every error found to @errors (which may be NULL).
  */
 int fg_config_parse(const char *filename, const char *text, size_t len,
@@ -209,7 +210,15 @@ int fg_config_parse(const char *filename, const char *text, size_t len,
 int fg_config_load(const char *path, struct fg_config_errors *errors,
 		   struct fg_config **ret);
 
-struct fg_config *fg_config_free(struct fg_config *c);
+/*
+ * A loaded config is reference-counted and never changes after loading: a
+ * subsystem that keeps it past the call that handed it over takes a
+ * reference (fg_config_ref() returns @c) and drops it with fg_config_unref()
+ * when it switches to another one or is freed, so a reload can never leave
+ * anyone with a freed config. unref accepts NULL and returns NULL.
+ */
+struct fg_config *fg_config_ref(struct fg_config *c);
+struct fg_config *fg_config_unref(struct fg_config *c);
 
 /* Effective configuration as INI, secrets masked (flicgated --check-config). */
 void fg_config_print(const struct fg_config *c, FILE *f);

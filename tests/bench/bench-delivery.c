@@ -161,7 +161,7 @@ static void bench_latency(const char *base, const char *label, unsigned presses)
 	free(log);
 	fg_pipeline_free(p);
 	sd_event_unref(e);
-	fg_config_free(c);
+	fg_config_unref(c);
 	rm_rf(dir);
 	free(sent);
 	free(lat);
@@ -280,7 +280,7 @@ static void bench_drain(const char *base, unsigned count)
 	       (c1 - c0) / 5.0 * 100);
 	fg_pipeline_free(p);
 	sd_event_unref(e);
-	fg_config_free(c);
+	fg_config_unref(c);
 	rm_rf(dir);
 }
 

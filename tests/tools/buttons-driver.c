@@ -153,10 +153,10 @@ static void command(struct driver *d, char *line)
 		if (r >= 0) {
 			r = fg_buttons_set_config(d->buttons, c);
 			if (r >= 0) {
-				fg_config_free(d->config);
+				fg_config_unref(d->config);
 				d->config = c;
 			} else {
-				fg_config_free(c);
+				fg_config_unref(c);
 			}
 		}
 	} else if (strcmp(cmd, "quit") == 0) {
@@ -259,6 +259,6 @@ int main(int argc, char **argv)
 	fg_buttons_free(d.buttons);
 	sd_bus_flush_close_unref(d.bus);
 	sd_event_unref(d.event);
-	fg_config_free(d.config);
+	fg_config_unref(d.config);
 	return r < 0 ? 1 : 0;
 }

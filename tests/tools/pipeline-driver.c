@@ -189,7 +189,7 @@ int main(int argc, char **argv)
 	sd_event_source_disable_unref(d.feeder);
 	fg_pipeline_free(d.pipeline);
 	sd_event_unref(d.event);
-	fg_config_free(d.config);
+	fg_config_unref(d.config);
 	close(d.ack_fd);
 	return r < 0 ? 1 : r;
 }
