@@ -19,8 +19,7 @@
 
 /* ---- control API provider (daemon/control/api.h) ---------------------------
  *
- * What the D-Bus API shows comes from here. Subsystems that are not part
- * of this build leave their callbacks NULL: the API answers NotAvailable.
+ * What the D-Bus API shows comes from here; every callback is set.
  */
 
 static void api_get_gateway(void *userdata, struct fg_api_gateway *ret)

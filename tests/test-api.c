@@ -105,6 +105,43 @@ static int test_alert(void *userdata, const char *button_id, const char *target,
 	return 0;
 }
 
+/* The rest of the provider: these tests never reach it. */
+static int unused(struct fg_api_error *err)
+{
+	return fg_api_error_set(err, FG_API_ERR_FAILED, "not part of this test");
+}
+
+static int get_target(void *userdata, size_t i, struct fg_api_target *ret) { return -ENOENT; }
+static size_t n_deliveries(void *userdata) { return 0; }
+static int delivery_at(void *userdata, size_t i, struct fg_api_delivery *ret) { return -ENOENT; }
+static int open_pairing(void *userdata, uint64_t timeout_usec, const char *name,
+			struct fg_api_error *err) { return unused(err); }
+static int close_pairing(void *userdata, struct fg_api_error *err) { return unused(err); }
+static int acknowledge(void *userdata, bool *ret_silenced, struct fg_api_error *err)
+{
+	return unused(err);
+}
+static int unpair(void *userdata, const char *id, struct fg_api_error *err) { return unused(err); }
+static int export_pairings(void *userdata, char **ret_document, unsigned *ret_count,
+			   struct fg_api_error *err) { return unused(err); }
+static int import_pairings(void *userdata, const char *document, bool replace,
+			   unsigned *ret_count, struct fg_api_error *err) { return unused(err); }
+static void get_supervision(void *userdata, struct fg_api_supervision *ret)
+{
+	*ret = (struct fg_api_supervision){ .test_window_button = "" };
+}
+static int button_supervision(void *userdata, const char *id,
+			      struct fg_api_button_supervision *ret) { return -ENOENT; }
+static int open_test_window(void *userdata, uint64_t timeout_usec, const char *button_id,
+			    struct fg_api_error *err) { return unused(err); }
+static int close_test_window(void *userdata, struct fg_api_error *err) { return unused(err); }
+static int export_audit(void *userdata, uint64_t since_usec, uint64_t until_usec,
+			int (*cb)(const struct fg_api_audit_record *r, void *cb_userdata),
+			void *cb_userdata, unsigned *ret_skipped, struct fg_api_error *err)
+{
+	return unused(err);
+}
+
 /* ---- the test's end of the connection ---- */
 
 static int driver_filter(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
@@ -174,6 +211,20 @@ static void start_api(gid_t operator_gid)
 		.reload = reload,
 		.test_alert = test_alert,
 		.rename = rename_button,
+		.get_target = get_target,
+		.n_deliveries = n_deliveries,
+		.delivery_at = delivery_at,
+		.open_pairing = open_pairing,
+		.close_pairing = close_pairing,
+		.acknowledge = acknowledge,
+		.unpair = unpair,
+		.export_pairings = export_pairings,
+		.import_pairings = import_pairings,
+		.get_supervision = get_supervision,
+		.button_supervision = button_supervision,
+		.open_test_window = open_test_window,
+		.close_test_window = close_test_window,
+		.export_audit = export_audit,
 	};
 
 	assert_int_equal(fg_api_new(t.api_bus, &provider, operator_gid, &t.api), 0);

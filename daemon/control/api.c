@@ -152,11 +152,6 @@ static int reply_failure(sd_bus_error *ret_error, int r, const struct fg_api_err
 	return set_error(ret_error, FG_API_ERR_FAILED, "%s failed: %s", what, strerror(-r));
 }
 
-static int not_available(sd_bus_error *ret_error, const char *what)
-{
-	return set_error(ret_error, FG_API_ERR_NOT_AVAILABLE, "%s is not available in this build", what);
-}
-
 const char *fg_api_pairing_stage_to_string(enum fg_api_pairing_stage s)
 {
 	static const char *const names[_FG_API_PAIRING_STAGE_MAX] = {
@@ -535,21 +530,6 @@ static int defer_call(struct fg_api *a, sd_bus_message *m, const char *sender,
 	return 1;
 }
 
-/*
- * The gate of a changing method without arguments to check first: the
- * caller, then whether the subsystem behind it is in this build.
- */
-static int gate(struct fg_api *a, sd_bus_message *m, bool available, const char *what,
-		sd_bus_error *ret_error)
-{
-	int r = check_operator(a, m, ret_error);
-
-	/* refused, or on hold (1): the handler returns that as it is */
-	if (r != 0)
-		return r;
-	return available ? 0 : not_available(ret_error, what);
-}
-
 /* ---- buttons ------------------------------------------------------------ */
 
 static char *button_path(const char *id)
@@ -692,8 +672,8 @@ static int button_property(sd_bus *bus, const char *path, const char *interface,
 	if (r < 0)
 		return sd_bus_error_setf(ret_error, SD_BUS_ERROR_UNKNOWN_OBJECT,
 					 "No button at %s", path);
-	/* unsupervised (or no supervision in this build): unknown everywhere */
-	if (!a->p.button_supervision || a->p.button_supervision(a->p.userdata, id, &sup) < 0)
+	/* unsupervised: unknown everywhere */
+	if (a->p.button_supervision(a->p.userdata, id, &sup) < 0)
 		sup = (struct fg_api_button_supervision){ .battery_percent = -1 };
 	if (streq(property, FG_DBUS_BT_ID))
 		r = sd_bus_message_append(reply, "s", strempty(b.id));
@@ -754,10 +734,6 @@ static int method_unpair(sd_bus_message *m, void *userdata, sd_bus_error *ret_er
 		return r;
 	if (lookup_button(a, sd_bus_message_get_path(m), &id, &b) < 0)
 		return set_error(ret_error, FG_API_ERR_UNKNOWN_BUTTON, "No such button");
-	if (!a->p.unpair) {
-		free(id);
-		return not_available(ret_error, "Unpairing");
-	}
 	r = a->p.unpair(a->p.userdata, id, &e);
 	if (r < 0) {
 		free(id);
@@ -788,10 +764,6 @@ static int method_rename(sd_bus_message *m, void *userdata, sd_bus_error *ret_er
 				 "'%s' is not a valid button name (1-63 of A-Z a-z 0-9 _ . -)", name);
 	if (lookup_button(a, sd_bus_message_get_path(m), &id, &b) < 0)
 		return set_error(ret_error, FG_API_ERR_UNKNOWN_BUTTON, "No such button");
-	if (!a->p.rename) {
-		free(id);
-		return not_available(ret_error, "Renaming buttons");
-	}
 	if (find_button(a, name, &other) == 0 && !streq_ptr(other.id, id)) {
 		free(id);
 		return set_error(ret_error, FG_API_ERR_NAME_TAKEN,
@@ -863,7 +835,7 @@ static int append_targets(struct fg_api *a, sd_bus_message *reply, size_t n)
 	int r;
 
 	r = sd_bus_message_open_container(reply, 'a', FG_DBUS_TARGET_SIG);
-	for (size_t i = 0; r >= 0 && a->p.get_target && i < n; i++) {
+	for (size_t i = 0; r >= 0 && i < n; i++) {
 		if (a->p.get_target(a->p.userdata, i, &t) < 0)
 			continue;
 		r = sd_bus_message_append(reply, FG_DBUS_TARGET_SIG, strempty(t.name),
@@ -908,8 +880,7 @@ static int append_supervision(struct fg_api *a, const char *property, sd_bus_mes
 	char *name;
 	int r;
 
-	if (a->p.get_supervision)
-		a->p.get_supervision(a->p.userdata, &sv);
+	a->p.get_supervision(a->p.userdata, &sv);
 	if (streq(property, FG_DBUS_GW_TEST_WINDOW_OPEN))
 		r = sd_bus_message_append(reply, "b", (int)sv.test_window_open);
 	else if (streq(property, FG_DBUS_GW_TEST_WINDOW_END))
@@ -1024,8 +995,6 @@ static int method_open_pairing(sd_bus_message *m, void *userdata, sd_bus_error *
 	if (name[0] && find_button(a, name, &other) == 0)
 		return set_error(ret_error, FG_API_ERR_NAME_TAKEN,
 				 "A button is already called or matches '%s'", name);
-	if (!a->p.open_pairing)
-		return not_available(ret_error, "Pairing");
 	r = a->p.open_pairing(a->p.userdata, (uint64_t)seconds * 1000000, name, &e);
 	if (r < 0)
 		return reply_failure(ret_error, r, &e, "Opening the pairing window");
@@ -1040,7 +1009,7 @@ static int method_close_pairing(sd_bus_message *m, void *userdata, sd_bus_error 
 	struct fg_api_error e = { 0 };
 	int r;
 
-	r = gate(a, m, a->p.close_pairing, "Pairing", ret_error);
+	r = check_operator(a, m, ret_error);
 	if (r != 0)
 		return r;
 	r = a->p.close_pairing(a->p.userdata, &e);
@@ -1073,10 +1042,6 @@ static int method_test_alert(sd_bus_message *m, void *userdata, sd_bus_error *re
 		if (!id)
 			return -ENOMEM;
 	}
-	if (!a->p.test_alert) {
-		free(id);
-		return not_available(ret_error, "Alert delivery");
-	}
 	r = a->p.test_alert(a->p.userdata, id, target[0] ? target : NULL, &e);
 	if (r < 0) {
 		free(id);
@@ -1095,7 +1060,7 @@ static int method_acknowledge(sd_bus_message *m, void *userdata, sd_bus_error *r
 	bool silenced = false;
 	int r;
 
-	r = gate(a, m, a->p.acknowledge, "Local feedback (LEDs, buzzer)", ret_error);
+	r = check_operator(a, m, ret_error);
 	if (r != 0)
 		return r;
 	r = a->p.acknowledge(a->p.userdata, &silenced, &e);
@@ -1111,7 +1076,7 @@ static int method_reload(sd_bus_message *m, void *userdata, sd_bus_error *ret_er
 	struct fg_api_error e = { 0 };
 	int r;
 
-	r = gate(a, m, a->p.reload, "Reloading", ret_error);
+	r = check_operator(a, m, ret_error);
 	if (r != 0)
 		return r;
 	r = a->p.reload(a->p.userdata, &e);
@@ -1132,7 +1097,7 @@ static int method_recent_deliveries(sd_bus_message *m, void *userdata, sd_bus_er
 	r = sd_bus_message_read(m, "u", &max);
 	if (r < 0)
 		return r;
-	r = gate(a, m, a->p.n_deliveries && a->p.delivery_at, "Alert delivery", ret_error);
+	r = check_operator(a, m, ret_error);
 	if (r != 0)
 		return r;
 	n = a->p.n_deliveries(a->p.userdata);
@@ -1165,7 +1130,7 @@ static int method_export_pairings(sd_bus_message *m, void *userdata, sd_bus_erro
 	unsigned count = 0;
 	int r;
 
-	r = gate(a, m, a->p.export_pairings, "The pairing store", ret_error);
+	r = check_operator(a, m, ret_error);
 	if (r != 0)
 		return r;
 	r = a->p.export_pairings(a->p.userdata, &doc, &count, &e);
@@ -1190,7 +1155,7 @@ static int method_import_pairings(sd_bus_message *m, void *userdata, sd_bus_erro
 	r = sd_bus_message_read(m, "sb", &doc, &replace);
 	if (r < 0)
 		return r;
-	r = gate(a, m, a->p.import_pairings, "The pairing store", ret_error);
+	r = check_operator(a, m, ret_error);
 	if (r != 0)
 		return r;
 	r = a->p.import_pairings(a->p.userdata, doc, replace, &count, &e);
@@ -1229,10 +1194,6 @@ static int method_open_test_window(sd_bus_message *m, void *userdata, sd_bus_err
 		if (!id)
 			return -ENOMEM;
 	}
-	if (!a->p.open_test_window) {
-		free(id);
-		return not_available(ret_error, "Supervision");
-	}
 	r = a->p.open_test_window(a->p.userdata, timeout, id, &e);
 	free(id);
 	if (r < 0)
@@ -1247,7 +1208,7 @@ static int method_close_test_window(sd_bus_message *m, void *userdata, sd_bus_er
 	struct fg_api_error e = { 0 };
 	int r;
 
-	r = gate(a, m, a->p.close_test_window, "Supervision", ret_error);
+	r = check_operator(a, m, ret_error);
 	if (r != 0)
 		return r;
 	r = a->p.close_test_window(a->p.userdata, &e);
@@ -1291,7 +1252,7 @@ static int method_export_audit(sd_bus_message *m, void *userdata, sd_bus_error *
 	r = sd_bus_message_read(m, "ttu", &since, &until, &max);
 	if (r < 0)
 		return r;
-	r = gate(a, m, a->p.export_audit, "The audit trail", ret_error);
+	r = check_operator(a, m, ret_error);
 	if (r != 0)
 		return r;
 	if (until < since)
@@ -1393,14 +1354,24 @@ static const sd_bus_vtable gateway_vtable[] = {
 
 /* ---- life cycle ------------------------------------------------------------ */
 
+/* Every callback is required: the daemon runs every subsystem. */
+static bool provider_complete(const struct fg_api_provider *p)
+{
+	return p && p->get_gateway && p->n_buttons && p->button_at && p->button_by_id &&
+	       p->get_target && p->n_deliveries && p->delivery_at && p->reload &&
+	       p->open_pairing && p->close_pairing && p->test_alert && p->acknowledge &&
+	       p->unpair && p->rename && p->export_pairings && p->import_pairings &&
+	       p->get_supervision && p->button_supervision && p->open_test_window &&
+	       p->close_test_window && p->export_audit;
+}
+
 int fg_api_new(sd_bus *bus, const struct fg_api_provider *provider, gid_t operator_gid,
 	       struct fg_api **ret)
 {
 	struct fg_api *a;
 	int r;
 
-	if (!bus || !provider || !provider->get_gateway || !provider->n_buttons ||
-	    !provider->button_at || !provider->button_by_id)
+	if (!bus || !provider_complete(provider))
 		return -EINVAL;
 	a = calloc(1, sizeof(*a));
 	if (!a)

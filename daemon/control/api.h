@@ -13,10 +13,9 @@
  * Button object per known button, an ObjectManager over both.
  *
  * This module owns only the D-Bus side. Everything it shows or does comes
- * from a provider: a table of callbacks the manager fills in. A callback
- * left NULL means the subsystem behind it is not part of this build; the
- * method then fails with io.github.flicgate1.Error.NotAvailable and no
- * subsystem has to know about D-Bus. When something changes, the owner
+ * from a provider: a table of callbacks the manager fills in, every one
+ * of them required, so no subsystem has to know about D-Bus. When
+ * something changes, the owner
  * calls the fg_api_*_changed() / fg_api_pairing_progress() /
  * fg_api_delivery() notifiers below, which emit the signals.
  *
@@ -189,7 +188,8 @@ enum fg_api_pairing_stage {
 const char *fg_api_pairing_stage_to_string(enum fg_api_pairing_stage s);
 
 /*
- * Callbacks. @userdata is fg_api_provider.userdata. Each returns 0 or a
+ * Callbacks, all required (fg_api_new() refuses a provider that lacks
+ * one). @userdata is fg_api_provider.userdata. Each returns 0 or a
  * negative errno; on failure it may explain itself in @err (see above).
  * Lookups by @id get the id of a button the provider listed.
  */
@@ -204,7 +204,6 @@ struct fg_api_provider {
 	/* -ENOENT if unknown */
 	int (*button_by_id)(void *userdata, const char *id, struct fg_api_button *ret);
 
-	/* optional: NULL = not available in this build */
 	int (*get_target)(void *userdata, size_t i, struct fg_api_target *ret);
 	/* i < n_deliveries(); 0 is the newest */
 	size_t (*n_deliveries)(void *userdata);
@@ -234,7 +233,7 @@ struct fg_api_provider {
 	int (*import_pairings)(void *userdata, const char *document, bool replace,
 			       unsigned *ret_count, struct fg_api_error *err);
 
-	/* ---- supervision (docs/supervision.md); optional ---- */
+	/* ---- supervision (docs/supervision.md) ---- */
 	/* The Gateway's supervision properties; ret->alarms is the caller's (fg_strv_free). */
 	void (*get_supervision)(void *userdata, struct fg_api_supervision *ret);
 	/* One button's supervision properties; -ENOENT: not supervised (not configured). */
@@ -258,7 +257,7 @@ struct fg_api_provider {
 
 /*
  * Register the objects on @bus (a reference is taken). @provider is
- * copied. @operator_gid: members may call methods; (gid_t)-1 for none.
+ * copied; -EINVAL when a callback is missing. @operator_gid: members may call methods; (gid_t)-1 for none.
  * *ret owned by the caller: fg_api_free().
  */
 int fg_api_new(sd_bus *bus, const struct fg_api_provider *provider, gid_t operator_gid,

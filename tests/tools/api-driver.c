@@ -550,6 +550,44 @@ static int p_import(void *userdata, const char *document, bool replace, unsigned
 	return 0;
 }
 
+/*
+ * Supervision is not scripted here (test-supervision-*.py run the real
+ * daemon): its methods answer NotAvailable, its properties are neutral.
+ */
+static int p_no_supervision(struct fg_api_error *err)
+{
+	return fg_api_error_set(err, FG_API_ERR_NOT_AVAILABLE, "Supervision is not available in this build");
+}
+
+static void p_get_supervision(void *userdata, struct fg_api_supervision *ret)
+{
+	*ret = (struct fg_api_supervision){ .test_window_button = "" };
+}
+
+static int p_button_supervision(void *userdata, const char *id, struct fg_api_button_supervision *ret)
+{
+	return -ENOENT;
+}
+
+static int p_open_test_window(void *userdata, uint64_t timeout_usec, const char *button_id,
+			      struct fg_api_error *err)
+{
+	return p_no_supervision(err);
+}
+
+static int p_close_test_window(void *userdata, struct fg_api_error *err)
+{
+	return p_no_supervision(err);
+}
+
+static int p_export_audit(void *userdata, uint64_t since_usec, uint64_t until_usec,
+			  int (*cb)(const struct fg_api_audit_record *r, void *cb_userdata),
+			  void *cb_userdata, unsigned *ret_skipped, struct fg_api_error *err)
+{
+	return fg_api_error_set(err, FG_API_ERR_NOT_AVAILABLE,
+				"The audit trail is not available in this build");
+}
+
 static const struct fg_api_provider provider = {
 	.get_gateway = p_get_gateway,
 	.n_buttons = p_n_buttons,
@@ -567,6 +605,11 @@ static const struct fg_api_provider provider = {
 	.rename = p_rename,
 	.export_pairings = p_export,
 	.import_pairings = p_import,
+	.get_supervision = p_get_supervision,
+	.button_supervision = p_button_supervision,
+	.open_test_window = p_open_test_window,
+	.close_test_window = p_close_test_window,
+	.export_audit = p_export_audit,
 };
 
 /* ---- commands ------------------------------------------------------------------- */
