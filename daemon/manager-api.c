@@ -312,11 +312,6 @@ static int api_acknowledge(void *userdata, bool *ret_silenced, struct fg_api_err
 	return 0;
 }
 
-static int api_reload(void *userdata, struct fg_api_error *err)
-{
-	return manager_reload(userdata, err);
-}
-
 /*
  * The button an API id stands for, as the radio knows it: the [button]
  * section's (by its name) or the unconfigured one's (by its address).
@@ -561,7 +556,6 @@ static const struct fg_api_provider api_provider = {
 	.n_buttons = api_n_buttons,
 	.button_at = api_button_at,
 	.button_by_id = api_button_by_id,
-	.reload = api_reload,
 	.rename = api_rename,
 	.acknowledge = api_acknowledge,
 	.get_target = api_get_target,
@@ -575,7 +569,7 @@ static const struct fg_api_provider api_provider = {
 	.import_pairings = api_import_pairings,
 };
 
-int manager_api_setup(struct fg_manager *m)
+int manager_api_setup(struct fg_manager *m, int (*reload)(void *userdata, struct fg_api_error *err))
 {
 	struct fg_api_provider p = api_provider;
 	struct group *gr;
@@ -590,6 +584,7 @@ int manager_api_setup(struct fg_manager *m)
 		log_info("No group '%s': only root and our own user may use flicgatectl's changing commands",
 			 FG_DBUS_OPERATOR_GROUP);
 	p.userdata = m;
+	p.reload = reload;
 	manager_supervision_api(&p);
 	return fg_api_new(m->bus, &p, operator_gid, &m->api);
 }
