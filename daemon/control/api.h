@@ -32,7 +32,7 @@
 
 struct fg_api;
 
-/* Error codes; each maps to one D-Bus error name (the table in api.c). */
+/* Error codes; each maps to one D-Bus error name (the table in api-errors.c). */
 enum fg_api_errcode {
 	FG_API_OK,
 	FG_API_ERR_FAILED,
