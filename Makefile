@@ -260,7 +260,14 @@ $(FUZZ_BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	clang $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
 
-$(FUZZ_BUILD)/%: $(FUZZ_BUILD)/obj/tests/fuzz/%.o $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(FUZZ_CORE_SRC))
+# the fuzzers link the pure files and lib/ only (through an archive, so a
+# target takes just what it calls): a fuzzer needing an adapter fails to link
+FUZZ_A := $(FUZZ_BUILD)/libfgpure.a
+$(FUZZ_A): $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(FUZZ_CORE_SRC))
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(FUZZ_BUILD)/%: $(FUZZ_BUILD)/obj/tests/fuzz/%.o $(FUZZ_A)
 	clang -fsanitize=fuzzer,address,undefined -o $@ $^ $(call pkglibs,$(CORE_PKGS)) -lm
 
 fuzz: deps $(addprefix $(FUZZ_BUILD)/,$(FUZZERS))
