@@ -104,7 +104,7 @@ TEST_BINS := $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 TEST_TOOLS := $(sort $(patsubst tests/%.c,%,$(wildcard tests/tools/*.c)))
 TEST_BINS += $(addprefix $(BUILD)/tests/,$(TEST_TOOLS))
 
-.PHONY: print-pure print-adapters all check demo deps install uninstall fuzz bench docs clean check-docs \
+.PHONY: print-pure print-adapters fuzz-deps all check demo deps install uninstall fuzz bench docs clean check-docs \
 	deb image image-check vm-check test-build check-gpiod2
 .DEFAULT_GOAL := all
 # keep objects of pattern-built programs (tests, benchmarks) between runs
@@ -270,7 +270,10 @@ $(FUZZ_A): $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(FUZZ_CORE_SRC))
 $(FUZZ_BUILD)/%: $(FUZZ_BUILD)/obj/tests/fuzz/%.o $(FUZZ_A)
 	clang -fsanitize=fuzzer,address,undefined -o $@ $^ $(call pkglibs,$(CORE_PKGS)) -lm
 
-fuzz: deps $(addprefix $(FUZZ_BUILD)/,$(FUZZERS))
+fuzz-deps:
+	@$(MAKE) --no-print-directory deps EXTRA_DEB_DEPS=libclang-rt-dev
+
+fuzz: fuzz-deps $(addprefix $(FUZZ_BUILD)/,$(FUZZERS))
 	@set -e; for f in $(FUZZERS); do \
 		mkdir -p $(FUZZ_BUILD)/corpus/$$f; \
 		seeds=tests/fuzz/corpus/$$f; [ -d $$seeds ] || seeds=; \
