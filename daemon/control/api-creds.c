@@ -10,6 +10,7 @@
 
 #include "control/api-private.h"
 #include "control/flicgate-dbus.h"
+#include "lib/bus-props.h"
 #include "lib/log.h"
 #include "lib/timeutil.h"
 
@@ -125,15 +126,55 @@ static void verdict_from_peer(struct fg_api *a, sd_bus_message *m, struct fg_ver
 	sd_bus_creds_unref(creds);
 }
 
+/* What dbus-daemon's answer to GetConnectionCredentials says of a caller. */
+struct caller_creds {
+	uint32_t uid, pid;
+	bool has_uid;
+	const gid_t *gids;	/* points into the answer */
+	int n_gids;		/* -1: not reported */
+};
+
+static int read_uid(sd_bus_message *m, void *base, void *userdata)
+{
+	struct caller_creds *c = base;
+	int r = sd_bus_message_read_basic(m, 'u', &c->uid);
+
+	if (r < 0)
+		return r;
+	c->has_uid = true;
+	return 1;
+}
+
+static int read_gids(sd_bus_message *m, void *base, void *userdata)
+{
+	struct caller_creds *c = base;
+	const void *p;
+	size_t size = 0;
+	int r;
+
+	/* groups we cannot take as they are: left to /proc, as if not reported */
+	if (sizeof(gid_t) != sizeof(uint32_t))
+		return sd_bus_message_skip(m, "au");
+	r = sd_bus_message_read_array(m, 'u', &p, &size);
+	if (r < 0)
+		return r;
+	c->gids = p;
+	c->n_gids = (int)(size / sizeof(uint32_t));
+	return 1;
+}
+
+static const struct fg_bus_prop caller_creds_props[] = {
+	FG_BUS_PROP_FN("UnixUserID", "u", read_uid, 0),
+	FG_BUS_PROP("ProcessID", "u", struct caller_creds, pid, 0),
+	FG_BUS_PROP_FN("UnixGroupIDs", "au", read_gids, 0),
+	{ 0 }
+};
+
 /* The verdict in dbus-daemon's answer to GetConnectionCredentials. */
 static void verdict_from_reply(struct fg_api *a, sd_bus_message *reply, struct fg_verdict *ret)
 {
 	const sd_bus_error *e = sd_bus_message_get_error(reply);
-	const gid_t *gids = NULL;
-	bool has_uid = false;
-	uint32_t uid = 0, pid = 0;
-	size_t size = 0;
-	int n_gids = -1;
+	struct caller_creds c = { .n_gids = -1 };
 	int r;
 
 	*ret = (struct fg_verdict){ .uid = (uid_t)-1 };
@@ -141,42 +182,16 @@ static void verdict_from_reply(struct fg_api *a, sd_bus_message *reply, struct f
 		ret->error = -sd_bus_error_get_errno(e);
 		return;
 	}
-	r = sd_bus_message_enter_container(reply, 'a', "{sv}");
-	while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
-		const char *key;
-
-		r = sd_bus_message_read(reply, "s", &key);
-		if (r < 0)
-			break;
-		if (streq(key, "UnixUserID")) {
-			r = sd_bus_message_read(reply, "v", "u", &uid);
-			has_uid = r >= 0;
-		} else if (streq(key, "ProcessID"))
-			r = sd_bus_message_read(reply, "v", "u", &pid);
-		else if (streq(key, "UnixGroupIDs") && sizeof(gid_t) == sizeof(uint32_t)) {
-			const void *p;
-
-			r = sd_bus_message_enter_container(reply, 'v', "au");
-			if (r >= 0)
-				r = sd_bus_message_read_array(reply, 'u', &p, &size);
-			if (r >= 0) {
-				gids = p;
-				n_gids = (int)(size / sizeof(uint32_t));
-				r = sd_bus_message_exit_container(reply);
-			}
-		} else
-			r = sd_bus_message_skip(reply, "v");
-		if (r >= 0)
-			r = sd_bus_message_exit_container(reply);
-	}
-	if (r >= 0 && !has_uid)
+	/* a value of another type than the specification's is a broken answer */
+	r = fg_bus_props_read(reply, caller_creds_props, FG_BUS_PROPS_STRICT, NULL, &c, NULL, NULL);
+	if (r >= 0 && !c.has_uid)
 		r = -ENODATA;
 	if (r < 0) {
 		ret->error = r;
 		return;
 	}
-	ret->uid = uid;
-	ret->allowed = operator_allowed(a, uid, gids, n_gids, (pid_t)pid);
+	ret->uid = c.uid;
+	ret->allowed = operator_allowed(a, c.uid, c.gids, c.n_gids, (pid_t)c.pid);
 }
 
 static int defer_call(struct fg_api *a, sd_bus_message *m, const char *sender,
