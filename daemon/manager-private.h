@@ -57,7 +57,7 @@ struct fg_manager {
  * needs of manager.c (the reload) it is handed at set-up.
  * @reload: the Gateway's Reload, called with @m as userdata.
  */
-int manager_api_setup(struct fg_manager *m, int (*reload)(void *userdata, struct fg_api_error *err));
+int manager_api_setup(struct fg_manager *m, int (*reload)(struct fg_api_error *err, void *userdata));
 void manager_api_pipeline_event(struct fg_manager *m, const struct fg_pipeline_event *ev);
 void manager_api_button_changed(struct fg_manager *m, const struct fg_button_status *st);
 void manager_api_pairing(struct fg_manager *m, const struct fg_pairing_report *rep);

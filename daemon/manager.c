@@ -400,7 +400,7 @@ int fg_manager_reload(struct fg_manager *m)
 }
 
 /* The control API's Reload: handed to manager_api_setup(), which calls back. */
-static int api_reload(void *userdata, struct fg_api_error *err)
+static int api_reload(struct fg_api_error *err, void *userdata)
 {
 	return manager_reload(userdata, err);
 }

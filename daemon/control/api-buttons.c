@@ -33,7 +33,7 @@ static int lookup_button(struct fg_api *a, const char *path, char **ret_id,
 	r = sd_bus_path_decode(path, FG_DBUS_BUTTON_PREFIX, &id);
 	if (r <= 0)
 		return r < 0 ? r : -ENOENT;
-	r = a->p.button_by_id(a->p.userdata, id, ret);
+	r = a->p.button_by_id(id, ret, a->p.userdata);
 	if (r < 0) {
 		free(id);
 		return r;
@@ -50,7 +50,7 @@ int api_current_ids(struct fg_api *a, char ***ret)
 	int r;
 
 	for (size_t i = 0; i < n; i++) {
-		if (a->p.button_at(a->p.userdata, i, &b) < 0 || !b.id)
+		if (a->p.button_at(i, &b, a->p.userdata) < 0 || !b.id)
 			continue;
 		r = fg_strv_push(&ids, b.id);
 		if (r < 0) {
@@ -77,7 +77,7 @@ int api_find_button(struct fg_api *a, const char *query, struct fg_api_button *r
 
 	for (int pass = 0; pass < 3; pass++)
 		for (size_t i = 0; i < n; i++) {
-			if (a->p.button_at(a->p.userdata, i, &b) < 0)
+			if (a->p.button_at(i, &b, a->p.userdata) < 0)
 				continue;
 			if ((pass == 0 && (streq_ptr(b.id, query) || streq_ptr(b.name, query))) ||
 			    (pass == 1 && is_addr && b.has_address && memcmp(b.address, addr, 6) == 0) ||
@@ -152,7 +152,7 @@ static int button_property(sd_bus *bus, const char *path, const char *interface,
 		return sd_bus_error_setf(ret_error, SD_BUS_ERROR_UNKNOWN_OBJECT,
 					 "No button at %s", path);
 	/* unsupervised: unknown everywhere */
-	if (a->p.button_supervision(a->p.userdata, id, &sup) < 0)
+	if (a->p.button_supervision(id, &sup, a->p.userdata) < 0)
 		sup = (struct fg_api_button_supervision){ .battery_percent = -1 };
 	if (streq(property, FG_DBUS_BT_ID))
 		r = sd_bus_message_append(reply, "s", strempty(b.id));
@@ -213,7 +213,7 @@ static int method_unpair(sd_bus_message *m, void *userdata, sd_bus_error *ret_er
 		return r;
 	if (lookup_button(a, sd_bus_message_get_path(m), &id, &b) < 0)
 		return api_set_error(ret_error, FG_API_ERR_UNKNOWN_BUTTON, "No such button");
-	r = a->p.unpair(a->p.userdata, id, &e);
+	r = a->p.unpair(id, &e, a->p.userdata);
 	if (r < 0) {
 		free(id);
 		return api_reply_failure(ret_error, r, &e, "Unpairing");
@@ -248,7 +248,7 @@ static int method_rename(sd_bus_message *m, void *userdata, sd_bus_error *ret_er
 		return api_set_error(ret_error, FG_API_ERR_NAME_TAKEN,
 				     "Another button is already called or matches '%s'", name);
 	}
-	r = a->p.rename(a->p.userdata, id, name, &e);
+	r = a->p.rename(id, name, &e, a->p.userdata);
 	if (r < 0) {
 		free(id);
 		return api_reply_failure(ret_error, r, &e, "Renaming");

@@ -44,7 +44,7 @@ static int append_targets(struct fg_api *a, sd_bus_message *reply, size_t n)
 
 	r = sd_bus_message_open_container(reply, 'a', FG_DBUS_TARGET_SIG);
 	for (size_t i = 0; r >= 0 && i < n; i++) {
-		if (a->p.get_target(a->p.userdata, i, &t) < 0)
+		if (a->p.get_target(i, &t, a->p.userdata) < 0)
 			continue;
 		r = sd_bus_message_append(reply, FG_DBUS_TARGET_SIG, strempty(t.name),
 					  strempty(t.health), t.queued, t.delivered, t.dead,
@@ -68,7 +68,7 @@ static int append_button_summary(struct fg_api *a, const char *property, sd_bus_
 	if (streq(property, FG_DBUS_GW_OPEN_ALERTS))
 		r = sd_bus_message_open_container(reply, 'a', "s");
 	for (size_t i = 0; r >= 0 && i < n; i++) {
-		if (a->p.button_at(a->p.userdata, i, &b) < 0)
+		if (a->p.button_at(i, &b, a->p.userdata) < 0)
 			continue;
 		connected += b.connected;
 		if (streq(property, FG_DBUS_GW_OPEN_ALERTS) && streq_ptr(b.alert_state, "open"))
@@ -88,7 +88,7 @@ static int append_supervision(struct fg_api *a, const char *property, sd_bus_mes
 	char *name;
 	int r;
 
-	a->p.get_supervision(a->p.userdata, &sv);
+	a->p.get_supervision(&sv, a->p.userdata);
 	if (streq(property, FG_DBUS_GW_TEST_WINDOW_OPEN))
 		r = sd_bus_message_append(reply, "b", (int)sv.test_window_open);
 	else if (streq(property, FG_DBUS_GW_TEST_WINDOW_END))
@@ -126,7 +126,7 @@ static int gateway_property(sd_bus *bus, const char *path, const char *interface
 	    streq(property, FG_DBUS_GW_TEST_WINDOW_BUTTON) || streq(property, FG_DBUS_GW_ALARMS))
 		return append_supervision(a, property, reply);
 
-	a->p.get_gateway(a->p.userdata, &g);
+	a->p.get_gateway(&g, a->p.userdata);
 	if (streq(property, FG_DBUS_GW_NAME))
 		return sd_bus_message_append(reply, "s", strempty(g.name));
 	if (streq(property, FG_DBUS_GW_CONFIG_PATH))
@@ -203,7 +203,7 @@ static int method_open_pairing(sd_bus_message *m, void *userdata, sd_bus_error *
 	if (name[0] && api_find_button(a, name, &other) == 0)
 		return api_set_error(ret_error, FG_API_ERR_NAME_TAKEN,
 				     "A button is already called or matches '%s'", name);
-	r = a->p.open_pairing(a->p.userdata, (uint64_t)seconds * 1000000, name, &e);
+	r = a->p.open_pairing((uint64_t)seconds * 1000000, name, &e, a->p.userdata);
 	if (r < 0)
 		return api_reply_failure(ret_error, r, &e, "Opening the pairing window");
 	log_notice("Pairing window opened over D-Bus%s%s", name[0] ? " for " : "", name);
@@ -220,7 +220,7 @@ static int method_close_pairing(sd_bus_message *m, void *userdata, sd_bus_error 
 	r = api_check_operator(a, m, ret_error);
 	if (r != 0)
 		return r;
-	r = a->p.close_pairing(a->p.userdata, &e);
+	r = a->p.close_pairing(&e, a->p.userdata);
 	if (r < 0)
 		return api_reply_failure(ret_error, r, &e, "Closing the pairing window");
 	fg_api_gateway_changed(a);
@@ -250,7 +250,7 @@ static int method_test_alert(sd_bus_message *m, void *userdata, sd_bus_error *re
 		if (!id)
 			return -ENOMEM;
 	}
-	r = a->p.test_alert(a->p.userdata, id, target[0] ? target : NULL, &e);
+	r = a->p.test_alert(id, target[0] ? target : NULL, &e, a->p.userdata);
 	if (r < 0) {
 		free(id);
 		return api_reply_failure(ret_error, r, &e, "The test alert");
@@ -271,7 +271,7 @@ static int method_acknowledge(sd_bus_message *m, void *userdata, sd_bus_error *r
 	r = api_check_operator(a, m, ret_error);
 	if (r != 0)
 		return r;
-	r = a->p.acknowledge(a->p.userdata, &silenced, &e);
+	r = a->p.acknowledge(&silenced, &e, a->p.userdata);
 	if (r < 0)
 		return api_reply_failure(ret_error, r, &e, "Acknowledging");
 	log_notice("Acknowledged over D-Bus: %s", silenced ? "silenced" : "nothing to silence");
@@ -287,7 +287,7 @@ static int method_reload(sd_bus_message *m, void *userdata, sd_bus_error *ret_er
 	r = api_check_operator(a, m, ret_error);
 	if (r != 0)
 		return r;
-	r = a->p.reload(a->p.userdata, &e);
+	r = a->p.reload(&e, a->p.userdata);
 	if (r < 0)
 		return api_reply_failure(ret_error, r, &e, "Reloading the configuration");
 	return sd_bus_reply_method_return(m, NULL);
@@ -315,7 +315,7 @@ static int method_recent_deliveries(sd_bus_message *m, void *userdata, sd_bus_er
 	if (r >= 0)
 		r = sd_bus_message_open_container(reply, 'a', FG_DBUS_DELIVERY_SIG);
 	for (size_t i = 0; r >= 0 && i < n; i++) {
-		if (a->p.delivery_at(a->p.userdata, i, &d) < 0)
+		if (a->p.delivery_at(i, &d, a->p.userdata) < 0)
 			continue;
 		r = sd_bus_message_append(reply, FG_DBUS_DELIVERY_SIG, d.time_usec,
 					  strempty(d.alert_id), strempty(d.button), strempty(d.target),
@@ -341,7 +341,7 @@ static int method_export_pairings(sd_bus_message *m, void *userdata, sd_bus_erro
 	r = api_check_operator(a, m, ret_error);
 	if (r != 0)
 		return r;
-	r = a->p.export_pairings(a->p.userdata, &doc, &count, &e);
+	r = a->p.export_pairings(&doc, &count, &e, a->p.userdata);
 	if (r < 0)
 		return api_reply_failure(ret_error, r, &e, "Exporting pairings");
 	log_notice("%u pairing record%s exported over D-Bus", count, count == 1 ? "" : "s");
@@ -366,7 +366,7 @@ static int method_import_pairings(sd_bus_message *m, void *userdata, sd_bus_erro
 	r = api_check_operator(a, m, ret_error);
 	if (r != 0)
 		return r;
-	r = a->p.import_pairings(a->p.userdata, doc, replace, &count, &e);
+	r = a->p.import_pairings(doc, replace, &count, &e, a->p.userdata);
 	if (r < 0)
 		return api_reply_failure(ret_error, r, &e, "Importing pairings");
 	log_notice("%u pairing record%s imported over D-Bus%s", count, count == 1 ? "" : "s",
@@ -402,7 +402,7 @@ static int method_open_test_window(sd_bus_message *m, void *userdata, sd_bus_err
 		if (!id)
 			return -ENOMEM;
 	}
-	r = a->p.open_test_window(a->p.userdata, timeout, id, &e);
+	r = a->p.open_test_window(timeout, id, &e, a->p.userdata);
 	free(id);
 	if (r < 0)
 		return api_reply_failure(ret_error, r, &e, "Opening the test window");
@@ -419,7 +419,7 @@ static int method_close_test_window(sd_bus_message *m, void *userdata, sd_bus_er
 	r = api_check_operator(a, m, ret_error);
 	if (r != 0)
 		return r;
-	r = a->p.close_test_window(a->p.userdata, &e);
+	r = a->p.close_test_window(&e, a->p.userdata);
 	if (r < 0)
 		return api_reply_failure(ret_error, r, &e, "Closing the test window");
 	fg_api_gateway_changed(a);
@@ -471,7 +471,7 @@ static int method_export_audit(sd_bus_message *m, void *userdata, sd_bus_error *
 	if (r >= 0)
 		r = sd_bus_message_open_container(x.reply, 'a', FG_DBUS_AUDIT_SIG);
 	if (r >= 0) {
-		r = a->p.export_audit(a->p.userdata, since, until, audit_record, &x, &skipped, &e);
+		r = a->p.export_audit(since, until, audit_record, &x, &skipped, &e, a->p.userdata);
 		if (r == -ENOBUFS && x.truncated)
 			r = 0;
 		if (r < 0) {

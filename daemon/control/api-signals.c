@@ -54,7 +54,7 @@ void fg_api_button_changed(struct fg_api *a, const char *id)
 	if (!a || !id)
 		return;
 	known = fg_strv_contains(a->known_ids, id);
-	listed = a->p.button_by_id(a->p.userdata, id, &b) >= 0;
+	listed = a->p.button_by_id(id, &b, a->p.userdata) >= 0;
 	if (known != listed) {
 		/* it came (paired) or went (unpaired): the set of buttons changed */
 		fg_api_buttons_changed(a);
