@@ -156,6 +156,28 @@ static int gateway_property(sd_bus *bus, const char *path, const char *interface
 	return -ENOENT;
 }
 
+/*
+ * A changing method without arguments that answers nothing: the caller is
+ * checked, then @call does it; @changed: the Gateway's properties moved.
+ */
+static int run_plain(sd_bus_message *m, struct fg_api *a,
+		     int (*call)(struct fg_api_error *err, void *userdata), const char *what,
+		     bool changed, sd_bus_error *ret_error)
+{
+	struct fg_api_error e = { 0 };
+	int r;
+
+	r = api_check_operator(a, m, ret_error);
+	if (r != 0)
+		return r;
+	r = call(&e, a->p.userdata);
+	if (r < 0)
+		return api_reply_failure(ret_error, r, &e, what);
+	if (changed)
+		fg_api_gateway_changed(a);
+	return sd_bus_reply_method_return(m, NULL);
+}
+
 static int method_get_button(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 {
 	struct fg_api *a = userdata;
@@ -214,17 +236,8 @@ static int method_open_pairing(sd_bus_message *m, void *userdata, sd_bus_error *
 static int method_close_pairing(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 {
 	struct fg_api *a = userdata;
-	struct fg_api_error e = { 0 };
-	int r;
 
-	r = api_check_operator(a, m, ret_error);
-	if (r != 0)
-		return r;
-	r = a->p.close_pairing(&e, a->p.userdata);
-	if (r < 0)
-		return api_reply_failure(ret_error, r, &e, "Closing the pairing window");
-	fg_api_gateway_changed(a);
-	return sd_bus_reply_method_return(m, NULL);
+	return run_plain(m, a, a->p.close_pairing, "Closing the pairing window", true, ret_error);
 }
 
 static int method_test_alert(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
@@ -281,16 +294,8 @@ static int method_acknowledge(sd_bus_message *m, void *userdata, sd_bus_error *r
 static int method_reload(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 {
 	struct fg_api *a = userdata;
-	struct fg_api_error e = { 0 };
-	int r;
 
-	r = api_check_operator(a, m, ret_error);
-	if (r != 0)
-		return r;
-	r = a->p.reload(&e, a->p.userdata);
-	if (r < 0)
-		return api_reply_failure(ret_error, r, &e, "Reloading the configuration");
-	return sd_bus_reply_method_return(m, NULL);
+	return run_plain(m, a, a->p.reload, "Reloading the configuration", false, ret_error);
 }
 
 static int method_recent_deliveries(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
@@ -413,17 +418,8 @@ static int method_open_test_window(sd_bus_message *m, void *userdata, sd_bus_err
 static int method_close_test_window(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 {
 	struct fg_api *a = userdata;
-	struct fg_api_error e = { 0 };
-	int r;
 
-	r = api_check_operator(a, m, ret_error);
-	if (r != 0)
-		return r;
-	r = a->p.close_test_window(&e, a->p.userdata);
-	if (r < 0)
-		return api_reply_failure(ret_error, r, &e, "Closing the test window");
-	fg_api_gateway_changed(a);
-	return sd_bus_reply_method_return(m, NULL);
+	return run_plain(m, a, a->p.close_test_window, "Closing the test window", true, ret_error);
 }
 
 struct audit_export {
