@@ -31,5 +31,3 @@ void fg_config_add_error(struct parser *p, unsigned line, const char *fmt, ...)
 		p->errors->n++;
 }
 
-/* ------------------------------------------------------------------ */
-/* Small parsers */

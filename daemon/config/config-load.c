@@ -54,9 +54,6 @@ int fg_config_load(const char *path, struct fg_config_errors *errors, struct fg_
 	return r;
 }
 
-/* ------------------------------------------------------------------ */
-/* Lookups and names */
-
 /* Write @text (owned, freed here) to @f; nothing when it could not be made. */
 static void write_text(FILE *f, int r, char *text)
 {

@@ -25,6 +25,11 @@ const struct fg_config_section fg_config_sections[_SEC_MAX] = {
 	[SEC_SYSTEM] = { "system", false, "Applied by the SD-card image at boot (hostname, Wi-Fi, SSH); ignored by flicgated." },
 };
 
+/*
+ * Enum names as written in the file. Each list ends in NULL: the table's
+ * T_ENUM rows take it as their choices (matched in any case, so only the
+ * _to_string half of FG_DEFINE_STRING_TABLE is used).
+ */
 static const char *const pairing_names[] = {
 	[FG_PAIRING_WINDOW] = "window", [FG_PAIRING_LISTED] = "listed",
 	[FG_PAIRING_LOCKED] = "locked", NULL,
@@ -351,18 +356,9 @@ const char *fg_config_enum_list(const char *const *names, char *buf, size_t size
 	return buf;
 }
 
-/* ------------------------------------------------------------------ */
-/* Applying one value */
-
-const char *fg_preset_to_string(enum fg_preset v)
-{
-	return v >= 0 && v < _FG_PRESET_MAX ? preset_names[v] : NULL;
-}
-
-const char *fg_pairing_policy_to_string(enum fg_pairing_policy v)
-{
-	return v >= 0 && v < _FG_PAIRING_MAX ? pairing_names[v] : NULL;
-}
+/* Names for logs and the D-Bus API (config.h). */
+FG_DEFINE_STRING_TABLE_TO(, fg_preset, enum fg_preset, preset_names)
+FG_DEFINE_STRING_TABLE_TO(, fg_pairing_policy, enum fg_pairing_policy, pairing_names)
 
 static const char *const log_level_names[] = {
 	[FG_CONFIG_LOG_ERR] = "err", [FG_CONFIG_LOG_WARNING] = "warning",
