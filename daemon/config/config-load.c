@@ -3,21 +3,14 @@
  * The config's adapter: finds and reads flicgate.ini for the pure parser,
  * and writes the generated text (config-doc.c) to a stream.
  */
-#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
 
 #include "config/config.h"
 #include "lib/fileio.h"
 #include "lib/strv.h"
-
-/* The parser keeps log levels as syslog(3) priorities without <syslog.h>. */
-static_assert(FG_CONFIG_LOG_ERR == LOG_ERR && FG_CONFIG_LOG_WARNING == LOG_WARNING &&
-	      FG_CONFIG_LOG_NOTICE == LOG_NOTICE && FG_CONFIG_LOG_INFO == LOG_INFO &&
-	      FG_CONFIG_LOG_DEBUG == LOG_DEBUG, "syslog priorities");
 
 int fg_config_load(const char *path, struct fg_config_errors *errors, struct fg_config **ret)
 {

@@ -360,9 +360,8 @@ const char *fg_config_enum_list(const char *const *names, char *buf, size_t size
 FG_DEFINE_STRING_TABLE_TO(, fg_preset, enum fg_preset, preset_names)
 FG_DEFINE_STRING_TABLE_TO(, fg_pairing_policy, enum fg_pairing_policy, pairing_names)
 
-static const char *const log_level_names[] = {
-	[FG_CONFIG_LOG_ERR] = "err", [FG_CONFIG_LOG_WARNING] = "warning",
-	[FG_CONFIG_LOG_NOTICE] = "notice", [FG_CONFIG_LOG_INFO] = "info",
-	[FG_CONFIG_LOG_DEBUG] = "debug",
-};
-FG_DEFINE_STRING_TABLE_TO(, fg_config_log_level, int, log_level_names)
+/* the file takes err .. debug only: flicgate never filters above err */
+const char *fg_config_log_level_to_string(int level)
+{
+	return level >= FG_LOG_ERR && level <= FG_LOG_DEBUG ? fg_log_level_to_string(level) : NULL;
+}

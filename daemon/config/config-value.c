@@ -155,18 +155,6 @@ void fg_config_replace_str(char **slot, const char *v)
 }
 
 /* As flicgated --log-level takes it: the names, any case, "error" and "warn". */
-static int parse_log_level(const char *v)
-{
-	for (int l = FG_CONFIG_LOG_ERR; l <= FG_CONFIG_LOG_DEBUG; l++)
-		if (strcasecmp(v, fg_config_log_level_to_string(l)) == 0)
-			return l;
-	if (strcasecmp(v, "error") == 0)
-		return FG_CONFIG_LOG_ERR;
-	if (strcasecmp(v, "warn") == 0)
-		return FG_CONFIG_LOG_WARNING;
-	return -EINVAL;
-}
-
 /* see config-parser.h */
 const char *fg_config_apply_value(struct parser *p, const struct fg_config_option *o,
 			       void *obj, const char *value, unsigned line,
@@ -276,7 +264,7 @@ const char *fg_config_apply_value(struct parser *p, const struct fg_config_optio
 			 fg_config_enum_list(o->names, buf, sizeof(buf)));
 		return msg;
 	case T_LOGLEVEL: {
-		int l = parse_log_level(value);
+		int l = fg_log_level_from_string(value);
 
 		if (l < 0)
 			return "must be one of: err, warning, notice, info, debug";

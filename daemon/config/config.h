@@ -8,6 +8,7 @@
 
 #include "delivery/severity.h"
 #include "lib/btaddr.h"
+#include "lib/log-level.h"
 #include "radio/gesture.h"
 
 /*
@@ -62,23 +63,12 @@ enum fg_gpio_bias {
 	_FG_GPIO_BIAS_MAX,
 };
 
-/*
- * [gateway] log_level: syslog(3) priorities, the same numbers as LOG_ERR ..
- * LOG_DEBUG (config-load.c checks), named here so that the parser needs no
- * <syslog.h>.
- */
-enum {
-	FG_CONFIG_LOG_ERR = 3,
-	FG_CONFIG_LOG_WARNING = 4,
-	FG_CONFIG_LOG_NOTICE = 5,
-	FG_CONFIG_LOG_INFO = 6,
-	FG_CONFIG_LOG_DEBUG = 7,
-};
+/* [gateway] log_level: FG_LOG_ERR .. FG_LOG_DEBUG (lib/log-level.h). */
 
 struct fg_gateway_config {
 	char *name;			/* gateway name, sent with every alert */
 	char *state_dir;		/* pairings, spool, alert state, audit */
-	int log_level;			/* FG_CONFIG_LOG_ERR .. _DEBUG = LOG_ERR .. LOG_DEBUG */
+	int log_level;			/* FG_LOG_ERR .. FG_LOG_DEBUG (lib/log-level.h) */
 	unsigned spool_max;		/* alerts kept on disk before the spool-full alarm */
 };
 
@@ -257,7 +247,7 @@ const struct fg_webhook_config *fg_config_webhook_by_name(const struct fg_config
 /* Enum names as written in the file; NULL outside the enum. */
 const char *fg_preset_to_string(enum fg_preset p);
 const char *fg_pairing_policy_to_string(enum fg_pairing_policy p);
-/* "err", "warning", "notice", "info", "debug" for FG_CONFIG_LOG_*. */
+/* "err", "warning", "notice", "info", "debug" for FG_LOG_ERR .. FG_LOG_DEBUG, else NULL. */
 const char *fg_config_log_level_to_string(int level);
 
 /* Flic serial numbers: four letters/digits, '-', five or six letters/digits. */
