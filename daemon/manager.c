@@ -1,4 +1,7 @@
 /* SPDX-License-Identifier: MIT */
+/* The manager: owns the event loop, the bus and every subsystem; starts
+ * them, reloads the configuration and stops them (manager-api.c serves the
+ * control API from them, manager-supervision.c the supervision calls). */
 #include <errno.h>
 #include <grp.h>
 #include <signal.h>
