@@ -1,4 +1,7 @@
 /* SPDX-License-Identifier: MIT */
+/* io.github.flicgate.Sim1: the simulator's control interface (add and
+ * remove buttons, press them, move them, inject faults, restart the fake
+ * bluetoothd) and the ButtonEventSent signal. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -9,6 +12,7 @@
 #include "control.h"
 #include "periph.h"
 #include "lib/log.h"
+#include "lib/macro.h"
 
 #define E_NO_SUCH_BUTTON FS_CONTROL_IFACE ".Error.NoSuchButton"
 #define E_EXISTS	 FS_CONTROL_IFACE ".Error.Exists"
@@ -21,36 +25,32 @@ struct fs_control {
 	sd_bus_slot *slot;
 };
 
+static const char *const event_names[] = {
+	[FS_EVT_DOWN] = "down",
+	[FS_EVT_HOLD] = "hold",
+	[FS_EVT_HOLD_SECOND] = "hold_second_press",
+	[FS_EVT_SINGLE_TIMEOUT] = "single_click_timeout",
+	[FS_EVT_UP_CLICK] = "up",
+	[FS_EVT_UP_SINGLE] = "up_single_click",
+	[FS_EVT_UP_DOUBLE] = "up_double_click",
+	[FS_EVT_UP_AFTER_HOLD] = "up_after_hold",
+	[FS_EVT_UP_DOUBLE_HOLD] = "up_double_click_hold",
+};
+
+FG_DEFINE_STRING_TABLE_TO(static, event_encoding, uint8_t, event_names)
+
 static const char *event_name(uint8_t enc)
 {
-	switch (enc) {
-	case FS_EVT_DOWN:
-		return "down";
-	case FS_EVT_HOLD:
-		return "hold";
-	case FS_EVT_HOLD_SECOND:
-		return "hold_second_press";
-	case FS_EVT_SINGLE_TIMEOUT:
-		return "single_click_timeout";
-	case FS_EVT_UP_CLICK:
-		return "up";
-	case FS_EVT_UP_SINGLE:
-		return "up_single_click";
-	case FS_EVT_UP_DOUBLE:
-		return "up_double_click";
-	case FS_EVT_UP_AFTER_HOLD:
-		return "up_after_hold";
-	case FS_EVT_UP_DOUBLE_HOLD:
-		return "up_double_click_hold";
-	default:
-		return "unknown";
-	}
+	const char *s = event_encoding_to_string(enc);
+
+	return s ? s : "unknown";
 }
 
-void fs_control_event_sent(struct fs_control *c, struct fs_button *b,
-			   const struct fs_event_item *ev, bool queued,
-			   uint64_t sent_usec)
+void fs_control_event_sent(struct fs_button *b, const struct fs_event_item *ev,
+			   bool queued, uint64_t sent_usec, void *userdata)
 {
+	struct fs_control *c = userdata;
+
 	if (!c)
 		return;
 	sd_bus_emit_signal(c->bus, FS_CONTROL_PATH, FS_CONTROL_IFACE, "ButtonEventSent",

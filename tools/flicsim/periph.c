@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+/* Peripheral mode: one emulated button on the air through a real
+ * bluetoothd, as a GATT application and an advertisement (see periph.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
