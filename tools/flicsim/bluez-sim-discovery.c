@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "bluez-sim-internal.h"
+#include "lib/bus-props.h"
 #include "lib/log.h"
 
 /* --- advertising reports ------------------------------------------------------------- */
@@ -270,14 +271,127 @@ void bz_clear_clients(struct fs_bluez *bz)
 	}
 }
 
-int bz_parse_filter(struct dclient *c, sd_bus_message *m)
+/*
+ * SetDiscoveryFilter's keys, read into the client (@base). Each marks the
+ * filter as set; a wrong type or an unknown key is InvalidArguments.
+ */
+static int filter_uuids(sd_bus_message *m, void *base, void *userdata)
 {
-	const char *key;
+	struct dclient *c = base;
+	char **l = NULL;
+
+	c->has_filter = true;
+	if (sd_bus_message_read_strv(m, &l) < 0)
+		return -EINVAL;
+	free(c->uuids);
+	c->uuids = l;
+	for (c->n_uuids = 0; l && l[c->n_uuids]; c->n_uuids++)
+		;
+	return 1;
+}
+
+static int filter_rssi(sd_bus_message *m, void *base, void *userdata)
+{
+	struct dclient *c = base;
+
+	c->has_filter = true;
+	c->has_rssi = true;
+	return sd_bus_message_read_basic(m, 'n', &c->rssi);
+}
+
+static int filter_pathloss(sd_bus_message *m, void *base, void *userdata)
+{
+	struct dclient *c = base;
+	uint16_t pl;
 	int r;
 
-	r = sd_bus_message_enter_container(m, 'a', "{sv}");
+	c->has_filter = true;
+	r = sd_bus_message_read_basic(m, 'q', &pl);
+	if (r >= 0 && c->has_rssi)
+		return -EINVAL;	/* RSSI and Pathloss exclude each other */
+	return r;
+}
+
+static int filter_transport(sd_bus_message *m, void *base, void *userdata)
+{
+	struct dclient *c = base;
+	const char *t;
+	int r;
+
+	c->has_filter = true;
+	r = sd_bus_message_read_basic(m, 's', &t);
 	if (r < 0)
 		return r;
+	if (strcmp(t, "auto") && strcmp(t, "le") && strcmp(t, "bredr"))
+		return -EINVAL;
+	snprintf(c->transport, sizeof(c->transport), "%s", t);
+	return 1;
+}
+
+static int filter_duplicate(sd_bus_message *m, void *base, void *userdata)
+{
+	struct dclient *c = base;
+	int b, r;
+
+	c->has_filter = true;
+	r = sd_bus_message_read_basic(m, 'b', &b);
+	if (r >= 0)
+		c->duplicate = b;
+	return r;
+}
+
+static int filter_discoverable(sd_bus_message *m, void *base, void *userdata)
+{
+	struct dclient *c = base;
+	int b;
+
+	c->has_filter = true;
+	return sd_bus_message_read_basic(m, 'b', &b);	/* accepted, no meaning here */
+}
+
+static int filter_pattern(sd_bus_message *m, void *base, void *userdata)
+{
+	struct dclient *c = base;
+	const char *p;
+	int r;
+
+	c->has_filter = true;
+	r = sd_bus_message_read_basic(m, 's', &p);
+	if (r < 0)
+		return r;
+	free(c->pattern);
+	c->pattern = strdup(p);
+	return c->pattern ? 1 : -ENOMEM;
+}
+
+static int filter_unknown(sd_bus_message *m, const char *name, void *base, void *userdata)
+{
+	struct dclient *c = base;
+
+	c->has_filter = true;
+	return -EINVAL;
+}
+
+static const struct fg_bus_prop filter_props[] = {
+	FG_BUS_PROP_FN("UUIDs", "as", filter_uuids, 0),
+	FG_BUS_PROP_FN("RSSI", "n", filter_rssi, 0),
+	FG_BUS_PROP_FN("Pathloss", "q", filter_pathloss, 0),
+	FG_BUS_PROP_FN("Transport", "s", filter_transport, 0),
+	FG_BUS_PROP_FN("DuplicateData", "b", filter_duplicate, 0),
+	FG_BUS_PROP_FN("Discoverable", "b", filter_discoverable, 0),
+	FG_BUS_PROP_FN("Pattern", "s", filter_pattern, 0),
+	{}
+};
+
+int bz_parse_filter(struct dclient *c, sd_bus_message *m)
+{
+	const char *contents;
+	char type;
+	int r;
+
+	r = sd_bus_message_peek_type(m, &type, &contents);
+	if (r <= 0 || type != 'a' || strcmp(contents, "{sv}") != 0)
+		return r < 0 ? r : -EINVAL;
 	c->has_filter = false;
 	c->has_rssi = false;
 	c->duplicate = true;
@@ -286,68 +400,11 @@ int bz_parse_filter(struct dclient *c, sd_bus_message *m)
 		free(c->uuids[i]);
 	c->n_uuids = 0;
 	c->pattern = (free(c->pattern), NULL);
-	while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+	r = fg_bus_props_read(m, filter_props, FG_BUS_PROPS_STRICT, filter_unknown, c, NULL, NULL);
+	if (r < 0) {
+		/* as far as it got, with an entry seen (a wrong type included) */
 		c->has_filter = true;
-		r = sd_bus_message_read(m, "s", &key);
-		if (r < 0)
-			return r;
-		if (strcmp(key, "UUIDs") == 0) {
-			char **l = NULL;
-
-			r = sd_bus_message_enter_container(m, 'v', "as");
-			if (r < 0)
-				return -EINVAL;
-			r = sd_bus_message_read_strv(m, &l);
-			if (r < 0)
-				return -EINVAL;
-			free(c->uuids);
-			c->uuids = l;
-			for (c->n_uuids = 0; l && l[c->n_uuids]; c->n_uuids++)
-				;
-		} else if (strcmp(key, "RSSI") == 0) {
-			r = sd_bus_message_read(m, "v", "n", &c->rssi);
-			c->has_rssi = true;
-		} else if (strcmp(key, "Pathloss") == 0) {
-			uint16_t pl;
-
-			r = sd_bus_message_read(m, "v", "q", &pl);
-			if (r >= 0 && c->has_rssi)
-				return -EINVAL;	/* RSSI and Pathloss exclude each other */
-		} else if (strcmp(key, "Transport") == 0) {
-			const char *t;
-
-			r = sd_bus_message_read(m, "v", "s", &t);
-			if (r >= 0 && strcmp(t, "auto") && strcmp(t, "le") && strcmp(t, "bredr"))
-				return -EINVAL;
-			if (r >= 0)
-				snprintf(c->transport, sizeof(c->transport), "%s", t);
-		} else if (strcmp(key, "DuplicateData") == 0) {
-			int b;
-
-			r = sd_bus_message_read(m, "v", "b", &b);
-			c->duplicate = b;
-		} else if (strcmp(key, "Discoverable") == 0) {
-			int b;
-
-			r = sd_bus_message_read(m, "v", "b", &b);
-		} else if (strcmp(key, "Pattern") == 0) {
-			const char *p;
-
-			r = sd_bus_message_read(m, "v", "s", &p);
-			if (r >= 0 && !(c->pattern = strdup(p)))
-				return -ENOMEM;
-		} else {
-			return -EINVAL;
-		}
-		if (r < 0)
-			return -EINVAL;
-		if (strcmp(key, "UUIDs") == 0 && (r = sd_bus_message_exit_container(m)) < 0)
-			return -EINVAL;
-		r = sd_bus_message_exit_container(m);
-		if (r < 0)
-			return r;
-	}
-	if (r < 0)
 		return -EINVAL;
-	return sd_bus_message_exit_container(m);
+	}
+	return 0;
 }

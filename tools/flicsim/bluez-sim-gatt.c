@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "bluez-sim-internal.h"
+#include "lib/bus-props.h"
 #include "lib/log.h"
 
 static int on_write_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
@@ -119,6 +120,17 @@ static int on_notify_track_empty(sd_bus_track *t, void *userdata)
 	return 0;
 }
 
+/* WriteValue's options: "type" (a pointer into the message) at @base. */
+static int read_write_type(sd_bus_message *m, void *base, void *userdata)
+{
+	return sd_bus_message_read_basic(m, 's', base);
+}
+
+static const struct fg_bus_prop write_options[] = {
+	FG_BUS_PROP_FN("type", "s", read_write_type, 0),
+	{}
+};
+
 int bz_char_method(struct dev *d, bool notify, sd_bus_message *m, const char *member)
 {
 	const char *sender = sd_bus_message_get_sender(m);
@@ -132,22 +144,16 @@ int bz_char_method(struct dev *d, bool notify, sd_bus_message *m, const char *me
 	if (strcmp(member, "WriteValue") == 0) {
 		const void *val;
 		size_t len;
-		const char *key, *type = NULL;
+		const char *type = NULL;
 
 		r = sd_bus_message_read_array(m, 'y', &val, &len);
 		if (r < 0)
 			return bz_err(m, E_INVALIDARGS, "Invalid arguments in method call");
-		r = sd_bus_message_enter_container(m, 'a', "{sv}");
-		while (r > 0 && (r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-			if (sd_bus_message_read(m, "s", &key) < 0)
-				return bz_err(m, E_INVALIDARGS, "Invalid arguments in method call");
-			if (strcmp(key, "type") == 0)
-				r = sd_bus_message_read(m, "v", "s", &type);
-			else
-				r = sd_bus_message_skip(m, "v");
-			if (r < 0 || sd_bus_message_exit_container(m) < 0)
-				return bz_err(m, E_INVALIDARGS, "Invalid arguments in method call");
-		}
+		/* the options may be left out */
+		r = sd_bus_message_at_end(m, false);
+		if (r == 0)
+			r = fg_bus_props_read(m, write_options, FG_BUS_PROPS_STRICT, NULL,
+					      &type, NULL, NULL);
 		if (r < 0)
 			return bz_err(m, E_INVALIDARGS, "Invalid arguments in method call");
 		if (notify)

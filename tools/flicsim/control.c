@@ -11,6 +11,7 @@
 #include "button-proto.h"
 #include "control.h"
 #include "periph.h"
+#include "lib/bus-props.h"
 #include "lib/log.h"
 #include "lib/macro.h"
 
@@ -157,13 +158,36 @@ static int read_variant_text(sd_bus_message *m, char *buf, size_t size)
 	return sd_bus_message_exit_container(m);
 }
 
+/* AddButton's options: every one goes to fs_button_config_set() as text
+ * (@base the config); a bad one sets @userdata, the sd_bus_error. */
+static int add_button_option(sd_bus_message *m, const char *key, void *base, void *userdata)
+{
+	sd_bus_error *error = userdata;
+	char value[128];
+	int r;
+
+	r = read_variant_text(m, value, sizeof(value));
+	if (r < 0)
+		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+					 "Option %s: unsupported type", key);
+	r = fs_button_config_set(base, key, value);
+	if (r == -ENOENT)
+		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+					 "Unknown option '%s'", key);
+	if (r < 0)
+		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+					 "Bad value for %s: '%s'", key, value);
+	return 0;
+}
+
+static const struct fg_bus_prop no_props[] = { {} };
+
 static int method_add_button(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	struct fs_control *c = userdata;
 	struct fs_button_config cfg;
-	const char *name, *address, *serial, *key;
+	const char *name, *address, *serial;
 	struct fs_button *b;
-	char value[128];
 	int r;
 
 	r = sd_bus_message_read(m, "sss", &name, &address, &serial);
@@ -181,28 +205,7 @@ static int method_add_button(sd_bus_message *m, void *userdata, sd_bus_error *er
 	snprintf(cfg.name, sizeof(cfg.name), "%s", name);
 	snprintf(cfg.serial, sizeof(cfg.serial), "%s", serial);
 
-	r = sd_bus_message_enter_container(m, 'a', "{sv}");
-	if (r < 0)
-		return r;
-	while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-		r = sd_bus_message_read(m, "s", &key);
-		if (r < 0)
-			return r;
-		r = read_variant_text(m, value, sizeof(value));
-		if (r < 0)
-			return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-						 "Option %s: unsupported type", key);
-		r = fs_button_config_set(&cfg, key, value);
-		if (r == -ENOENT)
-			return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-						 "Unknown option '%s'", key);
-		if (r < 0)
-			return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-						 "Bad value for %s: '%s'", key, value);
-		r = sd_bus_message_exit_container(m);
-		if (r < 0)
-			return r;
-	}
+	r = fg_bus_props_read(m, no_props, 0, add_button_option, &cfg, NULL, error);
 	if (r < 0)
 		return r;
 	r = fs_sim_add_button(c->sim, &cfg, &b);
