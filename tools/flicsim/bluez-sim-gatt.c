@@ -149,11 +149,7 @@ int bz_char_method(struct dev *d, bool notify, sd_bus_message *m, const char *me
 		r = sd_bus_message_read_array(m, 'y', &val, &len);
 		if (r < 0)
 			return bz_err(m, E_INVALIDARGS, "Invalid arguments in method call");
-		/* the options may be left out */
-		r = sd_bus_message_at_end(m, false);
-		if (r == 0)
-			r = fg_bus_props_read(m, write_options, FG_BUS_PROPS_STRICT, NULL,
-					      &type, NULL, NULL);
+		r = fg_bus_props_read(m, write_options, FG_BUS_PROPS_STRICT, NULL, &type, NULL, NULL);
 		if (r < 0)
 			return bz_err(m, E_INVALIDARGS, "Invalid arguments in method call");
 		if (notify)
