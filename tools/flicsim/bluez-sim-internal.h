@@ -209,7 +209,7 @@ struct dev *bz_find_dev_by_button(struct fs_bluez *bz, struct fs_button *btn);
 /* OBJ_NONE for a path that is not exported now. */
 struct bz_obj bz_lookup(struct fs_bluez *bz, const char *path);
 /* The BlueZ interface of an object kind; NULL for "/" and unknown. */
-const char *bz_main_iface(enum obj_kind k);
+const char *bz_obj_iface_to_string(enum obj_kind k);
 int bz_props_of(struct fs_bluez *bz, struct bz_obj *o, sd_bus_message *m, const char *only);
 /* a{sa{sv}} of an object, the standard interfaces included as BlueZ does. */
 int bz_append_ifaces(struct fs_bluez *bz, struct bz_obj *o, sd_bus_message *m);

@@ -29,12 +29,12 @@ static void connect_abort(struct dev *d, const char *text)
 
 void bz_link_down(struct dev *d, enum drop_reason why)
 {
-	/* BlueZ's names and messages for Device1.Disconnected (5.82). */
-	static const char *const reasons[][2] = {
-		[DROP_LOCAL] = { "org.bluez.Reason.Local", "Connection terminated by local host" },
-		[DROP_REMOTE] = { "org.bluez.Reason.Remote", "Connection terminated by remote user" },
-		[DROP_TIMEOUT] = { "org.bluez.Reason.Timeout", "Connection timeout" },
-		[DROP_SILENT] = { "", "" },
+	/* BlueZ's names and messages for Device1.Disconnected (5.82); our log's word. */
+	static const char *const reasons[][3] = {
+		[DROP_LOCAL] = { "org.bluez.Reason.Local", "Connection terminated by local host", "local" },
+		[DROP_REMOTE] = { "org.bluez.Reason.Remote", "Connection terminated by remote user", "remote" },
+		[DROP_TIMEOUT] = { "org.bluez.Reason.Timeout", "Connection timeout", "link loss" },
+		[DROP_SILENT] = { "", "", "bluetoothd gone" },
 	};
 	struct fs_bluez *bz = d->bz;
 	bool was = d->connected;
@@ -69,9 +69,7 @@ void bz_link_down(struct dev *d, enum drop_reason why)
 		bz_gatt_unexport(d);
 		bz_emit_changed(bz, d->path, IFACE_DEVICE, "Connected", NULL);
 	}
-	log_info("%s: disconnected (%s)", fs_button_address(d->btn),
-		 why == DROP_LOCAL ? "local" : why == DROP_REMOTE ? "remote" :
-		 why == DROP_TIMEOUT ? "link loss" : "bluetoothd gone");
+	log_info("%s: disconnected (%s)", fs_button_address(d->btn), reasons[why][2]);
 	fs_button_link_down(d->btn);
 	bz_touch_temporary(d);
 }

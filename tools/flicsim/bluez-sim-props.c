@@ -8,6 +8,7 @@
 
 #include "bluez-sim-internal.h"
 #include "lib/log.h"
+#include "lib/macro.h"
 
 /* --- property serialisation ---------------------------------------------------
  * Each iface function appends every present property as {sv} (only == NULL),
@@ -284,31 +285,20 @@ struct bz_obj bz_lookup(struct fs_bluez *bz, const char *path)
 	return o;
 }
 
-const char *bz_main_iface(enum obj_kind k)
-{
-	switch (k) {
-	case OBJ_BLUEZ:
-		return IFACE_AGENTMGR;
-	case OBJ_ADAPTER:
-		return IFACE_ADAPTER;
-	case OBJ_DEVICE:
-		return IFACE_DEVICE;
-	case OBJ_SERVICE:
-	case OBJ_GATT_SERVICE:
-		return IFACE_SERVICE;
-	case OBJ_CHAR_WRITE:
-	case OBJ_CHAR_NOTIFY:
-	case OBJ_SVC_CHANGED:
-		return IFACE_CHAR;
-	case OBJ_DESC:
-	case OBJ_SVC_CHANGED_CCC:
-		return IFACE_DESC;
-	case OBJ_ROOT:
-	case OBJ_NONE:
-		return NULL;
-	}
-	return NULL;
-}
+static const char *const obj_ifaces[] = {
+	[OBJ_BLUEZ] = IFACE_AGENTMGR,
+	[OBJ_ADAPTER] = IFACE_ADAPTER,
+	[OBJ_DEVICE] = IFACE_DEVICE,
+	[OBJ_SERVICE] = IFACE_SERVICE,
+	[OBJ_CHAR_WRITE] = IFACE_CHAR,
+	[OBJ_CHAR_NOTIFY] = IFACE_CHAR,
+	[OBJ_DESC] = IFACE_DESC,
+	[OBJ_GATT_SERVICE] = IFACE_SERVICE,
+	[OBJ_SVC_CHANGED] = IFACE_CHAR,
+	[OBJ_SVC_CHANGED_CCC] = IFACE_DESC,
+};
+
+FG_DEFINE_STRING_TABLE_TO(, bz_obj_iface, enum obj_kind, obj_ifaces)
 
 int bz_props_of(struct fs_bluez *bz, struct bz_obj *o, sd_bus_message *m, const char *only)
 {
@@ -352,7 +342,7 @@ int bz_append_ifaces(struct fs_bluez *bz, struct bz_obj *o, sd_bus_message *m)
 		return r;
 	r = sd_bus_message_open_container(m, 'e', "sa{sv}");
 	if (r >= 0)
-		r = sd_bus_message_append(m, "s", bz_main_iface(o->kind));
+		r = sd_bus_message_append(m, "s", bz_obj_iface_to_string(o->kind));
 	if (r >= 0)
 		r = sd_bus_message_open_container(m, 'a', "{sv}");
 	if (r >= 0)

@@ -8,6 +8,7 @@
 
 #include "bluez-sim-internal.h"
 #include "lib/log.h"
+#include "lib/macro.h"
 
 struct walk {
 	struct fs_bluez *bz;
@@ -116,115 +117,126 @@ static int child_one(struct walk *w, const char *path)
 	return 0;
 }
 
-static const char *iface_xml(enum obj_kind k)
-{
-	switch (k) {
-	case OBJ_ROOT:
-		return " <interface name=\"org.freedesktop.DBus.ObjectManager\">\n"
-		       "  <method name=\"GetManagedObjects\"><arg name=\"objects\" type=\"a{oa{sa{sv}}}\" direction=\"out\"/></method>\n"
-		       "  <signal name=\"InterfacesAdded\"><arg name=\"object\" type=\"o\"/><arg name=\"interfaces\" type=\"a{sa{sv}}\"/></signal>\n"
-		       "  <signal name=\"InterfacesRemoved\"><arg name=\"object\" type=\"o\"/><arg name=\"interfaces\" type=\"as\"/></signal>\n"
-		       " </interface>\n";
-	case OBJ_BLUEZ:
-		return " <interface name=\"org.bluez.AgentManager1\">\n"
-		       "  <method name=\"RegisterAgent\"><arg name=\"agent\" type=\"o\" direction=\"in\"/><arg name=\"capability\" type=\"s\" direction=\"in\"/></method>\n"
-		       "  <method name=\"UnregisterAgent\"><arg name=\"agent\" type=\"o\" direction=\"in\"/></method>\n"
-		       "  <method name=\"RequestDefaultAgent\"><arg name=\"agent\" type=\"o\" direction=\"in\"/></method>\n"
-		       " </interface>\n";
-	case OBJ_ADAPTER:
-		return " <interface name=\"org.bluez.Adapter1\">\n"
-		       "  <method name=\"StartDiscovery\"/>\n"
-		       "  <method name=\"SetDiscoveryFilter\"><arg name=\"properties\" type=\"a{sv}\" direction=\"in\"/></method>\n"
-		       "  <method name=\"StopDiscovery\"/>\n"
-		       "  <method name=\"RemoveDevice\"><arg name=\"device\" type=\"o\" direction=\"in\"/></method>\n"
-		       "  <method name=\"GetDiscoveryFilters\"><arg name=\"filters\" type=\"as\" direction=\"out\"/></method>\n"
-		       "  <property name=\"Address\" type=\"s\" access=\"read\"/>\n"
-		       "  <property name=\"AddressType\" type=\"s\" access=\"read\"/>\n"
-		       "  <property name=\"Name\" type=\"s\" access=\"read\"/>\n"
-		       "  <property name=\"Alias\" type=\"s\" access=\"readwrite\"/>\n"
-		       "  <property name=\"Class\" type=\"u\" access=\"read\"/>\n"
-		       "  <property name=\"Powered\" type=\"b\" access=\"readwrite\"/>\n"
-		       "  <property name=\"PowerState\" type=\"s\" access=\"read\"/>\n"
-		       "  <property name=\"Discoverable\" type=\"b\" access=\"readwrite\"/>\n"
-		       "  <property name=\"DiscoverableTimeout\" type=\"u\" access=\"readwrite\"/>\n"
-		       "  <property name=\"Pairable\" type=\"b\" access=\"readwrite\"/>\n"
-		       "  <property name=\"PairableTimeout\" type=\"u\" access=\"readwrite\"/>\n"
-		       "  <property name=\"Discovering\" type=\"b\" access=\"read\"/>\n"
-		       "  <property name=\"UUIDs\" type=\"as\" access=\"read\"/>\n"
-		       "  <property name=\"Modalias\" type=\"s\" access=\"read\"/>\n"
-		       "  <property name=\"Roles\" type=\"as\" access=\"read\"/>\n"
-		       " </interface>\n";
-	case OBJ_DEVICE:
-		return " <interface name=\"org.bluez.Device1\">\n"
-		       "  <method name=\"Disconnect\"/>\n"
-		       "  <method name=\"Connect\"/>\n"
-		       "  <method name=\"ConnectProfile\"><arg name=\"UUID\" type=\"s\" direction=\"in\"/></method>\n"
-		       "  <method name=\"DisconnectProfile\"><arg name=\"UUID\" type=\"s\" direction=\"in\"/></method>\n"
-		       "  <method name=\"Pair\"/>\n"
-		       "  <method name=\"CancelPairing\"/>\n"
-		       "  <signal name=\"Disconnected\"><arg name=\"name\" type=\"s\"/><arg name=\"message\" type=\"s\"/></signal>\n"
-		       "  <property name=\"Address\" type=\"s\" access=\"read\"/>\n"
-		       "  <property name=\"AddressType\" type=\"s\" access=\"read\"/>\n"
-		       "  <property name=\"Name\" type=\"s\" access=\"read\"/>\n"
-		       "  <property name=\"Alias\" type=\"s\" access=\"readwrite\"/>\n"
-		       "  <property name=\"Paired\" type=\"b\" access=\"read\"/>\n"
-		       "  <property name=\"Bonded\" type=\"b\" access=\"read\"/>\n"
-		       "  <property name=\"Trusted\" type=\"b\" access=\"readwrite\"/>\n"
-		       "  <property name=\"Blocked\" type=\"b\" access=\"readwrite\"/>\n"
-		       "  <property name=\"LegacyPairing\" type=\"b\" access=\"read\"/>\n"
-		       "  <property name=\"RSSI\" type=\"n\" access=\"read\"/>\n"
-		       "  <property name=\"Connected\" type=\"b\" access=\"read\"/>\n"
-		       "  <property name=\"UUIDs\" type=\"as\" access=\"read\"/>\n"
-		       "  <property name=\"Adapter\" type=\"o\" access=\"read\"/>\n"
-		       "  <property name=\"ManufacturerData\" type=\"a{qv}\" access=\"read\"/>\n"
-		       "  <property name=\"ServicesResolved\" type=\"b\" access=\"read\"/>\n"
-		       "  <property name=\"AdvertisingFlags\" type=\"ay\" access=\"read\"/>\n"
-		       " </interface>\n";
-	case OBJ_GATT_SERVICE:
-	case OBJ_SERVICE:
-		return " <interface name=\"org.bluez.GattService1\">\n"
-		       "  <property name=\"UUID\" type=\"s\" access=\"read\"/>\n"
-		       "  <property name=\"Device\" type=\"o\" access=\"read\"/>\n"
-		       "  <property name=\"Primary\" type=\"b\" access=\"read\"/>\n"
-		       "  <property name=\"Includes\" type=\"ao\" access=\"read\"/>\n"
-		       "  <property name=\"Handle\" type=\"q\" access=\"read\"/>\n"
-		       " </interface>\n";
-	case OBJ_SVC_CHANGED:
-	case OBJ_CHAR_WRITE:
-	case OBJ_CHAR_NOTIFY:
-		return " <interface name=\"org.bluez.GattCharacteristic1\">\n"
-		       "  <method name=\"ReadValue\"><arg name=\"options\" type=\"a{sv}\" direction=\"in\"/><arg name=\"value\" type=\"ay\" direction=\"out\"/></method>\n"
-		       "  <method name=\"WriteValue\"><arg name=\"value\" type=\"ay\" direction=\"in\"/><arg name=\"options\" type=\"a{sv}\" direction=\"in\"/></method>\n"
-		       "  <method name=\"AcquireWrite\"><arg name=\"options\" type=\"a{sv}\" direction=\"in\"/><arg name=\"fd\" type=\"h\" direction=\"out\"/><arg name=\"mtu\" type=\"q\" direction=\"out\"/></method>\n"
-		       "  <method name=\"AcquireNotify\"><arg name=\"options\" type=\"a{sv}\" direction=\"in\"/><arg name=\"fd\" type=\"h\" direction=\"out\"/><arg name=\"mtu\" type=\"q\" direction=\"out\"/></method>\n"
-		       "  <method name=\"StartNotify\"/>\n"
-		       "  <method name=\"StopNotify\"/>\n"
-		       "  <method name=\"Confirm\"/>\n"
-		       "  <property name=\"UUID\" type=\"s\" access=\"read\"/>\n"
-		       "  <property name=\"Service\" type=\"o\" access=\"read\"/>\n"
-		       "  <property name=\"Value\" type=\"ay\" access=\"read\"/>\n"
-		       "  <property name=\"Notifying\" type=\"b\" access=\"read\"/>\n"
-		       "  <property name=\"Flags\" type=\"as\" access=\"read\"/>\n"
-		       "  <property name=\"WriteAcquired\" type=\"b\" access=\"read\"/>\n"
-		       "  <property name=\"NotifyAcquired\" type=\"b\" access=\"read\"/>\n"
-		       "  <property name=\"Handle\" type=\"q\" access=\"read\"/>\n"
-		       "  <property name=\"MTU\" type=\"q\" access=\"read\"/>\n"
-		       " </interface>\n";
-	case OBJ_SVC_CHANGED_CCC:
-	case OBJ_DESC:
-		return " <interface name=\"org.bluez.GattDescriptor1\">\n"
-		       "  <method name=\"ReadValue\"><arg name=\"options\" type=\"a{sv}\" direction=\"in\"/><arg name=\"value\" type=\"ay\" direction=\"out\"/></method>\n"
-		       "  <method name=\"WriteValue\"><arg name=\"value\" type=\"ay\" direction=\"in\"/><arg name=\"options\" type=\"a{sv}\" direction=\"in\"/></method>\n"
-		       "  <property name=\"UUID\" type=\"s\" access=\"read\"/>\n"
-		       "  <property name=\"Characteristic\" type=\"o\" access=\"read\"/>\n"
-		       "  <property name=\"Value\" type=\"ay\" access=\"read\"/>\n"
-		       "  <property name=\"Handle\" type=\"q\" access=\"read\"/>\n"
-		       " </interface>\n";
-	case OBJ_NONE:
-		return "";
-	}
-	return "";
-}
+/* The Introspect XML of each object kind's own interface. */
+static const char xml_object_manager[] =
+	" <interface name=\"org.freedesktop.DBus.ObjectManager\">\n"
+	"  <method name=\"GetManagedObjects\"><arg name=\"objects\" type=\"a{oa{sa{sv}}}\" direction=\"out\"/></method>\n"
+	"  <signal name=\"InterfacesAdded\"><arg name=\"object\" type=\"o\"/><arg name=\"interfaces\" type=\"a{sa{sv}}\"/></signal>\n"
+	"  <signal name=\"InterfacesRemoved\"><arg name=\"object\" type=\"o\"/><arg name=\"interfaces\" type=\"as\"/></signal>\n"
+	" </interface>\n";
+
+static const char xml_agent_manager[] =
+	" <interface name=\"org.bluez.AgentManager1\">\n"
+	"  <method name=\"RegisterAgent\"><arg name=\"agent\" type=\"o\" direction=\"in\"/><arg name=\"capability\" type=\"s\" direction=\"in\"/></method>\n"
+	"  <method name=\"UnregisterAgent\"><arg name=\"agent\" type=\"o\" direction=\"in\"/></method>\n"
+	"  <method name=\"RequestDefaultAgent\"><arg name=\"agent\" type=\"o\" direction=\"in\"/></method>\n"
+	" </interface>\n";
+
+static const char xml_adapter[] =
+	" <interface name=\"org.bluez.Adapter1\">\n"
+	"  <method name=\"StartDiscovery\"/>\n"
+	"  <method name=\"SetDiscoveryFilter\"><arg name=\"properties\" type=\"a{sv}\" direction=\"in\"/></method>\n"
+	"  <method name=\"StopDiscovery\"/>\n"
+	"  <method name=\"RemoveDevice\"><arg name=\"device\" type=\"o\" direction=\"in\"/></method>\n"
+	"  <method name=\"GetDiscoveryFilters\"><arg name=\"filters\" type=\"as\" direction=\"out\"/></method>\n"
+	"  <property name=\"Address\" type=\"s\" access=\"read\"/>\n"
+	"  <property name=\"AddressType\" type=\"s\" access=\"read\"/>\n"
+	"  <property name=\"Name\" type=\"s\" access=\"read\"/>\n"
+	"  <property name=\"Alias\" type=\"s\" access=\"readwrite\"/>\n"
+	"  <property name=\"Class\" type=\"u\" access=\"read\"/>\n"
+	"  <property name=\"Powered\" type=\"b\" access=\"readwrite\"/>\n"
+	"  <property name=\"PowerState\" type=\"s\" access=\"read\"/>\n"
+	"  <property name=\"Discoverable\" type=\"b\" access=\"readwrite\"/>\n"
+	"  <property name=\"DiscoverableTimeout\" type=\"u\" access=\"readwrite\"/>\n"
+	"  <property name=\"Pairable\" type=\"b\" access=\"readwrite\"/>\n"
+	"  <property name=\"PairableTimeout\" type=\"u\" access=\"readwrite\"/>\n"
+	"  <property name=\"Discovering\" type=\"b\" access=\"read\"/>\n"
+	"  <property name=\"UUIDs\" type=\"as\" access=\"read\"/>\n"
+	"  <property name=\"Modalias\" type=\"s\" access=\"read\"/>\n"
+	"  <property name=\"Roles\" type=\"as\" access=\"read\"/>\n"
+	" </interface>\n";
+
+static const char xml_device[] =
+	" <interface name=\"org.bluez.Device1\">\n"
+	"  <method name=\"Disconnect\"/>\n"
+	"  <method name=\"Connect\"/>\n"
+	"  <method name=\"ConnectProfile\"><arg name=\"UUID\" type=\"s\" direction=\"in\"/></method>\n"
+	"  <method name=\"DisconnectProfile\"><arg name=\"UUID\" type=\"s\" direction=\"in\"/></method>\n"
+	"  <method name=\"Pair\"/>\n"
+	"  <method name=\"CancelPairing\"/>\n"
+	"  <signal name=\"Disconnected\"><arg name=\"name\" type=\"s\"/><arg name=\"message\" type=\"s\"/></signal>\n"
+	"  <property name=\"Address\" type=\"s\" access=\"read\"/>\n"
+	"  <property name=\"AddressType\" type=\"s\" access=\"read\"/>\n"
+	"  <property name=\"Name\" type=\"s\" access=\"read\"/>\n"
+	"  <property name=\"Alias\" type=\"s\" access=\"readwrite\"/>\n"
+	"  <property name=\"Paired\" type=\"b\" access=\"read\"/>\n"
+	"  <property name=\"Bonded\" type=\"b\" access=\"read\"/>\n"
+	"  <property name=\"Trusted\" type=\"b\" access=\"readwrite\"/>\n"
+	"  <property name=\"Blocked\" type=\"b\" access=\"readwrite\"/>\n"
+	"  <property name=\"LegacyPairing\" type=\"b\" access=\"read\"/>\n"
+	"  <property name=\"RSSI\" type=\"n\" access=\"read\"/>\n"
+	"  <property name=\"Connected\" type=\"b\" access=\"read\"/>\n"
+	"  <property name=\"UUIDs\" type=\"as\" access=\"read\"/>\n"
+	"  <property name=\"Adapter\" type=\"o\" access=\"read\"/>\n"
+	"  <property name=\"ManufacturerData\" type=\"a{qv}\" access=\"read\"/>\n"
+	"  <property name=\"ServicesResolved\" type=\"b\" access=\"read\"/>\n"
+	"  <property name=\"AdvertisingFlags\" type=\"ay\" access=\"read\"/>\n"
+	" </interface>\n";
+
+static const char xml_service[] =
+	" <interface name=\"org.bluez.GattService1\">\n"
+	"  <property name=\"UUID\" type=\"s\" access=\"read\"/>\n"
+	"  <property name=\"Device\" type=\"o\" access=\"read\"/>\n"
+	"  <property name=\"Primary\" type=\"b\" access=\"read\"/>\n"
+	"  <property name=\"Includes\" type=\"ao\" access=\"read\"/>\n"
+	"  <property name=\"Handle\" type=\"q\" access=\"read\"/>\n"
+	" </interface>\n";
+
+static const char xml_characteristic[] =
+	" <interface name=\"org.bluez.GattCharacteristic1\">\n"
+	"  <method name=\"ReadValue\"><arg name=\"options\" type=\"a{sv}\" direction=\"in\"/><arg name=\"value\" type=\"ay\" direction=\"out\"/></method>\n"
+	"  <method name=\"WriteValue\"><arg name=\"value\" type=\"ay\" direction=\"in\"/><arg name=\"options\" type=\"a{sv}\" direction=\"in\"/></method>\n"
+	"  <method name=\"AcquireWrite\"><arg name=\"options\" type=\"a{sv}\" direction=\"in\"/><arg name=\"fd\" type=\"h\" direction=\"out\"/><arg name=\"mtu\" type=\"q\" direction=\"out\"/></method>\n"
+	"  <method name=\"AcquireNotify\"><arg name=\"options\" type=\"a{sv}\" direction=\"in\"/><arg name=\"fd\" type=\"h\" direction=\"out\"/><arg name=\"mtu\" type=\"q\" direction=\"out\"/></method>\n"
+	"  <method name=\"StartNotify\"/>\n"
+	"  <method name=\"StopNotify\"/>\n"
+	"  <method name=\"Confirm\"/>\n"
+	"  <property name=\"UUID\" type=\"s\" access=\"read\"/>\n"
+	"  <property name=\"Service\" type=\"o\" access=\"read\"/>\n"
+	"  <property name=\"Value\" type=\"ay\" access=\"read\"/>\n"
+	"  <property name=\"Notifying\" type=\"b\" access=\"read\"/>\n"
+	"  <property name=\"Flags\" type=\"as\" access=\"read\"/>\n"
+	"  <property name=\"WriteAcquired\" type=\"b\" access=\"read\"/>\n"
+	"  <property name=\"NotifyAcquired\" type=\"b\" access=\"read\"/>\n"
+	"  <property name=\"Handle\" type=\"q\" access=\"read\"/>\n"
+	"  <property name=\"MTU\" type=\"q\" access=\"read\"/>\n"
+	" </interface>\n";
+
+static const char xml_descriptor[] =
+	" <interface name=\"org.bluez.GattDescriptor1\">\n"
+	"  <method name=\"ReadValue\"><arg name=\"options\" type=\"a{sv}\" direction=\"in\"/><arg name=\"value\" type=\"ay\" direction=\"out\"/></method>\n"
+	"  <method name=\"WriteValue\"><arg name=\"value\" type=\"ay\" direction=\"in\"/><arg name=\"options\" type=\"a{sv}\" direction=\"in\"/></method>\n"
+	"  <property name=\"UUID\" type=\"s\" access=\"read\"/>\n"
+	"  <property name=\"Characteristic\" type=\"o\" access=\"read\"/>\n"
+	"  <property name=\"Value\" type=\"ay\" access=\"read\"/>\n"
+	"  <property name=\"Handle\" type=\"q\" access=\"read\"/>\n"
+	" </interface>\n";
+
+static const char *const iface_xmls[] = {
+	[OBJ_ROOT] = xml_object_manager,
+	[OBJ_BLUEZ] = xml_agent_manager,
+	[OBJ_ADAPTER] = xml_adapter,
+	[OBJ_DEVICE] = xml_device,
+	[OBJ_SERVICE] = xml_service,
+	[OBJ_CHAR_WRITE] = xml_characteristic,
+	[OBJ_CHAR_NOTIFY] = xml_characteristic,
+	[OBJ_DESC] = xml_descriptor,
+	[OBJ_GATT_SERVICE] = xml_service,
+	[OBJ_SVC_CHANGED] = xml_characteristic,
+	[OBJ_SVC_CHANGED_CCC] = xml_descriptor,
+};
+
+FG_DEFINE_STRING_TABLE_TO(static, iface_xml, enum obj_kind, iface_xmls)
 
 int bz_introspect(struct fs_bluez *bz, struct bz_obj *o, const char *path, sd_bus_message *m)
 {
@@ -256,7 +268,7 @@ int bz_introspect(struct fs_bluez *bz, struct bz_obj *o, const char *path, sd_bu
 		      "  <method name=\"GetAll\"><arg name=\"interface\" type=\"s\" direction=\"in\"/><arg name=\"properties\" type=\"a{sv}\" direction=\"out\"/></method>\n"
 		      "  <signal name=\"PropertiesChanged\"><arg name=\"interface\" type=\"s\"/><arg name=\"changed_properties\" type=\"a{sv}\"/><arg name=\"invalidated_properties\" type=\"as\"/></signal>\n"
 		      " </interface>\n", f);
-	fputs(iface_xml(o->kind), f);
+	fputs(iface_xml_to_string(o->kind) ?: "", f);
 	for (size_t i = 0; i < w.n_children; i++)
 		fprintf(f, " <node name=\"%s\"/>\n", w.children[i]);
 	fputs("</node>\n", f);

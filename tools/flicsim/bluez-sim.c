@@ -105,7 +105,7 @@ static int read_prop_args(struct fs_bluez *bz, struct bz_obj *o, sd_bus_message 
 
 	if (sd_bus_message_read(m, "ss", &iface, &name) < 0)
 		return sd_bus_reply_method_errorf(m, SD_BUS_ERROR_INVALID_ARGS, "Invalid arguments");
-	if (!bz_main_iface(o->kind) || strcmp(iface, bz_main_iface(o->kind)) != 0)
+	if (!bz_obj_iface_to_string(o->kind) || strcmp(iface, bz_obj_iface_to_string(o->kind)) != 0)
 		return sd_bus_reply_method_errorf(m, SD_BUS_ERROR_INVALID_ARGS,
 						  "No such interface '%s'", iface);
 	if (bz_props_of(bz, o, NULL, name) <= 0)
@@ -143,7 +143,7 @@ static int props_get_all(struct fs_bluez *bz, struct bz_obj *o, sd_bus_message *
 	r = sd_bus_message_new_method_return(m, &reply);
 	if (r >= 0)
 		r = sd_bus_message_open_container(reply, 'a', "{sv}");
-	if (r >= 0 && bz_main_iface(o->kind) && strcmp(iface, bz_main_iface(o->kind)) == 0)
+	if (r >= 0 && bz_obj_iface_to_string(o->kind) && strcmp(iface, bz_obj_iface_to_string(o->kind)) == 0)
 		r = bz_props_of(bz, o, reply, NULL);
 	if (r >= 0)
 		r = sd_bus_message_close_container(reply);
@@ -229,7 +229,7 @@ static int on_message(sd_bus_message *m, void *userdata, sd_bus_error *error)
 						  "Unknown object '%s'", path);
 	}
 	if (!iface)
-		iface = bz_main_iface(o.kind);
+		iface = bz_obj_iface_to_string(o.kind);
 	if (strcmp(iface, IFACE_INTRO) == 0 && strcmp(member, "Introspect") == 0)
 		return bz_introspect(bz, &o, path, m);
 	if (o.kind == OBJ_ROOT) {
@@ -246,7 +246,7 @@ static int on_message(sd_bus_message *m, void *userdata, sd_bus_error *error)
 		if (strcmp(member, "Set") == 0)
 			return props_set(bz, &o, m);
 	}
-	if (strcmp(iface, bz_main_iface(o.kind)) != 0)
+	if (strcmp(iface, bz_obj_iface_to_string(o.kind)) != 0)
 		return sd_bus_reply_method_errorf(m, SD_BUS_ERROR_UNKNOWN_METHOD,
 						  "Unknown method %s.%s", iface, member);
 	switch (o.kind) {
