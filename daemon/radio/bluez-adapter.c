@@ -89,29 +89,13 @@ void bluez_adapters_free(struct fg_bluez *bz)
 	bz->adapter = NULL;
 }
 
-/* "hci10" sorts after "hci9" */
-static int adapter_cmp(const struct adapter *a, const struct adapter *b)
-{
-	size_t la = strlen(a->name), lb = strlen(b->name);
-
-	if (la != lb)
-		return la < lb ? -1 : 1;
-	return strcmp(a->name, b->name);
-}
-
 struct adapter *bluez_pick_adapter(const struct fg_bluez *bz)
 {
 	struct adapter *best = NULL;
 
-	for (struct adapter *a = bz->adapters; a; a = a->next) {
-		if (strcmp(bz->config->bluetooth.adapter, "auto") != 0) {
-			if (strcmp(a->name, bz->config->bluetooth.adapter) == 0)
-				return a;
-			continue;
-		}
-		if (!best || adapter_cmp(a, best) < 0)
+	for (struct adapter *a = bz->adapters; a; a = a->next)
+		if (fg_scan_adapter_prefer(a->name, best ? best->name : NULL, bz->config->bluetooth.adapter))
 			best = a;
-	}
 	return best;
 }
 
@@ -372,38 +356,48 @@ static void discovery_pause(struct fg_bluez *bz, const char *why)
 
 void bluez_discovery_update(struct fg_bluez *bz)
 {
+	struct fg_scan_state s = {
+		.powered = bz->adapter && bz->adapter->powered,
+		.call_busy = bz->discovery_slot,
+		.loading = bz->loading,
+		.foreground = bluez_foreground_pending(bz),
+		.rescan = bz->rescan,
+		.active = bz->discovery_active,
+		.retry_armed = bz->discovery_timer &&
+			       sd_event_source_get_enabled(bz->discovery_timer, NULL) > 0,
+	};
 	int r;
 
-	if (!bz->adapter || !bz->adapter->powered) {
+	switch (fg_scan_next(&s)) {
+	case FG_SCAN_OFF:
 		bz->discovery_active = false;
 		bz->discovery_paused = false;
 		bz->rescan = false;
 		bz->discovery_slot = sd_bus_slot_unref(bz->discovery_slot);
 		bz->discovery_timer = sd_event_source_disable_unref(bz->discovery_timer);
-		return;
-	}
-	/* one call at a time; each reply calls this again */
-	if (bz->discovery_slot || bz->loading)
-		return;
-	if (bluez_foreground_pending(bz)) {
+		break;
+	case FG_SCAN_WAIT:
+	case FG_SCAN_KEEP:
+		break;
+	case FG_SCAN_HOLD:
+		bz->rescan = false;
+		break;
+	case FG_SCAN_PAUSE:
 		/* stopping anyway: the restart after the connect is the rescan */
 		bz->rescan = false;
-		if (bz->discovery_active)
-			discovery_pause(bz, "while connecting");
-		return;
-	}
-	if (bz->rescan && bz->discovery_active) {
+		discovery_pause(bz, "while connecting");
+		break;
+	case FG_SCAN_RESTART:
 		bz->rescan = false;
 		discovery_pause(bz, "to hear every device afresh");
-		return;
-	}
-	if (bz->discovery_active ||
-	    (bz->discovery_timer && sd_event_source_get_enabled(bz->discovery_timer, NULL) > 0))
-		return;
-	r = call_set_filter(bz);
-	if (r < 0) {
-		log_warning_errno(r, "Bluetooth: cannot call SetDiscoveryFilter: %m");
-		bluez_discovery_retry_later(bz);
+		break;
+	case FG_SCAN_START:
+		r = call_set_filter(bz);
+		if (r < 0) {
+			log_warning_errno(r, "Bluetooth: cannot call SetDiscoveryFilter: %m");
+			bluez_discovery_retry_later(bz);
+		}
+		break;
 	}
 }
 

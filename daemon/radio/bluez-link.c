@@ -105,7 +105,7 @@ static int on_attempt_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	bluez_fmt_addr(d->address, a);
 	fg_format_duration(bluez_now_usec(bz) - d->attempt_start, t, sizeof(t));
 	if (!d->connected) {
-		if (d->foreground && !d->extended && bz->adapter && bz->adapter->discovering) {
+		if (fg_scan_extend_connect(d->foreground, d->extended, bz->adapter && bz->adapter->discovering)) {
 			/*
 			 * Someone's discovery still runs (another program's, or
 			 * ours not stopped yet): the kernel may be holding the
@@ -114,7 +114,7 @@ static int on_attempt_timer(sd_event_source *s, uint64_t usec, void *userdata)
 			d->extended = true;
 			log_info("Bluetooth: %s: not connected after %s while a discovery runs on %s: "
 				 "allowing one more discovery window (10.24 s)", a, t, bz->adapter->name);
-			attempt_arm(d, d->attempt_start + d->attempt_timeout + DISCOVERY_WINDOW_USEC);
+			attempt_arm(d, d->attempt_start + d->attempt_timeout + FG_SCAN_WINDOW_USEC);
 			return 0;
 		}
 		bz->stats.connect_failures++;
@@ -282,7 +282,7 @@ int fg_bluez_connect(struct fg_bluez *bz, const uint8_t address[6], uint64_t tim
 	 * is still advertising and already reported: the first attempt after
 	 * the drop is a bounded one too, so that our discovery pauses for it.
 	 */
-	if (!timeout_usec && d->dropped_at && bluez_now_usec(bz) < d->dropped_at + DISCOVERY_WINDOW_USEC) {
+	if (fg_scan_connect_foreground(timeout_usec, d->dropped_at, bluez_now_usec(bz))) {
 		char a[18];
 
 		log_debug("Bluetooth: %s: we ended its link within a discovery window: connecting in the foreground",
@@ -298,7 +298,7 @@ int fg_bluez_connect(struct fg_bluez *bz, const uint8_t address[6], uint64_t tim
 	r = sd_bus_message_new_method_call(bz->bus, &m, BLUEZ_NAME, d->path, IFACE_DEVICE, "Connect");
 	if (r >= 0)
 		r = sd_bus_call_async(bz->bus, &d->connect_slot, m, on_connect_reply, d,
-				      timeout_usec ? timeout_usec + DISCOVERY_WINDOW_USEC + CALL_TIMEOUT_USEC :
+				      timeout_usec ? timeout_usec + FG_SCAN_WINDOW_USEC + CALL_TIMEOUT_USEC :
 				      CALL_TIMEOUT_USEC);
 	sd_bus_message_unref(m);
 	if (r < 0) {

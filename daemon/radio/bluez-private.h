@@ -24,6 +24,7 @@
 #include <systemd/sd-event.h>
 
 #include "radio/bluez.h"
+#include "radio/scan-policy.h"
 #include "lib/timeutil.h"
 
 #define BLUEZ_NAME		"org.bluez"
@@ -41,16 +42,6 @@
 #define NOTIFY_BUF		600
 /* Packets queued on a write fd that is momentarily full */
 #define WRITE_QUEUE_MAX		64
-/*
- * The kernel's LE discovery window (DISCOV_LE_TIMEOUT, 10.24 s). While an
- * LE discovery runs, a connection asked for after the device's first
- * advertising report of the window waits until the scan is restarted: the
- * controller's duplicate filter hides the device's further reports, and
- * only a report makes the kernel send LE Create Connection. We pause our
- * own discovery for a foreground connect; when another program keeps
- * discovery running, an attempt is allowed one window more (docs/bluez.md).
- */
-#define DISCOVERY_WINDOW_USEC	(10240 * FG_USEC_PER_MSEC)
 
 struct adapter {
 	struct adapter *next;
