@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "radio/bluez-private.h"
+#include "lib/bus-props.h"
 #include "lib/log.h"
 
 /* ---- adapters --------------------------------------------------------------- */
@@ -20,38 +21,24 @@ struct adapter *bluez_adapter_by_path(const struct fg_bluez *bz, const char *pat
 	return NULL;
 }
 
+static const struct fg_bus_prop adapter_props[] = {
+	FG_BUS_PROP("Powered", "b", struct adapter, powered, 1),
+	FG_BUS_PROP("Discovering", "b", struct adapter, discovering, 2),
+	{ 0 },
+};
+
 int bluez_parse_adapter_props(struct adapter *a, sd_bus_message *m, bool *ret_power_changed,
-			       bool *ret_disc_changed)
+			      bool *ret_disc_changed)
 {
 	unsigned changed = 0;
 	int r;
 
-	r = sd_bus_message_enter_container(m, 'a', "{sv}");
-	if (r < 0)
-		return r;
-	while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-		const char *key;
-
-		r = sd_bus_message_read_basic(m, 's', &key);
-		if (r < 0)
-			return r;
-		if (strcmp(key, "Powered") == 0)
-			r = bluez_read_bool_prop(m, &a->powered, &changed, 1);
-		else if (strcmp(key, "Discovering") == 0)
-			r = bluez_read_bool_prop(m, &a->discovering, &changed, 2);
-		else
-			r = sd_bus_message_skip(m, "v");
-		if (r < 0)
-			return r;
-		r = sd_bus_message_exit_container(m);
-		if (r < 0)
-			return r;
-	}
+	r = fg_bus_props_read(m, adapter_props, 0, NULL, a, &changed, NULL);
 	if (r < 0)
 		return r;
 	*ret_power_changed = changed & 1;
 	*ret_disc_changed = changed & 2;
-	return sd_bus_message_exit_container(m);
+	return 0;
 }
 
 int bluez_add_adapter(struct fg_bluez *bz, const char *path, sd_bus_message *m)

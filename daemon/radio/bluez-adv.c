@@ -11,14 +11,15 @@
 #include "radio/bluez-private.h"
 #include "lib/macro.h"
 
-int bluez_parse_mfr(struct device *d, sd_bus_message *m)
+int bluez_read_mfr(sd_bus_message *m, void *base, void *userdata)
 {
+	struct device *d = base;
+	unsigned *changed = userdata;
 	bool found = false;
 	int r;
 
-	r = sd_bus_message_enter_container(m, 'v', "a{qv}");
-	if (r <= 0)
-		return r < 0 ? r : -EBADMSG;
+	/* any ManufacturerData is news of an advertisement */
+	*changed |= CH_ADV;
 	r = sd_bus_message_enter_container(m, 'a', "{qv}");
 	if (r < 0)
 		return r;
@@ -51,22 +52,16 @@ int bluez_parse_mfr(struct device *d, sd_bus_message *m)
 		d->mfr = NULL;
 		d->mfr_len = 0;
 	}
-	r = sd_bus_message_exit_container(m);
-	if (r < 0)
-		return r;
 	return sd_bus_message_exit_container(m);
 }
 
-/* UUIDs: does it name the Flic 2 and/or the Twist service? 1, or -errno. */
-int bluez_read_uuids(sd_bus_message *m, bool *ret_flic, bool *ret_twist)
+int bluez_read_uuids(sd_bus_message *m, void *base, void *userdata)
 {
+	struct device *d = base;
 	const char *u;
 	bool flic = false, twist = false;
 	int r;
 
-	r = sd_bus_message_enter_container(m, 'v', "as");
-	if (r <= 0)
-		return r < 0 ? r : -EBADMSG;
 	r = sd_bus_message_enter_container(m, 'a', "s");
 	if (r < 0)
 		return r;
@@ -77,24 +72,23 @@ int bluez_read_uuids(sd_bus_message *m, bool *ret_flic, bool *ret_twist)
 	if (r < 0)
 		return r;
 	r = sd_bus_message_exit_container(m);
-	if (r >= 0)
-		r = sd_bus_message_exit_container(m);
 	if (r < 0)
 		return r;
-	*ret_flic = flic;
-	*ret_twist = twist;
+	if (flic == d->flic_service && twist == d->twist_service)
+		return 0;
+	d->flic_service = flic;
+	d->twist_service = twist;
 	return 1;
 }
 
-/* AdvertisingData a{yv}: AD type -> bytes of the last advertisement. */
-int bluez_parse_ad(struct device *d, sd_bus_message *m)
+int bluez_read_ad(sd_bus_message *m, void *base, void *userdata)
 {
+	struct device *d = base;
+	unsigned *changed = userdata;
 	int r;
 
+	*changed |= CH_ADV;
 	d->n_ad = 0;
-	r = sd_bus_message_enter_container(m, 'v', "a{yv}");
-	if (r <= 0)
-		return r < 0 ? r : -EBADMSG;
 	r = sd_bus_message_enter_container(m, 'a', "{yv}");
 	if (r < 0)
 		return r;
@@ -133,9 +127,6 @@ int bluez_parse_ad(struct device *d, sd_bus_message *m)
 	if (r < 0)
 		return r;
 	d->ad_fresh = true;
-	r = sd_bus_message_exit_container(m);
-	if (r < 0)
-		return r;
 	return sd_bus_message_exit_container(m);
 }
 

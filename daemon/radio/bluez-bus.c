@@ -93,40 +93,6 @@ int bluez_read_variant_bytes(sd_bus_message *m, uint8_t **ret, size_t *ret_len)
 	return 0;
 }
 
-static int read_variant_basic(sd_bus_message *m, char type, void *ret)
-{
-	char sig[2] = { type, 0 };
-	int r;
-
-	r = sd_bus_message_enter_container(m, 'v', sig);
-	if (r <= 0)
-		return r < 0 ? r : -EBADMSG;
-	r = sd_bus_message_read_basic(m, type, ret);
-	if (r < 0)
-		return r;
-	return sd_bus_message_exit_container(m);
-}
-
-/*
- * A property with an unexpected type is skipped rather than failing the
- * whole message: one odd property from a future BlueZ must not blind us.
- */
-int bluez_read_variant_basic_or_skip(sd_bus_message *m, char type, void *ret, bool *ret_ok)
-{
-	char sig[2] = { type, 0 };
-	int r;
-
-	r = sd_bus_message_verify_type(m, 'v', sig);
-	if (r < 0)
-		return r;
-	if (r == 0) {
-		*ret_ok = false;
-		return sd_bus_message_skip(m, "v");
-	}
-	*ret_ok = true;
-	return read_variant_basic(m, type, ret);
-}
-
 enum fg_bluez_state bluez_compute_state(const struct fg_bluez *bz)
 {
 	if (!bz->owner)
@@ -177,20 +143,6 @@ struct device *bluez_device_owning(const struct fg_bluez *bz, const char *path)
 		if (bluez_path_is_under(path, d->path))
 			return d;
 	return NULL;
-}
-
-/* A boolean property into *field; @flag into *changed when it changed. */
-int bluez_read_bool_prop(sd_bus_message *m, bool *field, unsigned *changed, unsigned flag)
-{
-	bool ok;
-	int v, r;
-
-	r = bluez_read_variant_basic_or_skip(m, 'b', &v, &ok);
-	if (r >= 0 && ok && *field != !!v) {
-		*field = v;
-		*changed |= flag;
-	}
-	return r;
 }
 
 bool bluez_is_watched(const struct fg_bluez *bz, const uint8_t a[6])

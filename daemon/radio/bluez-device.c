@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "radio/bluez-private.h"
+#include "lib/bus-props.h"
 #include "lib/log.h"
 
 /* ---- devices -------------------------------------------------------------- */
@@ -59,94 +60,60 @@ void bluez_drop_all_devices(struct fg_bluez *bz, int error)
 		bluez_device_drop(bz, bz->devices, error);
 }
 
-/* Apply an a{sv} of Device1 properties; ORs CH_* into *changed. */
-int bluez_parse_device_props(struct device *d, sd_bus_message *m, unsigned *changed)
+static int read_rssi(sd_bus_message *m, void *base, void *userdata)
 {
+	struct device *d = base;
+	int16_t v;
 	int r;
 
-	r = sd_bus_message_enter_container(m, 'a', "{sv}");
+	r = sd_bus_message_read_basic(m, 'n', &v);
 	if (r < 0)
 		return r;
-	while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-		const char *key;
-		bool ok = true;
+	/* even if unchanged: only an advertisement brings an RSSI */
+	d->has_rssi = true;
+	d->rssi = v;
+	return 1;
+}
 
-		r = sd_bus_message_read_basic(m, 's', &key);
-		if (r < 0)
-			return r;
-		if (strcmp(key, "RSSI") == 0) {
-			int16_t v;
+static int read_address(sd_bus_message *m, void *base, void *userdata)
+{
+	struct device *d = base;
+	const char *s;
+	int r;
 
-			r = bluez_read_variant_basic_or_skip(m, 'n', &v, &ok);
-			if (r >= 0 && ok) {
-				d->has_rssi = true;
-				d->rssi = v;
-				*changed |= CH_ADV;
-			}
-		} else if (strcmp(key, "ManufacturerData") == 0) {
-			r = sd_bus_message_verify_type(m, 'v', "a{qv}");
-			if (r > 0) {
-				r = bluez_parse_mfr(d, m);
-				*changed |= CH_ADV;
-			} else if (r == 0) {
-				r = sd_bus_message_skip(m, "v");
-			}
-		} else if (strcmp(key, "ServiceData") == 0) {
-			*changed |= CH_ADV;
-			r = sd_bus_message_skip(m, "v");
-		} else if (strcmp(key, "Connected") == 0) {
-			r = bluez_read_bool_prop(m, &d->connected, changed, CH_CONNECTED);
-		} else if (strcmp(key, "ServicesResolved") == 0) {
-			r = bluez_read_bool_prop(m, &d->resolved, changed, CH_RESOLVED);
-		} else if (strcmp(key, "UUIDs") == 0) {
-			bool flic = false, twist = false, got = false;
+	r = sd_bus_message_read_basic(m, 's', &s);
+	if (r >= 0)
+		(void)fg_parse_address(s, d->address);
+	return r < 0 ? r : 0;
+}
 
-			r = sd_bus_message_verify_type(m, 'v', "as");
-			if (r > 0)
-				got = (r = bluez_read_uuids(m, &flic, &twist)) > 0;
-			else if (r == 0)
-				r = sd_bus_message_skip(m, "v");
-			if (got && (flic != d->flic_service || twist != d->twist_service)) {
-				d->flic_service = flic;
-				d->twist_service = twist;
-				*changed |= CH_UUIDS;
-			}
-		} else if (strcmp(key, "AdvertisingData") == 0) {
-			r = sd_bus_message_verify_type(m, 'v', "a{yv}");
-			if (r > 0) {
-				r = bluez_parse_ad(d, m);
-				*changed |= CH_ADV;
-			} else if (r == 0) {
-				r = sd_bus_message_skip(m, "v");
-			}
-		} else if (strcmp(key, "Trusted") == 0) {
-			r = bluez_read_bool_prop(m, &d->trusted, changed, 0);
-		} else if (strcmp(key, "Name") == 0) {
-			const char *s;
+/* Properties the table does not name: ServiceData of any shape is an advertisement. */
+static int read_other(sd_bus_message *m, const char *name, void *base, void *userdata)
+{
+	unsigned *changed = userdata;
 
-			r = bluez_read_variant_basic_or_skip(m, 's', &s, &ok);
-			if (r >= 0 && ok && (!d->name || strcmp(d->name, s))) {
-				free(d->name);
-				d->name = strdup(s);
-			}
-		} else if (strcmp(key, "Address") == 0) {
-			const char *s;
+	if (strcmp(name, "ServiceData") == 0)
+		*changed |= CH_ADV;
+	return sd_bus_message_skip(m, "v");
+}
 
-			r = bluez_read_variant_basic_or_skip(m, 's', &s, &ok);
-			if (r >= 0 && ok)
-				(void)fg_parse_address(s, d->address);
-		} else {
-			r = sd_bus_message_skip(m, "v");
-		}
-		if (r < 0)
-			return r;
-		r = sd_bus_message_exit_container(m);
-		if (r < 0)
-			return r;
-	}
-	if (r < 0)
-		return r;
-	return sd_bus_message_exit_container(m);
+static const struct fg_bus_prop device_props[] = {
+	FG_BUS_PROP_FN("RSSI", "n", read_rssi, CH_ADV),
+	FG_BUS_PROP_FN("ManufacturerData", "a{qv}", bluez_read_mfr, 0),
+	FG_BUS_PROP("Connected", "b", struct device, connected, CH_CONNECTED),
+	FG_BUS_PROP("ServicesResolved", "b", struct device, resolved, CH_RESOLVED),
+	FG_BUS_PROP_FN("UUIDs", "as", bluez_read_uuids, CH_UUIDS),
+	FG_BUS_PROP_FN("AdvertisingData", "a{yv}", bluez_read_ad, 0),
+	FG_BUS_PROP("Trusted", "b", struct device, trusted, 0),
+	FG_BUS_PROP("Name", "s", struct device, name, 0),
+	FG_BUS_PROP_FN("Address", "s", read_address, 0),
+	{ 0 },
+};
+
+int bluez_parse_device_props(struct device *d, sd_bus_message *m, unsigned *changed)
+{
+	/* a property of another type than expected is skipped (lenient): BlueZ may change */
+	return fg_bus_props_read(m, device_props, 0, read_other, d, changed, changed);
 }
 
 /* ".../dev_80_E4_DA_70_12_34": the Address property says the same, first */

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "radio/bluez-private.h"
+#include "lib/bus-props.h"
 #include "lib/log.h"
 
 /* ---- packet channel ----------------------------------------------------- */
@@ -404,40 +405,32 @@ int fg_bluez_write(struct fg_bluez *bz, const uint8_t address[6], const uint8_t 
 	return sd_event_source_set_enabled(d->write_io, SD_EVENT_ON);
 }
 
-int bluez_on_char_value(struct device *d, sd_bus_message *m)
+static int read_value(sd_bus_message *m, void *base, void *userdata)
 {
+	struct device *d = base;
+	const void *p;
+	size_t n;
 	int r;
 
-	r = sd_bus_message_enter_container(m, 'a', "{sv}");
+	r = sd_bus_message_read_array(m, 'y', &p, &n);
 	if (r < 0)
 		return r;
-	while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-		const char *key;
+	if (n > 0)
+		deliver(d, p, n);
+	/* the callback may have closed the channel: stop here */
+	return -ECANCELED;
+}
 
-		r = sd_bus_message_read_basic(m, 's', &key);
-		if (r < 0)
-			return r;
-		if (strcmp(key, "Value") == 0 && sd_bus_message_verify_type(m, 'v', "ay") > 0) {
-			uint8_t *buf = NULL;
-			size_t n = 0;
+static const struct fg_bus_prop char_value_props[] = {
+	FG_BUS_PROP_FN("Value", "ay", read_value, 0),
+	{ 0 },
+};
 
-			r = bluez_read_variant_bytes(m, &buf, &n);
-			if (r < 0)
-				return r;
-			if (n > 0)
-				deliver(d, buf, n);
-			free(buf);
-			/* the callback may have closed the channel; stop here */
-			return 0;
-		}
-		r = sd_bus_message_skip(m, "v");
-		if (r < 0)
-			return r;
-		r = sd_bus_message_exit_container(m);
-		if (r < 0)
-			return r;
-	}
-	return r;
+int bluez_on_char_value(struct device *d, sd_bus_message *m)
+{
+	int r = fg_bus_props_read(m, char_value_props, 0, NULL, d, NULL, NULL);
+
+	return r == -ECANCELED ? 0 : r;
 }
 
 enum {
@@ -445,15 +438,20 @@ enum {
 	FLAG_NOTIFY = 1 << 1,		/* "notify" or "indicate" */
 };
 
-static int read_char_flags(sd_bus_message *m, unsigned *ret)
+/* A GattCharacteristic1 as add_char() needs it. */
+struct char_props {
+	char *uuid;
+	unsigned flags;			/* FLAG_* */
+	uint16_t mtu;
+};
+
+static int read_char_flags(sd_bus_message *m, void *base, void *userdata)
 {
+	struct char_props *c = base;
 	const char *s;
 	unsigned f = 0;
 	int r;
 
-	r = sd_bus_message_enter_container(m, 'v', "as");
-	if (r <= 0)
-		return r < 0 ? r : -EBADMSG;
 	r = sd_bus_message_enter_container(m, 'a', "s");
 	if (r < 0)
 		return r;
@@ -466,64 +464,39 @@ static int read_char_flags(sd_bus_message *m, unsigned *ret)
 	if (r < 0)
 		return r;
 	r = sd_bus_message_exit_container(m);
-	if (r >= 0)
-		r = sd_bus_message_exit_container(m);
 	if (r < 0)
 		return r;
-	*ret = f;
+	c->flags = f;
 	return 0;
 }
+
+static const struct fg_bus_prop char_props[] = {
+	FG_BUS_PROP("UUID", "s", struct char_props, uuid, 0),
+	FG_BUS_PROP_FN("Flags", "as", read_char_flags, 0),
+	FG_BUS_PROP("MTU", "q", struct char_props, mtu, 0),
+	{ 0 },
+};
 
 /* GattCharacteristic1 appeared under a device: keep the two we use. */
 int bluez_add_char(struct fg_bluez *bz, const char *path, sd_bus_message *m)
 {
 	struct device *d = bluez_device_owning(bz, path);
-	char *uuid = NULL, **slot;
 	/* without a Flags property, assume what a Flic 2 offers */
-	unsigned flags = FLAG_WRITE_CMD | FLAG_NOTIFY, mtu = 0;
+	struct char_props c = { .flags = FLAG_WRITE_CMD | FLAG_NOTIFY };
+	const char *uuid;
+	char **slot;
+	unsigned flags;
+	unsigned mtu;
 	int r;
 
 	if (!d)
 		return sd_bus_message_skip(m, "a{sv}");
-	r = sd_bus_message_enter_container(m, 'a', "{sv}");
-	if (r < 0)
-		return r;
-	while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-		const char *key, *s;
-		bool ok;
-
-		r = sd_bus_message_read_basic(m, 's', &key);
-		if (r < 0)
-			break;
-		if (strcmp(key, "UUID") == 0) {
-			r = bluez_read_variant_basic_or_skip(m, 's', &s, &ok);
-			if (r >= 0 && ok) {
-				free(uuid);
-				uuid = strdup(s);
-				if (!uuid)
-					r = -ENOMEM;
-			}
-		} else if (strcmp(key, "Flags") == 0 && sd_bus_message_verify_type(m, 'v', "as") > 0) {
-			r = read_char_flags(m, &flags);
-		} else if (strcmp(key, "MTU") == 0) {
-			uint16_t v;
-
-			r = bluez_read_variant_basic_or_skip(m, 'q', &v, &ok);
-			if (r >= 0 && ok)
-				mtu = v;
-		} else {
-			r = sd_bus_message_skip(m, "v");
-		}
-		if (r < 0)
-			break;
-		r = sd_bus_message_exit_container(m);
-		if (r < 0)
-			break;
-	}
-	if (r >= 0)
-		r = sd_bus_message_exit_container(m);
+	r = fg_bus_props_read(m, char_props, 0, NULL, &c, NULL, NULL);
+	uuid = c.uuid;
+	flags = c.flags;
+	mtu = c.mtu;
 	if (r < 0 || !uuid) {
-		free(uuid);
+		fg_bus_props_clear(char_props, &c);
 		return r;
 	}
 	if (strcasecmp(uuid, FG_FLIC2_WRITE_UUID) == 0) {
@@ -533,10 +506,10 @@ int bluez_add_char(struct fg_bluez *bz, const char *path, sd_bus_message *m)
 		slot = &d->notify_path;
 		d->can_notify = flags & FLAG_NOTIFY;
 	} else {
-		free(uuid);
+		fg_bus_props_clear(char_props, &c);
 		return 0;
 	}
-	free(uuid);
+	fg_bus_props_clear(char_props, &c);
 	free(*slot);
 	*slot = strdup(path);
 	if (!*slot)

@@ -194,10 +194,6 @@ int bluez_reply_errno(const sd_bus_error *e);
 bool bluez_from_owner(struct fg_bluez *bz, sd_bus_message *m);
 /* A variant holding "ay" into a new buffer (*ret NULL when empty), owned by the caller. */
 int bluez_read_variant_bytes(sd_bus_message *m, uint8_t **ret, size_t *ret_len);
-/* A variant of basic @type; skipped with *ret_ok false if it holds another type. */
-int bluez_read_variant_basic_or_skip(sd_bus_message *m, char type, void *ret, bool *ret_ok);
-/* A boolean property into *field; @flag into *changed when it changed. */
-int bluez_read_bool_prop(sd_bus_message *m, bool *field, unsigned *changed, unsigned flag);
 uint64_t bluez_now_usec(const struct fg_bluez *bz);
 
 struct device *bluez_device_by_address(const struct fg_bluez *bz, const uint8_t a[6]);
@@ -229,12 +225,17 @@ void bluez_filter_update(struct fg_bluez *bz);
 
 /* ---- bluez-adv.c ---------------------------------------------------------- */
 
-/* ManufacturerData a{qv}: keeps the Flic 2 company's payload in @d. */
-int bluez_parse_mfr(struct device *d, sd_bus_message *m);
-/* UUIDs: does it name the Flic 2 and/or the Twist service? 1, or -errno. */
-int bluez_read_uuids(sd_bus_message *m, bool *ret_flic, bool *ret_twist);
-/* AdvertisingData a{yv}: AD type -> bytes of the last advertisement. */
-int bluez_parse_ad(struct device *d, sd_bus_message *m);
+/*
+ * Readers of Device1 properties for lib/bus-props.h, at the variant's
+ * contents, @base the struct device, @userdata its unsigned CH_* set:
+ * ManufacturerData a{qv} (keeps the Flic 2 company's payload; CH_ADV),
+ * UUIDs as (names it the Flic 2 and/or the Twist service? 1 if that
+ * changed), AdvertisingData a{yv} (AD type -> bytes of the last
+ * advertisement; CH_ADV).
+ */
+int bluez_read_mfr(sd_bus_message *m, void *base, void *userdata);
+int bluez_read_uuids(sd_bus_message *m, void *base, void *userdata);
+int bluez_read_ad(sd_bus_message *m, void *base, void *userdata);
 bool bluez_device_is_flic(const struct device *d);
 void bluez_report_presence(struct device *d, bool present);
 void bluez_report_adv(struct device *d);
