@@ -12,7 +12,9 @@
  *   bluez-device.c   device objects and their Device1 properties
  *   bluez.c          the object itself: snapshot, signals, lifecycle
  * The packet channel reports up to the link layer through
- * fg_bluez.channel_changed (set by bluez.c).
+ * fg_bluez.channel_changed (set by bluez.c). The decisions about the
+ * scanner (which adapter, discovery steps, scan windows) are the pure
+ * scan-policy.c; BlueZ's property dictionaries are read by lib/bus-props.
  */
 #pragma once
 
