@@ -100,7 +100,7 @@ struct button {
 struct fg_buttons {
 	sd_event *event;
 	sd_bus *bus;
-	const struct fg_config *cfg;
+	struct fg_config *cfg;		/* our reference (fg_config_ref()) */
 	const struct fg_buttons_ops *ops;
 	void *userdata;
 	struct fg_bluez *bz;
@@ -1545,6 +1545,13 @@ static int load_keys(struct fg_buttons *bs, const struct fg_config *c)
 	return 0;
 }
 
+/* Every button's [button] section, from the configuration now in use; cannot fail. */
+static void resolve_all(struct fg_buttons *bs)
+{
+	for (struct button *b = bs->buttons; b; b = b->next)
+		b->cfg = resolve_config(bs, b);
+}
+
 /* Configured buttons with an address are listed even before they are paired. */
 static int sync_config_buttons(struct fg_buttons *bs)
 {
@@ -1623,7 +1630,7 @@ static int load_pairings(struct fg_buttons *bs)
 	return 0;
 }
 
-int fg_buttons_new(sd_event *event, sd_bus *bus, const struct fg_config *config,
+int fg_buttons_new(sd_event *event, sd_bus *bus, struct fg_config *config,
 		   const struct fg_buttons_ops *ops, void *userdata, struct fg_buttons **ret)
 {
 	struct fg_buttons *bs;
@@ -1634,7 +1641,7 @@ int fg_buttons_new(sd_event *event, sd_bus *bus, const struct fg_config *config,
 		return -ENOMEM;
 	bs->event = sd_event_ref(event);
 	bs->bus = sd_bus_ref(bus);
-	bs->cfg = config;
+	bs->cfg = fg_config_ref(config);
 	bs->ops = ops;
 	bs->userdata = userdata;
 
@@ -1718,25 +1725,33 @@ struct fg_buttons *fg_buttons_free(struct fg_buttons *bs)
 	free(bs->keys);
 	sd_bus_unref(bs->bus);
 	sd_event_unref(bs->event);
+	fg_config_unref(bs->cfg);
 	free(bs);
 	return NULL;
 }
 
-int fg_buttons_set_config(struct fg_buttons *bs, const struct fg_config *config)
+int fg_buttons_set_config(struct fg_buttons *bs, struct fg_config *config)
 {
-	int r;
+	struct fg_config *old = bs->cfg;
+	int r, k;
 
-	r = load_keys(bs, config);
-	if (r < 0)
-		return log_error_errno(r, "Bluetooth: bad trusted_key, keeping the old keys: %m");
-	bs->cfg = config;
+	/*
+	 * Switch whole, whatever fails below: the owner drops its reference
+	 * to the old configuration after this call, whatever it returns, so
+	 * nothing here may keep pointing into it. Ours goes last.
+	 */
+	bs->cfg = fg_config_ref(config);
+	resolve_all(bs);
+	k = load_keys(bs, config);
+	if (k < 0)
+		log_error_errno(k, "Bluetooth: bad trusted_key, keeping the old keys: %m");
 	memset(bs->refused, 0, sizeof(bs->refused));
 	r = sync_config_buttons(bs);
-	if (r < 0)
-		return r;
 	if (config->bluetooth.pairing == FG_PAIRING_LOCKED && bs->window)
 		window_close(bs, "locked", NULL);
-	return fg_bluez_set_config(bs->bz, &config->bluetooth);
+	(void)fg_bluez_set_config(bs->bz, &config->bluetooth);
+	fg_config_unref(old);
+	return r < 0 ? r : k;
 }
 
 /* ---- export and import of pairings ----------------------------------------------------- */

@@ -131,16 +131,25 @@ struct fg_buttons_ops {
 
 /*
  * Load the pairings in <state_dir>, start following BlueZ on @bus.
- * @config must stay valid until fg_buttons_set_config() gets a new one or
- * fg_buttons_free(); @ops and @userdata must outlive the object.
+ * Takes its own reference to @config (fg_config_ref()), dropped when
+ * fg_buttons_set_config() switches or in fg_buttons_free(); the caller
+ * keeps its own. @ops and @userdata must outlive the object.
  * *ret owned by the caller.
  */
-int fg_buttons_new(sd_event *event, sd_bus *bus, const struct fg_config *config,
+int fg_buttons_new(sd_event *event, sd_bus *bus, struct fg_config *config,
 		   const struct fg_buttons_ops *ops, void *userdata, struct fg_buttons **ret);
 struct fg_buttons *fg_buttons_free(struct fg_buttons *bs);
 
-/* Switch to a reloaded configuration (names, policy, adapter). */
-int fg_buttons_set_config(struct fg_buttons *bs, const struct fg_config *config);
+/*
+ * Switch to a reloaded configuration (names, policy, adapter). The switch
+ * is whole and happens whatever is returned: a reference to @config is
+ * taken and the one to the old configuration dropped, so the caller may
+ * drop its own to the old one right after. A negative errno says what
+ * could not be applied: -ENOMEM (a button could not be listed or
+ * renamed), or an error from the trusted keys, which then stay the old
+ * ones (they are copies, not pointers into the old configuration).
+ */
+int fg_buttons_set_config(struct fg_buttons *bs, struct fg_config *config);
 
 /*
  * Open a pairing window for @duration_usec (0: [bluetooth] pairing_window).

@@ -17,6 +17,9 @@
  *   stats                     one STATS line
  *   fail N                    refuse the next N events (the button keeps them)
  *   reload                    re-read the configuration file
+ *   reload-nomem              re-read it as the manager does (its old one is
+ *                             dropped whatever the buttons say) while the
+ *                             allocation of the trusted keys fails
  *   quit
  *
  * Output:
@@ -33,6 +36,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +49,25 @@
 #include "radio/buttons.h"
 #include "lib/log.h"
 #include "lib/strv.h"
+
+/*
+ * This program is linked with -Wl,--wrap=calloc (Makefile): while
+ * fail_key_alloc is set, the next allocation of 32-byte elements (the
+ * buttons' table of trusted identity keys) fails with ENOMEM.
+ */
+static bool fail_key_alloc;
+
+void *__real_calloc(size_t n, size_t size);
+void *__wrap_calloc(size_t n, size_t size);
+void *__wrap_calloc(size_t n, size_t size)
+{
+	if (fail_key_alloc && size == 32) {
+		fail_key_alloc = false;
+		errno = ENOMEM;
+		return NULL;
+	}
+	return __real_calloc(n, size);
+}
 
 struct driver {
 	sd_event *event;
@@ -158,6 +181,19 @@ static void command(struct driver *d, char *line)
 			} else {
 				fg_config_unref(c);
 			}
+		}
+	} else if (strcmp(cmd, "reload-nomem") == 0) {
+		struct fg_config *c = NULL;
+		struct fg_config_errors errors = { 0 };
+
+		r = fg_config_load(d->config_path, &errors, &c);
+		fg_config_errors_clear(&errors);
+		if (r >= 0) {
+			fail_key_alloc = true;
+			r = fg_buttons_set_config(d->buttons, c);
+			fail_key_alloc = false;
+			fg_config_unref(d->config);
+			d->config = c;
 		}
 	} else if (strcmp(cmd, "quit") == 0) {
 		sd_event_exit(d->event, 0);
