@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/hex.h"
 #include "radio/chaskey.h"
 #include "radio/flic2-crypto.h"
 #include "radio/flic2-packet.h"
@@ -121,7 +122,7 @@ const uint8_t (*fg_flic2_builtin_keys(size_t *ret_n))[32]
 
 int fg_flic2_key_from_hex(const char *hex, uint8_t ret_key[32])
 {
-	return fg_crypto_key_from_hex(hex, ret_key);
+	return fg_unhex(hex, hex ? strlen(hex) : 0, ret_key, 32);
 }
 
 int fg_flic2_system_rng(void *userdata, void *buf, size_t len)
