@@ -24,6 +24,7 @@
 #include "radio/flic2-adv.h"
 #include "radio/flic2-crypto.h"
 #include "radio/flic2.h"
+#include "radio/link-policy.h"
 #include "radio/pairing-export.h"
 #include "radio/pairing.h"
 #include "lib/fileio.h"
@@ -31,22 +32,8 @@
 #include "lib/strv.h"
 #include "lib/timeutil.h"
 
-/* Backoff after a failed connection or session: doubles up to the max. */
-#define RETRY_MIN_USEC		(1 * FG_USEC_PER_SEC)
-#define RETRY_MAX_USEC		(60 * FG_USEC_PER_SEC)
-/* A background attempt that BlueZ held this long was a real wait, not a refusal. */
-#define BACKGROUND_LONG_USEC	(5 * FG_USEC_PER_SEC)
-/* Channel set-up failures in a row before BlueZ's GATT cache is dropped. */
-#define GATT_FAILURES_MAX	2
-/* After a failed pairing attempt, leave that button alone this long. */
-#define PAIR_COOLDOWN_USEC	(5 * FG_USEC_PER_SEC)
 /* "Seen" alone is reported to the owner at most this often per button. */
 #define SEEN_REPORT_USEC	(30 * FG_USEC_PER_SEC)
-/* Refused public-mode buttons are logged at most this often per button. */
-#define REFUSED_LOG_USEC	(60 * FG_USEC_PER_SEC)
-
-#define FG_ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
-#define _fallthrough_ __attribute__((__fallthrough__))
 
 struct button {
 	struct button *next;
@@ -66,19 +53,14 @@ struct button {
 	bool by_window;			/* ...as the one attempt of the pairing window */
 	char *window_alias;		/* the name that window gives it, or NULL */
 	bool repair_needed;
-	uint64_t pair_blocked_until;	/* CLOCK_MONOTONIC */
 
 	/* the link and the session */
 	struct fg_flic2 *engine;
 	enum fg_bluez_link link;
-	bool requested;			/* our Connect is pending or the link is ours */
-	bool foreground;		/* requested because it was seen just now */
-	uint64_t requested_at;
+	struct fg_link lp;		/* when to connect, backoff (link-policy.h) */
 	bool verified;			/* this link reached a verified session */
 	sd_event_source *deadline;	/* the engine's next deadline */
 	sd_event_source *retry;		/* backoff before the next attempt */
-	uint64_t backoff;
-	unsigned gatt_failures;
 
 	/* status */
 	unsigned failures;		/* consecutive failed attempts */
@@ -115,16 +97,12 @@ struct fg_buttons {
 	size_t n_buttons;
 
 	/* public-mode buttons refused lately: log and report each once a while */
-	struct {
-		uint8_t address[6];
-		uint64_t when;		/* CLOCK_MONOTONIC; 0: free */
-	} refused[16];
+	struct fg_refusals refused;
 
 	/* pairing window: pairs at most one button */
-	sd_event_source *window;
+	struct fg_pairing_window pw;
+	sd_event_source *window_timer;
 	char *window_name;
-	uint64_t window_end;		/* CLOCK_MONOTONIC */
-	bool window_busy;		/* its one attempt is running */
 
 	struct fg_buttons_stats stats;
 };
@@ -159,7 +137,8 @@ const char *fg_pairing_step_to_string(enum fg_pairing_step s)
 	return s < _FG_PAIRING_STEP_MAX ? step_names[s] : NULL;
 }
 
-static void button_connect(struct button *b, bool foreground);
+static void button_connect(struct button *b, bool foreground, bool kick);
+static void link_drain(struct button *b);
 static void button_drain(struct button *b);
 
 static uint64_t now_mono(const struct fg_buttons *bs)
@@ -188,7 +167,7 @@ static enum fg_button_state button_state(const struct button *b)
 	if (b->link != FG_BLUEZ_LINK_DOWN)
 		return FG_BUTTON_VERIFYING;
 	/* a pending background Connect is how a sleeping button is waited for */
-	if (b->requested && b->foreground)
+	if (b->lp.requested && b->lp.foreground)
 		return FG_BUTTON_CONNECTING;
 	return FG_BUTTON_ASLEEP;
 }
@@ -344,7 +323,7 @@ static struct button *button_new(struct fg_buttons *bs, const uint8_t address[6]
 	fg_format_address(address, b->addr_str);
 	b->link = FG_BLUEZ_LINK_DOWN;
 	b->last_gesture = _FG_GESTURE_INVALID;
-	b->backoff = RETRY_MIN_USEC;
+	fg_link_init(&b->lp);
 	if (button_rename(b) < 0) {
 		free(b);
 		return NULL;
@@ -658,8 +637,8 @@ static void pairing_attempt_over(struct button *b, const char *why)
 	b->window_alias = NULL;
 	if (!mine)
 		return;
-	b->bs->window_busy = false;
-	if (b->bs->window)
+	b->bs->pw.busy = false;
+	if (b->bs->pw.open)
 		window_close(b->bs, why, b);	/* clears b->by_window */
 	b->by_window = false;
 }
@@ -672,7 +651,7 @@ static void on_failed(struct button *b, enum fg_flic2_failure reason, uint8_t de
 	set_error(b, "%s%s%s", why, err && *err ? ": " : "", err ? err : "");
 	if (b->pairing) {
 		b->pairing = false;
-		b->pair_blocked_until = now_mono(b->bs) + PAIR_COOLDOWN_USEC;
+		fg_link_pairing_failed(&b->lp, now_mono(b->bs));
 		b->bs->stats.pairing_failures++;
 		log_warning("Button %s: pairing failed: %s", b->display, b->last_error);
 		report_pairing(b->bs, FG_PAIRING_FAILED, b, b->last_error);
@@ -769,8 +748,7 @@ static void on_verified(struct button *b)
 		b->pairing = false;
 	b->verified = true;
 	b->failures = 0;
-	b->gatt_failures = 0;
-	b->backoff = RETRY_MIN_USEC;
+	fg_link_verified(&b->lp);
 	b->sessions++;
 	b->last_connected = b->last_seen = now;
 	b->last_error[0] = 0;
@@ -849,126 +827,102 @@ static void button_drain(struct button *b)
 
 /* ---- connecting -------------------------------------------------------------------- */
 
-static int on_retry(sd_event_source *s, uint64_t usec, void *userdata)
-{
-	struct button *b = userdata;
-
-	b->retry = sd_event_source_disable_unref(b->retry);
-	button_connect(b, false);
-	return 0;
-}
-
-static void schedule_retry(struct button *b, uint64_t delay)
-{
-	int r;
-
-	b->retry = sd_event_source_disable_unref(b->retry);
-	r = sd_event_add_time_relative(b->bs->event, &b->retry, CLOCK_MONOTONIC, delay, 0, on_retry, b);
-	if (r < 0)
-		log_error_errno(r, "Button %s: cannot arm the retry timer: %m", b->display);
-}
-
-static void backoff(struct button *b)
-{
-	schedule_retry(b, b->backoff);
-	b->backoff = b->backoff * 2 > RETRY_MAX_USEC ? RETRY_MAX_USEC : b->backoff * 2;
-}
-
 static bool wants_link(const struct button *b)
 {
 	return (b->paired && !b->repair_needed) || b->pairing;
+}
+
+/* What the link policy needs to know of @b now. */
+static struct fg_link_input link_input(const struct button *b)
+{
+	return (struct fg_link_input){
+		.wants_link = wants_link(b),
+		.paired = b->paired,
+		.radio_ready = fg_bluez_get_state(b->bs->bz) == FG_BLUEZ_READY,
+		.link_up = b->link != FG_BLUEZ_LINK_DOWN,
+		.connect_timeout_usec = b->bs->cfg->bluetooth.connect_timeout_usec,
+	};
+}
+
+static int on_retry(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct button *b = userdata;
+	struct fg_link_input in = link_input(b);
+
+	b->retry = sd_event_source_disable_unref(b->retry);
+	fg_link_retry_due(&b->lp, &in);
+	link_drain(b);
+	return 0;
+}
+
+/* Carry out what the link policy decided, in order (see link-policy.h). */
+static void link_drain(struct button *b)
+{
+	struct fg_buttons *bs = b->bs;
+	struct fg_link_action a;
+	int r;
+
+	while (fg_link_next_action(&b->lp, &a) > 0) {
+		switch (a.kind) {
+		case FG_LINK_ACTION_TRUST:
+			(void)fg_bluez_set_trusted(bs->bz, b->address, true);
+			break;
+		case FG_LINK_ACTION_CONNECT:
+			r = fg_bluez_connect(bs->bz, b->address, a.timeout_usec);
+			if (a.take)
+				;
+			else if (r == -ENODEV)
+				/* BlueZ has no object for it: its next advertisement creates one */
+				log_debug("Button %s: waiting for it to advertise", b->display);
+			else if (r < 0 && r != -EALREADY)
+				log_info_errno(r, "Button %s: cannot connect: %m", b->display);
+			fg_link_connect_done(&b->lp, &a, r, now_mono(bs));
+			if (!a.take && (r >= 0 || r == -EALREADY))
+				log_debug("Button %s: %s connect", b->display,
+					  a.foreground ? "foreground" : "background");
+			break;
+		case FG_LINK_ACTION_CANCEL_RETRY:
+			b->retry = sd_event_source_disable_unref(b->retry);
+			break;
+		case FG_LINK_ACTION_ARM_RETRY:
+			b->retry = sd_event_source_disable_unref(b->retry);
+			r = sd_event_add_time(bs->event, &b->retry, CLOCK_MONOTONIC, a.at, 0, on_retry, b);
+			if (r < 0)
+				log_error_errno(r, "Button %s: cannot arm the retry timer: %m", b->display);
+			break;
+		case FG_LINK_ACTION_DISCONNECT:
+			(void)fg_bluez_disconnect(bs->bz, b->address);
+			break;
+		case FG_LINK_ACTION_REMOVE_DEVICE:
+			(void)fg_bluez_remove_device(bs->bz, b->address);
+			break;
+		case _FG_LINK_ACTION_MAX:
+			break;
+		}
+	}
 }
 
 /*
  * Ask for a link. @foreground: the button advertises right now, so the
  * attempt is bounded by [bluetooth] connect_timeout; otherwise it waits in
  * the background for the button to show up (see the top of this file).
+ * @kick: drop a pending backoff first.
  */
-static void button_connect(struct button *b, bool foreground)
+static void button_connect(struct button *b, bool foreground, bool kick)
 {
-	struct fg_buttons *bs = b->bs;
-	int r;
+	struct fg_link_input in = link_input(b);
 
-	if (!wants_link(b) || b->requested || fg_bluez_get_state(bs->bz) != FG_BLUEZ_READY)
-		return;
-	if (b->link != FG_BLUEZ_LINK_DOWN) {
-		/* up without us asking (kept by bluetoothd across our restart): take it */
-		r = fg_bluez_connect(bs->bz, b->address, 0);
-		if (r >= 0 || r == -EALREADY)
-			b->requested = true;
-		return;
-	}
-	if (b->retry && !foreground)
-		return;
-	if (b->paired)
-		(void)fg_bluez_set_trusted(bs->bz, b->address, true);
-	r = fg_bluez_connect(bs->bz, b->address, foreground ? bs->cfg->bluetooth.connect_timeout_usec : 0);
-	if (r == -ENODEV) {
-		/* BlueZ has no object for it: its next advertisement creates one */
-		log_debug("Button %s: waiting for it to advertise", b->display);
-		return;
-	}
-	if (r < 0 && r != -EALREADY) {
-		log_info_errno(r, "Button %s: cannot connect: %m", b->display);
-		backoff(b);
-		return;
-	}
-	b->retry = sd_event_source_disable_unref(b->retry);
-	b->requested = true;
-	b->foreground = foreground;
-	b->requested_at = now_mono(bs);
-	log_debug("Button %s: %s connect", b->display, foreground ? "foreground" : "background");
+	if (kick)
+		fg_link_kick(&b->lp, &in, foreground);
+	else
+		fg_link_want(&b->lp, &in, foreground);
+	link_drain(b);
 }
 
-/*
- * A background attempt ended without a link. If BlueZ held it for a while
- * it was a real wait (the button is asleep or away): wait again at once.
- * If it was refused quickly, back off so that we never spin.
- */
-static void background_retry(struct button *b, uint64_t held)
+static void cancel_retry(struct button *b)
 {
-	if (held >= BACKGROUND_LONG_USEC) {
-		b->backoff = RETRY_MIN_USEC;
-		schedule_retry(b, RETRY_MIN_USEC);
-	} else {
-		backoff(b);
-	}
-}
-
-/*
- * May this public-mode button be paired now? *ret_by_window: it would be
- * the open window's one attempt (a listed button under "listed" is not).
- */
-static bool pairing_allowed(const struct fg_buttons *bs, const uint8_t address[6], bool *ret_by_window,
-			    const char **ret_why)
-{
-	*ret_by_window = false;
-	switch (bs->cfg->bluetooth.pairing) {
-	case FG_PAIRING_LOCKED:
-		*ret_why = "pairing is locked ([bluetooth] pairing = locked)";
-		return false;
-	case FG_PAIRING_LISTED:
-		if (fg_config_button_by_address(bs->cfg, address))
-			return true;
-		_fallthrough_;
-	case FG_PAIRING_WINDOW:
-		if (!bs->window) {
-			*ret_why = bs->cfg->bluetooth.pairing == FG_PAIRING_LISTED ?
-				   "not listed in a [button] section and no pairing window is open" :
-				   "no pairing window is open";
-			return false;
-		}
-		if (bs->window_busy) {
-			*ret_why = "the pairing window is busy with another button";
-			return false;
-		}
-		*ret_by_window = true;
-		return true;
-	case _FG_PAIRING_MAX:
-		break;
-	}
-	*ret_why = "unknown policy";
-	return false;
+	fg_link_cancel_retry(&b->lp);
+	link_drain(b);
 }
 
 static void start_pairing(struct button *b, bool by_window)
@@ -979,7 +933,7 @@ static void start_pairing(struct button *b, bool by_window)
 	if (by_window) {
 		/* the window's name goes to this button, whenever the attempt ends */
 		b->by_window = true;
-		bs->window_busy = true;
+		bs->pw.busy = true;
 		free(b->window_alias);
 		b->window_alias = bs->window_name ? strdup(bs->window_name) : NULL;
 	}
@@ -996,13 +950,13 @@ static void start_pairing(struct button *b, bool by_window)
 	}
 	log_notice("Button %s in public mode found: pairing", b->addr_str);
 	report_pairing(b->bs, FG_PAIRING_FOUND, b, NULL);
-	b->retry = sd_event_source_disable_unref(b->retry);
+	cancel_retry(b);
 	if (b->link != FG_BLUEZ_LINK_DOWN) {
 		/* our old link to it: drop it, pair on a fresh one */
 		(void)fg_bluez_disconnect(b->bs->bz, b->address);
 		return;
 	}
-	button_connect(b, true);
+	button_connect(b, true, false);
 }
 
 /* ---- BlueZ callbacks ----------------------------------------------------------------- */
@@ -1015,33 +969,8 @@ static void on_radio(void *userdata, enum fg_bluez_state state, const char *adap
 		bs->ops->radio_changed(bs->userdata, state, adapter);
 	if (state != FG_BLUEZ_READY)
 		return;
-	for (struct button *b = bs->buttons; b; b = b->next) {
-		b->retry = sd_event_source_disable_unref(b->retry);
-		button_connect(b, false);
-	}
-}
-
-/*
- * A public-mode button advertises several times a second: say once per
- * REFUSED_LOG_USEC that it is refused, for a handful of buttons at a time.
- */
-static bool refusal_is_news(struct fg_buttons *bs, const uint8_t address[6], uint64_t now)
-{
-	size_t oldest = 0;
-
-	for (size_t i = 0; i < FG_ELEMENTSOF(bs->refused); i++) {
-		if (bs->refused[i].when && memcmp(bs->refused[i].address, address, 6) == 0) {
-			if (now < bs->refused[i].when + REFUSED_LOG_USEC)
-				return false;
-			bs->refused[i].when = now;
-			return true;
-		}
-		if (bs->refused[i].when < bs->refused[oldest].when)
-			oldest = i;
-	}
-	memcpy(bs->refused[oldest].address, address, 6);
-	bs->refused[oldest].when = now ? now : 1;
-	return true;
+	for (struct button *b = bs->buttons; b; b = b->next)
+		button_connect(b, false, true);
 }
 
 static void on_advertisement(void *userdata, const struct fg_bluez_adv *adv)
@@ -1068,10 +997,12 @@ static void on_advertisement(void *userdata, const struct fg_bluez_adv *adv)
 	public_mode = adv->info.public_mode && !adv->connected && !adv->info.connected_elsewhere &&
 		      !(b && b->paired && !b->repair_needed);
 
-	if (public_mode && (!b || !b->pairing) && (!b || now >= b->pair_blocked_until)) {
+	if (public_mode && (!b || !b->pairing) && (!b || fg_link_may_pair(&b->lp, now))) {
 		bool by_window;
 
-		if (pairing_allowed(bs, adv->address, &by_window, &why)) {
+		if (fg_pairing_allowed(bs->cfg->bluetooth.pairing,
+				       fg_config_button_by_address(bs->cfg, adv->address) != NULL, bs->pw.open,
+				       bs->pw.busy, &by_window, &why)) {
 			if (!b)
 				b = button_new(bs, adv->address);
 			if (!b)
@@ -1083,7 +1014,7 @@ static void on_advertisement(void *userdata, const struct fg_bluez_adv *adv)
 			report(b);
 			return;
 		}
-		if (refusal_is_news(bs, adv->address, now)) {
+		if (fg_refusals_is_news(&bs->refused, adv->address, now)) {
 			struct fg_pairing_report rep = {
 				.step = FG_PAIRING_REFUSED,
 				.address = adv->address,
@@ -1103,14 +1034,12 @@ static void on_advertisement(void *userdata, const struct fg_bluez_adv *adv)
 		return;
 	if (wants_link(b) && b->link == FG_BLUEZ_LINK_DOWN) {
 		/* it is there now: whatever we were waiting for, connect */
-		if (!b->requested || !b->foreground) {
-			if (b->requested) {
+		if (!b->lp.requested || !b->lp.foreground) {
+			if (b->lp.requested)
 				/* a background attempt is pending in BlueZ already */
 				log_debug("Button %s advertises; connect pending", b->display);
-			} else {
-				b->retry = sd_event_source_disable_unref(b->retry);
-				button_connect(b, true);
-			}
+			else
+				button_connect(b, true, true);
 		}
 	}
 	if (now >= b->last_seen_reported + SEEN_REPORT_USEC)
@@ -1123,6 +1052,7 @@ static void on_link(void *userdata, const uint8_t address[6], enum fg_bluez_link
 	struct fg_buttons *bs = userdata;
 	struct button *b = find_by_address(bs, address);
 	uint64_t now = now_mono(bs);
+	struct fg_link_input in;
 	enum fg_bluez_link old;
 	int r;
 
@@ -1132,10 +1062,9 @@ static void on_link(void *userdata, const uint8_t address[6], enum fg_bluez_link
 	b->link = link;
 	switch (link) {
 	case FG_BLUEZ_LINK_DOWN: {
-		bool was_verified = b->verified, was_requested = b->requested;
-		uint64_t held = now - b->requested_at;
+		bool was_verified = b->verified;
 
-		b->requested = false;
+		fg_link_down(&b->lp, now);
 		b->verified = false;
 		flush_dedup(b);
 		if (b->engine)
@@ -1152,9 +1081,10 @@ static void on_link(void *userdata, const uint8_t address[6], enum fg_bluez_link
 			/* a verified session ended: the button sleeps (normal) or left */
 			log_info("Button %s: disconnected%s%s", b->display, error ? ": " : "",
 				 error ? strerror(-error) : "");
-			b->backoff = RETRY_MIN_USEC;
 			report(b);
-			button_connect(b, false);
+			in = link_input(b);
+			fg_link_session_over(&b->lp, &in);
+			link_drain(b);
 			break;
 		}
 		if (b->pairing && old != FG_BLUEZ_LINK_DOWN) {
@@ -1167,7 +1097,7 @@ static void on_link(void *userdata, const uint8_t address[6], enum fg_bluez_link
 		if (b->pairing) {
 			/* the pairing connect failed */
 			b->pairing = false;
-			b->pair_blocked_until = now + PAIR_COOLDOWN_USEC;
+			fg_link_pairing_failed(&b->lp, now);
 			bs->stats.pairing_failures++;
 			set_error(b, "cannot connect: %s", strerror(-(error ? error : EIO)));
 			report_pairing(bs, FG_PAIRING_FAILED, b, b->last_error);
@@ -1176,8 +1106,9 @@ static void on_link(void *userdata, const uint8_t address[6], enum fg_bluez_link
 			button_maybe_forget(b);
 			break;
 		}
-		if (old == FG_BLUEZ_LINK_DOWN && was_requested && !b->foreground) {
-			background_retry(b, held);
+		if (!fg_link_attempt_failed(&b->lp, old != FG_BLUEZ_LINK_DOWN, now)) {
+			/* a background wait ran out */
+			link_drain(b);
 			break;
 		}
 		/* a foreground attempt or an unverified link failed */
@@ -1188,31 +1119,24 @@ static void on_link(void *userdata, const uint8_t address[6], enum fg_bluez_link
 			 old == FG_BLUEZ_LINK_DOWN ? "connect failed" : "link lost before verification",
 			 error ? ": " : "", error ? strerror(-error) : "");
 		report(b);
-		backoff(b);
+		link_drain(b);
 		break;
 	}
 	case FG_BLUEZ_LINK_CONNECTED:
 		b->last_seen = fg_now_realtime();
-		if (error == -EPIPE && b->verified) {
-			/* the channel hung up under a live session: the link is going */
-			(void)fg_bluez_disconnect(bs->bz, b->address);
-			break;
-		}
 		if (error) {
 			/* the packet channel could not be set up or broke */
-			b->gatt_failures++;
-			set_error(b, "GATT: %s", strerror(-error));
-			if (b->gatt_failures >= GATT_FAILURES_MAX && error == -ENOENT) {
+			enum fg_link_channel_verdict v = fg_link_channel_error(&b->lp, error, b->verified);
+
+			if (v != FG_LINK_CHANNEL_HANG_UP)
+				set_error(b, "GATT: %s", strerror(-error));
+			if (v == FG_LINK_CHANNEL_DROP_CACHE)
 				log_warning("Button %s: the Flic service is missing again; dropping BlueZ's cached copy",
 					    b->display);
-				(void)fg_bluez_remove_device(bs->bz, b->address);
-				b->gatt_failures = 0;
-			} else {
-				(void)fg_bluez_disconnect(bs->bz, b->address);
-			}
+			link_drain(b);
 			break;
 		}
-		button_connect(b, false);
+		button_connect(b, false, false);
 		if (b->pairing)
 			report_pairing(bs, FG_PAIRING_VERIFYING, b, NULL);
 		report(b);
@@ -1255,10 +1179,8 @@ static void on_device_present(void *userdata, const uint8_t address[6], bool pre
 	struct button *b = find_by_address(bs, address);
 
 	/* a kept device is back (bluetoothd restart, adapter back): wait for it */
-	if (b && present && !b->requested) {
-		b->retry = sd_event_source_disable_unref(b->retry);
-		button_connect(b, false);
-	}
+	if (b && present && !b->lp.requested)
+		button_connect(b, false, true);
 }
 
 static void on_notification(void *userdata, const uint8_t address[6], const uint8_t *data, size_t len)
@@ -1302,15 +1224,14 @@ static void window_close(struct fg_buttons *bs, const char *why, const struct bu
 	};
 
 	/* the policy changed: refusals are news again */
-	memset(bs->refused, 0, sizeof(bs->refused));
+	fg_refusals_clear(&bs->refused);
 	/* an attempt still running finishes; it just no longer closes anything */
 	for (struct button *b = bs->buttons; b; b = b->next)
 		b->by_window = false;
-	bs->window_busy = false;
-	bs->window = sd_event_source_disable_unref(bs->window);
+	fg_pairing_window_close(&bs->pw);
+	bs->window_timer = sd_event_source_disable_unref(bs->window_timer);
 	free(bs->window_name);
 	bs->window_name = NULL;
-	bs->window_end = 0;
 	log_notice("Pairing window closed (%s)", why);
 	if (bs->ops->pairing)
 		bs->ops->pairing(bs->userdata, &rep);
@@ -1329,8 +1250,10 @@ int fg_buttons_open_pairing_window(struct fg_buttons *bs, uint64_t duration_usec
 	char *n = NULL;
 	int r;
 
-	if (bs->cfg->bluetooth.pairing == FG_PAIRING_LOCKED)
-		return -EPERM;
+	r = fg_pairing_window_plan(bs->cfg->bluetooth.pairing, duration_usec,
+				   bs->cfg->bluetooth.pairing_window_usec, &duration_usec);
+	if (r < 0)
+		return r;
 	if (name) {
 		if (!fg_pairing_name_is_valid(name))
 			return -EINVAL;
@@ -1342,18 +1265,18 @@ int fg_buttons_open_pairing_window(struct fg_buttons *bs, uint64_t duration_usec
 		if (!n)
 			return -ENOMEM;
 	}
-	if (!duration_usec)
-		duration_usec = bs->cfg->bluetooth.pairing_window_usec;
-	bs->window = sd_event_source_disable_unref(bs->window);
-	r = sd_event_add_time_relative(bs->event, &bs->window, CLOCK_MONOTONIC, duration_usec, 0,
+	bs->window_timer = sd_event_source_disable_unref(bs->window_timer);
+	r = sd_event_add_time_relative(bs->event, &bs->window_timer, CLOCK_MONOTONIC, duration_usec, 0,
 				       on_window_end, bs);
 	if (r < 0) {
+		/* the old timer is gone: so is the window (quietly, as before) */
+		bs->pw.open = false;
 		free(n);
 		return r;
 	}
 	free(bs->window_name);
 	bs->window_name = n;
-	bs->window_end = now_mono(bs) + duration_usec;
+	fg_pairing_window_opened(&bs->pw, now_mono(bs), duration_usec);
 	log_notice("Pairing window open for %s%s%s: hold a button for 7 s to pair it",
 		   fg_format_duration(duration_usec, d, sizeof(d)), n ? " for button " : "", n ? n : "");
 	report_pairing(bs, FG_PAIRING_WINDOW_OPENED, NULL, NULL);
@@ -1364,7 +1287,7 @@ int fg_buttons_open_pairing_window(struct fg_buttons *bs, uint64_t duration_usec
 
 int fg_buttons_close_pairing_window(struct fg_buttons *bs)
 {
-	if (!bs->window)
+	if (!bs->pw.open)
 		return -ENOENT;
 	window_close(bs, "closed", NULL);
 	return 0;
@@ -1372,12 +1295,7 @@ int fg_buttons_close_pairing_window(struct fg_buttons *bs)
 
 uint64_t fg_buttons_pairing_window_left(const struct fg_buttons *bs)
 {
-	uint64_t now;
-
-	if (!bs->window)
-		return 0;
-	now = now_mono(bs);
-	return bs->window_end > now ? bs->window_end - now : 0;
+	return fg_pairing_window_left(&bs->pw, now_mono(bs));
 }
 
 /* ---- unpair, listing --------------------------------------------------------------------- */
@@ -1408,12 +1326,12 @@ int fg_buttons_unpair(struct fg_buttons *bs, const char *which)
 		(void)save_names(bs);
 	}
 	b->engine = fg_flic2_free(b->engine);
-	b->retry = sd_event_source_disable_unref(b->retry);
+	cancel_retry(b);
 	arm_deadline(b);
 	/* also drops the link and BlueZ's copy of the device */
 	(void)fg_bluez_watch(bs->bz, b->address, false);
 	(void)fg_bluez_remove_device(bs->bz, b->address);
-	b->requested = false;
+	fg_link_forget(&b->lp);
 	(void)button_rename(b);
 	report(b);
 	button_maybe_forget(b);
@@ -1716,7 +1634,7 @@ struct fg_buttons *fg_buttons_free(struct fg_buttons *bs)
 		bs->buttons = b->next;
 		button_free(b);
 	}
-	sd_event_source_disable_unref(bs->window);
+	sd_event_source_disable_unref(bs->window_timer);
 	free(bs->window_name);
 	fg_pairing_store_free(bs->store);
 	free(bs->names_path);
@@ -1745,9 +1663,9 @@ int fg_buttons_set_config(struct fg_buttons *bs, struct fg_config *config)
 	k = load_keys(bs, config);
 	if (k < 0)
 		log_error_errno(k, "Bluetooth: bad trusted_key, keeping the old keys: %m");
-	memset(bs->refused, 0, sizeof(bs->refused));
+	fg_refusals_clear(&bs->refused);
 	r = sync_config_buttons(bs);
-	if (config->bluetooth.pairing == FG_PAIRING_LOCKED && bs->window)
+	if (fg_pairing_window_locked_out(&bs->pw, config->bluetooth.pairing))
 		window_close(bs, "locked", NULL);
 	(void)fg_bluez_set_config(bs->bz, &config->bluetooth);
 	fg_config_unref(old);
@@ -1873,7 +1791,7 @@ static void button_adopt(struct button *b, const struct fg_pairing_export_entry 
 		pairing_attempt_over(b, "failed");
 	}
 	b->engine = fg_flic2_free(b->engine);
-	b->retry = sd_event_source_disable_unref(b->retry);
+	cancel_retry(b);
 	arm_deadline(b);
 	b->paired = true;
 	b->repair_needed = false;
@@ -1882,7 +1800,7 @@ static void button_adopt(struct button *b, const struct fg_pairing_export_entry 
 	b->dedup_dirty = false;
 	b->battery_mv = e->rec.battery_mv;
 	b->failures = 0;
-	b->backoff = RETRY_MIN_USEC;
+	fg_link_reset(&b->lp);
 	b->last_error[0] = '\0';
 	free(b->alias);
 	b->alias = alias;
@@ -1893,7 +1811,7 @@ static void button_adopt(struct button *b, const struct fg_pairing_export_entry 
 		/* a session on the old record: the link going down reconnects with the new one */
 		(void)fg_bluez_disconnect(bs->bz, b->address);
 	else
-		button_connect(b, false);
+		button_connect(b, false, false);
 }
 
 int fg_buttons_import(struct fg_buttons *bs, const char *doc, size_t len, bool replace, char *why,
