@@ -1,3 +1,4 @@
 # radio: the adapter files (they talk to the outside world); every other .c in
 # this folder is pure and built behind build-aux/pure-guard (docs/architecture.md).
-ADAPTER_SRC += $(addprefix daemon/radio/,bluez.c buttons.c pairing.c)
+ADAPTER_SRC += $(addprefix daemon/radio/,bluez.c buttons.c buttons-link.c buttons-pairing.c buttons-radio.c \
+	buttons-records.c buttons-session.c buttons-table.c pairing.c)

@@ -111,7 +111,10 @@ struct fg_pairing_report {
 	bool by_window;
 };
 
-/* Everything handed to a callback lives only during the call. */
+/*
+ * Everything handed to a callback lives only during the call; @userdata is
+ * the one given to fg_buttons_new().
+ */
 struct fg_buttons_ops {
 	/*
 	 * A gesture of a paired, configured button, verified and never
@@ -119,14 +122,15 @@ struct fg_buttons_ops {
 	 * only then is it acknowledged to the button. A negative errno keeps
 	 * it queued in the button, which sends it again on the next link.
 	 */
-	int (*button_event)(void *userdata, const struct fg_button_config *button,
-			    const struct fg_button_event *ev);
+	int (*button_event)(struct fg_buttons *bs, const struct fg_button_config *button,
+			    const struct fg_button_event *ev, void *userdata);
 	/* The radio's state (bluetoothd, adapter, power). */
-	void (*radio_changed)(void *userdata, enum fg_bluez_state state, const char *adapter);
+	void (*radio_changed)(struct fg_buttons *bs, enum fg_bluez_state state, const char *adapter,
+			      void *userdata);
 	/* A button was seen, connected, disconnected, its battery read, … */
-	void (*button_changed)(void *userdata, const struct fg_button_status *st);
+	void (*button_changed)(struct fg_buttons *bs, const struct fg_button_status *st, void *userdata);
 	/* Pairing window and pairing progress, for the control API. */
-	void (*pairing)(void *userdata, const struct fg_pairing_report *rep);
+	void (*pairing)(struct fg_buttons *bs, const struct fg_pairing_report *rep, void *userdata);
 };
 
 /*

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* Reading a Flic 2 button's advertisements: which protocol, public mode, connected elsewhere (flic2-adv.h). */
 #include <errno.h>
 #include <string.h>
 

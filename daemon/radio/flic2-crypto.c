@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* The cryptography of Flic 2 pairing over OpenSSL: X25519, Ed25519, SHA-256, HMAC, randomness (flic2-crypto.h). */
 #include <errno.h>
 #include <string.h>
 

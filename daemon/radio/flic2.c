@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* The Flic 2 protocol engine: pairing, quick verify, sessions and button events, as an action queue (flic2.h). */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -6,6 +7,7 @@
 #include <string.h>
 
 #include "lib/hex.h"
+#include "lib/macro.h"
 #include "radio/chaskey.h"
 #include "radio/flic2-crypto.h"
 #include "radio/flic2-packet.h"
@@ -150,12 +152,7 @@ static const char *const failure_names[_FG_FLIC2_FAIL_MAX] = {
 	[FG_FLIC2_FAIL_INTERNAL] = "internal-error",
 };
 
-const char *fg_flic2_failure_to_string(enum fg_flic2_failure f)
-{
-	if ((int)f < 0 || f >= _FG_FLIC2_FAIL_MAX)
-		return NULL;
-	return failure_names[f];
-}
+FG_DEFINE_STRING_TABLE_TO(, fg_flic2_failure, enum fg_flic2_failure, failure_names)
 
 static const char *const state_names[_FG_FLIC2_STATE_MAX] = {
 	[FG_FLIC2_STATE_IDLE] = "idle",
@@ -166,12 +163,7 @@ static const char *const state_names[_FG_FLIC2_STATE_MAX] = {
 	[FG_FLIC2_STATE_REPAIR_NEEDED] = "repair-needed",
 };
 
-const char *fg_flic2_state_to_string(enum fg_flic2_state s)
-{
-	if ((int)s < 0 || s >= _FG_FLIC2_STATE_MAX)
-		return NULL;
-	return state_names[s];
-}
+FG_DEFINE_STRING_TABLE_TO(, fg_flic2_state, enum fg_flic2_state, state_names)
 
 enum fg_flic2_state fg_flic2_get_state(const struct fg_flic2 *f)
 {

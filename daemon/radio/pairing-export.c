@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* The export document of every pairing, for a hot-spare gateway: its format and checks (pairing-export.h). */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>

@@ -80,7 +80,8 @@ struct driver {
 	size_t line_len;
 };
 
-static int on_event(void *userdata, const struct fg_button_config *b, const struct fg_button_event *ev)
+static int on_event(struct fg_buttons *bs, const struct fg_button_config *b, const struct fg_button_event *ev,
+		    void *userdata)
 {
 	struct driver *d = userdata;
 
@@ -97,13 +98,13 @@ static int on_event(void *userdata, const struct fg_button_config *b, const stru
 	return 0;
 }
 
-static void on_radio(void *userdata, enum fg_bluez_state state, const char *adapter)
+static void on_radio(struct fg_buttons *bs, enum fg_bluez_state state, const char *adapter, void *userdata)
 {
 	printf("RADIO %s %s\n", fg_bluez_state_to_string(state), adapter ? adapter : "-");
 	fflush(stdout);
 }
 
-static void on_pairing(void *userdata, const struct fg_pairing_report *rep)
+static void on_pairing(struct fg_buttons *bs, const struct fg_pairing_report *rep, void *userdata)
 {
 	char a[18] = "-";
 
