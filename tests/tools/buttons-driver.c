@@ -134,6 +134,33 @@ static void print_button(const struct fg_button_status *st)
 	       st->last_seen_usec > 0);
 }
 
+
+/*
+ * Re-read the configuration. @nomem: as the manager does (its old one is
+ * dropped whatever the buttons say) while the allocation of the trusted
+ * keys fails; otherwise the old one is kept when the buttons refuse.
+ */
+static int reload(struct driver *d, bool nomem)
+{
+	struct fg_config *c = NULL;
+	struct fg_config_errors errors = { 0 };
+	int r;
+
+	r = fg_config_load(d->config_path, &errors, &c);
+	fg_config_errors_clear(&errors);
+	if (r < 0)
+		return r;
+	fail_key_alloc = nomem;
+	r = fg_buttons_set_config(d->buttons, c);
+	fail_key_alloc = false;
+	if (r < 0 && !nomem) {
+		fg_config_unref(c);
+		return r;
+	}
+	fg_config_unref(d->config);
+	d->config = c;
+	return r;
+}
 static void command(struct driver *d, char *line)
 {
 	char *cmd = strtok(line, " \t"), *a1 = strtok(NULL, " \t"), *a2 = strtok(NULL, " \t");
@@ -168,34 +195,8 @@ static void command(struct driver *d, char *line)
 		       fg_buttons_pairing_window_left(d->buttons) / 1000000);
 	} else if (strcmp(cmd, "fail") == 0) {
 		d->fail_next = a1 ? (unsigned)strtoul(a1, NULL, 10) : 1;
-	} else if (strcmp(cmd, "reload") == 0) {
-		struct fg_config *c = NULL;
-		struct fg_config_errors errors = { 0 };
-
-		r = fg_config_load(d->config_path, &errors, &c);
-		fg_config_errors_clear(&errors);
-		if (r >= 0) {
-			r = fg_buttons_set_config(d->buttons, c);
-			if (r >= 0) {
-				fg_config_unref(d->config);
-				d->config = c;
-			} else {
-				fg_config_unref(c);
-			}
-		}
-	} else if (strcmp(cmd, "reload-nomem") == 0) {
-		struct fg_config *c = NULL;
-		struct fg_config_errors errors = { 0 };
-
-		r = fg_config_load(d->config_path, &errors, &c);
-		fg_config_errors_clear(&errors);
-		if (r >= 0) {
-			fail_key_alloc = true;
-			r = fg_buttons_set_config(d->buttons, c);
-			fail_key_alloc = false;
-			fg_config_unref(d->config);
-			d->config = c;
-		}
+	} else if (strcmp(cmd, "reload") == 0 || strcmp(cmd, "reload-nomem") == 0) {
+		r = reload(d, strcmp(cmd, "reload-nomem") == 0);
 	} else if (strcmp(cmd, "quit") == 0) {
 		sd_event_exit(d->event, 0);
 	} else {
