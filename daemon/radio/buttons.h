@@ -14,8 +14,8 @@
 
 /*
  * The Flic 2 buttons of this gateway: one connection state machine per
- * button around one protocol engine (core/flic2.h), on top of the BlueZ
- * adapter (io/bluez.h). Decides when to connect (a paired button that
+ * button around one protocol engine (flic2.h), on top of the BlueZ
+ * adapter (bluez.h), following the link policy of link-policy.h. Decides when to connect (a paired button that
  * advertises, a button in public mode while pairing is allowed), drives the
  * engine with notification bytes and deadlines, writes its packets, and
  * hands verified, de-duplicated button events to the owner. Keeps pairing
@@ -220,7 +220,7 @@ void fg_buttons_get_stats(const struct fg_buttons *bs, struct fg_buttons_stats *
 
 /*
  * Pairing records of every paired button as one text document
- * (core/pairing-export.h), for a hot-spare gateway to take over without
+ * (pairing-export.h), for a hot-spare gateway to take over without
  * re-pairing a building. *ret is malloc'd, NUL-terminated, owned by the
  * caller and holds SECRET keys: wipe it before free(). *ret_count: buttons
  * in it.

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * buttons-driver: the real button layer (io/buttons.c over io/bluez.c) on a
+ * buttons-driver: the real button layer (radio/buttons*.c over radio/bluez.c) on a
  * given bus, without the alert pipeline, controlled line by line on stdin
  * and reporting line by line on stdout. Integration tests use it for what
  * the control API will expose (pairing windows, unpairing, status) and to
