@@ -104,6 +104,8 @@ TEST_BINS := $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 # helper programs the integration tests run (built like unit tests)
 TEST_TOOLS := $(sort $(patsubst tests/%.c,%,$(wildcard tests/tools/*.c)))
 TEST_BINS += $(addprefix $(BUILD)/tests/,$(TEST_TOOLS))
+# buttons-driver makes the allocation of the trusted keys fail on demand
+TEST_LDFLAGS_tools/buttons-driver := -Wl,--wrap=calloc
 
 .PHONY: print-pure print-adapters fuzz-deps all check demo deps install uninstall fuzz bench docs clean check-docs \
 	deb image image-check vm-check test-build check-gpiod2
@@ -141,7 +143,7 @@ $(foreach t,$(TOOLS),$(eval $(call tool_rule,$(t))))
 # --- tests -----------------------------------------------------------------
 $(BUILD)/tests/%: $(call obj,tests/%.c) $(DAEMON_A) $(CORE_A) $(LIB_A)
 	@mkdir -p $(@D)
-	$(CC) $(FG_LDFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) -Wl,--start-group $(filter %.a,$^) -Wl,--end-group $(ALL_LIBS) $(call pkglibs,$(TEST_PKGS))
+	$(CC) $(FG_LDFLAGS) $(LDFLAGS) $(TEST_LDFLAGS_$*) -o $@ $(filter %.o,$^) -Wl,--start-group $(filter %.a,$^) -Wl,--end-group $(ALL_LIBS) $(call pkglibs,$(TEST_PKGS))
 
 # The simulator's unit test compiles its pure pieces directly (they are not
 # in any library: the daemon must never link them).

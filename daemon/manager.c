@@ -157,7 +157,8 @@ static void notify_status(struct fg_manager *m)
 }
 
 /* A verified, de-duplicated button event: the LEDs chirp, the pipeline spools it. */
-static int on_button_event(void *userdata, const struct fg_button_config *b, const struct fg_button_event *ev)
+static int on_button_event(struct fg_buttons *bs, const struct fg_button_config *b, const struct fg_button_event *ev,
+			   void *userdata)
 {
 	struct fg_manager *m = userdata;
 
@@ -202,7 +203,8 @@ static int on_button_event(void *userdata, const struct fg_button_config *b, con
 }
 
 /* The adapter's real presence is the status (and the status LED). */
-static void on_radio_changed(void *userdata, enum fg_bluez_state state, const char *adapter)
+static void on_radio_changed(struct fg_buttons *bs, enum fg_bluez_state state, const char *adapter,
+			     void *userdata)
 {
 	struct fg_manager *m = userdata;
 
@@ -213,7 +215,7 @@ static void on_radio_changed(void *userdata, enum fg_bluez_state state, const ch
 	fg_api_gateway_changed(m->api);
 }
 
-static void on_pairing(void *userdata, const struct fg_pairing_report *rep)
+static void on_pairing(struct fg_buttons *bs, const struct fg_pairing_report *rep, void *userdata)
 {
 	struct fg_manager *m = userdata;
 
@@ -221,7 +223,7 @@ static void on_pairing(void *userdata, const struct fg_pairing_report *rep)
 }
 
 /* Seen, connected, battery read: supervision follows what the button tells. */
-static void on_button_changed(void *userdata, const struct fg_button_status *st)
+static void on_button_changed(struct fg_buttons *bs, const struct fg_button_status *st, void *userdata)
 {
 	struct fg_manager *m = userdata;
 

@@ -11,6 +11,7 @@
 #include "test-flic2-util.h"
 
 #include "radio/flic2-crypto.h"
+#include "radio/flic2.h"
 
 static void hex32(const char *hex, uint8_t out[32])
 {
@@ -389,13 +390,13 @@ static void test_key_from_hex(void **state)
 	uint8_t key[32], want[32];
 
 	hex32("e99ea68ba047103fb3559a963780fd2d1bfa591b7d79a287f577b07bafef5197", want);
-	assert_int_equal(fg_crypto_key_from_hex("E99EA68BA047103FB3559A963780FD2D1BFA591B7D79A287F577B07BAFEF5197", key), 0);
+	assert_int_equal(fg_flic2_key_from_hex("E99EA68BA047103FB3559A963780FD2D1BFA591B7D79A287F577B07BAFEF5197", key), 0);
 	assert_memory_equal(key, want, 32);
 	memset(key, 0, sizeof(key));
-	assert_int_equal(fg_crypto_key_from_hex("e99ea68ba047103fb3559a963780fd2d1bfa591b7d79a287f577b07bafef519", key), -EINVAL);
-	assert_int_equal(fg_crypto_key_from_hex("e99ea68ba047103fb3559a963780fd2d1bfa591b7d79a287f577b07bafef51970", key), -EINVAL);
-	assert_int_equal(fg_crypto_key_from_hex("g99ea68ba047103fb3559a963780fd2d1bfa591b7d79a287f577b07bafef5197", key), -EINVAL);
-	assert_int_equal(fg_crypto_key_from_hex(NULL, key), -EINVAL);
+	assert_int_equal(fg_flic2_key_from_hex("e99ea68ba047103fb3559a963780fd2d1bfa591b7d79a287f577b07bafef519", key), -EINVAL);
+	assert_int_equal(fg_flic2_key_from_hex("e99ea68ba047103fb3559a963780fd2d1bfa591b7d79a287f577b07bafef51970", key), -EINVAL);
+	assert_int_equal(fg_flic2_key_from_hex("g99ea68ba047103fb3559a963780fd2d1bfa591b7d79a287f577b07bafef5197", key), -EINVAL);
+	assert_int_equal(fg_flic2_key_from_hex(NULL, key), -EINVAL);
 	for (size_t i = 0; i < sizeof(key); i++)
 		assert_int_equal(key[i], 0);
 }

@@ -14,8 +14,8 @@
 
 /*
  * The Flic 2 buttons of this gateway: one connection state machine per
- * button around one protocol engine (core/flic2.h), on top of the BlueZ
- * adapter (io/bluez.h). Decides when to connect (a paired button that
+ * button around one protocol engine (flic2.h), on top of the BlueZ
+ * adapter (bluez.h), following the link policy of link-policy.h. Decides when to connect (a paired button that
  * advertises, a button in public mode while pairing is allowed), drives the
  * engine with notification bytes and deadlines, writes its packets, and
  * hands verified, de-duplicated button events to the owner. Keeps pairing
@@ -111,7 +111,10 @@ struct fg_pairing_report {
 	bool by_window;
 };
 
-/* Everything handed to a callback lives only during the call. */
+/*
+ * Everything handed to a callback lives only during the call; @userdata is
+ * the one given to fg_buttons_new().
+ */
 struct fg_buttons_ops {
 	/*
 	 * A gesture of a paired, configured button, verified and never
@@ -119,28 +122,38 @@ struct fg_buttons_ops {
 	 * only then is it acknowledged to the button. A negative errno keeps
 	 * it queued in the button, which sends it again on the next link.
 	 */
-	int (*button_event)(void *userdata, const struct fg_button_config *button,
-			    const struct fg_button_event *ev);
+	int (*button_event)(struct fg_buttons *bs, const struct fg_button_config *button,
+			    const struct fg_button_event *ev, void *userdata);
 	/* The radio's state (bluetoothd, adapter, power). */
-	void (*radio_changed)(void *userdata, enum fg_bluez_state state, const char *adapter);
+	void (*radio_changed)(struct fg_buttons *bs, enum fg_bluez_state state, const char *adapter,
+			      void *userdata);
 	/* A button was seen, connected, disconnected, its battery read, … */
-	void (*button_changed)(void *userdata, const struct fg_button_status *st);
+	void (*button_changed)(struct fg_buttons *bs, const struct fg_button_status *st, void *userdata);
 	/* Pairing window and pairing progress, for the control API. */
-	void (*pairing)(void *userdata, const struct fg_pairing_report *rep);
+	void (*pairing)(struct fg_buttons *bs, const struct fg_pairing_report *rep, void *userdata);
 };
 
 /*
  * Load the pairings in <state_dir>, start following BlueZ on @bus.
- * @config must stay valid until fg_buttons_set_config() gets a new one or
- * fg_buttons_free(); @ops and @userdata must outlive the object.
+ * Takes its own reference to @config (fg_config_ref()), dropped when
+ * fg_buttons_set_config() switches or in fg_buttons_free(); the caller
+ * keeps its own. @ops and @userdata must outlive the object.
  * *ret owned by the caller.
  */
-int fg_buttons_new(sd_event *event, sd_bus *bus, const struct fg_config *config,
+int fg_buttons_new(sd_event *event, sd_bus *bus, struct fg_config *config,
 		   const struct fg_buttons_ops *ops, void *userdata, struct fg_buttons **ret);
 struct fg_buttons *fg_buttons_free(struct fg_buttons *bs);
 
-/* Switch to a reloaded configuration (names, policy, adapter). */
-int fg_buttons_set_config(struct fg_buttons *bs, const struct fg_config *config);
+/*
+ * Switch to a reloaded configuration (names, policy, adapter). The switch
+ * is whole and happens whatever is returned: a reference to @config is
+ * taken and the one to the old configuration dropped, so the caller may
+ * drop its own to the old one right after. A negative errno says what
+ * could not be applied: -ENOMEM (a button could not be listed or
+ * renamed), or an error from the trusted keys, which then stay the old
+ * ones (they are copies, not pointers into the old configuration).
+ */
+int fg_buttons_set_config(struct fg_buttons *bs, struct fg_config *config);
 
 /*
  * Open a pairing window for @duration_usec (0: [bluetooth] pairing_window).
@@ -207,7 +220,7 @@ void fg_buttons_get_stats(const struct fg_buttons *bs, struct fg_buttons_stats *
 
 /*
  * Pairing records of every paired button as one text document
- * (core/pairing-export.h), for a hot-spare gateway to take over without
+ * (pairing-export.h), for a hot-spare gateway to take over without
  * re-pairing a building. *ret is malloc'd, NUL-terminated, owned by the
  * caller and holds SECRET keys: wipe it before free(). *ret_count: buttons
  * in it.

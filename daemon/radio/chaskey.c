@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* Chaskey-LTS, the MAC that signs Flic 2 packets (chaskey.h). */
 #include <string.h>
 
 #include "radio/chaskey.h"

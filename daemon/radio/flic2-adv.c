@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
+/* Reading a Flic 2 button's advertisements: which protocol, public mode, connected elsewhere (flic2-adv.h). */
 #include <errno.h>
 #include <string.h>
 
+#include "lib/hex.h"
 #include "radio/flic2-adv.h"
-#include "radio/flic2-crypto.h"
 
 /* AD types (Bluetooth Assigned Numbers, "Common Data Types") */
 #define AD_UUID128_INCOMPLETE 0x06
@@ -28,7 +29,7 @@ int fg_flic2_uuid_parse(const char *s, uint8_t ret[16])
 		}
 		digits[n++] = s[i];
 	}
-	return fg_crypto_unhex(digits, sizeof(digits), ret, 16);
+	return fg_unhex(digits, sizeof(digits), ret, 16);
 }
 
 enum service { SVC_NONE, SVC_FLIC2, SVC_TWIST };

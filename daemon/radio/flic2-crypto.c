@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* The cryptography of Flic 2 pairing over OpenSSL: X25519, Ed25519, SHA-256, HMAC, randomness (flic2-crypto.h). */
 #include <errno.h>
 #include <string.h>
 
@@ -221,38 +222,4 @@ int fg_crypto_random(void *buf, size_t len)
 	if (RAND_bytes(buf, (int)len) != 1)
 		return -EIO;
 	return 0;
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-int fg_crypto_unhex(const char *hex, size_t len, uint8_t *ret, size_t n)
-{
-	uint8_t out[64];
-
-	if (!hex || n > sizeof(out) || len != 2 * n)
-		return -EINVAL;
-	for (size_t i = 0; i < n; i++) {
-		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return -EINVAL;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	memcpy(ret, out, n);
-	fg_crypto_wipe(out, n);
-	return 0;
-}
-
-int fg_crypto_key_from_hex(const char *hex, uint8_t ret_key[32])
-{
-	return fg_crypto_unhex(hex, hex ? strlen(hex) : 0, ret_key, 32);
 }

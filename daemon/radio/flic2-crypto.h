@@ -80,12 +80,3 @@ void fg_crypto_wipe(void *p, size_t len);
 
 /* Fill @buf from the system CSPRNG (RAND_bytes). */
 int fg_crypto_random(void *buf, size_t len);
-
-/*
- * Exactly 2 * @n hex digits (either case, @len of them) -> @n bytes, n <= 64;
- * -EINVAL otherwise, and then @ret is untouched.
- */
-int fg_crypto_unhex(const char *hex, size_t len, uint8_t *ret, size_t n);
-
-/* "e99ea68b…" (64 hex digits, either case) -> 32 bytes; -EINVAL otherwise. */
-int fg_crypto_key_from_hex(const char *hex, uint8_t ret_key[32]);

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
+/* Flic 2 packets: the opcodes, and parsing and building each packet (flic2-packet.h). */
 #include <errno.h>
 #include <string.h>
 
+#include "lib/macro.h"
 #include "radio/flic2-packet.h"
 
 static uint64_t le48(const uint8_t *p)
@@ -78,43 +80,24 @@ static const char *const rx_names[_FG_FLIC2_RX_OPCODE_MAX] = {
 	[FG_FLIC2_RX_SET_ADV_PARAMETERS] = "SetAdvParametersResponse",
 };
 
-const char *fg_flic2_rx_opcode_to_string(uint8_t opcode)
-{
-	return opcode < _FG_FLIC2_RX_OPCODE_MAX ? rx_names[opcode] : NULL;
-}
+FG_DEFINE_STRING_TABLE_TO(, fg_flic2_rx_opcode, uint8_t, rx_names)
 
-const char *fg_flic2_tx_opcode_to_string(uint8_t opcode)
-{
-	switch (opcode) {
-	case FG_FLIC2_TX_FULL_VERIFY_REQUEST_1:
-		return "FullVerifyRequest1";
-	case FG_FLIC2_TX_FULL_VERIFY_REQUEST_2:
-		return "FullVerifyRequest2";
-	case FG_FLIC2_TX_FULL_VERIFY_ABORT:
-		return "FullVerifyAbortInd";
-	case FG_FLIC2_TX_TEST_IF_REALLY_UNPAIRED:
-		return "TestIfReallyUnpairedRequest";
-	case FG_FLIC2_TX_QUICK_VERIFY_REQUEST:
-		return "QuickVerifyRequest";
-	case FG_FLIC2_TX_GET_FIRMWARE_VERSION:
-		return "GetFirmwareVersionRequest";
-	case FG_FLIC2_TX_DISCONNECT_VERIFIED_LINK:
-		return "DisconnectVerifiedLinkInd";
-	case FG_FLIC2_TX_GET_NAME:
-		return "GetNameRequest";
-	case FG_FLIC2_TX_SET_CONNECTION_PARAMETERS:
-		return "SetConnectionParametersInd";
-	case FG_FLIC2_TX_PING_RESPONSE:
-		return "PingResponse";
-	case FG_FLIC2_TX_ACK_BUTTON_EVENTS:
-		return "AckButtonEventsInd";
-	case FG_FLIC2_TX_GET_BATTERY_LEVEL:
-		return "GetBatteryLevelRequest";
-	case FG_FLIC2_TX_INIT_BUTTON_EVENTS_LIGHT:
-		return "InitButtonEventsLightRequest";
-	}
-	return NULL;
-}
+static const char *const tx_names[] = {
+	[FG_FLIC2_TX_FULL_VERIFY_REQUEST_1] = "FullVerifyRequest1",
+	[FG_FLIC2_TX_FULL_VERIFY_REQUEST_2] = "FullVerifyRequest2",
+	[FG_FLIC2_TX_FULL_VERIFY_ABORT] = "FullVerifyAbortInd",
+	[FG_FLIC2_TX_TEST_IF_REALLY_UNPAIRED] = "TestIfReallyUnpairedRequest",
+	[FG_FLIC2_TX_QUICK_VERIFY_REQUEST] = "QuickVerifyRequest",
+	[FG_FLIC2_TX_GET_FIRMWARE_VERSION] = "GetFirmwareVersionRequest",
+	[FG_FLIC2_TX_DISCONNECT_VERIFIED_LINK] = "DisconnectVerifiedLinkInd",
+	[FG_FLIC2_TX_GET_NAME] = "GetNameRequest",
+	[FG_FLIC2_TX_SET_CONNECTION_PARAMETERS] = "SetConnectionParametersInd",
+	[FG_FLIC2_TX_PING_RESPONSE] = "PingResponse",
+	[FG_FLIC2_TX_ACK_BUTTON_EVENTS] = "AckButtonEventsInd",
+	[FG_FLIC2_TX_GET_BATTERY_LEVEL] = "GetBatteryLevelRequest",
+	[FG_FLIC2_TX_INIT_BUTTON_EVENTS_LIGHT] = "InitButtonEventsLightRequest",
+};
+FG_DEFINE_STRING_TABLE_TO(, fg_flic2_tx_opcode, uint8_t, tx_names)
 
 /* Fixed-layout packets: anything after the layout is "trailing". */
 static size_t fixed_trailing(uint8_t opcode, size_t len)

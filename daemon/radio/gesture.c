@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
+/* Button gestures and their names in files, logs and D-Bus (gesture.h). */
 #include <stddef.h>
 #include <string.h>
 
+#include "lib/macro.h"
 #include "radio/gesture.h"
 
 static const char *const gesture_names[_FG_GESTURE_MAX] = {
@@ -13,12 +15,7 @@ static const char *const gesture_names[_FG_GESTURE_MAX] = {
 	[FG_GESTURE_HOLD] = "hold",
 };
 
-const char *fg_gesture_to_string(enum fg_gesture g)
-{
-	if (g < 0 || g >= _FG_GESTURE_MAX)
-		return NULL;
-	return gesture_names[g];
-}
+FG_DEFINE_STRING_TABLE_TO(, fg_gesture, enum fg_gesture, gesture_names)
 
 enum fg_gesture fg_gesture_from_string(const char *s)
 {

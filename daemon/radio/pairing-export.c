@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* The export document of every pairing, for a hot-spare gateway: its format and checks (pairing-export.h). */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -6,11 +7,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/hex.h"
 #include "lib/strv.h"
 #include "config/config.h"
 #include "radio/flic2-crypto.h"
 #include "radio/pairing-export.h"
-#include "radio/pairing.h"
+#include "radio/pairing-codec.h"
 
 #define HEADER		"flicgate-pairings 1\n"
 #define M_PAIRING	"--- pairing "
@@ -211,7 +213,7 @@ static int check_digest(const char *text, size_t len, struct fg_pairing_export_e
 		lines += text[i] == '\n';
 	if (!line_starts(text + start, end - start, M_SHA256))
 		return refuse(err, lines, "cut short: the last line is not the '" M_SHA256 "…' line an export ends with");
-	if (fg_crypto_unhex(text + start + strlen(M_SHA256), end - start - strlen(M_SHA256), want,
+	if (fg_unhex(text + start + strlen(M_SHA256), end - start - strlen(M_SHA256), want,
 			    sizeof(want)) < 0)
 		return refuse(err, lines, "the SHA-256 line is malformed");
 	r = fg_crypto_sha256(text, start, got);

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "radio/flic2.h"
+#include "radio/pairing-codec.h"
 
 /*
  * The pairing store: <state_dir>/pairings/ (mode 0700), two small text
@@ -56,14 +57,3 @@ int fg_pairing_store_save_dedup(struct fg_pairing_store *s, const uint8_t addres
 /* -ENOENT: nothing stored yet (start with an invalid dedup state). */
 int fg_pairing_store_load_dedup(struct fg_pairing_store *s, const uint8_t address[6],
 				struct fg_flic2_dedup *ret);
-
-/*
- * The file formats as text, for the store itself, tests and the fuzzer.
- * format: *ret is NUL-terminated, owned by the caller; it holds the key,
- * so wipe it (fg_crypto_wipe) before free(). parse: -EBADMSG for anything
- * but a complete, valid file of that kind.
- */
-int fg_pairing_format(const struct fg_flic2_pairing *p, char **ret, size_t *ret_len);
-int fg_pairing_parse(const char *text, size_t len, struct fg_flic2_pairing *ret);
-int fg_pairing_format_dedup(const struct fg_flic2_dedup *d, char **ret, size_t *ret_len);
-int fg_pairing_parse_dedup(const char *text, size_t len, struct fg_flic2_dedup *ret);

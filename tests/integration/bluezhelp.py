@@ -48,13 +48,13 @@ rate_limit = 1000
 class Driver:
     """build/tests/tools/buttons-driver on the simulator's bus."""
 
-    def __init__(self, tmp, bus_address, config_path, name="driver"):
+    def __init__(self, tmp, bus_address, config_path, name="driver", env=None):
         exe = os.path.join(BUILD, "tests", "tools", "buttons-driver")
         self.log_path = os.path.join(tmp.path, name + ".log")
         self.err = open(self.log_path, "w")
         self.proc = subprocess.Popen([exe, "--config", config_path, "--bus", bus_address],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.err,
-                                     text=True, bufsize=1)
+                                     text=True, bufsize=1, env=env)
         self.lines = []
         self.lock = threading.Lock()
         self.reader = threading.Thread(target=self._read, daemon=True)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * buttons-driver: the real button layer (io/buttons.c over io/bluez.c) on a
+ * buttons-driver: the real button layer (radio/buttons*.c over radio/bluez.c) on a
  * given bus, without the alert pipeline, controlled line by line on stdin
  * and reporting line by line on stdout. Integration tests use it for what
  * the control API will expose (pairing windows, unpairing, status) and to
@@ -17,6 +17,9 @@
  *   stats                     one STATS line
  *   fail N                    refuse the next N events (the button keeps them)
  *   reload                    re-read the configuration file
+ *   reload-nomem              re-read it as the manager does (its old one is
+ *                             dropped whatever the buttons say) while the
+ *                             allocation of the trusted keys fails
  *   quit
  *
  * Output:
@@ -33,6 +36,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +50,25 @@
 #include "lib/log.h"
 #include "lib/strv.h"
 
+/*
+ * This program is linked with -Wl,--wrap=calloc (Makefile): while
+ * fail_key_alloc is set, the next allocation of 32-byte elements (the
+ * buttons' table of trusted identity keys) fails with ENOMEM.
+ */
+static bool fail_key_alloc;
+
+void *__real_calloc(size_t n, size_t size);
+void *__wrap_calloc(size_t n, size_t size);
+void *__wrap_calloc(size_t n, size_t size)
+{
+	if (fail_key_alloc && size == 32) {
+		fail_key_alloc = false;
+		errno = ENOMEM;
+		return NULL;
+	}
+	return __real_calloc(n, size);
+}
+
 struct driver {
 	sd_event *event;
 	sd_bus *bus;
@@ -57,7 +80,8 @@ struct driver {
 	size_t line_len;
 };
 
-static int on_event(void *userdata, const struct fg_button_config *b, const struct fg_button_event *ev)
+static int on_event(struct fg_buttons *bs, const struct fg_button_config *b, const struct fg_button_event *ev,
+		    void *userdata)
 {
 	struct driver *d = userdata;
 
@@ -74,13 +98,13 @@ static int on_event(void *userdata, const struct fg_button_config *b, const stru
 	return 0;
 }
 
-static void on_radio(void *userdata, enum fg_bluez_state state, const char *adapter)
+static void on_radio(struct fg_buttons *bs, enum fg_bluez_state state, const char *adapter, void *userdata)
 {
 	printf("RADIO %s %s\n", fg_bluez_state_to_string(state), adapter ? adapter : "-");
 	fflush(stdout);
 }
 
-static void on_pairing(void *userdata, const struct fg_pairing_report *rep)
+static void on_pairing(struct fg_buttons *bs, const struct fg_pairing_report *rep, void *userdata)
 {
 	char a[18] = "-";
 
@@ -110,6 +134,33 @@ static void print_button(const struct fg_button_status *st)
 	       st->last_seen_usec > 0);
 }
 
+
+/*
+ * Re-read the configuration. @nomem: as the manager does (its old one is
+ * dropped whatever the buttons say) while the allocation of the trusted
+ * keys fails; otherwise the old one is kept when the buttons refuse.
+ */
+static int reload(struct driver *d, bool nomem)
+{
+	struct fg_config *c = NULL;
+	struct fg_config_errors errors = { 0 };
+	int r;
+
+	r = fg_config_load(d->config_path, &errors, &c);
+	fg_config_errors_clear(&errors);
+	if (r < 0)
+		return r;
+	fail_key_alloc = nomem;
+	r = fg_buttons_set_config(d->buttons, c);
+	fail_key_alloc = false;
+	if (r < 0 && !nomem) {
+		fg_config_unref(c);
+		return r;
+	}
+	fg_config_unref(d->config);
+	d->config = c;
+	return r;
+}
 static void command(struct driver *d, char *line)
 {
 	char *cmd = strtok(line, " \t"), *a1 = strtok(NULL, " \t"), *a2 = strtok(NULL, " \t");
@@ -144,21 +195,8 @@ static void command(struct driver *d, char *line)
 		       fg_buttons_pairing_window_left(d->buttons) / 1000000);
 	} else if (strcmp(cmd, "fail") == 0) {
 		d->fail_next = a1 ? (unsigned)strtoul(a1, NULL, 10) : 1;
-	} else if (strcmp(cmd, "reload") == 0) {
-		struct fg_config *c = NULL;
-		struct fg_config_errors errors = { 0 };
-
-		r = fg_config_load(d->config_path, &errors, &c);
-		fg_config_errors_clear(&errors);
-		if (r >= 0) {
-			r = fg_buttons_set_config(d->buttons, c);
-			if (r >= 0) {
-				fg_config_unref(d->config);
-				d->config = c;
-			} else {
-				fg_config_unref(c);
-			}
-		}
+	} else if (strcmp(cmd, "reload") == 0 || strcmp(cmd, "reload-nomem") == 0) {
+		r = reload(d, strcmp(cmd, "reload-nomem") == 0);
 	} else if (strcmp(cmd, "quit") == 0) {
 		sd_event_exit(d->event, 0);
 	} else {
