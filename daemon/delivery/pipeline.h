@@ -9,6 +9,7 @@
 
 #include "delivery/alert.h"
 #include "config/config.h"
+#include "delivery/dispatch.h"
 #include "delivery/mapping.h"
 #include "delivery/retry.h"
 
@@ -117,15 +118,7 @@ int fg_pipeline_reload(struct fg_pipeline *p, const struct fg_config *c);
 
 /* ---- status (control API, LEDs) ---------------------------------- */
 
-enum fg_target_health {
-	FG_TARGET_HEALTHY,
-	FG_TARGET_FAILING,		/* retrying */
-	FG_TARGET_UNHEALTHY,		/* waiting for a config fix */
-	FG_TARGET_ORPHANED,		/* spool queue without a configured target */
-	_FG_TARGET_HEALTH_MAX,
-};
-const char *fg_target_health_to_string(enum fg_target_health h);
-
+/* enum fg_target_health: dispatch.h */
 struct fg_target_status {
 	const char *name;		/* lives until the next reload */
 	enum fg_target_health health;
