@@ -46,7 +46,7 @@ struct delivery {
 
 struct fg_pipeline {
 	sd_event *event;
-	const struct fg_config *config;
+	struct fg_config *config;		/* a reference (fg_config_ref) */
 	char *state_path;
 	struct fg_mapping *mapping;
 	struct fg_spool *spool;
@@ -548,7 +548,7 @@ static void mark_dirty(struct fg_pipeline *p)
 		(void)on_save(p->save, p);
 }
 
-int fg_pipeline_new(sd_event *e, const struct fg_config *c, struct fg_pipeline **ret)
+int fg_pipeline_new(sd_event *e, struct fg_config *c, struct fg_pipeline **ret)
 {
 	struct fg_pipeline *p;
 	char *spool_dir = NULL, *text = NULL;
@@ -560,7 +560,7 @@ int fg_pipeline_new(sd_event *e, const struct fg_config *c, struct fg_pipeline *
 	if (!p)
 		return -ENOMEM;
 	p->event = sd_event_ref(e);
-	p->config = c;
+	p->config = fg_config_ref(c);
 	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed) || seed == 0)
 		seed = fg_now_monotonic() | 1;
 	r = fg_dispatch_new(seed, &p->dispatch);
@@ -661,6 +661,7 @@ struct fg_pipeline *fg_pipeline_free(struct fg_pipeline *p)
 	fg_dispatch_free(p->dispatch);
 	fg_mapping_free(p->mapping);
 	free(p->state_path);
+	fg_config_unref(p->config);
 	sd_event_unref(p->event);
 	free(p);
 	return NULL;
@@ -916,17 +917,17 @@ int fg_pipeline_supervision_alert(struct fg_pipeline *p, const struct fg_supervi
 	return 0;
 }
 
-int fg_pipeline_reload(struct fg_pipeline *p, const struct fg_config *c)
+int fg_pipeline_reload(struct fg_pipeline *p, struct fg_config *c)
 {
-	const struct fg_config *old = p->config;
 	int r;
 
-	p->config = c;
 	r = build_targets(p, c);
-	if (r < 0) {
-		p->config = old;
+	if (r < 0)
 		return log_error_errno(r, "Failed to apply the new webhook configuration: %m");
-	}
+	/* the targets point into @c now: the old one may go (ref first: @c may be it) */
+	fg_config_ref(c);
+	fg_config_unref(p->config);
+	p->config = c;
 	fg_spool_set_max(p->spool, c->gateway.spool_max);
 	/* A reload is the operator saying "fixed": retry everything now. */
 	for (size_t i = 0; i < p->n_targets; i++)
