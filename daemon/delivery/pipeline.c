@@ -8,9 +8,7 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include "delivery/dispatch.h"
-#include "delivery/pipeline.h"
-#include "delivery/webhook.h"
+#include "delivery/pipeline-internal.h"
 #include "delivery/preset.h"
 #include "delivery/spool.h"
 #include "lib/fileio.h"
@@ -25,47 +23,6 @@
 #define STATE_FILE_MAX (4 * 1024 * 1024)
 /* Targets of one alert spooled with a single flush. */
 #define ENQUEUE_BATCH 16
-
-struct target {
-	struct fg_pipeline *p;
-	char *name;
-	const struct fg_webhook_config *cfg;	/* NULL: orphaned queue */
-	struct fg_dispatch_target d;		/* health, pauses, counters: dispatch.c's */
-	sd_event_source *timer;
-	uint64_t timer_at;
-	long last_status;
-	char last_error[128];
-};
-
-struct delivery {
-	struct target *t;
-	struct fg_spool_entry *e;
-	struct fg_webhook_transfer *xfer;
-	struct delivery *next;
-};
-
-struct fg_pipeline {
-	sd_event *event;
-	struct fg_config *config;		/* a reference (fg_config_ref) */
-	char *state_path;
-	struct fg_mapping *mapping;
-	struct fg_spool *spool;
-	struct fg_dispatch *dispatch;
-	struct fg_webhook *webhook;
-	struct target *targets;
-	size_t n_targets;
-	struct delivery *deliveries;
-	sd_event_source *flush_timer;
-	sd_event_source *start;			/* first dispatch, deferred */
-	sd_event_source *save;			/* alerts.state write, after the sends */
-	bool state_dirty;
-	bool alarm;
-	unsigned long lost;
-	fg_pipeline_callback_t cb;
-	void *cb_userdata;
-	struct fg_delivery_record history[FG_PIPELINE_HISTORY];
-	size_t n_history, history_head;
-};
 
 static const char *const event_kind_table[] = {
 	[FG_PIPELINE_ALERT_OPENED] = "alert-opened",
@@ -82,8 +39,8 @@ static const char *const event_kind_table[] = {
 
 FG_DEFINE_STRING_TABLE_TO(, fg_pipeline_event_kind, enum fg_pipeline_event_kind, event_kind_table)
 
-static void emit(struct fg_pipeline *p, enum fg_pipeline_event_kind kind, const char *button,
-		 const char *target, const struct fg_alert *a, long status)
+void pipeline_emit(struct fg_pipeline *p, enum fg_pipeline_event_kind kind, const char *button,
+		   const char *target, const struct fg_alert *a, long status)
 {
 	struct fg_pipeline_event ev = {
 		.kind = kind, .button = button, .target = target, .alert = a, .http_status = status,
@@ -93,26 +50,13 @@ static void emit(struct fg_pipeline *p, enum fg_pipeline_event_kind kind, const 
 		p->cb(p, &ev, p->cb_userdata);
 }
 
-static uint64_t now_mono(struct fg_pipeline *p)
+static uint64_t pipeline_now(struct fg_pipeline *p)
 {
 	uint64_t t;
 
 	if (sd_event_now(p->event, CLOCK_MONOTONIC, &t) < 0)
 		t = fg_now_monotonic();
 	return t;
-}
-
-static int new_alert_id(char ret[FG_ALERT_ID_MAX], const char *prefix)
-{
-	uint8_t b[16];
-	size_t off;
-
-	if (getrandom(b, sizeof(b), GRND_NONBLOCK) != sizeof(b))
-		return -errno ? -errno : -EIO;
-	off = (size_t)snprintf(ret, FG_ALERT_ID_MAX, "%s", prefix);
-	for (size_t i = 0; i < sizeof(b) && off + 2 < FG_ALERT_ID_MAX; i++, off += 2)
-		snprintf(ret + off, 3, "%02x", b[i]);
-	return 0;
 }
 
 static struct target *find_target(struct fg_pipeline *p, const char *name)
@@ -135,11 +79,11 @@ static void check_alarm(struct fg_pipeline *p)
 			  "(disk full or failing); nothing is dropped",
 			  fg_spool_depth(p->spool), fg_spool_max(p->spool),
 			  fg_spool_not_durable(p->spool));
-		emit(p, FG_PIPELINE_SPOOL_FULL, NULL, NULL, NULL, 0);
+		pipeline_emit(p, FG_PIPELINE_SPOOL_FULL, NULL, NULL, NULL, 0);
 	} else {
 		log_notice("Spool alarm cleared: %zu alerts queued, all on disk",
 			   fg_spool_depth(p->spool));
-		emit(p, FG_PIPELINE_SPOOL_OK, NULL, NULL, NULL, 0);
+		pipeline_emit(p, FG_PIPELINE_SPOOL_OK, NULL, NULL, NULL, 0);
 	}
 }
 
@@ -198,31 +142,6 @@ static void arm_target(struct target *t, uint64_t at)
 	t->timer_at = at;
 }
 
-static void record_history(struct fg_pipeline *p, const struct target *t,
-			   const struct fg_spool_entry *e, enum fg_delivery_class cls,
-			   const struct fg_webhook_result *r)
-{
-	struct fg_delivery_record *h;
-
-	p->history_head = (p->history_head + FG_PIPELINE_HISTORY - 1) % FG_PIPELINE_HISTORY;
-	h = &p->history[p->history_head];
-	if (p->n_history < FG_PIPELINE_HISTORY)
-		p->n_history++;
-	memset(h, 0, sizeof(*h));
-	snprintf(h->alert_id, sizeof(h->alert_id), "%s", e->alert.id);
-	snprintf(h->idempotency_key, sizeof(h->idempotency_key), "%s", e->alert.idempotency_key);
-	snprintf(h->button, sizeof(h->button), "%s", e->alert.button);
-	snprintf(h->target, sizeof(h->target), "%s", t->name);
-	h->state = e->alert.state;
-	h->test = e->alert.test;
-	h->result = cls;
-	h->http_status = r ? r->http_status : 0;
-	snprintf(h->error, sizeof(h->error), "%s", r ? r->error : "");
-	h->latency_usec = r ? r->latency_usec : 0;
-	h->attempt = e->attempts;
-	h->realtime_usec = fg_now_realtime();
-}
-
 static void unlink_delivery(struct fg_pipeline *p, struct delivery *d)
 {
 	for (struct delivery **q = &p->deliveries; *q; q = &(*q)->next)
@@ -273,14 +192,14 @@ static void perform(struct fg_pipeline *p, struct answer *ans)
 			break;
 		case FG_DISPATCH_RECOVERED:
 			log_notice("Target %s accepts alerts again", t->name);
-			emit(p, FG_PIPELINE_TARGET_HEALTHY, NULL, t->name, NULL, ans->r->http_status);
+			pipeline_emit(p, FG_PIPELINE_TARGET_HEALTHY, NULL, t->name, NULL, ans->r->http_status);
 			break;
 		case FG_DISPATCH_RETRY:
 			log_warning("Delivery of alert %s of %s to %s (%s) failed: %s after %s, attempt %u; "
 				    "retrying in %" PRIu64 " ms%s",
 				    e->alert.id, e->alert.button, t->name, ans->url, ans->what, ans->lat,
 				    e->attempts, a.delay_usec / 1000, a.retry_after ? " (Retry-After)" : "");
-			emit(p, FG_PIPELINE_FAILING, e->alert.button, t->name, &e->alert,
+			pipeline_emit(p, FG_PIPELINE_FAILING, e->alert.button, t->name, &e->alert,
 			     ans->r->http_status);
 			break;
 		case FG_DISPATCH_DEAD_LETTER: {
@@ -297,9 +216,9 @@ static void perform(struct fg_pipeline *p, struct answer *ans)
 			if (fg_spool_dead_letter(p->spool, e, reason) < 0) {
 				/* Cannot move it: keep it queued and retry rather than lose it. */
 				log_error("Failed to dead-letter alert %s; keeping it queued", copy.id);
-				fg_dispatch_dead_letter_failed(p->dispatch, e, now_mono(p));
+				fg_dispatch_dead_letter_failed(p->dispatch, e, pipeline_now(p));
 			}
-			emit(p, FG_PIPELINE_DEAD_LETTER, copy.button, t->name, &copy,
+			pipeline_emit(p, FG_PIPELINE_DEAD_LETTER, copy.button, t->name, &copy,
 			     ans->r->http_status);
 			fg_alert_clear(&copy);
 			break;
@@ -312,7 +231,7 @@ static void perform(struct fg_pipeline *p, struct answer *ans)
 				  (unsigned)(FG_DISPATCH_PROBE_USEC / FG_USEC_PER_MIN));
 			break;
 		case FG_DISPATCH_UNHEALTHY:
-			emit(p, FG_PIPELINE_TARGET_UNHEALTHY, NULL, t->name, NULL, ans->r->http_status);
+			pipeline_emit(p, FG_PIPELINE_TARGET_UNHEALTHY, NULL, t->name, NULL, ans->r->http_status);
 			break;
 		case _FG_DISPATCH_ACTION_MAX:
 			break;
@@ -344,17 +263,17 @@ static void on_done(struct fg_webhook *w, const struct fg_webhook_result *r, voi
 	else
 		snprintf(what, sizeof(what), "%s", r->error);
 	fg_mask_url(t->cfg ? t->cfg->url : "", url, sizeof(url));
-	record_history(p, t, e, cls, r);
+	pipeline_record_history(p, t, e, cls, r);
 
 	if (cls == FG_DELIVERY_RETRY && r->has_retry_after &&
 	    fg_retry_after_parse(r->retry_after, fg_now_realtime(), &ra) >= 0)
 		has_ra = true;
-	k = fg_dispatch_done(p->dispatch, &t->d, e, cls, has_ra, ra, now_mono(p));
+	k = fg_dispatch_done(p->dispatch, &t->d, e, cls, has_ra, ra, pipeline_now(p));
 	if (k < 0)
 		log_error_errno(k, "Failed to handle the answer of target %s: %m", t->name);
 	perform(p, &ans);
 	if (ans.has_delivered) {
-		emit(p, FG_PIPELINE_DELIVERED, ans.delivered.button, t->name, &ans.delivered,
+		pipeline_emit(p, FG_PIPELINE_DELIVERED, ans.delivered.button, t->name, &ans.delivered,
 		     r->http_status);
 		fg_alert_clear(&ans.delivered);
 	}
@@ -365,7 +284,7 @@ static void on_done(struct fg_webhook *w, const struct fg_webhook_result *r, voi
 static void start_failed(struct target *t, struct fg_spool_entry *e, int r)
 {
 	log_error("Failed to start delivery to %s: %s; retrying in 1 s", t->name, strerror(-r));
-	(void)fg_dispatch_send_failed(t->p->dispatch, &t->d, e, now_mono(t->p));
+	(void)fg_dispatch_send_failed(t->p->dispatch, &t->d, e, pipeline_now(t->p));
 }
 
 /* A SEND action: build the request and hand it to curl. */
@@ -415,7 +334,7 @@ static void start(struct target *t, struct fg_spool_entry *e)
 	return;
 skipped:
 	r = fg_dispatch_send_skipped(p->dispatch, &t->d, dead, fg_spool_first(p->spool, t->name),
-				     now_mono(p));
+				     pipeline_now(p));
 	if (r < 0)
 		log_error_errno(r, "Failed to dispatch to %s: %m", t->name);
 }
@@ -426,7 +345,7 @@ static void dispatch(struct target *t)
 	struct fg_pipeline *p = t->p;
 	int r;
 
-	r = fg_dispatch_run(p->dispatch, &t->d, fg_spool_first(p->spool, t->name), now_mono(p));
+	r = fg_dispatch_run(p->dispatch, &t->d, fg_spool_first(p->spool, t->name), pipeline_now(p));
 	if (r < 0)
 		log_error_errno(r, "Failed to dispatch to %s: %m", t->name);
 	perform(p, NULL);
@@ -452,7 +371,7 @@ static int build_targets(struct fg_pipeline *p, const struct fg_config *c)
 {
 	struct target *n;
 	size_t cap = c->n_webhooks + fg_spool_n_targets(p->spool), k = 0;
-	uint64_t now = now_mono(p);
+	uint64_t now = pipeline_now(p);
 
 	n = calloc(cap ? cap : 1, sizeof(*n));
 	if (!n)
@@ -541,7 +460,7 @@ static int on_save(sd_event_source *s, void *userdata)
  * runs can only make a replayed event look new, which re-sends an alert
  * with the same idempotency key; the alert itself is already spooled.
  */
-static void mark_dirty(struct fg_pipeline *p)
+void pipeline_mark_dirty(struct fg_pipeline *p)
 {
 	p->state_dirty = true;
 	if (sd_event_source_set_enabled(p->save, SD_EVENT_ONESHOT) < 0)
@@ -673,7 +592,7 @@ void fg_pipeline_set_callback(struct fg_pipeline *p, fg_pipeline_callback_t cb, 
 	p->cb_userdata = userdata;
 }
 
-/* Spool @a for @n targets, flushed by send_then_commit(); returns the number of losses. */
+/* Spool @a for @n targets, flushed by pipeline_send_then_commit(); returns the number of losses. */
 static unsigned enqueue_batch(struct fg_pipeline *p, const struct fg_alert *a,
 			      const char *const *names, size_t n)
 {
@@ -691,7 +610,7 @@ static unsigned enqueue_batch(struct fg_pipeline *p, const struct fg_alert *a,
 			log_error_errno(ri, "ALERT LOST: %s alert %s of %s for %s could not be queued "
 					"on disk or in memory: %m", fg_alert_state_to_string(a->state),
 					a->id, a->button, names[i]);
-			emit(p, FG_PIPELINE_ALERT_LOST, a->button, names[i], a, 0);
+			pipeline_emit(p, FG_PIPELINE_ALERT_LOST, a->button, names[i], a, 0);
 		} else if (ri > 0) {
 			log_error("Alert %s of %s for %s is held in memory only: the spool cannot be "
 				  "written (disk full?)", a->id, a->button, names[i]);
@@ -704,7 +623,7 @@ static unsigned enqueue_batch(struct fg_pipeline *p, const struct fg_alert *a,
  * Queue @a for @b's targets (or @only): one spool flush for all of them
  * (per ENQUEUE_BATCH targets). Returns the number of losses.
  */
-static unsigned enqueue(struct fg_pipeline *p, const struct fg_button_config *b,
+unsigned pipeline_enqueue(struct fg_pipeline *p, const struct fg_button_config *b,
 			const struct fg_alert *a, const char *only)
 {
 	const char *names[ENQUEUE_BATCH];
@@ -736,14 +655,14 @@ static unsigned enqueue(struct fg_pipeline *p, const struct fg_button_config *b,
 }
 
 /*
- * What enqueue() wrote is not flushed yet: start the requests first, so
+ * What pipeline_enqueue() wrote is not flushed yet: start the requests first, so
  * that on a kept-alive connection they are on the wire while the one
  * fdatasync runs (the flush, not the request, is most of a press's cost on
  * an SD card), then flush. Nobody relies on the alerts before this
  * returns: the button is acknowledged after it, so a power cut before the
  * flush makes the button send the press again (docs/alerts.md).
  */
-static void send_then_commit(struct fg_pipeline *p)
+void pipeline_send_then_commit(struct fg_pipeline *p)
 {
 	int r;
 
@@ -756,165 +675,6 @@ static void send_then_commit(struct fg_pipeline *p)
 				"memory only (disk full or failing?): %m");
 	arm_flush(p);
 	check_alarm(p);
-}
-
-int fg_pipeline_button_event(struct fg_pipeline *p, const struct fg_button_config *b,
-			     const struct fg_button_event *ev, enum fg_mapping_outcome *ret_outcome)
-{
-	struct fg_mapping_input in = {
-		.button = b,
-		.gateway = p->config->gateway.name,
-		.event = ev,
-		.now_realtime_usec = fg_now_realtime(),
-	};
-	char id[FG_ALERT_ID_MAX], age[FG_AGE_TEXT_BUF];
-	enum fg_mapping_outcome o;
-	struct fg_alert a = {};
-	int r;
-
-	r = new_alert_id(id, "");
-	if (r < 0)
-		return log_error_errno(r, "Failed to make an alert id: %m");
-	in.alert_id = id;
-	r = fg_mapping_handle(p->mapping, &in, &o, &a);
-	if (r < 0)
-		return log_error_errno(r, "Failed to map %s of button %s: %m",
-				       fg_gesture_to_string(ev->gesture), b->name);
-	if (fg_mapping_outcome_emits(o)) {
-		log_info("Button %s: %s -> %s alert %s (%s)%s%s", b->name,
-			 fg_gesture_to_string(ev->gesture), fg_alert_state_to_string(a.state), a.id,
-			 fg_mapping_outcome_to_string(o), ev->queued ? ", queued, " : "",
-			 ev->queued ? fg_alert_age_text(&a, age, sizeof(age)) : "");
-		if (b->n_webhooks == 0)
-			log_error("Button %s has no [webhook] to send alert %s to: nobody is told",
-				  b->name, a.id);
-		/* Spool first: a crash after this and before the state save re-sends, never loses. */
-		enqueue(p, b, &a, NULL);
-	} else if (o != FG_MAPPING_IGNORED) {
-		log_info("Button %s: %s (counter %" PRIu32 ") -> %s", b->name,
-			 fg_gesture_to_string(ev->gesture), ev->event_counter,
-			 fg_mapping_outcome_to_string(o));
-	}
-	if (o != FG_MAPPING_IGNORED && o != FG_MAPPING_TEST)
-		mark_dirty(p);
-	if (o == FG_MAPPING_OPEN)
-		emit(p, FG_PIPELINE_ALERT_OPENED, b->name, NULL, &a, 0);
-	else if (o == FG_MAPPING_CLOSE)
-		emit(p, FG_PIPELINE_ALERT_CLOSED, b->name, NULL, &a, 0);
-	fg_alert_clear(&a);
-	send_then_commit(p);
-	if (ret_outcome)
-		*ret_outcome = o;
-	return 0;
-}
-
-int fg_pipeline_test_alert(struct fg_pipeline *p, const char *button, const char *target)
-{
-	const struct fg_button_config *b = NULL;
-	struct fg_button_config synthetic = {
-		.name = (char *)"flicgate-test",
-		.name_id = (char *)"flicgate test",
-		.info = (char *)"Test alert from flicgatectl",
-		.severity = FG_SEVERITY_INFO,
-	};
-	struct fg_alert a = {};
-	char id[FG_ALERT_ID_MAX];
-	int r;
-
-	if (button) {
-		b = fg_config_button_by_name(p->config, button);
-		if (!b)
-			return -ENOENT;
-	}
-	if (target && !fg_config_webhook_by_name(p->config, target))
-		return -ENOENT;
-	r = new_alert_id(id, "test-");
-	if (r < 0)
-		return r;
-	{
-		const struct fg_button_config *src = b ? b : &synthetic;
-
-		snprintf(a.id, sizeof(a.id), "%s", id);
-		snprintf(a.incident_id, sizeof(a.incident_id), "%s", id);
-		snprintf(a.idempotency_key, sizeof(a.idempotency_key), "%s:on", id);
-		a.test = true;
-		a.state = FG_ALERT_ON;
-		a.gesture = FG_GESTURE_CLICK;
-		a.severity = src->severity;
-		a.press_usec = a.created_usec = fg_now_realtime();
-		if (src->serial)
-			snprintf(a.serial, sizeof(a.serial), "%s", src->serial);
-		a.has_address = src->has_address;
-		memcpy(a.address, src->address, 6);
-		if (fg_alert_set_string(&a.button, src->name) < 0 ||
-		    fg_alert_set_string(&a.name_id, src->name_id ? src->name_id : src->name) < 0 ||
-		    fg_alert_set_string(&a.gateway, p->config->gateway.name) < 0 ||
-		    fg_alert_set_string(&a.info, src->info) < 0) {
-			fg_alert_clear(&a);
-			return -ENOMEM;
-		}
-	}
-	log_notice("Sending test alert %s as %s to %s", a.id, a.button, target ? target : "its targets");
-	enqueue(p, b, &a, target);
-	/* Close it again so no test incident stays open at the target. */
-	a.state = FG_ALERT_OFF;
-	a.gesture = FG_GESTURE_DOUBLE_CLICK;
-	snprintf(a.idempotency_key, sizeof(a.idempotency_key), "%s:off", id);
-	enqueue(p, b, &a, target);
-	fg_alert_clear(&a);
-	send_then_commit(p);
-	return 0;
-}
-
-int fg_pipeline_supervision_alert(struct fg_pipeline *p, const struct fg_supervision_alert *s,
-				  char ret_id[FG_ALERT_ID_MAX])
-{
-	/* only its webhooks matter to enqueue(); the name is for the log */
-	struct fg_button_config targets = {
-		.name = (char *)"supervision",
-		.webhooks = (size_t *)s->webhooks,
-		.n_webhooks = s->n_webhooks,
-	};
-	struct fg_alert a = {};
-	char id[FG_ALERT_ID_MAX];
-	const char *st = s->on ? "on" : "off";
-	int r;
-
-	if (!s->name_id || !*s->name_id)
-		return -EINVAL;
-	r = new_alert_id(id, "sup-");
-	if (r < 0)
-		return r;
-	snprintf(a.id, sizeof(a.id), "%s", id);
-	snprintf(a.incident_id, sizeof(a.incident_id), "%s",
-		 s->incident_id && *s->incident_id ? s->incident_id : id);
-	snprintf(a.idempotency_key, sizeof(a.idempotency_key), "supervision:%s:%s:%" PRIu64 ":%s",
-		 p->config->gateway.name, s->name_id, s->since_usec, st);
-	a.supervision = true;
-	a.state = s->on ? FG_ALERT_ON : FG_ALERT_OFF;
-	/* notify-only presets say "resolved" for an alarm that was raised */
-	a.was_open = !s->on;
-	a.severity = s->severity;
-	a.gesture = FG_GESTURE_CLICK;	/* stored, never shown for supervision */
-	a.press_usec = s->since_usec;
-	a.created_usec = fg_now_realtime();
-	if (fg_alert_set_string(&a.button, s->name_id) < 0 ||
-	    fg_alert_set_string(&a.name_id, s->name_id) < 0 ||
-	    fg_alert_set_string(&a.gateway, p->config->gateway.name) < 0 ||
-	    fg_alert_set_string(&a.info, s->info ? s->info : "") < 0) {
-		fg_alert_clear(&a);
-		return -ENOMEM;
-	}
-	log_notice("Supervision alert %s %s (%s): %s", s->name_id, fg_alert_state_to_string(a.state),
-		   a.id, a.info);
-	if (p->config->n_webhooks == 0)
-		log_error("No [webhook] to send supervision alert %s to: nobody is told", s->name_id);
-	enqueue(p, s->n_webhooks ? &targets : NULL, &a, NULL);
-	fg_alert_clear(&a);
-	send_then_commit(p);
-	if (ret_id)
-		memcpy(ret_id, id, FG_ALERT_ID_MAX);
-	return 0;
 }
 
 int fg_pipeline_reload(struct fg_pipeline *p, struct fg_config *c)
@@ -937,61 +697,3 @@ int fg_pipeline_reload(struct fg_pipeline *p, struct fg_config *c)
 	return 0;
 }
 
-size_t fg_pipeline_n_targets(const struct fg_pipeline *p)
-{
-	return p->n_targets;
-}
-
-void fg_pipeline_target_status(const struct fg_pipeline *p, size_t i, struct fg_target_status *ret)
-{
-	const struct target *t = &p->targets[i];
-
-	*ret = (struct fg_target_status){
-		.name = t->name,
-		.health = t->d.health,
-		.depth = fg_spool_target_depth(p->spool, t->name),
-		.in_flight = t->d.in_flight,
-		.delivered = t->d.delivered,
-		.dead = t->d.dead,
-		.last_status = t->last_status,
-		.last_error = t->last_error,
-		.next_attempt_usec = fg_dispatch_next_attempt(fg_spool_first(p->spool, t->name)),
-	};
-}
-
-size_t fg_pipeline_n_deliveries(const struct fg_pipeline *p)
-{
-	return p->n_history;
-}
-
-const struct fg_delivery_record *fg_pipeline_delivery(const struct fg_pipeline *p, size_t i)
-{
-	if (i >= p->n_history)
-		return NULL;
-	return &p->history[(p->history_head + i) % FG_PIPELINE_HISTORY];
-}
-
-size_t fg_pipeline_spool_depth(const struct fg_pipeline *p)
-{
-	return fg_spool_depth(p->spool);
-}
-
-bool fg_pipeline_spool_alarm(const struct fg_pipeline *p)
-{
-	return fg_spool_alarm(p->spool);
-}
-
-size_t fg_pipeline_dead_count(const struct fg_pipeline *p)
-{
-	return fg_spool_dead_count(p->spool);
-}
-
-unsigned long fg_pipeline_lost_count(const struct fg_pipeline *p)
-{
-	return p->lost;
-}
-
-const struct fg_mapping *fg_pipeline_mapping(const struct fg_pipeline *p)
-{
-	return p->mapping;
-}
