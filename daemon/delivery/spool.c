@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "delivery/spool.h"
+#include "delivery/spool-dead.h"
+#include "delivery/spool-queue.h"
 #include "lib/fileio.h"
 #include "lib/strv.h"
 
@@ -24,12 +26,6 @@
 #define INITIAL_SLOTS 64
 #define GROW_MAX_SLOTS 1024
 
-struct queue {
-	char *target;
-	struct fg_spool_entry *head, *tail;
-	size_t n;
-};
-
 struct fg_spool {
 	char *dir;
 	char *journal;			/* path of the journal file */
@@ -39,8 +35,7 @@ struct fg_spool {
 	size_t free_hint;		/* no free slot below this one */
 	unsigned max;
 	uint64_t next_seq;
-	struct queue *queues;
-	size_t n_queues;
+	struct fg_spool_queues queues;
 	size_t depth;
 	size_t not_durable;
 	size_t dead;
@@ -306,96 +301,19 @@ fail:
 	return r;
 }
 
-static void entry_free(struct fg_spool_entry *e)
-{
-	fg_alert_clear(&e->alert);
-	free(e);
-}
-
 struct fg_spool *fg_spool_free(struct fg_spool *s)
 {
 	if (!s)
 		return NULL;
-	for (size_t i = 0; i < s->n_queues; i++) {
-		struct fg_spool_entry *e = s->queues[i].head, *n;
-
-		for (; e; e = n) {
-			n = e->next;
-			entry_free(e);
-		}
-		free(s->queues[i].target);
-	}
+	fg_spool_queues_clear(&s->queues);
 	if (s->fd >= 0)
 		close(s->fd);
 	free(s->staged);
 	free(s->used);
-	free(s->queues);
 	free(s->journal);
 	free(s->dir);
 	free(s);
 	return NULL;
-}
-
-static struct queue *find_queue(const struct fg_spool *s, const char *target)
-{
-	for (size_t i = 0; i < s->n_queues; i++)
-		if (strcmp(s->queues[i].target, target) == 0)
-			return &s->queues[i];
-	return NULL;
-}
-
-static struct queue *get_queue(struct fg_spool *s, const char *target)
-{
-	struct queue *q = find_queue(s, target), *n;
-
-	if (q)
-		return q;
-	if (!fg_name_is_valid(target))
-		return NULL;
-	n = realloc(s->queues, (s->n_queues + 1) * sizeof(*n));
-	if (!n)
-		return NULL;
-	s->queues = n;
-	q = &n[s->n_queues];
-	memset(q, 0, sizeof(*q));
-	q->target = strdup(target);
-	if (!q->target)
-		return NULL;
-	s->n_queues++;
-	return q;
-}
-
-/* Insert keeping sequence order (appends are the common case). */
-static void link_entry(struct queue *q, struct fg_spool_entry *e)
-{
-	struct fg_spool_entry *at = q->tail;
-
-	while (at && at->seq > e->seq)
-		at = at->prev;
-	e->prev = at;
-	e->next = at ? at->next : q->head;
-	if (e->next)
-		e->next->prev = e;
-	else
-		q->tail = e;
-	if (at)
-		at->next = e;
-	else
-		q->head = e;
-	q->n++;
-}
-
-static void unlink_entry(struct queue *q, struct fg_spool_entry *e)
-{
-	if (e->prev)
-		e->prev->next = e->next;
-	else
-		q->head = e->next;
-	if (e->next)
-		e->next->prev = e->prev;
-	else
-		q->tail = e->prev;
-	q->n--;
 }
 
 /*
@@ -518,7 +436,7 @@ static int add_entries(struct fg_spool *s, const char *const *targets, size_t n,
 	}
 	/* every record written first, then one flush for all */
 	for (size_t i = 0; i < n; i++) {
-		struct queue *q = get_queue(s, targets[i]);
+		struct fg_spool_queue *q = fg_spool_queues_get(&s->queues, targets[i]);
 
 		ret_results[i] = 0;
 		if (!q) {
@@ -547,7 +465,7 @@ static int add_entries(struct fg_spool *s, const char *const *targets, size_t n,
 		if (r < 0) {
 			if (r == -ENOMEM || r == -EINVAL || s->not_durable >= FG_SPOOL_MEMORY_MAX) {
 				(void)erase_entry(s, e[i]);
-				entry_free(e[i]);
+				fg_spool_entry_free(e[i]);
 				e[i] = NULL;
 				ret_results[i] = r == -ENOMEM || r == -EINVAL ? r : -ENOSPC;
 				continue;
@@ -563,7 +481,7 @@ static int add_entries(struct fg_spool *s, const char *const *targets, size_t n,
 			if (stage)
 				s->staged[s->n_staged++] = e[i];
 		}
-		link_entry(find_queue(s, e[i]->target), e[i]);
+		fg_spool_queue_link(fg_spool_queues_find(&s->queues, e[i]->target), e[i]);
 		s->depth++;
 	}
 	if (ret_entries)
@@ -607,7 +525,7 @@ size_t fg_spool_staged(const struct fg_spool *s)
 
 int fg_spool_remove(struct fg_spool *s, struct fg_spool_entry *e)
 {
-	struct queue *q = find_queue(s, e->target);
+	struct fg_spool_queue *q = fg_spool_queues_find(&s->queues, e->target);
 	int r;
 
 	staged_forget(s, e);
@@ -615,57 +533,19 @@ int fg_spool_remove(struct fg_spool *s, struct fg_spool_entry *e)
 	r = erase_entry(s, e);
 	if (!e->durable)
 		s->not_durable--;
-	unlink_entry(q, e);
+	fg_spool_queue_unlink(q, e);
 	s->depth--;
-	entry_free(e);
+	fg_spool_entry_free(e);
 	maybe_shrink(s);
 	return r < 0 ? r : 0;
 }
 
-/*
- * dead/t-<target>-<seq>.alert, or with a -2, -3… suffix if taken (a
- * record resurrected by a crash can share its sequence with a new one).
- */
-static int dead_path(const struct fg_spool *s, const char *target, uint64_t seq, char **ret_alert,
-		     char **ret_reason)
-{
-	for (unsigned n = 1; n < 1000; n++) {
-		char sfx[16] = "";
-
-		if (n > 1)
-			snprintf(sfx, sizeof(sfx), "-%u", n);
-		if (asprintf(ret_alert, "%s/dead/t-%s-%016" PRIx64 "%s.alert", s->dir, target, seq,
-			     sfx) < 0)
-			return -ENOMEM;
-		if (access(*ret_alert, F_OK) < 0 && errno == ENOENT) {
-			if (asprintf(ret_reason, "%s/dead/t-%s-%016" PRIx64 "%s.reason", s->dir, target,
-				     seq, sfx) < 0) {
-				free(*ret_alert);
-				return -ENOMEM;
-			}
-			return 0;
-		}
-		free(*ret_alert);
-	}
-	return -EEXIST;
-}
-
-/* Write @text as a dead letter with @reason, durably. */
+/* Write @text as a dead letter with @reason, durably, and count it. */
 static int write_dead(struct fg_spool *s, const char *target, uint64_t seq, const char *text,
 		      size_t len, const char *reason)
 {
-	char *to = NULL, *why = NULL;
-	int r;
+	int r = fg_spool_dead_write(s->dir, target, seq, text, len, reason);
 
-	r = dead_path(s, target, seq, &to, &why);
-	if (r < 0)
-		return r;
-	r = fg_write_file_atomic(to, text, len, 0600);
-	/* The reason is for people; losing it to a full disk loses nothing. */
-	if (r >= 0)
-		(void)fg_write_file_atomic(why, reason, strlen(reason), 0600);
-	free(to);
-	free(why);
 	if (r >= 0)
 		s->dead++;
 	return r;
@@ -673,7 +553,7 @@ static int write_dead(struct fg_spool *s, const char *target, uint64_t seq, cons
 
 int fg_spool_dead_letter(struct fg_spool *s, struct fg_spool_entry *e, const char *reason)
 {
-	struct queue *q = find_queue(s, e->target);
+	struct fg_spool_queue *q = fg_spool_queues_find(&s->queues, e->target);
 	char *text = NULL;
 	size_t len;
 	int r;
@@ -691,17 +571,17 @@ int fg_spool_dead_letter(struct fg_spool *s, struct fg_spool_entry *e, const cha
 		return r;
 	if (!e->durable)
 		s->not_durable--;
-	unlink_entry(q, e);
+	fg_spool_queue_unlink(q, e);
 	s->depth--;
-	entry_free(e);
+	fg_spool_entry_free(e);
 	maybe_shrink(s);
 	return 0;
 }
 
 int fg_spool_flush(struct fg_spool *s)
 {
-	for (size_t i = 0; i < s->n_queues; i++)
-		for (struct fg_spool_entry *e = s->queues[i].head; e; e = e->next) {
+	for (size_t i = 0; i < s->queues.n; i++)
+		for (struct fg_spool_entry *e = s->queues.q[i].head; e; e = e->next) {
 			if (e->durable)
 				continue;
 			if (write_entry(s, e) < 0)
@@ -725,7 +605,7 @@ static int load_slot(struct fg_spool *s, size_t i, uint8_t **buf, size_t *cap, i
 {
 	struct fg_spool_record rec;
 	struct fg_spool_entry *e;
-	struct queue *q;
+	struct fg_spool_queue *q;
 	size_t avail = (s->n_slots - i) * SLOT, want, k;
 	char *target;
 	ssize_t n;
@@ -766,7 +646,7 @@ static int load_slot(struct fg_spool *s, size_t i, uint8_t **buf, size_t *cap, i
 	e->n_slots = (uint32_t)k;
 	memset(s->used + i, 1, k);
 	seen_seq(s, rec.seq);
-	q = fg_name_is_valid(target) ? get_queue(s, target) : NULL;
+	q = fg_name_is_valid(target) ? fg_spool_queues_get(&s->queues, target) : NULL;
 	r = q ? fg_alert_parse(rec.text, rec.text_len, &e->alert) : -EBADMSG;
 	if (r == -ENOMEM || (!q && fg_name_is_valid(target))) {
 		slots_release(s, i, k);
@@ -794,7 +674,7 @@ static int load_slot(struct fg_spool *s, size_t i, uint8_t **buf, size_t *cap, i
 	free(target);
 	e->target = q->target;
 	e->durable = true;
-	link_entry(q, e);
+	fg_spool_queue_link(q, e);
 	s->depth++;
 	*ret_loaded = 1;
 	return (int)k;
@@ -827,31 +707,18 @@ static int load_journal(struct fg_spool *s)
 int fg_spool_load(struct fg_spool *s)
 {
 	struct dirent *de;
+	uint64_t max_seq;
+	size_t dead;
 	DIR *d;
 	int r = 0, n = 0;
 
 	/* count what earlier runs dead-lettered; new sequence numbers go past theirs */
-	{
-		char *dead = NULL;
-
-		if (asprintf(&dead, "%s/dead", s->dir) < 0)
-			return -ENOMEM;
-		d = opendir(dead);
-		free(dead);
-		if (d) {
-			while ((de = readdir(d))) {
-				uint64_t seq;
-				int k = fg_spool_dead_name_seq(de->d_name, &seq);
-
-				if (k < 0)
-					continue;
-				s->dead++;
-				if (k > 0)
-					seen_seq(s, seq);
-			}
-			closedir(d);
-		}
-	}
+	r = fg_spool_dead_scan(s->dir, &dead, &max_seq);
+	if (r < 0)
+		return r;
+	s->dead += dead;
+	if (dead > 0 && max_seq > 0)
+		seen_seq(s, max_seq);
 	d = opendir(s->dir);
 	if (!d)
 		return -errno;
@@ -872,24 +739,24 @@ int fg_spool_load(struct fg_spool *s)
 
 struct fg_spool_entry *fg_spool_first(const struct fg_spool *s, const char *target)
 {
-	const struct queue *q = find_queue(s, target);
+	const struct fg_spool_queue *q = fg_spool_queues_find(&s->queues, target);
 
 	return q ? q->head : NULL;
 }
 
 size_t fg_spool_n_targets(const struct fg_spool *s)
 {
-	return s->n_queues;
+	return s->queues.n;
 }
 
 const char *fg_spool_target(const struct fg_spool *s, size_t i)
 {
-	return i < s->n_queues ? s->queues[i].target : NULL;
+	return i < s->queues.n ? s->queues.q[i].target : NULL;
 }
 
 size_t fg_spool_target_depth(const struct fg_spool *s, const char *target)
 {
-	const struct queue *q = find_queue(s, target);
+	const struct fg_spool_queue *q = fg_spool_queues_find(&s->queues, target);
 
 	return q ? q->n : 0;
 }
