@@ -141,7 +141,7 @@ static void test_oversized(void **state)
 	struct fg_spool_record r;
 	size_t k, max_text = FG_SPOOL_RECORD_MAX - HDR - 1;
 	char *big = malloc(FG_SPOOL_RECORD_MAX), *long_target = malloc(UINT16_MAX + 2);
-	uint8_t *rec;
+	uint8_t *rec, *bigger;
 
 	memset(big, 'x', FG_SPOOL_RECORD_MAX);
 	memset(long_target, 't', UINT16_MAX + 1);
@@ -151,10 +151,15 @@ static void test_oversized(void **state)
 	assert_int_equal(fg_spool_record_decode(rec, k * FG_SPOOL_SLOT, &r), 0);
 	assert_int_equal(r.size, FG_SPOOL_RECORD_MAX);
 	assert_int_equal(r.text_len, max_text);
-	/* a claim past the maximum is refused even with a valid CRC */
-	put(rec + 8, FG_SPOOL_RECORD_MAX - HDR + 1, 4);
-	reseal(rec);
-	assert_int_equal(fg_spool_record_decode(rec, k * FG_SPOOL_SLOT, &r), -EBADMSG);
+	/* a claim past the maximum is refused even with a valid CRC and the bytes there */
+	bigger = calloc(1, FG_SPOOL_RECORD_MAX + FG_SPOOL_SLOT);
+	assert_non_null(bigger);
+	memcpy(bigger, rec, k * FG_SPOOL_SLOT);
+	put(bigger + 8, FG_SPOOL_RECORD_MAX - HDR + 1, 4);
+	reseal(bigger);
+	assert_int_equal(fg_spool_record_decode(bigger, FG_SPOOL_RECORD_MAX + FG_SPOOL_SLOT, &r),
+			 -EBADMSG);
+	free(bigger);
 	free(rec);
 	/* one byte over */
 	assert_int_equal(fg_spool_record_encode(1, "t", big, max_text + 1, &rec, &k), -EINVAL);
