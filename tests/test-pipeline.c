@@ -624,6 +624,44 @@ static void test_supervision_alert(void **state)
 	fg_config_unref(c);
 }
 
+/*
+ * The pipeline holds its own reference on the configuration: the caller
+ * may drop its one at once, a reload swaps the reference, free drops it.
+ * Its targets point into the config, so a borrowed one would be read
+ * after it was freed.
+ */
+static void test_holds_config_reference(void **state)
+{
+	struct fg_config *c = load(NULL), *c2 = load(NULL);
+	sd_event *e;
+	struct fg_pipeline *p;
+	struct fg_target_status ts;
+
+	assert_int_equal(sd_event_new(&e), 0);
+	assert_int_equal(fg_pipeline_new(e, c, &p), 0);
+	assert_int_equal(c->n_ref, 2);
+	fg_pipeline_set_callback(p, on_event, NULL);
+	press(p, c, 0, FG_GESTURE_CLICK, 1, FG_MAPPING_OPEN);
+	assert_int_equal(fg_pipeline_reload(p, c2), 0);
+	assert_int_equal(c->n_ref, 1);
+	assert_int_equal(c2->n_ref, 2);
+	/* the same one again: still one reference of the pipeline's */
+	assert_int_equal(fg_pipeline_reload(p, c2), 0);
+	assert_int_equal(c2->n_ref, 2);
+	fg_config_unref(c);
+	fg_config_unref(c2);
+	/* only the pipeline's references are left: the targets still work */
+	fg_pipeline_target_status(p, 0, &ts);
+	assert_string_equal(ts.name, "main");
+	run_until_empty(e, p, 5000);
+	assert_int_equal(events[FG_PIPELINE_DELIVERED], 1);
+	assert_int_equal(fg_pipeline_test_alert(p, NULL, "main"), 0);
+	run_until_empty(e, p, 5000);
+	assert_int_equal(events[FG_PIPELINE_DELIVERED], 3);
+	fg_pipeline_free(p);
+	sd_event_unref(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -638,6 +676,7 @@ int main(void)
 		FG_TEST_SETUP("/pipeline/retry-after-pauses-target", test_retry_after_pauses_target, setup, teardown),
 		FG_TEST_SETUP("/pipeline/orphaned-queue", test_orphaned_queue, setup, teardown),
 		FG_TEST_SETUP("/pipeline/supervision-alert", test_supervision_alert, setup, teardown),
+		FG_TEST_SETUP("/pipeline/holds-config-reference", test_holds_config_reference, setup, teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

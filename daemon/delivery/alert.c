@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+/* The alert record: names of its states, and its text form (fg_alert_serialize,
+ * fg_alert_parse) kept in spool records and dead letters. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -6,20 +8,14 @@
 #include <string.h>
 
 #include "delivery/alert.h"
+#include "lib/macro.h"
 #include "lib/strbuf.h"
 
-const char *fg_alert_state_to_string(enum fg_alert_state s)
-{
-	switch (s) {
-	case FG_ALERT_ON:
-		return "On";
-	case FG_ALERT_OFF:
-		return "Off";
-	case _FG_ALERT_STATE_MAX:
-		break;
-	}
-	return NULL;
-}
+static const char *const alert_state_table[] = {
+	[FG_ALERT_ON] = "On",
+	[FG_ALERT_OFF] = "Off",
+};
+FG_DEFINE_STRING_TABLE_TO(, fg_alert_state, enum fg_alert_state, alert_state_table)
 
 void fg_alert_clear(struct fg_alert *a)
 {

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+/* Button events to alerts: per-button open/closed state, replay detection,
+ * and the alerts.state text that keeps them across restarts. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -6,6 +8,7 @@
 #include <string.h>
 
 #include "delivery/mapping.h"
+#include "lib/macro.h"
 #include "lib/strbuf.h"
 #include "lib/strv.h"
 
@@ -31,30 +34,17 @@ struct fg_mapping {
 	size_t n_buttons;
 };
 
-const char *fg_mapping_outcome_to_string(enum fg_mapping_outcome o)
-{
-	switch (o) {
-	case FG_MAPPING_IGNORED:
-		return "ignored";
-	case FG_MAPPING_DUPLICATE:
-		return "duplicate";
-	case FG_MAPPING_OPEN:
-		return "open";
-	case FG_MAPPING_APPEND:
-		return "append";
-	case FG_MAPPING_SUPPRESSED:
-		return "suppressed";
-	case FG_MAPPING_CLOSE:
-		return "close";
-	case FG_MAPPING_CLOSE_IDLE:
-		return "close-idle";
-	case FG_MAPPING_TEST:
-		return "test";
-	case _FG_MAPPING_OUTCOME_MAX:
-		break;
-	}
-	return NULL;
-}
+static const char *const mapping_outcome_table[] = {
+	[FG_MAPPING_IGNORED] = "ignored",
+	[FG_MAPPING_DUPLICATE] = "duplicate",
+	[FG_MAPPING_OPEN] = "open",
+	[FG_MAPPING_APPEND] = "append",
+	[FG_MAPPING_SUPPRESSED] = "suppressed",
+	[FG_MAPPING_CLOSE] = "close",
+	[FG_MAPPING_CLOSE_IDLE] = "close-idle",
+	[FG_MAPPING_TEST] = "test",
+};
+FG_DEFINE_STRING_TABLE_TO(, fg_mapping_outcome, enum fg_mapping_outcome, mapping_outcome_table)
 
 bool fg_mapping_outcome_emits(enum fg_mapping_outcome o)
 {
@@ -290,17 +280,6 @@ int fg_mapping_handle(struct fg_mapping *m, const struct fg_mapping_input *in,
 	*ret_outcome = o;
 	if (fg_mapping_outcome_emits(o))
 		*ret_alert = a;
-	return 0;
-}
-
-int fg_mapping_close(struct fg_mapping *m, const char *button)
-{
-	struct button_state *bs = find(m, button);
-
-	if (!bs || !bs->open)
-		return -ENOENT;
-	bs->open = false;
-	bs->incident_id[0] = '\0';
 	return 0;
 }
 

@@ -72,9 +72,6 @@ struct fg_mapping *fg_mapping_free(struct fg_mapping *m);
 int fg_mapping_handle(struct fg_mapping *m, const struct fg_mapping_input *in,
 		      enum fg_mapping_outcome *ret_outcome, struct fg_alert *ret_alert);
 
-/* Close @button's alert locally (acknowledge) without an event. -ENOENT if not open. */
-int fg_mapping_close(struct fg_mapping *m, const char *button);
-
 bool fg_mapping_is_open(const struct fg_mapping *m, const char *button);
 size_t fg_mapping_n_buttons(const struct fg_mapping *m);
 /* @i < fg_mapping_n_buttons(); fills *ret. */

@@ -9,6 +9,7 @@
 
 #include "delivery/alert.h"
 #include "config/config.h"
+#include "delivery/dispatch.h"
 #include "delivery/mapping.h"
 #include "delivery/retry.h"
 
@@ -17,8 +18,9 @@
  * delivery with retries, in order per button and target. Owned by the
  * manager; everything runs on its sd-event loop.
  *
- * The configuration passed to fg_pipeline_new()/fg_pipeline_reload() is
- * borrowed: it must stay alive until the next reload or fg_pipeline_free().
+ * fg_pipeline_new() and fg_pipeline_reload() take a reference on the
+ * configuration they are given (fg_config_ref) and drop it at the next
+ * reload or in fg_pipeline_free(): the caller may unref its own at once.
  */
 
 struct fg_pipeline;
@@ -58,7 +60,7 @@ typedef void (*fg_pipeline_callback_t)(struct fg_pipeline *p, const struct fg_pi
  * Opens <state_dir>/spool and <state_dir>/alerts.state, replays the spool
  * (delivery starts on the first loop iteration). *ret owned by the caller.
  */
-int fg_pipeline_new(sd_event *e, const struct fg_config *c, struct fg_pipeline **ret);
+int fg_pipeline_new(sd_event *e, struct fg_config *c, struct fg_pipeline **ret);
 /* Aborts transfers (their alerts stay spooled). Accepts NULL. */
 struct fg_pipeline *fg_pipeline_free(struct fg_pipeline *p);
 
@@ -113,19 +115,11 @@ int fg_pipeline_supervision_alert(struct fg_pipeline *p, const struct fg_supervi
  * and its queue retried now. Queues of targets no longer configured stay
  * on disk (reported as orphaned) until a target of that name returns.
  */
-int fg_pipeline_reload(struct fg_pipeline *p, const struct fg_config *c);
+int fg_pipeline_reload(struct fg_pipeline *p, struct fg_config *c);
 
 /* ---- status (control API, LEDs) ---------------------------------- */
 
-enum fg_target_health {
-	FG_TARGET_HEALTHY,
-	FG_TARGET_FAILING,		/* retrying */
-	FG_TARGET_UNHEALTHY,		/* waiting for a config fix */
-	FG_TARGET_ORPHANED,		/* spool queue without a configured target */
-	_FG_TARGET_HEALTH_MAX,
-};
-const char *fg_target_health_to_string(enum fg_target_health h);
-
+/* enum fg_target_health: dispatch.h */
 struct fg_target_status {
 	const char *name;		/* lives until the next reload */
 	enum fg_target_health health;

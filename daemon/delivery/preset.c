@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+/* What each target kind receives: the request (method, headers, body) an alert
+ * becomes for AlertOps, PagerDuty, Slack, ntfy or a generic template. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,8 +8,9 @@
 #include <strings.h>
 
 #include "delivery/preset.h"
-#include "lib/strbuf.h"
 #include "delivery/template.h"
+#include "lib/macro.h"
+#include "lib/strbuf.h"
 #include "lib/strv.h"
 #include "lib/timeutil.h"
 
@@ -287,23 +290,20 @@ static int notify_text(const struct fg_alert *a, bool slack, char **ret)
 	return fg_strbuf_steal(&b, ret, NULL);
 }
 
+static const char *const ntfy_priority_table[] = {
+	[FG_SEVERITY_CRITICAL] = "5",
+	[FG_SEVERITY_ERROR] = "4",
+	[FG_SEVERITY_WARNING] = "3",
+	[FG_SEVERITY_INFO] = "2",
+};
+FG_DEFINE_STRING_TABLE_TO(static, ntfy_priority_of, enum fg_severity, ntfy_priority_table)
+
 static const char *ntfy_priority(const struct fg_alert *a)
 {
-	if (a->state == FG_ALERT_OFF)
-		return "3";
-	switch (a->severity) {
-	case FG_SEVERITY_CRITICAL:
-		return "5";
-	case FG_SEVERITY_ERROR:
-		return "4";
-	case FG_SEVERITY_WARNING:
-		return "3";
-	case FG_SEVERITY_INFO:
-		return "2";
-	case _FG_SEVERITY_MAX:
-		break;
-	}
-	return "3";
+	const char *p = ntfy_priority_of_to_string(a->severity);
+
+	/* resolved: 3, like a warning */
+	return a->state == FG_ALERT_OFF || !p ? "3" : p;
 }
 
 int fg_preset_build(const struct fg_webhook_config *w, const struct fg_alert *a,

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+/* Response classes, retry backoff, Retry-After parsing and the per-target
+ * token bucket: the numbers of delivery, pure. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -7,6 +9,7 @@
 #include <time.h>
 
 #include "delivery/retry.h"
+#include "lib/macro.h"
 
 enum fg_delivery_class fg_retry_classify(long status)
 {
@@ -42,22 +45,13 @@ enum fg_delivery_class fg_retry_classify(long status)
 	return FG_DELIVERY_RETRY;
 }
 
-const char *fg_delivery_class_to_string(enum fg_delivery_class c)
-{
-	switch (c) {
-	case FG_DELIVERY_DONE:
-		return "done";
-	case FG_DELIVERY_RETRY:
-		return "retry";
-	case FG_DELIVERY_DEAD:
-		return "dead-letter";
-	case FG_DELIVERY_UNHEALTHY:
-		return "unhealthy";
-	case _FG_DELIVERY_CLASS_MAX:
-		break;
-	}
-	return NULL;
-}
+static const char *const delivery_class_table[] = {
+	[FG_DELIVERY_DONE] = "done",
+	[FG_DELIVERY_RETRY] = "retry",
+	[FG_DELIVERY_DEAD] = "dead-letter",
+	[FG_DELIVERY_UNHEALTHY] = "unhealthy",
+};
+FG_DEFINE_STRING_TABLE_TO(, fg_delivery_class, enum fg_delivery_class, delivery_class_table)
 
 uint64_t fg_retry_backoff(unsigned attempt, uint32_t random)
 {

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+/* The spool's journal store: the journal file (preallocated slots, pwrite,
+ * fdatasync, scan at start-up), the queues in memory and dead/. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -10,15 +12,12 @@
 #include <unistd.h>
 
 #include "delivery/spool.h"
+#include "delivery/spool-dead.h"
+#include "delivery/spool-queue.h"
 #include "lib/fileio.h"
 #include "lib/strv.h"
 
 #define SLOT FG_SPOOL_SLOT
-#define HDR FG_SPOOL_RECORD_HEADER
-#define JOURNAL_MAGIC "flicgate-spool 2\n"
-#define JOURNAL_FAMILY "flicgate-spool "
-#define RECORD_MAGIC "FGSR"
-#define RECORD_VERSION 1
 /*
  * Record slots the journal starts with (256 KiB), and the most it grows by
  * at once (4 MiB); it doubles in between. A full disk falls back to what
@@ -26,12 +25,6 @@
  */
 #define INITIAL_SLOTS 64
 #define GROW_MAX_SLOTS 1024
-
-struct queue {
-	char *target;
-	struct fg_spool_entry *head, *tail;
-	size_t n;
-};
 
 struct fg_spool {
 	char *dir;
@@ -42,8 +35,7 @@ struct fg_spool {
 	size_t free_hint;		/* no free slot below this one */
 	unsigned max;
 	uint64_t next_seq;
-	struct queue *queues;
-	size_t n_queues;
+	struct fg_spool_queues queues;
 	size_t depth;
 	size_t not_durable;
 	size_t dead;
@@ -51,106 +43,6 @@ struct fg_spool {
 	struct fg_spool_entry **staged;
 	size_t n_staged, staged_cap;
 };
-
-/* ---- record codec ------------------------------------------------------ */
-
-/* CRC-32 as in zlib and Ethernet (reflected 0xEDB88320), so tools can check records. */
-static uint32_t crc32_update(uint32_t crc, const uint8_t *p, size_t n)
-{
-	static uint32_t table[256];
-
-	if (!table[1])
-		for (uint32_t i = 0; i < 256; i++) {
-			uint32_t c = i;
-
-			for (int k = 0; k < 8; k++)
-				c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-			table[i] = c;
-		}
-	crc = ~crc;
-	while (n--)
-		crc = table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
-	return ~crc;
-}
-
-static void put_le(uint8_t *p, uint64_t v, int bytes)
-{
-	for (int i = 0; i < bytes; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get_le(const uint8_t *p, int bytes)
-{
-	uint64_t v = 0;
-
-	for (int i = bytes - 1; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
-/*
- * Header, little-endian:
- *   0  "FGSR"          4  u16 version   6  u16 target length
- *   8  u32 length of target + text      12 u32 CRC-32 of all the rest
- *  16  u64 sequence    24  u64 zero (reserved)
- * The CRC covers bytes 0..11, then 16 to the end of the text.
- * The header holds zero bytes that the alert text (escaped, no control
- * bytes but newline) never does, so a record cannot hide inside another.
- */
-static uint32_t record_crc(const uint8_t *rec, size_t payload)
-{
-	return crc32_update(crc32_update(0, rec, 12), rec + 16, HDR - 16 + payload);
-}
-
-int fg_spool_record_encode(uint64_t seq, const char *target, const char *text, size_t len,
-			   uint8_t **ret_buf, size_t *ret_n_slots)
-{
-	size_t tlen = strlen(target), payload = tlen + len, n;
-	uint8_t *b;
-
-	if (tlen == 0 || tlen > UINT16_MAX || HDR + payload > FG_SPOOL_RECORD_MAX)
-		return -EINVAL;
-	n = (HDR + payload + SLOT - 1) / SLOT;
-	b = calloc(n, SLOT);
-	if (!b)
-		return -ENOMEM;
-	memcpy(b, RECORD_MAGIC, 4);
-	put_le(b + 4, RECORD_VERSION, 2);
-	put_le(b + 6, tlen, 2);
-	put_le(b + 8, payload, 4);
-	put_le(b + 16, seq, 8);
-	memcpy(b + HDR, target, tlen);
-	memcpy(b + HDR + tlen, text, len);
-	put_le(b + 12, record_crc(b, payload), 4);
-	*ret_buf = b;
-	*ret_n_slots = n;
-	return 0;
-}
-
-int fg_spool_record_decode(const uint8_t *buf, size_t avail, struct fg_spool_record *ret)
-{
-	size_t tlen, payload;
-
-	if (avail < HDR || memcmp(buf, RECORD_MAGIC, 4) != 0 ||
-	    get_le(buf + 4, 2) != RECORD_VERSION || get_le(buf + 24, 8) != 0)
-		return -EBADMSG;
-	tlen = get_le(buf + 6, 2);
-	payload = get_le(buf + 8, 4);
-	if (tlen == 0 || tlen > payload || payload > FG_SPOOL_RECORD_MAX - HDR ||
-	    HDR + payload > avail)
-		return -EBADMSG;
-	if (record_crc(buf, payload) != (uint32_t)get_le(buf + 12, 4))
-		return -EBADMSG;
-	*ret = (struct fg_spool_record){
-		.seq = get_le(buf + 16, 8),
-		.target = (const char *)buf + HDR,
-		.target_len = tlen,
-		.text = (const char *)buf + HDR + tlen,
-		.text_len = payload - tlen,
-		.size = HDR + payload,
-	};
-	return 0;
-}
 
 /* ---- journal file -------------------------------------------------------- */
 
@@ -224,7 +116,7 @@ static int journal_create(struct fg_spool *s)
 
 		if (!b)
 			return -ENOMEM;
-		snprintf((char *)b, SLOT, "%sslot %d\n", JOURNAL_MAGIC, SLOT);
+		fg_spool_journal_header(b);
 		r = fg_write_file_atomic(s->journal, b, tries[i] * SLOT, 0600);
 		free(b);
 		if (r >= 0)
@@ -261,8 +153,7 @@ static int journal_open(struct fg_spool *s)
 	 * A later format is left alone. A damaged header is not a reason
 	 * to drop the records: they check themselves.
 	 */
-	if (strncmp(head, JOURNAL_FAMILY, strlen(JOURNAL_FAMILY)) == 0 &&
-	    strncmp(head, JOURNAL_MAGIC, strlen(JOURNAL_MAGIC)) != 0)
+	if (fg_spool_journal_check(head, (size_t)n) < 0)
 		return -EPROTONOSUPPORT;
 	s->free_hint = 1;
 	/*
@@ -410,103 +301,19 @@ fail:
 	return r;
 }
 
-static void entry_free(struct fg_spool_entry *e)
-{
-	fg_alert_clear(&e->alert);
-	free(e);
-}
-
 struct fg_spool *fg_spool_free(struct fg_spool *s)
 {
 	if (!s)
 		return NULL;
-	for (size_t i = 0; i < s->n_queues; i++) {
-		struct fg_spool_entry *e = s->queues[i].head, *n;
-
-		for (; e; e = n) {
-			n = e->next;
-			entry_free(e);
-		}
-		free(s->queues[i].target);
-	}
+	fg_spool_queues_clear(&s->queues);
 	if (s->fd >= 0)
 		close(s->fd);
 	free(s->staged);
 	free(s->used);
-	free(s->queues);
 	free(s->journal);
 	free(s->dir);
 	free(s);
 	return NULL;
-}
-
-static struct queue *find_queue(const struct fg_spool *s, const char *target)
-{
-	for (size_t i = 0; i < s->n_queues; i++)
-		if (strcmp(s->queues[i].target, target) == 0)
-			return &s->queues[i];
-	return NULL;
-}
-
-static struct queue *get_queue(struct fg_spool *s, const char *target)
-{
-	struct queue *q = find_queue(s, target), *n;
-
-	if (q)
-		return q;
-	if (!fg_name_is_valid(target))
-		return NULL;
-	n = realloc(s->queues, (s->n_queues + 1) * sizeof(*n));
-	if (!n)
-		return NULL;
-	s->queues = n;
-	q = &n[s->n_queues];
-	memset(q, 0, sizeof(*q));
-	q->target = strdup(target);
-	if (!q->target)
-		return NULL;
-	s->n_queues++;
-	return q;
-}
-
-/* Insert keeping sequence order (appends are the common case). */
-static void link_entry(struct queue *q, struct fg_spool_entry *e)
-{
-	struct fg_spool_entry *at = q->tail;
-
-	while (at && at->seq > e->seq)
-		at = at->prev;
-	e->prev = at;
-	e->next = at ? at->next : q->head;
-	if (e->next)
-		e->next->prev = e;
-	else
-		q->tail = e;
-	if (at)
-		at->next = e;
-	else
-		q->head = e;
-	q->n++;
-}
-
-static void unlink_entry(struct queue *q, struct fg_spool_entry *e)
-{
-	if (e->prev)
-		e->prev->next = e->next;
-	else
-		q->head = e->next;
-	if (e->next)
-		e->next->prev = e->prev;
-	else
-		q->tail = e->prev;
-	q->n--;
-}
-
-/* An older version's file: <dir>/t-<target>/<seq>.alert */
-static int legacy_path(const struct fg_spool *s, const struct fg_spool_entry *e, char **ret)
-{
-	return asprintf(ret, "%s/t-%s/%016" PRIx64 ".alert", s->dir, e->target, e->seq) < 0
-		? -ENOMEM : 0;
 }
 
 /*
@@ -629,7 +436,7 @@ static int add_entries(struct fg_spool *s, const char *const *targets, size_t n,
 	}
 	/* every record written first, then one flush for all */
 	for (size_t i = 0; i < n; i++) {
-		struct queue *q = get_queue(s, targets[i]);
+		struct fg_spool_queue *q = fg_spool_queues_get(&s->queues, targets[i]);
 
 		ret_results[i] = 0;
 		if (!q) {
@@ -658,7 +465,7 @@ static int add_entries(struct fg_spool *s, const char *const *targets, size_t n,
 		if (r < 0) {
 			if (r == -ENOMEM || r == -EINVAL || s->not_durable >= FG_SPOOL_MEMORY_MAX) {
 				(void)erase_entry(s, e[i]);
-				entry_free(e[i]);
+				fg_spool_entry_free(e[i]);
 				e[i] = NULL;
 				ret_results[i] = r == -ENOMEM || r == -EINVAL ? r : -ENOSPC;
 				continue;
@@ -674,19 +481,13 @@ static int add_entries(struct fg_spool *s, const char *const *targets, size_t n,
 			if (stage)
 				s->staged[s->n_staged++] = e[i];
 		}
-		link_entry(find_queue(s, e[i]->target), e[i]);
+		fg_spool_queue_link(fg_spool_queues_find(&s->queues, e[i]->target), e[i]);
 		s->depth++;
 	}
 	if (ret_entries)
 		memcpy(ret_entries, e, n * sizeof(*e));
 	free(e);
 	return 0;
-}
-
-int fg_spool_add_many(struct fg_spool *s, const char *const *targets, size_t n,
-		      const struct fg_alert *a, int *ret_results, struct fg_spool_entry **ret_entries)
-{
-	return add_entries(s, targets, n, a, false, ret_results, ret_entries);
 }
 
 int fg_spool_stage_many(struct fg_spool *s, const char *const *targets, size_t n,
@@ -722,90 +523,29 @@ size_t fg_spool_staged(const struct fg_spool *s)
 	return s->n_staged;
 }
 
-int fg_spool_add(struct fg_spool *s, const char *target, const struct fg_alert *a,
-		 struct fg_spool_entry **ret_entry)
-{
-	struct fg_spool_entry *e;
-	int r, result;
-
-	r = fg_spool_add_many(s, &target, 1, a, &result, &e);
-	if (r < 0)
-		return r;
-	if (result >= 0 && ret_entry)
-		*ret_entry = e;
-	return result;
-}
-
 int fg_spool_remove(struct fg_spool *s, struct fg_spool_entry *e)
 {
-	struct queue *q = find_queue(s, e->target);
-	char *path = NULL;
-	int r = 0;
+	struct fg_spool_queue *q = fg_spool_queues_find(&s->queues, e->target);
+	int r;
 
 	staged_forget(s, e);
 
-	if (e->n_slots) {
-		r = erase_entry(s, e);
-	} else if (e->durable) {
-		/* an older version's file; the unlink is not synced either */
-		r = legacy_path(s, e, &path);
-		if (r >= 0 && unlink(path) < 0 && errno != ENOENT)
-			r = -errno;
-		free(path);
-	}
+	r = erase_entry(s, e);
 	if (!e->durable)
 		s->not_durable--;
-	unlink_entry(q, e);
+	fg_spool_queue_unlink(q, e);
 	s->depth--;
-	entry_free(e);
+	fg_spool_entry_free(e);
 	maybe_shrink(s);
 	return r < 0 ? r : 0;
 }
 
-/*
- * dead/t-<target>-<seq>.alert, or with a -2, -3… suffix if taken (a
- * record resurrected by a crash can share its sequence with a new one).
- */
-static int dead_path(const struct fg_spool *s, const char *target, uint64_t seq, char **ret_alert,
-		     char **ret_reason)
-{
-	for (unsigned n = 1; n < 1000; n++) {
-		char sfx[16] = "";
-
-		if (n > 1)
-			snprintf(sfx, sizeof(sfx), "-%u", n);
-		if (asprintf(ret_alert, "%s/dead/t-%s-%016" PRIx64 "%s.alert", s->dir, target, seq,
-			     sfx) < 0)
-			return -ENOMEM;
-		if (access(*ret_alert, F_OK) < 0 && errno == ENOENT) {
-			if (asprintf(ret_reason, "%s/dead/t-%s-%016" PRIx64 "%s.reason", s->dir, target,
-				     seq, sfx) < 0) {
-				free(*ret_alert);
-				return -ENOMEM;
-			}
-			return 0;
-		}
-		free(*ret_alert);
-	}
-	return -EEXIST;
-}
-
-/* Write @text as a dead letter with @reason, durably. */
+/* Write @text as a dead letter with @reason, durably, and count it. */
 static int write_dead(struct fg_spool *s, const char *target, uint64_t seq, const char *text,
 		      size_t len, const char *reason)
 {
-	char *to = NULL, *why = NULL;
-	int r;
+	int r = fg_spool_dead_write(s->dir, target, seq, text, len, reason);
 
-	r = dead_path(s, target, seq, &to, &why);
-	if (r < 0)
-		return r;
-	r = fg_write_file_atomic(to, text, len, 0600);
-	/* The reason is for people; losing it to a full disk loses nothing. */
-	if (r >= 0)
-		(void)fg_write_file_atomic(why, reason, strlen(reason), 0600);
-	free(to);
-	free(why);
 	if (r >= 0)
 		s->dead++;
 	return r;
@@ -813,52 +553,35 @@ static int write_dead(struct fg_spool *s, const char *target, uint64_t seq, cons
 
 int fg_spool_dead_letter(struct fg_spool *s, struct fg_spool_entry *e, const char *reason)
 {
-	struct queue *q = find_queue(s, e->target);
-	char *from = NULL, *to = NULL, *why = NULL, *text = NULL;
+	struct fg_spool_queue *q = fg_spool_queues_find(&s->queues, e->target);
+	char *text = NULL;
 	size_t len;
 	int r;
 
 	staged_forget(s, e);
 
-	if (e->durable && e->n_slots == 0) {
-		/* an older version's file moves as it is */
-		r = legacy_path(s, e, &from);
-		if (r >= 0)
-			r = dead_path(s, e->target, e->seq, &to, &why);
-		if (r >= 0 && rename(from, to) < 0)
-			r = -errno;
-		if (r >= 0) {
-			(void)fg_write_file_atomic(why, reason, strlen(reason), 0600);
-			(void)fg_fsync_dir_of(to);
-			s->dead++;
-		}
-		free(from);
-		free(to);
-		free(why);
-	} else {
-		/* the dead letter is durable before the slot is freed */
-		r = fg_alert_serialize(&e->alert, &text, &len);
-		if (r >= 0)
-			r = write_dead(s, e->target, e->seq, text, len, reason);
-		free(text);
-		if (r >= 0)
-			(void)erase_entry(s, e);
-	}
+	/* the dead letter is durable before the slot is freed */
+	r = fg_alert_serialize(&e->alert, &text, &len);
+	if (r >= 0)
+		r = write_dead(s, e->target, e->seq, text, len, reason);
+	free(text);
+	if (r >= 0)
+		(void)erase_entry(s, e);
 	if (r < 0)
 		return r;
 	if (!e->durable)
 		s->not_durable--;
-	unlink_entry(q, e);
+	fg_spool_queue_unlink(q, e);
 	s->depth--;
-	entry_free(e);
+	fg_spool_entry_free(e);
 	maybe_shrink(s);
 	return 0;
 }
 
 int fg_spool_flush(struct fg_spool *s)
 {
-	for (size_t i = 0; i < s->n_queues; i++)
-		for (struct fg_spool_entry *e = s->queues[i].head; e; e = e->next) {
+	for (size_t i = 0; i < s->queues.n; i++)
+		for (struct fg_spool_entry *e = s->queues.q[i].head; e; e = e->next) {
 			if (e->durable)
 				continue;
 			if (write_entry(s, e) < 0)
@@ -877,97 +600,12 @@ static void seen_seq(struct fg_spool *s, uint64_t seq)
 		s->next_seq = seq + 1;
 }
 
-/* Queue an older version's file (parsed or not, @r); an unparsable one is dead-lettered. */
-static int load_entry(struct fg_spool *s, struct queue *q, struct fg_spool_entry *e, int r)
-{
-	e->target = q->target;
-	e->durable = true;
-	link_entry(q, e);
-	s->depth++;
-	seen_seq(s, e->seq);
-	if (r < 0) {
-		char reason[80];
-
-		snprintf(reason, sizeof(reason), "unreadable spool file: %s\n", strerror(-r));
-		return fg_spool_dead_letter(s, e, reason) < 0 ? -EIO : 0;
-	}
-	return 1;
-}
-
-static int load_legacy_file(struct fg_spool *s, struct queue *q, const char *dir,
-			    const char *name, uint64_t seq)
-{
-	struct fg_spool_entry *e;
-	char *path = NULL, *text = NULL;
-	size_t len;
-	int r;
-
-	if (asprintf(&path, "%s/%s", dir, name) < 0)
-		return -ENOMEM;
-	e = calloc(1, sizeof(*e));
-	if (!e) {
-		free(path);
-		return -ENOMEM;
-	}
-	e->seq = seq;
-	r = fg_read_file(path, FG_SPOOL_RECORD_MAX, &text, &len);
-	if (r >= 0)
-		r = fg_alert_parse(text, len, &e->alert);
-	free(text);
-	free(path);
-	if (r == -ENOMEM) {
-		free(e);
-		return r;
-	}
-	return load_entry(s, q, e, r);
-}
-
-static int load_legacy_queue(struct fg_spool *s, const char *target)
-{
-	struct queue *q;
-	struct dirent *de;
-	char *dir = NULL;
-	DIR *d;
-	int r = 0, n = 0;
-
-	q = get_queue(s, target);
-	if (!q)
-		return -ENOMEM;
-	if (asprintf(&dir, "%s/t-%s", s->dir, target) < 0)
-		return -ENOMEM;
-	d = opendir(dir);
-	if (!d) {
-		r = -errno;
-		free(dir);
-		return r;
-	}
-	while ((de = readdir(d))) {
-		uint64_t seq;
-		int used = 0;
-
-		if (sscanf(de->d_name, "%16" SCNx64 ".alert%n", &seq, &used) != 1 ||
-		    used != 22 || de->d_name[used] != '\0') {
-			/* leftover temp files of an interrupted atomic write */
-			if (strstr(de->d_name, ".tmp."))
-				(void)unlinkat(dirfd(d), de->d_name, 0);
-			continue;
-		}
-		r = load_legacy_file(s, q, dir, de->d_name, seq);
-		if (r < 0)
-			break;
-		n += r;
-	}
-	closedir(d);
-	free(dir);
-	return r < 0 ? r : n;
-}
-
 /* One slot's record, if valid: queue it. Returns the slots it covers (0: none). */
 static int load_slot(struct fg_spool *s, size_t i, uint8_t **buf, size_t *cap, int *ret_loaded)
 {
 	struct fg_spool_record rec;
 	struct fg_spool_entry *e;
-	struct queue *q;
+	struct fg_spool_queue *q;
 	size_t avail = (s->n_slots - i) * SLOT, want, k;
 	char *target;
 	ssize_t n;
@@ -977,11 +615,10 @@ static int load_slot(struct fg_spool *s, size_t i, uint8_t **buf, size_t *cap, i
 	n = pread_full(s->fd, *buf, SLOT, (off_t)i * SLOT);
 	if (n < 0)
 		return (int)n;
-	if (n < HDR || memcmp(*buf, RECORD_MAGIC, 4) != 0)
+	want = fg_spool_record_wanted(*buf, (size_t)n, avail);
+	if (want == 0)
 		return 0;
-	/* a record longer than a slot: read all of it (bounded by the codec's maximum) */
-	want = HDR + (size_t)get_le(*buf + 8, 4);
-	if (want > SLOT && want <= FG_SPOOL_RECORD_MAX && want <= avail) {
+	if (want > (size_t)n) {
 		if (*cap < want) {
 			uint8_t *b = realloc(*buf, FG_SPOOL_RECORD_MAX);
 
@@ -996,7 +633,7 @@ static int load_slot(struct fg_spool *s, size_t i, uint8_t **buf, size_t *cap, i
 	}
 	if (fg_spool_record_decode(*buf, (size_t)n, &rec) < 0)
 		return 0;
-	k = (rec.size + SLOT - 1) / SLOT;
+	k = fg_spool_record_slots(rec.size);
 	target = strndup(rec.target, rec.target_len);
 	e = calloc(1, sizeof(*e));
 	if (!target || !e) {
@@ -1009,7 +646,7 @@ static int load_slot(struct fg_spool *s, size_t i, uint8_t **buf, size_t *cap, i
 	e->n_slots = (uint32_t)k;
 	memset(s->used + i, 1, k);
 	seen_seq(s, rec.seq);
-	q = fg_name_is_valid(target) ? get_queue(s, target) : NULL;
+	q = fg_name_is_valid(target) ? fg_spool_queues_get(&s->queues, target) : NULL;
 	r = q ? fg_alert_parse(rec.text, rec.text_len, &e->alert) : -EBADMSG;
 	if (r == -ENOMEM || (!q && fg_name_is_valid(target))) {
 		slots_release(s, i, k);
@@ -1037,7 +674,7 @@ static int load_slot(struct fg_spool *s, size_t i, uint8_t **buf, size_t *cap, i
 	free(target);
 	e->target = q->target;
 	e->durable = true;
-	link_entry(q, e);
+	fg_spool_queue_link(q, e);
 	s->depth++;
 	*ret_loaded = 1;
 	return (int)k;
@@ -1070,52 +707,27 @@ static int load_journal(struct fg_spool *s)
 int fg_spool_load(struct fg_spool *s)
 {
 	struct dirent *de;
+	uint64_t max_seq;
+	size_t dead;
 	DIR *d;
 	int r = 0, n = 0;
 
 	/* count what earlier runs dead-lettered; new sequence numbers go past theirs */
-	{
-		char *dead = NULL;
-
-		if (asprintf(&dead, "%s/dead", s->dir) < 0)
-			return -ENOMEM;
-		d = opendir(dead);
-		free(dead);
-		if (d) {
-			while ((de = readdir(d))) {
-				const char *dot = strstr(de->d_name, ".alert"), *dash;
-				uint64_t seq;
-
-				if (!dot)
-					continue;
-				s->dead++;
-				for (dash = dot; dash > de->d_name && dash[-1] != '-'; dash--)
-					;
-				if (dot - dash == 16 && sscanf(dash, "%16" SCNx64, &seq) == 1)
-					seen_seq(s, seq);
-			}
-			closedir(d);
-		}
-	}
+	r = fg_spool_dead_scan(s->dir, &dead, &max_seq);
+	if (r < 0)
+		return r;
+	s->dead += dead;
+	if (dead > 0 && max_seq > 0)
+		seen_seq(s, max_seq);
 	d = opendir(s->dir);
 	if (!d)
 		return -errno;
 	while ((de = readdir(d))) {
-		if (strncmp(de->d_name, "journal.tmp.", 12) == 0) {
+		if (strncmp(de->d_name, "journal.tmp.", 12) == 0)
 			/* an interrupted creation */
 			(void)unlinkat(dirfd(d), de->d_name, 0);
-			continue;
-		}
-		if (strncmp(de->d_name, "t-", 2) != 0 || !fg_name_is_valid(de->d_name + 2))
-			continue;
-		r = load_legacy_queue(s, de->d_name + 2);
-		if (r < 0)
-			break;
-		n += r;
 	}
 	closedir(d);
-	if (r < 0)
-		return r;
 	if (s->fd >= 0) {
 		r = load_journal(s);
 		if (r < 0)
@@ -1127,24 +739,24 @@ int fg_spool_load(struct fg_spool *s)
 
 struct fg_spool_entry *fg_spool_first(const struct fg_spool *s, const char *target)
 {
-	const struct queue *q = find_queue(s, target);
+	const struct fg_spool_queue *q = fg_spool_queues_find(&s->queues, target);
 
 	return q ? q->head : NULL;
 }
 
 size_t fg_spool_n_targets(const struct fg_spool *s)
 {
-	return s->n_queues;
+	return s->queues.n;
 }
 
 const char *fg_spool_target(const struct fg_spool *s, size_t i)
 {
-	return i < s->n_queues ? s->queues[i].target : NULL;
+	return i < s->queues.n ? s->queues.q[i].target : NULL;
 }
 
 size_t fg_spool_target_depth(const struct fg_spool *s, const char *target)
 {
-	const struct queue *q = find_queue(s, target);
+	const struct fg_spool_queue *q = fg_spool_queues_find(&s->queues, target);
 
 	return q ? q->n : 0;
 }
@@ -1177,9 +789,4 @@ unsigned fg_spool_max(const struct fg_spool *s)
 void fg_spool_set_max(struct fg_spool *s, unsigned max_entries)
 {
 	s->max = max_entries;
-}
-
-const char *fg_spool_dir(const struct fg_spool *s)
-{
-	return s->dir;
 }

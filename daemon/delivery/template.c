@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+/* The generic target's body templates: ${placeholder} expansion, and their
+ * check when the configuration is loaded. */
 #include <errno.h>
 #include <stdarg.h>
 #include <inttypes.h>

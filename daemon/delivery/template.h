@@ -9,8 +9,9 @@
 /*
  * Body templates for the generic webhook preset.
  *
- * "${name}" is replaced by a field of the alert, always JSON-escaped (no
- * quotes added: write "\"${info}\"" for a JSON string); "$$" is a literal
+ * "${name}" is replaced by a field of the alert, always JSON-escaped by
+ * lib's one escaper (fg_strbuf_put_json: ill-formed UTF-8 becomes U+FFFD;
+ * no quotes added: write "\"${info}\"" for a JSON string); "$$" is a literal
  * "$"; any other "$" is copied as is. Unknown names, empty or unterminated
  * placeholders are errors, found when the configuration is loaded.
  */
@@ -33,7 +34,10 @@ int fg_template_validate(const char *tpl, char **ret_message);
 int fg_template_render(const char *tpl, const struct fg_alert *a, char **ret,
 		       size_t *ret_len);
 
-/* True if [s, s+len) is one valid JSON value (RFC 8259), whitespace around. */
+/*
+ * True if [s, s+len) is one valid JSON value (RFC 8259), whitespace around:
+ * a syntax check of rendered templates (lib/json.h only writes JSON).
+ */
 bool fg_json_is_valid(const char *s, size_t len);
 
 /* The alert used to check templates; static, never freed. */

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+/* HTTP transport: libcurl's multi-socket API driven by the sd-event loop;
+ * moves bytes, neither classifies nor logs. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

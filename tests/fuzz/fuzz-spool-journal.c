@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "delivery/spool.h"
+#include "delivery/spool-record.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,0 +1,286 @@
+/* SPDX-License-Identifier: MIT */
+/* Delivery policy: dispatch order, what is due, target health and retry
+ * scheduling, as actions for pipeline.c to perform (dispatch.h). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "delivery/dispatch.h"
+#include "lib/macro.h"
+
+/* Distinct buttons one pass looks at (the rest wait for the next pass). */
+#define MAX_BLOCKED 128
+
+struct fg_dispatch {
+	struct fg_dispatch_action *queue;
+	size_t head, n, cap;
+	uint64_t rng;
+};
+
+static const char *const target_health_table[] = {
+	[FG_TARGET_HEALTHY] = "healthy",
+	[FG_TARGET_FAILING] = "failing",
+	[FG_TARGET_UNHEALTHY] = "unhealthy",
+	[FG_TARGET_ORPHANED] = "orphaned",
+};
+FG_DEFINE_STRING_TABLE_TO(, fg_target_health, enum fg_target_health, target_health_table)
+
+static const char *const action_kind_table[] = {
+	[FG_DISPATCH_SEND] = "send",
+	[FG_DISPATCH_ARM] = "arm",
+	[FG_DISPATCH_DELIVERED] = "delivered",
+	[FG_DISPATCH_RECOVERED] = "recovered",
+	[FG_DISPATCH_RETRY] = "retry",
+	[FG_DISPATCH_DEAD_LETTER] = "dead-letter",
+	[FG_DISPATCH_REJECTED] = "rejected",
+	[FG_DISPATCH_UNHEALTHY] = "unhealthy",
+};
+FG_DEFINE_STRING_TABLE_TO(, fg_dispatch_action_kind, enum fg_dispatch_action_kind,
+			  action_kind_table)
+
+int fg_dispatch_new(uint64_t seed, struct fg_dispatch **ret)
+{
+	struct fg_dispatch *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return -ENOMEM;
+	d->rng = seed ? seed : UINT64_C(0x9E3779B97F4A7C15);
+	*ret = d;
+	return 0;
+}
+
+struct fg_dispatch *fg_dispatch_free(struct fg_dispatch *d)
+{
+	if (d) {
+		free(d->queue);
+		free(d);
+	}
+	return NULL;
+}
+
+static uint32_t rng_next(struct fg_dispatch *d)
+{
+	/* xorshift64*: jitter only needs to differ between gateways */
+	d->rng ^= d->rng >> 12;
+	d->rng ^= d->rng << 25;
+	d->rng ^= d->rng >> 27;
+	return (uint32_t)((d->rng * UINT64_C(2685821657736338717)) >> 32);
+}
+
+static int push(struct fg_dispatch *d, const struct fg_dispatch_action *a)
+{
+	if (d->head + d->n == d->cap) {
+		if (d->head > 0) {
+			memmove(d->queue, d->queue + d->head, d->n * sizeof(*d->queue));
+			d->head = 0;
+		} else {
+			size_t cap = d->cap ? 2 * d->cap : 16;
+			struct fg_dispatch_action *q = reallocarray(d->queue, cap, sizeof(*q));
+
+			if (!q)
+				return -ENOMEM;
+			d->queue = q;
+			d->cap = cap;
+		}
+	}
+	d->queue[d->head + d->n++] = *a;
+	return 0;
+}
+
+int fg_dispatch_next_action(struct fg_dispatch *d, struct fg_dispatch_action *ret)
+{
+	if (d->n == 0)
+		return 0;
+	*ret = d->queue[d->head++];
+	if (--d->n == 0)
+		d->head = 0;
+	return 1;
+}
+
+void fg_dispatch_target_configure(struct fg_dispatch_target *t,
+				  const struct fg_webhook_config *cfg, uint64_t now)
+{
+	double rate, burst;
+
+	t->configured = cfg != NULL;
+	if (!cfg) {
+		t->health = FG_TARGET_ORPHANED;
+		return;
+	}
+	fg_preset_rate_limit(cfg->preset, cfg->rate_limit, &rate, &burst);
+	fg_ratelimit_init(&t->rl, rate, burst, now);
+	t->health = FG_TARGET_HEALTHY;
+	t->probe_at = 0;
+	t->paused_until = 0;
+}
+
+static int arm(struct fg_dispatch *d, struct fg_dispatch_target *t, uint64_t at)
+{
+	return push(d, &(struct fg_dispatch_action){ .kind = FG_DISPATCH_ARM, .target = t, .at = at });
+}
+
+/*
+ * Start what may start: per button only the oldest queued alert may be
+ * in flight or waiting for its retry, so an Off never overtakes its On;
+ * other buttons are not held up by it.
+ */
+int fg_dispatch_run(struct fg_dispatch *d, struct fg_dispatch_target *t,
+		    struct fg_spool_entry *head, uint64_t now)
+{
+	const char *blocked[MAX_BLOCKED];
+	size_t n_blocked = 0;
+	uint64_t wake = UINT64_MAX;
+	int r;
+
+	if (!t->configured)
+		return 0;
+	if (t->health == FG_TARGET_UNHEALTHY && now < t->probe_at)
+		return arm(d, t, t->probe_at);
+	if (now < t->paused_until)
+		return arm(d, t, t->paused_until);
+	for (struct fg_spool_entry *e = head; e; e = fg_spool_next(e)) {
+		const char *b = e->alert.button;
+		bool is_blocked = false;
+		uint64_t wait;
+
+		if (t->in_flight >= FG_DISPATCH_MAX_IN_FLIGHT)
+			break;
+		for (size_t i = 0; i < n_blocked && !is_blocked; i++)
+			is_blocked = strcmp(blocked[i], b) == 0;
+		if (is_blocked)
+			continue;
+		if (n_blocked == MAX_BLOCKED)
+			break;
+		blocked[n_blocked++] = b;
+		if (e->in_flight)
+			continue;
+		if (e->next_attempt_usec > now) {
+			if (e->next_attempt_usec < wake)
+				wake = e->next_attempt_usec;
+			continue;
+		}
+		wait = fg_ratelimit_take(&t->rl, now);
+		if (wait > 0) {
+			if (now + wait < wake)
+				wake = now + wait;
+			break;
+		}
+		r = push(d, &(struct fg_dispatch_action){
+			.kind = FG_DISPATCH_SEND, .target = t, .entry = e,
+		});
+		if (r < 0)
+			return r;
+		/* in flight from now on: a pass run while this one drains must not send it again */
+		e->in_flight = true;
+		e->attempts++;
+		t->in_flight++;
+	}
+	if (wake != UINT64_MAX)
+		return arm(d, t, wake);
+	return 0;
+}
+
+int fg_dispatch_send_failed(struct fg_dispatch *d, struct fg_dispatch_target *t,
+			    struct fg_spool_entry *e, uint64_t now)
+{
+	e->in_flight = false;
+	e->attempts--;
+	t->in_flight--;
+	e->next_attempt_usec = now + FG_DISPATCH_START_RETRY_USEC;
+	return arm(d, t, e->next_attempt_usec);
+}
+
+int fg_dispatch_send_skipped(struct fg_dispatch *d, struct fg_dispatch_target *t,
+			     bool dead_lettered, struct fg_spool_entry *head, uint64_t now)
+{
+	t->in_flight--;
+	if (dead_lettered)
+		t->dead++;
+	/* handled without a request: the button is free again */
+	return fg_dispatch_run(d, t, head, now);
+}
+
+int fg_dispatch_done(struct fg_dispatch *d, struct fg_dispatch_target *t,
+		     struct fg_spool_entry *e, enum fg_delivery_class cls, bool has_retry_after,
+		     uint64_t retry_after_usec, uint64_t now)
+{
+	struct fg_dispatch_action a = { .target = t, .entry = e };
+	int r = 0;
+
+	e->in_flight = false;
+	t->in_flight--;
+	switch (cls) {
+	case FG_DELIVERY_DONE:
+		t->delivered++;
+		/*
+		 * Out of the spool before anyone hears of it: a listener may
+		 * queue and dispatch (a supervision alert when the target
+		 * recovers), and must not find this entry idle and send it
+		 * again, or free it under us.
+		 */
+		a.kind = FG_DISPATCH_DELIVERED;
+		r = push(d, &a);
+		if (r >= 0 && (t->health == FG_TARGET_FAILING || t->health == FG_TARGET_UNHEALTHY)) {
+			t->health = t->configured ? FG_TARGET_HEALTHY : FG_TARGET_ORPHANED;
+			r = push(d, &(struct fg_dispatch_action){
+				.kind = FG_DISPATCH_RECOVERED, .target = t,
+			});
+		}
+		break;
+	case FG_DELIVERY_RETRY:
+		a.kind = FG_DISPATCH_RETRY;
+		a.delay_usec = fg_retry_delay(e->attempts, rng_next(d), has_retry_after,
+					      retry_after_usec);
+		a.retry_after = has_retry_after;
+		e->next_attempt_usec = now + a.delay_usec;
+		/* Retry-After speaks for the server, not for one alert: nothing goes before it. */
+		if (has_retry_after && now + retry_after_usec > t->paused_until)
+			t->paused_until = now + retry_after_usec;
+		if (t->health == FG_TARGET_HEALTHY)
+			t->health = FG_TARGET_FAILING;
+		r = push(d, &a);
+		break;
+	case FG_DELIVERY_DEAD:
+		t->dead++;
+		a.kind = FG_DISPATCH_DEAD_LETTER;
+		r = push(d, &a);
+		break;
+	case FG_DELIVERY_UNHEALTHY:
+		e->next_attempt_usec = now + FG_DISPATCH_PROBE_USEC;
+		t->probe_at = now + FG_DISPATCH_PROBE_USEC;
+		a.kind = FG_DISPATCH_REJECTED;
+		r = push(d, &a);
+		if (r >= 0 && t->health != FG_TARGET_UNHEALTHY) {
+			t->health = FG_TARGET_UNHEALTHY;
+			r = push(d, &(struct fg_dispatch_action){
+				.kind = FG_DISPATCH_UNHEALTHY, .target = t,
+			});
+		}
+		break;
+	case _FG_DELIVERY_CLASS_MAX:
+		break;
+	}
+	return r;
+}
+
+void fg_dispatch_dead_letter_failed(struct fg_dispatch *d, struct fg_spool_entry *e,
+				    uint64_t now)
+{
+	e->next_attempt_usec = now + fg_retry_backoff(e->attempts, rng_next(d));
+}
+
+void fg_dispatch_retry_now(struct fg_spool_entry *head)
+{
+	for (struct fg_spool_entry *e = head; e; e = fg_spool_next(e))
+		e->next_attempt_usec = 0;
+}
+
+uint64_t fg_dispatch_next_attempt(const struct fg_spool_entry *head)
+{
+	uint64_t next = 0;
+
+	for (const struct fg_spool_entry *e = head; e; e = e->next)
+		if (!e->in_flight && e->next_attempt_usec && (!next || e->next_attempt_usec < next))
+			next = e->next_attempt_usec;
+	return next;
+}

@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/config.h"
+#include "delivery/retry.h"
+#include "delivery/spool.h"
+
+/*
+ * Delivery policy, pure: which queued alert goes out to which target and
+ * when, what an answer does to the alert and to the target's health, when
+ * a target is announced failing or recovered. State, events and time go
+ * in; actions come out, the way flic2.c works: after each call the owner
+ * (pipeline.c) drains fg_dispatch_next_action() in order and performs each
+ * action with the spool and webhook.c. The engine reads and writes the
+ * delivery bookkeeping of the spool entries (attempts, next_attempt_usec,
+ * in_flight); it never frees one: entries leave the spool only through
+ * the owner, on a DELIVERED or DEAD_LETTER action or when a send turns
+ * out to need no request.
+ *
+ * Rules (docs/alerts.md, "Ordering" and "Response classes"):
+ *  - per target and button only the oldest queued alert may be in flight
+ *    or waiting for its retry, so an Off never overtakes its On; other
+ *    buttons are not held up; at most FG_DISPATCH_MAX_IN_FLIGHT requests
+ *    per target; a token bucket per target;
+ *  - Retry-After pauses the whole target; a rejecting target (config
+ *    fault) is probed every FG_DISPATCH_PROBE_USEC;
+ *  - a delivered alert leaves the spool before the target's recovery is
+ *    announced (a listener may dispatch, and must not find it idle).
+ */
+
+/* Requests in flight per target (each a connection with HTTP/1.1). */
+#define FG_DISPATCH_MAX_IN_FLIGHT 8
+/* An unhealthy target is probed this often besides on every reload. */
+#define FG_DISPATCH_PROBE_USEC (10 * 60 * UINT64_C(1000000))
+/* A request that could not be started is tried again after this. */
+#define FG_DISPATCH_START_RETRY_USEC (1 * UINT64_C(1000000))
+
+enum fg_target_health {
+	FG_TARGET_HEALTHY,
+	FG_TARGET_FAILING,		/* retrying */
+	FG_TARGET_UNHEALTHY,		/* waiting for a config fix */
+	FG_TARGET_ORPHANED,		/* spool queue without a configured target */
+	_FG_TARGET_HEALTH_MAX,
+};
+const char *fg_target_health_to_string(enum fg_target_health h);
+
+/* One target's delivery state; plain data, embedded by its owner. */
+struct fg_dispatch_target {
+	bool configured;		/* false: an orphaned queue, never sent */
+	struct fg_ratelimit rl;
+	enum fg_target_health health;
+	uint64_t probe_at;		/* unhealthy: next probe */
+	uint64_t paused_until;		/* Retry-After: the whole target waits */
+	unsigned in_flight;
+	unsigned long delivered, dead;
+	void *userdata;			/* the owner's, handed back in actions */
+};
+
+enum fg_dispatch_action_kind {
+	/* start a request for .entry to .target (the engine counts it in flight) */
+	FG_DISPATCH_SEND,
+	/* wake .target at .at (CLOCK_MONOTONIC µs), unless it wakes earlier */
+	FG_DISPATCH_ARM,
+	/* .entry was accepted: take it out of the spool, before anything is announced */
+	FG_DISPATCH_DELIVERED,
+	/* .target accepts alerts again (it was failing or unhealthy): announce */
+	FG_DISPATCH_RECOVERED,
+	/* an attempt of .entry failed; retried in .delay_usec (.retry_after: the server's) */
+	FG_DISPATCH_RETRY,
+	/* .entry will never be accepted as is: move it to the dead letters */
+	FG_DISPATCH_DEAD_LETTER,
+	/* .target rejected .entry (config fault); retried at the next probe or reload */
+	FG_DISPATCH_REJECTED,
+	/* .target has just become unhealthy: announce */
+	FG_DISPATCH_UNHEALTHY,
+	_FG_DISPATCH_ACTION_MAX,
+};
+const char *fg_dispatch_action_kind_to_string(enum fg_dispatch_action_kind k);
+
+struct fg_dispatch_action {
+	enum fg_dispatch_action_kind kind;
+	struct fg_dispatch_target *target;
+	struct fg_spool_entry *entry;	/* NULL for ARM, RECOVERED, UNHEALTHY */
+	uint64_t at;			/* ARM */
+	uint64_t delay_usec;		/* RETRY */
+	bool retry_after;		/* RETRY */
+};
+
+struct fg_dispatch;
+
+/* @seed: randomness for the retry jitter (0 is replaced). *ret owned by the caller. */
+int fg_dispatch_new(uint64_t seed, struct fg_dispatch **ret);
+struct fg_dispatch *fg_dispatch_free(struct fg_dispatch *d);
+
+/* Take the next action: 1 and *ret filled, or 0 when the queue is empty. */
+int fg_dispatch_next_action(struct fg_dispatch *d, struct fg_dispatch_action *ret);
+
+/*
+ * (Re)configure @t for @cfg (NULL: an orphaned queue): healthy (or
+ * orphaned), no pause, no probe pending, the rate limit of its preset.
+ * Counters and in_flight are kept.
+ */
+void fg_dispatch_target_configure(struct fg_dispatch_target *t,
+				  const struct fg_webhook_config *cfg, uint64_t now);
+
+/*
+ * Start what may start of @t's queue (@head, in sequence order): SEND
+ * actions, then an ARM for the earliest moment something else may start.
+ * -ENOMEM if the action queue could not grow (nothing started then).
+ */
+int fg_dispatch_run(struct fg_dispatch *d, struct fg_dispatch_target *t,
+		    struct fg_spool_entry *head, uint64_t now);
+
+/* A SEND could not be started (-errno from the owner): tried again in 1 s (ARM). */
+int fg_dispatch_send_failed(struct fg_dispatch *d, struct fg_dispatch_target *t,
+			    struct fg_spool_entry *e, uint64_t now);
+/*
+ * A SEND needed no request after all (nothing to send for this preset, or
+ * the request cannot be built): the owner took the entry out of the spool
+ * (@dead_lettered: to the dead letters). Its button is free again: the
+ * queue (@head) is run again.
+ */
+int fg_dispatch_send_skipped(struct fg_dispatch *d, struct fg_dispatch_target *t,
+			     bool dead_lettered, struct fg_spool_entry *head, uint64_t now);
+
+/*
+ * The answer to @e's request: @cls from fg_retry_classify(); a valid
+ * Retry-After (@has_retry_after) of @retry_after_usec. Queues what the
+ * answer means (DELIVERED, RECOVERED, RETRY, DEAD_LETTER, REJECTED,
+ * UNHEALTHY); the owner then runs the queue again (fg_dispatch_run).
+ */
+int fg_dispatch_done(struct fg_dispatch *d, struct fg_dispatch_target *t,
+		     struct fg_spool_entry *e, enum fg_delivery_class cls, bool has_retry_after,
+		     uint64_t retry_after_usec, uint64_t now);
+
+/* A DEAD_LETTER could not be written: @e stays queued and is retried after a backoff. */
+void fg_dispatch_dead_letter_failed(struct fg_dispatch *d, struct fg_spool_entry *e,
+				    uint64_t now);
+
+/* A reload is the operator saying "fixed": every entry of the queue @head is due now. */
+void fg_dispatch_retry_now(struct fg_spool_entry *head);
+
+/* Earliest retry of the queue @head not in flight; 0 when none is pending. */
+uint64_t fg_dispatch_next_attempt(const struct fg_spool_entry *head);
