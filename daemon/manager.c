@@ -17,7 +17,7 @@
 #include "radio/buttons.h"
 #include "feedback/gpio.h"
 #include "delivery/pipeline.h"
-#include "supervision/supervisor.h"
+#include "supervision/supervision.h"
 #include "lib/fileio.h"
 #include "lib/log.h"
 #include "lib/strv.h"
@@ -54,7 +54,7 @@ static void sync_target_conditions(struct fg_manager *m)
 		unhealthy = unhealthy || ts.health == FG_TARGET_UNHEALTHY;
 	}
 	/*
-	 * FG_COND_TARGETS_FAILING is the supervisor's: every target failing
+	 * FG_COND_TARGETS_FAILING is supervision's: every target failing
 	 * for [health] targets_failing_after (the fallback alarm). One target
 	 * retrying shows on the alert LED of the alerts it holds.
 	 */
@@ -67,7 +67,7 @@ static void sync_target_conditions(struct fg_manager *m)
 static void sync_spool_condition(struct fg_manager *m)
 {
 	bool on = fg_pipeline_spool_alarm(m->pipeline) || fg_pipeline_lost_count(m->pipeline) > 0 ||
-		  (m->supervisor && fg_supervisor_alarm_active(m->supervisor, FG_HEALTH_SPOOL_HIGH, NULL));
+		  (m->supervision && fg_supervision_alarm_active(m->supervision, FG_ALARM_SPOOL_HIGH, NULL));
 
 	if (m->gpio)
 		fg_gpio_set_condition(m->gpio, FG_COND_SPOOL_FULL, on);
@@ -81,8 +81,8 @@ static void on_pipeline_event(struct fg_pipeline *p, const struct fg_pipeline_ev
 		  !ev->alert->supervision;
 
 	manager_api_pipeline_event(m, ev);
-	if (m->supervisor)
-		fg_supervisor_pipeline_event(m->supervisor, ev);
+	if (m->supervision)
+		fg_supervision_pipeline_event(m->supervision, ev);
 	if (!m->gpio)
 		return;
 	switch (ev->kind) {
@@ -169,9 +169,9 @@ static int on_button_event(void *userdata, const struct fg_button_config *b, con
 	 * test: recorded, nobody paged. Unmapped ones (down, up, …) are
 	 * nothing, as always.
 	 */
-	if (fg_supervisor_in_test_window(m->supervisor, b->name)) {
+	if (fg_supervision_in_test_window(m->supervision, b->name)) {
 		if ((b->on | b->off | b->test) & FG_GESTURE_BIT(ev->gesture))
-			fg_supervisor_test_press(m->supervisor, b, ev->gesture, "test window");
+			fg_supervision_test_press(m->supervision, b, ev->gesture, "test window");
 		return 0;
 	}
 	r = fg_pipeline_button_event(m->pipeline, b, ev, &o);
@@ -179,13 +179,13 @@ static int on_button_event(void *userdata, const struct fg_button_config *b, con
 		return r;
 	switch (o) {
 	case FG_MAPPING_TEST:
-		fg_supervisor_test_press(m->supervisor, b, ev->gesture, "test gesture");
+		fg_supervision_test_press(m->supervision, b, ev->gesture, "test gesture");
 		fg_api_button_changed(m->api, b->name);
 		break;
 	case FG_MAPPING_APPEND:
 	case FG_MAPPING_SUPPRESSED:
 	case FG_MAPPING_CLOSE_IDLE:
-		fg_supervisor_press(m->supervisor, b->name, ev->gesture, o);
+		fg_supervision_press(m->supervision, b->name, ev->gesture, o);
 		break;
 	case FG_MAPPING_OPEN:
 	case FG_MAPPING_CLOSE:
@@ -205,7 +205,7 @@ static void on_radio_changed(void *userdata, enum fg_bluez_state state, const ch
 
 	if (m->gpio)
 		fg_gpio_set_condition(m->gpio, FG_COND_NO_ADAPTER, state != FG_BLUEZ_READY);
-	fg_supervisor_radio_ready(m->supervisor, state == FG_BLUEZ_READY);
+	fg_supervision_radio_ready(m->supervision, state == FG_BLUEZ_READY);
 	notify_status(m);
 	fg_api_gateway_changed(m->api);
 }
@@ -222,7 +222,7 @@ static void on_button_changed(void *userdata, const struct fg_button_status *st)
 {
 	struct fg_manager *m = userdata;
 
-	fg_supervisor_button_status(m->supervisor, st);
+	fg_supervision_button_status(m->supervision, st);
 	/* the Button object's properties (Connected, LastEvent, RSSI, ...) */
 	manager_api_button_changed(m, st);
 }
@@ -236,12 +236,12 @@ static const struct fg_buttons_ops buttons_ops = {
 
 /* ---- supervision ------------------------------------------------------ */
 
-static void sup_radio(void *userdata, struct fg_supervisor_radio *ret)
+static void sup_radio(void *userdata, struct fg_supervision_radio *ret)
 {
 	struct fg_manager *m = userdata;
 	struct fg_buttons_stats st = { 0 };
 
-	*ret = (struct fg_supervisor_radio){
+	*ret = (struct fg_supervision_radio){
 		.adapter = "",
 		.state = fg_bluez_state_to_string(FG_BLUEZ_NO_SERVICE),
 	};
@@ -254,11 +254,11 @@ static void sup_radio(void *userdata, struct fg_supervisor_radio *ret)
 	ret->ready = st.ready;
 }
 
-static void sup_alarm(void *userdata, const struct fg_health_change *c)
+static void sup_alarm(void *userdata, const struct fg_alarm_change *c)
 {
 	struct fg_manager *m = userdata;
 
-	if (c->kind == FG_HEALTH_SPOOL_HIGH)
+	if (c->kind == FG_ALARM_SPOOL_HIGH)
 		sync_spool_condition(m);
 	if (c->subject[0])
 		fg_api_button_changed(m->api, c->subject);
@@ -272,7 +272,7 @@ static void sup_test_window(void *userdata, bool open)
 	fg_api_gateway_changed(m->api);
 }
 
-static const struct fg_supervisor_ops supervisor_ops = {
+static const struct fg_supervision_ops supervision_ops = {
 	.radio = sup_radio,
 	.alarm = sup_alarm,
 	.test_window = sup_test_window,
@@ -381,8 +381,8 @@ int manager_reload(struct fg_manager *m, struct fg_api_error *err)
 		sync_target_conditions(m);
 	if (m->buttons)
 		(void)fg_buttons_set_config(m->buttons, c);
-	if (m->supervisor)
-		(void)fg_supervisor_reload(m->supervisor, c);
+	if (m->supervision)
+		(void)fg_supervision_reload(m->supervision, c);
 	fg_config_unref(m->config);
 	m->config = c;
 	apply_log_level(m);
@@ -572,8 +572,8 @@ int fg_manager_new(const struct fg_manager_options *opts, struct fg_config *conf
 		goto failed;
 	}
 	read_running_marker(m);
-	r = fg_supervisor_new(m->event, m->config, m->pipeline, m->gpio, &supervisor_ops, m,
-			      &m->supervisor);
+	r = fg_supervision_new(m->event, m->config, m->pipeline, m->gpio, &supervision_ops, m,
+			      &m->supervision);
 	if (r < 0) {
 		log_error_errno(r, "Failed to start supervision: %m");
 		goto failed;
@@ -611,7 +611,7 @@ int fg_manager_run(struct fg_manager *m)
 	if (m->gpio)
 		fg_gpio_set_condition(m->gpio, FG_COND_STARTING, false);
 	if (m->restart_reason[0])
-		fg_supervisor_report_restart(m->supervisor, m->restart_reason);
+		fg_supervision_report_restart(m->supervision, m->restart_reason);
 	r = write_running_marker(m);
 	if (r < 0)
 		log_warning_errno(r, "Failed to write %s; an abnormal end will go unreported: %m",
@@ -639,7 +639,7 @@ struct fg_manager *fg_manager_free(struct fg_manager *m)
 	/* subsystems go first: they hold sources on the loop and the bus */
 	m->api = fg_api_free(m->api);
 	m->buttons = fg_buttons_free(m->buttons);
-	m->supervisor = fg_supervisor_free(m->supervisor);
+	m->supervision = fg_supervision_free(m->supervision);
 	m->pipeline = fg_pipeline_free(m->pipeline);
 	m->gpio = fg_gpio_free(m->gpio);
 	m->bus = sd_bus_flush_close_unref(m->bus);

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/timex.h>
 
-#include "supervision/supervisor.h"
+#include "supervision/supervision.h"
 #include "delivery/webhook.h"
 #include "delivery/preset.h"
 #include "lib/fileio.h"
@@ -29,7 +29,7 @@
 /* Remembered On ids, so that an Off names its incident. */
 #define ON_IDS 64
 
-/* What the health core does not keep about a button. */
+/* What the alarms core does not keep about a button. */
 struct extra {
 	char *name;
 	uint64_t seen_reported;		/* fg_button_status.last_seen_usec last handled */
@@ -46,16 +46,16 @@ struct on_id {
 	char id[FG_ALERT_ID_MAX];
 };
 
-struct fg_supervisor {
+struct fg_supervision {
 	sd_event *event;
 	const struct fg_config *config;
 	struct fg_pipeline *pipeline;
 	struct fg_gpio *gpio;
-	const struct fg_supervisor_ops *ops;
+	const struct fg_supervision_ops *ops;
 	void *userdata;
 	uint64_t started;		/* CLOCK_MONOTONIC */
 
-	struct fg_health *health;
+	struct fg_alarms *alarms;
 	struct fg_audit *audit;
 	char *audit_dir;
 	char *state_path;
@@ -69,7 +69,7 @@ struct fg_supervisor {
 	sd_event_source *seen_save;	/* timer: last-seen times */
 	bool dirty;
 
-	sd_event_source *timer;		/* fg_health_next_deadline() */
+	sd_event_source *timer;		/* fg_alarms_next_deadline() */
 
 	/* heartbeat */
 	struct fg_webhook *webhook;
@@ -93,7 +93,7 @@ struct fg_supervisor {
 	char test_button[72];		/* "" every button */
 };
 
-static uint64_t now_mono(const struct fg_supervisor *s)
+static uint64_t now_mono(const struct fg_supervision *s)
 {
 	uint64_t t;
 
@@ -103,7 +103,7 @@ static uint64_t now_mono(const struct fg_supervisor *s)
 }
 
 /* A CLOCK_MONOTONIC instant as CLOCK_REALTIME. */
-static uint64_t to_realtime(const struct fg_supervisor *s, uint64_t mono)
+static uint64_t to_realtime(const struct fg_supervision *s, uint64_t mono)
 {
 	uint64_t now = now_mono(s), real = fg_now_realtime();
 
@@ -112,7 +112,7 @@ static uint64_t to_realtime(const struct fg_supervisor *s, uint64_t mono)
 	return real > now - mono ? real - (now - mono) : 0;
 }
 
-static struct extra *find_extra(const struct fg_supervisor *s, const char *name)
+static struct extra *find_extra(const struct fg_supervision *s, const char *name)
 {
 	for (size_t i = 0; name && i < s->n_extras; i++)
 		if (strcmp(s->extras[i].name, name) == 0)
@@ -122,11 +122,11 @@ static struct extra *find_extra(const struct fg_supervisor *s, const char *name)
 
 /* ---- the audit trail ------------------------------------------------------ */
 
-static void audit(struct fg_supervisor *s, enum fg_audit_kind k, const char *button,
+static void audit(struct fg_supervision *s, enum fg_audit_kind k, const char *button,
 		  const char *alert_id, const char *target, uint64_t latency, const char *fmt, ...)
 	__attribute__((format(printf, 7, 8)));
 
-static void audit(struct fg_supervisor *s, enum fg_audit_kind k, const char *button,
+static void audit(struct fg_supervision *s, enum fg_audit_kind k, const char *button,
 		  const char *alert_id, const char *target, uint64_t latency, const char *fmt, ...)
 {
 	struct fg_audit_entry e = {
@@ -155,11 +155,11 @@ static void audit(struct fg_supervisor *s, enum fg_audit_kind k, const char *but
 /* ---- health.state ----------------------------------------------------------- */
 
 /*
- * health.state is the health core's text, then one line per button for
+ * health.state is the alarms core's text, then one line per button for
  * what only we keep: "extra NAME rssi N|- firmware N last_test N". The
  * core's reader skips lines it does not know, so both share the file.
  */
-static int save_state(struct fg_supervisor *s)
+static int save_state(struct fg_supervision *s)
 {
 	char *core = NULL, *text = NULL;
 	size_t core_len, len = 0;
@@ -167,7 +167,7 @@ static int save_state(struct fg_supervisor *s)
 	int r;
 
 	s->dirty = false;
-	r = fg_health_serialize(s->health, now_mono(s), fg_now_realtime(), &core, &core_len);
+	r = fg_alarms_serialize(s->alarms, now_mono(s), fg_now_realtime(), &core, &core_len);
 	if (r < 0)
 		return r;
 	f = open_memstream(&text, &len);
@@ -198,7 +198,7 @@ static int save_state(struct fg_supervisor *s)
 
 static int on_save(sd_event_source *src, void *userdata)
 {
-	struct fg_supervisor *s = userdata;
+	struct fg_supervision *s = userdata;
 	int r;
 
 	s->seen_save = sd_event_source_disable_unref(s->seen_save);
@@ -214,7 +214,7 @@ static int on_seen_save(sd_event_source *src, uint64_t usec, void *userdata)
 }
 
 /* Alarms and battery readings: saved on the next idle loop iteration. */
-static void mark_dirty(struct fg_supervisor *s)
+static void mark_dirty(struct fg_supervision *s)
 {
 	s->dirty = true;
 	if (sd_event_source_set_enabled(s->save, SD_EVENT_ONESHOT) < 0)
@@ -222,7 +222,7 @@ static void mark_dirty(struct fg_supervisor *s)
 }
 
 /* Last-seen times alone: saved within SUPERVISOR_SEEN_SAVE. */
-static void mark_seen_dirty(struct fg_supervisor *s)
+static void mark_seen_dirty(struct fg_supervision *s)
 {
 	s->dirty = true;
 	if (s->seen_save)
@@ -232,7 +232,7 @@ static void mark_seen_dirty(struct fg_supervisor *s)
 		mark_dirty(s);
 }
 
-static void restore_extras(struct fg_supervisor *s, const char *text)
+static void restore_extras(struct fg_supervision *s, const char *text)
 {
 	const char *p = text;
 
@@ -261,7 +261,7 @@ static void restore_extras(struct fg_supervisor *s, const char *text)
 	}
 }
 
-static void restore(struct fg_supervisor *s)
+static void restore(struct fg_supervision *s)
 {
 	char *text = NULL;
 	size_t len;
@@ -274,7 +274,7 @@ static void restore(struct fg_supervisor *s)
 		log_error_errno(r, "Failed to read %s, button supervision starts afresh: %m", s->state_path);
 		return;
 	}
-	r = fg_health_restore(s->health, text, len, now_mono(s), fg_now_realtime());
+	r = fg_alarms_restore(s->alarms, text, len, now_mono(s), fg_now_realtime());
 	if (r < 0)
 		log_error_errno(r, "Failed to parse %s, button supervision starts afresh: %m",
 				s->state_path);
@@ -285,25 +285,25 @@ static void restore(struct fg_supervisor *s)
 
 /* ---- alarms -> alerts, trail, lights ---------------------------------------- */
 
-static enum fg_severity severity_of(enum fg_health_kind k)
+static enum fg_severity severity_of(enum fg_alarm_kind k)
 {
 	switch (k) {
-	case FG_HEALTH_BATTERY_LOW:
-	case FG_HEALTH_CLOCK_UNSYNCED:
+	case FG_ALARM_BATTERY_LOW:
+	case FG_ALARM_CLOCK_UNSYNCED:
 		return FG_SEVERITY_WARNING;
-	case FG_HEALTH_BUTTON_OFFLINE:
-	case FG_HEALTH_SPOOL_HIGH:
+	case FG_ALARM_BUTTON_OFFLINE:
+	case FG_ALARM_SPOOL_HIGH:
 		return FG_SEVERITY_ERROR;
-	case FG_HEALTH_BLUETOOTH_GONE:
-	case FG_HEALTH_TARGETS_FAILING:
-	case _FG_HEALTH_KIND_MAX:
+	case FG_ALARM_BLUETOOTH_GONE:
+	case FG_ALARM_TARGETS_FAILING:
+	case _FG_ALARM_KIND_MAX:
 		break;
 	}
 	/* presses cannot be heard, or nobody can be told */
 	return FG_SEVERITY_CRITICAL;
 }
 
-static const char *remember_on(struct fg_supervisor *s, const char *name_id, const char *id)
+static const char *remember_on(struct fg_supervision *s, const char *name_id, const char *id)
 {
 	struct on_id *o = &s->on_ids[s->on_next++ % ON_IDS];
 
@@ -312,7 +312,7 @@ static const char *remember_on(struct fg_supervisor *s, const char *name_id, con
 	return o->id;
 }
 
-static const char *find_on(const struct fg_supervisor *s, const char *name_id)
+static const char *find_on(const struct fg_supervision *s, const char *name_id)
 {
 	for (size_t i = ON_IDS; i-- > 0;) {
 		const struct on_id *o = &s->on_ids[(s->on_next + i) % ON_IDS];
@@ -323,7 +323,7 @@ static const char *find_on(const struct fg_supervisor *s, const char *name_id)
 	return NULL;
 }
 
-static void send_alert(struct fg_supervisor *s, const char *name_id, bool on, const char *info,
+static void send_alert(struct fg_supervision *s, const char *name_id, bool on, const char *info,
 		       enum fg_severity sev, uint64_t since_real, const char *subject)
 {
 	struct fg_supervision_alert a = {
@@ -354,7 +354,7 @@ static void send_alert(struct fg_supervisor *s, const char *name_id, bool on, co
 	      a.incident_id ? a.incident_id : id, NULL, 0, "%s: %s", name_id, info);
 }
 
-static void apply_change(struct fg_supervisor *s, const struct fg_health_change *c)
+static void apply_change(struct fg_supervision *s, const struct fg_alarm_change *c)
 {
 	if (c->raised)
 		log_warning("Supervision: %s opens: %s", c->name_id, c->info);
@@ -364,20 +364,20 @@ static void apply_change(struct fg_supervisor *s, const struct fg_health_change 
 		   to_realtime(s, c->since_usec), c->subject[0] ? c->subject : NULL);
 	if (s->gpio)
 		switch (c->kind) {
-		case FG_HEALTH_BATTERY_LOW:
+		case FG_ALARM_BATTERY_LOW:
 			fg_gpio_set_button_condition(s->gpio, FG_COND_LOW_BATTERY, c->subject, c->raised);
 			break;
-		case FG_HEALTH_BUTTON_OFFLINE:
+		case FG_ALARM_BUTTON_OFFLINE:
 			fg_gpio_set_button_condition(s->gpio, FG_COND_NOT_SEEN, c->subject, c->raised);
 			break;
-		case FG_HEALTH_TARGETS_FAILING:
+		case FG_ALARM_TARGETS_FAILING:
 			/* the fallback alarm: nobody can be paged, the box must say so */
 			fg_gpio_set_condition(s->gpio, FG_COND_TARGETS_FAILING, c->raised);
 			break;
-		case FG_HEALTH_BLUETOOTH_GONE:
-		case FG_HEALTH_SPOOL_HIGH:
-		case FG_HEALTH_CLOCK_UNSYNCED:
-		case _FG_HEALTH_KIND_MAX:
+		case FG_ALARM_BLUETOOTH_GONE:
+		case FG_ALARM_SPOOL_HIGH:
+		case FG_ALARM_CLOCK_UNSYNCED:
+		case _FG_ALARM_KIND_MAX:
 			/* no adapter and spool full show from the manager, at once */
 			break;
 		}
@@ -388,20 +388,20 @@ static void apply_change(struct fg_supervisor *s, const struct fg_health_change 
 static int on_timer(sd_event_source *src, uint64_t usec, void *userdata);
 
 /* Hand out what the core decided, then sleep until its next deadline. */
-static void settle(struct fg_supervisor *s)
+static void settle(struct fg_supervision *s)
 {
-	struct fg_health_change c;
+	struct fg_alarm_change c;
 	uint64_t next;
 	bool changed = false;
 	int r;
 
-	while (fg_health_next_change(s->health, &c) > 0) {
+	while (fg_alarms_next_change(s->alarms, &c) > 0) {
 		apply_change(s, &c);
 		changed = true;
 	}
 	if (changed)
 		mark_dirty(s);
-	next = fg_health_next_deadline(s->health);
+	next = fg_alarms_next_deadline(s->alarms);
 	if (next == UINT64_MAX) {
 		if (s->timer)
 			(void)sd_event_source_set_enabled(s->timer, SD_EVENT_OFF);
@@ -423,33 +423,33 @@ static void settle(struct fg_supervisor *s)
 
 static int on_timer(sd_event_source *src, uint64_t usec, void *userdata)
 {
-	struct fg_supervisor *s = userdata;
+	struct fg_supervision *s = userdata;
 	uint64_t now = now_mono(s);
 
 	/* a button with a link up is there: the link is the proof */
 	for (size_t i = 0; i < s->n_extras; i++)
 		if (s->extras[i].connected) {
-			(void)fg_health_button_seen(s->health, s->extras[i].name, now);
+			(void)fg_alarms_button_seen(s->alarms, s->extras[i].name, now);
 			mark_seen_dirty(s);
 		}
-	fg_health_tick(s->health, now);
+	fg_alarms_tick(s->alarms, now);
 	settle(s);
 	return 0;
 }
 
 /* ---- buttons ------------------------------------------------------------------ */
 
-static int sync_buttons(struct fg_supervisor *s, const struct fg_config *c, uint64_t now)
+static int sync_buttons(struct fg_supervision *s, const struct fg_config *c, uint64_t now)
 {
-	struct fg_health_button_status st;
+	struct fg_alarms_button_status st;
 	int r;
 
 	/* gone from the configuration: its alarms close (the core queues the Offs) */
-	for (size_t i = fg_health_n_buttons(s->health); i-- > 0;) {
-		if (fg_health_button_status(s->health, i, &st) < 0 ||
+	for (size_t i = fg_alarms_n_buttons(s->alarms); i-- > 0;) {
+		if (fg_alarms_button_status(s->alarms, i, &st) < 0 ||
 		    fg_config_button_by_name(c, st.name))
 			continue;
-		(void)fg_health_remove_button(s->health, st.name, now);
+		(void)fg_alarms_remove_button(s->alarms, st.name, now);
 	}
 	for (size_t i = 0; i < s->n_extras;) {
 		if (fg_config_button_by_name(c, s->extras[i].name)) {
@@ -463,7 +463,7 @@ static int sync_buttons(struct fg_supervisor *s, const struct fg_config *c, uint
 	for (size_t i = 0; i < c->n_buttons; i++) {
 		const struct fg_button_config *b = &c->buttons[i];
 
-		r = fg_health_add_button(s->health, b->name, b->name_id ? b->name_id : b->name,
+		r = fg_alarms_add_button(s->alarms, b->name, b->name_id ? b->name_id : b->name,
 					 b->offline_after_usec, now);
 		if (r < 0)
 			return r;
@@ -500,7 +500,7 @@ static bool link_up(enum fg_button_state st)
 	return false;
 }
 
-void fg_supervisor_button_status(struct fg_supervisor *s, const struct fg_button_status *st)
+void fg_supervision_button_status(struct fg_supervision *s, const struct fg_button_status *st)
 {
 	struct extra *x;
 	uint64_t now = now_mono(s);
@@ -519,13 +519,13 @@ void fg_supervisor_button_status(struct fg_supervisor *s, const struct fg_button
 		seen = true;
 	}
 	if (seen || connected) {
-		(void)fg_health_button_seen(s->health, x->name, now);
+		(void)fg_alarms_button_seen(s->alarms, x->name, now);
 		mark_seen_dirty(s);
 	}
 	if (st->battery_readings != x->readings) {
 		x->readings = st->battery_readings;
 		if (st->battery_mv) {
-			(void)fg_health_button_battery(s->health, x->name, st->battery_mv, now);
+			(void)fg_alarms_button_battery(s->alarms, x->name, st->battery_mv, now);
 			/* coalesced: 64 buttons connecting must not mean 64 fsyncs */
 			mark_seen_dirty(s);
 		}
@@ -543,14 +543,14 @@ void fg_supervisor_button_status(struct fg_supervisor *s, const struct fg_button
 
 /* ---- gateway conditions -------------------------------------------------------- */
 
-void fg_supervisor_radio_ready(struct fg_supervisor *s, bool ready)
+void fg_supervision_radio_ready(struct fg_supervision *s, bool ready)
 {
-	(void)fg_health_condition(s->health, FG_HEALTH_COND_BLUETOOTH_GONE, !ready, now_mono(s));
+	(void)fg_alarms_condition(s->alarms, FG_ALARM_COND_BLUETOOTH_GONE, !ready, now_mono(s));
 	settle(s);
 }
 
 /* Every configured target failing or refusing us: nobody can be told. */
-static bool all_targets_failing(const struct fg_supervisor *s)
+static bool all_targets_failing(const struct fg_supervision *s)
 {
 	size_t n = 0, bad = 0;
 
@@ -573,7 +573,7 @@ static const char *incident_of(const struct fg_alert *a)
 	return a->incident_id[0] ? a->incident_id : a->id;
 }
 
-void fg_supervisor_pipeline_event(struct fg_supervisor *s, const struct fg_pipeline_event *ev)
+void fg_supervision_pipeline_event(struct fg_supervision *s, const struct fg_pipeline_event *ev)
 {
 	const struct fg_alert *a = ev->alert;
 	uint64_t now = now_mono(s), real = fg_now_realtime();
@@ -620,13 +620,13 @@ void fg_supervisor_pipeline_event(struct fg_supervisor *s, const struct fg_pipel
 	}
 	/* only what deliveries say moves the condition: a restart knows nothing yet */
 	if (delivery)
-		(void)fg_health_condition(s->health, FG_HEALTH_COND_TARGETS_FAILING,
+		(void)fg_alarms_condition(s->alarms, FG_ALARM_COND_TARGETS_FAILING,
 					  all_targets_failing(s), now);
-	(void)fg_health_spool_depth(s->health, fg_pipeline_spool_depth(s->pipeline), now);
+	(void)fg_alarms_spool_depth(s->alarms, fg_pipeline_spool_depth(s->pipeline), now);
 	settle(s);
 }
 
-void fg_supervisor_press(struct fg_supervisor *s, const char *button, enum fg_gesture g,
+void fg_supervision_press(struct fg_supervision *s, const char *button, enum fg_gesture g,
 			 enum fg_mapping_outcome o)
 {
 	const struct fg_mapping *map = fg_pipeline_mapping(s->pipeline);
@@ -642,7 +642,7 @@ void fg_supervisor_press(struct fg_supervisor *s, const char *button, enum fg_ge
 	      fg_mapping_outcome_to_string(o), st.incident_id[0] ? ", incident " : "", st.incident_id);
 }
 
-void fg_supervisor_test_press(struct fg_supervisor *s, const struct fg_button_config *b,
+void fg_supervision_test_press(struct fg_supervision *s, const struct fg_button_config *b,
 			      enum fg_gesture g, const char *how)
 {
 	struct extra *x = find_extra(s, b->name);
@@ -656,7 +656,7 @@ void fg_supervisor_test_press(struct fg_supervisor *s, const struct fg_button_co
 		mark_dirty(s);
 	}
 	/* a test press is seen too */
-	(void)fg_health_button_seen(s->health, b->name, now_mono(s));
+	(void)fg_alarms_button_seen(s->alarms, b->name, now_mono(s));
 	for (size_t i = 0; i < s->config->health.n_test_webhooks; i++) {
 		const char *t = s->config->webhooks[s->config->health.test_webhooks[i]].name;
 		int r = fg_pipeline_test_alert(s->pipeline, b->name, t);
@@ -667,13 +667,13 @@ void fg_supervisor_test_press(struct fg_supervisor *s, const struct fg_button_co
 	settle(s);
 }
 
-void fg_supervisor_acknowledge(struct fg_supervisor *s, bool silenced, const char *via)
+void fg_supervision_acknowledge(struct fg_supervision *s, bool silenced, const char *via)
 {
 	audit(s, FG_AUDIT_ACK, NULL, NULL, NULL, 0, "acknowledged (%s): %s", via,
 	      silenced ? "buzzer silenced" : "nothing was sounding");
 }
 
-void fg_supervisor_report_restart(struct fg_supervisor *s, const char *why)
+void fg_supervision_report_restart(struct fg_supervision *s, const char *why)
 {
 	char name_id[200], info[300];
 	uint64_t real = fg_now_realtime();
@@ -689,7 +689,7 @@ void fg_supervisor_report_restart(struct fg_supervisor *s, const char *why)
 
 /* ---- test-press window ------------------------------------------------------ */
 
-static void close_test_window(struct fg_supervisor *s, const char *why)
+static void close_test_window(struct fg_supervision *s, const char *why)
 {
 	if (!s->test_open)
 		return;
@@ -707,14 +707,14 @@ static int on_test_timer(sd_event_source *src, uint64_t usec, void *userdata)
 	return 0;
 }
 
-int fg_supervisor_open_test_window(struct fg_supervisor *s, uint64_t duration_usec,
+int fg_supervision_open_test_window(struct fg_supervision *s, uint64_t duration_usec,
 				   const char *button)
 {
 	char d[FG_DURATION_BUF];
 	int r;
 
 	if (duration_usec == 0)
-		duration_usec = FG_SUPERVISOR_TEST_WINDOW;
+		duration_usec = FG_SUPERVISION_TEST_WINDOW;
 	if (duration_usec < FG_USEC_PER_SEC || duration_usec > FG_USEC_PER_HOUR)
 		return -ERANGE;
 	if (button && *button && !fg_config_button_by_name(s->config, button))
@@ -734,7 +734,7 @@ int fg_supervisor_open_test_window(struct fg_supervisor *s, uint64_t duration_us
 	return 0;
 }
 
-int fg_supervisor_close_test_window(struct fg_supervisor *s)
+int fg_supervision_close_test_window(struct fg_supervision *s)
 {
 	if (!s->test_open)
 		return -ENOENT;
@@ -742,12 +742,12 @@ int fg_supervisor_close_test_window(struct fg_supervisor *s)
 	return 0;
 }
 
-bool fg_supervisor_in_test_window(const struct fg_supervisor *s, const char *button)
+bool fg_supervision_in_test_window(const struct fg_supervision *s, const char *button)
 {
 	return s->test_open && (!s->test_button[0] || strcmp(s->test_button, button) == 0);
 }
 
-bool fg_supervisor_test_window(const struct fg_supervisor *s, uint64_t *ret_end,
+bool fg_supervision_test_window(const struct fg_supervision *s, uint64_t *ret_end,
 			       const char **ret_button)
 {
 	if (ret_end)
@@ -770,7 +770,7 @@ static int adjtimex_probe(void *userdata)
 	return r != TIME_ERROR && !(tx.status & STA_UNSYNC);
 }
 
-static void check_clock(struct fg_supervisor *s)
+static void check_clock(struct fg_supervision *s)
 {
 	int r = s->clock_probe(s->clock_userdata);
 
@@ -788,13 +788,13 @@ static void check_clock(struct fg_supervisor *s)
 				   s->config->health.require_time_sync ? "" : "; not required");
 	}
 	s->clock_state = r;
-	(void)fg_health_condition(s->health, FG_HEALTH_COND_CLOCK_UNSYNCED, r == 0, now_mono(s));
+	(void)fg_alarms_condition(s->alarms, FG_ALARM_COND_CLOCK_UNSYNCED, r == 0, now_mono(s));
 	settle(s);
 }
 
 static int on_clock_timer(sd_event_source *src, uint64_t usec, void *userdata)
 {
-	struct fg_supervisor *s = userdata;
+	struct fg_supervision *s = userdata;
 
 	check_clock(s);
 	(void)sd_event_source_set_time(src, usec + SUPERVISOR_CLOCK_CHECK);
@@ -802,7 +802,7 @@ static int on_clock_timer(sd_event_source *src, uint64_t usec, void *userdata)
 	return 0;
 }
 
-void fg_supervisor_set_clock_probe(struct fg_supervisor *s, int (*probe)(void *userdata),
+void fg_supervision_set_clock_probe(struct fg_supervision *s, int (*probe)(void *userdata),
 				   void *userdata)
 {
 	s->clock_probe = probe ? probe : adjtimex_probe;
@@ -812,9 +812,9 @@ void fg_supervisor_set_clock_probe(struct fg_supervisor *s, int (*probe)(void *u
 
 /* ---- heartbeat ----------------------------------------------------------------- */
 
-static void heartbeat_body(struct fg_supervisor *s, FILE *f)
+static void heartbeat_body(struct fg_supervision *s, FILE *f)
 {
-	struct fg_supervisor_radio radio = { .adapter = "", .state = "" };
+	struct fg_supervision_radio radio = { .adapter = "", .state = "" };
 	const struct fg_mapping *map = fg_pipeline_mapping(s->pipeline);
 	struct fg_json *j = NULL;
 	char t[FG_RFC3339_BUF], **alarms = NULL, *a;
@@ -870,7 +870,7 @@ static void heartbeat_body(struct fg_supervisor *s, FILE *f)
 	fg_json_end_array(j);
 	fg_json_key(j, "alarms");
 	fg_json_begin_array(j);
-	if (fg_supervisor_alarms(s, &alarms) >= 0)
+	if (fg_supervision_alarms(s, &alarms) >= 0)
 		FG_STRV_FOREACH(a, alarms)
 			fg_json_string(j, a);
 	fg_strv_free(alarms);
@@ -883,7 +883,7 @@ static void heartbeat_body(struct fg_supervisor *s, FILE *f)
 
 static void on_heartbeat_done(struct fg_webhook *w, const struct fg_webhook_result *r, void *userdata)
 {
-	struct fg_supervisor *s = userdata;
+	struct fg_supervision *s = userdata;
 	char url[FG_MASK_BUF], what[160];
 
 	s->hb_xfer = NULL;
@@ -915,7 +915,7 @@ static void on_heartbeat_done(struct fg_webhook *w, const struct fg_webhook_resu
 		log_debug("Heartbeat to %s failed: %s (%lu in a row)", url, what, s->hb_in_a_row);
 }
 
-static void heartbeat(struct fg_supervisor *s)
+static void heartbeat(struct fg_supervision *s)
 {
 	struct fg_request req = { .method = "POST", .url = s->hb.url };
 	char *body = NULL;
@@ -955,7 +955,7 @@ static void heartbeat(struct fg_supervisor *s)
 
 static int on_heartbeat_timer(sd_event_source *src, uint64_t usec, void *userdata)
 {
-	struct fg_supervisor *s = userdata;
+	struct fg_supervision *s = userdata;
 	uint64_t now = now_mono(s);
 
 	heartbeat(s);
@@ -968,7 +968,7 @@ static int on_heartbeat_timer(sd_event_source *src, uint64_t usec, void *userdat
 	return 0;
 }
 
-static int setup_heartbeat(struct fg_supervisor *s)
+static int setup_heartbeat(struct fg_supervision *s)
 {
 	const struct fg_health_config *h = &s->config->health;
 	char url[FG_MASK_BUF];
@@ -1002,7 +1002,7 @@ static int setup_heartbeat(struct fg_supervisor *s)
 				 10 * FG_USEC_PER_MSEC, on_heartbeat_timer, s);
 }
 
-void fg_supervisor_heartbeat_counts(const struct fg_supervisor *s, unsigned long *ret_sent,
+void fg_supervision_heartbeat_counts(const struct fg_supervision *s, unsigned long *ret_sent,
 				    unsigned long *ret_failed)
 {
 	*ret_sent = s->hb_sent;
@@ -1011,9 +1011,9 @@ void fg_supervisor_heartbeat_counts(const struct fg_supervisor *s, unsigned long
 
 /* ---- life cycle ---------------------------------------------------------------- */
 
-static void params_from(const struct fg_config *c, struct fg_health_params *p)
+static void params_from(const struct fg_config *c, struct fg_alarms_params *p)
 {
-	*p = (struct fg_health_params){
+	*p = (struct fg_alarms_params){
 		.gateway_name = c->gateway.name,
 		.low_battery_mv = c->health.low_battery_mv,
 		.battery_hysteresis_mv = c->health.battery_hysteresis_mv,
@@ -1026,30 +1026,30 @@ static void params_from(const struct fg_config *c, struct fg_health_params *p)
 }
 
 /* Alarms that were open before the restart show on the lights again. */
-static void show_restored(struct fg_supervisor *s)
+static void show_restored(struct fg_supervision *s)
 {
 	if (!s->gpio)
 		return;
-	for (size_t i = 0; i < fg_health_n_buttons(s->health); i++) {
-		struct fg_health_button_status st;
+	for (size_t i = 0; i < fg_alarms_n_buttons(s->alarms); i++) {
+		struct fg_alarms_button_status st;
 
-		if (fg_health_button_status(s->health, i, &st) < 0)
+		if (fg_alarms_button_status(s->alarms, i, &st) < 0)
 			continue;
 		if (st.battery_low)
 			fg_gpio_set_button_condition(s->gpio, FG_COND_LOW_BATTERY, st.name, true);
 		if (st.offline)
 			fg_gpio_set_button_condition(s->gpio, FG_COND_NOT_SEEN, st.name, true);
 	}
-	if (fg_health_alarm_active(s->health, FG_HEALTH_TARGETS_FAILING, NULL))
+	if (fg_alarms_alarm_active(s->alarms, FG_ALARM_TARGETS_FAILING, NULL))
 		fg_gpio_set_condition(s->gpio, FG_COND_TARGETS_FAILING, true);
 }
 
-int fg_supervisor_new(sd_event *e, const struct fg_config *c, struct fg_pipeline *p,
-		      struct fg_gpio *gpio, const struct fg_supervisor_ops *ops, void *userdata,
-		      struct fg_supervisor **ret)
+int fg_supervision_new(sd_event *e, const struct fg_config *c, struct fg_pipeline *p,
+		      struct fg_gpio *gpio, const struct fg_supervision_ops *ops, void *userdata,
+		      struct fg_supervision **ret)
 {
-	struct fg_health_params hp;
-	struct fg_supervisor *s;
+	struct fg_alarms_params hp;
+	struct fg_supervision *s;
 	uint64_t now;
 	int r;
 
@@ -1081,7 +1081,7 @@ int fg_supervisor_new(sd_event *e, const struct fg_config *c, struct fg_pipeline
 		log_error_errno(r, "Failed to open the audit trail in %s, running without it: %m",
 				s->audit_dir);
 	params_from(c, &hp);
-	r = fg_health_new(&hp, now, &s->health);
+	r = fg_alarms_new(&hp, now, &s->alarms);
 	if (r < 0)
 		goto fail;
 	r = sync_buttons(s, c, now);
@@ -1107,16 +1107,16 @@ int fg_supervisor_new(sd_event *e, const struct fg_config *c, struct fg_pipeline
 		goto fail;
 	check_clock(s);
 	/* the spool as found at start */
-	(void)fg_health_spool_depth(s->health, fg_pipeline_spool_depth(p), now);
+	(void)fg_alarms_spool_depth(s->alarms, fg_pipeline_spool_depth(p), now);
 	settle(s);
 	*ret = s;
 	return 0;
 fail:
-	fg_supervisor_free(s);
+	fg_supervision_free(s);
 	return r;
 }
 
-struct fg_supervisor *fg_supervisor_free(struct fg_supervisor *s)
+struct fg_supervision *fg_supervision_free(struct fg_supervision *s)
 {
 	if (!s)
 		return NULL;
@@ -1128,10 +1128,10 @@ struct fg_supervisor *fg_supervisor_free(struct fg_supervisor *s)
 	sd_event_source_disable_unref(s->clock_timer);
 	sd_event_source_disable_unref(s->timer);
 	sd_event_source_disable_unref(s->seen_save);
-	if (s->dirty && s->health && save_state(s) < 0)
+	if (s->dirty && s->alarms && save_state(s) < 0)
 		log_error("Failed to save %s (button supervision) at exit", s->state_path);
 	sd_event_source_disable_unref(s->save);
-	fg_health_free(s->health);
+	fg_alarms_free(s->alarms);
 	fg_audit_free(s->audit);
 	for (size_t i = 0; i < s->n_extras; i++)
 		free(s->extras[i].name);
@@ -1143,9 +1143,9 @@ struct fg_supervisor *fg_supervisor_free(struct fg_supervisor *s)
 	return NULL;
 }
 
-int fg_supervisor_reload(struct fg_supervisor *s, const struct fg_config *c)
+int fg_supervision_reload(struct fg_supervision *s, const struct fg_config *c)
 {
-	struct fg_health_params hp;
+	struct fg_alarms_params hp;
 	uint64_t now = now_mono(s);
 	bool hb_changed;
 	int r;
@@ -1155,7 +1155,7 @@ int fg_supervisor_reload(struct fg_supervisor *s, const struct fg_config *c)
 		     c->health.heartbeat_interval_usec != s->config->health.heartbeat_interval_usec;
 	s->config = c;
 	params_from(c, &hp);
-	r = fg_health_set_params(s->health, &hp, now);
+	r = fg_alarms_set_params(s->alarms, &hp, now);
 	if (r >= 0)
 		r = sync_buttons(s, c, now);
 	if (r < 0)
@@ -1176,17 +1176,17 @@ int fg_supervisor_reload(struct fg_supervisor *s, const struct fg_config *c)
 
 /* ---- status ------------------------------------------------------------------- */
 
-int fg_supervisor_button_info(const struct fg_supervisor *s, const char *name,
-			      struct fg_supervisor_button *ret)
+int fg_supervision_button_info(const struct fg_supervision *s, const char *name,
+			      struct fg_supervision_button *ret)
 {
 	const struct extra *x = find_extra(s, name);
 
-	for (size_t i = 0; x && i < fg_health_n_buttons(s->health); i++) {
-		struct fg_health_button_status st;
+	for (size_t i = 0; x && i < fg_alarms_n_buttons(s->alarms); i++) {
+		struct fg_alarms_button_status st;
 
-		if (fg_health_button_status(s->health, i, &st) < 0 || strcmp(st.name, name) != 0)
+		if (fg_alarms_button_status(s->alarms, i, &st) < 0 || strcmp(st.name, name) != 0)
 			continue;
-		*ret = (struct fg_supervisor_button){
+		*ret = (struct fg_supervision_button){
 			.last_seen_usec = st.seen ? to_realtime(s, st.last_seen_usec) : 0,
 			.battery_mv = st.battery_mv,
 			.battery_percent = st.battery_percent,
@@ -1202,13 +1202,13 @@ int fg_supervisor_button_info(const struct fg_supervisor *s, const char *name,
 	return -ENOENT;
 }
 
-bool fg_supervisor_alarm_active(const struct fg_supervisor *s, enum fg_health_kind k,
+bool fg_supervision_alarm_active(const struct fg_supervision *s, enum fg_alarm_kind k,
 				const char *subject)
 {
-	return fg_health_alarm_active(s->health, k, subject);
+	return fg_alarms_alarm_active(s->alarms, k, subject);
 }
 
-int fg_supervisor_alarms(const struct fg_supervisor *s, char ***ret)
+int fg_supervision_alarms(const struct fg_supervision *s, char ***ret)
 {
 	char **l = NULL, name[300];
 	int r = 0;
@@ -1217,19 +1217,19 @@ int fg_supervisor_alarms(const struct fg_supervisor *s, char ***ret)
 		const struct fg_button_config *b = &s->config->buttons[i];
 		const char *id = b->name_id ? b->name_id : b->name;
 
-		if (fg_health_alarm_active(s->health, FG_HEALTH_BATTERY_LOW, b->name)) {
+		if (fg_alarms_alarm_active(s->alarms, FG_ALARM_BATTERY_LOW, b->name)) {
 			snprintf(name, sizeof(name), "%s-battery", id);
 			r = fg_strv_push(&l, name);
 		}
-		if (r >= 0 && fg_health_alarm_active(s->health, FG_HEALTH_BUTTON_OFFLINE, b->name)) {
+		if (r >= 0 && fg_alarms_alarm_active(s->alarms, FG_ALARM_BUTTON_OFFLINE, b->name)) {
 			snprintf(name, sizeof(name), "%s-offline", id);
 			r = fg_strv_push(&l, name);
 		}
 	}
-	for (int k = FG_HEALTH_BLUETOOTH_GONE; r >= 0 && k < _FG_HEALTH_KIND_MAX; k++)
-		if (fg_health_alarm_active(s->health, k, NULL)) {
+	for (int k = FG_ALARM_BLUETOOTH_GONE; r >= 0 && k < _FG_ALARM_KIND_MAX; k++)
+		if (fg_alarms_alarm_active(s->alarms, k, NULL)) {
 			snprintf(name, sizeof(name), "%s-%s", s->config->gateway.name,
-				 fg_health_kind_to_string(k));
+				 fg_alarm_kind_to_string(k));
 			r = fg_strv_push(&l, name);
 		}
 	if (r >= 0 && !l && !(l = calloc(1, sizeof(char *))))
@@ -1242,7 +1242,7 @@ int fg_supervisor_alarms(const struct fg_supervisor *s, char ***ret)
 	return 0;
 }
 
-const char *fg_supervisor_audit_dir(const struct fg_supervisor *s)
+const char *fg_supervision_audit_dir(const struct fg_supervision *s)
 {
 	return s->audit_dir;
 }

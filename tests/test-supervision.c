@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* The supervisor on a real loop, pipeline and sink: readings to alarms to alerts, state kept. */
+/* Supervision on a real loop, pipeline and sink: readings to alarms to alerts, state kept. */
 #include "fg-test.h"
 #include "sink-helper.h"
 
 #include "delivery/pipeline.h"
-#include "supervision/supervisor.h"
+#include "supervision/supervision.h"
 #include "lib/log.h"
 #include "lib/strv.h"
 #include "lib/timeutil.h"
@@ -14,7 +14,7 @@ static char state_dir[64];
 
 static int setup(void **state)
 {
-	strcpy(state_dir, "/tmp/fg-test-supervisor-XXXXXX");
+	strcpy(state_dir, "/tmp/fg-test-supervision-XXXXXX");
 	assert_non_null(mkdtemp(state_dir));
 	assert_int_equal(sink_start(&sink, NULL), 0);
 	return 0;
@@ -68,7 +68,7 @@ static void run_until_empty(sd_event *e, struct fg_pipeline *p)
 	fail_msg("spool still holds %zu alerts", fg_pipeline_spool_depth(p));
 }
 
-static void reading(struct fg_supervisor *s, const char *name, unsigned mv, unsigned long n)
+static void reading(struct fg_supervision *s, const char *name, unsigned mv, unsigned long n)
 {
 	struct fg_button_status st = {
 		.name = name,
@@ -83,37 +83,37 @@ static void reading(struct fg_supervisor *s, const char *name, unsigned mv, unsi
 		.firmware = 12,
 	};
 
-	fg_supervisor_button_status(s, &st);
+	fg_supervision_button_status(s, &st);
 }
 
 static void test_battery_alarm_and_state(void **state)
 {
 	struct fg_config *c = load();
-	struct fg_supervisor_button info;
+	struct fg_supervision_button info;
 	struct fg_pipeline *p;
-	struct fg_supervisor *s;
+	struct fg_supervision *s;
 	char **alarms = NULL, *log;
 	sd_event *e;
 
 	assert_int_equal(sd_event_new(&e), 0);
 	assert_int_equal(fg_pipeline_new(e, c, &p), 0);
-	assert_int_equal(fg_supervisor_new(e, c, p, NULL, NULL, NULL, &s), 0);
+	assert_int_equal(fg_supervision_new(e, c, p, NULL, NULL, NULL, &s), 0);
 
 	/* the same report twice is one reading; a second reading opens the alarm */
 	reading(s, "b0", 2400, 1);
 	reading(s, "b0", 2400, 1);
-	assert_false(fg_supervisor_alarm_active(s, FG_HEALTH_BATTERY_LOW, "b0"));
+	assert_false(fg_supervision_alarm_active(s, FG_ALARM_BATTERY_LOW, "b0"));
 	reading(s, "b0", 2400, 2);
-	assert_true(fg_supervisor_alarm_active(s, FG_HEALTH_BATTERY_LOW, "b0"));
+	assert_true(fg_supervision_alarm_active(s, FG_ALARM_BATTERY_LOW, "b0"));
 	/* buttons nobody configured are not supervised */
 	reading(s, "flic-BG30-X", 2000, 5);
-	assert_int_equal(fg_supervisor_button_info(s, "flic-BG30-X", &info), -ENOENT);
+	assert_int_equal(fg_supervision_button_info(s, "flic-BG30-X", &info), -ENOENT);
 
-	assert_int_equal(fg_supervisor_alarms(s, &alarms), 0);
+	assert_int_equal(fg_supervision_alarms(s, &alarms), 0);
 	assert_int_equal(fg_strv_length(alarms), 1);
 	assert_string_equal(alarms[0], "Reception-battery");
 	fg_strv_free(alarms);
-	assert_int_equal(fg_supervisor_button_info(s, "b0", &info), 0);
+	assert_int_equal(fg_supervision_button_info(s, "b0", &info), 0);
 	assert_true(info.battery_low);
 	assert_int_equal(info.battery_mv, 2400);
 	assert_int_equal(info.battery_percent, 5);
@@ -126,10 +126,10 @@ static void test_battery_alarm_and_state(void **state)
 	free(log);
 
 	/* a restart keeps the alarm open: no second On, and the reading and extras stay */
-	fg_supervisor_free(s);
-	assert_int_equal(fg_supervisor_new(e, c, p, NULL, NULL, NULL, &s), 0);
-	assert_true(fg_supervisor_alarm_active(s, FG_HEALTH_BATTERY_LOW, "b0"));
-	assert_int_equal(fg_supervisor_button_info(s, "b0", &info), 0);
+	fg_supervision_free(s);
+	assert_int_equal(fg_supervision_new(e, c, p, NULL, NULL, NULL, &s), 0);
+	assert_true(fg_supervision_alarm_active(s, FG_ALARM_BATTERY_LOW, "b0"));
+	assert_int_equal(fg_supervision_button_info(s, "b0", &info), 0);
 	assert_int_equal(info.battery_mv, 2400);
 	assert_int_equal(info.rssi, -61);
 	assert_int_equal(info.firmware, 12);
@@ -137,14 +137,14 @@ static void test_battery_alarm_and_state(void **state)
 
 	/* recovery closes it, once */
 	reading(s, "b0", 2950, 1);
-	assert_false(fg_supervisor_alarm_active(s, FG_HEALTH_BATTERY_LOW, "b0"));
+	assert_false(fg_supervision_alarm_active(s, FG_ALARM_BATTERY_LOW, "b0"));
 	run_until_empty(e, p);
 	log = sink_read_log(&sink);
 	assert_int_equal(count_substr(log, "Reception-battery\\\",\\\"flic_state\\\":\\\"Off\\\""), 1);
 	assert_int_equal(count_substr(log, "Reception-battery\\\",\\\"flic_state\\\":\\\"On\\\""), 1);
 	free(log);
 
-	fg_supervisor_free(s);
+	fg_supervision_free(s);
 	fg_pipeline_free(p);
 	sd_event_unref(e);
 	fg_config_unref(c);
@@ -153,44 +153,44 @@ static void test_battery_alarm_and_state(void **state)
 static void test_test_window(void **state)
 {
 	struct fg_config *c = load();
-	struct fg_supervisor_button info;
+	struct fg_supervision_button info;
 	struct fg_pipeline *p;
-	struct fg_supervisor *s;
+	struct fg_supervision *s;
 	const char *button;
 	uint64_t end;
 	sd_event *e;
 
 	assert_int_equal(sd_event_new(&e), 0);
 	assert_int_equal(fg_pipeline_new(e, c, &p), 0);
-	assert_int_equal(fg_supervisor_new(e, c, p, NULL, NULL, NULL, &s), 0);
+	assert_int_equal(fg_supervision_new(e, c, p, NULL, NULL, NULL, &s), 0);
 
-	assert_false(fg_supervisor_test_window(s, &end, &button));
+	assert_false(fg_supervision_test_window(s, &end, &button));
 	assert_int_equal(end, 0);
-	assert_int_equal(fg_supervisor_close_test_window(s), -ENOENT);
-	assert_int_equal(fg_supervisor_open_test_window(s, 0, "nope"), -ENOENT);
-	assert_int_equal(fg_supervisor_open_test_window(s, 500 * FG_USEC_PER_MSEC, NULL), -ERANGE);
-	assert_int_equal(fg_supervisor_open_test_window(s, 2 * FG_USEC_PER_HOUR, NULL), -ERANGE);
+	assert_int_equal(fg_supervision_close_test_window(s), -ENOENT);
+	assert_int_equal(fg_supervision_open_test_window(s, 0, "nope"), -ENOENT);
+	assert_int_equal(fg_supervision_open_test_window(s, 500 * FG_USEC_PER_MSEC, NULL), -ERANGE);
+	assert_int_equal(fg_supervision_open_test_window(s, 2 * FG_USEC_PER_HOUR, NULL), -ERANGE);
 
-	assert_int_equal(fg_supervisor_open_test_window(s, 0, "b1"), 0);
-	assert_true(fg_supervisor_test_window(s, &end, &button));
+	assert_int_equal(fg_supervision_open_test_window(s, 0, "b1"), 0);
+	assert_true(fg_supervision_test_window(s, &end, &button));
 	assert_string_equal(button, "b1");
 	assert_true(end > fg_now_realtime() + 4 * FG_USEC_PER_MIN);
-	assert_true(fg_supervisor_in_test_window(s, "b1"));
-	assert_false(fg_supervisor_in_test_window(s, "b0"));
+	assert_true(fg_supervision_in_test_window(s, "b1"));
+	assert_false(fg_supervision_in_test_window(s, "b0"));
 
 	/* every button, and it ends by itself */
-	assert_int_equal(fg_supervisor_open_test_window(s, FG_USEC_PER_SEC, ""), 0);
-	assert_true(fg_supervisor_in_test_window(s, "b0"));
-	fg_supervisor_test_press(s, &c->buttons[0], FG_GESTURE_HOLD, "test window");
-	assert_int_equal(fg_supervisor_button_info(s, "b0", &info), 0);
+	assert_int_equal(fg_supervision_open_test_window(s, FG_USEC_PER_SEC, ""), 0);
+	assert_true(fg_supervision_in_test_window(s, "b0"));
+	fg_supervision_test_press(s, &c->buttons[0], FG_GESTURE_HOLD, "test window");
+	assert_int_equal(fg_supervision_button_info(s, "b0", &info), 0);
 	assert_true(info.last_test_usec > 0);
-	for (unsigned i = 0; i < 300 && fg_supervisor_in_test_window(s, "b0"); i++)
+	for (unsigned i = 0; i < 300 && fg_supervision_in_test_window(s, "b0"); i++)
 		assert_true(sd_event_run(e, 10 * 1000) >= 0);
-	assert_false(fg_supervisor_in_test_window(s, "b0"));
+	assert_false(fg_supervision_in_test_window(s, "b0"));
 	/* nobody was told: no [health] test_webhook */
 	assert_int_equal(fg_pipeline_spool_depth(p), 0);
 
-	fg_supervisor_free(s);
+	fg_supervision_free(s);
 	fg_pipeline_free(p);
 	sd_event_unref(e);
 	fg_config_unref(c);
@@ -208,23 +208,23 @@ static void test_clock_probe(void **state)
 {
 	struct fg_config *c = load();
 	struct fg_pipeline *p;
-	struct fg_supervisor *s;
+	struct fg_supervision *s;
 	sd_event *e;
 
 	assert_int_equal(sd_event_new(&e), 0);
 	assert_int_equal(fg_pipeline_new(e, c, &p), 0);
-	assert_int_equal(fg_supervisor_new(e, c, p, NULL, NULL, NULL, &s), 0);
+	assert_int_equal(fg_supervision_new(e, c, p, NULL, NULL, NULL, &s), 0);
 	probe_value = -EIO;
-	fg_supervisor_set_clock_probe(s, fake_probe, NULL);
-	assert_false(fg_supervisor_alarm_active(s, FG_HEALTH_CLOCK_UNSYNCED, NULL));
+	fg_supervision_set_clock_probe(s, fake_probe, NULL);
+	assert_false(fg_supervision_alarm_active(s, FG_ALARM_CLOCK_UNSYNCED, NULL));
 	probe_value = 0;
-	fg_supervisor_set_clock_probe(s, fake_probe, NULL);
+	fg_supervision_set_clock_probe(s, fake_probe, NULL);
 	/* not synchronised, but within the grace time and not required here */
-	assert_false(fg_supervisor_alarm_active(s, FG_HEALTH_CLOCK_UNSYNCED, NULL));
+	assert_false(fg_supervision_alarm_active(s, FG_ALARM_CLOCK_UNSYNCED, NULL));
 	probe_value = 1;
-	fg_supervisor_set_clock_probe(s, fake_probe, NULL);
-	assert_false(fg_supervisor_alarm_active(s, FG_HEALTH_CLOCK_UNSYNCED, NULL));
-	fg_supervisor_free(s);
+	fg_supervision_set_clock_probe(s, fake_probe, NULL);
+	assert_false(fg_supervision_alarm_active(s, FG_ALARM_CLOCK_UNSYNCED, NULL));
+	fg_supervision_free(s);
 	fg_pipeline_free(p);
 	sd_event_unref(e);
 	fg_config_unref(c);
@@ -234,34 +234,34 @@ static void test_clock_probe(void **state)
 static void test_reload(void **state)
 {
 	struct fg_config *c = load(), *c2 = load_with(false, "low_battery_mv = 2000\n");
-	struct fg_supervisor_button info;
+	struct fg_supervision_button info;
 	struct fg_pipeline *p;
-	struct fg_supervisor *s;
+	struct fg_supervision *s;
 	sd_event *e;
 	char *log;
 
 	assert_int_equal(sd_event_new(&e), 0);
 	assert_int_equal(fg_pipeline_new(e, c, &p), 0);
-	assert_int_equal(fg_supervisor_new(e, c, p, NULL, NULL, NULL, &s), 0);
+	assert_int_equal(fg_supervision_new(e, c, p, NULL, NULL, NULL, &s), 0);
 	reading(s, "b0", 2400, 1);
 	reading(s, "b0", 2400, 2);
 	reading(s, "b1", 2400, 1);
-	assert_true(fg_supervisor_alarm_active(s, FG_HEALTH_BATTERY_LOW, "b0"));
+	assert_true(fg_supervision_alarm_active(s, FG_ALARM_BATTERY_LOW, "b0"));
 	run_until_empty(e, p);
 
 	assert_int_equal(fg_pipeline_reload(p, c2), 0);
-	assert_int_equal(fg_supervisor_reload(s, c2), 0);
-	assert_int_equal(fg_supervisor_button_info(s, "b0", &info), -ENOENT);
+	assert_int_equal(fg_supervision_reload(s, c2), 0);
+	assert_int_equal(fg_supervision_button_info(s, "b0", &info), -ENOENT);
 	run_until_empty(e, p);
 	log = sink_read_log(&sink);
 	assert_int_equal(count_substr(log, "Reception-battery\\\",\\\"flic_state\\\":\\\"Off\\\""), 1);
 	free(log);
 	/* 2400 mV is fine under the new threshold: no alarm for b1 */
 	reading(s, "b1", 2400, 2);
-	assert_false(fg_supervisor_alarm_active(s, FG_HEALTH_BATTERY_LOW, "b1"));
+	assert_false(fg_supervision_alarm_active(s, FG_ALARM_BATTERY_LOW, "b1"));
 	assert_int_equal(fg_pipeline_spool_depth(p), 0);
 
-	fg_supervisor_free(s);
+	fg_supervision_free(s);
 	fg_pipeline_free(p);
 	sd_event_unref(e);
 	fg_config_unref(c);
@@ -271,13 +271,13 @@ static void test_reload(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		FG_TEST_SETUP("/supervisor/battery-alarm-and-state", test_battery_alarm_and_state, setup, teardown),
-		FG_TEST_SETUP("/supervisor/test-window", test_test_window, setup, teardown),
-		FG_TEST_SETUP("/supervisor/clock-probe", test_clock_probe, setup, teardown),
-		FG_TEST_SETUP("/supervisor/reload", test_reload, setup, teardown),
+		FG_TEST_SETUP("/supervision/battery-alarm-and-state", test_battery_alarm_and_state, setup, teardown),
+		FG_TEST_SETUP("/supervision/test-window", test_test_window, setup, teardown),
+		FG_TEST_SETUP("/supervision/clock-probe", test_clock_probe, setup, teardown),
+		FG_TEST_SETUP("/supervision/reload", test_reload, setup, teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
 	fg_log_set_level(getenv("FG_TEST_VERBOSE") ? LOG_DEBUG : LOG_CRIT);
-	return cmocka_run_group_tests_name("supervisor", tests, NULL, NULL);
+	return cmocka_run_group_tests_name("supervision", tests, NULL, NULL);
 }
