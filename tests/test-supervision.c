@@ -58,6 +58,42 @@ static struct fg_config *load(void)
 	return load_with(true, "");
 }
 
+/* The owner's side, as the manager wires it: the pipeline answers and sends. */
+static void t_delivery(struct fg_supervision *s, struct fg_supervision_delivery *ret, void *userdata)
+{
+	struct fg_pipeline *p = userdata;
+
+	*ret = (struct fg_supervision_delivery){
+		.spool_depth = fg_pipeline_spool_depth(p),
+		.spool_alarm = fg_pipeline_spool_alarm(p),
+		.dead_letters = fg_pipeline_dead_count(p),
+		.n_targets = fg_pipeline_n_targets(p),
+	};
+}
+
+static void t_target(struct fg_supervision *s, size_t i, struct fg_target_status *ret, void *userdata)
+{
+	fg_pipeline_target_status(userdata, i, ret);
+}
+
+static int t_send_alert(struct fg_supervision *s, const struct fg_supervision_alert *a,
+			char ret_id[FG_ALERT_ID_MAX], void *userdata)
+{
+	return fg_pipeline_supervision_alert(userdata, a, ret_id);
+}
+
+static int t_test_alert(struct fg_supervision *s, const char *button, const char *target, void *userdata)
+{
+	return fg_pipeline_test_alert(userdata, button, target);
+}
+
+static const struct fg_supervision_ops ops = {
+	.delivery = t_delivery,
+	.target = t_target,
+	.send_alert = t_send_alert,
+	.test_alert = t_test_alert,
+};
+
 static void run_until_empty(sd_event *e, struct fg_pipeline *p)
 {
 	for (unsigned i = 0; i < 500; i++) {
@@ -97,7 +133,7 @@ static void test_battery_alarm_and_state(void **state)
 
 	assert_int_equal(sd_event_new(&e), 0);
 	assert_int_equal(fg_pipeline_new(e, c, &p), 0);
-	assert_int_equal(fg_supervision_new(e, c, p, NULL, NULL, NULL, &s), 0);
+	assert_int_equal(fg_supervision_new(e, c, &ops, p, &s), 0);
 
 	/* the same report twice is one reading; a second reading opens the alarm */
 	reading(s, "b0", 2400, 1);
@@ -127,7 +163,7 @@ static void test_battery_alarm_and_state(void **state)
 
 	/* a restart keeps the alarm open: no second On, and the reading and extras stay */
 	fg_supervision_free(s);
-	assert_int_equal(fg_supervision_new(e, c, p, NULL, NULL, NULL, &s), 0);
+	assert_int_equal(fg_supervision_new(e, c, &ops, p, &s), 0);
 	assert_true(fg_supervision_alarm_active(s, FG_ALARM_BATTERY_LOW, "b0"));
 	assert_int_equal(fg_supervision_button_info(s, "b0", &info), 0);
 	assert_int_equal(info.battery_mv, 2400);
@@ -162,7 +198,7 @@ static void test_test_window(void **state)
 
 	assert_int_equal(sd_event_new(&e), 0);
 	assert_int_equal(fg_pipeline_new(e, c, &p), 0);
-	assert_int_equal(fg_supervision_new(e, c, p, NULL, NULL, NULL, &s), 0);
+	assert_int_equal(fg_supervision_new(e, c, &ops, p, &s), 0);
 
 	assert_false(fg_supervision_test_window(s, &end, &button));
 	assert_int_equal(end, 0);
@@ -213,7 +249,7 @@ static void test_clock_probe(void **state)
 
 	assert_int_equal(sd_event_new(&e), 0);
 	assert_int_equal(fg_pipeline_new(e, c, &p), 0);
-	assert_int_equal(fg_supervision_new(e, c, p, NULL, NULL, NULL, &s), 0);
+	assert_int_equal(fg_supervision_new(e, c, &ops, p, &s), 0);
 	probe_value = -EIO;
 	fg_supervision_set_clock_probe(s, fake_probe, NULL);
 	assert_false(fg_supervision_alarm_active(s, FG_ALARM_CLOCK_UNSYNCED, NULL));
@@ -242,7 +278,7 @@ static void test_reload(void **state)
 
 	assert_int_equal(sd_event_new(&e), 0);
 	assert_int_equal(fg_pipeline_new(e, c, &p), 0);
-	assert_int_equal(fg_supervision_new(e, c, p, NULL, NULL, NULL, &s), 0);
+	assert_int_equal(fg_supervision_new(e, c, &ops, p, &s), 0);
 	reading(s, "b0", 2400, 1);
 	reading(s, "b0", 2400, 2);
 	reading(s, "b1", 2400, 1);

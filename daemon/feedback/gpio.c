@@ -311,6 +311,14 @@ const char *fg_gpio_backend_name(const struct fg_gpio *g)
 	return g->backend ? g->backend->name : "none";
 }
 
+int fg_gpio_event(struct fg_gpio *g, const struct fg_feedback_event *ev)
+{
+	int r = fg_feedback_event(g->fb, ev, now_usec(g));
+
+	update(g);
+	return r;
+}
+
 int fg_gpio_set_condition(struct fg_gpio *g, enum fg_feedback_condition c, bool on)
 {
 	int r = fg_feedback_set_condition(g->fb, c, on, now_usec(g));

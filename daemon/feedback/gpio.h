@@ -52,7 +52,10 @@ void fg_gpio_set_ack_handler(struct fg_gpio *g, fg_gpio_ack_handler_t handler, v
 const struct fg_feedback *fg_gpio_feedback(const struct fg_gpio *g);
 const char *fg_gpio_backend_name(const struct fg_gpio *g);
 
-/* What the manager reports; see core/feedback.h for each. */
+/* What happened (feedback/feedback.h): the core decides what shows. */
+int fg_gpio_event(struct fg_gpio *g, const struct fg_feedback_event *ev);
+
+/* Lower level, one condition or alert state at a time; see feedback/feedback.h for each. */
 int fg_gpio_set_condition(struct fg_gpio *g, enum fg_feedback_condition c, bool on);
 int fg_gpio_set_button_condition(struct fg_gpio *g, enum fg_feedback_condition c,
 				 const char *button, bool on);

@@ -8,6 +8,7 @@
 #include <sys/timex.h>
 
 #include "supervision/supervision.h"
+#include "supervision/audit.h"
 #include "delivery/webhook.h"
 #include "delivery/preset.h"
 #include "lib/fileio.h"
@@ -48,9 +49,7 @@ struct on_id {
 
 struct fg_supervision {
 	sd_event *event;
-	const struct fg_config *config;
-	struct fg_pipeline *pipeline;
-	struct fg_gpio *gpio;
+	struct fg_config *config;	/* a reference */
 	const struct fg_supervision_ops *ops;
 	void *userdata;
 	uint64_t started;		/* CLOCK_MONOTONIC */
@@ -344,7 +343,8 @@ static void send_alert(struct fg_supervision *s, const char *name_id, bool on, c
 		log_warning("Supervision alert %s %s not sent: no [webhook] configured: %s", name_id,
 			    on ? "On" : "Off", info);
 	} else {
-		r = fg_pipeline_supervision_alert(s->pipeline, &a, id);
+		r = s->ops && s->ops->send_alert ? s->ops->send_alert(s, &a, id, s->userdata)
+						  : -EOPNOTSUPP;
 		if (r < 0)
 			log_error_errno(r, "Failed to queue supervision alert %s: %m", name_id);
 	}
@@ -362,27 +362,8 @@ static void apply_change(struct fg_supervision *s, const struct fg_alarm_change 
 		log_notice("Supervision: %s closes: %s", c->name_id, c->info);
 	send_alert(s, c->name_id, c->raised, c->info, severity_of(c->kind),
 		   to_realtime(s, c->since_usec), c->subject[0] ? c->subject : NULL);
-	if (s->gpio)
-		switch (c->kind) {
-		case FG_ALARM_BATTERY_LOW:
-			fg_gpio_set_button_condition(s->gpio, FG_COND_LOW_BATTERY, c->subject, c->raised);
-			break;
-		case FG_ALARM_BUTTON_OFFLINE:
-			fg_gpio_set_button_condition(s->gpio, FG_COND_NOT_SEEN, c->subject, c->raised);
-			break;
-		case FG_ALARM_TARGETS_FAILING:
-			/* the fallback alarm: nobody can be paged, the box must say so */
-			fg_gpio_set_condition(s->gpio, FG_COND_TARGETS_FAILING, c->raised);
-			break;
-		case FG_ALARM_BLUETOOTH_GONE:
-		case FG_ALARM_SPOOL_HIGH:
-		case FG_ALARM_CLOCK_UNSYNCED:
-		case _FG_ALARM_KIND_MAX:
-			/* no adapter and spool full show from the manager, at once */
-			break;
-		}
 	if (s->ops && s->ops->alarm)
-		s->ops->alarm(s->userdata, c);
+		s->ops->alarm(s, c, s->userdata);
 }
 
 static int on_timer(sd_event_source *src, uint64_t usec, void *userdata);
@@ -549,15 +530,31 @@ void fg_supervision_radio_ready(struct fg_supervision *s, bool ready)
 	settle(s);
 }
 
-/* Every configured target failing or refusing us: nobody can be told. */
-static bool all_targets_failing(const struct fg_supervision *s)
+static void delivery_facts(struct fg_supervision *s, struct fg_supervision_delivery *ret)
 {
+	*ret = (struct fg_supervision_delivery){ 0 };
+	if (s->ops && s->ops->delivery)
+		s->ops->delivery(s, ret, s->userdata);
+}
+
+static void target_status(struct fg_supervision *s, size_t i, struct fg_target_status *ret)
+{
+	*ret = (struct fg_target_status){ .name = "", .last_error = "" };
+	if (s->ops && s->ops->target)
+		s->ops->target(s, i, ret, s->userdata);
+}
+
+/* Every configured target failing or refusing us: nobody can be told. */
+static bool all_targets_failing(struct fg_supervision *s)
+{
+	struct fg_supervision_delivery d;
 	size_t n = 0, bad = 0;
 
-	for (size_t i = 0; i < fg_pipeline_n_targets(s->pipeline); i++) {
+	delivery_facts(s, &d);
+	for (size_t i = 0; i < d.n_targets; i++) {
 		struct fg_target_status ts;
 
-		fg_pipeline_target_status(s->pipeline, i, &ts);
+		target_status(s, i, &ts);
 		if (ts.health == FG_TARGET_ORPHANED)
 			continue;
 		n++;
@@ -577,6 +574,7 @@ void fg_supervision_pipeline_event(struct fg_supervision *s, const struct fg_pip
 {
 	const struct fg_alert *a = ev->alert;
 	uint64_t now = now_mono(s), real = fg_now_realtime();
+	struct fg_supervision_delivery d;
 	bool delivery = false;
 
 	switch (ev->kind) {
@@ -622,24 +620,18 @@ void fg_supervision_pipeline_event(struct fg_supervision *s, const struct fg_pip
 	if (delivery)
 		(void)fg_alarms_condition(s->alarms, FG_ALARM_COND_TARGETS_FAILING,
 					  all_targets_failing(s), now);
-	(void)fg_alarms_spool_depth(s->alarms, fg_pipeline_spool_depth(s->pipeline), now);
+	delivery_facts(s, &d);
+	(void)fg_alarms_spool_depth(s->alarms, d.spool_depth, now);
 	settle(s);
 }
 
 void fg_supervision_press(struct fg_supervision *s, const char *button, enum fg_gesture g,
-			 enum fg_mapping_outcome o)
+			  enum fg_mapping_outcome o, const char *incident_id)
 {
-	const struct fg_mapping *map = fg_pipeline_mapping(s->pipeline);
-	struct fg_button_alert_state st = { 0 };
-
-	for (size_t i = 0; i < fg_mapping_n_buttons(map); i++) {
-		fg_mapping_get(map, i, &st);
-		if (strcmp(st.button, button) == 0)
-			break;
-		st.incident_id[0] = '\0';
-	}
+	if (!incident_id)
+		incident_id = "";
 	audit(s, FG_AUDIT_PRESS, button, NULL, NULL, 0, "%s: %s%s%s", fg_gesture_to_string(g),
-	      fg_mapping_outcome_to_string(o), st.incident_id[0] ? ", incident " : "", st.incident_id);
+	      fg_mapping_outcome_to_string(o), incident_id[0] ? ", incident " : "", incident_id);
 }
 
 void fg_supervision_test_press(struct fg_supervision *s, const struct fg_button_config *b,
@@ -659,7 +651,8 @@ void fg_supervision_test_press(struct fg_supervision *s, const struct fg_button_
 	(void)fg_alarms_button_seen(s->alarms, b->name, now_mono(s));
 	for (size_t i = 0; i < s->config->health.n_test_webhooks; i++) {
 		const char *t = s->config->webhooks[s->config->health.test_webhooks[i]].name;
-		int r = fg_pipeline_test_alert(s->pipeline, b->name, t);
+		int r = s->ops && s->ops->test_alert ? s->ops->test_alert(s, b->name, t, s->userdata)
+						     : -EOPNOTSUPP;
 
 		if (r < 0)
 			log_error_errno(r, "Failed to tell %s of the test press of %s: %m", t, b->name);
@@ -698,7 +691,7 @@ static void close_test_window(struct fg_supervision *s, const char *why)
 	log_notice("Test-press window closed (%s)", why);
 	audit(s, FG_AUDIT_TEST, s->test_button, NULL, NULL, 0, "test window closed (%s)", why);
 	if (s->ops && s->ops->test_window)
-		s->ops->test_window(s->userdata, false);
+		s->ops->test_window(s, false, s->userdata);
 }
 
 static int on_test_timer(sd_event_source *src, uint64_t usec, void *userdata)
@@ -815,14 +808,15 @@ void fg_supervision_set_clock_probe(struct fg_supervision *s, int (*probe)(void 
 static void heartbeat_body(struct fg_supervision *s, FILE *f)
 {
 	struct fg_supervision_radio radio = { .adapter = "", .state = "" };
-	const struct fg_mapping *map = fg_pipeline_mapping(s->pipeline);
+	struct fg_supervision_delivery d;
 	struct fg_json *j = NULL;
-	char t[FG_RFC3339_BUF], **alarms = NULL, *a;
+	char t[FG_RFC3339_BUF], **alarms = NULL, **open = NULL, *a;
 
 	if (fg_json_new(f, 0, &j) < 0)
 		return;
 	if (s->ops && s->ops->radio)
-		s->ops->radio(s->userdata, &radio);
+		s->ops->radio(s, &radio, s->userdata);
+	delivery_facts(s, &d);
 	fg_json_begin_object(j);
 	fg_json_kv_string(j, "gateway", s->config->gateway.name);
 	fg_json_kv_string(j, "version", FG_VERSION);
@@ -841,16 +835,16 @@ static void heartbeat_body(struct fg_supervision *s, FILE *f)
 	fg_json_end_object(j);
 	fg_json_key(j, "spool");
 	fg_json_begin_object(j);
-	fg_json_kv_uint(j, "depth", fg_pipeline_spool_depth(s->pipeline));
-	fg_json_kv_bool(j, "alarm", fg_pipeline_spool_alarm(s->pipeline));
-	fg_json_kv_uint(j, "dead_letters", fg_pipeline_dead_count(s->pipeline));
+	fg_json_kv_uint(j, "depth", d.spool_depth);
+	fg_json_kv_bool(j, "alarm", d.spool_alarm);
+	fg_json_kv_uint(j, "dead_letters", d.dead_letters);
 	fg_json_end_object(j);
 	fg_json_key(j, "targets");
 	fg_json_begin_array(j);
-	for (size_t i = 0; i < fg_pipeline_n_targets(s->pipeline); i++) {
+	for (size_t i = 0; i < d.n_targets; i++) {
 		struct fg_target_status ts;
 
-		fg_pipeline_target_status(s->pipeline, i, &ts);
+		target_status(s, i, &ts);
 		fg_json_begin_object(j);
 		fg_json_kv_string(j, "name", ts.name);
 		fg_json_kv_string(j, "health", fg_target_health_to_string(ts.health));
@@ -860,13 +854,10 @@ static void heartbeat_body(struct fg_supervision *s, FILE *f)
 	fg_json_end_array(j);
 	fg_json_key(j, "open_alerts");
 	fg_json_begin_array(j);
-	for (size_t i = 0; i < fg_mapping_n_buttons(map); i++) {
-		struct fg_button_alert_state st;
-
-		fg_mapping_get(map, i, &st);
-		if (st.open)
-			fg_json_string(j, st.button);
-	}
+	if (s->ops && s->ops->open_alerts && s->ops->open_alerts(s, &open, s->userdata) >= 0)
+		FG_STRV_FOREACH(a, open)
+			fg_json_string(j, a);
+	fg_strv_free(open);
 	fg_json_end_array(j);
 	fg_json_key(j, "alarms");
 	fg_json_begin_array(j);
@@ -1025,29 +1016,38 @@ static void params_from(const struct fg_config *c, struct fg_alarms_params *p)
 	};
 }
 
-/* Alarms that were open before the restart show on the lights again. */
+/* Alarms that were open before the restart: the owner hears of them again. */
 static void show_restored(struct fg_supervision *s)
 {
-	if (!s->gpio)
+	struct fg_alarm_change c = { .raised = true };
+
+	if (!s->ops || !s->ops->alarm)
 		return;
 	for (size_t i = 0; i < fg_alarms_n_buttons(s->alarms); i++) {
 		struct fg_alarms_button_status st;
 
 		if (fg_alarms_button_status(s->alarms, i, &st) < 0)
 			continue;
+		snprintf(c.subject, sizeof(c.subject), "%s", st.name);
+		c.kind = FG_ALARM_BATTERY_LOW;
 		if (st.battery_low)
-			fg_gpio_set_button_condition(s->gpio, FG_COND_LOW_BATTERY, st.name, true);
+			s->ops->alarm(s, &c, s->userdata);
+		c.kind = FG_ALARM_BUTTON_OFFLINE;
 		if (st.offline)
-			fg_gpio_set_button_condition(s->gpio, FG_COND_NOT_SEEN, st.name, true);
+			s->ops->alarm(s, &c, s->userdata);
 	}
-	if (fg_alarms_alarm_active(s->alarms, FG_ALARM_TARGETS_FAILING, NULL))
-		fg_gpio_set_condition(s->gpio, FG_COND_TARGETS_FAILING, true);
+	c.subject[0] = '\0';
+	for (int k = FG_ALARM_BLUETOOTH_GONE; k < _FG_ALARM_KIND_MAX; k++) {
+		c.kind = k;
+		if (fg_alarms_alarm_active(s->alarms, k, NULL))
+			s->ops->alarm(s, &c, s->userdata);
+	}
 }
 
-int fg_supervision_new(sd_event *e, const struct fg_config *c, struct fg_pipeline *p,
-		      struct fg_gpio *gpio, const struct fg_supervision_ops *ops, void *userdata,
-		      struct fg_supervision **ret)
+int fg_supervision_new(sd_event *e, struct fg_config *c, const struct fg_supervision_ops *ops,
+		       void *userdata, struct fg_supervision **ret)
 {
+	struct fg_supervision_delivery d;
 	struct fg_alarms_params hp;
 	struct fg_supervision *s;
 	uint64_t now;
@@ -1057,9 +1057,7 @@ int fg_supervision_new(sd_event *e, const struct fg_config *c, struct fg_pipelin
 	if (!s)
 		return -ENOMEM;
 	s->event = sd_event_ref(e);
-	s->config = c;
-	s->pipeline = p;
-	s->gpio = gpio;
+	s->config = fg_config_ref(c);
 	s->ops = ops;
 	s->userdata = userdata;
 	s->clock_probe = adjtimex_probe;
@@ -1107,7 +1105,8 @@ int fg_supervision_new(sd_event *e, const struct fg_config *c, struct fg_pipelin
 		goto fail;
 	check_clock(s);
 	/* the spool as found at start */
-	(void)fg_alarms_spool_depth(s->alarms, fg_pipeline_spool_depth(p), now);
+	delivery_facts(s, &d);
+	(void)fg_alarms_spool_depth(s->alarms, d.spool_depth, now);
 	settle(s);
 	*ret = s;
 	return 0;
@@ -1138,13 +1137,15 @@ struct fg_supervision *fg_supervision_free(struct fg_supervision *s)
 	free(s->extras);
 	free(s->state_path);
 	free(s->audit_dir);
+	fg_config_unref(s->config);
 	sd_event_unref(s->event);
 	free(s);
 	return NULL;
 }
 
-int fg_supervision_reload(struct fg_supervision *s, const struct fg_config *c)
+int fg_supervision_reload(struct fg_supervision *s, struct fg_config *c)
 {
+	struct fg_config *old;
 	struct fg_alarms_params hp;
 	uint64_t now = now_mono(s);
 	bool hb_changed;
@@ -1153,7 +1154,9 @@ int fg_supervision_reload(struct fg_supervision *s, const struct fg_config *c)
 	hb_changed = (!!c->health.heartbeat_url != !!s->config->health.heartbeat_url) ||
 		     (c->health.heartbeat_url && strcmp(c->health.heartbeat_url, s->config->health.heartbeat_url) != 0) ||
 		     c->health.heartbeat_interval_usec != s->config->health.heartbeat_interval_usec;
-	s->config = c;
+	old = s->config;
+	s->config = fg_config_ref(c);
+	fg_config_unref(old);
 	params_from(c, &hp);
 	r = fg_alarms_set_params(s->alarms, &hp, now);
 	if (r >= 0)

@@ -7,34 +7,33 @@
 
 #include <systemd/sd-event.h>
 
-#include "supervision/audit.h"
-#include "config/config.h"
 #include "supervision/alarms.h"
+#include "config/config.h"
 #include "radio/buttons.h"
-#include "feedback/gpio.h"
 #include "delivery/pipeline.h"
 
 /*
  * Supervision, the I/O side (docs/supervision.md): owns the alarms core
- * (supervision/alarms.h) and the audit trail (supervision/audit.h) and connects them to
- * the loop, the disk, the pipeline and the lights.
+ * (supervision/alarms.h) and the audit trail (supervision/audit.h) and
+ * connects them to the loop and the disk. It holds no pointer to the
+ * pipeline or the lights: the owner answers its questions and carries out
+ * its actions through struct fg_supervision_ops, and hears of every alarm
+ * that opens or closes there.
  *
  *  - one sd-event timer at fg_alarms_next_deadline(), re-armed after every
  *    observation (nothing polls);
  *  - <state_dir>/health.state, written atomically when an alarm opens or
  *    closes (on the next idle loop iteration), at most every 5 min for
  *    readings and last-seen times, and at free;
- *  - every alarm change becomes a supervision alert through
- *    fg_pipeline_supervision_alert() to the [health] webhook targets, an
- *    audit record, and the GPIO conditions NOT_SEEN / LOW_BATTERY (per
- *    button) and TARGETS_FAILING (the fallback alarm);
+ *  - every alarm change becomes a supervision alert (ops->send_alert) to
+ *    the [health] webhook targets, an audit record, and an alarm event
+ *    (ops->alarm) for the owner, who tells the lights;
  *  - the heartbeat: every [health] heartbeat_interval a POST of the
  *    gateway's state (JSON) to heartbeat_url, never spooled, one in flight;
- *  - the clock check: adjtimex() at start and every SUPERVISOR_CLOCK_CHECK.
+ *  - the clock check: adjtimex() at start and every minute.
  *
- * The configuration, pipeline and gpio (may be NULL) are borrowed: the
- * configuration until the next fg_supervision_reload(), the others until
- * fg_supervision_free().
+ * A reference to the configuration is held from fg_supervision_new() or
+ * fg_supervision_reload() until the next reload or fg_supervision_free().
  */
 
 struct fg_supervision;
@@ -47,26 +46,60 @@ struct fg_supervision_radio {
 	unsigned ready;			/* verified sessions up now */
 };
 
-struct fg_supervision_ops {
-	void (*radio)(void *userdata, struct fg_supervision_radio *ret);
-	/* An alarm opened or closed (the alert is queued already). Optional. */
-	void (*alarm)(void *userdata, const struct fg_alarm_change *c);
-	/* The test-press window opened or closed (also when its time is up). Optional. */
-	void (*test_window)(void *userdata, bool open);
+/* What supervision needs to know of delivery, from the owner, at the moment it asks. */
+struct fg_supervision_delivery {
+	size_t spool_depth;
+	bool spool_alarm;
+	size_t dead_letters;
+	size_t n_targets;		/* configured and orphaned; see ops->target */
 };
 
 /*
- * Opens <state_dir>/audit/ and restores <state_dir>/health.state. @ops and
- * @userdata must outlive the object. *ret owned by the caller.
+ * The owner's side, every member optional: questions (answered at once,
+ * what they return lives until the call returns), actions, and events.
+ * Userdata is the one given to fg_supervision_new().
  */
-int fg_supervision_new(sd_event *e, const struct fg_config *c, struct fg_pipeline *p,
-		      struct fg_gpio *gpio, const struct fg_supervision_ops *ops, void *userdata,
-		      struct fg_supervision **ret);
+struct fg_supervision_ops {
+	void (*radio)(struct fg_supervision *s, struct fg_supervision_radio *ret, void *userdata);
+	void (*delivery)(struct fg_supervision *s, struct fg_supervision_delivery *ret, void *userdata);
+	/* Target @i (< n_targets). */
+	void (*target)(struct fg_supervision *s, size_t i, struct fg_target_status *ret,
+		       void *userdata);
+	/* Buttons with an open alert, NULL-terminated; *ret owned by the caller (fg_strv_free). */
+	int (*open_alerts)(struct fg_supervision *s, char ***ret, void *userdata);
+
+	/* Queue a supervision alert (fg_pipeline_supervision_alert()); @ret_id as there. */
+	int (*send_alert)(struct fg_supervision *s, const struct fg_supervision_alert *a,
+			  char ret_id[FG_ALERT_ID_MAX], void *userdata);
+	/* Tell webhook @target of a routine test press of @button (fg_pipeline_test_alert()). */
+	int (*test_alert)(struct fg_supervision *s, const char *button, const char *target,
+			  void *userdata);
+
+	/*
+	 * An alarm opened or closed (its alert is queued already). Also called
+	 * from fg_supervision_new() for each alarm found open in health.state
+	 * (@c->raised, empty name_id and info): it is open again.
+	 */
+	void (*alarm)(struct fg_supervision *s, const struct fg_alarm_change *c, void *userdata);
+	/* The test-press window opened or closed (also when its time is up). */
+	void (*test_window)(struct fg_supervision *s, bool open, void *userdata);
+};
+
+/*
+ * Opens <state_dir>/audit/ and restores <state_dir>/health.state; takes a
+ * reference to @c. @ops and @userdata must outlive the object. *ret owned
+ * by the caller.
+ */
+int fg_supervision_new(sd_event *e, struct fg_config *c, const struct fg_supervision_ops *ops,
+		       void *userdata, struct fg_supervision **ret);
 /* Writes health.state if it changed, closes the trail. Accepts NULL. */
 struct fg_supervision *fg_supervision_free(struct fg_supervision *s);
 
-/* New thresholds and buttons (buttons no longer configured close their alarms). */
-int fg_supervision_reload(struct fg_supervision *s, const struct fg_config *c);
+/*
+ * New thresholds and buttons (buttons no longer configured close their
+ * alarms). Takes a reference to @c and drops the one on the previous.
+ */
+int fg_supervision_reload(struct fg_supervision *s, struct fg_config *c);
 
 /* ---- observations ---------------------------------------------------- */
 
@@ -74,19 +107,20 @@ int fg_supervision_reload(struct fg_supervision *s, const struct fg_config *c);
 void fg_supervision_button_status(struct fg_supervision *s, const struct fg_button_status *st);
 /* The radio is usable (adapter present and powered, bluetoothd there). */
 void fg_supervision_radio_ready(struct fg_supervision *s, bool ready);
-/* Every pipeline event: delivery health, spool depth, the audit trail. */
+/* Every pipeline event: delivery health (ops->target), spool depth, the audit trail. */
 void fg_supervision_pipeline_event(struct fg_supervision *s, const struct fg_pipeline_event *ev);
 
 /*
  * A gesture the mapping did not turn into an open/close with an alert of
  * its own (append, suppressed, close while idle): one audit record.
+ * @incident_id: the button's open incident, NULL or "" for none.
  */
 void fg_supervision_press(struct fg_supervision *s, const char *button, enum fg_gesture g,
-			 enum fg_mapping_outcome o);
+			  enum fg_mapping_outcome o, const char *incident_id);
 /*
  * A routine test press of configured button @b (a [button] test gesture, or
  * any gesture in a test window; @how says which): audit record, last test
- * time, and a test alert to the [health] test_webhook targets if any.
+ * time, and a test alert (ops->test_alert) to each [health] test_webhook.
  */
 void fg_supervision_test_press(struct fg_supervision *s, const struct fg_button_config *b,
 			      enum fg_gesture g, const char *how);
