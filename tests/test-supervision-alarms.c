@@ -308,6 +308,24 @@ static void test_battery_curve(void **state)
 	assert_string_equal(fg_alarm_kind_to_string(FG_ALARM_CLOCK_UNSYNCED), "clock");
 }
 
+/* Names and severities: the alarm's name suffix round-trips, and the gateway's losses are critical. */
+static void test_kinds(void **state)
+{
+	for (int k = 0; k < _FG_ALARM_KIND_MAX; k++) {
+		assert_non_null(fg_alarm_kind_to_string(k));
+		assert_int_equal(fg_alarm_kind_from_string(fg_alarm_kind_to_string(k)), k);
+	}
+	assert_string_equal(fg_alarm_kind_to_string(FG_ALARM_TARGETS_FAILING), "delivery");
+	assert_null(fg_alarm_kind_to_string(_FG_ALARM_KIND_MAX));
+	assert_int_equal(fg_alarm_kind_from_string("nope"), -EINVAL);
+	assert_int_equal(fg_alarm_kind_severity(FG_ALARM_BATTERY_LOW), FG_SEVERITY_WARNING);
+	assert_int_equal(fg_alarm_kind_severity(FG_ALARM_CLOCK_UNSYNCED), FG_SEVERITY_WARNING);
+	assert_int_equal(fg_alarm_kind_severity(FG_ALARM_BUTTON_OFFLINE), FG_SEVERITY_ERROR);
+	assert_int_equal(fg_alarm_kind_severity(FG_ALARM_SPOOL_HIGH), FG_SEVERITY_ERROR);
+	assert_int_equal(fg_alarm_kind_severity(FG_ALARM_BLUETOOTH_GONE), FG_SEVERITY_CRITICAL);
+	assert_int_equal(fg_alarm_kind_severity(FG_ALARM_TARGETS_FAILING), FG_SEVERITY_CRITICAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -320,6 +338,7 @@ int main(void)
 		FG_TEST("/supervision/alarms/gateway/clock-grace", test_clock),
 		FG_TEST("/supervision/alarms/gateway/spool-hysteresis", test_spool),
 		FG_TEST("/supervision/alarms/persistence/across-reboot", test_persistence),
+		FG_TEST("/supervision/alarms/kinds/names-and-severity", test_kinds),
 	};
 
 	return cmocka_run_group_tests_name("supervision-alarms", tests, NULL, NULL);

@@ -1,4 +1,8 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * Supervision's alarms, pure: thresholds, hysteresis, not-seen, gateway
+ * conditions with their delays, and the health.state text (docs/supervision.md).
+ */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -7,6 +11,8 @@
 #include <string.h>
 
 #include "supervision/alarms.h"
+#include "lib/macro.h"
+#include "lib/strbuf.h"
 #include "lib/timeutil.h"
 
 struct button {
@@ -57,9 +63,24 @@ static const enum fg_alarm_kind cond_kind[_FG_ALARM_COND_MAX] = {
 	[FG_ALARM_COND_CLOCK_UNSYNCED] = FG_ALARM_CLOCK_UNSYNCED,
 };
 
-const char *fg_alarm_kind_to_string(enum fg_alarm_kind k)
+FG_DEFINE_STRING_TABLE(, fg_alarm_kind, enum fg_alarm_kind, kind_names)
+
+enum fg_severity fg_alarm_kind_severity(enum fg_alarm_kind k)
 {
-	return k >= 0 && k < _FG_ALARM_KIND_MAX ? kind_names[k] : NULL;
+	switch (k) {
+	case FG_ALARM_BATTERY_LOW:
+	case FG_ALARM_CLOCK_UNSYNCED:
+		return FG_SEVERITY_WARNING;
+	case FG_ALARM_BUTTON_OFFLINE:
+	case FG_ALARM_SPOOL_HIGH:
+		return FG_SEVERITY_ERROR;
+	case FG_ALARM_BLUETOOTH_GONE:
+	case FG_ALARM_TARGETS_FAILING:
+	case _FG_ALARM_KIND_MAX:
+		break;
+	}
+	/* presses cannot be heard, or nobody can be told */
+	return FG_SEVERITY_CRITICAL;
 }
 
 int fg_alarms_battery_percent(unsigned mv)
@@ -518,34 +539,24 @@ int fg_alarms_button_status(const struct fg_alarms *h, size_t i, struct fg_alarm
 int fg_alarms_serialize(const struct fg_alarms *h, uint64_t now_mono, uint64_t now_real,
 			char **ret, size_t *ret_len)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
+	struct fg_strbuf f = {};
 
-	if (!f)
-		return -ENOMEM;
-	fprintf(f, "flicgate-health 1\n");
+	fg_strbuf_puts(&f, "flicgate-health 1\n");
 	for (size_t i = 0; i < h->n_buttons; i++) {
 		const struct button *b = &h->buttons[i];
 
-		fprintf(f, "button %s seen_at ", b->name);
+		fg_strbuf_printf(&f, "button %s seen_at ", b->name);
 		if (b->seen && now_mono >= b->last_seen && now_real >= now_mono - b->last_seen)
-			fprintf(f, "%" PRIu64, now_real - (now_mono - b->last_seen));
+			fg_strbuf_printf(&f, "%" PRIu64, now_real - (now_mono - b->last_seen));
 		else
-			fputc('-', f);
-		fprintf(f, " mv %u low %u battery_low %d offline %d\n", b->mv, b->low_count,
-			b->battery_low, b->offline);
+			fg_strbuf_puts(&f, "-");
+		fg_strbuf_printf(&f, " mv %u low %u battery_low %d offline %d\n", b->mv, b->low_count,
+				 b->battery_low, b->offline);
 	}
 	for (int k = FG_ALARM_BLUETOOTH_GONE; k < _FG_ALARM_KIND_MAX; k++)
 		if (h->raised[k])
-			fprintf(f, "gateway %s\n", kind_names[k]);
-	if (fclose(f) != 0) {
-		free(buf);
-		return -ENOMEM;
-	}
-	*ret = buf;
-	*ret_len = len;
-	return 0;
+			fg_strbuf_printf(&f, "gateway %s\n", kind_names[k]);
+	return fg_strbuf_steal(&f, ret, ret_len);
 }
 
 int fg_alarms_restore(struct fg_alarms *h, const char *text, size_t len, uint64_t now_mono,
@@ -594,9 +605,11 @@ int fg_alarms_restore(struct fg_alarms *h, const char *text, size_t len, uint64_
 				     "Button %s is seen again", b->name);
 			restored++;
 		} else if (sscanf(line, "gateway %31s", kind) == 1) {
-			for (int k = FG_ALARM_BLUETOOTH_GONE; k < _FG_ALARM_KIND_MAX; k++)
-				if (strcmp(kind, kind_names[k]) == 0)
-					h->raised[k] = true;
+			int k = fg_alarm_kind_from_string(kind);
+
+			/* only the gateway's alarms are kept by kind */
+			if (k >= FG_ALARM_BLUETOOTH_GONE)
+				h->raised[k] = true;
 		}
 	}
 	free(copy);

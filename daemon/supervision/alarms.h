@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "delivery/severity.h"
+
 /*
  * Supervision: turns what the gateway observes (a button seen, a battery
  * reading, BlueZ gone, every target failing, a deep spool, an unsynchronised
@@ -121,4 +123,8 @@ int fg_alarms_serialize(const struct fg_alarms *h, uint64_t now_mono, uint64_t n
 int fg_alarms_restore(struct fg_alarms *h, const char *text, size_t len, uint64_t now_mono,
 		      uint64_t now_real);
 
+/* "battery", "offline", "bluetooth", "delivery", "spool", "clock": the alarm name's suffix. */
 const char *fg_alarm_kind_to_string(enum fg_alarm_kind k);
+int fg_alarm_kind_from_string(const char *s);
+/* The severity of an alarm's supervision alert. */
+enum fg_severity fg_alarm_kind_severity(enum fg_alarm_kind k);

@@ -284,24 +284,6 @@ static void restore(struct fg_supervision *s)
 
 /* ---- alarms -> alerts, trail, lights ---------------------------------------- */
 
-static enum fg_severity severity_of(enum fg_alarm_kind k)
-{
-	switch (k) {
-	case FG_ALARM_BATTERY_LOW:
-	case FG_ALARM_CLOCK_UNSYNCED:
-		return FG_SEVERITY_WARNING;
-	case FG_ALARM_BUTTON_OFFLINE:
-	case FG_ALARM_SPOOL_HIGH:
-		return FG_SEVERITY_ERROR;
-	case FG_ALARM_BLUETOOTH_GONE:
-	case FG_ALARM_TARGETS_FAILING:
-	case _FG_ALARM_KIND_MAX:
-		break;
-	}
-	/* presses cannot be heard, or nobody can be told */
-	return FG_SEVERITY_CRITICAL;
-}
-
 static const char *remember_on(struct fg_supervision *s, const char *name_id, const char *id)
 {
 	struct on_id *o = &s->on_ids[s->on_next++ % ON_IDS];
@@ -360,7 +342,7 @@ static void apply_change(struct fg_supervision *s, const struct fg_alarm_change 
 		log_warning("Supervision: %s opens: %s", c->name_id, c->info);
 	else
 		log_notice("Supervision: %s closes: %s", c->name_id, c->info);
-	send_alert(s, c->name_id, c->raised, c->info, severity_of(c->kind),
+	send_alert(s, c->name_id, c->raised, c->info, fg_alarm_kind_severity(c->kind),
 		   to_realtime(s, c->since_usec), c->subject[0] ? c->subject : NULL);
 	if (s->ops && s->ops->alarm)
 		s->ops->alarm(s, c, s->userdata);
