@@ -11,6 +11,7 @@
 #include "config/config.h"
 #include "radio/buttons.h"
 #include "delivery/pipeline.h"
+#include "supervision/policy.h"
 
 /*
  * Supervision, the I/O side (docs/supervision.md): owns the alarms core
@@ -130,7 +131,7 @@ void fg_supervision_test_press(struct fg_supervision *s, const struct fg_button_
  * and pages nobody. @duration_usec 0: FG_SUPERVISION_TEST_WINDOW; else 1 s to
  * 1 h (-ERANGE). Opening an open window restarts it. -ENOENT: no such button.
  */
-#define FG_SUPERVISION_TEST_WINDOW (5 * 60 * UINT64_C(1000000))
+#define FG_SUPERVISION_TEST_WINDOW FG_TEST_WINDOW_DEFAULT_USEC
 int fg_supervision_open_test_window(struct fg_supervision *s, uint64_t duration_usec,
 				   const char *button);
 /* -ENOENT if none is open. */
