@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+/* The lights' decisions, pure: which event raises which condition, and which
+ * row each output shows at a moment (feedback/feedback.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

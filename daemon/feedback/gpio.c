@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+/* The lights' adapter: drives a backend (none, log, gpiod) from the feedback
+ * core on one timer, and reads the debounced acknowledge button. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>

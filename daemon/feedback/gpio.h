@@ -11,13 +11,13 @@
 /*
  * The gateway's lights and buzzer, and the local acknowledge button.
  *
- * Owns the feedback core (core/feedback.h) and drives a backend from it:
+ * Owns the feedback core (feedback/feedback.h) and drives a backend from it:
  * "none" (nothing), "log" (prints each output's pattern when it changes,
  * for the demo and machines without GPIO) or "gpiod" (real lines through
  * libgpiod 1.6 or 2.x, whichever the build found). One sd-event timer is
  * armed for the next change the core reports; nothing polls. The optional
  * acknowledge input is an sd-event io source on the line's event fd,
- * debounced in software (core/debounce.h) or, with libgpiod 2, by the
+ * debounced in software (feedback/debounce.h) or, with libgpiod 2, by the
  * kernel.
  *
  * The manager reports what happens through the fg_gpio_* calls below; each

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+/* LED and buzzer patterns ("blink 1s 50%", "flash 3x 100ms every 3s"):
+ * parse, print back, and the level of a pattern at a moment. Pure. */
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
