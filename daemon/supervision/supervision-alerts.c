@@ -29,7 +29,7 @@ static const char *find_on(const struct fg_supervision *s, const char *name_id)
 }
 
 void supervision_send_alert(struct fg_supervision *s, const char *name_id, bool on, const char *info,
-		       enum fg_severity sev, uint64_t since_real, const char *subject)
+			    enum fg_severity sev, uint64_t since_real, const char *subject)
 {
 	struct fg_supervision_alert a = {
 		.name_id = name_id,
@@ -57,7 +57,7 @@ void supervision_send_alert(struct fg_supervision *s, const char *name_id, bool 
 	if (on && id[0])
 		remember_on(s, name_id, id);
 	supervision_audit(s, on ? FG_AUDIT_SUPERVISION_OPEN : FG_AUDIT_SUPERVISION_CLOSE, subject,
-	      a.incident_id ? a.incident_id : id, NULL, 0, "%s: %s", name_id, info);
+			  a.incident_id ? a.incident_id : id, NULL, 0, "%s: %s", name_id, info);
 }
 
 static void apply_change(struct fg_supervision *s, const struct fg_alarm_change *c)
@@ -67,7 +67,7 @@ static void apply_change(struct fg_supervision *s, const struct fg_alarm_change 
 	else
 		log_notice("Supervision: %s closes: %s", c->name_id, c->info);
 	supervision_send_alert(s, c->name_id, c->raised, c->info, fg_alarm_kind_severity(c->kind),
-		   supervision_to_realtime(s, c->since_usec), c->subject[0] ? c->subject : NULL);
+			       supervision_to_realtime(s, c->since_usec), c->subject[0] ? c->subject : NULL);
 	if (s->ops && s->ops->alarm)
 		s->ops->alarm(s, c, s->userdata);
 }
@@ -167,7 +167,7 @@ void fg_supervision_report_restart(struct fg_supervision *s, const char *why)
 }
 
 bool fg_supervision_alarm_active(const struct fg_supervision *s, enum fg_alarm_kind k,
-				const char *subject)
+				 const char *subject)
 {
 	return fg_alarms_alarm_active(s->alarms, k, subject);
 }

@@ -7,7 +7,7 @@
 #include "lib/log.h"
 
 void supervision_audit(struct fg_supervision *s, enum fg_audit_kind k, const char *button,
-		  const char *alert_id, const char *target, uint64_t latency, const char *fmt, ...)
+		       const char *alert_id, const char *target, uint64_t latency, const char *fmt, ...)
 {
 	struct fg_audit_entry e = {
 		.time_usec = fg_now_realtime(),
@@ -45,30 +45,31 @@ void supervision_audit_pipeline_event(struct fg_supervision *s, const struct fg_
 
 	switch (ev->kind) {
 	case FG_PIPELINE_ALERT_OPENED:
-		supervision_audit(s, FG_AUDIT_PRESS, ev->button, a->id, NULL, 0, "On: %s opens alert %s%s",
-		      fg_gesture_to_string(a->gesture), a->id, a->queued ? " (queued in the button)" : "");
+		supervision_audit(s, FG_AUDIT_PRESS, ev->button, a->id, NULL, 0,
+				  "On: %s opens alert %s%s", fg_gesture_to_string(a->gesture), a->id,
+				  a->queued ? " (queued in the button)" : "");
 		break;
 	case FG_PIPELINE_ALERT_CLOSED:
-		supervision_audit(s, FG_AUDIT_CLOSED, ev->button, incident_of(a), NULL, 0, "Off: %s closes it (alert %s)",
-		      fg_gesture_to_string(a->gesture), a->id);
+		supervision_audit(s, FG_AUDIT_CLOSED, ev->button, incident_of(a), NULL, 0,
+				  "Off: %s closes it (alert %s)", fg_gesture_to_string(a->gesture), a->id);
 		break;
 	case FG_PIPELINE_DELIVERED:
 		/* latency: from the press (the button's clock) or the condition to acceptance */
 		supervision_audit(s, FG_AUDIT_DELIVERED, a->button, incident_of(a), ev->target,
-		      real > a->press_usec && a->press_usec ? real - a->press_usec : 0,
-		      "%s%s%s accepted (HTTP %ld), alert %s", a->test ? "test " : "",
-		      a->supervision ? "supervision " : "", fg_alert_state_to_string(a->state),
-		      ev->http_status, a->id);
+				  real > a->press_usec && a->press_usec ? real - a->press_usec : 0,
+				  "%s%s%s accepted (HTTP %ld), alert %s", a->test ? "test " : "",
+				  a->supervision ? "supervision " : "", fg_alert_state_to_string(a->state),
+				  ev->http_status, a->id);
 		break;
 	case FG_PIPELINE_DEAD_LETTER:
 		supervision_audit(s, FG_AUDIT_FAILED, a->button, incident_of(a), ev->target, 0,
-		      "%s refused for good (HTTP %ld), alert %s moved to the dead letters",
-		      fg_alert_state_to_string(a->state), ev->http_status, a->id);
+				  "%s refused for good (HTTP %ld), alert %s moved to the dead letters",
+				  fg_alert_state_to_string(a->state), ev->http_status, a->id);
 		break;
 	case FG_PIPELINE_ALERT_LOST:
 		supervision_audit(s, FG_AUDIT_FAILED, a->button, incident_of(a), ev->target, 0,
-		      "%s LOST: neither disk nor memory could hold alert %s",
-		      fg_alert_state_to_string(a->state), a->id);
+				  "%s LOST: neither disk nor memory could hold alert %s",
+				  fg_alert_state_to_string(a->state), a->id);
 		break;
 	case FG_PIPELINE_FAILING:
 	case FG_PIPELINE_TARGET_UNHEALTHY:
@@ -86,11 +87,11 @@ void fg_supervision_press(struct fg_supervision *s, const char *button, enum fg_
 	if (!incident_id)
 		incident_id = "";
 	supervision_audit(s, FG_AUDIT_PRESS, button, NULL, NULL, 0, "%s: %s%s%s", fg_gesture_to_string(g),
-	      fg_mapping_outcome_to_string(o), incident_id[0] ? ", incident " : "", incident_id);
+			  fg_mapping_outcome_to_string(o), incident_id[0] ? ", incident " : "", incident_id);
 }
 
 void fg_supervision_acknowledge(struct fg_supervision *s, bool silenced, const char *via)
 {
 	supervision_audit(s, FG_AUDIT_ACK, NULL, NULL, NULL, 0, "acknowledged (%s): %s", via,
-	      silenced ? "buzzer silenced" : "nothing was sounding");
+			  silenced ? "buzzer silenced" : "nothing was sounding");
 }

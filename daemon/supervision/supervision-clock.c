@@ -60,7 +60,7 @@ int supervision_clock_init(struct fg_supervision *s, uint64_t now)
 }
 
 void fg_supervision_set_clock_probe(struct fg_supervision *s, int (*probe)(void *userdata),
-				   void *userdata)
+				    void *userdata)
 {
 	s->clock_probe = probe ? probe : adjtimex_probe;
 	s->clock_userdata = userdata;

@@ -198,7 +198,7 @@ int supervision_setup_heartbeat(struct fg_supervision *s)
 }
 
 void fg_supervision_heartbeat_counts(const struct fg_supervision *s, unsigned long *ret_sent,
-				    unsigned long *ret_failed)
+				     unsigned long *ret_failed)
 {
 	*ret_sent = s->hb_sent;
 	*ret_failed = s->hb_failed;

@@ -27,7 +27,7 @@ static int on_test_timer(sd_event_source *src, uint64_t usec, void *userdata)
 }
 
 int fg_supervision_open_test_window(struct fg_supervision *s, uint64_t duration_usec,
-				   const char *button)
+				    const char *button)
 {
 	char d[FG_DURATION_BUF];
 	int r;
@@ -66,7 +66,7 @@ bool fg_supervision_in_test_window(const struct fg_supervision *s, const char *b
 }
 
 bool fg_supervision_test_window(const struct fg_supervision *s, uint64_t *ret_end,
-			       const char **ret_button)
+				const char **ret_button)
 {
 	if (ret_end)
 		*ret_end = s->test_open ? s->test_end : 0;

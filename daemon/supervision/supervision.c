@@ -174,7 +174,7 @@ void fg_supervision_pipeline_event(struct fg_supervision *s, const struct fg_pip
 }
 
 void fg_supervision_test_press(struct fg_supervision *s, const struct fg_button_config *b,
-			      enum fg_gesture g, const char *how)
+			       enum fg_gesture g, const char *how)
 {
 	struct extra *x = supervision_find_extra(s, b->name);
 	uint64_t real = fg_now_realtime();
@@ -341,7 +341,7 @@ int fg_supervision_reload(struct fg_supervision *s, struct fg_config *c)
 }
 
 int fg_supervision_button_info(const struct fg_supervision *s, const char *name,
-			      struct fg_supervision_button *ret)
+			       struct fg_supervision_button *ret)
 {
 	const struct extra *x = supervision_find_extra(s, name);
 

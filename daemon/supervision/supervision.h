@@ -124,7 +124,7 @@ void fg_supervision_press(struct fg_supervision *s, const char *button, enum fg_
  * time, and a test alert (ops->test_alert) to each [health] test_webhook.
  */
 void fg_supervision_test_press(struct fg_supervision *s, const struct fg_button_config *b,
-			      enum fg_gesture g, const char *how);
+			       enum fg_gesture g, const char *how);
 /*
  * The test-press window: while it is open every gesture of @button (NULL or
  * "": of every configured button) is a routine test (fg_supervision_test_press)
@@ -133,14 +133,14 @@ void fg_supervision_test_press(struct fg_supervision *s, const struct fg_button_
  */
 #define FG_SUPERVISION_TEST_WINDOW FG_TEST_WINDOW_DEFAULT_USEC
 int fg_supervision_open_test_window(struct fg_supervision *s, uint64_t duration_usec,
-				   const char *button);
+				    const char *button);
 /* -ENOENT if none is open. */
 int fg_supervision_close_test_window(struct fg_supervision *s);
 /* Whether a gesture of @button now is a test. */
 bool fg_supervision_in_test_window(const struct fg_supervision *s, const char *button);
 /* Open? *ret_end (CLOCK_REALTIME) and *ret_button ("" every button; lives until the next change). */
 bool fg_supervision_test_window(const struct fg_supervision *s, uint64_t *ret_end,
-			       const char **ret_button);
+				const char **ret_button);
 
 /* Local acknowledge; @via: "button", "D-Bus". */
 void fg_supervision_acknowledge(struct fg_supervision *s, bool silenced, const char *via);
@@ -168,9 +168,9 @@ struct fg_supervision_button {
 
 /* -ENOENT for a button that is not configured. */
 int fg_supervision_button_info(const struct fg_supervision *s, const char *name,
-			      struct fg_supervision_button *ret);
+			       struct fg_supervision_button *ret);
 bool fg_supervision_alarm_active(const struct fg_supervision *s, enum fg_alarm_kind k,
-				const char *subject);
+				 const char *subject);
 /* Names of the open alarms ("reception-battery", …), NULL-terminated; caller frees (fg_strv_free). */
 int fg_supervision_alarms(const struct fg_supervision *s, char ***ret);
 
@@ -184,7 +184,7 @@ const char *fg_supervision_audit_dir(const struct fg_supervision *s);
  * 0 not, < 0 unknown. The check runs at once.
  */
 void fg_supervision_set_clock_probe(struct fg_supervision *s, int (*probe)(void *userdata),
-				   void *userdata);
+				    void *userdata);
 /* Heartbeats sent and failed since start. */
 void fg_supervision_heartbeat_counts(const struct fg_supervision *s, unsigned long *ret_sent,
-				    unsigned long *ret_failed);
+				     unsigned long *ret_failed);
