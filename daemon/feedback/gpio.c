@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The lights' adapter: drives a backend (none, log, gpiod) from the feedback
  * core on one timer, and reads the debounced acknowledge button. */
-#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,23 +36,6 @@ struct fg_gpio {
 	fg_gpio_ack_handler_t ack_handler;
 	void *ack_userdata;
 };
-
-bool fg_gpio_line_is_offset(const char *s, unsigned *ret_offset)
-{
-	unsigned long v = 0;
-
-	if (!s || !*s)
-		return false;
-	for (const char *p = s; *p; p++) {
-		if (!isdigit((unsigned char)*p))
-			return false;
-		v = v * 10 + (unsigned long)(*p - '0');
-		if (v > 65535)
-			return false;
-	}
-	*ret_offset = (unsigned)v;
-	return true;
-}
 
 static uint64_t now_usec(const struct fg_gpio *g)
 {
