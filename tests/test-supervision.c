@@ -304,6 +304,41 @@ static void test_reload(void **state)
 	fg_config_unref(c2);
 }
 
+/* Supervision keeps the configuration it was given alive: the caller may drop its own reference. */
+static void test_config_reference(void **state)
+{
+	struct fg_config *pc = load(), *c = load(), *c2 = load_with(true, "low_battery_mv = 2500\n");
+	struct fg_pipeline *p;
+	struct fg_supervision *s;
+	char **alarms = NULL;
+	sd_event *e;
+
+	assert_int_equal(sd_event_new(&e), 0);
+	assert_int_equal(fg_pipeline_new(e, pc, &p), 0);
+	assert_int_equal(fg_supervision_new(e, c, &ops, p, &s), 0);
+	fg_config_unref(c);
+	reading(s, "b0", 2400, 1);
+	reading(s, "b0", 2400, 2);
+	assert_int_equal(fg_supervision_alarms(s, &alarms), 0);
+	assert_int_equal(fg_strv_length(alarms), 1);
+	assert_string_equal(alarms[0], "Reception-battery");
+	fg_strv_free(alarms);
+
+	assert_int_equal(fg_supervision_reload(s, c2), 0);
+	fg_config_unref(c2);
+	assert_int_equal(fg_supervision_open_test_window(s, 0, "b0"), 0);
+	assert_true(fg_supervision_in_test_window(s, "b0"));
+	assert_int_equal(fg_supervision_alarms(s, &alarms), 0);
+	assert_string_equal(alarms[0], "Reception-battery");
+	fg_strv_free(alarms);
+	run_until_empty(e, p);
+
+	fg_supervision_free(s);
+	fg_pipeline_free(p);
+	sd_event_unref(e);
+	fg_config_unref(pc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -311,6 +346,7 @@ int main(void)
 		FG_TEST_SETUP("/supervision/test-window", test_test_window, setup, teardown),
 		FG_TEST_SETUP("/supervision/clock-probe", test_clock_probe, setup, teardown),
 		FG_TEST_SETUP("/supervision/reload", test_reload, setup, teardown),
+		FG_TEST_SETUP("/supervision/config-reference", test_config_reference, setup, teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
