@@ -67,14 +67,16 @@ struct fg_bluez_adv {
 };
 
 /*
- * Callbacks into the owner. They may call back into fg_bluez (connect,
+ * Callbacks into the owner, each given the fg_bluez and, last, the
+ * userdata of fg_bluez_new(). They may call back into fg_bluez (connect,
  * write, disconnect) but must not free it.
  */
 struct fg_bluez_ops {
 	/* The adapter's state changed; @adapter is "hci0" or NULL. */
-	void (*state_changed)(void *userdata, enum fg_bluez_state state, const char *adapter);
+	void (*state_changed)(struct fg_bluez *bz, enum fg_bluez_state state, const char *adapter,
+			      void *userdata);
 	/* A device that looks like a Flic button advertised (or was found). */
-	void (*advertisement)(void *userdata, const struct fg_bluez_adv *adv);
+	void (*advertisement)(struct fg_bluez *bz, const struct fg_bluez_adv *adv, void *userdata);
 	/*
 	 * A link changed. @error is 0 or a negative errno: -ETIMEDOUT connect
 	 * timeout, -ECONNREFUSED connect failed, -ENOENT the Flic service is
@@ -83,38 +85,43 @@ struct fg_bluez_ops {
 	 * or bluetoothd went away, -EIO other BlueZ failures. @mtu is the ATT
 	 * MTU once READY (payload per packet: mtu - 3), else 0.
 	 */
-	void (*link_changed)(void *userdata, const uint8_t address[6], enum fg_bluez_link link,
-			     int error, unsigned mtu);
+	void (*link_changed)(struct fg_bluez *bz, const uint8_t address[6], enum fg_bluez_link link,
+			     int error, unsigned mtu, void *userdata);
 	/*
 	 * BlueZ created or dropped its object for a device that looks like a
 	 * Flic or is watched (fg_bluez_watch): a kept device came back after
 	 * a restart, or a device went away. Only with an object can a device
 	 * be connected.
 	 */
-	void (*device_present)(void *userdata, const uint8_t address[6], bool present);
+	void (*device_present)(struct fg_bluez *bz, const uint8_t address[6], bool present,
+			       void *userdata);
 	/* One notification from the Flic 2 notify characteristic of a READY link. */
-	void (*notification)(void *userdata, const uint8_t address[6], const uint8_t *data, size_t len);
+	void (*notification)(struct fg_bluez *bz, const uint8_t address[6], const uint8_t *data,
+			     size_t len, void *userdata);
 };
 
 /*
- * Start following BlueZ on @bus (attached to @event). @cfg must stay valid
- * until fg_bluez_set_config() is given a new one or fg_bluez_free(); @ops
- * and @userdata must outlive the object. *ret owned by the caller.
+ * Start following BlueZ on @bus (attached to @event), configured by
+ * @config's [bluetooth] section. Takes a reference on @config (dropped by
+ * fg_bluez_set_config() and fg_bluez_free()); @ops and @userdata must
+ * outlive the object. *ret owned by the caller, freed by fg_bluez_free().
  */
-int fg_bluez_new(sd_event *event, sd_bus *bus, const struct fg_bluetooth_config *cfg,
+int fg_bluez_new(sd_event *event, sd_bus *bus, struct fg_config *config,
 		 const struct fg_bluez_ops *ops, void *userdata, struct fg_bluez **ret);
 
 /* Closes every packet channel; links stay up in bluetoothd until it drops them. */
 struct fg_bluez *fg_bluez_free(struct fg_bluez *bz);
 
-/* A reloaded configuration: re-selects the adapter if [bluetooth] adapter changed. */
-int fg_bluez_set_config(struct fg_bluez *bz, const struct fg_bluetooth_config *cfg);
+/*
+ * A reloaded configuration: re-selects the adapter if [bluetooth] adapter
+ * changed. Takes a reference on @config and drops the one on the old.
+ */
+int fg_bluez_set_config(struct fg_bluez *bz, struct fg_config *config);
 
 enum fg_bluez_state fg_bluez_get_state(const struct fg_bluez *bz);
 /* "hci0", or NULL without an adapter. Lives until the next event. */
 const char *fg_bluez_adapter_name(const struct fg_bluez *bz);
 const char *fg_bluez_state_to_string(enum fg_bluez_state s);
-const char *fg_bluez_link_to_string(enum fg_bluez_link l);
 
 /*
  * Ask BlueZ for a link to @address and to set up the packet channel.
@@ -167,9 +174,6 @@ int fg_bluez_watch(struct fg_bluez *bz, const uint8_t address[6], bool on);
  * starts).
  */
 void fg_bluez_rescan(struct fg_bluez *bz);
-
-/* Whether BlueZ currently has a device object for @address. */
-bool fg_bluez_has_device(const struct fg_bluez *bz, const uint8_t address[6]);
 
 /* Counters for status and tests. */
 struct fg_bluez_stats {

@@ -1007,7 +1007,7 @@ static void start_pairing(struct button *b, bool by_window)
 
 /* ---- BlueZ callbacks ----------------------------------------------------------------- */
 
-static void on_radio(void *userdata, enum fg_bluez_state state, const char *adapter)
+static void on_radio(struct fg_bluez *bz, enum fg_bluez_state state, const char *adapter, void *userdata)
 {
 	struct fg_buttons *bs = userdata;
 
@@ -1044,7 +1044,7 @@ static bool refusal_is_news(struct fg_buttons *bs, const uint8_t address[6], uin
 	return true;
 }
 
-static void on_advertisement(void *userdata, const struct fg_bluez_adv *adv)
+static void on_advertisement(struct fg_bluez *bz, const struct fg_bluez_adv *adv, void *userdata)
 {
 	struct fg_buttons *bs = userdata;
 	struct button *b = find_by_address(bs, adv->address);
@@ -1117,8 +1117,8 @@ static void on_advertisement(void *userdata, const struct fg_bluez_adv *adv)
 		report(b);
 }
 
-static void on_link(void *userdata, const uint8_t address[6], enum fg_bluez_link link, int error,
-		    unsigned mtu)
+static void on_link(struct fg_bluez *bz, const uint8_t address[6], enum fg_bluez_link link, int error,
+		    unsigned mtu, void *userdata)
 {
 	struct fg_buttons *bs = userdata;
 	struct button *b = find_by_address(bs, address);
@@ -1249,7 +1249,7 @@ static void on_link(void *userdata, const uint8_t address[6], enum fg_bluez_link
 	}
 }
 
-static void on_device_present(void *userdata, const uint8_t address[6], bool present)
+static void on_device_present(struct fg_bluez *bz, const uint8_t address[6], bool present, void *userdata)
 {
 	struct fg_buttons *bs = userdata;
 	struct button *b = find_by_address(bs, address);
@@ -1261,7 +1261,8 @@ static void on_device_present(void *userdata, const uint8_t address[6], bool pre
 	}
 }
 
-static void on_notification(void *userdata, const uint8_t address[6], const uint8_t *data, size_t len)
+static void on_notification(struct fg_bluez *bz, const uint8_t address[6], const uint8_t *data, size_t len,
+			    void *userdata)
 {
 	struct fg_buttons *bs = userdata;
 	struct button *b = find_by_address(bs, address);
@@ -1662,7 +1663,7 @@ int fg_buttons_new(sd_event *event, sd_bus *bus, const struct fg_config *config,
 	r = sync_config_buttons(bs);
 	if (r < 0)
 		goto failed;
-	r = fg_bluez_new(event, bus, &config->bluetooth, &bluez_ops, bs, &bs->bz);
+	r = fg_bluez_new(event, bus, (struct fg_config *)config, &bluez_ops, bs, &bs->bz);
 	if (r < 0)
 		goto failed;
 	for (struct button *b = bs->buttons; b; b = b->next)
@@ -1736,7 +1737,7 @@ int fg_buttons_set_config(struct fg_buttons *bs, const struct fg_config *config)
 		return r;
 	if (config->bluetooth.pairing == FG_PAIRING_LOCKED && bs->window)
 		window_close(bs, "locked", NULL);
-	return fg_bluez_set_config(bs->bz, &config->bluetooth);
+	return fg_bluez_set_config(bs->bz, (struct fg_config *)config);
 }
 
 /* ---- export and import of pairings ----------------------------------------------------- */
