@@ -46,8 +46,8 @@ struct fg_manager {
 
 	int exit_code;
 
-	/* supervision: health, audit trail, heartbeat (io/supervisor.h) */
-	struct fg_supervisor *supervisor;
+	/* supervision: alarms, audit trail, heartbeat (supervision/supervision.h) */
+	struct fg_supervision *supervision;
 	char *running_marker;		/* <state_dir>/running while the loop runs */
 	char restart_reason[160];	/* "" or why the last run ended badly */
 };

@@ -2,14 +2,14 @@
 /*
  * The control API's supervision calls (daemon/control/api.h): test-press
  * window, the audit trail export, the supervision properties of the
- * Gateway and of each button. Everything comes from m->supervisor.
+ * Gateway and of each button. Everything comes from m->supervision.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "supervision/audit.h"
-#include "supervision/supervisor.h"
+#include "supervision/supervision.h"
 #include "lib/log.h"
 #include "manager-private.h"
 
@@ -22,14 +22,14 @@ static void api_get_supervision(struct fg_api_supervision *ret, void *userdata)
 	char **alarms = NULL;
 
 	*ret = (struct fg_api_supervision){ .test_window_button = "" };
-	if (!m->supervisor)
+	if (!m->supervision)
 		return;
-	ret->test_window_open = fg_supervisor_test_window(m->supervisor, &end, &button);
+	ret->test_window_open = fg_supervision_test_window(m->supervision, &end, &button);
 	ret->test_window_end_usec = end;
 	ret->test_window_button = button;
-	if (fg_supervisor_alarms(m->supervisor, &alarms) >= 0)
+	if (fg_supervision_alarms(m->supervision, &alarms) >= 0)
 		ret->alarms = alarms;
-	fg_supervisor_heartbeat_counts(m->supervisor, &sent, &failed);
+	fg_supervision_heartbeat_counts(m->supervision, &sent, &failed);
 	ret->heartbeats_sent = sent;
 	ret->heartbeats_failed = failed;
 }
@@ -38,12 +38,12 @@ static int api_button_supervision(const char *id,
 				  struct fg_api_button_supervision *ret, void *userdata)
 {
 	struct fg_manager *m = userdata;
-	struct fg_supervisor_button b;
+	struct fg_supervision_button b;
 	int r;
 
-	if (!m->supervisor)
+	if (!m->supervision)
 		return -ENOENT;
-	r = fg_supervisor_button_info(m->supervisor, id, &b);
+	r = fg_supervision_button_info(m->supervision, id, &b);
 	if (r < 0)
 		return r;
 	*ret = (struct fg_api_button_supervision){
@@ -63,7 +63,7 @@ static int api_open_test_window(uint64_t timeout_usec, const char *button_id,
 	struct fg_manager *m = userdata;
 	int r;
 
-	r = fg_supervisor_open_test_window(m->supervisor, timeout_usec, button_id);
+	r = fg_supervision_open_test_window(m->supervision, timeout_usec, button_id);
 	if (r == -ENOENT)
 		return fg_api_error_set(err, FG_API_ERR_UNKNOWN_BUTTON,
 					"Only buttons listed in %s are supervised", m->config->path);
@@ -76,7 +76,7 @@ static int api_open_test_window(uint64_t timeout_usec, const char *button_id,
 static int api_close_test_window(struct fg_api_error *err, void *userdata)
 {
 	struct fg_manager *m = userdata;
-	int r = fg_supervisor_close_test_window(m->supervisor);
+	int r = fg_supervision_close_test_window(m->supervision);
 
 	if (r == -ENOENT)
 		return fg_api_error_set(err, FG_API_ERR_FAILED, "No test window is open");
@@ -107,7 +107,7 @@ static int export_one(const struct fg_audit_entry *e, uint64_t since_press_usec,
 
 /*
  * Reads the files on the loop: bounded by the trail's own bound (10 MiB,
- * see io/supervisor.c) and done on an operator's request only.
+ * see supervision/supervision.c) and done on an operator's request only.
  */
 static int api_export_audit(uint64_t since_usec, uint64_t until_usec,
 			    int (*cb)(const struct fg_api_audit_record *r, void *cb_userdata),
@@ -117,7 +117,7 @@ static int api_export_audit(uint64_t since_usec, uint64_t until_usec,
 	struct export x = { cb, cb_userdata };
 	int r;
 
-	r = fg_audit_read(fg_supervisor_audit_dir(m->supervisor), since_usec, until_usec, export_one,
+	r = fg_audit_read(fg_supervision_audit_dir(m->supervision), since_usec, until_usec, export_one,
 			  &x, ret_skipped);
 	if (r < 0 && r != -ENOBUFS)
 		log_error_errno(r, "Failed to read the audit trail: %m");
@@ -135,6 +135,6 @@ void manager_supervision_api(struct fg_api_provider *p)
 
 void manager_supervision_ack(struct fg_manager *m, bool silenced, const char *via)
 {
-	if (m->supervisor)
-		fg_supervisor_acknowledge(m->supervisor, silenced, via);
+	if (m->supervision)
+		fg_supervision_acknowledge(m->supervision, silenced, via);
 }

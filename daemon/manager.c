@@ -20,7 +20,7 @@
 #include "radio/buttons.h"
 #include "feedback/gpio.h"
 #include "delivery/pipeline.h"
-#include "supervision/supervisor.h"
+#include "supervision/supervision.h"
 #include "lib/fileio.h"
 #include "lib/log.h"
 #include "lib/strv.h"
@@ -45,85 +45,60 @@ static void on_local_ack(struct fg_gpio *g, bool silenced, void *userdata)
 	manager_supervision_ack(m, silenced, "button");
 }
 
-/* The lights show what the alert pipeline knows about targets. */
-static void sync_target_conditions(struct fg_manager *m)
-{
-	bool unhealthy = false;
+/* ---- feedback: what happened; the lights decide (feedback/feedback.h) ---- */
 
+/* The facts an event for the lights carries: targets, spool, dead letters. */
+static void feedback_facts(struct fg_manager *m, struct fg_feedback_event *ev)
+{
+	if (!m->pipeline)
+		return;
 	for (size_t i = 0; i < fg_pipeline_n_targets(m->pipeline); i++) {
 		struct fg_target_status ts;
 
 		fg_pipeline_target_status(m->pipeline, i, &ts);
-		unhealthy = unhealthy || ts.health == FG_TARGET_UNHEALTHY;
+		ev->targets_refusing = ev->targets_refusing || ts.health == FG_TARGET_UNHEALTHY;
 	}
-	/*
-	 * FG_COND_TARGETS_FAILING is the supervisor's: every target failing
-	 * for [health] targets_failing_after (the fallback alarm). One target
-	 * retrying shows on the alert LED of the alerts it holds.
-	 */
-	/* a target refusing our key or URL is a configuration fault */
-	fg_gpio_set_condition(m->gpio, FG_COND_CONFIG_FAULT, unhealthy);
+	ev->spool_alarm = fg_pipeline_spool_alarm(m->pipeline) || fg_pipeline_lost_count(m->pipeline) > 0;
+	ev->dead_letters = fg_pipeline_dead_count(m->pipeline) > 0;
 }
 
-
-/* Spool full: the pipeline's own alarm, a lost alert, or [health] spool_alarm. */
-static void sync_spool_condition(struct fg_manager *m)
+static void feedback_event(struct fg_manager *m, struct fg_feedback_event *ev)
 {
-	bool on = fg_pipeline_spool_alarm(m->pipeline) || fg_pipeline_lost_count(m->pipeline) > 0 ||
-		  (m->supervisor && fg_supervisor_alarm_active(m->supervisor, FG_HEALTH_SPOOL_HIGH, NULL));
-
-	if (m->gpio)
-		fg_gpio_set_condition(m->gpio, FG_COND_SPOOL_FULL, on);
+	if (!m->gpio)
+		return;
+	feedback_facts(m, ev);
+	(void)fg_gpio_event(m->gpio, ev);
 }
+
+static const enum fg_feedback_event_kind feedback_kind[_FG_PIPELINE_EVENT_MAX] = {
+	[FG_PIPELINE_ALERT_OPENED] = FG_FB_EVENT_ALERT_OPENED,
+	[FG_PIPELINE_ALERT_CLOSED] = FG_FB_EVENT_ALERT_CLOSED,
+	[FG_PIPELINE_DELIVERED] = FG_FB_EVENT_DELIVERED,
+	[FG_PIPELINE_FAILING] = FG_FB_EVENT_FAILING,
+	[FG_PIPELINE_TARGET_UNHEALTHY] = FG_FB_EVENT_TARGETS,
+	[FG_PIPELINE_TARGET_HEALTHY] = FG_FB_EVENT_TARGETS,
+	[FG_PIPELINE_DEAD_LETTER] = FG_FB_EVENT_DEAD_LETTER,
+	[FG_PIPELINE_SPOOL_FULL] = FG_FB_EVENT_SPOOL,
+	[FG_PIPELINE_SPOOL_OK] = FG_FB_EVENT_SPOOL,
+	[FG_PIPELINE_ALERT_LOST] = FG_FB_EVENT_SPOOL,
+};
 
 static void on_pipeline_event(struct fg_pipeline *p, const struct fg_pipeline_event *ev,
 			      void *userdata)
 {
 	struct fg_manager *m = userdata;
-	bool on = ev->alert && ev->alert->state == FG_ALERT_ON && !ev->alert->test &&
-		  !ev->alert->supervision;
+	struct fg_feedback_event fe = {
+		.kind = feedback_kind[ev->kind],
+		.button = ev->button,
+		.alert_on = ev->alert && ev->alert->state == FG_ALERT_ON,
+		.alert_test = ev->alert && ev->alert->test,
+		.alert_supervision = ev->alert && ev->alert->supervision,
+	};
 
 	manager_api_pipeline_event(m, ev);
-	if (m->supervisor)
-		fg_supervisor_pipeline_event(m->supervisor, ev);
-	if (!m->gpio)
-		return;
-	switch (ev->kind) {
-	case FG_PIPELINE_ALERT_OPENED:
-		fg_gpio_alert_opened(m->gpio, ev->button);
-		break;
-	case FG_PIPELINE_ALERT_CLOSED:
-		fg_gpio_alert_closed(m->gpio, ev->button);
-		break;
-	case FG_PIPELINE_DELIVERED:
-		/* -ENOENT when the alert was closed meanwhile: nothing to show */
-		if (on)
-			(void)fg_gpio_alert_delivery(m->gpio, ev->button, FG_DELIVERY_DELIVERED);
-		sync_target_conditions(m);
-		break;
-	case FG_PIPELINE_FAILING:
-		if (on)
-			(void)fg_gpio_alert_delivery(m->gpio, ev->button, FG_DELIVERY_FAILING);
-		sync_target_conditions(m);
-		break;
-	case FG_PIPELINE_TARGET_UNHEALTHY:
-	case FG_PIPELINE_TARGET_HEALTHY:
-		sync_target_conditions(m);
-		break;
-	case FG_PIPELINE_DEAD_LETTER:
-		if (on)
-			(void)fg_gpio_alert_delivery(m->gpio, ev->button, FG_DELIVERY_GAVE_UP);
-		fg_gpio_set_condition(m->gpio, FG_COND_DEAD_LETTER, true);
-		break;
-	case FG_PIPELINE_SPOOL_FULL:
-	case FG_PIPELINE_ALERT_LOST:
-	case FG_PIPELINE_SPOOL_OK:
-		/* a lost alert keeps the alarm on until someone restarts us */
-		sync_spool_condition(m);
-		break;
-	case _FG_PIPELINE_EVENT_MAX:
-		break;
-	}
+	if (m->supervision)
+		fg_supervision_pipeline_event(m->supervision, ev);
+	feedback_event(m, &fe);
 }
 
 /* What was true before a restart: open alerts, dead letters, a full spool. */
@@ -131,17 +106,15 @@ static void show_pipeline_state(struct fg_manager *m)
 {
 	const struct fg_mapping *map = fg_pipeline_mapping(m->pipeline);
 
-	if (!m->gpio)
-		return;
 	for (size_t i = 0; i < fg_mapping_n_buttons(map); i++) {
 		struct fg_button_alert_state st;
 
 		fg_mapping_get(map, i, &st);
 		if (st.open)
-			fg_gpio_alert_opened(m->gpio, st.button);
+			feedback_event(m, &(struct fg_feedback_event){ .kind = FG_FB_EVENT_ALERT_OPENED,
+								       .button = st.button });
 	}
-	fg_gpio_set_condition(m->gpio, FG_COND_DEAD_LETTER, fg_pipeline_dead_count(m->pipeline) > 0);
-	sync_spool_condition(m);
+	feedback_event(m, &(struct fg_feedback_event){ .kind = FG_FB_EVENT_RESTORED });
 }
 
 static void notify_status(struct fg_manager *m)
@@ -156,26 +129,44 @@ static void notify_status(struct fg_manager *m)
 			   fg_bluez_state_to_string(st));
 }
 
+/* The open incident of @button ("" none), for the audit trail. */
+static const char *button_incident(struct fg_manager *m, const char *button,
+				   char ret[static FG_ALERT_ID_MAX])
+{
+	const struct fg_mapping *map = fg_pipeline_mapping(m->pipeline);
+	struct fg_button_alert_state st;
+
+	ret[0] = '\0';
+	for (size_t i = 0; i < fg_mapping_n_buttons(map); i++) {
+		fg_mapping_get(map, i, &st);
+		if (strcmp(st.button, button) == 0) {
+			snprintf(ret, FG_ALERT_ID_MAX, "%s", st.incident_id);
+			break;
+		}
+	}
+	return ret;
+}
+
 /* A verified, de-duplicated button event: the LEDs chirp, the pipeline spools it. */
 static int on_button_event(struct fg_buttons *bs, const struct fg_button_config *b, const struct fg_button_event *ev,
 			   void *userdata)
 {
 	struct fg_manager *m = userdata;
-
+	char incident[FG_ALERT_ID_MAX];
 	enum fg_mapping_outcome o;
 	int r;
 
-	/* one chirp per physical press, not one per event it produces */
-	if (m->gpio && ev->gesture == FG_GESTURE_DOWN && !ev->queued)
-		fg_gpio_press(m->gpio);
+	feedback_event(m, &(struct fg_feedback_event){ .kind = FG_FB_EVENT_GESTURE,
+						       .down = ev->gesture == FG_GESTURE_DOWN,
+						       .queued = ev->queued });
 	/*
 	 * In a test-press window every gesture the button maps is a routine
 	 * test: recorded, nobody paged. Unmapped ones (down, up, …) are
 	 * nothing, as always.
 	 */
-	if (fg_supervisor_in_test_window(m->supervisor, b->name)) {
+	if (fg_supervision_in_test_window(m->supervision, b->name)) {
 		if ((b->on | b->off | b->test) & FG_GESTURE_BIT(ev->gesture))
-			fg_supervisor_test_press(m->supervisor, b, ev->gesture, "test window");
+			fg_supervision_test_press(m->supervision, b, ev->gesture, "test window");
 		return 0;
 	}
 	r = fg_pipeline_button_event(m->pipeline, b, ev, &o);
@@ -183,13 +174,14 @@ static int on_button_event(struct fg_buttons *bs, const struct fg_button_config 
 		return r;
 	switch (o) {
 	case FG_MAPPING_TEST:
-		fg_supervisor_test_press(m->supervisor, b, ev->gesture, "test gesture");
+		fg_supervision_test_press(m->supervision, b, ev->gesture, "test gesture");
 		fg_api_button_changed(m->api, b->name);
 		break;
 	case FG_MAPPING_APPEND:
 	case FG_MAPPING_SUPPRESSED:
 	case FG_MAPPING_CLOSE_IDLE:
-		fg_supervisor_press(m->supervisor, b->name, ev->gesture, o);
+		fg_supervision_press(m->supervision, b->name, ev->gesture, o,
+				     button_incident(m, b->name, incident));
 		break;
 	case FG_MAPPING_OPEN:
 	case FG_MAPPING_CLOSE:
@@ -208,9 +200,9 @@ static void on_radio_changed(struct fg_buttons *bs, enum fg_bluez_state state, c
 {
 	struct fg_manager *m = userdata;
 
-	if (m->gpio)
-		fg_gpio_set_condition(m->gpio, FG_COND_NO_ADAPTER, state != FG_BLUEZ_READY);
-	fg_supervisor_radio_ready(m->supervisor, state == FG_BLUEZ_READY);
+	feedback_event(m, &(struct fg_feedback_event){ .kind = FG_FB_EVENT_RADIO,
+						       .on = state == FG_BLUEZ_READY });
+	fg_supervision_radio_ready(m->supervision, state == FG_BLUEZ_READY);
 	notify_status(m);
 	fg_api_gateway_changed(m->api);
 }
@@ -227,7 +219,7 @@ static void on_button_changed(struct fg_buttons *bs, const struct fg_button_stat
 {
 	struct fg_manager *m = userdata;
 
-	fg_supervisor_button_status(m->supervisor, st);
+	fg_supervision_button_status(m->supervision, st);
 	/* the Button object's properties (Connected, LastEvent, RSSI, ...) */
 	manager_api_button_changed(m, st);
 }
@@ -241,12 +233,12 @@ static const struct fg_buttons_ops buttons_ops = {
 
 /* ---- supervision ------------------------------------------------------ */
 
-static void sup_radio(void *userdata, struct fg_supervisor_radio *ret)
+static void sup_radio(struct fg_supervision *s, struct fg_supervision_radio *ret, void *userdata)
 {
 	struct fg_manager *m = userdata;
 	struct fg_buttons_stats st = { 0 };
 
-	*ret = (struct fg_supervisor_radio){
+	*ret = (struct fg_supervision_radio){
 		.adapter = "",
 		.state = fg_bluez_state_to_string(FG_BLUEZ_NO_SERVICE),
 	};
@@ -259,26 +251,92 @@ static void sup_radio(void *userdata, struct fg_supervisor_radio *ret)
 	ret->ready = st.ready;
 }
 
-static void sup_alarm(void *userdata, const struct fg_health_change *c)
+static void sup_delivery(struct fg_supervision *s, struct fg_supervision_delivery *ret,
+			 void *userdata)
 {
 	struct fg_manager *m = userdata;
 
-	if (c->kind == FG_HEALTH_SPOOL_HIGH)
-		sync_spool_condition(m);
+	*ret = (struct fg_supervision_delivery){
+		.spool_depth = fg_pipeline_spool_depth(m->pipeline),
+		.spool_alarm = fg_pipeline_spool_alarm(m->pipeline),
+		.dead_letters = fg_pipeline_dead_count(m->pipeline),
+		.n_targets = fg_pipeline_n_targets(m->pipeline),
+	};
+}
+
+static void sup_target(struct fg_supervision *s, size_t i, struct fg_target_status *ret,
+		       void *userdata)
+{
+	struct fg_manager *m = userdata;
+
+	fg_pipeline_target_status(m->pipeline, i, ret);
+}
+
+static int sup_open_alerts(struct fg_supervision *s, char ***ret, void *userdata)
+{
+	struct fg_manager *m = userdata;
+	const struct fg_mapping *map = fg_pipeline_mapping(m->pipeline);
+	char **l = NULL;
+	int r = 0;
+
+	for (size_t i = 0; r >= 0 && i < fg_mapping_n_buttons(map); i++) {
+		struct fg_button_alert_state st;
+
+		fg_mapping_get(map, i, &st);
+		if (st.open)
+			r = fg_strv_push(&l, st.button);
+	}
+	if (r < 0) {
+		fg_strv_free(l);
+		return r;
+	}
+	*ret = l;
+	return 0;
+}
+
+static int sup_send_alert(struct fg_supervision *s, const struct fg_supervision_alert *a,
+			  char ret_id[FG_ALERT_ID_MAX], void *userdata)
+{
+	struct fg_manager *m = userdata;
+
+	return fg_pipeline_supervision_alert(m->pipeline, a, ret_id);
+}
+
+static int sup_test_alert(struct fg_supervision *s, const char *button, const char *target,
+			  void *userdata)
+{
+	struct fg_manager *m = userdata;
+
+	return fg_pipeline_test_alert(m->pipeline, button, target);
+}
+
+/* An alarm opened or closed: the lights and the control API hear of it. */
+static void sup_alarm(struct fg_supervision *s, const struct fg_alarm_change *c, void *userdata)
+{
+	struct fg_manager *m = userdata;
+
+	feedback_event(m, &(struct fg_feedback_event){ .kind = FG_FB_EVENT_ALARM, .alarm = c->kind,
+						       .button = c->subject[0] ? c->subject : NULL,
+						       .on = c->raised });
 	if (c->subject[0])
 		fg_api_button_changed(m->api, c->subject);
 	fg_api_gateway_changed(m->api);
 }
 
-static void sup_test_window(void *userdata, bool open)
+static void sup_test_window(struct fg_supervision *s, bool open, void *userdata)
 {
 	struct fg_manager *m = userdata;
 
 	fg_api_gateway_changed(m->api);
 }
 
-static const struct fg_supervisor_ops supervisor_ops = {
+static const struct fg_supervision_ops supervision_ops = {
 	.radio = sup_radio,
+	.delivery = sup_delivery,
+	.target = sup_target,
+	.open_alerts = sup_open_alerts,
+	.send_alert = sup_send_alert,
+	.test_alert = sup_test_alert,
 	.alarm = sup_alarm,
 	.test_window = sup_test_window,
 };
@@ -382,12 +440,11 @@ static int manager_reload(struct fg_manager *m, struct fg_api_error *err)
 		sd_notify(false, "READY=1\nSTATUS=Reload failed; running with the previous configuration");
 		return r;
 	}
-	if (m->gpio)
-		sync_target_conditions(m);
+	feedback_event(m, &(struct fg_feedback_event){ .kind = FG_FB_EVENT_TARGETS });
 	if (m->buttons)
 		(void)fg_buttons_set_config(m->buttons, c);
-	if (m->supervisor)
-		(void)fg_supervisor_reload(m->supervisor, c);
+	if (m->supervision)
+		(void)fg_supervision_reload(m->supervision, c);
 	fg_config_unref(m->config);
 	m->config = c;
 	apply_log_level(m);
@@ -583,8 +640,7 @@ int fg_manager_new(const struct fg_manager_options *opts, struct fg_config *conf
 		goto failed;
 	}
 	read_running_marker(m);
-	r = fg_supervisor_new(m->event, m->config, m->pipeline, m->gpio, &supervisor_ops, m,
-			      &m->supervisor);
+	r = fg_supervision_new(m->event, m->config, &supervision_ops, m, &m->supervision);
 	if (r < 0) {
 		log_error_errno(r, "Failed to start supervision: %m");
 		goto failed;
@@ -619,10 +675,9 @@ int fg_manager_run(struct fg_manager *m)
 {
 	int r;
 
-	if (m->gpio)
-		fg_gpio_set_condition(m->gpio, FG_COND_STARTING, false);
+	feedback_event(m, &(struct fg_feedback_event){ .kind = FG_FB_EVENT_STARTED });
 	if (m->restart_reason[0])
-		fg_supervisor_report_restart(m->supervisor, m->restart_reason);
+		fg_supervision_report_restart(m->supervision, m->restart_reason);
 	r = write_running_marker(m);
 	if (r < 0)
 		log_warning_errno(r, "Failed to write %s; an abnormal end will go unreported: %m",
@@ -650,7 +705,7 @@ struct fg_manager *fg_manager_free(struct fg_manager *m)
 	/* subsystems go first: they hold sources on the loop and the bus */
 	m->api = fg_api_free(m->api);
 	m->buttons = fg_buttons_free(m->buttons);
-	m->supervisor = fg_supervisor_free(m->supervisor);
+	m->supervision = fg_supervision_free(m->supervision);
 	m->pipeline = fg_pipeline_free(m->pipeline);
 	m->gpio = fg_gpio_free(m->gpio);
 	m->bus = sd_bus_flush_close_unref(m->bus);

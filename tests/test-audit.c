@@ -195,9 +195,9 @@ static void test_callback_stops(void **state)
 
 static void test_csv(void **state)
 {
+	struct fg_strbuf sb = {};
+	struct fg_strbuf *f = &sb;
 	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
 
 	fg_audit_csv_header(f);
 	fg_audit_csv_line(f, &(struct fg_audit_entry){
@@ -206,7 +206,7 @@ static void test_csv(void **state)
 		.detail = "said \"ok\", twice\nreally" }, 2500000);
 	fg_audit_csv_line(f, &(struct fg_audit_entry){
 		.time_usec = T0, .kind = FG_AUDIT_PRESS, .button = "b" }, 0);
-	fclose(f);
+	assert_int_equal(fg_strbuf_steal(f, &buf, NULL), 0);
 	assert_string_equal(buf,
 		"time,event,button,alert_id,target,latency_ms,since_press_s,detail\r\n"
 		"2026-11-24T15:47:40.123Z,delivered,bed-12,A1,alertops,1.5,2.500,\"said \"\"ok\"\", twice\nreally\"\r\n"
@@ -216,10 +216,47 @@ static void test_csv(void **state)
 		assert_int_equal(fg_audit_kind_from_string(fg_audit_kind_to_string(k)), k);
 }
 
+/* The line format alone: escapes survive, a long detail is cut but the line stays whole. */
+static void test_record_line(void **state)
+{
+	char line[FG_AUDIT_LINE_MAX], big[6000];
+	struct fg_audit_entry e;
+	int n;
+
+	n = fg_audit_record_format(&(struct fg_audit_entry){
+		.time_usec = T0, .kind = FG_AUDIT_ACK, .button = "a\tb\\c",
+		.detail = "two\nlines" }, line);
+	assert_int_equal(n, (int)strlen(line));
+	assert_string_equal(line, "a1\t1795535260000000\tack\ta\\tb\\\\c\t-\t-\t0\ttwo\\nlines\n");
+	line[n - 1] = '\0';
+	assert_int_equal(fg_audit_record_parse(line, &e), 0);
+	assert_int_equal(e.kind, FG_AUDIT_ACK);
+	assert_int_equal(e.time_usec, T0);
+	assert_string_equal(e.button, "a\tb\\c");
+	assert_string_equal(e.alert_id, "");
+	assert_string_equal(e.detail, "two\nlines");
+
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	n = fg_audit_record_format(&(struct fg_audit_entry){ .kind = FG_AUDIT_TEST, .detail = big }, line);
+	assert_true(n > 0 && n < FG_AUDIT_LINE_MAX);
+	assert_int_equal(line[n - 1], '\n');
+	assert_int_equal(fg_audit_record_format(&(struct fg_audit_entry){ .kind = _FG_AUDIT_KIND_MAX }, line),
+			 -EINVAL);
+
+	strcpy(line, "a2\t1\tack\t-\t-\t-\t0\t-");
+	assert_int_equal(fg_audit_record_parse(line, &e), -EBADMSG);
+	strcpy(line, "a1\t1\tnope\t-\t-\t-\t0\t-");
+	assert_int_equal(fg_audit_record_parse(line, &e), -EBADMSG);
+	strcpy(line, "a1\t1\tack\t-\t-\t-\t0");
+	assert_int_equal(fg_audit_record_parse(line, &e), -EBADMSG);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		FG_TEST("/audit/append-read-round-trip", test_round_trip),
+		FG_TEST("/audit/record/line-format", test_record_line),
 		FG_TEST("/audit/rotation-is-bounded", test_rotation_bounded),
 		FG_TEST("/audit/damaged-and-torn-lines-skipped", test_damaged_lines_skipped),
 		FG_TEST("/audit/callback-stops-walk", test_callback_stops),

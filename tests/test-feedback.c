@@ -841,6 +841,180 @@ static void test_config_keys(void **state)
 	}
 }
 
+/* ---- events: which light each thing that happens raises ---------------------- */
+
+static int event(struct fg_feedback *fb, struct fg_feedback_event ev, uint64_t now)
+{
+	return fg_feedback_event(fb, &ev, now);
+}
+
+static void test_event_alarms(void **state)
+{
+	struct fg_feedback *fb = new_fb(NULL, NULL);
+
+	/* a button's battery and not-seen alarms are per button */
+	assert_int_equal(event(fb, (struct fg_feedback_event){ .kind = FG_FB_EVENT_ALARM,
+		.alarm = FG_ALARM_BATTERY_LOW, .button = "b0", .on = true }, 1 * S), 0);
+	assert_true(fg_feedback_condition_is_set(fb, FG_COND_LOW_BATTERY));
+	assert_shows(fb, 1 * S, FG_FB_LOW_BATTERY, NONE, NONE);
+	assert_int_equal(event(fb, (struct fg_feedback_event){ .kind = FG_FB_EVENT_ALARM,
+		.alarm = FG_ALARM_BUTTON_OFFLINE, .button = "b1", .on = true }, 2 * S), 0);
+	assert_shows(fb, 2 * S, FG_FB_NOT_SEEN, NONE, NONE);
+	assert_int_equal(event(fb, (struct fg_feedback_event){ .kind = FG_FB_EVENT_ALARM,
+		.alarm = FG_ALARM_BUTTON_OFFLINE, .button = "b1", .on = false }, 3 * S), 0);
+	assert_false(fg_feedback_condition_is_set(fb, FG_COND_NOT_SEEN));
+	assert_shows(fb, 3 * S, FG_FB_LOW_BATTERY, NONE, NONE);
+	assert_int_equal(event(fb, (struct fg_feedback_event){ .kind = FG_FB_EVENT_ALARM,
+		.alarm = FG_ALARM_BATTERY_LOW, .button = "b0", .on = false }, 4 * S), 0);
+	assert_shows(fb, 4 * S, FG_FB_IDLE, NONE, NONE);
+
+	/* every target failing: the fallback alarm, on the buzzer too */
+	assert_int_equal(event(fb, (struct fg_feedback_event){ .kind = FG_FB_EVENT_ALARM,
+		.alarm = FG_ALARM_TARGETS_FAILING, .on = true }, 5 * S), 0);
+	assert_shows(fb, 5 * S, FG_FB_TARGETS_FAILING, NONE, FG_FB_TARGETS_FAILING);
+	assert_int_equal(event(fb, (struct fg_feedback_event){ .kind = FG_FB_EVENT_ALARM,
+		.alarm = FG_ALARM_TARGETS_FAILING, .on = false }, 6 * S), 0);
+
+	/* Bluetooth gone and the clock have no light of their own */
+	assert_int_equal(event(fb, (struct fg_feedback_event){ .kind = FG_FB_EVENT_ALARM,
+		.alarm = FG_ALARM_BLUETOOTH_GONE, .on = true }, 7 * S), 0);
+	assert_int_equal(event(fb, (struct fg_feedback_event){ .kind = FG_FB_EVENT_ALARM,
+		.alarm = FG_ALARM_CLOCK_UNSYNCED, .on = true }, 7 * S), 0);
+	assert_shows(fb, 7 * S, FG_FB_IDLE, NONE, NONE);
+	assert_int_equal(event(fb, (struct fg_feedback_event){ .kind = FG_FB_EVENT_ALARM,
+		.alarm = _FG_ALARM_KIND_MAX, .on = true }, 7 * S), -EINVAL);
+	assert_int_equal(event(fb, (struct fg_feedback_event){ .kind = _FG_FB_EVENT_MAX }, 7 * S), -EINVAL);
+	fg_feedback_free(fb);
+}
+
+/* Spool full is on while any of its sources is: the spool's alarm or a lost alert, or supervision's. */
+static void test_event_spool_sources(void **state)
+{
+	struct fg_feedback *fb = new_fb(NULL, NULL);
+
+	assert_int_equal(event(fb, (struct fg_feedback_event){ .kind = FG_FB_EVENT_SPOOL,
+		.spool_alarm = true }, 1 * S), 0);
+	assert_shows(fb, 1 * S, FG_FB_SPOOL_FULL, NONE, NONE);
+	assert_int_equal(event(fb, (struct fg_feedback_event){ .kind = FG_FB_EVENT_ALARM,
+		.alarm = FG_ALARM_SPOOL_HIGH, .on = true, .spool_alarm = true }, 2 * S), 0);
+	/* the pipeline's alarm ends; supervision's keeps the light, from its first time */
+	assert_int_equal(event(fb, (struct fg_feedback_event){ .kind = FG_FB_EVENT_SPOOL }, 3 * S), 0);
+	assert_shows(fb, 3 * S, FG_FB_SPOOL_FULL, NONE, NONE);
+	assert_int_equal(out_at(fb, 3 * S, STATUS).start_usec, 1 * S);
+	assert_int_equal(event(fb, (struct fg_feedback_event){ .kind = FG_FB_EVENT_ALARM,
+		.alarm = FG_ALARM_SPOOL_HIGH, .on = false }, 4 * S), 0);
+	assert_shows(fb, 4 * S, FG_FB_IDLE, NONE, NONE);
+
+	/* supervision's alarm alone, and the spool's state read with it */
+	assert_int_equal(event(fb, (struct fg_feedback_event){ .kind = FG_FB_EVENT_ALARM,
+		.alarm = FG_ALARM_SPOOL_HIGH, .on = true }, 5 * S), 0);
+	assert_shows(fb, 5 * S, FG_FB_SPOOL_FULL, NONE, NONE);
+	assert_int_equal(event(fb, (struct fg_feedback_event){ .kind = FG_FB_EVENT_ALARM,
+		.alarm = FG_ALARM_SPOOL_HIGH, .on = false, .spool_alarm = true }, 6 * S), 0);
+	assert_shows(fb, 6 * S, FG_FB_SPOOL_FULL, NONE, NONE);
+	fg_feedback_free(fb);
+}
+
+/* Only a button's own On moves its alert LED; a dead letter always raises its condition. */
+static void test_event_delivery(void **state)
+{
+	struct fg_feedback *fb = new_fb(NULL, NULL);
+	const uint64_t t = 10 * S;
+
+	assert_int_equal(event(fb, (struct fg_feedback_event){ .kind = FG_FB_EVENT_ALERT_OPENED,
+		.button = "bed-1" }, t), 0);
+	assert_shows(fb, t, FG_FB_IDLE, FG_FB_OPEN, NONE);
+	/* a test alert, a supervision alert and an Off of the same button change nothing */
+	assert_int_equal(event(fb, (struct fg_feedback_event){ .kind = FG_FB_EVENT_DELIVERED,
+		.button = "bed-1", .alert_on = true, .alert_test = true }, t + 1 * S), 0);
+	assert_int_equal(event(fb, (struct fg_feedback_event){ .kind = FG_FB_EVENT_DELIVERED,
+		.button = "bed-1", .alert_on = true, .alert_supervision = true }, t + 1 * S), 0);
+	assert_int_equal(event(fb, (struct fg_feedback_event){ .kind = FG_FB_EVENT_FAILING,
+		.button = "bed-1" }, t + 1 * S), 0);
+	assert_shows(fb, t + 1 * S, FG_FB_IDLE, FG_FB_OPEN, NONE);
+	/* the On itself */
+	assert_int_equal(event(fb, (struct fg_feedback_event){ .kind = FG_FB_EVENT_FAILING,
+		.button = "bed-1", .alert_on = true }, t + 2 * S), 0);
+	assert_shows(fb, t + 2 * S, FG_FB_IDLE, FG_FB_FAILING, NONE);
+	assert_int_equal(event(fb, (struct fg_feedback_event){ .kind = FG_FB_EVENT_DELIVERED,
+		.button = "bed-1", .alert_on = true }, t + 3 * S), 0);
+	assert_shows(fb, t + 3 * S, FG_FB_IDLE, FG_FB_DELIVERED, NONE);
+	/* a test alert refused for good: the dead letters show, the alert LED does not move */
+	assert_int_equal(event(fb, (struct fg_feedback_event){ .kind = FG_FB_EVENT_DEAD_LETTER,
+		.button = "bed-1", .alert_on = true, .alert_test = true }, t + 4 * S), 0);
+	assert_shows(fb, t + 4 * S, FG_FB_DEAD_LETTER, FG_FB_DELIVERED, NONE);
+	assert_int_equal(event(fb, (struct fg_feedback_event){ .kind = FG_FB_EVENT_DEAD_LETTER,
+		.button = "bed-1", .alert_on = true }, t + 5 * S), 0);
+	assert_shows(fb, t + 5 * S, FG_FB_DEAD_LETTER, FG_FB_UNDELIVERABLE, NONE);
+	/* closed: a late delivery of it is nothing, and no error */
+	assert_int_equal(event(fb, (struct fg_feedback_event){ .kind = FG_FB_EVENT_ALERT_CLOSED,
+		.button = "bed-1" }, t + 6 * S), 0);
+	assert_int_equal(event(fb, (struct fg_feedback_event){ .kind = FG_FB_EVENT_DELIVERED,
+		.button = "bed-1", .alert_on = true }, t + 7 * S), 0);
+	assert_int_equal(event(fb, (struct fg_feedback_event){ .kind = FG_FB_EVENT_ALERT_CLOSED,
+		.button = "bed-1" }, t + 7 * S), 0);
+	assert_int_equal(fg_feedback_open_alerts(fb), 0);
+	fg_feedback_free(fb);
+}
+
+/* A target refusing our key or URL is a configuration fault, read with every delivery event. */
+static void test_event_targets(void **state)
+{
+	struct fg_feedback *fb = new_fb(NULL, NULL);
+
+	assert_int_equal(event(fb, (struct fg_feedback_event){ .kind = FG_FB_EVENT_TARGETS,
+		.targets_refusing = true }, 1 * S), 0);
+	assert_shows(fb, 1 * S, FG_FB_CONFIG_FAULT, NONE, NONE);
+	assert_int_equal(event(fb, (struct fg_feedback_event){ .kind = FG_FB_EVENT_FAILING,
+		.button = "x", .targets_refusing = true }, 2 * S), 0);
+	assert_int_equal(out_at(fb, 2 * S, STATUS).start_usec, 1 * S);
+	assert_int_equal(event(fb, (struct fg_feedback_event){ .kind = FG_FB_EVENT_DELIVERED,
+		.button = "x" }, 3 * S), 0);
+	assert_shows(fb, 3 * S, FG_FB_IDLE, NONE, NONE);
+	/* a dead letter or a spool event does not read it */
+	assert_int_equal(event(fb, (struct fg_feedback_event){ .kind = FG_FB_EVENT_SPOOL,
+		.targets_refusing = true }, 4 * S), 0);
+	assert_false(fg_feedback_condition_is_set(fb, FG_COND_CONFIG_FAULT));
+	fg_feedback_free(fb);
+}
+
+/* One chirp per physical press: not for the gestures it produces, not for queued ones. */
+static void test_event_gesture(void **state)
+{
+	struct fg_feedback *fb = new_fb(NULL, NULL);
+
+	assert_int_equal(event(fb, (struct fg_feedback_event){ .kind = FG_FB_EVENT_GESTURE }, 1 * S), 0);
+	assert_int_equal(event(fb, (struct fg_feedback_event){ .kind = FG_FB_EVENT_GESTURE,
+		.down = true, .queued = true }, 1 * S), 0);
+	assert_shows(fb, 1 * S, FG_FB_IDLE, NONE, NONE);
+	assert_int_equal(event(fb, (struct fg_feedback_event){ .kind = FG_FB_EVENT_GESTURE,
+		.down = true }, 2 * S), 0);
+	assert_shows(fb, 2 * S, FG_FB_PRESS, FG_FB_PRESS, FG_FB_PRESS);
+	fg_feedback_free(fb);
+}
+
+/* Start-up, the radio at once (no waiting for the alarm), and what was found at start. */
+static void test_event_radio_start_restored(void **state)
+{
+	struct fg_feedback *fb = new_fb(NULL, NULL);
+
+	assert_int_equal(fg_feedback_set_condition(fb, FG_COND_STARTING, true, 0), 0);
+	assert_int_equal(event(fb, (struct fg_feedback_event){ .kind = FG_FB_EVENT_RESTORED,
+		.dead_letters = true, .spool_alarm = true }, 1 * S), 0);
+	assert_true(fg_feedback_condition_is_set(fb, FG_COND_DEAD_LETTER));
+	assert_true(fg_feedback_condition_is_set(fb, FG_COND_SPOOL_FULL));
+	assert_int_equal(event(fb, (struct fg_feedback_event){ .kind = FG_FB_EVENT_STARTED }, 2 * S), 0);
+	assert_false(fg_feedback_condition_is_set(fb, FG_COND_STARTING));
+	assert_int_equal(event(fb, (struct fg_feedback_event){ .kind = FG_FB_EVENT_RADIO }, 3 * S), 0);
+	assert_true(fg_feedback_condition_is_set(fb, FG_COND_NO_ADAPTER));
+	assert_int_equal(event(fb, (struct fg_feedback_event){ .kind = FG_FB_EVENT_RADIO,
+		.on = true }, 4 * S), 0);
+	assert_false(fg_feedback_condition_is_set(fb, FG_COND_NO_ADAPTER));
+	assert_int_equal(event(fb, (struct fg_feedback_event){ .kind = FG_FB_EVENT_RESTORED }, 5 * S), 0);
+	assert_shows(fb, 5 * S, FG_FB_IDLE, NONE, NONE);
+	fg_feedback_free(fb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -869,6 +1043,12 @@ int main(void)
 		FG_TEST("/feedback/deadlines-are-exact", test_deadlines_are_exact),
 		FG_TEST("/feedback/from-config", test_from_config),
 		FG_TEST("/feedback/config-keys", test_config_keys),
+		FG_TEST("/feedback/events/supervision-alarms", test_event_alarms),
+		FG_TEST("/feedback/events/spool-sources", test_event_spool_sources),
+		FG_TEST("/feedback/events/delivery-of-a-buttons-on", test_event_delivery),
+		FG_TEST("/feedback/events/targets-refusing", test_event_targets),
+		FG_TEST("/feedback/events/one-chirp-per-press", test_event_gesture),
+		FG_TEST("/feedback/events/radio-start-restored", test_event_radio_start_restored),
 	};
 
 	return cmocka_run_group_tests_name("feedback", tests, NULL, NULL);

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+/* Software debounce of the acknowledge input: a level counts once it held
+ * for the window. Pure. */
 #include "feedback/debounce.h"
 #include "lib/timeutil.h"
 

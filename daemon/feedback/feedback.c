@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+/* The lights' decisions, pure: which event raises which condition, and which
+ * row each output shows at a moment (feedback/feedback.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,6 +124,9 @@ struct fg_feedback {
 	/* per button: conditions and its alert */
 	struct button *buttons;
 	size_t n_buttons;
+
+	/* the sources of FG_COND_SPOOL_FULL (fg_feedback_event()) */
+	bool spool_alarm, spool_high;
 
 	/* transient events and the last local acknowledge */
 	bool have_press, have_closed, have_ack;
@@ -309,6 +314,105 @@ size_t fg_feedback_open_alerts(const struct fg_feedback *fb)
 	for (size_t i = 0; i < fb->n_buttons; i++)
 		n += fb->buttons[i].open;
 	return n;
+}
+
+/* FG_COND_SPOOL_FULL: the spool's own alarm, a lost alert, or supervision's spool alarm. */
+static int show_spool(struct fg_feedback *fb, uint64_t now)
+{
+	return fg_feedback_set_condition(fb, FG_COND_SPOOL_FULL, fb->spool_alarm || fb->spool_high, now);
+}
+
+/* Which light each supervision alarm has; the others show elsewhere or not at all. */
+static int show_alarm(struct fg_feedback *fb, const struct fg_feedback_event *ev, uint64_t now)
+{
+	switch (ev->alarm) {
+	case FG_ALARM_BATTERY_LOW:
+		return fg_feedback_set_button_condition(fb, FG_COND_LOW_BATTERY, ev->button, ev->on, now);
+	case FG_ALARM_BUTTON_OFFLINE:
+		return fg_feedback_set_button_condition(fb, FG_COND_NOT_SEEN, ev->button, ev->on, now);
+	case FG_ALARM_TARGETS_FAILING:
+		/* the fallback alarm: nobody can be paged, the box must say so */
+		return fg_feedback_set_condition(fb, FG_COND_TARGETS_FAILING, ev->on, now);
+	case FG_ALARM_SPOOL_HIGH:
+		fb->spool_high = ev->on;
+		fb->spool_alarm = ev->spool_alarm;
+		return show_spool(fb, now);
+	case FG_ALARM_BLUETOOTH_GONE:
+		/* no adapter shows at once, from FG_FB_EVENT_RADIO, without waiting for the alarm */
+	case FG_ALARM_CLOCK_UNSYNCED:
+		return 0;
+	case _FG_ALARM_KIND_MAX:
+		break;
+	}
+	return -EINVAL;
+}
+
+/* A delivery outcome shows on the alert LED only for a button's own open On. */
+static int show_delivery(struct fg_feedback *fb, const struct fg_feedback_event *ev,
+			 enum fg_delivery d, uint64_t now)
+{
+	if (!ev->alert_on || ev->alert_test || ev->alert_supervision)
+		return 0;
+	/* -ENOENT when the alert was closed meanwhile: nothing to show */
+	(void)fg_feedback_alert_delivery(fb, ev->button, d, now);
+	return 0;
+}
+
+int fg_feedback_event(struct fg_feedback *fb, const struct fg_feedback_event *ev, uint64_t now_usec)
+{
+	int r;
+
+	switch (ev->kind) {
+	case FG_FB_EVENT_STARTED:
+		return fg_feedback_set_condition(fb, FG_COND_STARTING, false, now_usec);
+	case FG_FB_EVENT_GESTURE:
+		/* one chirp per physical press, not one per event it produces */
+		if (ev->down && !ev->queued)
+			fg_feedback_press(fb, now_usec);
+		return 0;
+	case FG_FB_EVENT_RADIO:
+		return fg_feedback_set_condition(fb, FG_COND_NO_ADAPTER, !ev->on, now_usec);
+	case FG_FB_EVENT_ALERT_OPENED:
+		return fg_feedback_alert_opened(fb, ev->button, now_usec);
+	case FG_FB_EVENT_ALERT_CLOSED:
+		(void)fg_feedback_alert_closed(fb, ev->button, now_usec);
+		return 0;
+	case FG_FB_EVENT_DELIVERED:
+	case FG_FB_EVENT_FAILING:
+		r = show_delivery(fb, ev, ev->kind == FG_FB_EVENT_DELIVERED ? FG_DELIVERY_DELIVERED
+									     : FG_DELIVERY_FAILING, now_usec);
+		if (r < 0)
+			return r;
+		/* fall through */
+	case FG_FB_EVENT_TARGETS:
+		/*
+		 * A target refusing our key or URL is a configuration fault.
+		 * FG_COND_TARGETS_FAILING is supervision's alarm (every
+		 * target failing for a while); one target retrying shows on
+		 * the alert LED of the alerts it holds.
+		 */
+		return fg_feedback_set_condition(fb, FG_COND_CONFIG_FAULT, ev->targets_refusing, now_usec);
+	case FG_FB_EVENT_DEAD_LETTER:
+		r = show_delivery(fb, ev, FG_DELIVERY_GAVE_UP, now_usec);
+		if (r < 0)
+			return r;
+		return fg_feedback_set_condition(fb, FG_COND_DEAD_LETTER, true, now_usec);
+	case FG_FB_EVENT_SPOOL:
+		/* a lost alert keeps the alarm on until someone restarts us */
+		fb->spool_alarm = ev->spool_alarm;
+		return show_spool(fb, now_usec);
+	case FG_FB_EVENT_RESTORED:
+		r = fg_feedback_set_condition(fb, FG_COND_DEAD_LETTER, ev->dead_letters, now_usec);
+		if (r < 0)
+			return r;
+		fb->spool_alarm = ev->spool_alarm;
+		return show_spool(fb, now_usec);
+	case FG_FB_EVENT_ALARM:
+		return show_alarm(fb, ev, now_usec);
+	case _FG_FB_EVENT_MAX:
+		break;
+	}
+	return -EINVAL;
 }
 
 static bool row_buzzes(const struct fg_feedback *fb, enum fg_feedback_state s)

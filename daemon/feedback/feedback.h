@@ -7,14 +7,16 @@
 
 #include "config/config.h"
 #include "feedback/pattern.h"
+#include "supervision/alarms.h"
 
 /*
  * Local feedback: what the status LED, the alert LED and the buzzer show.
  *
- * The manager tells this core what is going on (conditions raised and
- * cleared, alerts opened, delivered, closed, presses, the local
- * acknowledge); the core decides, for each output, which state shows and
- * when anything changes next. Pure: every call takes the CLOCK_MONOTONIC
+ * The rest of the gateway tells this core what is going on as events
+ * (fg_feedback_event(): alerts opened, delivered, closed, presses, the
+ * radio, the spool, supervision alarms; and the local acknowledge); the
+ * core alone decides which condition an event raises and, for each output,
+ * which state shows and when anything changes next. Pure: every call takes the CLOCK_MONOTONIC
  * time, nothing reads a clock, nothing arms a timer. daemon/feedback/gpio.c
  * drives real lines from fg_feedback_evaluate() and sleeps until
  * view.next_usec.
@@ -197,3 +199,49 @@ struct fg_feedback_view {
 
 void fg_feedback_evaluate(const struct fg_feedback *fb, uint64_t now_usec,
 			  struct fg_feedback_view *ret);
+
+/*
+ * Events from the rest of the gateway. This is what the owner reports: the
+ * mapping from what happened to which condition or alert state lights is
+ * decided in fg_feedback_event() and nowhere else. The facts at the end of
+ * struct fg_feedback_event are the owner's view at the moment of the event;
+ * each kind reads only those it says.
+ */
+enum fg_feedback_event_kind {
+	FG_FB_EVENT_STARTED,		/* start-up is over */
+	FG_FB_EVENT_GESTURE,		/* a verified gesture: .down (the button went down), .queued */
+	FG_FB_EVENT_RADIO,		/* .on: the radio is usable (adapter present and powered) */
+	FG_FB_EVENT_ALERT_OPENED,	/* .button's alert opened */
+	FG_FB_EVENT_ALERT_CLOSED,	/* .button's alert closed */
+	FG_FB_EVENT_DELIVERED,		/* a target accepted an alert of .button (.alert_*); .targets_refusing */
+	FG_FB_EVENT_FAILING,		/* an alert of .button (.alert_*) is retrying; .targets_refusing */
+	FG_FB_EVENT_DEAD_LETTER,	/* an alert of .button (.alert_*) was refused for good */
+	FG_FB_EVENT_TARGETS,		/* a target's health changed; .targets_refusing */
+	FG_FB_EVENT_SPOOL,		/* the spool filled, drained or lost an alert; .spool_alarm */
+	FG_FB_EVENT_RESTORED,		/* the delivery state found at start: .dead_letters, .spool_alarm */
+	FG_FB_EVENT_ALARM,		/* supervision alarm .alarm of .button (NULL: the gateway)
+					 * opened (.on) or closed; .spool_alarm */
+	_FG_FB_EVENT_MAX,
+};
+
+struct fg_feedback_event {
+	enum fg_feedback_event_kind kind;
+	const char *button;		/* borrowed for the call */
+	bool on;
+	/* FG_FB_EVENT_GESTURE */
+	bool down;			/* the gesture is the button going down */
+	bool queued;			/* replayed from the button's own queue, not pressed now */
+	/* DELIVERED, FAILING, DEAD_LETTER: the alert they are about */
+	bool alert_on;			/* an On, not an Off */
+	bool alert_test;		/* a routine test alert */
+	bool alert_supervision;		/* a supervision alert */
+	/* FG_FB_EVENT_ALARM */
+	enum fg_alarm_kind alarm;
+	/* facts */
+	bool targets_refusing;		/* some target refuses our key or URL */
+	bool spool_alarm;		/* the spool's own alarm is on, or an alert was lost */
+	bool dead_letters;		/* dead letters wait for the operator */
+};
+
+/* -EINVAL for a bad event, -ENOMEM; an alert event for a closed alert is no error. */
+int fg_feedback_event(struct fg_feedback *fb, const struct fg_feedback_event *ev, uint64_t now_usec);

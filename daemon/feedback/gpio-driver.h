@@ -7,6 +7,7 @@
 #include "feedback/feedback.h"
 #include "feedback/pattern.h"
 #include "feedback/gpio.h"
+#include "feedback/gpio-line.h"
 
 /*
  * What daemon/feedback/gpio.c needs from a backend. Internal to the gpio
@@ -46,5 +47,3 @@ extern const struct fg_gpio_driver fg_gpio_driver_gpiod;
 int fg_gpio_new_with_driver(sd_event *event, const struct fg_config *config,
 			     const struct fg_gpio_driver *backend, struct fg_gpio **ret);
 
-/* "17" -> 17; false for a line name. Shared by the gpiod backends. */
-bool fg_gpio_line_is_offset(const char *s, unsigned *ret_offset);

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+/* The "log" backend: prints each output's pattern when it changes (the demo,
+ * machines without GPIO lines). */
 #include <errno.h>
 #include <stdlib.h>
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-#include <ctype.h>
+/* The lights' adapter: drives a backend (none, log, gpiod) from the feedback
+ * core on one timer, and reads the debounced acknowledge button. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,23 +36,6 @@ struct fg_gpio {
 	fg_gpio_ack_handler_t ack_handler;
 	void *ack_userdata;
 };
-
-bool fg_gpio_line_is_offset(const char *s, unsigned *ret_offset)
-{
-	unsigned long v = 0;
-
-	if (!s || !*s)
-		return false;
-	for (const char *p = s; *p; p++) {
-		if (!isdigit((unsigned char)*p))
-			return false;
-		v = v * 10 + (unsigned long)(*p - '0');
-		if (v > 65535)
-			return false;
-	}
-	*ret_offset = (unsigned)v;
-	return true;
-}
 
 static uint64_t now_usec(const struct fg_gpio *g)
 {
@@ -309,6 +293,14 @@ const struct fg_feedback *fg_gpio_feedback(const struct fg_gpio *g)
 const char *fg_gpio_backend_name(const struct fg_gpio *g)
 {
 	return g->backend ? g->backend->name : "none";
+}
+
+int fg_gpio_event(struct fg_gpio *g, const struct fg_feedback_event *ev)
+{
+	int r = fg_feedback_event(g->fb, ev, now_usec(g));
+
+	update(g);
+	return r;
 }
 
 int fg_gpio_set_condition(struct fg_gpio *g, enum fg_feedback_condition c, bool on)

@@ -11,13 +11,13 @@
 /*
  * The gateway's lights and buzzer, and the local acknowledge button.
  *
- * Owns the feedback core (core/feedback.h) and drives a backend from it:
+ * Owns the feedback core (feedback/feedback.h) and drives a backend from it:
  * "none" (nothing), "log" (prints each output's pattern when it changes,
  * for the demo and machines without GPIO) or "gpiod" (real lines through
  * libgpiod 1.6 or 2.x, whichever the build found). One sd-event timer is
  * armed for the next change the core reports; nothing polls. The optional
  * acknowledge input is an sd-event io source on the line's event fd,
- * debounced in software (core/debounce.h) or, with libgpiod 2, by the
+ * debounced in software (feedback/debounce.h) or, with libgpiod 2, by the
  * kernel.
  *
  * The manager reports what happens through the fg_gpio_* calls below; each
@@ -52,7 +52,10 @@ void fg_gpio_set_ack_handler(struct fg_gpio *g, fg_gpio_ack_handler_t handler, v
 const struct fg_feedback *fg_gpio_feedback(const struct fg_gpio *g);
 const char *fg_gpio_backend_name(const struct fg_gpio *g);
 
-/* What the manager reports; see core/feedback.h for each. */
+/* What happened (feedback/feedback.h): the core decides what shows. */
+int fg_gpio_event(struct fg_gpio *g, const struct fg_feedback_event *ev);
+
+/* Lower level, one condition or alert state at a time; see feedback/feedback.h for each. */
 int fg_gpio_set_condition(struct fg_gpio *g, enum fg_feedback_condition c, bool on);
 int fg_gpio_set_button_condition(struct fg_gpio *g, enum fg_feedback_condition c,
 				 const char *button, bool on);

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+/* LED and buzzer patterns ("blink 1s 50%", "flash 3x 100ms every 3s"):
+ * parse, print back, and the level of a pattern at a moment. Pure. */
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -8,6 +10,7 @@
 #include <string.h>
 
 #include "feedback/pattern.h"
+#include "lib/macro.h"
 #include "lib/timeutil.h"
 
 #define MAX_WORDS 16
@@ -19,22 +22,7 @@ static const char *const output_names[_FG_OUTPUT_MAX] = {
 	[FG_OUTPUT_BUZZER] = "buzzer",
 };
 
-const char *fg_output_to_string(enum fg_output o)
-{
-	if (o < 0 || o >= _FG_OUTPUT_MAX)
-		return NULL;
-	return output_names[o];
-}
-
-enum fg_output fg_output_from_string(const char *s)
-{
-	if (!s)
-		return _FG_OUTPUT_INVALID;
-	for (int i = 0; i < _FG_OUTPUT_MAX; i++)
-		if (strcmp(s, output_names[i]) == 0)
-			return (enum fg_output)i;
-	return _FG_OUTPUT_INVALID;
-}
+FG_DEFINE_STRING_TABLE(, fg_output, enum fg_output, output_names)
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -92,11 +93,11 @@ enum fg_output {
 	FG_OUTPUT_ALERT_LED,
 	FG_OUTPUT_BUZZER,
 	_FG_OUTPUT_MAX,
-	_FG_OUTPUT_INVALID = -1,
+	_FG_OUTPUT_INVALID = -EINVAL,
 };
 
 const char *fg_output_to_string(enum fg_output o);	/* "status_led", … */
-enum fg_output fg_output_from_string(const char *s);
+int fg_output_from_string(const char *s);		/* _FG_OUTPUT_INVALID: none */
 
 struct fg_pattern_set {
 	bool has[_FG_OUTPUT_MAX];

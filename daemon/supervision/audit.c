@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
+/* The audit trail's file store: append with rotation, read across rotated
+ * files (the record format is supervision/audit-record.c). */
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -12,8 +14,6 @@
 #include "lib/fileio.h"
 #include "lib/timeutil.h"
 
-#define AUDIT_VERSION "a1"
-#define LINE_MAX_BYTES 4096
 #define PRESS_MEMORY 4096	/* alert ids remembered for response intervals */
 
 struct fg_audit {
@@ -25,29 +25,6 @@ struct fg_audit {
 	size_t size;
 };
 
-static const char *const kind_names[_FG_AUDIT_KIND_MAX] = {
-	[FG_AUDIT_PRESS] = "press",
-	[FG_AUDIT_DELIVERED] = "delivered",
-	[FG_AUDIT_FAILED] = "failed",
-	[FG_AUDIT_CLOSED] = "closed",
-	[FG_AUDIT_TEST] = "test",
-	[FG_AUDIT_ACK] = "ack",
-	[FG_AUDIT_SUPERVISION_OPEN] = "supervision-open",
-	[FG_AUDIT_SUPERVISION_CLOSE] = "supervision-close",
-};
-
-const char *fg_audit_kind_to_string(enum fg_audit_kind k)
-{
-	return k >= 0 && k < _FG_AUDIT_KIND_MAX ? kind_names[k] : NULL;
-}
-
-enum fg_audit_kind fg_audit_kind_from_string(const char *s)
-{
-	for (int k = 0; s && k < _FG_AUDIT_KIND_MAX; k++)
-		if (strcmp(s, kind_names[k]) == 0)
-			return k;
-	return _FG_AUDIT_KIND_INVALID;
-}
 
 static int open_current(struct fg_audit *a)
 {
@@ -133,46 +110,14 @@ static int rotate(struct fg_audit *a)
 	return open_current(a);
 }
 
-/* Tabs, newlines and backslashes would break the line format. */
-static size_t escape(char *out, size_t size, const char *s)
-{
-	size_t n = 0;
-
-	for (; s && *s && n + 2 < size; s++) {
-		switch (*s) {
-		case '\t': out[n++] = '\\'; out[n++] = 't'; break;
-		case '\n': out[n++] = '\\'; out[n++] = 'n'; break;
-		case '\r': out[n++] = '\\'; out[n++] = 'r'; break;
-		case '\\': out[n++] = '\\'; out[n++] = '\\'; break;
-		default: out[n++] = *s; break;
-		}
-	}
-	if (n == 0 && n + 1 < size)
-		out[n++] = '-';	/* empty fields stay visible */
-	out[n] = '\0';
-	return n;
-}
-
 int fg_audit_append(struct fg_audit *a, const struct fg_audit_entry *e)
 {
-	char line[LINE_MAX_BYTES], b[256], id[128], t[128], d[2048];
+	char line[FG_AUDIT_LINE_MAX];
 	int n;
 
-	if (e->kind < 0 || e->kind >= _FG_AUDIT_KIND_MAX)
-		return -EINVAL;
-	escape(b, sizeof(b), e->button);
-	escape(id, sizeof(id), e->alert_id);
-	escape(t, sizeof(t), e->target);
-	escape(d, sizeof(d), e->detail);
-	n = snprintf(line, sizeof(line), AUDIT_VERSION "\t%" PRIu64 "\t%s\t%s\t%s\t%s\t%" PRIu64 "\t%s\n",
-		     e->time_usec, kind_names[e->kind], b, id, t, e->latency_usec, d);
+	n = fg_audit_record_format(e, line);
 	if (n < 0)
-		return -EINVAL;
-	if ((size_t)n >= sizeof(line)) {
-		/* truncated detail: keep the line well-formed */
-		n = sizeof(line) - 1;
-		line[n - 1] = '\n';
-	}
+		return n;
 	if (a->fd < 0) {
 		int r = open_current(a);
 
@@ -197,52 +142,6 @@ int fg_audit_append(struct fg_audit *a, const struct fg_audit_entry *e)
 		off += (size_t)w;
 	}
 	a->size += (size_t)n;
-	return 0;
-}
-
-static char *unescape(char *s)
-{
-	char *w = s;
-
-	if (strcmp(s, "-") == 0) {
-		*s = '\0';
-		return s;
-	}
-	for (char *p = s; *p; p++) {
-		if (*p == '\\' && p[1]) {
-			p++;
-			*w++ = *p == 't' ? '\t' : *p == 'n' ? '\n' : *p == 'r' ? '\r' : *p;
-		} else {
-			*w++ = *p;
-		}
-	}
-	*w = '\0';
-	return s;
-}
-
-static int parse_line(char *line, struct fg_audit_entry *e)
-{
-	char *f[8], *save = NULL, *end;
-	int n = 0;
-
-	for (char *tok = strtok_r(line, "\t", &save); tok && n < 8; tok = strtok_r(NULL, "\t", &save))
-		f[n++] = tok;
-	if (n != 8 || strcmp(f[0], AUDIT_VERSION) != 0)
-		return -EBADMSG;
-	errno = 0;
-	e->time_usec = strtoull(f[1], &end, 10);
-	if (errno || *end)
-		return -EBADMSG;
-	e->kind = fg_audit_kind_from_string(f[2]);
-	if (e->kind == _FG_AUDIT_KIND_INVALID)
-		return -EBADMSG;
-	e->button = unescape(f[3]);
-	e->alert_id = unescape(f[4]);
-	e->target = unescape(f[5]);
-	e->latency_usec = strtoull(f[6], &end, 10);
-	if (*end)
-		return -EBADMSG;
-	e->detail = unescape(f[7]);
 	return 0;
 }
 
@@ -289,7 +188,7 @@ int fg_audit_read(const char *dir, uint64_t since, uint64_t until, fg_audit_cb c
 				continue;
 			}
 			line[len - 1] = '\0';
-			if (parse_line(line, &e) < 0) {
+			if (fg_audit_record_parse(line, &e) < 0) {
 				skipped++;
 				continue;
 			}
@@ -321,43 +220,3 @@ int fg_audit_read(const char *dir, uint64_t since, uint64_t until, fg_audit_cb c
 	return r < 0 ? r : 0;
 }
 
-static void csv_field(FILE *f, const char *s)
-{
-	if (!s)
-		s = "";
-	if (strpbrk(s, ",\"\r\n") == NULL) {
-		fputs(s, f);
-		return;
-	}
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"')
-			fputc('"', f);
-		fputc(*s, f);
-	}
-	fputc('"', f);
-}
-
-void fg_audit_csv_header(FILE *f)
-{
-	fputs("time,event,button,alert_id,target,latency_ms,since_press_s,detail\r\n", f);
-}
-
-void fg_audit_csv_line(FILE *f, const struct fg_audit_entry *e, uint64_t since_press_usec)
-{
-	char t[FG_RFC3339_BUF];
-
-	fprintf(f, "%s,%s,", fg_format_rfc3339(e->time_usec, t, sizeof(t)),
-		fg_audit_kind_to_string(e->kind));
-	csv_field(f, e->button);
-	fputc(',', f);
-	csv_field(f, e->alert_id);
-	fputc(',', f);
-	csv_field(f, e->target);
-	fprintf(f, ",%.1f,", (double)e->latency_usec / 1000.0);
-	if (since_press_usec)
-		fprintf(f, "%.3f", (double)since_press_usec / 1e6);
-	fputc(',', f);
-	csv_field(f, e->detail);
-	fputs("\r\n", f);
-}

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "delivery/severity.h"
+
 /*
  * Supervision: turns what the gateway observes (a button seen, a battery
  * reading, BlueZ gone, every target failing, a deep spool, an unsynchronised
@@ -18,30 +20,30 @@
  * "<gateway>-clock".
  */
 
-enum fg_health_kind {
-	FG_HEALTH_BATTERY_LOW,		/* per button */
-	FG_HEALTH_BUTTON_OFFLINE,	/* per button: not seen for too long */
-	FG_HEALTH_BLUETOOTH_GONE,	/* no adapter or bluetoothd gone, for too long */
-	FG_HEALTH_TARGETS_FAILING,	/* every target failing, for too long */
-	FG_HEALTH_SPOOL_HIGH,		/* undelivered alerts above the alarm level */
-	FG_HEALTH_CLOCK_UNSYNCED,	/* clock not synchronised past the grace time */
-	_FG_HEALTH_KIND_MAX,
+enum fg_alarm_kind {
+	FG_ALARM_BATTERY_LOW,		/* per button */
+	FG_ALARM_BUTTON_OFFLINE,	/* per button: not seen for too long */
+	FG_ALARM_BLUETOOTH_GONE,	/* no adapter or bluetoothd gone, for too long */
+	FG_ALARM_TARGETS_FAILING,	/* every target failing, for too long */
+	FG_ALARM_SPOOL_HIGH,		/* undelivered alerts above the alarm level */
+	FG_ALARM_CLOCK_UNSYNCED,	/* clock not synchronised past the grace time */
+	_FG_ALARM_KIND_MAX,
 };
 
 /* Raw gateway conditions the manager reports; alarms follow after a delay. */
-enum fg_health_condition {
-	FG_HEALTH_COND_BLUETOOTH_GONE,
-	FG_HEALTH_COND_TARGETS_FAILING,
-	FG_HEALTH_COND_CLOCK_UNSYNCED,
-	_FG_HEALTH_COND_MAX,
+enum fg_alarms_condition {
+	FG_ALARM_COND_BLUETOOTH_GONE,
+	FG_ALARM_COND_TARGETS_FAILING,
+	FG_ALARM_COND_CLOCK_UNSYNCED,
+	_FG_ALARM_COND_MAX,
 };
 
 /* A clock not synchronised this long after start-up raises its alarm. */
-#define FG_HEALTH_CLOCK_GRACE_USEC (UINT64_C(120) * 1000000)
+#define FG_ALARMS_CLOCK_GRACE_USEC (UINT64_C(120) * 1000000)
 /* Consecutive low readings before the battery alarm opens. */
-#define FG_HEALTH_LOW_READINGS 2
+#define FG_ALARMS_LOW_READINGS 2
 
-struct fg_health_params {
+struct fg_alarms_params {
 	const char *gateway_name;		/* copied */
 	unsigned low_battery_mv;
 	unsigned battery_hysteresis_mv;
@@ -52,8 +54,8 @@ struct fg_health_params {
 	bool require_time_sync;
 };
 
-struct fg_health_change {
-	enum fg_health_kind kind;
+struct fg_alarm_change {
+	enum fg_alarm_kind kind;
 	bool raised;			/* true: alarm opens; false: it closes */
 	char subject[72];		/* button name, or "" for the gateway */
 	char name_id[200];		/* stable alarm name, see above */
@@ -61,7 +63,7 @@ struct fg_health_change {
 	uint64_t since_usec;		/* when the condition began */
 };
 
-struct fg_health_button_status {
+struct fg_alarms_button_status {
 	const char *name;		/* lives until the button is removed */
 	bool seen;			/* ever seen (since configured or restored) */
 	uint64_t last_seen_usec;	/* monotonic; valid if seen */
@@ -71,43 +73,43 @@ struct fg_health_button_status {
 	bool offline;
 };
 
-struct fg_health;
+struct fg_alarms;
 
-/* *ret owned by the caller: fg_health_free(). */
-int fg_health_new(const struct fg_health_params *p, uint64_t now, struct fg_health **ret);
-struct fg_health *fg_health_free(struct fg_health *h);
+/* *ret owned by the caller: fg_alarms_free(). */
+int fg_alarms_new(const struct fg_alarms_params *p, uint64_t now, struct fg_alarms **ret);
+struct fg_alarms *fg_alarms_free(struct fg_alarms *h);
 /* New thresholds (reload). Open alarms stay open until they clear. */
-int fg_health_set_params(struct fg_health *h, const struct fg_health_params *p, uint64_t now);
+int fg_alarms_set_params(struct fg_alarms *h, const struct fg_alarms_params *p, uint64_t now);
 
 /*
  * Buttons are named by their config section name. @name_id is the name the
  * targets know (flic_nameId); @offline_after_usec 0 uses the default.
  * Adding a known name updates it. Removing closes its open alarms.
  */
-int fg_health_add_button(struct fg_health *h, const char *name, const char *name_id,
+int fg_alarms_add_button(struct fg_alarms *h, const char *name, const char *name_id,
 			 uint64_t offline_after_usec, uint64_t now);
-int fg_health_remove_button(struct fg_health *h, const char *name, uint64_t now);
+int fg_alarms_remove_button(struct fg_alarms *h, const char *name, uint64_t now);
 
 /* Observations. -ENOENT for a name that was never added. */
-int fg_health_button_seen(struct fg_health *h, const char *name, uint64_t now);
-int fg_health_button_battery(struct fg_health *h, const char *name, unsigned mv, uint64_t now);
-int fg_health_condition(struct fg_health *h, enum fg_health_condition c, bool active, uint64_t now);
-int fg_health_spool_depth(struct fg_health *h, size_t depth, uint64_t now);
+int fg_alarms_button_seen(struct fg_alarms *h, const char *name, uint64_t now);
+int fg_alarms_button_battery(struct fg_alarms *h, const char *name, unsigned mv, uint64_t now);
+int fg_alarms_condition(struct fg_alarms *h, enum fg_alarms_condition c, bool active, uint64_t now);
+int fg_alarms_spool_depth(struct fg_alarms *h, size_t depth, uint64_t now);
 
 /* Evaluate time-based thresholds at @now; call when the deadline passes. */
-void fg_health_tick(struct fg_health *h, uint64_t now);
-/* Next time fg_health_tick() has something to do; UINT64_MAX if none. */
-uint64_t fg_health_next_deadline(const struct fg_health *h);
+void fg_alarms_tick(struct fg_alarms *h, uint64_t now);
+/* Next time fg_alarms_tick() has something to do; UINT64_MAX if none. */
+uint64_t fg_alarms_next_deadline(const struct fg_alarms *h);
 
 /* Pops the oldest pending change: 1 with *ret filled, 0 when none. */
-int fg_health_next_change(struct fg_health *h, struct fg_health_change *ret);
+int fg_alarms_next_change(struct fg_alarms *h, struct fg_alarm_change *ret);
 
-bool fg_health_alarm_active(const struct fg_health *h, enum fg_health_kind k, const char *subject);
-size_t fg_health_n_buttons(const struct fg_health *h);
-int fg_health_button_status(const struct fg_health *h, size_t i, struct fg_health_button_status *ret);
+bool fg_alarms_alarm_active(const struct fg_alarms *h, enum fg_alarm_kind k, const char *subject);
+size_t fg_alarms_n_buttons(const struct fg_alarms *h);
+int fg_alarms_button_status(const struct fg_alarms *h, size_t i, struct fg_alarms_button_status *ret);
 
 /* CR2032 voltage to an estimated charge in percent (0..100). */
-int fg_health_battery_percent(unsigned mv);
+int fg_alarms_battery_percent(unsigned mv);
 
 /*
  * Persistence (last seen, battery, open alarms) across restarts. Times are
@@ -116,9 +118,13 @@ int fg_health_battery_percent(unsigned mv);
  * Restoring ignores buttons no longer added and is tolerant of garbage
  * (a damaged state file only loses history, never raises false alarms).
  */
-int fg_health_serialize(const struct fg_health *h, uint64_t now_mono, uint64_t now_real,
+int fg_alarms_serialize(const struct fg_alarms *h, uint64_t now_mono, uint64_t now_real,
 			char **ret, size_t *ret_len);
-int fg_health_restore(struct fg_health *h, const char *text, size_t len, uint64_t now_mono,
+int fg_alarms_restore(struct fg_alarms *h, const char *text, size_t len, uint64_t now_mono,
 		      uint64_t now_real);
 
-const char *fg_health_kind_to_string(enum fg_health_kind k);
+/* "battery", "offline", "bluetooth", "delivery", "spool", "clock": the alarm name's suffix. */
+const char *fg_alarm_kind_to_string(enum fg_alarm_kind k);
+int fg_alarm_kind_from_string(const char *s);
+/* The severity of an alarm's supervision alert. */
+enum fg_severity fg_alarm_kind_severity(enum fg_alarm_kind k);

@@ -1,4 +1,8 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * Supervision's alarms, pure: thresholds, hysteresis, not-seen, gateway
+ * conditions with their delays, and the health.state text (docs/supervision.md).
+ */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -6,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "supervision/health.h"
+#include "supervision/alarms.h"
+#include "lib/macro.h"
+#include "lib/strbuf.h"
 #include "lib/timeutil.h"
 
 struct button {
@@ -23,46 +29,61 @@ struct button {
 	bool offline;
 };
 
-struct fg_health {
-	struct fg_health_params p;
+struct fg_alarms {
+	struct fg_alarms_params p;
 	char *gateway;
 	uint64_t started;
 
 	struct button *buttons;
 	size_t n_buttons;
 
-	bool cond_active[_FG_HEALTH_COND_MAX];
-	uint64_t cond_since[_FG_HEALTH_COND_MAX];
-	bool raised[_FG_HEALTH_KIND_MAX];	/* gateway alarms only */
+	bool cond_active[_FG_ALARM_COND_MAX];
+	uint64_t cond_since[_FG_ALARM_COND_MAX];
+	bool raised[_FG_ALARM_KIND_MAX];	/* gateway alarms only */
 	uint64_t spool_since;
 	size_t spool_depth;
 
-	struct fg_health_change *queue;
+	struct fg_alarm_change *queue;
 	size_t n_queue, queue_cap;
 };
 
-static const char *const kind_names[_FG_HEALTH_KIND_MAX] = {
-	[FG_HEALTH_BATTERY_LOW] = "battery",
-	[FG_HEALTH_BUTTON_OFFLINE] = "offline",
-	[FG_HEALTH_BLUETOOTH_GONE] = "bluetooth",
-	[FG_HEALTH_TARGETS_FAILING] = "delivery",
-	[FG_HEALTH_SPOOL_HIGH] = "spool",
-	[FG_HEALTH_CLOCK_UNSYNCED] = "clock",
+static const char *const kind_names[_FG_ALARM_KIND_MAX] = {
+	[FG_ALARM_BATTERY_LOW] = "battery",
+	[FG_ALARM_BUTTON_OFFLINE] = "offline",
+	[FG_ALARM_BLUETOOTH_GONE] = "bluetooth",
+	[FG_ALARM_TARGETS_FAILING] = "delivery",
+	[FG_ALARM_SPOOL_HIGH] = "spool",
+	[FG_ALARM_CLOCK_UNSYNCED] = "clock",
 };
 
 /* which gateway alarm follows each raw condition */
-static const enum fg_health_kind cond_kind[_FG_HEALTH_COND_MAX] = {
-	[FG_HEALTH_COND_BLUETOOTH_GONE] = FG_HEALTH_BLUETOOTH_GONE,
-	[FG_HEALTH_COND_TARGETS_FAILING] = FG_HEALTH_TARGETS_FAILING,
-	[FG_HEALTH_COND_CLOCK_UNSYNCED] = FG_HEALTH_CLOCK_UNSYNCED,
+static const enum fg_alarm_kind cond_kind[_FG_ALARM_COND_MAX] = {
+	[FG_ALARM_COND_BLUETOOTH_GONE] = FG_ALARM_BLUETOOTH_GONE,
+	[FG_ALARM_COND_TARGETS_FAILING] = FG_ALARM_TARGETS_FAILING,
+	[FG_ALARM_COND_CLOCK_UNSYNCED] = FG_ALARM_CLOCK_UNSYNCED,
 };
 
-const char *fg_health_kind_to_string(enum fg_health_kind k)
+FG_DEFINE_STRING_TABLE(, fg_alarm_kind, enum fg_alarm_kind, kind_names)
+
+enum fg_severity fg_alarm_kind_severity(enum fg_alarm_kind k)
 {
-	return k >= 0 && k < _FG_HEALTH_KIND_MAX ? kind_names[k] : NULL;
+	switch (k) {
+	case FG_ALARM_BATTERY_LOW:
+	case FG_ALARM_CLOCK_UNSYNCED:
+		return FG_SEVERITY_WARNING;
+	case FG_ALARM_BUTTON_OFFLINE:
+	case FG_ALARM_SPOOL_HIGH:
+		return FG_SEVERITY_ERROR;
+	case FG_ALARM_BLUETOOTH_GONE:
+	case FG_ALARM_TARGETS_FAILING:
+	case _FG_ALARM_KIND_MAX:
+		break;
+	}
+	/* presses cannot be heard, or nobody can be told */
+	return FG_SEVERITY_CRITICAL;
 }
 
-int fg_health_battery_percent(unsigned mv)
+int fg_alarms_battery_percent(unsigned mv)
 {
 	/*
 	 * A CR2032 under the button's light load: flat near 3.0 V for most of
@@ -91,19 +112,19 @@ int fg_health_battery_percent(unsigned mv)
 	return 0;
 }
 
-static int push(struct fg_health *h, enum fg_health_kind k, bool raised, const char *subject,
+static int push(struct fg_alarms *h, enum fg_alarm_kind k, bool raised, const char *subject,
 		const char *name_id_base, uint64_t since, const char *fmt, ...)
 	__attribute__((format(printf, 7, 8)));
 
-static int push(struct fg_health *h, enum fg_health_kind k, bool raised, const char *subject,
+static int push(struct fg_alarms *h, enum fg_alarm_kind k, bool raised, const char *subject,
 		const char *name_id_base, uint64_t since, const char *fmt, ...)
 {
-	struct fg_health_change *c;
+	struct fg_alarm_change *c;
 	va_list ap;
 
 	if (h->n_queue == h->queue_cap) {
 		size_t cap = h->queue_cap ? h->queue_cap * 2 : 8;
-		struct fg_health_change *q = realloc(h->queue, cap * sizeof(*q));
+		struct fg_alarm_change *q = realloc(h->queue, cap * sizeof(*q));
 
 		if (!q)
 			return -ENOMEM;
@@ -123,7 +144,7 @@ static int push(struct fg_health *h, enum fg_health_kind k, bool raised, const c
 	return 0;
 }
 
-static int set_params(struct fg_health *h, const struct fg_health_params *p)
+static int set_params(struct fg_alarms *h, const struct fg_alarms_params *p)
 {
 	char *g = strdup(p->gateway_name ? p->gateway_name : "flicgate");
 
@@ -136,9 +157,9 @@ static int set_params(struct fg_health *h, const struct fg_health_params *p)
 	return 0;
 }
 
-int fg_health_new(const struct fg_health_params *p, uint64_t now, struct fg_health **ret)
+int fg_alarms_new(const struct fg_alarms_params *p, uint64_t now, struct fg_alarms **ret)
 {
-	struct fg_health *h = calloc(1, sizeof(*h));
+	struct fg_alarms *h = calloc(1, sizeof(*h));
 	int r;
 
 	if (!h)
@@ -153,7 +174,7 @@ int fg_health_new(const struct fg_health_params *p, uint64_t now, struct fg_heal
 	return 0;
 }
 
-struct fg_health *fg_health_free(struct fg_health *h)
+struct fg_alarms *fg_alarms_free(struct fg_alarms *h)
 {
 	if (!h)
 		return NULL;
@@ -168,17 +189,17 @@ struct fg_health *fg_health_free(struct fg_health *h)
 	return NULL;
 }
 
-int fg_health_set_params(struct fg_health *h, const struct fg_health_params *p, uint64_t now)
+int fg_alarms_set_params(struct fg_alarms *h, const struct fg_alarms_params *p, uint64_t now)
 {
 	int r = set_params(h, p);
 
 	if (r < 0)
 		return r;
 	/* a spool alarm level that moved may close the alarm at once */
-	return fg_health_spool_depth(h, h->spool_depth, now);
+	return fg_alarms_spool_depth(h, h->spool_depth, now);
 }
 
-static struct button *find(const struct fg_health *h, const char *name)
+static struct button *find(const struct fg_alarms *h, const char *name)
 {
 	for (size_t i = 0; name && i < h->n_buttons; i++)
 		if (strcmp(h->buttons[i].name, name) == 0)
@@ -186,12 +207,12 @@ static struct button *find(const struct fg_health *h, const char *name)
 	return NULL;
 }
 
-static uint64_t offline_after(const struct fg_health *h, const struct button *b)
+static uint64_t offline_after(const struct fg_alarms *h, const struct button *b)
 {
 	return b->offline_after ? b->offline_after : h->p.offline_after_usec;
 }
 
-int fg_health_add_button(struct fg_health *h, const char *name, const char *name_id,
+int fg_alarms_add_button(struct fg_alarms *h, const char *name, const char *name_id,
 			 uint64_t offline_after_usec, uint64_t now)
 {
 	struct button *b = find(h, name), *nb;
@@ -226,7 +247,7 @@ int fg_health_add_button(struct fg_health *h, const char *name, const char *name
 	return 0;
 }
 
-int fg_health_remove_button(struct fg_health *h, const char *name, uint64_t now)
+int fg_alarms_remove_button(struct fg_alarms *h, const char *name, uint64_t now)
 {
 	struct button *b = find(h, name);
 	size_t i;
@@ -235,10 +256,10 @@ int fg_health_remove_button(struct fg_health *h, const char *name, uint64_t now)
 		return -ENOENT;
 	/* a button taken out of service must not leave an alarm open forever */
 	if (b->battery_low)
-		push(h, FG_HEALTH_BATTERY_LOW, false, b->name, b->name_id, b->low_since,
+		push(h, FG_ALARM_BATTERY_LOW, false, b->name, b->name_id, b->low_since,
 		     "Button %s removed from the configuration", b->name);
 	if (b->offline)
-		push(h, FG_HEALTH_BUTTON_OFFLINE, false, b->name, b->name_id, b->last_seen,
+		push(h, FG_ALARM_BUTTON_OFFLINE, false, b->name, b->name_id, b->last_seen,
 		     "Button %s removed from the configuration", b->name);
 	free(b->name);
 	free(b->name_id);
@@ -248,7 +269,7 @@ int fg_health_remove_button(struct fg_health *h, const char *name, uint64_t now)
 	return 0;
 }
 
-int fg_health_button_seen(struct fg_health *h, const char *name, uint64_t now)
+int fg_alarms_button_seen(struct fg_alarms *h, const char *name, uint64_t now)
 {
 	struct button *b = find(h, name);
 
@@ -258,13 +279,13 @@ int fg_health_button_seen(struct fg_health *h, const char *name, uint64_t now)
 	b->last_seen = now;
 	if (b->offline) {
 		b->offline = false;
-		return push(h, FG_HEALTH_BUTTON_OFFLINE, false, b->name, b->name_id, now,
+		return push(h, FG_ALARM_BUTTON_OFFLINE, false, b->name, b->name_id, now,
 			    "Button %s is seen again", b->name);
 	}
 	return 0;
 }
 
-int fg_health_button_battery(struct fg_health *h, const char *name, unsigned mv, uint64_t now)
+int fg_alarms_button_battery(struct fg_alarms *h, const char *name, unsigned mv, uint64_t now)
 {
 	struct button *b = find(h, name);
 
@@ -275,75 +296,75 @@ int fg_health_button_battery(struct fg_health *h, const char *name, unsigned mv,
 		/* one sag under load is not a flat battery: wait for a second reading */
 		if (b->low_count++ == 0)
 			b->low_since = now;
-		if (!b->battery_low && b->low_count >= FG_HEALTH_LOW_READINGS) {
+		if (!b->battery_low && b->low_count >= FG_ALARMS_LOW_READINGS) {
 			b->battery_low = true;
-			return push(h, FG_HEALTH_BATTERY_LOW, true, b->name, b->name_id, b->low_since,
+			return push(h, FG_ALARM_BATTERY_LOW, true, b->name, b->name_id, b->low_since,
 				    "Battery of button %s is low: %u mV (about %d%%); replace its CR2032 cell",
-				    b->name, mv, fg_health_battery_percent(mv));
+				    b->name, mv, fg_alarms_battery_percent(mv));
 		}
 		return 0;
 	}
 	b->low_count = 0;
 	if (b->battery_low && mv >= h->p.low_battery_mv + h->p.battery_hysteresis_mv) {
 		b->battery_low = false;
-		return push(h, FG_HEALTH_BATTERY_LOW, false, b->name, b->name_id, now,
+		return push(h, FG_ALARM_BATTERY_LOW, false, b->name, b->name_id, now,
 			    "Battery of button %s is fine again: %u mV", b->name, mv);
 	}
 	return 0;
 }
 
-static uint64_t cond_delay(const struct fg_health *h, enum fg_health_condition c)
+static uint64_t cond_delay(const struct fg_alarms *h, enum fg_alarms_condition c)
 {
 	switch (c) {
-	case FG_HEALTH_COND_BLUETOOTH_GONE:
+	case FG_ALARM_COND_BLUETOOTH_GONE:
 		return h->p.bluetooth_gone_after_usec;
-	case FG_HEALTH_COND_TARGETS_FAILING:
+	case FG_ALARM_COND_TARGETS_FAILING:
 		return h->p.targets_failing_after_usec;
-	case FG_HEALTH_COND_CLOCK_UNSYNCED:
-		return FG_HEALTH_CLOCK_GRACE_USEC;
-	case _FG_HEALTH_COND_MAX:
+	case FG_ALARM_COND_CLOCK_UNSYNCED:
+		return FG_ALARMS_CLOCK_GRACE_USEC;
+	case _FG_ALARM_COND_MAX:
 		break;
 	}
 	return UINT64_MAX;
 }
 
-static bool cond_enabled(const struct fg_health *h, enum fg_health_condition c)
+static bool cond_enabled(const struct fg_alarms *h, enum fg_alarms_condition c)
 {
-	return c != FG_HEALTH_COND_CLOCK_UNSYNCED || h->p.require_time_sync;
+	return c != FG_ALARM_COND_CLOCK_UNSYNCED || h->p.require_time_sync;
 }
 
-static int raise_cond(struct fg_health *h, enum fg_health_condition c, uint64_t now)
+static int raise_cond(struct fg_alarms *h, enum fg_alarms_condition c, uint64_t now)
 {
-	enum fg_health_kind k = cond_kind[c];
+	enum fg_alarm_kind k = cond_kind[c];
 	char d[FG_DURATION_BUF];
 	uint64_t since = h->cond_since[c];
 
 	h->raised[k] = true;
 	fg_format_duration((now - since) / FG_USEC_PER_SEC * FG_USEC_PER_SEC, d, sizeof(d));
 	switch (c) {
-	case FG_HEALTH_COND_BLUETOOTH_GONE:
+	case FG_ALARM_COND_BLUETOOTH_GONE:
 		return push(h, k, true, NULL, h->gateway, since,
 			    "Gateway %s: no Bluetooth adapter or bluetoothd for %s; button presses cannot be received",
 			    h->gateway, d);
-	case FG_HEALTH_COND_TARGETS_FAILING:
+	case FG_ALARM_COND_TARGETS_FAILING:
 		return push(h, k, true, NULL, h->gateway, since,
 			    "Gateway %s: every alert target has failed for %s; alerts are kept on disk",
 			    h->gateway, d);
-	case FG_HEALTH_COND_CLOCK_UNSYNCED:
+	case FG_ALARM_COND_CLOCK_UNSYNCED:
 		return push(h, k, true, NULL, h->gateway, since,
 			    "Gateway %s: system clock not synchronised for %s; TLS to the targets may fail",
 			    h->gateway, d);
-	case _FG_HEALTH_COND_MAX:
+	case _FG_ALARM_COND_MAX:
 		break;
 	}
 	return -EINVAL;
 }
 
-int fg_health_condition(struct fg_health *h, enum fg_health_condition c, bool active, uint64_t now)
+int fg_alarms_condition(struct fg_alarms *h, enum fg_alarms_condition c, bool active, uint64_t now)
 {
-	enum fg_health_kind k;
+	enum fg_alarm_kind k;
 
-	if (c < 0 || c >= _FG_HEALTH_COND_MAX)
+	if (c < 0 || c >= _FG_ALARM_COND_MAX)
 		return -EINVAL;
 	k = cond_kind[c];
 	if (active) {
@@ -352,15 +373,15 @@ int fg_health_condition(struct fg_health *h, enum fg_health_condition c, bool ac
 			/* the clock may be unsynchronised since boot: grace counts from start */
 			h->cond_since[c] = now;
 		}
-		fg_health_tick(h, now);
+		fg_alarms_tick(h, now);
 		return 0;
 	}
 	h->cond_active[c] = false;
 	if (h->raised[k]) {
-		static const char *const back[_FG_HEALTH_COND_MAX] = {
-			[FG_HEALTH_COND_BLUETOOTH_GONE] = "Bluetooth is back",
-			[FG_HEALTH_COND_TARGETS_FAILING] = "alert delivery works again",
-			[FG_HEALTH_COND_CLOCK_UNSYNCED] = "system clock synchronised",
+		static const char *const back[_FG_ALARM_COND_MAX] = {
+			[FG_ALARM_COND_BLUETOOTH_GONE] = "Bluetooth is back",
+			[FG_ALARM_COND_TARGETS_FAILING] = "alert delivery works again",
+			[FG_ALARM_COND_CLOCK_UNSYNCED] = "system clock synchronised",
 		};
 
 		h->raised[k] = false;
@@ -369,26 +390,26 @@ int fg_health_condition(struct fg_health *h, enum fg_health_condition c, bool ac
 	return 0;
 }
 
-int fg_health_spool_depth(struct fg_health *h, size_t depth, uint64_t now)
+int fg_alarms_spool_depth(struct fg_alarms *h, size_t depth, uint64_t now)
 {
 	h->spool_depth = depth;
-	if (!h->raised[FG_HEALTH_SPOOL_HIGH] && depth > h->p.spool_alarm) {
-		h->raised[FG_HEALTH_SPOOL_HIGH] = true;
+	if (!h->raised[FG_ALARM_SPOOL_HIGH] && depth > h->p.spool_alarm) {
+		h->raised[FG_ALARM_SPOOL_HIGH] = true;
 		h->spool_since = now;
-		return push(h, FG_HEALTH_SPOOL_HIGH, true, NULL, h->gateway, now,
+		return push(h, FG_ALARM_SPOOL_HIGH, true, NULL, h->gateway, now,
 			    "Gateway %s: %zu alerts waiting for delivery (alarm above %u)",
 			    h->gateway, depth, h->p.spool_alarm);
 	}
 	/* close only well below the level, so a spool hovering there stays quiet */
-	if (h->raised[FG_HEALTH_SPOOL_HIGH] && depth <= h->p.spool_alarm / 2) {
-		h->raised[FG_HEALTH_SPOOL_HIGH] = false;
-		return push(h, FG_HEALTH_SPOOL_HIGH, false, NULL, h->gateway, now,
+	if (h->raised[FG_ALARM_SPOOL_HIGH] && depth <= h->p.spool_alarm / 2) {
+		h->raised[FG_ALARM_SPOOL_HIGH] = false;
+		return push(h, FG_ALARM_SPOOL_HIGH, false, NULL, h->gateway, now,
 			    "Gateway %s: spool down to %zu alerts", h->gateway, depth);
 	}
 	return 0;
 }
 
-static uint64_t button_deadline(const struct fg_health *h, const struct button *b)
+static uint64_t button_deadline(const struct fg_alarms *h, const struct button *b)
 {
 	uint64_t after = offline_after(h, b), ref;
 
@@ -398,18 +419,18 @@ static uint64_t button_deadline(const struct fg_health *h, const struct button *
 	return ref > UINT64_MAX - after ? UINT64_MAX : ref + after;
 }
 
-static uint64_t cond_deadline(const struct fg_health *h, enum fg_health_condition c)
+static uint64_t cond_deadline(const struct fg_alarms *h, enum fg_alarms_condition c)
 {
 	uint64_t since = h->cond_since[c], delay = cond_delay(h, c);
 
 	if (!h->cond_active[c] || h->raised[cond_kind[c]] || !cond_enabled(h, c))
 		return UINT64_MAX;
-	if (c == FG_HEALTH_COND_CLOCK_UNSYNCED && since < h->started)
+	if (c == FG_ALARM_COND_CLOCK_UNSYNCED && since < h->started)
 		since = h->started;
 	return since > UINT64_MAX - delay ? UINT64_MAX : since + delay;
 }
 
-void fg_health_tick(struct fg_health *h, uint64_t now)
+void fg_alarms_tick(struct fg_alarms *h, uint64_t now)
 {
 	for (size_t i = 0; i < h->n_buttons; i++) {
 		struct button *b = &h->buttons[i];
@@ -420,20 +441,20 @@ void fg_health_tick(struct fg_health *h, uint64_t now)
 		b->offline = true;
 		fg_format_duration(offline_after(h, b), d, sizeof(d));
 		if (b->seen)
-			push(h, FG_HEALTH_BUTTON_OFFLINE, true, b->name, b->name_id, b->last_seen,
+			push(h, FG_ALARM_BUTTON_OFFLINE, true, b->name, b->name_id, b->last_seen,
 			     "Button %s not seen for more than %s: check it is in range and its battery",
 			     b->name, d);
 		else
-			push(h, FG_HEALTH_BUTTON_OFFLINE, true, b->name, b->name_id, b->added_at,
+			push(h, FG_ALARM_BUTTON_OFFLINE, true, b->name, b->name_id, b->added_at,
 			     "Button %s never seen in %s since the gateway started watching it",
 			     b->name, d);
 	}
-	for (int c = 0; c < _FG_HEALTH_COND_MAX; c++)
+	for (int c = 0; c < _FG_ALARM_COND_MAX; c++)
 		if (now >= cond_deadline(h, c))
 			raise_cond(h, c, now);
 }
 
-uint64_t fg_health_next_deadline(const struct fg_health *h)
+uint64_t fg_alarms_next_deadline(const struct fg_alarms *h)
 {
 	uint64_t next = UINT64_MAX;
 
@@ -443,7 +464,7 @@ uint64_t fg_health_next_deadline(const struct fg_health *h)
 		if (d < next)
 			next = d;
 	}
-	for (int c = 0; c < _FG_HEALTH_COND_MAX; c++) {
+	for (int c = 0; c < _FG_ALARM_COND_MAX; c++) {
 		uint64_t d = cond_deadline(h, c);
 
 		if (d < next)
@@ -452,7 +473,7 @@ uint64_t fg_health_next_deadline(const struct fg_health *h)
 	return next;
 }
 
-int fg_health_next_change(struct fg_health *h, struct fg_health_change *ret)
+int fg_alarms_next_change(struct fg_alarms *h, struct fg_alarm_change *ret)
 {
 	if (h->n_queue == 0)
 		return 0;
@@ -462,46 +483,46 @@ int fg_health_next_change(struct fg_health *h, struct fg_health_change *ret)
 	return 1;
 }
 
-bool fg_health_alarm_active(const struct fg_health *h, enum fg_health_kind k, const char *subject)
+bool fg_alarms_alarm_active(const struct fg_alarms *h, enum fg_alarm_kind k, const char *subject)
 {
 	const struct button *b;
 
 	switch (k) {
-	case FG_HEALTH_BATTERY_LOW:
+	case FG_ALARM_BATTERY_LOW:
 		b = find(h, subject);
 		return b && b->battery_low;
-	case FG_HEALTH_BUTTON_OFFLINE:
+	case FG_ALARM_BUTTON_OFFLINE:
 		b = find(h, subject);
 		return b && b->offline;
-	case FG_HEALTH_BLUETOOTH_GONE:
-	case FG_HEALTH_TARGETS_FAILING:
-	case FG_HEALTH_SPOOL_HIGH:
-	case FG_HEALTH_CLOCK_UNSYNCED:
+	case FG_ALARM_BLUETOOTH_GONE:
+	case FG_ALARM_TARGETS_FAILING:
+	case FG_ALARM_SPOOL_HIGH:
+	case FG_ALARM_CLOCK_UNSYNCED:
 		return h->raised[k];
-	case _FG_HEALTH_KIND_MAX:
+	case _FG_ALARM_KIND_MAX:
 		break;
 	}
 	return false;
 }
 
-size_t fg_health_n_buttons(const struct fg_health *h)
+size_t fg_alarms_n_buttons(const struct fg_alarms *h)
 {
 	return h->n_buttons;
 }
 
-int fg_health_button_status(const struct fg_health *h, size_t i, struct fg_health_button_status *ret)
+int fg_alarms_button_status(const struct fg_alarms *h, size_t i, struct fg_alarms_button_status *ret)
 {
 	const struct button *b;
 
 	if (i >= h->n_buttons)
 		return -ENOENT;
 	b = &h->buttons[i];
-	*ret = (struct fg_health_button_status){
+	*ret = (struct fg_alarms_button_status){
 		.name = b->name,
 		.seen = b->seen,
 		.last_seen_usec = b->last_seen,
 		.battery_mv = b->mv,
-		.battery_percent = b->mv ? fg_health_battery_percent(b->mv) : -1,
+		.battery_percent = b->mv ? fg_alarms_battery_percent(b->mv) : -1,
 		.battery_low = b->battery_low,
 		.offline = b->offline,
 	};
@@ -515,40 +536,30 @@ int fg_health_button_status(const struct fg_health *h, size_t i, struct fg_healt
  *   gateway KIND
  * Ages go through the wall clock because CLOCK_MONOTONIC restarts at boot.
  */
-int fg_health_serialize(const struct fg_health *h, uint64_t now_mono, uint64_t now_real,
+int fg_alarms_serialize(const struct fg_alarms *h, uint64_t now_mono, uint64_t now_real,
 			char **ret, size_t *ret_len)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
+	struct fg_strbuf f = {};
 
-	if (!f)
-		return -ENOMEM;
-	fprintf(f, "flicgate-health 1\n");
+	fg_strbuf_puts(&f, "flicgate-health 1\n");
 	for (size_t i = 0; i < h->n_buttons; i++) {
 		const struct button *b = &h->buttons[i];
 
-		fprintf(f, "button %s seen_at ", b->name);
+		fg_strbuf_printf(&f, "button %s seen_at ", b->name);
 		if (b->seen && now_mono >= b->last_seen && now_real >= now_mono - b->last_seen)
-			fprintf(f, "%" PRIu64, now_real - (now_mono - b->last_seen));
+			fg_strbuf_printf(&f, "%" PRIu64, now_real - (now_mono - b->last_seen));
 		else
-			fputc('-', f);
-		fprintf(f, " mv %u low %u battery_low %d offline %d\n", b->mv, b->low_count,
-			b->battery_low, b->offline);
+			fg_strbuf_puts(&f, "-");
+		fg_strbuf_printf(&f, " mv %u low %u battery_low %d offline %d\n", b->mv, b->low_count,
+				 b->battery_low, b->offline);
 	}
-	for (int k = FG_HEALTH_BLUETOOTH_GONE; k < _FG_HEALTH_KIND_MAX; k++)
+	for (int k = FG_ALARM_BLUETOOTH_GONE; k < _FG_ALARM_KIND_MAX; k++)
 		if (h->raised[k])
-			fprintf(f, "gateway %s\n", kind_names[k]);
-	if (fclose(f) != 0) {
-		free(buf);
-		return -ENOMEM;
-	}
-	*ret = buf;
-	*ret_len = len;
-	return 0;
+			fg_strbuf_printf(&f, "gateway %s\n", kind_names[k]);
+	return fg_strbuf_steal(&f, ret, ret_len);
 }
 
-int fg_health_restore(struct fg_health *h, const char *text, size_t len, uint64_t now_mono,
+int fg_alarms_restore(struct fg_alarms *h, const char *text, size_t len, uint64_t now_mono,
 		      uint64_t now_real)
 {
 	char *copy, *line, *save = NULL;
@@ -590,13 +601,15 @@ int fg_health_restore(struct fg_health *h, const char *text, size_t len, uint64_
 			b->battery_low = bl == 1;
 			b->offline = off == 1 && !(b->seen && button_deadline(h, b) > now_mono);
 			if (off == 1 && !b->offline)
-				push(h, FG_HEALTH_BUTTON_OFFLINE, false, b->name, b->name_id, b->last_seen,
+				push(h, FG_ALARM_BUTTON_OFFLINE, false, b->name, b->name_id, b->last_seen,
 				     "Button %s is seen again", b->name);
 			restored++;
 		} else if (sscanf(line, "gateway %31s", kind) == 1) {
-			for (int k = FG_HEALTH_BLUETOOTH_GONE; k < _FG_HEALTH_KIND_MAX; k++)
-				if (strcmp(kind, kind_names[k]) == 0)
-					h->raised[k] = true;
+			int k = fg_alarm_kind_from_string(kind);
+
+			/* only the gateway's alarms are kept by kind */
+			if (k >= FG_ALARM_BLUETOOTH_GONE)
+				h->raised[k] = true;
 		}
 	}
 	free(copy);
