@@ -143,7 +143,7 @@ $(foreach t,$(TOOLS),$(eval $(call tool_rule,$(t))))
 # --- tests -----------------------------------------------------------------
 $(BUILD)/tests/%: $(call obj,tests/%.c) $(DAEMON_A) $(CORE_A) $(LIB_A)
 	@mkdir -p $(@D)
-	$(CC) $(FG_LDFLAGS) $(LDFLAGS) $(TEST_LDFLAGS_$*) -o $@ $(filter %.o,$^) -Wl,--start-group $(filter %.a,$^) -Wl,--end-group $(ALL_LIBS) $(call pkglibs,$(TEST_PKGS))
+	$(CC) $(FG_LDFLAGS) $(LDFLAGS) $(TEST_LDFLAGS_$*) -o $@ $^ $(ALL_LIBS) $(call pkglibs,$(TEST_PKGS))
 
 # The simulator's unit test compiles its pure pieces directly (they are not
 # in any library: the daemon must never link them).

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* flicgated: the command line, start-up in order (config, log, manager), the loop, and the ordered unwind. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
