@@ -284,8 +284,10 @@ fuzz: fuzz-deps $(addprefix $(FUZZ_BUILD)/,$(FUZZERS))
 		mkdir -p $(FUZZ_BUILD)/corpus/$$f; \
 		seeds=tests/fuzz/corpus/$$f; [ -d $$seeds ] || seeds=; \
 		echo "== $$f ($(FUZZ_TIME)s)"; \
-		$(FUZZ_BUILD)/$$f -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
-			$(FUZZ_BUILD)/corpus/$$f $$seeds 2>&1 | grep -E 'stat::number_of_executed_units|ERROR|SUMMARY' ; \
+		rc=0; $(FUZZ_BUILD)/$$f -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
+			$(FUZZ_BUILD)/corpus/$$f $$seeds >$(FUZZ_BUILD)/$$f.log 2>&1 || rc=$$?; \
+		grep -E 'stat::number_of_executed_units|ERROR|SUMMARY' $(FUZZ_BUILD)/$$f.log || true; \
+		[ $$rc -eq 0 ] || { echo "$$f failed (exit $$rc): $(FUZZ_BUILD)/$$f.log" >&2; exit 1; }; \
 	done
 
 # --- libgpiod 2.x build and test in a Debian 13 build root (root, mmdebstrap) ---
