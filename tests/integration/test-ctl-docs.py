@@ -48,7 +48,7 @@ if shutil.which("man"):
     check(p.returncode == 0 and not p.stderr.strip(), "flicgatectl(1) renders without warnings (%s)" % p.stderr)
 
 # ---- every D-Bus name is documented
-with open(os.path.join(SRCDIR, "daemon", "api", "flicgate-dbus.h")) as f:
+with open(os.path.join(SRCDIR, "daemon", "control", "flicgate-dbus.h")) as f:
     header = f.read()
 with open(os.path.join(SRCDIR, "docs", "dbus-api.md")) as f:
     doc = f.read()
@@ -62,7 +62,7 @@ for n in names:
     check("`%s`" % n in doc, "docs/dbus-api.md documents `%s`" % n)
 
 # ---- the pairing export format in docs/bluez.md is the one the code writes
-with open(os.path.join(SRCDIR, "daemon", "core", "pairing-export.c")) as f:
+with open(os.path.join(SRCDIR, "daemon", "radio", "pairing-export.c")) as f:
     code = f.read()
 with open(os.path.join(SRCDIR, "docs", "bluez.md")) as f:
     bluez_md = f.read()

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* Text and JSON output: times, "ago", aligned tables. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,6 +7,16 @@
 
 #include "ctl.h"
 #include "lib/timeutil.h"
+
+const char *yes_no(bool b)
+{
+	return b ? "yes" : "no";
+}
+
+const char *dash(const char *s)
+{
+	return s && s[0] ? s : "-";
+}
 
 const char *fmt_time(uint64_t realtime_usec, char *buf, size_t size)
 {
