@@ -104,7 +104,7 @@ TEST_BINS := $(addprefix $(BUILD)/tests/,$(UNIT_TESTS))
 TEST_TOOLS := $(sort $(patsubst tests/%.c,%,$(wildcard tests/tools/*.c)))
 TEST_BINS += $(addprefix $(BUILD)/tests/,$(TEST_TOOLS))
 
-.PHONY: print-pure print-adapters all check demo deps install uninstall fuzz bench docs clean check-docs \
+.PHONY: print-pure print-adapters fuzz-deps all check demo deps install uninstall fuzz bench docs clean check-docs \
 	deb image image-check vm-check test-build check-gpiod2
 .DEFAULT_GOAL := all
 # keep objects of pattern-built programs (tests, benchmarks) between runs
@@ -260,10 +260,20 @@ $(FUZZ_BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	clang $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
 
-$(FUZZ_BUILD)/%: $(FUZZ_BUILD)/obj/tests/fuzz/%.o $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(FUZZ_CORE_SRC))
+# the fuzzers link the pure files and lib/ only (through an archive, so a
+# target takes just what it calls): a fuzzer needing an adapter fails to link
+FUZZ_A := $(FUZZ_BUILD)/libfgpure.a
+$(FUZZ_A): $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(FUZZ_CORE_SRC))
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(FUZZ_BUILD)/%: $(FUZZ_BUILD)/obj/tests/fuzz/%.o $(FUZZ_A)
 	clang -fsanitize=fuzzer,address,undefined -o $@ $^ $(call pkglibs,$(CORE_PKGS)) -lm
 
-fuzz: deps $(addprefix $(FUZZ_BUILD)/,$(FUZZERS))
+fuzz-deps:
+	@$(MAKE) --no-print-directory deps EXTRA_DEB_DEPS=libclang-rt-dev
+
+fuzz: fuzz-deps $(addprefix $(FUZZ_BUILD)/,$(FUZZERS))
 	@set -e; for f in $(FUZZERS); do \
 		mkdir -p $(FUZZ_BUILD)/corpus/$$f; \
 		seeds=tests/fuzz/corpus/$$f; [ -d $$seeds ] || seeds=; \

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* Durable file writes (temp file, fsync, rename, directory fsync) and whole-file reads for state files. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>

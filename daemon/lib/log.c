@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* The daemon's and the tools' log: journal records under systemd, timestamped stderr in a terminal. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

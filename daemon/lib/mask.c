@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* Secrets made safe to print: webhook URLs and keys shown with their secret part masked. */
 #include <stdio.h>
 #include <string.h>
 

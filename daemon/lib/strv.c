@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* NULL-terminated string lists, comma/space list splitting and name validation. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* Durations as text, RFC 3339 timestamps and the clocks the daemon reads. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
