@@ -23,21 +23,9 @@ static void button_json(struct fg_json *j, const struct button_info *b, bool bt)
 	else
 		fg_json_null(j);
 	json_time(j, "last_seen", b->last_seen);
-	fg_json_key(j, "rssi");
-	if (b->rssi)
-		fg_json_int(j, b->rssi);
-	else
-		fg_json_null(j);
-	fg_json_key(j, "battery_mv");
-	if (b->battery_mv)
-		fg_json_uint(j, b->battery_mv);
-	else
-		fg_json_null(j);
-	fg_json_key(j, "firmware");
-	if (b->firmware)
-		fg_json_uint(j, b->firmware);
-	else
-		fg_json_null(j);
+	json_nint(j, "rssi", b->rssi);
+	json_nint(j, "battery_mv", b->battery_mv);
+	json_nint(j, "firmware", b->firmware);
 	json_nstring(j, "last_event", b->last_event);
 	json_time(j, "last_event_time", b->last_event_time);
 	json_nstring(j, "alert_state", b->alert_state);
@@ -122,10 +110,7 @@ static void buttons_table(const struct button_info *list, size_t n, bool bt)
 		table_add(t, yes_no(b->paired));
 		table_add(t, bt ? (b->connected ? "up" : "down") : "-");
 		table_add(t, b->last_seen ? fmt_ago(b->last_seen, buf, sizeof(buf)) : "never");
-		if (b->rssi)
-			table_addf(t, "%d", b->rssi);
-		else
-			table_add(t, "-");
+		table_add_nint(t, b->rssi);
 		table_add(t, battery_text(b->battery_mv, buf, sizeof(buf)));
 		table_add(t, dash(b->alert_state));
 	}

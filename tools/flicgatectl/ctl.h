@@ -195,12 +195,16 @@ const char *fmt_ago(uint64_t realtime_usec, char *buf, size_t size);
 void json_time(struct fg_json *j, const char *key, uint64_t realtime_usec);
 /* JSON: string or null when empty */
 void json_nstring(struct fg_json *j, const char *key, const char *s);
+/* JSON: the number, or null when 0 (not known) */
+void json_nint(struct fg_json *j, const char *key, int64_t v);
 
 /* A plain text table: add cells row by row, then print aligned. */
 struct table;
 struct table *table_new(size_t columns);
 void table_add(struct table *t, const char *cell);
 void table_addf(struct table *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* the number, or "-" when 0 (not known) */
+void table_add_nint(struct table *t, long long v);
 /* @indent spaces before every row; the last column is not padded */
 void table_print(struct table *t, unsigned indent);
 struct table *table_free(struct table *t);

@@ -207,11 +207,7 @@ int cmd_log(struct ctl *c, char **args, int n)
 			fg_json_kv_string(j, "state", d.state);
 			fg_json_kv_bool(j, "test", d.test);
 			fg_json_kv_string(j, "result", d.result);
-			fg_json_key(j, "http_status");
-			if (d.http_status)
-				fg_json_int(j, d.http_status);
-			else
-				fg_json_null(j);
+			json_nint(j, "http_status", d.http_status);
 			json_nstring(j, "error", d.error);
 			fg_json_kv_uint(j, "latency_ms", d.latency / 1000);
 			fg_json_kv_uint(j, "attempt", d.attempt);
@@ -223,10 +219,7 @@ int cmd_log(struct ctl *c, char **args, int n)
 		table_add(t, d.target);
 		table_addf(t, "%s%s", d.state, d.test ? " (test)" : "");
 		table_add(t, d.result);
-		if (d.http_status)
-			table_addf(t, "%d", (int)d.http_status);
-		else
-			table_add(t, "-");
+		table_add_nint(t, d.http_status);
 		table_addf(t, "%llums", (unsigned long long)(d.latency / 1000));
 		table_addf(t, "%u", d.attempt);
 		table_add(t, d.alert_id);

@@ -70,6 +70,15 @@ void json_time(struct fg_json *j, const char *key, uint64_t realtime_usec)
 		fg_json_string(j, fg_format_rfc3339(realtime_usec, buf, sizeof(buf)));
 }
 
+void json_nint(struct fg_json *j, const char *key, int64_t v)
+{
+	fg_json_key(j, key);
+	if (v)
+		fg_json_int(j, v);
+	else
+		fg_json_null(j);
+}
+
 void json_nstring(struct fg_json *j, const char *key, const char *s)
 {
 	fg_json_kv_string(j, key, s && s[0] ? s : NULL);
@@ -116,6 +125,14 @@ void table_addf(struct table *t, const char *fmt, ...)
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	table_add(t, buf);
+}
+
+void table_add_nint(struct table *t, long long v)
+{
+	if (v)
+		table_addf(t, "%lld", v);
+	else
+		table_add(t, "-");
 }
 
 /* Display width: counts UTF-8 sequences, not bytes (names may be UTF-8). */

@@ -78,11 +78,7 @@ static void status_json(struct ctl *c, const struct gateway_info *g, struct fg_j
 			fg_json_kv_uint(j, "queued", t->queued);
 			fg_json_kv_uint(j, "delivered", t->delivered);
 			fg_json_kv_uint(j, "dead", t->dead);
-			fg_json_key(j, "last_status");
-			if (t->last_status)
-				fg_json_int(j, t->last_status);
-			else
-				fg_json_null(j);
+			json_nint(j, "last_status", t->last_status);
 			json_nstring(j, "last_error", t->last_error);
 			fg_json_end_object(j);
 		}
@@ -172,10 +168,7 @@ static void status_text(const struct gateway_info *g)
 		table_addf(tb, "%llu", (unsigned long long)x->queued);
 		table_addf(tb, "%llu", (unsigned long long)x->delivered);
 		table_addf(tb, "%llu", (unsigned long long)x->dead);
-		if (x->last_status)
-			table_addf(tb, "%d", (int)x->last_status);
-		else
-			table_add(tb, "-");
+		table_add_nint(tb, x->last_status);
 		table_add(tb, dash(x->last_error));
 	}
 	table_print(tb, 2);
