@@ -7,6 +7,7 @@
 #include "fg-test.h"
 
 #include "lib/json.h"
+#include "lib/strbuf.h"
 
 /* A writer on a memory stream; text() closes the stream and returns it. */
 struct buf {
@@ -125,6 +126,86 @@ static void test_escape_utf8_invalid(void **state)
 	assert_escapes("\xC3(", "\"" FFFD "(\"");
 	/* a bad byte followed by a quote still escapes the quote */
 	assert_escapes("\xC3\"", "\"" FFFD "\\\"\"");
+}
+
+/*
+ * The same escaper as webhook bodies see it (lib/strbuf.h): every control
+ * character but \n \r \t as \u00XX, DEL included, and the same UTF-8 repair.
+ */
+static char *body_escaped(const char *s, size_t len)
+{
+	struct fg_strbuf b = {};
+	char *out;
+
+	fg_strbuf_put_json_len(&b, s, len);
+	assert_int_equal(fg_strbuf_steal(&b, &out, NULL), 0);
+	return out;
+}
+
+#define assert_body_escapes(in, out) do { \
+	char *_e = body_escaped((in), sizeof(in) - 1); \
+	assert_string_equal(_e, (out)); \
+	free(_e); \
+} while (0)
+
+static void test_body_specials(void **state)
+{
+	assert_body_escapes("", "");
+	assert_body_escapes("a\"b\\c/d", "a\\\"b\\\\c/d");
+	assert_body_escapes("\n\r\t", "\\n\\r\\t");
+	assert_body_escapes("\b\f\x01\x1f\x7f", "\\u0008\\u000c\\u0001\\u001f\\u007f");
+	assert_body_escapes("a\0b", "a\\u0000b");	/* _len keeps NULs */
+}
+
+static void test_body_utf8(void **state)
+{
+	/* valid UTF-8 is byte-identical */
+	assert_body_escapes("\xC2\x80\xE0\xA0\x80\xED\x9F\xBF\xF0\x90\x80\x80\xF4\x8F\xBF\xBF",
+			    "\xC2\x80\xE0\xA0\x80\xED\x9F\xBF\xF0\x90\x80\x80\xF4\x8F\xBF\xBF");
+	assert_body_escapes("\xC0\xAF", FFFD FFFD);			/* overlong */
+	assert_body_escapes("\xE0\x9F\xBF", FFFD FFFD FFFD);		/* overlong 3-byte */
+	assert_body_escapes("\xED\xB0\x80", FFFD FFFD FFFD);		/* surrogate DC00 */
+	assert_body_escapes("x\x80y\xBFz", "x" FFFD "y" FFFD "z");	/* stray continuations */
+	assert_body_escapes("\xF4\x90\x80\x80", FFFD FFFD FFFD FFFD);	/* > U+10FFFF */
+	assert_body_escapes("\xF7\xBF\xBF\xBF", FFFD FFFD FFFD FFFD);
+	assert_body_escapes("ok \xF0\x9F\x98", "ok " FFFD FFFD FFFD);	/* truncated at the end */
+	assert_body_escapes("\xE2\x9C\n", FFFD FFFD "\\n");		/* truncated before a control */
+	assert_body_escapes("\xC3\\", FFFD "\\\\");
+
+	/* the NUL-terminated form and the quoted form go the same way */
+	struct fg_strbuf b = {};
+	char *out;
+
+	fg_strbuf_put_json(&b, "\xFF\x7f");
+	fg_strbuf_put_json_string(&b, "\"\xC0");
+	fg_strbuf_put_json_string(&b, NULL);
+	assert_int_equal(fg_strbuf_steal(&b, &out, NULL), 0);
+	assert_string_equal(out, FFFD "\\u007f\"\\\"" FFFD "\"\"\"");
+	free(out);
+}
+
+/* The pieces handed to the sink: unescaped runs whole, never empty. */
+static void count_put(const char *s, size_t n, void *userdata)
+{
+	unsigned *calls = userdata;
+
+	assert_non_null(s);
+	assert_true(n > 0);
+	(*calls)++;
+}
+
+static void test_escape_runs(void **state)
+{
+	unsigned calls = 0;
+
+	fg_json_escape("plain text \xC3\xA5", 13, 0, count_put, &calls);
+	assert_int_equal(calls, 1);
+	calls = 0;
+	fg_json_escape("a\"b", 3, 0, count_put, &calls);
+	assert_int_equal(calls, 3);
+	calls = 0;
+	fg_json_escape("", 0, 0, count_put, &calls);
+	assert_int_equal(calls, 0);
 }
 
 static void test_compact_document(void **state)
@@ -325,6 +406,9 @@ int main(void)
 		FG_TEST("/json/escape/controls", test_escape_controls),
 		FG_TEST("/json/escape/utf8-valid", test_escape_utf8_valid),
 		FG_TEST("/json/escape/utf8-invalid", test_escape_utf8_invalid),
+		FG_TEST("/json/escape/body-specials", test_body_specials),
+		FG_TEST("/json/escape/body-utf8", test_body_utf8),
+		FG_TEST("/json/escape/runs", test_escape_runs),
 		FG_TEST("/json/compact", test_compact_document),
 		FG_TEST("/json/pretty", test_pretty_document),
 		FG_TEST("/json/scalar-and-keys", test_scalar_and_keys_escaped),

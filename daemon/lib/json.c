@@ -1,4 +1,8 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * JSON out: the one string escaper (UTF-8 repair included) and the streaming
+ * writer flicgatectl --json is built on.
+ */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -171,40 +175,70 @@ static size_t utf8_sequence(const unsigned char *s, size_t left)
 	return n;
 }
 
-void fg_json_write_string(FILE *f, const char *str, size_t len)
+/* The escape for the ASCII byte @c, or NULL when it passes through. */
+static const char *escape_ascii(unsigned char c, unsigned flags, char hex[static 7])
+{
+	switch (c) {
+	case '"':  return "\\\"";
+	case '\\': return "\\\\";
+	case '\n': return "\\n";
+	case '\r': return "\\r";
+	case '\t': return "\\t";
+	}
+	if (!(flags & FG_JSON_ESCAPE_ALL_CONTROLS)) {
+		if (c == '\b')
+			return "\\b";
+		if (c == '\f')
+			return "\\f";
+	}
+	if (c < 0x20 || (c == 0x7f && (flags & FG_JSON_ESCAPE_ALL_CONTROLS))) {
+		snprintf(hex, 7, "\\u%04x", c);
+		return hex;
+	}
+	return NULL;
+}
+
+void fg_json_escape(const char *str, size_t len, unsigned flags,
+		    fg_json_put_fn put, void *userdata)
 {
 	const unsigned char *s = (const unsigned char *)str;
-	size_t i = 0;
+	size_t i = 0, run = 0;	/* s[run..i) passes through unchanged */
 
-	fputc('"', f);
+	/* Hand over unescaped runs in one go: webhook bodies are on the latency path. */
 	while (i < len) {
-		unsigned char c = s[i];
-		size_t n;
+		const char *e = NULL;
+		char hex[7];
+		size_t n = 1;
 
-		switch (c) {
-		case '"':  fputs("\\\"", f); i++; continue;
-		case '\\': fputs("\\\\", f); i++; continue;
-		case '\b': fputs("\\b", f); i++; continue;
-		case '\f': fputs("\\f", f); i++; continue;
-		case '\n': fputs("\\n", f); i++; continue;
-		case '\r': fputs("\\r", f); i++; continue;
-		case '\t': fputs("\\t", f); i++; continue;
+		if (s[i] < 0x80)
+			e = escape_ascii(s[i], flags, hex);
+		else if ((n = utf8_sequence(s + i, len - i)) == 0) {
+			e = "\xEF\xBF\xBD";	/* one U+FFFD per bad byte */
+			n = 1;
 		}
-		if (c < 0x20) {
-			fprintf(f, "\\u%04x", c);
-			i++;
+		if (!e) {
+			i += n;
 			continue;
 		}
-		n = utf8_sequence(s + i, len - i);
-		if (n == 0) {
-			/* one replacement character per bad byte */
-			fputs("\xEF\xBF\xBD", f);
-			i++;
-			continue;
-		}
-		fwrite(s + i, 1, n, f);
+		if (i > run)
+			put(str + run, i - run, userdata);
+		put(e, strlen(e), userdata);
 		i += n;
+		run = i;
 	}
+	if (i > run)
+		put(str + run, i - run, userdata);
+}
+
+static void put_file(const char *s, size_t n, void *userdata)
+{
+	fwrite(s, 1, n, userdata);
+}
+
+void fg_json_write_string(FILE *f, const char *s, size_t len)
+{
+	fputc('"', f);
+	fg_json_escape(s, len, 0, put_file, f);
 	fputc('"', f);
 }
 

@@ -64,3 +64,22 @@ int fg_json_finish(struct fg_json *j);
 
 /* Write @len bytes of @s as a quoted JSON string (escaping as above). */
 void fg_json_write_string(FILE *f, const char *s, size_t len);
+
+/*
+ * The one JSON string escaper, which every writer here is built on: the
+ * inside of a JSON string (no quotes) for @len bytes of @s, embedded NULs
+ * included, escaped and UTF-8-repaired as described at the top. It hands
+ * the text to @put in pieces (unescaped runs in one piece); @userdata is
+ * passed to @put and only used during the call.
+ *
+ * By default '\b' and '\f' take their short escapes and DEL passes through
+ * (the --json writer). FG_JSON_ESCAPE_ALL_CONTROLS writes every control
+ * character other than '\n', '\r' and '\t' as \u00XX, DEL included (the
+ * form webhook bodies have always carried).
+ */
+enum {
+	FG_JSON_ESCAPE_ALL_CONTROLS = 1 << 0,
+};
+typedef void (*fg_json_put_fn)(const char *s, size_t n, void *userdata);
+void fg_json_escape(const char *s, size_t len, unsigned flags,
+		    fg_json_put_fn put, void *userdata);

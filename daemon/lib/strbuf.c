@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
+/* A growing string that never fails visibly (webhook bodies, config text). */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/json.h"
 #include "lib/strbuf.h"
 
 static bool reserve(struct fg_strbuf *b, size_t n)
@@ -70,37 +72,19 @@ void fg_strbuf_printf(struct fg_strbuf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 }
 
+static void put_strbuf(const char *s, size_t n, void *userdata)
+{
+	fg_strbuf_putn(userdata, s, n);
+}
+
+void fg_strbuf_put_json_len(struct fg_strbuf *b, const char *s, size_t len)
+{
+	fg_json_escape(s, len, FG_JSON_ESCAPE_ALL_CONTROLS, put_strbuf, b);
+}
+
 void fg_strbuf_put_json(struct fg_strbuf *b, const char *s)
 {
-	const char *run = s;
-
-	/* Copy unescaped runs in one go: this sits on the latency path. */
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		const char *e = NULL;
-		char hex[7];
-
-		if (c == '"')
-			e = "\\\"";
-		else if (c == '\\')
-			e = "\\\\";
-		else if (c == '\n')
-			e = "\\n";
-		else if (c == '\r')
-			e = "\\r";
-		else if (c == '\t')
-			e = "\\t";
-		else if (c < 0x20 || c == 0x7f) {
-			snprintf(hex, sizeof(hex), "\\u%04x", c);
-			e = hex;
-		}
-		if (!e)
-			continue;
-		fg_strbuf_putn(b, run, (size_t)(s - run));
-		fg_strbuf_puts(b, e);
-		run = s + 1;
-	}
-	fg_strbuf_putn(b, run, (size_t)(s - run));
+	fg_strbuf_put_json_len(b, s, strlen(s));
 }
 
 void fg_strbuf_put_json_string(struct fg_strbuf *b, const char *s)

@@ -19,8 +19,13 @@ void fg_strbuf_putn(struct fg_strbuf *b, const char *s, size_t n);
 void fg_strbuf_puts(struct fg_strbuf *b, const char *s);
 void fg_strbuf_printf(struct fg_strbuf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-/* Appends @s escaped for the inside of a JSON string (no quotes added). */
+/*
+ * Appends @s escaped for the inside of a JSON string (no quotes added), by
+ * lib/json.h's escaper with FG_JSON_ESCAPE_ALL_CONTROLS: ill-formed UTF-8
+ * becomes U+FFFD. The _len form takes @len bytes, NULs included.
+ */
 void fg_strbuf_put_json(struct fg_strbuf *b, const char *s);
+void fg_strbuf_put_json_len(struct fg_strbuf *b, const char *s, size_t len);
 /* Appends "\"<escaped s>\"". */
 void fg_strbuf_put_json_string(struct fg_strbuf *b, const char *s);
 /*

@@ -42,6 +42,7 @@
 
 #include "alertops.h"
 #include "rules.h"
+#include "lib/json.h"
 
 #define MAX_REQUEST (1024 * 1024)
 
@@ -81,28 +82,6 @@ static uint64_t now_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
-static void json_escape(FILE *f, const char *s, size_t n)
-{
-	fputc('"', f);
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c == '\n')
-			fputs("\\n", f);
-		else if (c == '\r')
-			fputs("\\r", f);
-		else if (c == '\t')
-			fputs("\\t", f);
-		else if (c < 0x20 || c == 0x7f)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
 }
 
 static void conn_free(struct conn *c)
@@ -236,9 +215,9 @@ static void record(struct sink *s, struct conn *c, const char *method, const cha
 
 	fprintf(f, "{\"seq\":%lu,\"t_us\":%llu,\"conn\":%u,\"method\":", s->requests,
 		(unsigned long long)t, c->id);
-	json_escape(f, method, strlen(method));
+	fg_json_write_string(f, method, strlen(method));
 	fputs(",\"path\":", f);
-	json_escape(f, path, strlen(path));
+	fg_json_write_string(f, path, strlen(path));
 	fputs(",\"headers\":{", f);
 	while (h < end) {
 		const char *eol = memmem(h, (size_t)(end - h), "\r\n", 2), *colon;
@@ -257,15 +236,15 @@ static void record(struct sink *s, struct conn *c, const char *method, const cha
 			while (v < eol && *v == ' ')
 				v++;
 			fputs(first ? "" : ",", f);
-			json_escape(f, name, nl);
+			fg_json_write_string(f, name, nl);
 			fputc(':', f);
-			json_escape(f, v, (size_t)(eol - v));
+			fg_json_write_string(f, v, (size_t)(eol - v));
 			first = false;
 		}
 		h = eol + 2;
 	}
 	fputs("},\"body\":", f);
-	json_escape(f, body, body_len);
+	fg_json_write_string(f, body, body_len);
 	fprintf(f, ",\"action\":\"%s\",\"status\":%d}\n", action, status);
 	fflush(f);
 }
