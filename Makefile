@@ -29,6 +29,7 @@ SYSUSERSDIR ?= /usr/lib/sysusers.d
 TMPFILESDIR ?= /usr/lib/tmpfiles.d
 UDEVRULESDIR ?= /usr/lib/udev/rules.d
 DBUSPOLICYDIR ?= /usr/share/dbus-1/system.d
+DBUSIFACEDIR ?= /usr/share/dbus-1/interfaces
 DESTDIR ?=
 
 PKG_CONFIG ?= pkg-config
@@ -216,13 +217,15 @@ install: all
 	install -m 0755 $(BUILD)/flicgated $(DESTDIR)$(SBINDIR)/flicgated
 	if [ -x $(BUILD)/flicgatectl ]; then install -m 0755 $(BUILD)/flicgatectl $(DESTDIR)$(BINDIR)/flicgatectl; fi
 	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
-		$(DESTDIR)$(UDEVRULESDIR) $(DESTDIR)$(DBUSPOLICYDIR) $(DESTDIR)$(DATADIR)/doc/flicgate
+		$(DESTDIR)$(UDEVRULESDIR) $(DESTDIR)$(DBUSPOLICYDIR) $(DESTDIR)$(DBUSIFACEDIR) \
+		$(DESTDIR)$(DATADIR)/doc/flicgate
 	sed 's|@SBINDIR@|$(SBINDIR)|g' conf/flicgated.service > $(DESTDIR)$(UNITDIR)/flicgated.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/flicgated.service
 	install -m 0644 conf/flicgate.sysusers $(DESTDIR)$(SYSUSERSDIR)/flicgate.conf
 	install -m 0644 conf/flicgate.tmpfiles $(DESTDIR)$(TMPFILESDIR)/flicgate.conf
 	install -m 0644 conf/60-flicgate-gpio.rules $(DESTDIR)$(UDEVRULESDIR)/60-flicgate-gpio.rules
 	install -m 0644 conf/io.github.flicgate1.conf $(DESTDIR)$(DBUSPOLICYDIR)/io.github.flicgate1.conf
+	install -m 0644 daemon/control/io.github.flicgate1.xml $(DESTDIR)$(DBUSIFACEDIR)/io.github.flicgate1.xml
 	install -m 0644 conf/flicgate.ini $(DESTDIR)$(DATADIR)/doc/flicgate/flicgate.ini
 	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/flicgate
 	[ -e $(DESTDIR)$(SYSCONFDIR)/flicgate/flicgate.ini ] || \
@@ -240,6 +243,7 @@ uninstall:
 		$(DESTDIR)$(UNITDIR)/flicgated.service $(DESTDIR)$(SYSUSERSDIR)/flicgate.conf \
 		$(DESTDIR)$(TMPFILESDIR)/flicgate.conf $(DESTDIR)$(UDEVRULESDIR)/60-flicgate-gpio.rules \
 		$(DESTDIR)$(DBUSPOLICYDIR)/io.github.flicgate1.conf \
+		$(DESTDIR)$(DBUSIFACEDIR)/io.github.flicgate1.xml \
 		$(DESTDIR)$(DATADIR)/bash-completion/completions/flicgatectl
 	rm -rf $(DESTDIR)$(DATADIR)/doc/flicgate
 

@@ -19,11 +19,10 @@
 
 /* ---- control API provider (daemon/control/api.h) ---------------------------
  *
- * What the D-Bus API shows comes from here. Subsystems that are not part
- * of this build leave their callbacks NULL: the API answers NotAvailable.
+ * What the D-Bus API shows comes from here; every callback is set.
  */
 
-static void api_get_gateway(void *userdata, struct fg_api_gateway *ret)
+static void api_get_gateway(struct fg_api_gateway *ret, void *userdata)
 {
 	struct fg_manager *m = userdata;
 
@@ -135,7 +134,7 @@ static void api_fill_configured(struct fg_manager *m, const struct fg_button_con
 		api_fill_button(m, bc, NULL, ret);
 }
 
-static int api_button_at(void *userdata, size_t i, struct fg_api_button *ret)
+static int api_button_at(size_t i, struct fg_api_button *ret, void *userdata)
 {
 	struct fg_manager *m = userdata;
 	struct fg_button_status st;
@@ -155,7 +154,7 @@ static int api_button_at(void *userdata, size_t i, struct fg_api_button *ret)
 	return -ENOENT;
 }
 
-static int api_button_by_id(void *userdata, const char *id, struct fg_api_button *ret)
+static int api_button_by_id(const char *id, struct fg_api_button *ret, void *userdata)
 {
 	struct fg_manager *m = userdata;
 	const struct fg_button_config *bc = fg_config_button_by_name(m->config, id);
@@ -174,7 +173,7 @@ static int api_button_by_id(void *userdata, const char *id, struct fg_api_button
 	return 0;
 }
 
-static int api_get_target(void *userdata, size_t i, struct fg_api_target *ret)
+static int api_get_target(size_t i, struct fg_api_target *ret, void *userdata)
 {
 	struct fg_manager *m = userdata;
 	struct fg_target_status ts;
@@ -218,7 +217,7 @@ static void api_fill_delivery(const struct fg_delivery_record *h, struct fg_api_
 	};
 }
 
-static int api_delivery_at(void *userdata, size_t i, struct fg_api_delivery *ret)
+static int api_delivery_at(size_t i, struct fg_api_delivery *ret, void *userdata)
 {
 	struct fg_manager *m = userdata;
 	const struct fg_delivery_record *h = fg_pipeline_delivery(m->pipeline, i);
@@ -285,8 +284,8 @@ void manager_api_pipeline_event(struct fg_manager *m, const struct fg_pipeline_e
 	}
 }
 
-static int api_test_alert(void *userdata, const char *button_id, const char *target,
-			  struct fg_api_error *err)
+static int api_test_alert(const char *button_id, const char *target,
+			  struct fg_api_error *err, void *userdata)
 {
 	struct fg_manager *m = userdata;
 	int r;
@@ -301,7 +300,7 @@ static int api_test_alert(void *userdata, const char *button_id, const char *tar
 	return r;
 }
 
-static int api_acknowledge(void *userdata, bool *ret_silenced, struct fg_api_error *err)
+static int api_acknowledge(bool *ret_silenced, struct fg_api_error *err, void *userdata)
 {
 	struct fg_manager *m = userdata;
 
@@ -311,11 +310,6 @@ static int api_acknowledge(void *userdata, bool *ret_silenced, struct fg_api_err
 	*ret_silenced = fg_gpio_acknowledge(m->gpio);
 	manager_supervision_ack(m, *ret_silenced, "D-Bus");
 	return 0;
-}
-
-static int api_reload(void *userdata, struct fg_api_error *err)
-{
-	return manager_reload(userdata, err);
 }
 
 /*
@@ -345,7 +339,7 @@ static int api_no_bluetooth(struct fg_api_error *err)
  * its [button NAME] section. Names of paired buttons the file does not
  * list live beside the pairing store (<state_dir>/button-names).
  */
-static int api_rename(void *userdata, const char *id, const char *name, struct fg_api_error *err)
+static int api_rename(const char *id, const char *name, struct fg_api_error *err, void *userdata)
 {
 	struct fg_manager *m = userdata;
 	struct fg_button_status st;
@@ -379,8 +373,8 @@ static int api_rename(void *userdata, const char *id, const char *name, struct f
 	}
 }
 
-static int api_open_pairing(void *userdata, uint64_t timeout_usec, const char *name,
-			    struct fg_api_error *err)
+static int api_open_pairing(uint64_t timeout_usec, const char *name,
+			    struct fg_api_error *err, void *userdata)
 {
 	struct fg_manager *m = userdata;
 	int r;
@@ -408,7 +402,7 @@ static int api_open_pairing(void *userdata, uint64_t timeout_usec, const char *n
 	}
 }
 
-static int api_close_pairing(void *userdata, struct fg_api_error *err)
+static int api_close_pairing(struct fg_api_error *err, void *userdata)
 {
 	struct fg_manager *m = userdata;
 	int r;
@@ -420,7 +414,7 @@ static int api_close_pairing(void *userdata, struct fg_api_error *err)
 	return r == -ENOENT ? 0 : r;
 }
 
-static int api_unpair(void *userdata, const char *id, struct fg_api_error *err)
+static int api_unpair(const char *id, struct fg_api_error *err, void *userdata)
 {
 	struct fg_manager *m = userdata;
 	struct fg_button_status st;
@@ -436,8 +430,8 @@ static int api_unpair(void *userdata, const char *id, struct fg_api_error *err)
 	return r;
 }
 
-static int api_export_pairings(void *userdata, char **ret_document, unsigned *ret_count,
-			       struct fg_api_error *err)
+static int api_export_pairings(char **ret_document, unsigned *ret_count,
+			       struct fg_api_error *err, void *userdata)
 {
 	struct fg_manager *m = userdata;
 
@@ -446,8 +440,8 @@ static int api_export_pairings(void *userdata, char **ret_document, unsigned *re
 	return fg_buttons_export(m->buttons, ret_document, ret_count);
 }
 
-static int api_import_pairings(void *userdata, const char *document, bool replace,
-			       unsigned *ret_count, struct fg_api_error *err)
+static int api_import_pairings(const char *document, bool replace,
+			       unsigned *ret_count, struct fg_api_error *err, void *userdata)
 {
 	struct fg_manager *m = userdata;
 	char why[256] = "";
@@ -562,7 +556,6 @@ static const struct fg_api_provider api_provider = {
 	.n_buttons = api_n_buttons,
 	.button_at = api_button_at,
 	.button_by_id = api_button_by_id,
-	.reload = api_reload,
 	.rename = api_rename,
 	.acknowledge = api_acknowledge,
 	.get_target = api_get_target,
@@ -576,7 +569,7 @@ static const struct fg_api_provider api_provider = {
 	.import_pairings = api_import_pairings,
 };
 
-int manager_api_setup(struct fg_manager *m)
+int manager_api_setup(struct fg_manager *m, int (*reload)(struct fg_api_error *err, void *userdata))
 {
 	struct fg_api_provider p = api_provider;
 	struct group *gr;
@@ -591,6 +584,7 @@ int manager_api_setup(struct fg_manager *m)
 		log_info("No group '%s': only root and our own user may use flicgatectl's changing commands",
 			 FG_DBUS_OPERATOR_GROUP);
 	p.userdata = m;
+	p.reload = reload;
 	manager_supervision_api(&p);
 	return fg_api_new(m->bus, &p, operator_gid, &m->api);
 }

@@ -52,11 +52,12 @@ struct fg_manager {
 	char restart_reason[160];	/* "" or why the last run ended badly */
 };
 
-/* Reload; @err (optional) receives the rejection for the control API. */
-int manager_reload(struct fg_manager *m, struct fg_api_error *err);
-
-/* manager-api.c */
-int manager_api_setup(struct fg_manager *m);
+/*
+ * manager-api.c. Calls go one way, from manager.c: what manager-api.c
+ * needs of manager.c (the reload) it is handed at set-up.
+ * @reload: the Gateway's Reload, called with @m as userdata.
+ */
+int manager_api_setup(struct fg_manager *m, int (*reload)(struct fg_api_error *err, void *userdata));
 void manager_api_pipeline_event(struct fg_manager *m, const struct fg_pipeline_event *ev);
 void manager_api_button_changed(struct fg_manager *m, const struct fg_button_status *st);
 void manager_api_pairing(struct fg_manager *m, const struct fg_pairing_report *rep);

@@ -13,7 +13,7 @@
 #include "lib/log.h"
 #include "manager-private.h"
 
-static void api_get_supervision(void *userdata, struct fg_api_supervision *ret)
+static void api_get_supervision(struct fg_api_supervision *ret, void *userdata)
 {
 	struct fg_manager *m = userdata;
 	unsigned long sent = 0, failed = 0;
@@ -34,8 +34,8 @@ static void api_get_supervision(void *userdata, struct fg_api_supervision *ret)
 	ret->heartbeats_failed = failed;
 }
 
-static int api_button_supervision(void *userdata, const char *id,
-				  struct fg_api_button_supervision *ret)
+static int api_button_supervision(const char *id,
+				  struct fg_api_button_supervision *ret, void *userdata)
 {
 	struct fg_manager *m = userdata;
 	struct fg_supervisor_button b;
@@ -57,8 +57,8 @@ static int api_button_supervision(void *userdata, const char *id,
 	return 0;
 }
 
-static int api_open_test_window(void *userdata, uint64_t timeout_usec, const char *button_id,
-				struct fg_api_error *err)
+static int api_open_test_window(uint64_t timeout_usec, const char *button_id,
+				struct fg_api_error *err, void *userdata)
 {
 	struct fg_manager *m = userdata;
 	int r;
@@ -73,7 +73,7 @@ static int api_open_test_window(void *userdata, uint64_t timeout_usec, const cha
 	return r;
 }
 
-static int api_close_test_window(void *userdata, struct fg_api_error *err)
+static int api_close_test_window(struct fg_api_error *err, void *userdata)
 {
 	struct fg_manager *m = userdata;
 	int r = fg_supervisor_close_test_window(m->supervisor);
@@ -109,9 +109,9 @@ static int export_one(const struct fg_audit_entry *e, uint64_t since_press_usec,
  * Reads the files on the loop: bounded by the trail's own bound (10 MiB,
  * see io/supervisor.c) and done on an operator's request only.
  */
-static int api_export_audit(void *userdata, uint64_t since_usec, uint64_t until_usec,
+static int api_export_audit(uint64_t since_usec, uint64_t until_usec,
 			    int (*cb)(const struct fg_api_audit_record *r, void *cb_userdata),
-			    void *cb_userdata, unsigned *ret_skipped, struct fg_api_error *err)
+			    void *cb_userdata, unsigned *ret_skipped, struct fg_api_error *err, void *userdata)
 {
 	struct fg_manager *m = userdata;
 	struct export x = { cb, cb_userdata };

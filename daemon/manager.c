@@ -1,4 +1,7 @@
 /* SPDX-License-Identifier: MIT */
+/* The manager: owns the event loop, the bus and every subsystem; starts
+ * them, reloads the configuration and stops them (manager-api.c serves the
+ * control API from them, manager-supervision.c the supervision calls). */
 #include <errno.h>
 #include <grp.h>
 #include <signal.h>
@@ -344,7 +347,7 @@ static void api_reload_error(struct fg_api_error *err, int r, const struct fg_co
 }
 
 /* @err (optional): the rejection, every error in it, for the control API */
-int manager_reload(struct fg_manager *m, struct fg_api_error *err)
+static int manager_reload(struct fg_manager *m, struct fg_api_error *err)
 {
 	struct fg_config_errors errors = { 0 };
 	struct fg_config *c = NULL;
@@ -397,6 +400,12 @@ int manager_reload(struct fg_manager *m, struct fg_api_error *err)
 int fg_manager_reload(struct fg_manager *m)
 {
 	return manager_reload(m, NULL);
+}
+
+/* The control API's Reload: handed to manager_api_setup(), which calls back. */
+static int api_reload(struct fg_api_error *err, void *userdata)
+{
+	return manager_reload(userdata, err);
 }
 
 static int on_exit_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
@@ -468,7 +477,7 @@ static int connect_bus(struct fg_manager *m)
 	if (r < 0)
 		return r;
 	/* objects first: whoever sees the name may call at once */
-	r = manager_api_setup(m);
+	r = manager_api_setup(m, api_reload);
 	if (r < 0)
 		return log_error_errno(r, "Failed to register the control API on the bus: %m");
 	/* DBUS_NAME_FLAG_DO_NOT_QUEUE: a second instance must fail, not wait */

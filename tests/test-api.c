@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Who may call a changing method, without blocking: the real API
- * (daemon/control/api.c) on a bus connection whose other end is played by the
- * test. The test stands in for dbus-daemon: it answers Hello, sends
+ * (daemon/control/api*.c; the check is api-creds.c) on a bus connection
+ * whose other end is played by the test. The test stands in for
+ * dbus-daemon: it answers Hello, sends
  * method calls "from" any unique name it likes, and holds every
  * GetConnectionCredentials the API asks until the test case answers it,
  * so that calls on hold, their order and the answers are all seen.
@@ -61,7 +62,7 @@ static struct {
 
 /* ---- a provider with one button, "b1" ---- */
 
-static void get_gateway(void *userdata, struct fg_api_gateway *ret)
+static void get_gateway(struct fg_api_gateway *ret, void *userdata)
 {
 	*ret = (struct fg_api_gateway){ .name = "test", .config_path = "", .adapter = "",
 					.adapter_state = "", .pairing_policy = "window" };
@@ -72,7 +73,7 @@ static size_t n_buttons(void *userdata)
 	return 1;
 }
 
-static int button_at(void *userdata, size_t i, struct fg_api_button *ret)
+static int button_at(size_t i, struct fg_api_button *ret, void *userdata)
 {
 	if (i != 0)
 		return -ENOENT;
@@ -80,29 +81,66 @@ static int button_at(void *userdata, size_t i, struct fg_api_button *ret)
 	return 0;
 }
 
-static int button_by_id(void *userdata, const char *id, struct fg_api_button *ret)
+static int button_by_id(const char *id, struct fg_api_button *ret, void *userdata)
 {
-	return strcmp(id, "b1") ? -ENOENT : button_at(userdata, 0, ret);
+	return strcmp(id, "b1") ? -ENOENT : button_at(0, ret, userdata);
 }
 
-static int rename_button(void *userdata, const char *id, const char *name, struct fg_api_error *err)
+static int rename_button(const char *id, const char *name, struct fg_api_error *err, void *userdata)
 {
 	snprintf(t.renamed, sizeof(t.renamed), "%s=%s", id, name);
 	return 0;
 }
 
-static int reload(void *userdata, struct fg_api_error *err)
+static int reload(struct fg_api_error *err, void *userdata)
 {
 	t.reloads++;
 	return 0;
 }
 
-static int test_alert(void *userdata, const char *button_id, const char *target,
-		      struct fg_api_error *err)
+static int test_alert(const char *button_id, const char *target,
+		      struct fg_api_error *err, void *userdata)
 {
 	assert_true(t.n_alerts < MAX_ANSWERS);
 	snprintf(t.alerts[t.n_alerts++], sizeof(t.alerts[0]), "%s", target ? target : "");
 	return 0;
+}
+
+/* The rest of the provider: these tests never reach it. */
+static int unused(struct fg_api_error *err)
+{
+	return fg_api_error_set(err, FG_API_ERR_FAILED, "not part of this test");
+}
+
+static int get_target(size_t i, struct fg_api_target *ret, void *userdata) { return -ENOENT; }
+static size_t n_deliveries(void *userdata) { return 0; }
+static int delivery_at(size_t i, struct fg_api_delivery *ret, void *userdata) { return -ENOENT; }
+static int open_pairing(uint64_t timeout_usec, const char *name,
+			struct fg_api_error *err, void *userdata) { return unused(err); }
+static int close_pairing(struct fg_api_error *err, void *userdata) { return unused(err); }
+static int acknowledge(bool *ret_silenced, struct fg_api_error *err, void *userdata)
+{
+	return unused(err);
+}
+static int unpair(const char *id, struct fg_api_error *err, void *userdata) { return unused(err); }
+static int export_pairings(char **ret_document, unsigned *ret_count,
+			   struct fg_api_error *err, void *userdata) { return unused(err); }
+static int import_pairings(const char *document, bool replace,
+			   unsigned *ret_count, struct fg_api_error *err, void *userdata) { return unused(err); }
+static void get_supervision(struct fg_api_supervision *ret, void *userdata)
+{
+	*ret = (struct fg_api_supervision){ .test_window_button = "" };
+}
+static int button_supervision(const char *id,
+			      struct fg_api_button_supervision *ret, void *userdata) { return -ENOENT; }
+static int open_test_window(uint64_t timeout_usec, const char *button_id,
+			    struct fg_api_error *err, void *userdata) { return unused(err); }
+static int close_test_window(struct fg_api_error *err, void *userdata) { return unused(err); }
+static int export_audit(uint64_t since_usec, uint64_t until_usec,
+			int (*cb)(const struct fg_api_audit_record *r, void *cb_userdata),
+			void *cb_userdata, unsigned *ret_skipped, struct fg_api_error *err, void *userdata)
+{
+	return unused(err);
 }
 
 /* ---- the test's end of the connection ---- */
@@ -174,6 +212,20 @@ static void start_api(gid_t operator_gid)
 		.reload = reload,
 		.test_alert = test_alert,
 		.rename = rename_button,
+		.get_target = get_target,
+		.n_deliveries = n_deliveries,
+		.delivery_at = delivery_at,
+		.open_pairing = open_pairing,
+		.close_pairing = close_pairing,
+		.acknowledge = acknowledge,
+		.unpair = unpair,
+		.export_pairings = export_pairings,
+		.import_pairings = import_pairings,
+		.get_supervision = get_supervision,
+		.button_supervision = button_supervision,
+		.open_test_window = open_test_window,
+		.close_test_window = close_test_window,
+		.export_audit = export_audit,
 	};
 
 	assert_int_equal(fg_api_new(t.api_bus, &provider, operator_gid, &t.api), 0);

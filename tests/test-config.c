@@ -712,6 +712,71 @@ static void test_print_masks_and_round_trips(void **state)
 	free(out2);
 }
 
+/*
+ * A subsystem's reference keeps the config alive after the loader drops
+ * its own: every read below is a use-after-free (ASan) if unref freed it.
+ */
+static void test_ref_unref(void **state)
+{
+	struct fg_config *c = parse_ok(base_ok), *kept;
+	const struct fg_button_config *b;
+
+	assert_int_equal(c->n_ref, 1);
+	kept = fg_config_ref(c);
+	assert_ptr_equal(kept, c);
+	assert_int_equal(kept->n_ref, 2);
+	assert_null(fg_config_unref(c));	/* the loader's reference */
+
+	assert_int_equal(kept->n_ref, 1);
+	assert_string_equal(kept->path, "t.ini");
+	b = fg_config_button_by_name(kept, "reception");
+	assert_non_null(b);
+	assert_string_equal(b->name, "reception");
+	assert_int_equal(b->n_webhooks, 1);
+	assert_string_equal(kept->webhooks[b->webhooks[0]].name, "alertops");
+	assert_non_null(strstr(kept->webhooks[0].url, "notify.alertops.com"));
+
+	/* a second holder, dropped in the other order */
+	assert_ptr_equal(fg_config_ref(kept), kept);
+	assert_null(fg_config_unref(kept));
+	assert_string_equal(kept->gateway.name, "flicgate");
+	assert_null(fg_config_unref(kept));	/* the last one frees (ASan/valgrind: no leak) */
+}
+
+static void test_unref_null(void **state)
+{
+	assert_null(fg_config_unref(NULL));
+	assert_null(fg_config_ref(NULL));
+}
+
+/* Level names as flicgated --log-level takes them, as syslog(3) priorities. */
+static void test_log_level(void **state)
+{
+	static const struct {
+		const char *text;
+		int level;
+	} cases[] = {
+		{ "err", LOG_ERR }, { "ERR", LOG_ERR }, { "error", LOG_ERR },
+		{ "warning", LOG_WARNING }, { "warn", LOG_WARNING },
+		{ "Notice", LOG_NOTICE }, { "info", LOG_INFO }, { "DEBUG", LOG_DEBUG },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char text[64];
+		struct fg_config *c;
+
+		snprintf(text, sizeof(text), "[gateway]\nlog_level = %s\n", cases[i].text);
+		c = parse_ok(text);
+		assert_int_equal(c->gateway.log_level, cases[i].level);
+		fg_config_unref(c);
+	}
+	free(parse_bad("[gateway]\nlog_level = emerg\n", 1));
+	free(parse_bad("[gateway]\nlog_level = 7\n", 1));
+	assert_string_equal(fg_config_log_level_to_string(LOG_WARNING), "warning");
+	assert_null(fg_config_log_level_to_string(LOG_CRIT));
+	assert_null(fg_config_log_level_to_string(LOG_DEBUG + 1));
+}
+
 static void test_address_helpers(void **state)
 {
 	uint8_t a[6];
@@ -757,6 +822,9 @@ int main(void)
 		FG_TEST("/config/reference/example-parses", test_example_parses),
 		FG_TEST("/config/print/masks-secrets-and-round-trips", test_print_masks_and_round_trips),
 		FG_TEST("/config/address-and-serial", test_address_helpers),
+		FG_TEST("/config/ref-unref", test_ref_unref),
+		FG_TEST("/config/unref-null", test_unref_null),
+		FG_TEST("/config/log-level", test_log_level),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

@@ -8,6 +8,7 @@
 
 #include "delivery/severity.h"
 #include "lib/btaddr.h"
+#include "lib/log-level.h"
 #include "radio/gesture.h"
 
 /*
@@ -62,10 +63,12 @@ enum fg_gpio_bias {
 	_FG_GPIO_BIAS_MAX,
 };
 
+/* [gateway] log_level: FG_LOG_ERR .. FG_LOG_DEBUG (lib/log-level.h). */
+
 struct fg_gateway_config {
 	char *name;			/* gateway name, sent with every alert */
 	char *state_dir;		/* pairings, spool, alert state, audit */
-	int log_level;			/* LOG_ERR .. LOG_DEBUG */
+	int log_level;			/* FG_LOG_ERR .. FG_LOG_DEBUG (lib/log-level.h) */
 	unsigned spool_max;		/* alerts kept on disk before the spool-full alarm */
 };
 
@@ -220,12 +223,20 @@ int fg_config_load(const char *path, struct fg_config_errors *errors,
 struct fg_config *fg_config_ref(struct fg_config *c);
 struct fg_config *fg_config_unref(struct fg_config *c);
 
-/* Effective configuration as INI, secrets masked (flicgated --check-config). */
-void fg_config_print(const struct fg_config *c, FILE *f);
+/*
+ * Text generated from the option table (config-doc.c, pure): the effective
+ * configuration as INI with secrets masked (flicgated --check-config), the
+ * example conf/flicgate.ini and the man page docs/flicgate.ini.5. *ret is
+ * NUL-terminated and owned by the caller (free()); -ENOMEM leaves it alone.
+ */
+int fg_config_format(const struct fg_config *c, char **ret);
+int fg_config_format_example(char **ret);
+int fg_config_format_man(char **ret);
 
-/* Reference generated from the table. */
-void fg_config_write_example(FILE *f);	/* conf/flicgate.ini */
-void fg_config_write_man(FILE *f);	/* docs/flicgate.ini.5 */
+/* The same, written to @f (config-load.c); nothing when out of memory. */
+void fg_config_print(const struct fg_config *c, FILE *f);
+void fg_config_write_example(FILE *f);
+void fg_config_write_man(FILE *f);
 
 /* Lookups; NULL when absent. Returned pointers live as long as @c. */
 const struct fg_button_config *fg_config_button_by_address(const struct fg_config *c, const uint8_t addr[6]);
@@ -233,9 +244,11 @@ const struct fg_button_config *fg_config_button_by_serial(const struct fg_config
 const struct fg_button_config *fg_config_button_by_name(const struct fg_config *c, const char *name);
 const struct fg_webhook_config *fg_config_webhook_by_name(const struct fg_config *c, const char *name);
 
-/* Enum names as written in the file. */
+/* Enum names as written in the file; NULL outside the enum. */
 const char *fg_preset_to_string(enum fg_preset p);
 const char *fg_pairing_policy_to_string(enum fg_pairing_policy p);
+/* "err", "warning", "notice", "info", "debug" for FG_LOG_ERR .. FG_LOG_DEBUG, else NULL. */
+const char *fg_config_log_level_to_string(int level);
 
 /* Flic serial numbers: four letters/digits, '-', five or six letters/digits. */
 bool fg_serial_is_valid(const char *s);

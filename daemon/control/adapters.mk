@@ -1,3 +1,3 @@
 # control: the adapter files (they talk to the outside world); every other .c in
 # this folder is pure and built behind build-aux/pure-guard (docs/architecture.md).
-ADAPTER_SRC += $(addprefix daemon/control/,api.c)
+ADAPTER_SRC += $(addprefix daemon/control/,api.c api-buttons.c api-creds.c api-errors.c api-gateway.c api-signals.c)

@@ -13,10 +13,9 @@
  * Button object per known button, an ObjectManager over both.
  *
  * This module owns only the D-Bus side. Everything it shows or does comes
- * from a provider: a table of callbacks the manager fills in. A callback
- * left NULL means the subsystem behind it is not part of this build; the
- * method then fails with io.github.flicgate1.Error.NotAvailable and no
- * subsystem has to know about D-Bus. When something changes, the owner
+ * from a provider: a table of callbacks the manager fills in, every one
+ * of them required, so no subsystem has to know about D-Bus. When
+ * something changes, the owner
  * calls the fg_api_*_changed() / fg_api_pairing_progress() /
  * fg_api_delivery() notifiers below, which emit the signals.
  *
@@ -33,7 +32,7 @@
 
 struct fg_api;
 
-/* Error codes; each maps to one D-Bus error name (the table in api.c). */
+/* Error codes; each maps to one D-Bus error name (the table in api-errors.c). */
 enum fg_api_errcode {
 	FG_API_OK,
 	FG_API_ERR_FAILED,
@@ -189,7 +188,8 @@ enum fg_api_pairing_stage {
 const char *fg_api_pairing_stage_to_string(enum fg_api_pairing_stage s);
 
 /*
- * Callbacks. @userdata is fg_api_provider.userdata. Each returns 0 or a
+ * Callbacks, all required (fg_api_new() refuses a provider that lacks
+ * one). @userdata, last, is fg_api_provider.userdata. Each returns 0 or a
  * negative errno; on failure it may explain itself in @err (see above).
  * Lookups by @id get the id of a button the provider listed.
  */
@@ -197,68 +197,68 @@ struct fg_api_provider {
 	void *userdata;			/* must outlive the fg_api */
 
 	/* required */
-	void (*get_gateway)(void *userdata, struct fg_api_gateway *ret);
+	void (*get_gateway)(struct fg_api_gateway *ret, void *userdata);
 	size_t (*n_buttons)(void *userdata);
 	/* i < n_buttons(); -ENOENT if the list changed meanwhile */
-	int (*button_at)(void *userdata, size_t i, struct fg_api_button *ret);
+	int (*button_at)(size_t i, struct fg_api_button *ret, void *userdata);
 	/* -ENOENT if unknown */
-	int (*button_by_id)(void *userdata, const char *id, struct fg_api_button *ret);
+	int (*button_by_id)(const char *id, struct fg_api_button *ret, void *userdata);
 
-	/* optional: NULL = not available in this build */
-	int (*get_target)(void *userdata, size_t i, struct fg_api_target *ret);
+	int (*get_target)(size_t i, struct fg_api_target *ret, void *userdata);
 	/* i < n_deliveries(); 0 is the newest */
 	size_t (*n_deliveries)(void *userdata);
-	int (*delivery_at)(void *userdata, size_t i, struct fg_api_delivery *ret);
+	int (*delivery_at)(size_t i, struct fg_api_delivery *ret, void *userdata);
 
-	int (*reload)(void *userdata, struct fg_api_error *err);
+	int (*reload)(struct fg_api_error *err, void *userdata);
 	/*
 	 * Open a window that pairs at most one button. @timeout_usec 0: the
 	 * configured length. @name ("" none) names the button it pairs.
 	 * Progress is reported with fg_api_pairing_progress(), starting with
 	 * SCANNING and ending with one of SAVED, FAILED, TIMEOUT, CLOSED.
 	 */
-	int (*open_pairing)(void *userdata, uint64_t timeout_usec, const char *name,
-			    struct fg_api_error *err);
-	int (*close_pairing)(void *userdata, struct fg_api_error *err);
+	int (*open_pairing)(uint64_t timeout_usec, const char *name,
+			    struct fg_api_error *err, void *userdata);
+	int (*close_pairing)(struct fg_api_error *err, void *userdata);
 	/* @button_id, @target: NULL for none (the pipeline's defaults) */
-	int (*test_alert)(void *userdata, const char *button_id, const char *target,
-			  struct fg_api_error *err);
+	int (*test_alert)(const char *button_id, const char *target,
+			  struct fg_api_error *err, void *userdata);
 	/* Silence local feedback; *ret_silenced: whether anything was on. */
-	int (*acknowledge)(void *userdata, bool *ret_silenced, struct fg_api_error *err);
-	int (*unpair)(void *userdata, const char *id, struct fg_api_error *err);
+	int (*acknowledge)(bool *ret_silenced, struct fg_api_error *err, void *userdata);
+	int (*unpair)(const char *id, struct fg_api_error *err, void *userdata);
 	/* @name was checked with fg_name_is_valid() */
-	int (*rename)(void *userdata, const char *id, const char *name, struct fg_api_error *err);
+	int (*rename)(const char *id, const char *name, struct fg_api_error *err, void *userdata);
 	/* *ret_document: malloc'd text owned by the caller (it holds SECRETS) */
-	int (*export_pairings)(void *userdata, char **ret_document, unsigned *ret_count,
-			       struct fg_api_error *err);
-	int (*import_pairings)(void *userdata, const char *document, bool replace,
-			       unsigned *ret_count, struct fg_api_error *err);
+	int (*export_pairings)(char **ret_document, unsigned *ret_count,
+			       struct fg_api_error *err, void *userdata);
+	int (*import_pairings)(const char *document, bool replace,
+			       unsigned *ret_count, struct fg_api_error *err, void *userdata);
 
-	/* ---- supervision (docs/supervision.md); optional ---- */
+	/* ---- supervision (docs/supervision.md) ---- */
 	/* The Gateway's supervision properties; ret->alarms is the caller's (fg_strv_free). */
-	void (*get_supervision)(void *userdata, struct fg_api_supervision *ret);
+	void (*get_supervision)(struct fg_api_supervision *ret, void *userdata);
 	/* One button's supervision properties; -ENOENT: not supervised (not configured). */
-	int (*button_supervision)(void *userdata, const char *id, struct fg_api_button_supervision *ret);
+	int (*button_supervision)(const char *id, struct fg_api_button_supervision *ret, void *userdata);
 	/*
 	 * Every mapped gesture of @button_id (NULL: of every button) is a
 	 * routine test until the window closes. @timeout_usec 0: the default.
 	 */
-	int (*open_test_window)(void *userdata, uint64_t timeout_usec, const char *button_id,
-				struct fg_api_error *err);
-	int (*close_test_window)(void *userdata, struct fg_api_error *err);
+	int (*open_test_window)(uint64_t timeout_usec, const char *button_id,
+				struct fg_api_error *err, void *userdata);
+	int (*close_test_window)(struct fg_api_error *err, void *userdata);
 	/*
 	 * The audit trail between @since_usec and @until_usec (CLOCK_REALTIME),
 	 * oldest first: @cb once per record (as fg_audit_read() gives them; it
 	 * returns < 0 to stop). *ret_skipped: damaged lines skipped.
 	 */
-	int (*export_audit)(void *userdata, uint64_t since_usec, uint64_t until_usec,
+	int (*export_audit)(uint64_t since_usec, uint64_t until_usec,
 			    int (*cb)(const struct fg_api_audit_record *r, void *cb_userdata),
-			    void *cb_userdata, unsigned *ret_skipped, struct fg_api_error *err);
+			    void *cb_userdata, unsigned *ret_skipped, struct fg_api_error *err, void *userdata);
 };
 
 /*
  * Register the objects on @bus (a reference is taken). @provider is
- * copied. @operator_gid: members may call methods; (gid_t)-1 for none.
+ * copied; -EINVAL when a callback is missing. @operator_gid: members
+ * may call methods; (gid_t)-1 for none.
  * *ret owned by the caller: fg_api_free().
  */
 int fg_api_new(sd_bus *bus, const struct fg_api_provider *provider, gid_t operator_gid,

@@ -119,7 +119,7 @@
 #define FG_DBUS_BT_UNPAIR		"Unpair"
 #define FG_DBUS_BT_RENAME		"Rename"
 
-/* ---- errors (one table in daemon/control/api.c) -------------------------- */
+/* ---- errors (one table in daemon/control/api-errors.c) ------------------- */
 
 #define FG_DBUS_ERROR_PREFIX		"io.github.flicgate1.Error."
 #define FG_DBUS_ERROR_FAILED		FG_DBUS_ERROR_PREFIX "Failed"

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The daemon's and the tools' log: journal records under systemd, timestamped stderr in a terminal. */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,11 +16,10 @@ static const char *log_ident = "flicgate";
 /* stderr is connected to the journal: use "<N>" priority prefixes, no timestamps */
 static int log_to_journal;
 
-static const char *const level_names[] = {
-	[LOG_EMERG] = "emerg", [LOG_ALERT] = "alert", [LOG_CRIT] = "crit",
-	[LOG_ERR] = "err", [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice",
-	[LOG_INFO] = "info", [LOG_DEBUG] = "debug",
-};
+static_assert(FG_LOG_EMERG == LOG_EMERG && FG_LOG_CRIT == LOG_CRIT && FG_LOG_ERR == LOG_ERR &&
+	      FG_LOG_WARNING == LOG_WARNING && FG_LOG_NOTICE == LOG_NOTICE &&
+	      FG_LOG_INFO == LOG_INFO && FG_LOG_DEBUG == LOG_DEBUG,
+	      "lib/log-level.h names syslog's priorities");
 
 void fg_log_set_level(int level)
 {
@@ -55,27 +55,6 @@ void fg_log_open(void)
 			 (unsigned long long)st.st_ino == ino;
 }
 
-int fg_log_level_from_string(const char *s)
-{
-	if (!s)
-		return -EINVAL;
-	for (int l = LOG_ERR; l <= LOG_DEBUG; l++)
-		if (strcasecmp(s, level_names[l]) == 0)
-			return l;
-	if (strcasecmp(s, "error") == 0)
-		return LOG_ERR;
-	if (strcasecmp(s, "warn") == 0)
-		return LOG_WARNING;
-	return -EINVAL;
-}
-
-const char *fg_log_level_to_string(int level)
-{
-	if (level < 0 || level > LOG_DEBUG)
-		return NULL;
-	return level_names[level];
-}
-
 int fg_log_internal(int level, int error, const char *file, int line,
 		    const char *func, const char *fmt, ...)
 {
@@ -106,11 +85,11 @@ int fg_log_internal(int level, int error, const char *file, int line,
 		strftime(stamp, sizeof(stamp), "%H:%M:%S", &tm);
 		if (log_level >= LOG_DEBUG)
 			fprintf(stderr, "%s.%03ld %s[%s] %s (%s:%d %s)\n", stamp,
-				ts.tv_nsec / 1000000, log_ident, level_names[level],
+				ts.tv_nsec / 1000000, log_ident, fg_log_level_to_string(level),
 				msg, file, line, func);
 		else
 			fprintf(stderr, "%s.%03ld %s[%s] %s\n", stamp,
-				ts.tv_nsec / 1000000, log_ident, level_names[level], msg);
+				ts.tv_nsec / 1000000, log_ident, fg_log_level_to_string(level), msg);
 	}
 	errno = saved_errno;
 	return error ? -error : -EIO;

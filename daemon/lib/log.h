@@ -5,6 +5,8 @@
 #include <stdarg.h>
 #include <syslog.h>
 
+#include "lib/log-level.h"
+
 /*
  * Logging. Under systemd (stderr is the journal stream) records go to the
  * journal with their priority; otherwise they go to stderr with a timestamp.
@@ -17,8 +19,6 @@ void fg_log_set_ident(const char *ident);	/* static string, not copied */
 /* Re-detect the journal (JOURNAL_STREAM); called once at start-up. */
 void fg_log_open(void);
 /* Parse "err", "warning", "notice", "info", "debug"; -EINVAL otherwise. */
-int fg_log_level_from_string(const char *s);
-const char *fg_log_level_to_string(int level);
 
 /*
  * Log at @level. @error is an errno value (sign ignored) made available to

@@ -68,6 +68,7 @@ for f in ./usr/sbin/flicgated ./usr/lib/systemd/system/flicgated.service \
 	 ./usr/lib/sysusers.d/flicgate.conf ./usr/lib/tmpfiles.d/flicgate.conf \
 	 ./usr/lib/udev/rules.d/60-flicgate-gpio.rules \
 	 ./usr/share/dbus-1/system.d/io.github.flicgate1.conf \
+	 ./usr/share/dbus-1/interfaces/io.github.flicgate1.xml \
 	 ./usr/share/man/man8/flicgated.8.gz ./usr/share/man/man5/flicgate.ini.5.gz \
 	 ./etc/flicgate/flicgate.ini ./usr/share/doc/flicgate/copyright; do
 	check "ships $f" has "$f"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * api-driver: the real control API (daemon/control/api.c) on a bus, fed by a
+ * api-driver: the real control API (daemon/control/api*.c) on a bus, fed by a
  * scripted provider instead of the BlueZ adapter, the pipeline and the
  * GPIO code. The integration tests drive it through stdin, one command a
  * line, and read "OK" (or "ERR …") after each, plus "CALL …" lines for
@@ -174,7 +174,7 @@ static enum fg_api_errcode errcode_from_name(const char *name)
 
 /* ---- provider ---------------------------------------------------------------- */
 
-static void p_get_gateway(void *userdata, struct fg_api_gateway *ret)
+static void p_get_gateway(struct fg_api_gateway *ret, void *userdata)
 {
 	*ret = (struct fg_api_gateway) {
 		.name = "driver",
@@ -215,7 +215,7 @@ static void fill(const struct button *b, struct fg_api_button *ret)
 	memcpy(ret->address, b->address, 6);
 }
 
-static int p_button_at(void *userdata, size_t i, struct fg_api_button *ret)
+static int p_button_at(size_t i, struct fg_api_button *ret, void *userdata)
 {
 	for (size_t k = 0; k < MAX_BUTTONS; k++) {
 		if (!d.buttons[k].used)
@@ -228,7 +228,7 @@ static int p_button_at(void *userdata, size_t i, struct fg_api_button *ret)
 	return -ENOENT;
 }
 
-static int p_button_by_id(void *userdata, const char *id, struct fg_api_button *ret)
+static int p_button_by_id(const char *id, struct fg_api_button *ret, void *userdata)
 {
 	struct button *b = button_get(id);
 
@@ -238,7 +238,7 @@ static int p_button_by_id(void *userdata, const char *id, struct fg_api_button *
 	return 0;
 }
 
-static int p_get_target(void *userdata, size_t i, struct fg_api_target *ret)
+static int p_get_target(size_t i, struct fg_api_target *ret, void *userdata)
 {
 	const struct target *t = &d.targets[i];
 
@@ -255,7 +255,7 @@ static size_t p_n_deliveries(void *userdata)
 	return d.n_deliveries;
 }
 
-static int p_delivery_at(void *userdata, size_t i, struct fg_api_delivery *ret)
+static int p_delivery_at(size_t i, struct fg_api_delivery *ret, void *userdata)
 {
 	const struct delivery *x = &d.deliveries[i];
 
@@ -276,11 +276,11 @@ static void add_delivery(const struct delivery *x)
 	d.deliveries[0] = *x;
 	if (d.n_deliveries < MAX_DELIVERIES)
 		d.n_deliveries++;
-	p_delivery_at(NULL, 0, &ad);
+	p_delivery_at(0, &ad, NULL);
 	fg_api_delivery(d.api, &ad);
 }
 
-static int p_reload(void *userdata, struct fg_api_error *err)
+static int p_reload(struct fg_api_error *err, void *userdata)
 {
 	say("CALL reload");
 	return injected("reload", err);
@@ -346,8 +346,8 @@ static int run_step(sd_event_source *s, uint64_t usec, void *userdata)
 	return 0;
 }
 
-static int p_open_pairing(void *userdata, uint64_t timeout_usec, const char *name,
-			  struct fg_api_error *err)
+static int p_open_pairing(uint64_t timeout_usec, const char *name,
+			  struct fg_api_error *err, void *userdata)
 {
 	int r;
 
@@ -376,7 +376,7 @@ static int p_open_pairing(void *userdata, uint64_t timeout_usec, const char *nam
 	return 0;
 }
 
-static int p_close_pairing(void *userdata, struct fg_api_error *err)
+static int p_close_pairing(struct fg_api_error *err, void *userdata)
 {
 	say("CALL close_pairing");
 	if (!d.pairing_open)
@@ -386,8 +386,8 @@ static int p_close_pairing(void *userdata, struct fg_api_error *err)
 	return 0;
 }
 
-static int p_test_alert(void *userdata, const char *button_id, const char *target,
-			struct fg_api_error *err)
+static int p_test_alert(const char *button_id, const char *target,
+			struct fg_api_error *err, void *userdata)
 {
 	struct delivery x = { 0 };
 	size_t i;
@@ -418,7 +418,7 @@ static int p_test_alert(void *userdata, const char *button_id, const char *targe
 	return 0;
 }
 
-static int p_acknowledge(void *userdata, bool *ret_silenced, struct fg_api_error *err)
+static int p_acknowledge(bool *ret_silenced, struct fg_api_error *err, void *userdata)
 {
 	bool any = false;
 
@@ -430,7 +430,7 @@ static int p_acknowledge(void *userdata, bool *ret_silenced, struct fg_api_error
 	return 0;
 }
 
-static int p_unpair(void *userdata, const char *id, struct fg_api_error *err)
+static int p_unpair(const char *id, struct fg_api_error *err, void *userdata)
 {
 	struct button *b = button_get(id);
 	int r;
@@ -451,7 +451,7 @@ static int p_unpair(void *userdata, const char *id, struct fg_api_error *err)
 	return 0;
 }
 
-static int p_rename(void *userdata, const char *id, const char *name, struct fg_api_error *err)
+static int p_rename(const char *id, const char *name, struct fg_api_error *err, void *userdata)
 {
 	struct button *b = button_get(id);
 
@@ -466,8 +466,8 @@ static int p_rename(void *userdata, const char *id, const char *name, struct fg_
 	return 0;
 }
 
-static int p_export(void *userdata, char **ret_document, unsigned *ret_count,
-		    struct fg_api_error *err)
+static int p_export(char **ret_document, unsigned *ret_count,
+		    struct fg_api_error *err, void *userdata)
 {
 	char *doc = NULL, addr[18];
 	size_t len = 0;
@@ -495,8 +495,8 @@ static int p_export(void *userdata, char **ret_document, unsigned *ret_count,
 	return 0;
 }
 
-static int p_import(void *userdata, const char *document, bool replace, unsigned *ret_count,
-		    struct fg_api_error *err)
+static int p_import(const char *document, bool replace, unsigned *ret_count,
+		    struct fg_api_error *err, void *userdata)
 {
 	char *line, addr[18], serial[16], name[64], key[64];
 	unsigned n = 0, lineno = 0;
@@ -550,6 +550,46 @@ static int p_import(void *userdata, const char *document, bool replace, unsigned
 	return 0;
 }
 
+/*
+ * Supervision is not scripted here (test-supervision-*.py run the real
+ * daemon): its methods answer NotAvailable, its properties are neutral.
+ */
+static int p_no_supervision(struct fg_api_error *err)
+{
+	return fg_api_error_set(err, FG_API_ERR_NOT_AVAILABLE,
+				"Supervision is not available in this build");
+}
+
+static void p_get_supervision(struct fg_api_supervision *ret, void *userdata)
+{
+	*ret = (struct fg_api_supervision){ .test_window_button = "" };
+}
+
+static int p_button_supervision(const char *id, struct fg_api_button_supervision *ret,
+				void *userdata)
+{
+	return -ENOENT;
+}
+
+static int p_open_test_window(uint64_t timeout_usec, const char *button_id,
+			      struct fg_api_error *err, void *userdata)
+{
+	return p_no_supervision(err);
+}
+
+static int p_close_test_window(struct fg_api_error *err, void *userdata)
+{
+	return p_no_supervision(err);
+}
+
+static int p_export_audit(uint64_t since_usec, uint64_t until_usec,
+			  int (*cb)(const struct fg_api_audit_record *r, void *cb_userdata),
+			  void *cb_userdata, unsigned *ret_skipped, struct fg_api_error *err, void *userdata)
+{
+	return fg_api_error_set(err, FG_API_ERR_NOT_AVAILABLE,
+				"The audit trail is not available in this build");
+}
+
 static const struct fg_api_provider provider = {
 	.get_gateway = p_get_gateway,
 	.n_buttons = p_n_buttons,
@@ -567,6 +607,11 @@ static const struct fg_api_provider provider = {
 	.rename = p_rename,
 	.export_pairings = p_export,
 	.import_pairings = p_import,
+	.get_supervision = p_get_supervision,
+	.button_supervision = p_button_supervision,
+	.open_test_window = p_open_test_window,
+	.close_test_window = p_close_test_window,
+	.export_audit = p_export_audit,
 };
 
 /* ---- commands ------------------------------------------------------------------- */

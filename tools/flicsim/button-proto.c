@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+/* The button side's pure protocol pieces: framing, the identity certificate,
+ * X25519, key derivation and HMAC labels (see button-proto.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -79,16 +79,15 @@ struct fs_event_item {
 struct fs_button_ops {
 	/* One ATT notification to the client: 0, or -ENOTCONN when the client
 	 * has not enabled notifications (the value is lost, as over the air). */
-	int (*notify)(void *userdata, struct fs_button *b, const uint8_t *att,
-		      size_t len);
+	int (*notify)(struct fs_button *b, const uint8_t *att, size_t len,
+		      void *userdata);
 	/* The button ends the BLE link; bluez-sim calls fs_button_link_down(). */
-	void (*terminate_link)(void *userdata, struct fs_button *b);
+	void (*terminate_link)(struct fs_button *b, void *userdata);
 	/* Advertising, range or connectability changed. */
-	void (*adv_changed)(void *userdata, struct fs_button *b);
+	void (*adv_changed)(struct fs_button *b, void *userdata);
 	/* An event item was written to the client. */
-	void (*event_sent)(void *userdata, struct fs_button *b,
-			   const struct fs_event_item *ev, bool queued,
-			   uint64_t mono_usec);
+	void (*event_sent)(struct fs_button *b, const struct fs_event_item *ev,
+			   bool queued, uint64_t mono_usec, void *userdata);
 };
 
 /* @ops and @userdata must outlive the button. *ret owned by the caller. */

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+/* Chaskey-LTS as Flic 2 uses it: packet MACs and the quick-verify session
+ * key (see chaskey.h). */
 #include <string.h>
 
 #include "chaskey.h"

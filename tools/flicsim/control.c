@@ -1,4 +1,7 @@
 /* SPDX-License-Identifier: MIT */
+/* io.github.flicgate.Sim1: the simulator's control interface (add and
+ * remove buttons, press them, move them, inject faults, restart the fake
+ * bluetoothd) and the ButtonEventSent signal. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -8,7 +11,9 @@
 #include "button-proto.h"
 #include "control.h"
 #include "periph.h"
+#include "lib/bus-props.h"
 #include "lib/log.h"
+#include "lib/macro.h"
 
 #define E_NO_SUCH_BUTTON FS_CONTROL_IFACE ".Error.NoSuchButton"
 #define E_EXISTS	 FS_CONTROL_IFACE ".Error.Exists"
@@ -21,36 +26,32 @@ struct fs_control {
 	sd_bus_slot *slot;
 };
 
+static const char *const event_names[] = {
+	[FS_EVT_DOWN] = "down",
+	[FS_EVT_HOLD] = "hold",
+	[FS_EVT_HOLD_SECOND] = "hold_second_press",
+	[FS_EVT_SINGLE_TIMEOUT] = "single_click_timeout",
+	[FS_EVT_UP_CLICK] = "up",
+	[FS_EVT_UP_SINGLE] = "up_single_click",
+	[FS_EVT_UP_DOUBLE] = "up_double_click",
+	[FS_EVT_UP_AFTER_HOLD] = "up_after_hold",
+	[FS_EVT_UP_DOUBLE_HOLD] = "up_double_click_hold",
+};
+
+FG_DEFINE_STRING_TABLE_TO(static, event_encoding, uint8_t, event_names)
+
 static const char *event_name(uint8_t enc)
 {
-	switch (enc) {
-	case FS_EVT_DOWN:
-		return "down";
-	case FS_EVT_HOLD:
-		return "hold";
-	case FS_EVT_HOLD_SECOND:
-		return "hold_second_press";
-	case FS_EVT_SINGLE_TIMEOUT:
-		return "single_click_timeout";
-	case FS_EVT_UP_CLICK:
-		return "up";
-	case FS_EVT_UP_SINGLE:
-		return "up_single_click";
-	case FS_EVT_UP_DOUBLE:
-		return "up_double_click";
-	case FS_EVT_UP_AFTER_HOLD:
-		return "up_after_hold";
-	case FS_EVT_UP_DOUBLE_HOLD:
-		return "up_double_click_hold";
-	default:
-		return "unknown";
-	}
+	const char *s = event_encoding_to_string(enc);
+
+	return s ? s : "unknown";
 }
 
-void fs_control_event_sent(struct fs_control *c, struct fs_button *b,
-			   const struct fs_event_item *ev, bool queued,
-			   uint64_t sent_usec)
+void fs_control_event_sent(struct fs_button *b, const struct fs_event_item *ev,
+			   bool queued, uint64_t sent_usec, void *userdata)
 {
+	struct fs_control *c = userdata;
+
 	if (!c)
 		return;
 	sd_bus_emit_signal(c->bus, FS_CONTROL_PATH, FS_CONTROL_IFACE, "ButtonEventSent",
@@ -157,13 +158,36 @@ static int read_variant_text(sd_bus_message *m, char *buf, size_t size)
 	return sd_bus_message_exit_container(m);
 }
 
+/* AddButton's options: every one goes to fs_button_config_set() as text
+ * (@base the config); a bad one sets @userdata, the sd_bus_error. */
+static int add_button_option(sd_bus_message *m, const char *key, void *base, void *userdata)
+{
+	sd_bus_error *error = userdata;
+	char value[128];
+	int r;
+
+	r = read_variant_text(m, value, sizeof(value));
+	if (r < 0)
+		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+					 "Option %s: unsupported type", key);
+	r = fs_button_config_set(base, key, value);
+	if (r == -ENOENT)
+		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+					 "Unknown option '%s'", key);
+	if (r < 0)
+		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+					 "Bad value for %s: '%s'", key, value);
+	return 0;
+}
+
+static const struct fg_bus_prop no_props[] = { {} };
+
 static int method_add_button(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	struct fs_control *c = userdata;
 	struct fs_button_config cfg;
-	const char *name, *address, *serial, *key;
+	const char *name, *address, *serial;
 	struct fs_button *b;
-	char value[128];
 	int r;
 
 	r = sd_bus_message_read(m, "sss", &name, &address, &serial);
@@ -181,28 +205,7 @@ static int method_add_button(sd_bus_message *m, void *userdata, sd_bus_error *er
 	snprintf(cfg.name, sizeof(cfg.name), "%s", name);
 	snprintf(cfg.serial, sizeof(cfg.serial), "%s", serial);
 
-	r = sd_bus_message_enter_container(m, 'a', "{sv}");
-	if (r < 0)
-		return r;
-	while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-		r = sd_bus_message_read(m, "s", &key);
-		if (r < 0)
-			return r;
-		r = read_variant_text(m, value, sizeof(value));
-		if (r < 0)
-			return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-						 "Option %s: unsupported type", key);
-		r = fs_button_config_set(&cfg, key, value);
-		if (r == -ENOENT)
-			return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-						 "Unknown option '%s'", key);
-		if (r < 0)
-			return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-						 "Bad value for %s: '%s'", key, value);
-		r = sd_bus_message_exit_container(m);
-		if (r < 0)
-			return r;
-	}
+	r = fg_bus_props_read(m, no_props, 0, add_button_option, &cfg, NULL, error);
 	if (r < 0)
 		return r;
 	r = fs_sim_add_button(c->sim, &cfg, &b);

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
+/* Peripheral mode: one emulated button on the air through a real
+ * bluetoothd, as a GATT application and an advertisement (see periph.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/bus-props.h"
 #include "lib/log.h"
 #include "periph.h"
 
@@ -114,25 +117,27 @@ static void link_gone(struct fs_periph *p, const char *why)
 	adv_update(p);
 }
 
+static int read_connected(sd_bus_message *m, void *base, void *userdata)
+{
+	return sd_bus_message_read_basic(m, 'b', base);
+}
+
+/* Device1's Connected, as an int (-1 when not in the dictionary). */
+static const struct fg_bus_prop device_props[] = {
+	FG_BUS_PROP_FN("Connected", "b", read_connected, 0),
+	{}
+};
+
 static int on_device_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 {
 	struct fs_periph *p = userdata;
-	const char *path = sd_bus_message_get_path(m), *iface, *key;
+	const char *path = sd_bus_message_get_path(m), *iface;
 	int r, connected = -1;
 
 	r = sd_bus_message_read(m, "s", &iface);
 	if (r < 0 || strcmp(iface, IFACE_DEVICE) != 0)
 		return 0;
-	r = sd_bus_message_enter_container(m, 'a', "{sv}");
-	while (r > 0 && (r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-		r = sd_bus_message_read(m, "s", &key);
-		if (r >= 0 && strcmp(key, "Connected") == 0)
-			r = sd_bus_message_read(m, "v", "b", &connected);
-		else if (r >= 0)
-			r = sd_bus_message_skip(m, "v");
-		if (r >= 0)
-			r = sd_bus_message_exit_container(m);
-	}
+	r = fg_bus_props_read(m, device_props, 0, NULL, &connected, NULL, NULL);
 	if (r < 0 || connected < 0)
 		return 0;
 	if (connected && !p->central[0]) {
@@ -248,25 +253,37 @@ static int prop_notifying(sd_bus *bus, const char *path, const char *iface, cons
 	return sd_bus_message_append(reply, "b", (int)p->notifying);
 }
 
-/* Reads WriteValue's options: the central and the link's ATT MTU. */
+/* WriteValue's options: the central (a pointer into the message) and the
+ * link's ATT MTU. */
+struct write_options {
+	const char *device;
+	uint16_t mtu;
+};
+
+static int read_device(sd_bus_message *m, void *base, void *userdata)
+{
+	struct write_options *o = base;
+
+	return sd_bus_message_read_basic(m, 'o', &o->device);
+}
+
+static const struct fg_bus_prop write_option_props[] = {
+	FG_BUS_PROP_FN("device", "o", read_device, 0),
+	FG_BUS_PROP("mtu", "q", struct write_options, mtu, 0),
+	{}
+};
+
 static int read_write_options(sd_bus_message *m, const char **ret_device, uint16_t *ret_mtu)
 {
-	const char *key;
+	struct write_options o = { *ret_device, *ret_mtu };
 	int r;
 
-	r = sd_bus_message_enter_container(m, 'a', "{sv}");
-	while (r > 0 && (r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-		r = sd_bus_message_read(m, "s", &key);
-		if (r >= 0 && strcmp(key, "device") == 0)
-			r = sd_bus_message_read(m, "v", "o", ret_device);
-		else if (r >= 0 && strcmp(key, "mtu") == 0)
-			r = sd_bus_message_read(m, "v", "q", ret_mtu);
-		else if (r >= 0)
-			r = sd_bus_message_skip(m, "v");
-		if (r >= 0)
-			r = sd_bus_message_exit_container(m);
-	}
-	return r;
+	r = fg_bus_props_read(m, write_option_props, 0, NULL, &o, NULL, NULL);
+	if (r < 0)
+		return r;
+	*ret_device = o.device;
+	*ret_mtu = o.mtu;
+	return 0;
 }
 
 static int method_write_value(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
