@@ -12,7 +12,9 @@
 /*
  * flicgatectl: a thin D-Bus client of flicgated (docs/dbus-api.md). One
  * table of commands (flicgatectl.c) drives the parser, --help, the bash
- * completion and the man page's command list check.
+ * completion and the man page's command list check. Files call downwards
+ * only: flicgatectl.c -> one file per command -> common.c, props.c,
+ * output.c.
  */
 
 /* Exit codes, documented in flicgatectl(1). */
@@ -71,7 +73,8 @@ struct command {
 	const char *help;
 };
 
-/* commands.c */
+/* One file per command (status.c, buttons.c, pair.c, …): each runs its
+ * command and returns the exit code. */
 int cmd_status(struct ctl *c, char **args, int n);
 int cmd_buttons(struct ctl *c, char **args, int n);
 int cmd_pair(struct ctl *c, char **args, int n);
@@ -84,11 +87,9 @@ int cmd_reload(struct ctl *c, char **args, int n);
 int cmd_export(struct ctl *c, char **args, int n);
 int cmd_import(struct ctl *c, char **args, int n);
 int cmd_test_press(struct ctl *c, char **args, int n);
-/* "2026-11-24", "2026-11-24 15:40[:00]", "…T…Z", "@1764000000", "now", "2h ago", "-2h" */
-int parse_time(const char *s, uint64_t now_usec, uint64_t *ret_usec);
 
 /*
- * flicgatectl.c: report a failed call (text on stderr, JSON on stdout),
+ * common.c: report a failed call (text on stderr, JSON on stdout),
  * free @e and return the exit code.
  */
 int ctl_bus_error(struct ctl *c, sd_bus_error *e, int r, const char *what);
@@ -97,7 +98,21 @@ int ctl_fail(struct ctl *c, int exit_code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* a JSON writer on stdout, as --json asked; exits on ENOMEM */
 struct fg_json *ctl_json_begin(struct ctl *c);
+/* finishes and frees @j; the exit code */
 int ctl_json_end(struct ctl *c, struct fg_json *j);
+/*
+ * Calls @member on the Manager with the arguments @types says (NULL: none);
+ * *ret_reply (may be NULL) is the caller's to unref. -errno, @e set.
+ */
+int ctl_call_gateway(struct ctl *c, const char *member, sd_bus_message **ret_reply,
+		     sd_bus_error *e, const char *types, ...);
+/* Calls @member on the Button @query names, with one argument when @types
+ * is "s", none when NULL. -errno, @e set. */
+int ctl_call_button(struct ctl *c, const char *query, const char *member, sd_bus_error *e,
+		    const char *types, const char *arg);
+/* A command that prints one line of text, or {"ok": true, @key: @value}
+ * in JSON (@key may be NULL); the exit code. */
+int ctl_report_done(struct ctl *c, const char *text, const char *key, const char *value);
 
 /* props.c: what GetAll/GetManagedObjects return, decoded */
 struct target_info {
@@ -168,6 +183,10 @@ void buttons_free(struct button_info *b, size_t n);
 int button_resolve(sd_bus *bus, const char *query, char **ret_path, sd_bus_error *e);
 
 /* output.c */
+/* "yes" or "no" */
+const char *yes_no(bool b);
+/* @s, or "-" when NULL or empty */
+const char *dash(const char *s);
 /* "2026-11-24T15:41:00.123Z" or "never"; @buf >= 32 bytes */
 const char *fmt_time(uint64_t realtime_usec, char *buf, size_t size);
 /* "3min ago", "2h 5min ago"; relative to now */
@@ -176,12 +195,16 @@ const char *fmt_ago(uint64_t realtime_usec, char *buf, size_t size);
 void json_time(struct fg_json *j, const char *key, uint64_t realtime_usec);
 /* JSON: string or null when empty */
 void json_nstring(struct fg_json *j, const char *key, const char *s);
+/* JSON: the number, or null when 0 (not known) */
+void json_nint(struct fg_json *j, const char *key, int64_t v);
 
 /* A plain text table: add cells row by row, then print aligned. */
 struct table;
 struct table *table_new(size_t columns);
 void table_add(struct table *t, const char *cell);
 void table_addf(struct table *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* the number, or "-" when 0 (not known) */
+void table_add_nint(struct table *t, long long v);
 /* @indent spaces before every row; the last column is not padded */
 void table_print(struct table *t, unsigned indent);
 struct table *table_free(struct table *t);

@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * flicgatectl: the command table, --help and the bash completion made from
+ * it, the options, and the bus connection; each command is in its own file.
+ */
 #include <errno.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <systemd/sd-bus.h>
@@ -226,113 +230,6 @@ static void bash_completion(void)
 	       "\tcomplete -F _flicgatectl flicgatectl\n");
 }
 
-/* ---- failures and JSON ----------------------------------------------------- */
-
-static void json_error(struct ctl *c, const char *name, const char *message)
-{
-	struct fg_json *j;
-
-	if (!c->json)
-		return;
-	j = ctl_json_begin(c);
-	fg_json_begin_object(j);
-	fg_json_key(j, "error");
-	fg_json_begin_object(j);
-	fg_json_kv_string(j, "name", name);
-	fg_json_kv_string(j, "message", message);
-	fg_json_end_object(j);
-	fg_json_end_object(j);
-	ctl_json_end(c, j);
-}
-
-int ctl_fail(struct ctl *c, int exit_code, const char *fmt, ...)
-{
-	static const char *const names[] = {
-		[EXIT_FAILURE_] = "failed",
-		[EXIT_USAGE] = "usage",
-		[EXIT_NOT_RUNNING] = "not-running",
-		[EXIT_NOT_AUTHORIZED] = "not-authorized",
-		[EXIT_UNKNOWN_BUTTON] = "unknown-button",
-		[EXIT_NOT_AVAILABLE] = "not-available",
-		[EXIT_NOT_PAIRED] = "not-paired",
-	};
-	char msg[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "flicgatectl: %s\n", msg);
-	json_error(c, exit_code > 0 && exit_code <= EXIT_NOT_PAIRED ? names[exit_code] : "failed", msg);
-	return exit_code;
-}
-
-static bool error_is(const sd_bus_error *e, const char *name)
-{
-	return sd_bus_error_has_name(e, name);
-}
-
-int ctl_bus_error(struct ctl *c, sd_bus_error *e, int r, const char *what)
-{
-	int code = EXIT_FAILURE_;
-	char msg[1200];
-
-	if (!sd_bus_error_is_set(e)) {
-		snprintf(msg, sizeof(msg), "%s: %s", what, strerror(r < 0 ? -r : EIO));
-		fprintf(stderr, "flicgatectl: %s\n", msg);
-		json_error(c, "failed", msg);
-		return EXIT_FAILURE_;
-	}
-	if (error_is(e, SD_BUS_ERROR_SERVICE_UNKNOWN) || error_is(e, SD_BUS_ERROR_NAME_HAS_NO_OWNER)) {
-		snprintf(msg, sizeof(msg), "flicgated is not running (nobody owns %s on the %s)",
-			 FG_DBUS_NAME, c->bus_desc);
-		code = EXIT_NOT_RUNNING;
-	} else if (error_is(e, SD_BUS_ERROR_ACCESS_DENIED)) {
-		/* dbus-daemon's own text is a long dump of the policy match */
-		snprintf(msg, sizeof(msg), "%s: not authorised, the bus refused the call; run as root or as a member of group '%s'",
-			 what, FG_DBUS_OPERATOR_GROUP);
-		code = EXIT_NOT_AUTHORIZED;
-	} else if (error_is(e, FG_DBUS_ERROR_NOT_AUTHORIZED)) {
-		snprintf(msg, sizeof(msg), "%s: not authorised: %s", what, e->message ? e->message : e->name);
-		code = EXIT_NOT_AUTHORIZED;
-	} else {
-		if (error_is(e, FG_DBUS_ERROR_UNKNOWN_BUTTON) || error_is(e, FG_DBUS_ERROR_UNKNOWN_TARGET))
-			code = EXIT_UNKNOWN_BUTTON;
-		else if (error_is(e, FG_DBUS_ERROR_NOT_AVAILABLE))
-			code = EXIT_NOT_AVAILABLE;
-		else if (error_is(e, FG_DBUS_ERROR_INVALID_ARGUMENT))
-			code = EXIT_USAGE;
-		snprintf(msg, sizeof(msg), "%s", e->message ? e->message : e->name);
-	}
-	fprintf(stderr, "flicgatectl: %s\n", msg);
-	json_error(c, e->name, msg);
-	sd_bus_error_free(e);
-	return code;
-}
-
-struct fg_json *ctl_json_begin(struct ctl *c)
-{
-	struct fg_json *j;
-
-	if (fg_json_new(stdout, c->json_pretty ? FG_JSON_PRETTY : 0, &j) < 0) {
-		fputs("flicgatectl: out of memory\n", stderr);
-		exit(EXIT_FAILURE_);
-	}
-	return j;
-}
-
-int ctl_json_end(struct ctl *c, struct fg_json *j)
-{
-	int r = fg_json_finish(j);
-
-	fg_json_free(j);
-	if (r < 0) {
-		fprintf(stderr, "flicgatectl: cannot write JSON: %s\n", strerror(-r));
-		return EXIT_FAILURE_;
-	}
-	return EXIT_OK;
-}
-
 /* ---- the bus ----------------------------------------------------------------- */
 
 static int connect_bus(struct ctl *c, const char *address, bool user)
@@ -383,6 +280,70 @@ static int parse_uint(const char *s, unsigned max, unsigned *ret)
 	if (errno || end == s || *end || s[0] == '-' || v > max)
 		return -EINVAL;
 	*ret = (unsigned)v;
+	return 0;
+}
+
+/*
+ * TIME for --since/--until: "now", "@UNIX_SECONDS", "DURATION ago" or
+ * "-DURATION" (flicgate durations: 2h, 30min, 1d), or a date and time in
+ * local time "YYYY-MM-DD[ HH:MM[:SS]]" ('T' also separates; a trailing
+ * 'Z' means UTC).
+ */
+static int parse_time(const char *s, uint64_t now, uint64_t *ret)
+{
+	struct tm tm = { .tm_isdst = -1 };
+	char buf[64], *end;
+	const char *rest;
+	uint64_t d;
+	size_t len = strlen(s);
+	bool utc = false;
+	time_t t;
+
+	if (len == 0 || len >= sizeof(buf))
+		return -EINVAL;
+	if (strcmp(s, "now") == 0) {
+		*ret = now;
+		return 0;
+	}
+	if (s[0] == '@') {
+		unsigned long long v;
+
+		errno = 0;
+		v = strtoull(s + 1, &end, 10);
+		if (errno || end == s + 1 || *end || v > UINT64_MAX / FG_USEC_PER_SEC)
+			return -EINVAL;
+		*ret = v * FG_USEC_PER_SEC;
+		return 0;
+	}
+	if (s[0] == '-' || (len > 4 && strcmp(s + len - 4, " ago") == 0)) {
+		snprintf(buf, sizeof(buf), "%.*s", (int)(s[0] == '-' ? len - 1 : len - 4),
+			 s[0] == '-' ? s + 1 : s);
+		if (fg_parse_duration(buf, &d) < 0 || d > now)
+			return -EINVAL;
+		*ret = now - d;
+		return 0;
+	}
+	snprintf(buf, sizeof(buf), "%s", s);
+	if (buf[len - 1] == 'Z') {
+		utc = true;
+		buf[len - 1] = '\0';
+	}
+	rest = strptime(buf, "%Y-%m-%d", &tm);
+	if (!rest)
+		return -EINVAL;
+	if (*rest == ' ' || *rest == 'T') {
+		const char *r2 = strptime(rest + 1, "%H:%M:%S", &tm);
+
+		if (!r2)
+			r2 = strptime(rest + 1, "%H:%M", &tm);
+		rest = r2;
+	}
+	if (!rest || *rest)
+		return -EINVAL;
+	t = utc ? timegm(&tm) : mktime(&tm);
+	if (t == (time_t)-1 || t < 0)
+		return -EINVAL;
+	*ret = (uint64_t)t * FG_USEC_PER_SEC;
 	return 0;
 }
 

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* Text and JSON output: times, "ago", aligned tables. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,6 +7,16 @@
 
 #include "ctl.h"
 #include "lib/timeutil.h"
+
+const char *yes_no(bool b)
+{
+	return b ? "yes" : "no";
+}
+
+const char *dash(const char *s)
+{
+	return s && s[0] ? s : "-";
+}
 
 const char *fmt_time(uint64_t realtime_usec, char *buf, size_t size)
 {
@@ -59,6 +70,15 @@ void json_time(struct fg_json *j, const char *key, uint64_t realtime_usec)
 		fg_json_string(j, fg_format_rfc3339(realtime_usec, buf, sizeof(buf)));
 }
 
+void json_nint(struct fg_json *j, const char *key, int64_t v)
+{
+	fg_json_key(j, key);
+	if (v)
+		fg_json_int(j, v);
+	else
+		fg_json_null(j);
+}
+
 void json_nstring(struct fg_json *j, const char *key, const char *s)
 {
 	fg_json_kv_string(j, key, s && s[0] ? s : NULL);
@@ -105,6 +125,14 @@ void table_addf(struct table *t, const char *fmt, ...)
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	table_add(t, buf);
+}
+
+void table_add_nint(struct table *t, long long v)
+{
+	if (v)
+		table_addf(t, "%lld", v);
+	else
+		table_add(t, "-");
 }
 
 /* Display width: counts UTF-8 sequences, not bytes (names may be UTF-8). */

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* What the gateway and its buttons say about themselves, read into structs. */
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -6,118 +7,19 @@
 
 #include "ctl.h"
 #include "control/flicgate-dbus.h"
+#include "lib/bus-props.h"
 #include "lib/strv.h"
 
 /*
- * Decoding a{sv} by a table of (name, D-Bus type, offset). Properties the
- * table does not know are skipped, so a newer daemon with more properties
- * works with an older flicgatectl; a known name with another type is an
- * error (-EBADMSG), not a silent zero.
+ * Properties are read by table with lib/bus-props.h, strictly: a known
+ * name with another type is an error (-EBADMSG), not a silent zero, while
+ * names the table does not know are skipped, so a newer daemon with more
+ * properties works with an older flicgatectl.
  */
-struct prop_map {
-	const char *name;
-	const char *type;	/* "s", "b", "t", "u", "n", "q", "as" */
-	size_t offset;
-};
+static int read_targets(sd_bus_message *m, void *base, void *userdata);
 
-static int read_variant(sd_bus_message *m, const struct prop_map *p, void *base)
-{
-	char *field = (char *)base + p->offset;
-	const char *s;
-	int b, r;
-
-	r = sd_bus_message_enter_container(m, 'v', p->type);
-	if (r < 0)
-		return r == -ENXIO ? -EBADMSG : r;
-	switch (p->type[0]) {
-	case 's':
-		r = sd_bus_message_read(m, "s", &s);
-		if (r >= 0) {
-			char **dst = (char **)field;
-
-			free(*dst);
-			*dst = strdup(s);
-			if (!*dst)
-				r = -ENOMEM;
-		}
-		break;
-	case 'b':
-		r = sd_bus_message_read(m, "b", &b);
-		if (r >= 0)
-			*(bool *)field = b;
-		break;
-	case 't':
-		r = sd_bus_message_read(m, "t", (uint64_t *)field);
-		break;
-	case 'u':
-		r = sd_bus_message_read(m, "u", (uint32_t *)field);
-		break;
-	case 'n':
-		r = sd_bus_message_read(m, "n", (int16_t *)field);
-		break;
-	case 'i':
-		r = sd_bus_message_read(m, "i", (int32_t *)field);
-		break;
-	case 'q':
-		r = sd_bus_message_read(m, "q", (uint16_t *)field);
-		break;
-	case 'a': {
-		char ***dst = (char ***)field;
-
-		*dst = fg_strv_free(*dst);
-		r = sd_bus_message_enter_container(m, 'a', "s");
-		while (r >= 0 && (r = sd_bus_message_read(m, "s", &s)) > 0)
-			r = fg_strv_push(dst, s);
-		if (r >= 0)
-			r = sd_bus_message_exit_container(m);
-		break;
-	}
-	default:
-		r = -EINVAL;
-	}
-	if (r < 0)
-		return r;
-	return sd_bus_message_exit_container(m);
-}
-
-/* Reads a{sv}; @special (may be NULL) handles properties the table cannot. */
-static int read_dict(sd_bus_message *m, const struct prop_map *map, void *base,
-		     int (*special)(sd_bus_message *m, const char *name, void *base))
-{
-	const char *name;
-	int r;
-
-	r = sd_bus_message_enter_container(m, 'a', "{sv}");
-	if (r < 0)
-		return r;
-	while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-		const struct prop_map *p = NULL;
-
-		r = sd_bus_message_read(m, "s", &name);
-		if (r < 0)
-			return r;
-		for (size_t i = 0; map[i].name; i++)
-			if (strcmp(map[i].name, name) == 0)
-				p = &map[i];
-		if (p)
-			r = read_variant(m, p, base);
-		else if (special && (r = special(m, name, base)) != 0)
-			;
-		else
-			r = sd_bus_message_skip(m, "v");
-		if (r < 0)
-			return r;
-		r = sd_bus_message_exit_container(m);
-		if (r < 0)
-			return r;
-	}
-	if (r < 0)
-		return r;
-	return sd_bus_message_exit_container(m);
-}
-
-#define G(n, t, f) { n, t, offsetof(struct gateway_info, f) }
-static const struct prop_map gateway_map[] = {
+#define G(n, t, f) FG_BUS_PROP(n, t, struct gateway_info, f, 0)
+static const struct fg_bus_prop gateway_map[] = {
 	G(FG_DBUS_GW_VERSION, "s", version),
 	G(FG_DBUS_GW_NAME, "s", name),
 	G(FG_DBUS_GW_CONFIG_PATH, "s", config_path),
@@ -138,22 +40,19 @@ static const struct prop_map gateway_map[] = {
 	G(FG_DBUS_GW_TEST_WINDOW_END, "t", test_window_end),
 	G(FG_DBUS_GW_TEST_WINDOW_BUTTON, "s", test_window_button),
 	G(FG_DBUS_GW_ALARMS, "as", alarms),
+	FG_BUS_PROP_FN(FG_DBUS_GW_TARGETS, "a" FG_DBUS_TARGET_SIG, read_targets, 0),
 	{}
 };
 #undef G
 
-static int read_targets(sd_bus_message *m, const char *name, void *base)
+/* Targets, an array of structs: at the variant's contents. */
+static int read_targets(sd_bus_message *m, void *base, void *userdata)
 {
 	struct gateway_info *g = base;
 	struct target_info t;
 	const char *tn, *th, *te;
 	int r;
 
-	if (strcmp(name, FG_DBUS_GW_TARGETS) != 0)
-		return 0;
-	r = sd_bus_message_enter_container(m, 'v', "a" FG_DBUS_TARGET_SIG);
-	if (r < 0)
-		return r;
 	r = sd_bus_message_enter_container(m, 'a', FG_DBUS_TARGET_SIG);
 	if (r < 0)
 		return r;
@@ -174,9 +73,6 @@ static int read_targets(sd_bus_message *m, const char *name, void *base)
 	if (r < 0)
 		return r;
 	r = sd_bus_message_exit_container(m);
-	if (r < 0)
-		return r;
-	r = sd_bus_message_exit_container(m);
 	return r < 0 ? r : 1;
 }
 
@@ -190,7 +86,7 @@ int gateway_info_get(sd_bus *bus, struct gateway_info *ret, sd_bus_error *e)
 			       "GetAll", e, &reply, "s", FG_DBUS_MANAGER_IFACE);
 	if (r < 0)
 		return r;
-	r = read_dict(reply, gateway_map, ret, read_targets);
+	r = fg_bus_props_read(reply, gateway_map, FG_BUS_PROPS_STRICT, NULL, ret, NULL, NULL);
 	sd_bus_message_unref(reply);
 	if (r < 0)
 		gateway_info_clear(ret);
@@ -199,16 +95,7 @@ int gateway_info_get(sd_bus *bus, struct gateway_info *ret, sd_bus_error *e)
 
 void gateway_info_clear(struct gateway_info *g)
 {
-	free(g->version);
-	free(g->name);
-	free(g->config_path);
-	fg_strv_free(g->features);
-	free(g->adapter);
-	free(g->adapter_state);
-	free(g->pairing_policy);
-	fg_strv_free(g->open_alerts);
-	free(g->test_window_button);
-	fg_strv_free(g->alarms);
+	fg_bus_props_clear(gateway_map, g);
 	for (size_t i = 0; i < g->n_targets; i++) {
 		free(g->targets[i].name);
 		free(g->targets[i].health);
@@ -223,8 +110,8 @@ bool gateway_has_feature(const struct gateway_info *g, const char *feature)
 	return fg_strv_contains(g->features, feature);
 }
 
-#define B(n, t, f) { n, t, offsetof(struct button_info, f) }
-static const struct prop_map button_map[] = {
+#define B(n, t, f) FG_BUS_PROP(n, t, struct button_info, f, 0)
+static const struct fg_bus_prop button_map[] = {
 	B(FG_DBUS_BT_ID, "s", id),
 	B(FG_DBUS_BT_NAME, "s", name),
 	B(FG_DBUS_BT_SERIAL, "s", serial),
@@ -272,7 +159,7 @@ int button_info_get(sd_bus *bus, const char *path, struct button_info *ret, sd_b
 	r = sd_bus_call_method(bus, FG_DBUS_NAME, path, "org.freedesktop.DBus.Properties", "GetAll",
 			       e, &reply, "s", FG_DBUS_BUTTON_IFACE);
 	if (r >= 0)
-		r = read_dict(reply, button_map, ret, NULL);
+		r = fg_bus_props_read(reply, button_map, FG_BUS_PROPS_STRICT, NULL, ret, NULL, NULL);
 	if (r >= 0)
 		r = button_fill_empty(ret);
 	sd_bus_message_unref(reply);
@@ -284,12 +171,7 @@ int button_info_get(sd_bus *bus, const char *path, struct button_info *ret, sd_b
 void button_info_clear(struct button_info *b)
 {
 	free(b->path);
-	free(b->id);
-	free(b->name);
-	free(b->serial);
-	free(b->address);
-	free(b->last_event);
-	free(b->alert_state);
+	fg_bus_props_clear(button_map, b);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -327,7 +209,7 @@ static int read_object(sd_bus_message *m, struct button_info **list, size_t *n)
 			break;
 		if (strcmp(iface, FG_DBUS_BUTTON_IFACE) == 0) {
 			is_button = true;
-			r = read_dict(m, button_map, &b, NULL);
+			r = fg_bus_props_read(m, button_map, FG_BUS_PROPS_STRICT, NULL, &b, NULL, NULL);
 		} else
 			r = sd_bus_message_skip(m, "a{sv}");
 		if (r < 0)

@@ -40,26 +40,11 @@
 
 #include <systemd/sd-event.h>
 
+#include "alertops.h"
+#include "rules.h"
 #include "lib/json.h"
 
 #define MAX_REQUEST (1024 * 1024)
-
-enum action { A_OK, A_RETRY_AFTER, A_RETRY_AFTER_DATE, A_HANG, A_SLOW, A_RESET, A_DOWN };
-
-struct rule {
-	char *path;		/* prefix; NULL: every path */
-	long count;		/* < 0: unlimited */
-	enum action action;
-	long arg;
-};
-
-struct incident {
-	char *name;
-	unsigned number;
-	bool open;
-	unsigned appended;
-	char *info;
-};
 
 struct conn {
 	struct sink *sink;
@@ -86,13 +71,9 @@ struct sink {
 	unsigned next_conn;
 	unsigned long requests;
 	FILE *log;
-	FILE *incident_out;
 	bool alertops;
-	struct rule *rules;
-	size_t n_rules;
-	struct incident *incidents;
-	size_t n_incidents;
-	unsigned next_incident;
+	struct alertops incidents;
+	struct rules rules;
 };
 
 static uint64_t now_us(void)
@@ -195,209 +176,6 @@ static void respond(struct conn *c, int status, const char *extra_headers, const
 		     strlen(body), extra_headers ? extra_headers : "");
 	conn_queue(c, head, (size_t)n);
 	conn_queue(c, body, strlen(body));
-}
-
-/* ---- rules --------------------------------------------------------- */
-
-static int parse_rule(const char *spec, struct rule *ret)
-{
-	struct rule r = { .count = -1 };
-	char *copy = strdup(spec), *save = NULL, *tok, *mode = NULL, *arg = NULL;
-	int ok = -1;
-
-	if (!copy)
-		return -1;
-	for (tok = strtok_r(copy, " \t\r\n", &save); tok; tok = strtok_r(NULL, " \t\r\n", &save)) {
-		if (strncmp(tok, "path=", 5) == 0) {
-			free(r.path);
-			r.path = strdup(tok + 5);
-		} else if (strncmp(tok, "count=", 6) == 0)
-			r.count = strtol(tok + 6, NULL, 10);
-		else if (!mode)
-			mode = tok;
-		else if (!arg)
-			arg = tok;
-		else
-			goto out;
-	}
-	if (!mode)
-		goto out;
-	r.arg = arg ? strtol(arg, NULL, 10) : 0;
-	if (strcmp(mode, "ok") == 0 || strcmp(mode, "status") == 0) {
-		r.action = A_OK;
-		if (!arg)
-			r.arg = 200;
-		if (r.arg < 100 || r.arg > 599)
-			goto out;
-	} else if (strcmp(mode, "retry-after") == 0)
-		r.action = A_RETRY_AFTER;
-	else if (strcmp(mode, "retry-after-date") == 0)
-		r.action = A_RETRY_AFTER_DATE;
-	else if (strcmp(mode, "hang") == 0)
-		r.action = A_HANG;
-	else if (strcmp(mode, "slow") == 0)
-		r.action = A_SLOW;
-	else if (strcmp(mode, "reset") == 0)
-		r.action = A_RESET;
-	else if (strcmp(mode, "down") == 0)
-		r.action = A_DOWN;
-	else
-		goto out;
-	ok = 0;
-out:
-	free(copy);
-	if (ok < 0)
-		free(r.path);
-	else
-		*ret = r;
-	return ok;
-}
-
-static void clear_rules(struct sink *s)
-{
-	for (size_t i = 0; i < s->n_rules; i++)
-		free(s->rules[i].path);
-	free(s->rules);
-	s->rules = NULL;
-	s->n_rules = 0;
-}
-
-static int add_rule(struct sink *s, const char *spec)
-{
-	struct rule r, *n;
-
-	if (parse_rule(spec, &r) < 0)
-		return -1;
-	n = realloc(s->rules, (s->n_rules + 1) * sizeof(*n));
-	if (!n)
-		abort();
-	s->rules = n;
-	s->rules[s->n_rules++] = r;
-	return 0;
-}
-
-static struct rule pick_rule(struct sink *s, const char *path)
-{
-	for (size_t i = s->n_rules; i-- > 0;) {
-		struct rule *r = &s->rules[i];
-
-		if (r->count == 0)
-			continue;
-		if (r->path && strncmp(path, r->path, strlen(r->path)) != 0)
-			continue;
-		if (r->count > 0)
-			r->count--;
-		return *r;
-	}
-	return (struct rule){ .action = A_OK, .arg = 200, .count = -1 };
-}
-
-/* ---- AlertOps mimic ------------------------------------------------ */
-
-/* The string value of "key" in a flat JSON object, unescaped simply. */
-static char *json_get(const char *body, const char *key)
-{
-	char pat[64], *out, *o;
-	const char *p;
-
-	snprintf(pat, sizeof(pat), "\"%s\":", key);
-	p = strstr(body, pat);
-	if (!p)
-		return NULL;
-	p += strlen(pat);
-	while (*p == ' ')
-		p++;
-	if (*p != '"')
-		return NULL;
-	p++;
-	out = o = malloc(strlen(p) + 1);
-	if (!out)
-		abort();
-	for (; *p && *p != '"'; p++) {
-		if (*p == '\\' && p[1]) {
-			p++;
-			*o++ = *p == 'n' ? ' ' : *p;
-		} else
-			*o++ = *p;
-	}
-	*o = '\0';
-	return out;
-}
-
-static const char *alertops(struct sink *s, const char *body, char *buf, size_t size)
-{
-	char *name = json_get(body, "flic_nameId"), *state = json_get(body, "flic_state");
-	char *info = json_get(body, "info");
-	struct incident *in = NULL;
-	const char *what;
-
-	if (!name || !state) {
-		snprintf(buf, size, "{\"status\":\"Ignored\",\"reason\":\"no flic_nameId/flic_state\"}");
-		goto out;
-	}
-	for (size_t i = 0; i < s->n_incidents; i++)
-		if (strcmp(s->incidents[i].name, name) == 0)
-			in = &s->incidents[i];
-	if (strcmp(state, "On") == 0) {
-		if (in && in->open) {
-			in->appended++;
-			what = "Mapped Appended";
-		} else {
-			if (!in) {
-				struct incident *n = realloc(s->incidents, (s->n_incidents + 1) * sizeof(*n));
-
-				if (!n)
-					abort();
-				s->incidents = n;
-				in = &n[s->n_incidents++];
-				memset(in, 0, sizeof(*in));
-				in->name = strdup(name);
-			}
-			in->open = true;
-			in->appended = 0;
-			in->number = ++s->next_incident;
-			free(in->info);
-			in->info = strdup(info ? info : "");
-			what = "Mapped Opened";
-		}
-	} else if (strcmp(state, "Off") == 0) {
-		if (in && in->open) {
-			in->open = false;
-			what = "Mapped Closed";
-		} else {
-			what = "Mapped Ignored (no open incident)";
-		}
-	} else {
-		what = "Unmapped";
-	}
-	if (s->incident_out) {
-		fprintf(s->incident_out, "alertops: %-34s %s%s%u  %s%s%s\n", what,
-			in ? "incident #" : "", in ? "" : "-", in ? in->number : 0, name,
-			info && *info ? " - " : "", info ? info : "");
-		fflush(s->incident_out);
-	}
-	snprintf(buf, size, "{\"status\":\"%s\",\"incident\":%u}", what, in ? in->number : 0);
-out:
-	free(name);
-	free(state);
-	free(info);
-	return buf;
-}
-
-static void incident_list(struct sink *s, char *buf, size_t size)
-{
-	size_t off = 0;
-
-	buf[0] = '\0';
-	for (size_t i = 0; i < s->n_incidents && off < size; i++) {
-		struct incident *in = &s->incidents[i];
-		int n = snprintf(buf + off, size - off, "#%u %-6s %s (appended %u) %s\n", in->number,
-				 in->open ? "OPEN" : "CLOSED", in->name, in->appended, in->info);
-
-		if (n < 0)
-			break;
-		off += (size_t)n;
-	}
 }
 
 /* ---- HTTP ---------------------------------------------------------- */
@@ -537,18 +315,18 @@ static ssize_t handle_request(struct conn *c)
 
 		snprintf(spec, sizeof(spec), "%.*s", (int)body_len, body);
 		if (strcmp(path, "/_sink/mode") == 0) {
-			if (add_rule(s, spec) < 0)
+			if (rules_add(&s->rules, spec) < 0)
 				respond(c, 400, NULL, "{\"error\":\"bad mode\"}");
 			else
 				respond(c, 200, NULL, "{\"ok\":true}");
 		} else if (strcmp(path, "/_sink/clear") == 0) {
-			clear_rules(s);
+			rules_clear(&s->rules);
 			respond(c, 200, NULL, "{\"ok\":true}");
 		} else if (strcmp(path, "/_sink/stats") == 0) {
 			snprintf(buf, sizeof(buf), "{\"requests\":%lu}", s->requests);
 			respond(c, 200, NULL, buf);
 		} else if (strcmp(path, "/_sink/incidents") == 0) {
-			incident_list(s, buf, sizeof(buf));
+			alertops_list(&s->incidents, buf, sizeof(buf));
 			respond(c, 200, NULL, buf);
 		} else {
 			respond(c, 404, NULL, "{\"error\":\"unknown control path\"}");
@@ -557,7 +335,7 @@ static ssize_t handle_request(struct conn *c)
 	}
 
 	s->requests++;
-	rule = pick_rule(s, path);
+	rule = rules_pick(&s->rules, path);
 	switch (rule.action) {
 	case A_OK: {
 		const char *rb = "{\"status\":\"ok\"}";
@@ -565,7 +343,7 @@ static ssize_t handle_request(struct conn *c)
 		if (s->alertops && rule.arg >= 200 && rule.arg < 300) {
 			char *b = strndup(body, body_len);
 
-			rb = alertops(s, b ? b : "", buf, sizeof(buf));
+			rb = alertops_handle(&s->incidents, b ? b : "", buf, sizeof(buf));
 			free(b);
 		}
 		record(s, c, method, path, headers, headers_len, body, body_len, t, "respond", (int)rule.arg);
@@ -755,7 +533,7 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
-	struct sink s = { .listen_fd = -1, .log = stdout, .incident_out = stderr };
+	struct sink s = { .listen_fd = -1, .log = stdout, .incidents.out = stderr };
 	const char *listen_at = "127.0.0.1:0", *port_file = NULL;
 	char host[64];
 	unsigned port;
@@ -781,14 +559,14 @@ int main(int argc, char **argv)
 			s.alertops = true;
 			break;
 		case 'i':
-			s.incident_out = fopen(optarg, "ae");
-			if (!s.incident_out) {
+			s.incidents.out = fopen(optarg, "ae");
+			if (!s.incidents.out) {
 				fprintf(stderr, "flicsink: %s: %m\n", optarg);
 				return 1;
 			}
 			break;
 		case 'm':
-			if (add_rule(&s, optarg) < 0) {
+			if (rules_add(&s.rules, optarg) < 0) {
 				fprintf(stderr, "flicsink: bad mode '%s'\n", optarg);
 				return 1;
 			}
@@ -845,16 +623,12 @@ int main(int argc, char **argv)
 	r = sd_event_loop(s.event);
 	listener_close(&s);
 	s.down_timer = sd_event_source_disable_unref(s.down_timer);
-	clear_rules(&s);
-	for (size_t i = 0; i < s.n_incidents; i++) {
-		free(s.incidents[i].name);
-		free(s.incidents[i].info);
-	}
-	free(s.incidents);
+	rules_clear(&s.rules);
+	alertops_clear(&s.incidents);
 	sd_event_unref(s.event);
 	if (s.log != stdout)
 		fclose(s.log);
-	if (s.incident_out != stderr)
-		fclose(s.incident_out);
+	if (s.incidents.out != stderr)
+		fclose(s.incidents.out);
 	return r < 0 ? 1 : 0;
 }
