@@ -1110,7 +1110,7 @@ static void test_request_disconnect(void **state)
 	t_free(t);
 }
 
-static int failing_rng(void *userdata, void *buf, size_t len)
+static int failing_rng(void *buf, size_t len, void *userdata)
 {
 	unsigned *budget = userdata;
 
@@ -1496,8 +1496,8 @@ static void test_validators_and_rng(void **state)
 	assert_false(fg_flic2_serial_is_valid("BG 30"));
 	assert_false(fg_flic2_serial_is_valid(NULL));
 
-	assert_int_equal(fg_flic2_system_rng(NULL, r1, sizeof(r1)), 0);
-	assert_int_equal(fg_flic2_system_rng(NULL, r2, sizeof(r2)), 0);
+	assert_int_equal(fg_flic2_system_rng(r1, sizeof(r1), NULL), 0);
+	assert_int_equal(fg_flic2_system_rng(r2, sizeof(r2), NULL), 0);
 	assert_memory_not_equal(r1, r2, sizeof(r1));
 
 	/* the RNG fails while starting a quick verify */

@@ -78,7 +78,7 @@ struct test_rng {
 	int fail;		/* when non-zero, return this error instead */
 };
 
-static inline int test_rng_cb(void *userdata, void *buf, size_t len)
+static inline int test_rng_cb(void *buf, size_t len, void *userdata)
 {
 	struct test_rng *r = userdata;
 
@@ -95,7 +95,7 @@ struct test_prng {
 	uint64_t s;
 };
 
-static inline int test_prng_cb(void *userdata, void *buf, size_t len)
+static inline int test_prng_cb(void *buf, size_t len, void *userdata)
 {
 	struct test_prng *r = userdata;
 	uint8_t *b = buf;

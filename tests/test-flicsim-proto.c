@@ -110,7 +110,7 @@ struct frames {
 	size_t n;
 };
 
-static int collect(void *userdata, const uint8_t *att, size_t len, bool last)
+static int collect(const uint8_t *att, size_t len, bool last, void *userdata)
 {
 	struct frames *f = userdata;
 

@@ -29,7 +29,7 @@ int fg_flic2_key_from_hex(const char *hex, uint8_t ret_key[32])
 	return fg_unhex(hex, hex ? strlen(hex) : 0, ret_key, 32);
 }
 
-int fg_flic2_system_rng(void *userdata, void *buf, size_t len)
+int fg_flic2_system_rng(void *buf, size_t len, void *userdata)
 {
 	return fg_crypto_random(buf, len);
 }

@@ -18,7 +18,7 @@
 
 int f2_random_bytes(struct fg_flic2 *f, void *buf, size_t len)
 {
-	int r = f->rng(f->rng_userdata, buf, len);
+	int r = f->rng(buf, len, f->rng_userdata);
 
 	if (r < 0) {
 		f2_set_error(f, "random number generator failed (%d)", r);

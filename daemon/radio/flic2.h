@@ -80,8 +80,8 @@ enum fg_flic2_mode {
  * Fill @buf with @len cryptographically secure random bytes; 0 or -errno.
  * Production passes fg_flic2_system_rng (RAND_bytes); tests script it.
  */
-typedef int (*fg_flic2_rng_t)(void *userdata, void *buf, size_t len);
-int fg_flic2_system_rng(void *userdata, void *buf, size_t len);
+typedef int (*fg_flic2_rng_t)(void *buf, size_t len, void *userdata);
+int fg_flic2_system_rng(void *buf, size_t len, void *userdata);
 
 struct fg_flic2_params {
 	enum fg_flic2_mode mode;

@@ -54,8 +54,8 @@ static int get_address(const char *v, size_t len, uint8_t out[6])
  * trailing '\r' is dropped, anything else is an error. @cb gets each pair.
  */
 static int parse_lines(const char *text, size_t len,
-		       int (*cb)(void *userdata, const char *key, size_t key_len,
-				 const char *value, size_t value_len),
+		       int (*cb)(const char *key, size_t key_len,
+				 const char *value, size_t value_len, void *userdata),
 		       void *userdata)
 {
 	size_t pos = 0;
@@ -79,8 +79,8 @@ static int parse_lines(const char *text, size_t len,
 		eq = memchr(line, '=', line_len);
 		if (!eq || eq == line)
 			return -EBADMSG;
-		r = cb(userdata, line, (size_t)(eq - line), eq + 1,
-		       line_len - (size_t)(eq - line) - 1);
+		r = cb(line, (size_t)(eq - line), eq + 1,
+		       line_len - (size_t)(eq - line) - 1, userdata);
 		if (r < 0)
 			return r;
 	}
@@ -124,8 +124,8 @@ struct pairing_parse {
 	unsigned seen;
 };
 
-static int pairing_field(void *userdata, const char *key, size_t key_len,
-			 const char *v, size_t len)
+static int pairing_field(const char *key, size_t key_len, const char *v, size_t len,
+			 void *userdata)
 {
 	struct pairing_parse *pp = userdata;
 	uint8_t name[FG_FLIC2_NAME_MAX];
@@ -252,8 +252,8 @@ struct dedup_parse {
 	unsigned seen;
 };
 
-static int dedup_field(void *userdata, const char *key, size_t key_len,
-		       const char *v, size_t len)
+static int dedup_field(const char *key, size_t key_len, const char *v, size_t len,
+		       void *userdata)
 {
 	struct dedup_parse *dp = userdata;
 	uint64_t n = 0;

@@ -34,7 +34,7 @@ static void report(const char *what, uint64_t ns, unsigned n)
 		printf("%-44s %10.0f ns/op  (%u ops)\n", what, per, n);
 }
 
-static int rng(void *userdata, void *buf, size_t len)
+static int rng(void *buf, size_t len, void *userdata)
 {
 	memset(buf, 0x33, len);
 	return 0;

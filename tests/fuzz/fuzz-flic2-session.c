@@ -80,7 +80,7 @@ static uint32_t u32(struct h *h)
 	return v | (uint32_t)byte(h) << 24;
 }
 
-static int rng(void *userdata, void *buf, size_t len)
+static int rng(void *buf, size_t len, void *userdata)
 {
 	struct h *h = userdata;
 	uint8_t *b = buf;

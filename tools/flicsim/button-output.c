@@ -128,8 +128,7 @@ struct split_ctx {
 	bool queued;
 };
 
-static int queue_fragment(void *userdata, const uint8_t *att, size_t len,
-			  bool last)
+static int queue_fragment(const uint8_t *att, size_t len, bool last, void *userdata)
 {
 	struct split_ctx *c = userdata;
 	struct fs_button *b = c->b;

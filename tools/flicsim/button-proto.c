@@ -104,7 +104,7 @@ int fs_frame_split(uint8_t header, const uint8_t *packet, size_t len,
 		}
 		memcpy(att + 1, packet + pos, chunk);
 		pos += chunk;
-		r = emit(userdata, att, chunk + 1, pos == len);
+		r = emit(att, chunk + 1, pos == len, userdata);
 		if (r < 0)
 			return r;
 	} while (pos < len);

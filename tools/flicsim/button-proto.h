@@ -105,8 +105,8 @@ int fs_frame_feed(struct fs_rx_frame *f, const uint8_t *att, size_t len,
  * Splits @packet into ATT values for @mtu (payload mtu - 3; each fragment
  * carries a header byte). Calls @emit for each; stops at its first error.
  */
-typedef int (*fs_fragment_fn)(void *userdata, const uint8_t *att, size_t len,
-			      bool last);
+typedef int (*fs_fragment_fn)(const uint8_t *att, size_t len, bool last,
+			      void *userdata);
 int fs_frame_split(uint8_t header, const uint8_t *packet, size_t len,
 		   uint16_t mtu, fs_fragment_fn emit, void *userdata);
 

@@ -8,6 +8,7 @@
 
 #include "lib/bus-props.h"
 #include "lib/log.h"
+#include "lib/macro.h"
 #include "periph.h"
 
 #define BLUEZ_NAME	"org.bluez"
@@ -85,18 +86,10 @@ struct fs_periph {
 	} stats;
 };
 
-static const char *adv_to_string(enum fs_adv a)
-{
-	switch (a) {
-	case FS_ADV_NONE:
-		return "none";
-	case FS_ADV_PUBLIC:
-		return "public";
-	case FS_ADV_PRIVATE:
-		return "private";
-	}
-	return "?";
-}
+static const char *const adv_names[] = {
+	[FS_ADV_NONE] = "none", [FS_ADV_PUBLIC] = "public", [FS_ADV_PRIVATE] = "private",
+};
+FG_DEFINE_STRING_TABLE_TO(static, adv, enum fs_adv, adv_names)
 
 static void setup(struct fs_periph *p);
 static void adv_update(struct fs_periph *p);
