@@ -9,6 +9,7 @@
 
 #include "delivery/alert.h"
 #include "lib/macro.h"
+#include "lib/hex.h"
 #include "lib/strbuf.h"
 
 static const char *const alert_state_table[] = {
@@ -157,17 +158,6 @@ int fg_alert_serialize(const struct fg_alert *a, char **ret_text, size_t *ret_le
 	return fg_strbuf_steal(&b, ret_text, ret_len);
 }
 
-static int unhex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Unescape [s, s+n) into a new string; -EBADMSG on a bad escape or NUL. */
 static int unescape(const char *s, size_t n, char **ret)
 {
@@ -198,15 +188,11 @@ static int unescape(const char *s, size_t n, char **ret)
 			*o++ = '\t';
 			break;
 		case 'x': {
-			int h, l;
+			uint8_t byte;
 
-			if (i + 2 >= n)
+			if (i + 2 >= n || fg_unhex(s + i + 1, 2, &byte, 1) < 0 || byte == 0)
 				goto bad;
-			h = unhex(s[i + 1]);
-			l = unhex(s[i + 2]);
-			if (h < 0 || l < 0 || (h == 0 && l == 0))
-				goto bad;
-			*o++ = (char)(h << 4 | l);
+			*o++ = (char)byte;
 			i += 2;
 			break;
 		}
