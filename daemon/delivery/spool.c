@@ -414,6 +414,17 @@ static void staged_forget(struct fg_spool *s, const struct fg_spool_entry *e)
 		}
 }
 
+/* The entry has left the journal (erased or dead-lettered): drop it from memory. */
+static void entry_gone(struct fg_spool *s, struct fg_spool_entry *e)
+{
+	if (!e->durable)
+		s->not_durable--;
+	fg_spool_queue_unlink(fg_spool_queues_find(&s->queues, e->target), e);
+	s->depth--;
+	fg_spool_entry_free(e);
+	maybe_shrink(s);
+}
+
 static int add_entries(struct fg_spool *s, const char *const *targets, size_t n,
 		       const struct fg_alert *a, bool stage, int *ret_results,
 		       struct fg_spool_entry **ret_entries)
@@ -525,18 +536,12 @@ size_t fg_spool_staged(const struct fg_spool *s)
 
 int fg_spool_remove(struct fg_spool *s, struct fg_spool_entry *e)
 {
-	struct fg_spool_queue *q = fg_spool_queues_find(&s->queues, e->target);
 	int r;
 
 	staged_forget(s, e);
 
 	r = erase_entry(s, e);
-	if (!e->durable)
-		s->not_durable--;
-	fg_spool_queue_unlink(q, e);
-	s->depth--;
-	fg_spool_entry_free(e);
-	maybe_shrink(s);
+	entry_gone(s, e);
 	return r < 0 ? r : 0;
 }
 
@@ -553,7 +558,6 @@ static int write_dead(struct fg_spool *s, const char *target, uint64_t seq, cons
 
 int fg_spool_dead_letter(struct fg_spool *s, struct fg_spool_entry *e, const char *reason)
 {
-	struct fg_spool_queue *q = fg_spool_queues_find(&s->queues, e->target);
 	char *text = NULL;
 	size_t len;
 	int r;
@@ -569,12 +573,7 @@ int fg_spool_dead_letter(struct fg_spool *s, struct fg_spool_entry *e, const cha
 		(void)erase_entry(s, e);
 	if (r < 0)
 		return r;
-	if (!e->durable)
-		s->not_durable--;
-	fg_spool_queue_unlink(q, e);
-	s->depth--;
-	fg_spool_entry_free(e);
-	maybe_shrink(s);
+	entry_gone(s, e);
 	return 0;
 }
 

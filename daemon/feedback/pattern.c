@@ -104,30 +104,13 @@ static int parse_dur(const char *what, const char *w, uint64_t *ret, char *err, 
 	return 0;
 }
 
-/* "50%" -> 50; only whole percents 1..99. */
-static int parse_percent(const char *w, unsigned *ret)
+/* "50%" -> 50, "3x" -> 3: one to three digits and @suffix. */
+static int parse_suffixed(const char *w, char suffix, unsigned *ret)
 {
 	size_t len = strlen(w);
 	unsigned v = 0;
 
-	if (len < 2 || len > 4 || w[len - 1] != '%')
-		return -EINVAL;
-	for (size_t i = 0; i + 1 < len; i++) {
-		if (!isdigit((unsigned char)w[i]))
-			return -EINVAL;
-		v = v * 10 + (unsigned)(w[i] - '0');
-	}
-	*ret = v;
-	return 0;
-}
-
-/* "3x" -> 3 */
-static int parse_count(const char *w, unsigned *ret)
-{
-	size_t len = strlen(w);
-	unsigned v = 0;
-
-	if (len < 2 || len > 4 || w[len - 1] != 'x')
+	if (len < 2 || len > 4 || w[len - 1] != suffix)
 		return -EINVAL;
 	for (size_t i = 0; i + 1 < len; i++) {
 		if (!isdigit((unsigned char)w[i]))
@@ -174,7 +157,7 @@ int fg_pattern_parse(const char *s, struct fg_pattern *ret, char *err, size_t er
 		p.on_usec = p.period_usec / 2;
 		if (i < w.n && isdigit((unsigned char)w.w[i][0])) {
 			if (strchr(w.w[i], '%')) {
-				if (parse_percent(w.w[i], &duty) < 0 || duty < 1 || duty > 99)
+				if (parse_suffixed(w.w[i], '%', &duty) < 0 || duty < 1 || duty > 99)
 					return fail(err, errlen, "blink duty '%s': expected 1%% to 99%%", w.w[i]);
 				p.on_usec = p.period_usec * duty / 100;
 			} else {
@@ -195,7 +178,7 @@ int fg_pattern_parse(const char *s, struct fg_pattern *ret, char *err, size_t er
 		p.kind = FG_PATTERN_BEEP;
 		p.flash = w.w[0][0] == 'f';
 		p.count = 1;
-		if (i < w.n && parse_count(w.w[i], &p.count) == 0) {
+		if (i < w.n && parse_suffixed(w.w[i], 'x', &p.count) == 0) {
 			if (p.count < 1 || p.count > FG_PATTERN_MAX_COUNT)
 				return fail(err, errlen, "%s count '%s': expected 1x to %dx",
 					    w.w[0], w.w[i], FG_PATTERN_MAX_COUNT);

@@ -215,20 +215,15 @@ int fg_pairing_store_remove(struct fg_pairing_store *s, const uint8_t address[6]
 	int r;
 
 	/* the key first: a half-removed button must not stay usable */
-	r = path_of(s, address, SUFFIX_PAIRING, path);
-	if (r < 0)
-		return r;
-	if (unlink(path) == 0)
-		removed = true;
-	else if (errno != ENOENT)
-		return -errno;
-	r = path_of(s, address, SUFFIX_EVENTS, path);
-	if (r < 0)
-		return r;
-	if (unlink(path) == 0)
-		removed = true;
-	else if (errno != ENOENT)
-		return -errno;
+	for (size_t i = 0; i < 2; i++) {
+		r = path_of(s, address, i == 0 ? SUFFIX_PAIRING : SUFFIX_EVENTS, path);
+		if (r < 0)
+			return r;
+		if (unlink(path) == 0)
+			removed = true;
+		else if (errno != ENOENT)
+			return -errno;
+	}
 	if (!removed)
 		return -ENOENT;
 	return fg_fsync_dir_of(path);
