@@ -431,8 +431,9 @@ static int manager_reload(struct fg_manager *m, struct fg_api_error *err)
 	fg_config_errors_clear(&errors);
 
 	/*
-	 * Subsystems switch to the new configuration before the old one is
-	 * freed; each keeps its pointer only until it is told of the swap.
+	 * Each subsystem takes its own reference on the new configuration
+	 * and drops the one it held; the manager's reference on the old one
+	 * goes last, so nobody ever holds a freed config (docs/architecture.md).
 	 */
 	r = fg_pipeline_reload(m->pipeline, c);
 	if (r < 0) {
