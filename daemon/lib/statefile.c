@@ -221,7 +221,7 @@ int fg_statefile_mkdir(const char *path)
 			r = open_dir(path, &fd);
 			if (r >= 0) {
 				close(fd);
-				return fg_fsync_dir_of(path);
+				return 0;
 			}
 		}
 		if (!fg_statefile_foreign(r))

@@ -84,7 +84,7 @@ def test_alert(bus, sink, before):
 
 def alarm_open(bus):
     p, j = ctl_json(bus, "status")
-    return j and "test-gw-state-files" in j["supervision"]["alarms"]
+    return bool(j) and "test-gw-state-files" in j.get("supervision", {}).get("alarms", [])
 
 
 def audited(state, what):
