@@ -170,17 +170,25 @@ int fg_audit_read(const char *dir, uint64_t since, uint64_t until, fg_audit_cb c
 		char path[PATH_MAX], *line = NULL;
 		size_t cap = 0;
 		ssize_t len;
+		int fd = -1;
 		FILE *f;
 
 		if (i == 0)
 			snprintf(path, sizeof(path), "%s/audit.log", dir);
 		else
 			snprintf(path, sizeof(path), "%s/audit.log.%d", dir, i);
-		f = fopen(path, "re");
+		r = fg_statefile_open(path, O_RDONLY, 0, &fd);
+		/* not ours (a link, …): never read through; it is set aside when next written */
+		if (r == -ENOENT || fg_statefile_foreign(r)) {
+			r = 0;
+			continue;
+		}
+		if (r < 0)
+			break;
+		f = fdopen(fd, "re");
 		if (!f) {
-			if (errno == ENOENT)
-				continue;
 			r = -errno;
+			close(fd);
 			break;
 		}
 		while ((len = getline(&line, &cap, f)) > 0) {
