@@ -138,6 +138,11 @@ static void test_other_owner(void **state)
 	put(path, "x", 0600);
 	assert_int_equal(chown(path, 65534, 65534), 0);
 	assert_int_equal(fg_statefile_open(path, O_RDONLY, 0, &fd), -EPERM);
+	/* root on the service user's folder: that user's files are ours */
+	fg_statefile_trust_owner(65534);
+	assert_int_equal(fg_statefile_open(path, O_RDONLY, 0, &fd), 0);
+	close(fd);
+	fg_statefile_trust_owner((uid_t)-1);
 	assert_int_equal(fg_statefile_open_existing(path, O_RDONLY, &fd), -ENOENT);
 	assert_int_equal(heard, 1);
 	assert_string_equal(heard_why, "owned by another user");

@@ -24,6 +24,13 @@
  * user's); fg_statefile_foreign() tells those from a failing disk.
  */
 
+/*
+ * Files of @uid count as the daemon's own too: root running the daemon on
+ * the service user's state folder (its owner could change anything in it
+ * anyway). (uid_t)-1, the default: only the effective user's.
+ */
+void fg_statefile_trust_owner(uid_t uid);
+
 /* True for the errors above that mean "not one of ours" (set it aside). */
 bool fg_statefile_foreign(int r);
 
@@ -75,7 +82,8 @@ int fg_statefile_write(const char *path, const void *data, size_t len, mode_t mo
  * Make sure the state folder @path exists (parents as fg_mkdir_p(), 0700)
  * and is a folder of ours, not a link to one; a foreign entry is set aside
  * and a fresh folder made. The folder the administrator configured
- * (state_dir) may itself be a link: systemd's DynamicUser= makes it one.
+ * (state_dir) may itself be a link: systemd's DynamicUser= makes it one;
+ * the daemon checks that one on its own (root may use another user's).
  */
 int fg_statefile_mkdir(const char *path);
 
