@@ -80,6 +80,8 @@ uint64_t fs_button_next_advert_usec(const struct fs_button *b, uint64_t after,
 {
 	uint64_t t = b->adv_start_usec + b->adv_phase_usec;
 
+	if (!b->adv_start_usec)
+		return after;	/* never advertised: nothing to hear */
 	/* Advertising events: adv_intervals[0] for the first 5 s, then [1]
 	 * (public mode keeps the first), each plus the link layer's advDelay
 	 * of 0..10 ms (Core spec Vol 6 Part B 4.4.2.2), here a fixed
