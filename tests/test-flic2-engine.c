@@ -487,6 +487,12 @@ static void test_params(void **state)
 	p = t->params;
 	p.auto_disconnect_s = 512;
 	assert_int_equal(fg_flic2_new(&p, &f), -EINVAL);
+	p.auto_disconnect_s = 39;	/* the official clients' floor is 40 */
+	assert_int_equal(fg_flic2_new(&p, &f), -EINVAL);
+	p.auto_disconnect_s = 40;
+	assert_int_equal(fg_flic2_new(&p, &f), 0);
+	assert_int_equal(fg_flic2_get_auto_disconnect(f), 40);
+	f = fg_flic2_free(f);
 	assert_int_equal(fg_flic2_new(NULL, &f), -EINVAL);
 	assert_null(fg_flic2_free(NULL));
 
