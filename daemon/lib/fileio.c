@@ -12,24 +12,6 @@
 
 #include "lib/fileio.h"
 
-static int write_all(int fd, const void *data, size_t len)
-{
-	const char *p = data;
-
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int fg_pwrite_all(int fd, const void *data, size_t len, off_t off)
 {
 	const uint8_t *p = data;
@@ -118,7 +100,7 @@ int fg_write_file_atomic(const char *path, const void *data, size_t len,
 		r = -errno;
 		goto failed_tmp;
 	}
-	r = write_all(fd, data, len);
+	r = fg_pwrite_all(fd, data, len, 0);
 	if (r < 0)
 		goto failed_tmp;
 	if (fsync(fd) < 0) {
