@@ -177,13 +177,15 @@ static void test_connect_after_drop(void **state)
 {
 	uint64_t drop = 100 * SEC;
 
-	/* within a scan window of our drop: in the foreground */
-	assert_true(fg_scan_connect_foreground(0, drop, drop));
-	assert_true(fg_scan_connect_foreground(0, drop, drop + FG_SCAN_WINDOW_USEC - 1));
-	assert_false(fg_scan_connect_foreground(0, drop, drop + FG_SCAN_WINDOW_USEC));
+	/* within a scan window of our drop, while discovering: in the foreground */
+	assert_true(fg_scan_connect_foreground(0, drop, true, drop));
+	assert_true(fg_scan_connect_foreground(0, drop, true, drop + FG_SCAN_WINDOW_USEC - 1));
+	assert_false(fg_scan_connect_foreground(0, drop, true, drop + FG_SCAN_WINDOW_USEC));
+	/* no discovery holds it: the pending connect goes on in the background */
+	assert_false(fg_scan_connect_foreground(0, drop, false, drop));
 	/* no drop, or bounded anyway */
-	assert_false(fg_scan_connect_foreground(0, 0, 5 * SEC));
-	assert_false(fg_scan_connect_foreground(30 * SEC, drop, drop + 1));
+	assert_false(fg_scan_connect_foreground(0, 0, true, 5 * SEC));
+	assert_false(fg_scan_connect_foreground(30 * SEC, drop, true, drop + 1));
 	assert_int_equal(FG_SCAN_WINDOW_USEC, 10240000);
 }
 

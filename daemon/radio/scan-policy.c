@@ -54,9 +54,9 @@ enum fg_scan_step fg_scan_next(const struct fg_scan_state *s)
 	return FG_SCAN_START;
 }
 
-bool fg_scan_connect_foreground(uint64_t timeout_usec, uint64_t dropped_at, uint64_t now)
+bool fg_scan_connect_foreground(uint64_t timeout_usec, uint64_t dropped_at, bool discovering, uint64_t now)
 {
-	return !timeout_usec && dropped_at && now < dropped_at + FG_SCAN_WINDOW_USEC;
+	return !timeout_usec && discovering && dropped_at && now < dropped_at + FG_SCAN_WINDOW_USEC;
 }
 
 bool fg_scan_extend_connect(bool foreground, bool extended, bool discovering)

@@ -87,11 +87,13 @@ enum fg_scan_step fg_scan_next(const struct fg_scan_state *s);
 
 /*
  * A connect asked for without a deadline (@timeout_usec 0) at @now: is it
- * to be bounded, in the foreground, all the same? Yes within a discovery
- * window of our dropping the device's live link (@dropped_at, 0: never):
- * the button is still advertising and already reported in this window.
+ * to be bounded, in the foreground, all the same? Yes while a discovery
+ * runs on the adapter (@discovering) within a discovery window of our
+ * dropping the device's live link (@dropped_at, 0: never): the button is
+ * still advertising and already reported in this window. Without a
+ * discovery the kernel's passive scan connects at its next advertisement.
  */
-bool fg_scan_connect_foreground(uint64_t timeout_usec, uint64_t dropped_at, uint64_t now);
+bool fg_scan_connect_foreground(uint64_t timeout_usec, uint64_t dropped_at, bool discovering, uint64_t now);
 
 /*
  * A foreground connect reached its deadline without a link: allow it one
