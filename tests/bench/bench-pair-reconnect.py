@@ -27,10 +27,6 @@ ROUNDS = int(os.environ.get("FG_BENCH_ROUNDS", "5"))
 FAST = dict(click_ms=20, hold_ms=300, double_click_ms=100)
 
 
-def alerts(sink):
-    return sum(1 for r in sink.requests() if r.get("path", "").startswith("/POSTAlert/"))
-
-
 def report(name, xs):
     xs = sorted(xs)
     if not xs:
@@ -77,10 +73,10 @@ def run():
                     time.sleep(0.5)
                     sim.ctl.Press(a, "click")
                     time.sleep(0.3)
-                    n = alerts(sink)
+                    n = len(sink.button_alerts())
                     t0 = time.monotonic()
                     sim.ctl.SetInRange(a, True)
-                    if wait_for(lambda: alerts(sink) > n, 60, interval=0.005):
+                    if wait_for(lambda: len(sink.button_alerts()) > n, 60, interval=0.005):
                         reconnect_s.append(time.monotonic() - t0)
                 d.stop()
                 d.close()

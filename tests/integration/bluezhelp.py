@@ -196,6 +196,22 @@ class Sink:
                         pass
         return out
 
+    def button_alerts(self):
+        """The JSON bodies of the button alerts (not supervision's) sent to a
+        /POSTAlert/ path, in arrival order."""
+        import json
+        out = []
+        for r in self.requests():
+            if not r.get("path", "").startswith("/POSTAlert/"):
+                continue
+            try:
+                b = json.loads(r["body"])
+            except ValueError:
+                continue
+            if not b.get("flic_supervision"):
+                out.append(b)
+        return out
+
     def close(self):
         if self.proc.poll() is None:
             self.proc.terminate()
