@@ -110,6 +110,7 @@ void fg_dispatch_target_configure(struct fg_dispatch_target *t,
 	fg_preset_rate_limit(cfg->preset, cfg->rate_limit, &rate, &burst);
 	fg_ratelimit_init(&t->rl, rate, burst, now);
 	t->health = FG_TARGET_HEALTHY;
+	t->failures = 0;
 	t->probe_at = 0;
 	t->paused_until = 0;
 }
@@ -119,10 +120,16 @@ static int arm(struct fg_dispatch *d, struct fg_dispatch_target *t, uint64_t at)
 	return push(d, &(struct fg_dispatch_action){ .kind = FG_DISPATCH_ARM, .target = t, .at = at });
 }
 
+static bool probing(const struct fg_dispatch_target *t)
+{
+	return t->health == FG_TARGET_FAILING || t->health == FG_TARGET_UNHEALTHY;
+}
+
 /*
  * Start what may start: per button only the oldest queued alert may be
  * in flight or waiting for its retry, so an Off never overtakes its On;
- * other buttons are not held up by it.
+ * other buttons are not held up by it. A failing target gets one probe
+ * at a time, when its backoff ends.
  */
 int fg_dispatch_run(struct fg_dispatch *d, struct fg_dispatch_target *t,
 		    struct fg_spool_entry *head, uint64_t now)
@@ -130,20 +137,27 @@ int fg_dispatch_run(struct fg_dispatch *d, struct fg_dispatch_target *t,
 	const char *blocked[MAX_BLOCKED];
 	size_t n_blocked = 0;
 	uint64_t wake = UINT64_MAX;
+	unsigned cap = FG_DISPATCH_MAX_IN_FLIGHT;
 	int r;
 
 	if (!t->configured)
 		return 0;
-	if (t->health == FG_TARGET_UNHEALTHY && now < t->probe_at)
-		return arm(d, t, t->probe_at);
 	if (now < t->paused_until)
 		return arm(d, t, t->paused_until);
+	if (probing(t)) {
+		/* no hammering a dead endpoint: one request, on the target's backoff */
+		cap = 1;
+		if (t->in_flight >= cap)
+			return 0;
+		if (now < t->probe_at)
+			return head ? arm(d, t, t->probe_at) : 0;
+	}
 	for (struct fg_spool_entry *e = head; e; e = fg_spool_next(e)) {
 		const char *b = e->alert.button;
 		bool is_blocked = false;
 		uint64_t wait;
 
-		if (t->in_flight >= FG_DISPATCH_MAX_IN_FLIGHT)
+		if (t->in_flight >= cap)
 			break;
 		for (size_t i = 0; i < n_blocked && !is_blocked; i++)
 			is_blocked = strcmp(blocked[i], b) == 0;
@@ -174,6 +188,10 @@ int fg_dispatch_run(struct fg_dispatch *d, struct fg_dispatch_target *t,
 		e->in_flight = true;
 		e->attempts++;
 		t->in_flight++;
+		if (probing(t)) {
+			t->probe = e;
+			t->last_probe = now;
+		}
 	}
 	if (wake != UINT64_MAX)
 		return arm(d, t, wake);
@@ -186,6 +204,8 @@ int fg_dispatch_send_failed(struct fg_dispatch *d, struct fg_dispatch_target *t,
 	e->in_flight = false;
 	e->attempts--;
 	t->in_flight--;
+	if (t->probe == e)
+		t->probe = NULL;
 	e->next_attempt_usec = now + FG_DISPATCH_START_RETRY_USEC;
 	return arm(d, t, e->next_attempt_usec);
 }
@@ -194,15 +214,49 @@ int fg_dispatch_send_skipped(struct fg_dispatch *d, struct fg_dispatch_target *t
 			     bool dead_lettered, struct fg_spool_entry *head, uint64_t now)
 {
 	t->in_flight--;
+	/* the skipped entry is gone: whatever probe it was, it proved nothing */
+	t->probe = NULL;
 	if (dead_lettered)
 		t->dead++;
 	/* handled without a request: the button is free again */
 	return fg_dispatch_run(d, t, head, now);
 }
 
+/*
+ * A failed attempt moves the target's backoff: the first failure of a
+ * healthy target (or its first rejection) starts it afresh, a failed
+ * probe doubles it. Answers to requests that were in flight before the
+ * target failed leave it as it is, or a burst of eight failures would
+ * park the target for minutes at once. Returns the delay to the probe.
+ */
+static uint64_t backoff(struct fg_dispatch *d, struct fg_dispatch_target *t,
+			const struct fg_spool_entry *e, bool restart, bool has_retry_after,
+			uint64_t retry_after_usec, uint64_t now)
+{
+	if (restart || t->probe == e) {
+		t->failures = restart ? 1 : t->failures + 1;
+		t->probe_at = now + fg_retry_delay(t->failures, rng_next(d), has_retry_after,
+						   retry_after_usec);
+	}
+	/* Retry-After speaks for the server, not for one alert: nothing goes before it. */
+	if (has_retry_after && now + retry_after_usec > t->paused_until)
+		t->paused_until = now + retry_after_usec;
+	return t->probe_at > now ? t->probe_at - now : 0;
+}
+
+/* The target answers 2xx again: everything that waited for it is due now. */
+static void release(struct fg_dispatch_target *t, struct fg_spool_entry *head)
+{
+	t->failures = 0;
+	t->probe_at = 0;
+	for (struct fg_spool_entry *e = head; e; e = fg_spool_next(e))
+		if (!e->in_flight)
+			e->next_attempt_usec = 0;
+}
+
 int fg_dispatch_done(struct fg_dispatch *d, struct fg_dispatch_target *t,
 		     struct fg_spool_entry *e, enum fg_delivery_class cls, bool has_retry_after,
-		     uint64_t retry_after_usec, uint64_t now)
+		     uint64_t retry_after_usec, struct fg_spool_entry *head, uint64_t now)
 {
 	struct fg_dispatch_action a = { .target = t, .entry = e };
 	int r = 0;
@@ -220,8 +274,9 @@ int fg_dispatch_done(struct fg_dispatch *d, struct fg_dispatch_target *t,
 		 */
 		a.kind = FG_DISPATCH_DELIVERED;
 		r = push(d, &a);
-		if (r >= 0 && (t->health == FG_TARGET_FAILING || t->health == FG_TARGET_UNHEALTHY)) {
+		if (r >= 0 && probing(t)) {
 			t->health = t->configured ? FG_TARGET_HEALTHY : FG_TARGET_ORPHANED;
+			release(t, head);
 			r = push(d, &(struct fg_dispatch_action){
 				.kind = FG_DISPATCH_RECOVERED, .target = t,
 			});
@@ -229,38 +284,58 @@ int fg_dispatch_done(struct fg_dispatch *d, struct fg_dispatch_target *t,
 		break;
 	case FG_DELIVERY_RETRY:
 		a.kind = FG_DISPATCH_RETRY;
-		a.delay_usec = fg_retry_delay(e->attempts, rng_next(d), has_retry_after,
-					      retry_after_usec);
 		a.retry_after = has_retry_after;
-		e->next_attempt_usec = now + a.delay_usec;
-		/* Retry-After speaks for the server, not for one alert: nothing goes before it. */
-		if (has_retry_after && now + retry_after_usec > t->paused_until)
-			t->paused_until = now + retry_after_usec;
+		a.delay_usec = backoff(d, t, e, !probing(t), has_retry_after, retry_after_usec, now);
 		if (t->health == FG_TARGET_HEALTHY)
 			t->health = FG_TARGET_FAILING;
 		r = push(d, &a);
 		break;
 	case FG_DELIVERY_DEAD:
 		t->dead++;
+		/* an answer, if not a welcome one: the next probe need not wait */
+		if (t->probe == e)
+			t->probe_at = now;
 		a.kind = FG_DISPATCH_DEAD_LETTER;
 		r = push(d, &a);
 		break;
-	case FG_DELIVERY_UNHEALTHY:
-		e->next_attempt_usec = now + FG_DISPATCH_PROBE_USEC;
-		t->probe_at = now + FG_DISPATCH_PROBE_USEC;
+	case FG_DELIVERY_UNHEALTHY: {
+		bool announce = t->health != FG_TARGET_UNHEALTHY && t->configured;
+
+		/*
+		 * Probed on the backoff like a failing target, and new alerts
+		 * are still tried at once: a key fixed on the target's side
+		 * is found without a reload, and nothing waits ten minutes.
+		 */
+		a.delay_usec = backoff(d, t, e, announce, false, 0, now);
+		if (announce)
+			t->health = FG_TARGET_UNHEALTHY;
 		a.kind = FG_DISPATCH_REJECTED;
 		r = push(d, &a);
-		if (r >= 0 && t->health != FG_TARGET_UNHEALTHY) {
-			t->health = FG_TARGET_UNHEALTHY;
+		if (r >= 0 && announce)
 			r = push(d, &(struct fg_dispatch_action){
 				.kind = FG_DISPATCH_UNHEALTHY, .target = t,
 			});
-		}
 		break;
+	}
 	case _FG_DELIVERY_CLASS_MAX:
 		break;
 	}
+	if (t->probe == e)
+		t->probe = NULL;
 	return r;
+}
+
+void fg_dispatch_new_alerts(struct fg_dispatch_target *t, uint64_t now)
+{
+	uint64_t at;
+
+	if (!probing(t))
+		return;
+	at = t->last_probe + FG_DISPATCH_NEW_PROBE_GAP_USEC;
+	if (at < now)
+		at = now;
+	if (at < t->probe_at)
+		t->probe_at = at;
 }
 
 void fg_dispatch_dead_letter_failed(struct fg_dispatch *d, struct fg_spool_entry *e,
@@ -275,12 +350,17 @@ void fg_dispatch_retry_now(struct fg_spool_entry *head)
 		e->next_attempt_usec = 0;
 }
 
-uint64_t fg_dispatch_next_attempt(const struct fg_spool_entry *head)
+uint64_t fg_dispatch_next_attempt(const struct fg_dispatch_target *t,
+				  const struct fg_spool_entry *head)
 {
 	uint64_t next = 0;
 
+	if (!head)
+		return 0;
 	for (const struct fg_spool_entry *e = head; e; e = e->next)
 		if (!e->in_flight && e->next_attempt_usec && (!next || e->next_attempt_usec < next))
 			next = e->next_attempt_usec;
+	if (probing(t) && t->probe_at > next)
+		next = t->probe_at;
 	return next;
 }

@@ -53,6 +53,35 @@ static const char *const delivery_class_table[] = {
 };
 FG_DEFINE_STRING_TABLE_TO(, fg_delivery_class, enum fg_delivery_class, delivery_class_table)
 
+char *fg_retry_rejection_reason(long status, char *buf, size_t size)
+{
+	static const struct {
+		long status;
+		const char *phrase, *hint;
+	} table[] = {
+		{ 401, "Unauthorized", "check the key in url/routing_key" },
+		{ 402, "Payment Required", "check the account of the target's service" },
+		{ 403, "Forbidden", "check the key in url/routing_key and its permissions" },
+		{ 404, "Not Found", "check url: the integration may have been deleted" },
+		{ 405, "Method Not Allowed", "check url and preset" },
+		{ 407, "Proxy Authentication Required", "check the proxy's credentials" },
+		{ 410, "Gone", "check url: the integration was deleted" },
+	};
+	const char *phrase = "", *hint = "check url";
+
+	for (size_t i = 0; i < FG_ELEMENTSOF(table); i++)
+		if (table[i].status == status) {
+			phrase = table[i].phrase;
+			hint = table[i].hint;
+		}
+	if (status >= 300 && status < 400) {
+		phrase = "Redirect";
+		hint = "check url: redirects are not followed";
+	}
+	snprintf(buf, size, "HTTP %ld%s%s: %s", status, phrase[0] ? " " : "", phrase, hint);
+	return buf;
+}
+
 uint64_t fg_retry_backoff(unsigned attempt, uint32_t random)
 {
 	uint64_t d = FG_RETRY_BASE_USEC, half;

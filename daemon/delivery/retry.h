@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "config/config.h"
@@ -26,6 +27,13 @@ enum fg_delivery_class {
  */
 enum fg_delivery_class fg_retry_classify(long http_status);
 const char *fg_delivery_class_to_string(enum fg_delivery_class c);
+
+/*
+ * Why a target that answered @http_status (FG_DELIVERY_UNHEALTHY) refuses
+ * us, for people: "HTTP 401 Unauthorized: check the key in url/routing_key".
+ * Written to @buf (always terminated); returns @buf.
+ */
+char *fg_retry_rejection_reason(long http_status, char *buf, size_t size);
 
 #define FG_RETRY_BASE_USEC (1 * UINT64_C(1000000))
 #define FG_RETRY_MAX_USEC (5 * 60 * UINT64_C(1000000))
