@@ -234,9 +234,15 @@ static uint64_t backoff(struct fg_dispatch *d, struct fg_dispatch_target *t,
 			uint64_t retry_after_usec, uint64_t now)
 {
 	if (restart || t->probe == e) {
+		uint64_t max = t->health == FG_TARGET_UNHEALTHY ? FG_RETRY_MAX_USEC
+								: FG_DISPATCH_PROBE_MAX_USEC;
+		uint64_t delay;
+
 		t->failures = restart ? 1 : t->failures + 1;
-		t->probe_at = now + fg_retry_delay(t->failures, rng_next(d), has_retry_after,
-						   retry_after_usec);
+		delay = fg_retry_backoff_max(t->failures, rng_next(d), max);
+		if (has_retry_after && retry_after_usec > delay)
+			delay = retry_after_usec;
+		t->probe_at = now + delay;
 	}
 	/* Retry-After speaks for the server, not for one alert: nothing goes before it. */
 	if (has_retry_after && now + retry_after_usec > t->paused_until)
@@ -306,9 +312,9 @@ int fg_dispatch_done(struct fg_dispatch *d, struct fg_dispatch_target *t,
 		 * are still tried at once: a key fixed on the target's side
 		 * is found without a reload, and nothing waits ten minutes.
 		 */
-		a.delay_usec = backoff(d, t, e, announce, false, 0, now);
 		if (announce)
 			t->health = FG_TARGET_UNHEALTHY;
+		a.delay_usec = backoff(d, t, e, announce, false, 0, now);
 		a.kind = FG_DISPATCH_REJECTED;
 		r = push(d, &a);
 		if (r >= 0 && announce)

@@ -40,6 +40,17 @@
 
 /* Requests in flight per target (each a connection with HTTP/1.1). */
 #define FG_DISPATCH_MAX_IN_FLIGHT 8
+/*
+ * A failing target (no answer, 5xx, 429) is probed at most this far apart
+ * (1.5–3 s with the jitter), one request at a time: a dead endpoint sees
+ * one request every 2–3 s, the order of what 64 buttons' alerts each
+ * backing off to 5 min made (one every 3–4 s), and a target that is back
+ * is found within 3 s, so 10 000 waiting alerts are out within about 4 s
+ * of its return. A target that rejects us (401…) backs off up to
+ * FG_RETRY_MAX_USEC: its key does not fix itself every few seconds, and
+ * new alerts and a reload try it at once.
+ */
+#define FG_DISPATCH_PROBE_MAX_USEC (3 * UINT64_C(1000000))
 /* New alerts for a failing target probe it at most this often. */
 #define FG_DISPATCH_NEW_PROBE_GAP_USEC (1 * UINT64_C(1000000))
 /* A request that could not be started is tried again after this. */

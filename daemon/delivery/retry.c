@@ -84,14 +84,19 @@ char *fg_retry_rejection_reason(long status, char *buf, size_t size)
 
 uint64_t fg_retry_backoff(unsigned attempt, uint32_t random)
 {
+	return fg_retry_backoff_max(attempt, random, FG_RETRY_MAX_USEC);
+}
+
+uint64_t fg_retry_backoff_max(unsigned attempt, uint32_t random, uint64_t max_usec)
+{
 	uint64_t d = FG_RETRY_BASE_USEC, half;
 
 	if (attempt == 0)
 		attempt = 1;
-	for (unsigned i = 1; i < attempt && d < FG_RETRY_MAX_USEC; i++)
+	for (unsigned i = 1; i < attempt && d < max_usec; i++)
 		d *= 2;
-	if (d > FG_RETRY_MAX_USEC)
-		d = FG_RETRY_MAX_USEC;
+	if (d > max_usec)
+		d = max_usec;
 	half = d / 2;
 	return d - half + (uint64_t)((double)half * ((double)random / 4294967296.0));
 }

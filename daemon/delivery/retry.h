@@ -47,6 +47,8 @@ char *fg_retry_rejection_reason(long http_status, char *buf, size_t size);
  * burst of failures spreads out without hammering the target).
  */
 uint64_t fg_retry_backoff(unsigned attempt, uint32_t random);
+/* The same with a cap of its own, @max_usec, instead of FG_RETRY_MAX_USEC. */
+uint64_t fg_retry_backoff_max(unsigned attempt, uint32_t random, uint64_t max_usec);
 
 /*
  * Parse a Retry-After value: delta-seconds or an HTTP-date (IMF-fixdate,
