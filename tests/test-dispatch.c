@@ -213,17 +213,17 @@ static void test_retry_backoff(void **state)
 	assert_int_equal(env->n, 1);
 	assert_int_equal(env->a[0].kind, FG_DISPATCH_ARM);
 	assert_int_equal(env->a[0].at, at);
-	/* due: one probe, A's first again (attempt 2), not its second, and not B yet */
+	/* due: one probe, the newest that may go: B's (attempt 2); not A's second, nor A's first too */
 	run(env, a1, at);
 	assert_int_equal(env->n, 1);
 	assert_int_equal(env->a[0].kind, FG_DISPATCH_SEND);
-	assert_ptr_equal(env->a[0].entry, a1);
-	assert_int_equal(a1->attempts, 2);
-	assert_false(a2->in_flight || b1->in_flight);
+	assert_ptr_equal(env->a[0].entry, b1);
+	assert_int_equal(b1->attempts, 2);
+	assert_false(a1->in_flight || a2->in_flight);
 	run(env, a1, at);
 	assert_int_equal(env->n, 0);
 	/* the failed probe doubles the nominal delay */
-	assert_int_equal(fg_dispatch_done(env->d, &env->t, a1, FG_DELIVERY_RETRY, false, 0, head(&env->q), at), 0);
+	assert_int_equal(fg_dispatch_done(env->d, &env->t, b1, FG_DELIVERY_RETRY, false, 0, head(&env->q), at), 0);
 	drain(env);
 	assert_true(env->a[0].delay_usec >= SEC && env->a[0].delay_usec <= 2 * SEC);
 	assert_int_equal(env->t.failures, 2);
@@ -289,20 +289,20 @@ static void test_recovery_drains_at_once(void **state)
 	assert_int_equal(env->t.failures, 7);
 	assert_true(env->t.probe_at - now >= FG_DISPATCH_PROBE_MAX_USEC / 2);
 	assert_true(env->t.probe_at - now <= FG_DISPATCH_PROBE_MAX_USEC);
-	/* back: the next probe is accepted */
+	/* back: the next probe (b5's first, the newest that may go) is accepted */
 	now = env->t.probe_at;
 	run(env, head(&env->q), now);
 	assert_int_equal(count(env, FG_DISPATCH_SEND), 1);
-	assert_ptr_equal(env->a[0].entry, &env->q.e[0]);
-	assert_int_equal(fg_dispatch_done(env->d, &env->t, &env->q.e[0], FG_DELIVERY_DONE, false, 0,
+	assert_ptr_equal(env->a[0].entry, &env->q.e[5]);
+	assert_int_equal(fg_dispatch_done(env->d, &env->t, &env->q.e[5], FG_DELIVERY_DONE, false, 0,
 					  head(&env->q), now), 0);
 	drain(env);
 	assert_int_equal(env->a[0].kind, FG_DISPATCH_DELIVERED);
 	assert_int_equal(env->a[1].kind, FG_DISPATCH_RECOVERED);
-	drop(&env->q, &env->q.e[0]);
+	drop(&env->q, &env->q.e[5]);
 	assert_int_equal(env->t.failures, 0);
 	assert_int_equal(fg_dispatch_next_attempt(&env->t, head(&env->q)), 0);
-	/* in the same instant: b0's second and the first of b1..b5, six requests */
+	/* in the same instant: the first of b0..b4 and b5's second, six requests */
 	run(env, head(&env->q), now);
 	assert_int_equal(count(env, FG_DISPATCH_SEND), 6);
 	assert_null(find(env, FG_DISPATCH_ARM));
@@ -313,10 +313,10 @@ static void test_recovery_drains_at_once(void **state)
 static void test_retry_after_pauses_target(void **state)
 {
 	struct env *env = *state;
-	struct fg_spool_entry *a1 = add(&env->q, "A");
+	struct fg_spool_entry *a1 = add(&env->q, "A"), *b1;
 
 	run(env, a1, T0);
-	add(&env->q, "B");
+	b1 = add(&env->q, "B");
 	assert_int_equal(fg_dispatch_done(env->d, &env->t, a1, FG_DELIVERY_RETRY, true, 30 * SEC,
 					  head(&env->q), T0), 0);
 	drain(env);
@@ -335,22 +335,21 @@ static void test_retry_after_pauses_target(void **state)
 	assert_int_equal(env->a[0].at, T0 + 30 * SEC);
 	run(env, a1, T0 + 30 * SEC);
 	assert_int_equal(count(env, FG_DISPATCH_SEND), 1);
-	assert_int_equal(fg_dispatch_done(env->d, &env->t, a1, FG_DELIVERY_RETRY, true, 5 * SEC,
+	assert_ptr_equal(env->a[0].entry, b1);
+	assert_int_equal(fg_dispatch_done(env->d, &env->t, b1, FG_DELIVERY_RETRY, true, 5 * SEC,
 					  head(&env->q), T0 + 30 * SEC), 0);
 	drain(env);
 	assert_int_equal(env->t.paused_until, T0 + 35 * SEC);
+	assert_true(env->t.probe_at >= T0 + 35 * SEC);
 	/* a shorter Retry-After later does not shorten the pause */
-	run(env, a1, T0 + 35 * SEC);
-	assert_int_equal(fg_dispatch_done(env->d, &env->t, a1, FG_DELIVERY_RETRY, true, 1 * SEC,
-					  head(&env->q), T0 + 35 * SEC), 0);
-	drain(env);
-	assert_true(env->t.paused_until >= T0 + 36 * SEC);
 	env->t.paused_until = T0 + 40 * SEC;
 	run(env, a1, T0 + 40 * SEC);
-	assert_int_equal(fg_dispatch_done(env->d, &env->t, a1, FG_DELIVERY_RETRY, true, 1 * SEC,
-					  head(&env->q), T0 + 36 * SEC), 0);
+	assert_int_equal(count(env, FG_DISPATCH_SEND), 1);
+	assert_int_equal(fg_dispatch_done(env->d, &env->t, env->a[0].entry, FG_DELIVERY_RETRY, true,
+					  1 * SEC, head(&env->q), T0 + 36 * SEC), 0);
 	drain(env);
 	assert_int_equal(env->t.paused_until, T0 + 40 * SEC);
+	assert_int_equal(env->t.in_flight, 0);
 }
 
 /*
@@ -389,8 +388,9 @@ static void test_unhealthy_probe(void **state)
 	assert_int_equal(env->a[0].at, probe);
 	run(env, a1, probe);
 	assert_int_equal(count(env, FG_DISPATCH_SEND), 1);
+	assert_ptr_equal(env->a[0].entry, b1);
 	/* a 2xx brings it back, announced after the entry left the spool */
-	assert_int_equal(fg_dispatch_done(env->d, &env->t, a1, FG_DELIVERY_DONE, false, 0,
+	assert_int_equal(fg_dispatch_done(env->d, &env->t, b1, FG_DELIVERY_DONE, false, 0,
 					  head(&env->q), probe), 0);
 	drain(env);
 	assert_int_equal(env->a[0].kind, FG_DISPATCH_DELIVERED);
@@ -401,16 +401,16 @@ static void test_unhealthy_probe(void **state)
 	env->t.health = FG_TARGET_UNHEALTHY;
 	env->t.probe_at = probe + 300 * SEC;
 	env->t.paused_until = probe + SEC;
-	b1->next_attempt_usec = probe + SEC;
-	drop(&env->q, a1);
-	assert_int_equal(fg_dispatch_next_attempt(&env->t, b1), probe + 300 * SEC);
+	a1->next_attempt_usec = probe + SEC;
+	drop(&env->q, b1);
+	assert_int_equal(fg_dispatch_next_attempt(&env->t, a1), probe + 300 * SEC);
 	fg_dispatch_target_configure(&env->t, &env->cfg, probe);
-	fg_dispatch_retry_now(b1);
+	fg_dispatch_retry_now(a1);
 	assert_int_equal(env->t.health, FG_TARGET_HEALTHY);
-	assert_int_equal(fg_dispatch_next_attempt(&env->t, b1), 0);
-	run(env, b1, probe);
+	assert_int_equal(fg_dispatch_next_attempt(&env->t, a1), 0);
+	run(env, a1, probe);
 	assert_int_equal(env->n, 1);
-	assert_ptr_equal(env->a[0].entry, b1);
+	assert_ptr_equal(env->a[0].entry, a1);
 }
 
 /*
@@ -436,14 +436,14 @@ static void test_new_alert_probes_at_once(void **state)
 					  head(&env->q), now), 0);
 	drain(env);
 	assert_true(env->t.probe_at - now >= 64 * SEC);
-	/* a press 10 s later: its button's queue is tried now */
+	/* a press of another button 10 s later: that alert is tried now */
 	now += 10 * SEC;
 	b1 = add(&env->q, "B");
 	fg_dispatch_new_alerts(&env->t, now);
 	run(env, a1, now);
 	assert_int_equal(count(env, FG_DISPATCH_SEND), 1);
-	assert_ptr_equal(env->a[0].entry, a1);
-	assert_int_equal(fg_dispatch_done(env->d, &env->t, a1, FG_DELIVERY_UNHEALTHY, false, 0,
+	assert_ptr_equal(env->a[0].entry, b1);
+	assert_int_equal(fg_dispatch_done(env->d, &env->t, b1, FG_DELIVERY_UNHEALTHY, false, 0,
 					  head(&env->q), now), 0);
 	drain(env);
 	/* another half a second later: it waits for the second to end */
@@ -455,6 +455,22 @@ static void test_new_alert_probes_at_once(void **state)
 	run(env, a1, now + SEC);
 	assert_int_equal(count(env, FG_DISPATCH_SEND), 1);
 	assert_false(b1->in_flight && a1->in_flight);
+	/* a second alert of a button: its first goes first, an Off never overtakes its On */
+	assert_int_equal(fg_dispatch_done(env->d, &env->t, env->a[0].entry, FG_DELIVERY_UNHEALTHY,
+					  false, 0, head(&env->q), now + SEC), 0);
+	drain(env);
+	add(&env->q, "A");
+	fg_dispatch_new_alerts(&env->t, now + 3 * SEC);
+	run(env, a1, now + 3 * SEC);
+	assert_int_equal(count(env, FG_DISPATCH_SEND), 1);
+	assert_ptr_equal(env->a[0].entry, b1);
+	assert_int_equal(fg_dispatch_done(env->d, &env->t, b1, FG_DELIVERY_UNHEALTHY, false, 0,
+					  head(&env->q), now + 3 * SEC), 0);
+	drain(env);
+	drop(&env->q, b1);
+	fg_dispatch_new_alerts(&env->t, now + 5 * SEC);
+	run(env, a1, now + 5 * SEC);
+	assert_ptr_equal(env->a[0].entry, a1);
 	/* a healthy target is not touched */
 	fg_dispatch_target_configure(&env->t, &env->cfg, now);
 	env->t.probe_at = 5;

@@ -125,6 +125,87 @@ static bool probing(const struct fg_dispatch_target *t)
 	return t->health == FG_TARGET_FAILING || t->health == FG_TARGET_UNHEALTHY;
 }
 
+/* The buttons one pass has met, in queue order. */
+struct buttons_seen {
+	const char *name[MAX_BLOCKED];
+	size_t n;
+};
+
+/*
+ * 1 if @e is the oldest queued alert of its button (the first of it this
+ * pass meets), 0 if an older one holds the button, -ENOSPC when the pass
+ * has met MAX_BLOCKED buttons already (the rest wait for the next pass).
+ */
+static int first_of_button(struct buttons_seen *seen, const struct fg_spool_entry *e)
+{
+	for (size_t i = 0; i < seen->n; i++)
+		if (strcmp(seen->name[i], e->alert.button) == 0)
+			return 0;
+	if (seen->n == MAX_BLOCKED)
+		return -ENOSPC;
+	seen->name[seen->n++] = e->alert.button;
+	return 1;
+}
+
+static int send(struct fg_dispatch *d, struct fg_dispatch_target *t, struct fg_spool_entry *e)
+{
+	int r = push(d, &(struct fg_dispatch_action){
+		.kind = FG_DISPATCH_SEND, .target = t, .entry = e,
+	});
+
+	if (r < 0)
+		return r;
+	/* in flight from now on: a pass run while this one drains must not send it again */
+	e->in_flight = true;
+	e->attempts++;
+	t->in_flight++;
+	return 0;
+}
+
+/*
+ * A failing target's one request: the newest alert that may go (the
+ * oldest of its button), so that a press made while the target fails is
+ * the one tried at once; which one proves the target back matters not,
+ * its success releases them all.
+ */
+static int probe(struct fg_dispatch *d, struct fg_dispatch_target *t,
+		 struct fg_spool_entry *head, uint64_t now)
+{
+	struct buttons_seen seen = {};
+	struct fg_spool_entry *pick = NULL;
+	uint64_t wake = UINT64_MAX, wait;
+	int r;
+
+	if (t->in_flight > 0)
+		return 0;
+	if (now < t->probe_at)
+		return head ? arm(d, t, t->probe_at) : 0;
+	for (struct fg_spool_entry *e = head; e; e = fg_spool_next(e)) {
+		r = first_of_button(&seen, e);
+		if (r < 0)
+			break;
+		if (r == 0 || e->in_flight)
+			continue;
+		if (e->next_attempt_usec > now) {
+			if (e->next_attempt_usec < wake)
+				wake = e->next_attempt_usec;
+			continue;
+		}
+		pick = e;
+	}
+	if (!pick)
+		return wake != UINT64_MAX ? arm(d, t, wake) : 0;
+	wait = fg_ratelimit_take(&t->rl, now);
+	if (wait > 0)
+		return arm(d, t, now + wait);
+	r = send(d, t, pick);
+	if (r < 0)
+		return r;
+	t->probe = pick;
+	t->last_probe = now;
+	return 0;
+}
+
 /*
  * Start what may start: per button only the oldest queued alert may be
  * in flight or waiting for its retry, so an Off never overtakes its On;
@@ -134,39 +215,26 @@ static bool probing(const struct fg_dispatch_target *t)
 int fg_dispatch_run(struct fg_dispatch *d, struct fg_dispatch_target *t,
 		    struct fg_spool_entry *head, uint64_t now)
 {
-	const char *blocked[MAX_BLOCKED];
-	size_t n_blocked = 0;
+	struct buttons_seen seen = {};
 	uint64_t wake = UINT64_MAX;
-	unsigned cap = FG_DISPATCH_MAX_IN_FLIGHT;
 	int r;
 
 	if (!t->configured)
 		return 0;
 	if (now < t->paused_until)
 		return arm(d, t, t->paused_until);
-	if (probing(t)) {
-		/* no hammering a dead endpoint: one request, on the target's backoff */
-		cap = 1;
-		if (t->in_flight >= cap)
-			return 0;
-		if (now < t->probe_at)
-			return head ? arm(d, t, t->probe_at) : 0;
-	}
+	/* no hammering a dead endpoint: one request, on the target's backoff */
+	if (probing(t))
+		return probe(d, t, head, now);
 	for (struct fg_spool_entry *e = head; e; e = fg_spool_next(e)) {
-		const char *b = e->alert.button;
-		bool is_blocked = false;
 		uint64_t wait;
 
-		if (t->in_flight >= cap)
+		if (t->in_flight >= FG_DISPATCH_MAX_IN_FLIGHT)
 			break;
-		for (size_t i = 0; i < n_blocked && !is_blocked; i++)
-			is_blocked = strcmp(blocked[i], b) == 0;
-		if (is_blocked)
-			continue;
-		if (n_blocked == MAX_BLOCKED)
+		r = first_of_button(&seen, e);
+		if (r < 0)
 			break;
-		blocked[n_blocked++] = b;
-		if (e->in_flight)
+		if (r == 0 || e->in_flight)
 			continue;
 		if (e->next_attempt_usec > now) {
 			if (e->next_attempt_usec < wake)
@@ -179,19 +247,9 @@ int fg_dispatch_run(struct fg_dispatch *d, struct fg_dispatch_target *t,
 				wake = now + wait;
 			break;
 		}
-		r = push(d, &(struct fg_dispatch_action){
-			.kind = FG_DISPATCH_SEND, .target = t, .entry = e,
-		});
+		r = send(d, t, e);
 		if (r < 0)
 			return r;
-		/* in flight from now on: a pass run while this one drains must not send it again */
-		e->in_flight = true;
-		e->attempts++;
-		t->in_flight++;
-		if (probing(t)) {
-			t->probe = e;
-			t->last_probe = now;
-		}
 	}
 	if (wake != UINT64_MAX)
 		return arm(d, t, wake);
