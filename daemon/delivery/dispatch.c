@@ -147,6 +147,26 @@ static int first_of_button(struct buttons_seen *seen, const struct fg_spool_entr
 	return 1;
 }
 
+/*
+ * Whether @e may go at @now: 1 yes; 0 no (an older alert holds its button,
+ * it is in flight, or it waits for a retry of its own: *wake is lowered to
+ * that); -ENOSPC: the pass has met enough buttons, stop.
+ */
+static int may_go(struct buttons_seen *seen, const struct fg_spool_entry *e, uint64_t now,
+		  uint64_t *wake)
+{
+	int r = first_of_button(seen, e);
+
+	if (r <= 0 || e->in_flight)
+		return r;
+	if (e->next_attempt_usec > now) {
+		if (e->next_attempt_usec < *wake)
+			*wake = e->next_attempt_usec;
+		return 0;
+	}
+	return 1;
+}
+
 static int send(struct fg_dispatch *d, struct fg_dispatch_target *t, struct fg_spool_entry *e)
 {
 	int r = push(d, &(struct fg_dispatch_action){
@@ -181,17 +201,11 @@ static int probe(struct fg_dispatch *d, struct fg_dispatch_target *t,
 	if (now < t->probe_at)
 		return head ? arm(d, t, t->probe_at) : 0;
 	for (struct fg_spool_entry *e = head; e; e = fg_spool_next(e)) {
-		r = first_of_button(&seen, e);
+		r = may_go(&seen, e, now, &wake);
 		if (r < 0)
 			break;
-		if (r == 0 || e->in_flight)
-			continue;
-		if (e->next_attempt_usec > now) {
-			if (e->next_attempt_usec < wake)
-				wake = e->next_attempt_usec;
-			continue;
-		}
-		pick = e;
+		if (r > 0)
+			pick = e;
 	}
 	if (!pick)
 		return wake != UINT64_MAX ? arm(d, t, wake) : 0;
@@ -231,16 +245,11 @@ int fg_dispatch_run(struct fg_dispatch *d, struct fg_dispatch_target *t,
 
 		if (t->in_flight >= FG_DISPATCH_MAX_IN_FLIGHT)
 			break;
-		r = first_of_button(&seen, e);
+		r = may_go(&seen, e, now, &wake);
 		if (r < 0)
 			break;
-		if (r == 0 || e->in_flight)
+		if (r == 0)
 			continue;
-		if (e->next_attempt_usec > now) {
-			if (e->next_attempt_usec < wake)
-				wake = e->next_attempt_usec;
-			continue;
-		}
 		wait = fg_ratelimit_take(&t->rl, now);
 		if (wait > 0) {
 			if (now + wait < wake)

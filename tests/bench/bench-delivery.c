@@ -71,6 +71,17 @@ static struct fg_config *make_config(const char *state_dir)
 	return c;
 }
 
+/* A fresh state dir under @base (its path into @dir) and the bench's config for it. */
+static struct fg_config *make_state_dir(const char *base, char *dir, size_t size)
+{
+	snprintf(dir, size, "%s/fg-bench-XXXXXX", base);
+	if (!mkdtemp(dir)) {
+		perror(dir);
+		exit(1);
+	}
+	return make_config(dir);
+}
+
 /* The @i-th press when @n buttons take turns: button i % n, its counter i / n + 1. */
 static struct fg_button_event event_of(unsigned i, unsigned n)
 {
@@ -250,12 +261,7 @@ static void bench_drain(const char *base, unsigned count)
 	double c0, c1;
 	long rss_before;
 
-	snprintf(dir, sizeof(dir), "%s/fg-bench-XXXXXX", base);
-	if (!mkdtemp(dir)) {
-		perror(dir);
-		exit(1);
-	}
-	c = make_config(dir);
+	c = make_state_dir(base, dir, sizeof(dir));
 	CHECK((sd_event_new(&e)) == (0));
 	/* fill the spool without running the loop: nothing goes out */
 	CHECK((fg_pipeline_new(e, c, &p)) == (0));
@@ -311,12 +317,7 @@ static void bench_drain_running(const char *base, unsigned count, unsigned outag
 	sd_event *e;
 	uint64_t t0, t1, end;
 
-	snprintf(dir, sizeof(dir), "%s/fg-bench-XXXXXX", base);
-	if (!mkdtemp(dir)) {
-		perror(dir);
-		exit(1);
-	}
-	c = make_config(dir);
+	c = make_state_dir(base, dir, sizeof(dir));
 	CHECK((sd_event_new(&e)) == (0));
 	CHECK((sink_control(&sink, "/_sink/clear", "")) == (200));
 	CHECK((sink_mode(&sink, "status 503")) == (200));
