@@ -157,8 +157,10 @@ static int may_go(struct buttons_seen *seen, const struct fg_spool_entry *e, uin
 {
 	int r = first_of_button(seen, e);
 
-	if (r <= 0 || e->in_flight)
+	if (r <= 0)
 		return r;
+	if (e->in_flight)
+		return 0;
 	if (e->next_attempt_usec > now) {
 		if (e->next_attempt_usec < *wake)
 			*wake = e->next_attempt_usec;
