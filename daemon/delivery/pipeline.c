@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 #include "delivery/pipeline-internal.h"
 #include "delivery/preset.h"
@@ -23,6 +24,8 @@
 #define STATE_FILE_MAX (4 * 1024 * 1024)
 /* Targets of one alert spooled with a single flush. */
 #define ENQUEUE_BATCH 16
+/* Records staged past this, the batch is flushed at once (bounds a batch under load). */
+#define COMMIT_BATCH_MAX 512
 
 static const char *const event_kind_table[] = {
 	[FG_PIPELINE_ALERT_OPENED] = "alert-opened",
@@ -428,51 +431,171 @@ oom:
 	return -ENOMEM;
 }
 
-static int save_state(struct fg_pipeline *p)
+static void run_commit(struct fg_pipeline *p)
 {
-	char *text = NULL;
-	size_t len;
 	int r;
 
-	p->state_dirty = false;
-	r = fg_mapping_serialize(p->mapping, &text, &len);
-	if (r >= 0)
-		r = fg_write_file_atomic(p->state_path, text, len, 0600);
-	free(text);
-	return r;
+	p->commit_pending = false;
+	r = fg_spool_commit(p->spool);
+	if (r < 0)
+		log_error_errno(r, "Failed to flush the spool: the alerts just queued are held in "
+				"memory only (disk full or failing?): %m");
+	if (r >= 0 && p->batch_error < 0)
+		r = p->batch_error;
+	p->batch_error = 0;
+	arm_flush(p);
+	check_alarm(p);
+	if (p->commit_cb)
+		p->commit_cb(p, r, p->commit_userdata);
 }
 
-static int on_save(sd_event_source *s, void *userdata)
+static int on_commit(sd_event_source *s, void *userdata)
 {
-	struct fg_pipeline *p = userdata;
-	int r;
-
-	r = save_state(p);
-	if (r < 0)
-		log_error_errno(r, "Failed to save %s (alert state): %m", p->state_path);
+	run_commit(userdata);
 	return 0;
 }
 
 /*
- * The state file is written on the next loop iteration, after curl's
- * sources (higher priority) have put the requests on the wire: the two
- * fsyncs it costs stay off the press-to-target path. A crash before it
- * runs can only make a replayed event look new, which re-sends an alert
- * with the same idempotency key; the alert itself is already spooled.
+ * Group commit. The flush is a defer source of a priority below every
+ * other source, so it runs once the loop has handled what was ready:
+ * every press of that pass (and the requests they started, whose sources
+ * run first) shares one fdatasync. A batch past COMMIT_BATCH_MAX records
+ * is flushed at once, so a loop that never runs dry cannot hold presses
+ * back for long.
  */
-void pipeline_mark_dirty(struct fg_pipeline *p)
+static void request_commit(struct fg_pipeline *p)
 {
-	p->state_dirty = true;
-	if (sd_event_source_set_enabled(p->save, SD_EVENT_ONESHOT) < 0)
-		(void)on_save(p->save, p);
+	p->commit_pending = true;
+	if (fg_spool_staged(p->spool) >= COMMIT_BATCH_MAX ||
+	    sd_event_source_set_enabled(p->commit, SD_EVENT_ONESHOT) < 0)
+		run_commit(p);
+}
+
+void pipeline_stage_alert_state(struct fg_pipeline *p, const char *button)
+{
+	char key[FG_SPOOL_STATE_KEY_MAX + 1], *text = NULL;
+	size_t len;
+	int r;
+
+	snprintf(key, sizeof(key), "alert:%s", button);
+	r = fg_mapping_serialize_button(p->mapping, button, &text, &len);
+	if (r >= 0)
+		r = fg_spool_stage_state(p->spool, key, text, len);
+	free(text);
+	if (r != 0) {
+		log_error("Alert state of %s is held in memory only: the spool cannot be written "
+			  "(disk full?)", button);
+		p->batch_error = r < 0 ? r : -ENOSPC;
+	}
+	request_commit(p);
+}
+
+int fg_pipeline_stage_state(struct fg_pipeline *p, const char *key, const char *value, size_t len)
+{
+	int r = fg_spool_stage_state(p->spool, key, value, len);
+
+	if (r < 0)
+		return r;
+	if (r > 0) {
+		log_error("State %s is held in memory only: the spool cannot be written (disk full?)",
+			  key);
+		p->batch_error = -ENOSPC;
+	}
+	request_commit(p);
+	return 1;
+}
+
+int fg_pipeline_get_state(const struct fg_pipeline *p, const char *key, const char **ret,
+			  size_t *ret_len)
+{
+	return fg_spool_get_state(p->spool, key, ret, ret_len);
+}
+
+uint64_t fg_pipeline_bytes_written(const struct fg_pipeline *p)
+{
+	return fg_spool_bytes_written(p->spool);
+}
+
+void fg_pipeline_set_commit_callback(struct fg_pipeline *p, fg_pipeline_commit_callback_t cb,
+				     void *userdata)
+{
+	p->commit_cb = cb;
+	p->commit_userdata = userdata;
+}
+
+/*
+ * The alert states: the journal's records, else (first start of this
+ * version) <state_dir>/alerts.state, moved into the journal and removed
+ * once the journal holding it is flushed.
+ */
+static void load_alert_states(struct fg_pipeline *p)
+{
+	const char *value;
+	char *text = NULL;
+	bool have = false, moved = true;
+	size_t len;
+	int r;
+
+	for (size_t i = 0; i < fg_spool_n_states(p->spool); i++) {
+		const char *key = fg_spool_state_key(p->spool, i);
+
+		if (strncmp(key, "alert:", 6) != 0 ||
+		    fg_spool_get_state(p->spool, key, &value, &len) < 0)
+			continue;
+		have = true;
+		if (fg_mapping_merge(p->mapping, value, len) < 0)
+			log_error("Spool: the alert state of %s cannot be read; it starts closed", key + 6);
+	}
+	r = fg_read_file(p->state_path, STATE_FILE_MAX, &text, &len);
+	if (r == -ENOENT)
+		return;
+	if (r < 0) {
+		log_error_errno(r, "Failed to read %s, starting with every alert closed: %m",
+				p->state_path);
+		return;
+	}
+	if (!have) {
+		r = fg_mapping_load(p->mapping, text, len);
+		if (r < 0)
+			/* alerts.state is written atomically; this is a disk fault */
+			log_error_errno(r, "Failed to parse %s, starting with every alert closed: %m",
+					p->state_path);
+		for (size_t i = 0; r >= 0 && i < fg_mapping_n_buttons(p->mapping); i++) {
+			struct fg_button_alert_state st;
+			char key[FG_SPOOL_STATE_KEY_MAX + 1], *one = NULL;
+			size_t n;
+
+			fg_mapping_get(p->mapping, i, &st);
+			snprintf(key, sizeof(key), "alert:%s", st.button);
+			r = fg_mapping_serialize_button(p->mapping, st.button, &one, &n);
+			if (r >= 0)
+				r = fg_spool_stage_state(p->spool, key, one, n);
+			free(one);
+			moved = moved && r == 0;
+		}
+		if (fg_spool_commit(p->spool) < 0)
+			moved = false;
+	}
+	free(text);
+	if (!moved) {
+		log_warning("Spool: %s could not be moved into the journal yet; it is read again at "
+			    "the next start", p->state_path);
+		return;
+	}
+	/* the journal holds it (and it is flushed): the old file goes */
+	if (unlink(p->state_path) < 0 && errno != ENOENT)
+		log_warning_errno(-errno, "Failed to remove %s: %m", p->state_path);
+	else
+		(void)fg_fsync_dir_of(p->state_path);
+	if (!have)
+		log_notice("Spool: alert states moved from %s into the journal", p->state_path);
 }
 
 int fg_pipeline_new(sd_event *e, struct fg_config *c, struct fg_pipeline **ret)
 {
 	struct fg_pipeline *p;
-	char *spool_dir = NULL, *text = NULL;
+	char *spool_dir = NULL;
 	uint64_t seed;
-	size_t len;
 	int r;
 
 	p = calloc(1, sizeof(*p));
@@ -501,19 +624,6 @@ int fg_pipeline_new(sd_event *e, struct fg_config *c, struct fg_pipeline **ret)
 		r = -ENOMEM;
 		goto fail;
 	}
-	r = fg_read_file(p->state_path, STATE_FILE_MAX, &text, &len);
-	if (r >= 0) {
-		r = fg_mapping_load(p->mapping, text, len);
-		free(text);
-		if (r < 0)
-			/* alerts.state is written atomically; this is a disk fault */
-			log_error_errno(r, "Failed to parse %s, starting with every alert closed: %m",
-					p->state_path);
-	} else if (r != -ENOENT) {
-		log_error_errno(r, "Failed to read %s, starting with every alert closed: %m",
-				p->state_path);
-	}
-
 	r = fg_spool_new(spool_dir, c->gateway.spool_max, &p->spool);
 	if (r < 0) {
 		log_error_errno(r, "Failed to open the spool in %s: %m", spool_dir);
@@ -526,6 +636,7 @@ int fg_pipeline_new(sd_event *e, struct fg_config *c, struct fg_pipeline **ret)
 	}
 	if (r > 0)
 		log_notice("Spool: %d alerts waiting from before the restart; delivering them in order", r);
+	load_alert_states(p);
 
 	r = fg_webhook_new(e, &p->webhook);
 	if (r < 0) {
@@ -537,11 +648,11 @@ int fg_pipeline_new(sd_event *e, struct fg_config *c, struct fg_pipeline **ret)
 		goto fail;
 	r = sd_event_add_defer(e, &p->start, on_start, p);
 	if (r >= 0)
-		r = sd_event_add_defer(e, &p->save, on_save, p);
+		r = sd_event_add_defer(e, &p->commit, on_commit, p);
 	if (r >= 0)
-		r = sd_event_source_set_priority(p->save, SD_EVENT_PRIORITY_IDLE);
+		r = sd_event_source_set_priority(p->commit, SD_EVENT_PRIORITY_IDLE);
 	if (r >= 0)
-		r = sd_event_source_set_enabled(p->save, SD_EVENT_OFF);
+		r = sd_event_source_set_enabled(p->commit, SD_EVENT_OFF);
 	if (r < 0)
 		goto fail;
 	free(spool_dir);
@@ -573,9 +684,9 @@ struct fg_pipeline *fg_pipeline_free(struct fg_pipeline *p)
 	free(p->targets);
 	sd_event_source_disable_unref(p->flush_timer);
 	sd_event_source_disable_unref(p->start);
-	if (p->state_dirty && save_state(p) < 0)
-		log_error("Failed to save %s (alert state) at exit", p->state_path);
-	sd_event_source_disable_unref(p->save);
+	if (p->commit_pending && p->spool)
+		run_commit(p);
+	sd_event_source_disable_unref(p->commit);
 	fg_spool_free(p->spool);
 	fg_dispatch_free(p->dispatch);
 	fg_mapping_free(p->mapping);
@@ -603,6 +714,8 @@ static unsigned enqueue_batch(struct fg_pipeline *p, const struct fg_alert *a,
 	for (size_t i = 0; i < n; i++) {
 		int ri = r < 0 ? r : results[i];
 
+		if (ri != 0)
+			p->batch_error = ri < 0 ? ri : -ENOSPC;
 		if (ri < 0) {
 			/* The one case the spool gives up: say it as loudly as we can. */
 			lost++;
@@ -656,24 +769,19 @@ unsigned pipeline_enqueue(struct fg_pipeline *p, const struct fg_button_config *
 
 /*
  * What pipeline_enqueue() wrote is not flushed yet: start the requests first, so
- * that on a kept-alive connection they are on the wire while the one
- * fdatasync runs (the flush, not the request, is most of a press's cost on
- * an SD card), then flush. Nobody relies on the alerts before this
- * returns: the button is acknowledged after it, so a power cut before the
- * flush makes the button send the press again (docs/alerts.md).
+ * that on a kept-alive connection they are on the wire while the batch's
+ * one fdatasync runs (the flush, not the request, is most of a press's
+ * cost on an SD card). Nobody relies on the alerts before the commit: the
+ * button is acknowledged after it, so a power cut before the flush makes
+ * the button send the press again (docs/alerts.md).
  */
 void pipeline_send_then_commit(struct fg_pipeline *p)
 {
-	int r;
-
 	dispatch_all(p);
 	if (fg_spool_staged(p->spool) > 0)
 		fg_webhook_kick(p->webhook);
-	r = fg_spool_commit(p->spool);
-	if (r < 0)
-		log_error_errno(r, "Failed to flush the spool: the alerts just queued are held in "
-				"memory only (disk full or failing?): %m");
-	arm_flush(p);
+	if (p->commit_pending || fg_spool_staged(p->spool) > 0)
+		request_commit(p);
 	check_alarm(p);
 }
 
