@@ -18,10 +18,12 @@
 #include "control/flicgate-dbus.h"
 #include "control/api.h"
 #include "radio/buttons.h"
+#include "radio/pairing-codec.h"
 #include "feedback/gpio.h"
 #include "delivery/pipeline.h"
 #include "supervision/supervision.h"
 #include "lib/fileio.h"
+#include "lib/hex.h"
 #include "lib/log.h"
 #include "lib/strv.h"
 #include "lib/timeutil.h"
@@ -224,11 +226,73 @@ static void on_button_changed(struct fg_buttons *bs, const struct fg_button_stat
 	manager_api_button_changed(m, st);
 }
 
+/*
+ * A button's event counter goes into the pipeline's journal as the state
+ * "counter:AABBCCDDEEFF", beside the alerts of the events it covers: one
+ * flush for both, after which the radio acknowledges (on_commit).
+ */
+static void counter_key(const uint8_t address[6], char ret[static 21])
+{
+	memcpy(ret, "counter:", 8);
+	fg_hex(address, 6, ret + 8);
+	for (char *c = ret + 8; *c; c++)
+		if (*c >= 'a' && *c <= 'f')
+			*c = (char)(*c - 'a' + 'A');
+}
+
+static int on_persist_counter(struct fg_buttons *bs, const uint8_t address[6],
+			      const struct fg_flic2_dedup *d, void *userdata)
+{
+	struct fg_manager *m = userdata;
+	char key[21], *text = NULL;
+	size_t len;
+	int r;
+
+	counter_key(address, key);
+	r = fg_pairing_format_dedup(d, &text, &len);
+	if (r < 0)
+		return r;
+	r = fg_pipeline_stage_state(m->pipeline, key, text, len);
+	free(text);
+	return r;
+}
+
+static int on_load_counter(struct fg_buttons *bs, const uint8_t address[6],
+			   struct fg_flic2_dedup *ret, void *userdata)
+{
+	struct fg_manager *m = userdata;
+	const char *text;
+	char key[21];
+	size_t len;
+	int r;
+
+	counter_key(address, key);
+	r = fg_pipeline_get_state(m->pipeline, key, &text, &len);
+	if (r < 0)
+		return r;
+	r = fg_pairing_parse_dedup(text, len, ret);
+	if (r < 0)
+		log_warning_errno(r, "Journal: the event counter %s cannot be read, starting afresh: %m",
+				  key);
+	return r < 0 ? -ENOENT : 0;
+}
+
+/* The batch's flush is done (or failed): the radio acknowledges, or does not. */
+static void on_commit(struct fg_pipeline *p, int r, void *userdata)
+{
+	struct fg_manager *m = userdata;
+
+	if (m->buttons)
+		fg_buttons_counters_durable(m->buttons, r);
+}
+
 static const struct fg_buttons_ops buttons_ops = {
 	.button_event = on_button_event,
 	.radio_changed = on_radio_changed,
 	.button_changed = on_button_changed,
 	.pairing = on_pairing,
+	.persist_counter = on_persist_counter,
+	.load_counter = on_load_counter,
 };
 
 /* ---- supervision ------------------------------------------------------ */
@@ -634,6 +698,7 @@ int fg_manager_new(const struct fg_manager_options *opts, struct fg_config *conf
 		goto failed;
 	}
 	fg_pipeline_set_callback(m->pipeline, on_pipeline_event, m);
+	fg_pipeline_set_commit_callback(m->pipeline, on_commit, m);
 
 	if (asprintf(&m->running_marker, "%s/running", m->config->gateway.state_dir) < 0) {
 		m->running_marker = NULL;

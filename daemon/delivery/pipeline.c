@@ -442,6 +442,13 @@ static void run_commit(struct fg_pipeline *p)
 				"memory only (disk full or failing?): %m");
 	if (r >= 0 && p->batch_error < 0)
 		r = p->batch_error;
+	/*
+	 * Held in memory from before (a full disk): written now if it can
+	 * be; while any is left, no batch counts as safe, so a press the
+	 * button sends again is not acknowledged before its alert is on disk.
+	 */
+	if (r >= 0 && fg_spool_not_durable(p->spool) > 0 && fg_spool_flush(p->spool) > 0)
+		r = -ENOSPC;
 	p->batch_error = 0;
 	arm_flush(p);
 	check_alarm(p);

@@ -52,6 +52,9 @@ int fg_pairing_store_list(struct fg_pairing_store *s, uint8_t (**ret_addresses)[
 /* Forget a button: both files. -ENOENT when neither existed. */
 int fg_pairing_store_remove(struct fg_pairing_store *s, const uint8_t address[6]);
 
+/* Remove the .events file alone (its counter is kept elsewhere now); -ENOENT if none. */
+int fg_pairing_store_remove_dedup(struct fg_pairing_store *s, const uint8_t address[6]);
+
 int fg_pairing_store_save_dedup(struct fg_pairing_store *s, const uint8_t address[6],
 				const struct fg_flic2_dedup *d);
 /* -ENOENT: nothing stored yet (start with an invalid dedup state). */
