@@ -49,6 +49,7 @@ struct fg_pipeline {
 	sd_event_source *flush_timer;
 	sd_event_source *start;			/* first dispatch, deferred */
 	sd_event_source *commit;		/* the batch's one flush, after the iteration's work */
+	sd_event_source *commit_deadline;	/* ...or when the batch has waited long enough */
 	bool commit_pending;			/* something was staged since the last commit */
 	int batch_error;			/* a record of this batch is in memory only */
 	fg_pipeline_commit_callback_t commit_cb;

@@ -24,8 +24,8 @@
 #define STATE_FILE_MAX (4 * 1024 * 1024)
 /* Targets of one alert spooled with a single flush. */
 #define ENQUEUE_BATCH 16
-/* Records staged past this, the batch is flushed at once (bounds a batch under load). */
-#define COMMIT_BATCH_MAX 512
+/* The longest a batch waits for the loop to run dry before it is flushed anyway. */
+#define COMMIT_MAX_WAIT_USEC (5 * FG_USEC_PER_MSEC)
 
 static const char *const event_kind_table[] = {
 	[FG_PIPELINE_ALERT_OPENED] = "alert-opened",
@@ -280,6 +280,11 @@ static void on_done(struct fg_webhook *w, const struct fg_webhook_result *r, voi
 		     r->http_status);
 		fg_alert_clear(&ans.delivered);
 	}
+	/* a delivery freed journal space: what a full disk kept in memory may fit now */
+	if (fg_spool_not_durable(p->spool) > 0 && !p->commit_pending) {
+		(void)fg_spool_flush(p->spool);
+		arm_flush(p);
+	}
 	check_alarm(p);
 	dispatch(t);
 }
@@ -436,6 +441,8 @@ static void run_commit(struct fg_pipeline *p)
 	int r;
 
 	p->commit_pending = false;
+	(void)sd_event_source_set_enabled(p->commit, SD_EVENT_OFF);
+	(void)sd_event_source_set_enabled(p->commit_deadline, SD_EVENT_OFF);
 	r = fg_spool_commit(p->spool);
 	if (r < 0)
 		log_error_errno(r, "Failed to flush the spool: the alerts just queued are held in "
@@ -462,20 +469,36 @@ static int on_commit(sd_event_source *s, void *userdata)
 	return 0;
 }
 
+static int on_commit_deadline(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	run_commit(userdata);
+	return 0;
+}
+
 /*
  * Group commit. The flush is a defer source of a priority below every
  * other source, so it runs once the loop has handled what was ready:
  * every press of that pass (and the requests they started, whose sources
- * run first) shares one fdatasync. A batch past COMMIT_BATCH_MAX records
- * is flushed at once, so a loop that never runs dry cannot hold presses
- * back for long.
+ * run first) shares one fdatasync. A loop that never runs dry must not
+ * hold presses back: a timer of a priority above the others flushes a
+ * batch that has waited COMMIT_MAX_WAIT_USEC. Both are sources of the
+ * loop, never a call from inside a press's handling, so whoever is told
+ * of the commit (the radio) is never in the middle of its own work.
  */
 static void request_commit(struct fg_pipeline *p)
 {
+	int r;
+
+	if (p->commit_pending)
+		return;
 	p->commit_pending = true;
-	if (fg_spool_staged(p->spool) >= COMMIT_BATCH_MAX ||
-	    sd_event_source_set_enabled(p->commit, SD_EVENT_ONESHOT) < 0)
-		run_commit(p);
+	r = sd_event_source_set_enabled(p->commit, SD_EVENT_ONESHOT);
+	if (r >= 0)
+		r = sd_event_source_set_time(p->commit_deadline, pipeline_now(p) + COMMIT_MAX_WAIT_USEC);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(p->commit_deadline, SD_EVENT_ONESHOT);
+	if (r < 0)
+		log_error_errno(r, "Failed to schedule the spool flush: %m");
 }
 
 void pipeline_stage_alert_state(struct fg_pipeline *p, const char *button)
@@ -660,6 +683,13 @@ int fg_pipeline_new(sd_event *e, struct fg_config *c, struct fg_pipeline **ret)
 		r = sd_event_source_set_priority(p->commit, SD_EVENT_PRIORITY_IDLE);
 	if (r >= 0)
 		r = sd_event_source_set_enabled(p->commit, SD_EVENT_OFF);
+	if (r >= 0)
+		r = sd_event_add_time(e, &p->commit_deadline, CLOCK_MONOTONIC, 0, FG_USEC_PER_MSEC,
+				      on_commit_deadline, p);
+	if (r >= 0)
+		r = sd_event_source_set_priority(p->commit_deadline, SD_EVENT_PRIORITY_IMPORTANT);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(p->commit_deadline, SD_EVENT_OFF);
 	if (r < 0)
 		goto fail;
 	free(spool_dir);
@@ -694,6 +724,7 @@ struct fg_pipeline *fg_pipeline_free(struct fg_pipeline *p)
 	if (p->commit_pending && p->spool)
 		run_commit(p);
 	sd_event_source_disable_unref(p->commit);
+	sd_event_source_disable_unref(p->commit_deadline);
 	fg_spool_free(p->spool);
 	fg_dispatch_free(p->dispatch);
 	fg_mapping_free(p->mapping);

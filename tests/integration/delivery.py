@@ -122,7 +122,8 @@ SLOT = 4096
 def spool_records(state_dir):
     """The alerts queued in a state dir's spool, as (seq, target, text),
     read from the journal the way the daemon reads it (docs/alerts.md):
-    a slot holds a record if magic, version, lengths and CRC-32 agree.
+    a slot holds a record if magic, version, lengths and CRC-32 agree;
+    state records (named "@...") are left out.
     Files of the older one-file-per-alert layout are listed as well."""
     out = []
     spool = os.path.join(state_dir, "spool")
@@ -139,7 +140,9 @@ def spool_records(state_dir):
             if (version == 1 and reserved == 0 and 0 < tlen <= length and end <= len(data)
                     and zlib.crc32(data[off + 16:end], zlib.crc32(data[off:off + 12])) == crc):
                 payload = data[off + 32:end]
-                out.append((seq, payload[:tlen].decode(), payload[tlen:].decode()))
+                # "@key": a state record (counter, alert state), not an alert
+                if not payload.startswith(b"@"):
+                    out.append((seq, payload[:tlen].decode(), payload[tlen:].decode()))
                 step = (32 + length + SLOT - 1) // SLOT
         i += step
     for d in os.listdir(spool) if os.path.isdir(spool) else []:
