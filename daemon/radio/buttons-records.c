@@ -212,8 +212,12 @@ static void button_adopt(struct button *b, const struct fg_pairing_export_entry 
 	b->repair_needed = false;
 	b->rec = e->rec;
 	b->dedup = b->dedup_durable = e->dedup;
-	/* the store wrote its .events: into the owner's journal with it, then removed */
-	b->dedup_dirty = b->counter_file = e->dedup.valid && bs->ops->persist_counter;
+	/*
+	 * The import wrote it beside the record (all or nothing, with the
+	 * records); the owner's journal, which wins at the next start, gets
+	 * it too. The file goes at that start.
+	 */
+	b->dedup_dirty = e->dedup.valid;
 	(void)btn_flush_dedup(b);
 	b->battery_mv = e->rec.battery_mv;
 	b->failures = 0;
