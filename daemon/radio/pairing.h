@@ -13,8 +13,10 @@
  *
  *   AABBCCDDEEFF.pairing  the record from pairing (holds the SECRET key);
  *                         written at pairing, and when name/firmware change
- *   AABBCCDDEEFF.events   the event de-duplication state; written after
- *                         every batch of new button events
+ *   AABBCCDDEEFF.events   the event de-duplication state, as older versions
+ *                         and imports write it; the daemon keeps the
+ *                         counter in the spool journal (its owner's
+ *                         persist_counter) and removes this file then
  *
  * Every write goes through fg_write_file_atomic() (temp file, fsync,
  * rename, directory fsync) with mode 0600, so after a power loss at any
