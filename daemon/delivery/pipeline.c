@@ -78,8 +78,9 @@ static void check_alarm(struct fg_pipeline *p)
 		return;
 	p->alarm = alarm;
 	if (alarm) {
-		log_error("Spool alarm: %zu alerts queued (limit %u), %zu held in memory only "
-			  "(disk full or failing); nothing is dropped",
+		log_error("Spool alarm: %zu alerts queued (limit %u), %zu records held in memory only "
+			  "(disk full or failing): nothing is dropped, and presses are not "
+			  "acknowledged until they are on disk (the buttons keep them)",
 			  fg_spool_depth(p->spool), fg_spool_max(p->spool),
 			  fg_spool_not_durable(p->spool));
 		pipeline_emit(p, FG_PIPELINE_SPOOL_FULL, NULL, NULL, NULL, 0);
