@@ -7,7 +7,8 @@
  * pipeline-alerts.c turns button events, test and supervision requests
  * into alerts through pipeline_enqueue(); pipeline-status.c answers the
  * status questions. The arrows point at pipeline.c (and
- * pipeline-status.c), never back.
+ * pipeline-status.c), never back; pipeline-state.c (the alert states
+ * read at start-up) is called by pipeline.c and calls nothing of it.
  */
 
 #include <systemd/sd-event.h>
@@ -73,6 +74,8 @@ void pipeline_stage_alert_state(struct fg_pipeline *p, const char *button);
  */
 unsigned pipeline_enqueue(struct fg_pipeline *p, const struct fg_button_config *b,
 			  const struct fg_alert *a, const char *only);
+/* Load the alert states: journal records, or alerts.state moved into the journal. */
+void pipeline_load_alert_states(struct fg_pipeline *p);
 /* Start the requests of what was staged; the batch's flush follows (group commit). */
 void pipeline_send_then_commit(struct fg_pipeline *p);
 /* One attempt's outcome into the delivery history (pipeline-status.c). */
