@@ -228,16 +228,13 @@ static void on_button_changed(struct fg_buttons *bs, const struct fg_button_stat
 
 /*
  * A button's event counter goes into the pipeline's journal as the state
- * "counter:AABBCCDDEEFF", beside the alerts of the events it covers: one
+ * "counter:aabbccddeeff", beside the alerts of the events it covers: one
  * flush for both, after which the radio acknowledges (on_commit).
  */
 static void counter_key(const uint8_t address[6], char ret[static 21])
 {
 	memcpy(ret, "counter:", 8);
 	fg_hex(address, 6, ret + 8);
-	for (char *c = ret + 8; *c; c++)
-		if (*c >= 'a' && *c <= 'f')
-			*c = (char)(*c - 'a' + 'A');
 }
 
 static int on_persist_counter(struct fg_buttons *bs, const uint8_t address[6],
@@ -286,6 +283,18 @@ static void on_commit(struct fg_pipeline *p, int r, void *userdata)
 		fg_buttons_counters_durable(m->buttons, r);
 }
 
+/* Presses a button dropped: never silent (audit trail, supervision alert). */
+static void on_events_lost(struct fg_buttons *bs, const struct fg_button_loss *loss, void *userdata)
+{
+	struct fg_manager *m = userdata;
+	char detail[96];
+
+	snprintf(detail, sizeof(detail), "event counter %u -> %u, boot %08x", loss->last_count,
+		 loss->next_count, loss->boot_id);
+	fg_supervision_events_lost(m->supervision, loss->name, loss->configured, loss->presses,
+				   detail);
+}
+
 static const struct fg_buttons_ops buttons_ops = {
 	.button_event = on_button_event,
 	.radio_changed = on_radio_changed,
@@ -293,6 +302,7 @@ static const struct fg_buttons_ops buttons_ops = {
 	.pairing = on_pairing,
 	.persist_counter = on_persist_counter,
 	.load_counter = on_load_counter,
+	.events_lost = on_events_lost,
 };
 
 /* ---- supervision ------------------------------------------------------ */

@@ -133,7 +133,7 @@ size_t fg_spool_dead_count(const struct fg_spool *s);	/* dead-lettered since sta
  * State records: small named values kept in the same journal, so that a
  * press's alert, its button's event counter and its alert state reach the
  * disk with one flush (docs/alerts.md, "The journal"). A key is 1 to
- * FG_SPOOL_STATE_KEY_MAX bytes ("counter:AABBCCDDEEFF", "alert:<button>");
+ * FG_SPOOL_STATE_KEY_MAX bytes ("counter:aabbccddeeff", "alert:<button>");
  * its record is named FG_SPOOL_STATE_PREFIX + key, which no target name
  * starts with. On load the newest record of each key wins.
  */

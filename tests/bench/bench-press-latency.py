@@ -93,6 +93,8 @@ def scenario(n, rounds, spread_ms=0):
         pressed = 0
         dups = []
         try:
+            # every button linked: no link limit here (press latency of
+            # linked buttons; the limit is bench-many-buttons' subject)
             with Sim(["--connect-ms", "5", "--scan-interval-ms", "100", "--mtu", "65"] + sim_args,
                      tmp=tmp) as sim:
                 for i, a in enumerate(addrs, 1):
