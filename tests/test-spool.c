@@ -284,6 +284,27 @@ static int journal_fd(void)
 }
 
 /*
+ * Point the journal's descriptor at /dev/null (writes pass, the flush
+ * fails); returns it, *ret_saved is what repair_journal() puts back.
+ */
+static int break_journal(int *ret_saved)
+{
+	int fd = journal_fd(), null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	*ret_saved = dup(fd);
+	assert_true(*ret_saved >= 0 && null >= 0);
+	assert_true(dup2(null, fd) == fd);
+	close(null);
+	return fd;
+}
+
+static void repair_journal(int fd, int saved)
+{
+	assert_true(dup2(saved, fd) == fd);
+	close(saved);
+}
+
+/*
  * Staged: queued and deliverable at once, flushed by the commit. An entry
  * delivered or dead-lettered before the commit is not waited for. A flush
  * the disk refuses keeps every staged entry in memory (alarm) until
@@ -296,7 +317,7 @@ static void test_stage_commit(void **state)
 	struct fg_spool_entry *e[2], *x;
 	struct fg_spool *s;
 	struct fg_alert a;
-	int res[2], fd, saved, null;
+	int res[2], fd, saved;
 
 	assert_int_equal(fg_spool_new(dir, 100, &s), 0);
 	assert_int_equal(fg_spool_commit(s), 0);	/* nothing staged: nothing to do */
@@ -320,11 +341,7 @@ static void test_stage_commit(void **state)
 	assert_int_equal(fg_spool_commit(s), 0);
 
 	/* the flush fails: kept, in memory only, in alarm; then repaired */
-	fd = journal_fd();
-	saved = dup(fd);
-	null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	assert_true(saved >= 0 && null >= 0);
-	assert_true(dup2(null, fd) == fd);
+	fd = break_journal(&saved);
 	assert_int_equal(fg_spool_stage_many(s, targets, 2, &a, res, e), 0);
 	assert_int_equal(res[0], 0);
 	assert_int_equal(fg_spool_commit(s), -EINVAL);
@@ -333,9 +350,7 @@ static void test_stage_commit(void **state)
 	assert_int_equal(fg_spool_not_durable(s), 2);
 	assert_true(fg_spool_alarm(s));
 	assert_int_equal(fg_spool_depth(s), 4);
-	assert_true(dup2(saved, fd) == fd);
-	close(saved);
-	close(null);
+	repair_journal(fd, saved);
 	assert_int_equal(fg_spool_flush(s), 0);
 	assert_false(fg_spool_alarm(s));
 	fg_alert_clear(&a);
@@ -402,23 +417,17 @@ static void test_state_latest_wins(void **state)
 static void test_state_failed_flush_keeps_old(void **state)
 {
 	struct fg_spool *s;
-	int fd, saved, null;
+	int fd, saved;
 
 	assert_int_equal(fg_spool_new(dir, 100, &s), 0);
 	assert_int_equal(fg_spool_stage_state(s, "counter:AABBCCDDEEFF", "old\n", 4), 0);
 	assert_int_equal(fg_spool_commit(s), 0);
-	fd = journal_fd();
-	saved = dup(fd);
-	null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	assert_true(saved >= 0 && null >= 0);
-	assert_true(dup2(null, fd) == fd);
+	fd = break_journal(&saved);
 	assert_int_equal(fg_spool_stage_state(s, "counter:AABBCCDDEEFF", "new\n", 4), 0);
 	assert_true(fg_spool_commit(s) < 0);
 	assert_true(fg_spool_alarm(s));
 	assert_int_equal(fg_spool_not_durable(s), 1);
-	assert_true(dup2(saved, fd) == fd);
-	close(saved);
-	close(null);
+	repair_journal(fd, saved);
 	{
 		/* as after kill -9 now: the old value */
 		struct fg_spool *s2;

@@ -15,6 +15,7 @@
 #include <sys/resource.h>
 
 #include "../sink-helper.h"
+#include "bench-config.h"
 
 #include "delivery/pipeline.h"
 #include "lib/log.h"
@@ -38,30 +39,6 @@ static void on_event(struct fg_pipeline *p, const struct fg_pipeline_event *ev, 
 {
 	if (ev->kind == FG_PIPELINE_DELIVERED)
 		delivered++;
-}
-
-static struct fg_config *make_config(const char *state_dir)
-{
-	struct fg_config_errors errors = {};
-	struct fg_config *c = NULL;
-	char *ini = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&ini, &len);
-
-	fprintf(f, "[gateway]\nname = bench\nstate_dir = %s\nspool_max = 100000\nlog_level = err\n"
-		   "[webhook main]\npreset = alertops\nurl = %s/alertops\nrate_limit = 100000/s\n",
-		state_dir, sink.url);
-	for (int b = 0; b < BUTTONS; b++)
-		fprintf(f, "[button b%d]\nserial = BG30-B%05d\non = click\noff = double_click\n"
-			   "info = Room %d\n", b, b, b);
-	fclose(f);
-	if (fg_config_parse("bench.ini", ini, len, &errors, &c) < 0) {
-		for (size_t i = 0; i < errors.n; i++)
-			fprintf(stderr, "%s\n", errors.messages[i]);
-		exit(1);
-	}
-	free(ini);
-	return c;
 }
 
 static struct fg_button_event event(unsigned i)
@@ -126,7 +103,7 @@ static void bench_latency(const char *base, const char *label, unsigned presses)
 	}
 	CHECK((sink_control(&sink, "/_sink/clear", "")) == (200));
 	CHECK(truncate(sink.log, 0) == 0);
-	c = make_config(dir);
+	c = bench_config(dir, sink.url, BUTTONS, "BG30-B");
 	CHECK((sd_event_new(&e)) == (0));
 	CHECK((fg_pipeline_new(e, c, &p)) == (0));
 	fg_pipeline_set_callback(p, on_event, NULL);
@@ -242,7 +219,7 @@ static void bench_drain(const char *base, unsigned count)
 		perror(dir);
 		exit(1);
 	}
-	c = make_config(dir);
+	c = bench_config(dir, sink.url, BUTTONS, "BG30-B");
 	CHECK((sd_event_new(&e)) == (0));
 	/* fill the spool without running the loop: nothing goes out */
 	CHECK((fg_pipeline_new(e, c, &p)) == (0));

@@ -23,6 +23,7 @@
 #include <sys/resource.h>
 
 #include "../sink-helper.h"
+#include "bench-config.h"
 
 #include "delivery/pipeline.h"
 #include "lib/log.h"
@@ -53,30 +54,6 @@ struct run {
 	unsigned first_pending;		/* presses from here on wait for a commit */
 	unsigned commits, failed;
 };
-
-static struct fg_config *make_config(const char *state_dir, unsigned buttons)
-{
-	struct fg_config_errors errors = {};
-	struct fg_config *c = NULL;
-	char *ini = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&ini, &len);
-
-	fprintf(f, "[gateway]\nname = bench\nstate_dir = %s\nspool_max = 100000\nlog_level = err\n"
-		   "[webhook main]\npreset = alertops\nurl = %s/alertops\nrate_limit = 100000/s\n",
-		state_dir, sink.url);
-	for (unsigned b = 0; b < buttons; b++)
-		fprintf(f, "[button b%u]\nserial = BG30-P%05u\non = click\noff = double_click\n"
-			   "info = Room %u\n", b, b, b);
-	fclose(f);
-	if (fg_config_parse("bench.ini", ini, len, &errors, &c) < 0) {
-		for (size_t i = 0; i < errors.n; i++)
-			fprintf(stderr, "%s\n", errors.messages[i]);
-		exit(1);
-	}
-	free(ini);
-	return c;
-}
 
 static void on_commit(struct fg_pipeline *p, int r, void *userdata)
 {
@@ -188,7 +165,7 @@ static void run_start(struct run *run, const char *base, unsigned buttons, char 
 	CHECK(sink_control(&sink, "/_sink/clear", "") == 200);
 	CHECK(truncate(sink.log, 0) == 0);
 	*run = (struct run){ .buttons = buttons };
-	run->config = make_config(dir, buttons);
+	run->config = bench_config(dir, sink.url, buttons, "BG30-P");
 	CHECK(sd_event_new(&run->event) == 0);
 	CHECK(fg_pipeline_new(run->event, run->config, &run->p) == 0);
 	fg_pipeline_set_commit_callback(run->p, on_commit, run);

@@ -6,7 +6,6 @@ take is not acknowledged to the button (the button keeps it), the spool
 alarm shows, and the alert is still tried at once. Through two kill -9s
 the button keeps the press; once there is room and the target answers,
 it is delivered, under its one idempotency key. Needs root (mount -t tmpfs)."""
-import http.client
 import json
 import os
 import signal
@@ -15,46 +14,27 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from bluezhelp import FAST, BusRef, Sink, addr, config, press, serial  # noqa: E402
-from fgtest import Daemon, TempDir, check, finish, skip, wait_for  # noqa: E402
+from bluezhelp import FAST, BusRef, addr, config, press, serial  # noqa: E402
+from delivery import Sink  # noqa: E402
+from fgtest import Daemon, TempDir, check, finish, mount_tmpfs, wait_for  # noqa: E402
 from flicsimtest import Sim  # noqa: E402
 
 A = addr(1)
 
 
-def sink_mode(sink, path, body=""):
-    c = http.client.HTTPConnection("127.0.0.1", sink.port, timeout=5)
-    c.request("POST", path, body)
-    status = c.getresponse().status
-    c.close()
-    return status
-
-
 def presses(sink, ok_only):
     """Idempotency keys of the button's alert requests (answered 2xx if @ok_only)."""
-    out = []
-    for r in sink.requests():
-        if not r.get("path", "").startswith("/POSTAlert/"):
-            continue
-        try:
-            b = json.loads(r["body"])
-        except ValueError:
-            continue
-        if b.get("flic_supervision") or (ok_only and not 200 <= r.get("status", 0) < 300):
-            continue
-        out.append(b.get("flic_idempotencyKey"))
-    return out
+    bodies = [(r.get("status", 0), json.loads(r["body"])) for r in sink.requests()
+              if r.get("path", "").startswith("/POSTAlert/") and r.get("body", "").startswith("{")]
+    return [b.get("flic_idempotencyKey") for status, b in bodies
+            if not b.get("flic_supervision") and (200 <= status < 300 or not ok_only)]
 
 
 with TempDir() as tmp:
     state = os.path.join(tmp.path, "state")
     os.mkdir(state)
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k,mode=0700", "tmpfs", state],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        skip("cannot mount a size-limited tmpfs (needs root or CAP_SYS_ADMIN): %s"
-             % (r.stderr.strip() or "mount failed"))
-    sink = Sink(tmp)
+    mount_tmpfs(state, "256k")
+    sink = Sink(tmp.path, extra=("--alertops",))
     cfg = tmp.file("flicgate.ini", config(
         state, pairing="listed", webhook=sink.url + "/POSTAlert/00000000-test/Flic",
         buttons="[button reception]\naddress = %s\non = single_click\noff = double_click\n" % A))
@@ -68,7 +48,7 @@ with TempDir() as tmp:
                   "paired and verified")
             time.sleep(0.5)
             # the target is down and the disk fills up: the journal cannot grow any more
-            sink_mode(sink, "/_sink/mode", "status 503")
+            sink.control("/_sink/mode", "status 503")
             fd = os.open(os.path.join(state, "filler"), os.O_WRONLY | os.O_CREAT, 0o600)
             try:
                 while os.write(fd, b"\0" * 4096) > 0:
@@ -100,7 +80,7 @@ with TempDir() as tmp:
             os.unlink(os.path.join(state, "filler"))
             r = subprocess.run(["mount", "-o", "remount,size=8m", state], capture_output=True, text=True)
             check(r.returncode == 0, "tmpfs grown (%s)" % r.stderr.strip())
-            sink_mode(sink, "/_sink/clear")
+            sink.control("/_sink/clear")
             d.proc.send_signal(signal.SIGKILL)
             d.proc.wait()
             d.close()

@@ -13,7 +13,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from fgtest import TempDir, check, finish, skip, wait_for  # noqa: E402
+from fgtest import TempDir, check, finish, mount_tmpfs  # noqa: E402
 from delivery import Sink, Driver, write_config, acked, order_ok  # noqa: E402
 
 EVENTS = 200
@@ -33,11 +33,7 @@ def press_keys():
 with TempDir() as tmp:
     state = os.path.join(tmp.path, "state")
     os.mkdir(state)
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=40k,mode=0700", "tmpfs", state],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        skip("cannot mount a size-limited tmpfs (needs root or CAP_SYS_ADMIN): %s"
-             % (r.stderr.strip() or "mount failed"))
+    mount_tmpfs(state, "40k")
     sink = Sink(tmp.path)
     d = None
     try:
