@@ -1,6 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
+/* What the delivery benchmarks share: CHECK() and their configuration. */
+
+/* Benchmarks are not tests, but a broken run must not print numbers. */
+#define CHECK(x)								\
+	do {									\
+		if (!(x)) {							\
+			fprintf(stderr, "%s:%d: %s failed\n", __FILE__, __LINE__, #x); \
+			exit(1);						\
+		}								\
+	} while (0)
+
 /*
  * The benchmarks' configuration: one AlertOps target at @url with its rate
  * limit lifted, @buttons buttons b0.. with serials <@serial_prefix>00000..

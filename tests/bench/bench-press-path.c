@@ -31,14 +31,6 @@
 
 #define MAX_BUTTONS 64
 
-#define CHECK(x)								\
-	do {									\
-		if (!(x)) {							\
-			fprintf(stderr, "%s:%d: %s failed\n", __FILE__, __LINE__, #x); \
-			exit(1);						\
-		}								\
-	} while (0)
-
 static struct sink sink;
 
 struct run {
