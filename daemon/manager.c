@@ -3,6 +3,7 @@
  * them, reloads the configuration and stops them (manager-api.c serves the
  * control API from them, manager-supervision.c the supervision calls). */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,12 +19,11 @@
 #include "control/flicgate-dbus.h"
 #include "control/api.h"
 #include "radio/buttons.h"
-#include "radio/pairing-codec.h"
 #include "feedback/gpio.h"
 #include "delivery/pipeline.h"
 #include "supervision/supervision.h"
 #include "lib/fileio.h"
-#include "lib/hex.h"
+#include "lib/statefile.h"
 #include "lib/log.h"
 #include "lib/strv.h"
 #include "lib/timeutil.h"
@@ -226,63 +226,6 @@ static void on_button_changed(struct fg_buttons *bs, const struct fg_button_stat
 	manager_api_button_changed(m, st);
 }
 
-/*
- * A button's event counter goes into the pipeline's journal as the state
- * "counter:aabbccddeeff", beside the alerts of the events it covers: one
- * flush for both, after which the radio acknowledges (on_commit).
- */
-static void counter_key(const uint8_t address[6], char ret[static 21])
-{
-	memcpy(ret, "counter:", 8);
-	fg_hex(address, 6, ret + 8);
-}
-
-static int on_persist_counter(struct fg_buttons *bs, const uint8_t address[6],
-			      const struct fg_flic2_dedup *d, void *userdata)
-{
-	struct fg_manager *m = userdata;
-	char key[21], *text = NULL;
-	size_t len;
-	int r;
-
-	counter_key(address, key);
-	r = fg_pairing_format_dedup(d, &text, &len);
-	if (r < 0)
-		return r;
-	r = fg_pipeline_stage_state(m->pipeline, key, text, len);
-	free(text);
-	return r;
-}
-
-static int on_load_counter(struct fg_buttons *bs, const uint8_t address[6],
-			   struct fg_flic2_dedup *ret, void *userdata)
-{
-	struct fg_manager *m = userdata;
-	const char *text;
-	char key[21];
-	size_t len;
-	int r;
-
-	counter_key(address, key);
-	r = fg_pipeline_get_state(m->pipeline, key, &text, &len);
-	if (r < 0)
-		return r;
-	r = fg_pairing_parse_dedup(text, len, ret);
-	if (r < 0)
-		log_warning_errno(r, "Journal: the event counter %s cannot be read, starting afresh: %m",
-				  key);
-	return r < 0 ? -ENOENT : 0;
-}
-
-/* The batch's flush is done (or failed): the radio acknowledges, or does not. */
-static void on_commit(struct fg_pipeline *p, int r, void *userdata)
-{
-	struct fg_manager *m = userdata;
-
-	if (m->buttons)
-		fg_buttons_counters_durable(m->buttons, r);
-}
-
 /* Presses a button dropped: never silent (audit trail, supervision alert). */
 static void on_events_lost(struct fg_buttons *bs, const struct fg_button_loss *loss, void *userdata)
 {
@@ -300,8 +243,8 @@ static const struct fg_buttons_ops buttons_ops = {
 	.radio_changed = on_radio_changed,
 	.button_changed = on_button_changed,
 	.pairing = on_pairing,
-	.persist_counter = on_persist_counter,
-	.load_counter = on_load_counter,
+	.persist_counter = manager_persist_counter,
+	.load_counter = manager_load_counter,
 	.events_lost = on_events_lost,
 };
 
@@ -427,7 +370,7 @@ static void read_running_marker(struct fg_manager *m)
 	size_t len;
 	unsigned long pid = 0;
 
-	if (fg_read_file(m->running_marker, 4096, &text, &len) < 0)
+	if (fg_statefile_read(m->running_marker, 4096, &text, &len) < 0)
 		return;
 	if (sscanf(text, "pid %lu boot %63s", &pid, boot) < 2)
 		boot[0] = '\0';
@@ -454,7 +397,7 @@ static int write_running_marker(struct fg_manager *m)
 		boot[strcspn(boot, "\n")] = '\0';
 	snprintf(text, sizeof(text), "pid %lu boot %s\n", (unsigned long)getpid(), boot ? boot : "-");
 	free(boot);
-	return fg_write_file_atomic(m->running_marker, text, strlen(text), 0600);
+	return fg_statefile_write(m->running_marker, text, strlen(text), 0600);
 }
 
 
@@ -522,6 +465,7 @@ static int manager_reload(struct fg_manager *m, struct fg_api_error *err)
 		(void)fg_supervision_reload(m->supervision, c);
 	fg_config_unref(m->config);
 	m->config = c;
+	manager_state_files_check(m);
 	apply_log_level(m);
 	log_notice("Configuration reloaded from %s", c->path);
 	sd_notify(false, "READY=1");
@@ -620,20 +564,32 @@ static int connect_bus(struct fg_manager *m)
 					"su", FG_DBUS_NAME, (uint32_t)4);
 }
 
+/*
+ * The configured folder may be a link (systemd's DynamicUser= makes one);
+ * what it leads to must be ours: pairing keys live there. Root may run the
+ * daemon on the service user's folder: that user's files count as ours
+ * then. A group or world bit is taken away. What lies inside is never
+ * followed (lib/statefile.h).
+ */
 static int prepare_state_dir(const char *dir)
 {
 	struct stat st;
-	int r;
+	int fd, r;
 
 	r = fg_mkdir_p(dir, 0700);
 	if (r < 0)
 		return r;
-	if (stat(dir, &st) < 0)
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
 		return -errno;
-	if (st.st_mode & 0077)
-		log_warning("State directory %s is readable by others (mode %03o); pairing keys live there",
-			    dir, st.st_mode & 0777);
-	return 0;
+	if (fstat(fd, &st) < 0)
+		r = -errno;
+	else if (geteuid() == 0)
+		fg_statefile_trust_owner(st.st_uid);
+	if (r >= 0)
+		r = fg_statefile_check_fd(fd, true);
+	close(fd);
+	return r;
 }
 
 int fg_manager_new(const struct fg_manager_options *opts, struct fg_config *config,
@@ -696,6 +652,7 @@ int fg_manager_new(const struct fg_manager_options *opts, struct fg_config *conf
 	else
 		fg_gpio_set_ack_handler(m->gpio, on_local_ack, m);
 
+	manager_state_files_setup(m);
 	r = prepare_state_dir(m->config->gateway.state_dir);
 	if (r < 0) {
 		log_error_errno(r, "Failed to create state directory %s: %m", m->config->gateway.state_dir);
@@ -708,7 +665,7 @@ int fg_manager_new(const struct fg_manager_options *opts, struct fg_config *conf
 		goto failed;
 	}
 	fg_pipeline_set_callback(m->pipeline, on_pipeline_event, m);
-	fg_pipeline_set_commit_callback(m->pipeline, on_commit, m);
+	fg_pipeline_set_commit_callback(m->pipeline, manager_journal_committed, m);
 
 	if (asprintf(&m->running_marker, "%s/running", m->config->gateway.state_dir) < 0) {
 		m->running_marker = NULL;
@@ -721,6 +678,7 @@ int fg_manager_new(const struct fg_manager_options *opts, struct fg_config *conf
 		log_error_errno(r, "Failed to start supervision: %m");
 		goto failed;
 	}
+	manager_state_files_check(m);
 	show_pipeline_state(m);
 
 	r = connect_bus(m);
@@ -778,6 +736,7 @@ struct fg_manager *fg_manager_free(struct fg_manager *m)
 {
 	if (!m)
 		return NULL;
+	fg_statefile_set_handler(NULL, NULL);
 	/* subsystems go first: they hold sources on the loop and the bus */
 	m->api = fg_api_free(m->api);
 	m->buttons = fg_buttons_free(m->buttons);

@@ -11,6 +11,7 @@
 #include "delivery/pipeline-internal.h"
 #include "lib/fileio.h"
 #include "lib/log.h"
+#include "lib/statefile.h"
 
 #define STATE_FILE_MAX (4 * 1024 * 1024)
 
@@ -37,7 +38,7 @@ void pipeline_load_alert_states(struct fg_pipeline *p)
 		if (fg_mapping_merge(p->mapping, value, len) < 0)
 			log_error("Spool: the alert state of %s cannot be read; it starts closed", key + 6);
 	}
-	r = fg_read_file(p->state_path, STATE_FILE_MAX, &text, &len);
+	r = fg_statefile_read(p->state_path, STATE_FILE_MAX, &text, &len);
 	if (r == -ENOENT)
 		return;
 	if (r < 0) {

@@ -13,6 +13,7 @@
 #include "delivery/preset.h"
 #include "delivery/spool.h"
 #include "lib/fileio.h"
+#include "lib/statefile.h"
 #include "lib/log.h"
 #include "lib/macro.h"
 #include "lib/mask.h"

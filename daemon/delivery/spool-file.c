@@ -12,49 +12,11 @@
 #include "delivery/spool-internal.h"
 #include "delivery/spool-record.h"
 #include "lib/fileio.h"
+#include "lib/statefile.h"
 
 #define SLOT FG_SPOOL_SLOT
 /* The most the journal grows by at once (4 MiB); it doubles below that. */
 #define GROW_MAX_SLOTS 1024
-
-int spool_pwrite_all(int fd, const void *data, size_t len, off_t off)
-{
-	const uint8_t *p = data;
-
-	while (len > 0) {
-		ssize_t n = pwrite(fd, p, len, off);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-		off += n;
-	}
-	return 0;
-}
-
-ssize_t spool_pread_full(int fd, void *data, size_t len, off_t off)
-{
-	uint8_t *p = data;
-	size_t got = 0;
-
-	while (got < len) {
-		ssize_t n = pread(fd, p + got, len - got, off + (off_t)got);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	return (ssize_t)got;
-}
 
 int spool_set_slots(struct fg_spool *s, size_t n)
 {
@@ -82,7 +44,7 @@ static int write_zeros(int fd, size_t first, size_t n)
 	while (off < end && r >= 0) {
 		size_t k = (size_t)(end - off) < sizeof(zeros) ? (size_t)(end - off) : sizeof(zeros);
 
-		r = spool_pwrite_all(fd, zeros, k, off);
+		r = fg_pwrite_all(fd, zeros, k, off);
 		off += (off_t)k;
 	}
 	return r;
@@ -104,7 +66,7 @@ static int journal_create(struct fg_spool *s)
 		if (!b)
 			return -ENOMEM;
 		fg_spool_journal_header(b);
-		r = fg_write_file_atomic(s->journal, b, tries[i] * SLOT, 0600);
+		r = fg_statefile_write(s->journal, b, tries[i] * SLOT, 0600);
 		free(b);
 		if (r >= 0)
 			break;
@@ -113,9 +75,9 @@ static int journal_create(struct fg_spool *s)
 	}
 	if (r < 0)
 		return r;
-	s->fd = open(s->journal, O_RDWR | O_CLOEXEC | O_NOCTTY);
-	if (s->fd < 0)
-		return -errno;
+	r = fg_statefile_open(s->journal, O_RDWR, 0, &s->fd);
+	if (r < 0)
+		return r;
 	s->n_slots = 0;
 	s->free_hint = 1;
 	return spool_set_slots(s, (size_t)lseek(s->fd, 0, SEEK_END) / SLOT);
@@ -124,15 +86,14 @@ static int journal_create(struct fg_spool *s)
 int spool_journal_open(struct fg_spool *s)
 {
 	char head[64] = "";
-	struct stat st;
+	off_t size;
 	ssize_t n;
+	int r;
 
-	s->fd = open(s->journal, O_RDWR | O_CLOEXEC | O_NOCTTY);
-	if (s->fd < 0)
-		return -errno;
-	if (fstat(s->fd, &st) < 0)
-		return -errno;
-	n = spool_pread_full(s->fd, head, sizeof(head) - 1, 0);
+	r = fg_statefile_open_existing(s->journal, O_RDWR, &s->fd);
+	if (r < 0)
+		return r;
+	n = fg_pread_full(s->fd, head, sizeof(head) - 1, 0);
 	if (n < 0)
 		return (int)n;
 	/*
@@ -141,13 +102,17 @@ int spool_journal_open(struct fg_spool *s)
 	 */
 	if (fg_spool_journal_check(head, (size_t)n) < 0)
 		return -EPROTONOSUPPORT;
+	/* a hole at the end holds no record: a sparse journal of any size costs nothing */
+	r = fg_file_cut_hole_tail(s->fd, (off_t)(1 + SPOOL_INITIAL_SLOTS) * SLOT, SLOT, &size);
+	if (r < 0)
+		return r;
 	s->free_hint = 1;
 	/*
 	 * A last slot cut short (the file is never shorter than what was
 	 * synced, but be kind to a copied or damaged file) is scanned too:
 	 * a record that ends before the cut is still whole.
 	 */
-	return spool_set_slots(s, st.st_size > SLOT ? ((size_t)st.st_size + SLOT - 1) / SLOT : 1);
+	return spool_set_slots(s, size > SLOT ? ((size_t)size + SLOT - 1) / SLOT : 1);
 }
 
 int spool_journal_ensure(struct fg_spool *s)
@@ -261,7 +226,7 @@ int spool_put_slots(struct fg_spool *s, const uint8_t *buf, size_t k, uint32_t *
 		*slot = (uint32_t)at;
 		*n_slots = (uint32_t)k;
 	}
-	r = spool_pwrite_all(s->fd, buf, k * SLOT, (off_t)*slot * SLOT);
+	r = fg_pwrite_all(s->fd, buf, k * SLOT, (off_t)*slot * SLOT);
 	if (r >= 0)
 		s->bytes_written += k * SLOT;
 	return r;
@@ -314,16 +279,16 @@ static int copy_records(struct fg_spool *s, int fd, struct move *m, size_t n, si
 		return -ENOMEM;
 	memset(buf, 0, SLOT);
 	fg_spool_journal_header(buf);
-	r = spool_pwrite_all(fd, buf, SLOT, 0);
+	r = fg_pwrite_all(fd, buf, SLOT, 0);
 	for (size_t i = 0; r >= 0 && i < n; i++) {
 		size_t len = (size_t)m[i].n_slots * SLOT;
-		ssize_t got = spool_pread_full(s->fd, buf, len, (off_t)*m[i].slot * SLOT);
+		ssize_t got = fg_pread_full(s->fd, buf, len, (off_t)*m[i].slot * SLOT);
 
 		if (got != (ssize_t)len) {
 			r = got < 0 ? (int)got : -EIO;
 			break;
 		}
-		r = spool_pwrite_all(fd, buf, len, (off_t)at * SLOT);
+		r = fg_pwrite_all(fd, buf, len, (off_t)at * SLOT);
 		m[i].to = at;
 		at += m[i].n_slots;
 	}

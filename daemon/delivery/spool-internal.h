@@ -54,8 +54,6 @@ struct fg_spool {
 
 /* ---- spool-file.c ---- */
 #define SPOOL_INITIAL_SLOTS 64
-int spool_pwrite_all(int fd, const void *data, size_t len, off_t off);
-ssize_t spool_pread_full(int fd, void *data, size_t len, off_t off);
 int spool_set_slots(struct fg_spool *s, size_t n);
 int spool_journal_open(struct fg_spool *s);
 int spool_journal_ensure(struct fg_spool *s);

@@ -14,6 +14,7 @@
 #include "delivery/spool-dead.h"
 #include "delivery/spool-internal.h"
 #include "lib/fileio.h"
+#include "lib/statefile.h"
 #include "lib/strv.h"
 
 #define SLOT FG_SPOOL_SLOT
@@ -26,12 +27,12 @@ int fg_spool_new(const char *dir, unsigned max_entries, struct fg_spool **ret)
 	char *dead = NULL;
 	int r;
 
-	r = fg_mkdir_p(dir, 0700);
+	r = fg_statefile_mkdir(dir);
 	if (r < 0)
 		return r;
 	if (asprintf(&dead, "%s/dead", dir) < 0)
 		return -ENOMEM;
-	r = fg_mkdir_p(dead, 0700);
+	r = fg_statefile_mkdir(dead);
 	free(dead);
 	if (r < 0)
 		return r;
@@ -128,7 +129,7 @@ static int erase_entry(struct fg_spool *s, struct fg_spool_entry *e)
 	if (e->n_slots == 0)
 		return 0;
 	if (s->fd >= 0) {
-		r = spool_pwrite_all(s->fd, zeros, SLOT, (off_t)e->slot * SLOT);
+		r = fg_pwrite_all(s->fd, zeros, SLOT, (off_t)e->slot * SLOT);
 		s->bytes_written += SLOT;
 	}
 	spool_slots_release(s, e->slot, e->n_slots);
@@ -348,7 +349,7 @@ static int load_slot(struct fg_spool *s, size_t i, uint8_t **buf, size_t *cap, i
 	int r;
 
 	*ret_loaded = 0;
-	n = spool_pread_full(s->fd, *buf, SLOT, (off_t)i * SLOT);
+	n = fg_pread_full(s->fd, *buf, SLOT, (off_t)i * SLOT);
 	if (n < 0)
 		return (int)n;
 	want = fg_spool_record_wanted(*buf, (size_t)n, avail);
@@ -363,7 +364,7 @@ static int load_slot(struct fg_spool *s, size_t i, uint8_t **buf, size_t *cap, i
 			*buf = b;
 			*cap = FG_SPOOL_RECORD_MAX;
 		}
-		n = spool_pread_full(s->fd, *buf, want, (off_t)i * SLOT);
+		n = fg_pread_full(s->fd, *buf, want, (off_t)i * SLOT);
 		if (n < 0)
 			return (int)n;
 	}
@@ -425,6 +426,7 @@ static int load_journal(struct fg_spool *s)
 {
 	size_t cap = SLOT;
 	uint8_t *buf = malloc(cap);
+	off_t start = 0, data_end = 0;
 	int r = 0, n = 0;
 
 	if (!buf)
@@ -432,6 +434,12 @@ static int load_journal(struct fg_spool *s)
 	for (size_t i = 1; i < s->n_slots;) {
 		int loaded;
 
+		/* holes read as zeros, free slots: skip them unread */
+		if ((off_t)i * SLOT >= data_end &&
+		    (r = fg_file_data_run(s->fd, (off_t)i * SLOT, &start, &data_end)) <= 0)
+			break;
+		if ((size_t)(start / SLOT) > i && (i = (size_t)(start / SLOT)) >= s->n_slots)
+			break;
 		r = load_slot(s, i, &buf, &cap, &loaded);
 		if (r < 0)
 			break;

@@ -340,6 +340,7 @@ static int show_alarm(struct fg_feedback *fb, const struct fg_feedback_event *ev
 	case FG_ALARM_BLUETOOTH_GONE:
 		/* no adapter shows at once, from FG_FB_EVENT_RADIO, without waiting for the alarm */
 	case FG_ALARM_CLOCK_UNSYNCED:
+	case FG_ALARM_STATE_FILES:
 		return 0;
 	case _FG_ALARM_KIND_MAX:
 		break;
