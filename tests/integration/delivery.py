@@ -168,7 +168,7 @@ def sparse_journal(state_dir, size, move=1):
     path = os.path.join(state_dir, "spool", "journal")
     with open(path, "rb") as f:
         data = f.read()
-    recs = journal_records(data)
+    recs = [r for r in journal_records(data) if not r[3].startswith("@")]  # alerts, not states
     tail = recs[len(recs) - move:] if move else []
     key = lambda text: [l[4:] for l in text.splitlines() if l.startswith("key=")][0]
     os.truncate(path, size)
