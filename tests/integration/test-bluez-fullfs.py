@@ -14,7 +14,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from bluezhelp import FAST, BusRef, addr, config, press, serial  # noqa: E402
+from bluezhelp import FAST, BusRef, addr, config, press, sanitizer_clean, serial  # noqa: E402
 from delivery import Sink  # noqa: E402
 from fgtest import Daemon, TempDir, check, finish, mount_tmpfs, wait_for  # noqa: E402
 from flicsimtest import Sim  # noqa: E402
@@ -99,7 +99,7 @@ with TempDir() as tmp:
             tried = set(presses(sink, False))
             check(tried <= set(ok), "every alert tried during the outage was delivered in the end")
             rc = d.stop()
-            check(rc == 0, "the last instance stops cleanly (%s)" % rc)
+            check(rc == 0 and sanitizer_clean(d.output()), "the last instance stops cleanly (%s)" % rc)
             d.close()
             d = None
     finally:
