@@ -79,6 +79,11 @@ struct fg_button_status {
 	unsigned long events;		/* button events delivered */
 	unsigned long rejected;		/* packets rejected by the engine (forged, corrupt) */
 	const char *last_error;		/* "" if none; lives until the next call */
+	/* the link budget (link-budget.h) */
+	bool keep_linked;		/* [button] keep_linked */
+	bool kept;			/* among those held linked now */
+	bool sleeping;			/* paired, no link: it wakes when pressed */
+	bool link_wanted;		/* wants a link and has none (advertised, or no slot) */
 };
 
 enum fg_pairing_step {
