@@ -140,6 +140,7 @@ void btn_window_close(struct fg_buttons *bs, const char *why, const struct butto
 /* buttons-session.c: the engine glue */
 void btn_arm_deadline(struct button *b);
 void btn_on_failed(struct button *b, enum fg_flic2_failure reason, uint8_t detail);
+void btn_on_events_lost(struct button *b, const struct fg_flic2_events_lost *l);
 void btn_drain(struct button *b);
 
 /* buttons-radio.c: BlueZ callbacks */
