@@ -126,7 +126,7 @@ static void test_link_budget_options(void **state)
 	expect_error("[bluetooth]\nmax_links = many\n", "bluetooth.max_links: must be a whole number");
 	/* the button's 9-bit field: 511 means never */
 	expect_error("[bluetooth]\nidle_disconnect = 10min\n",
-		     "bluetooth.idle_disconnect: must be a duration from 1s to 8min 30s");
+		     "bluetooth.idle_disconnect: must be a duration from 40s to 8min 30s");
 	/* auto is for max_links only */
 	expect_error("[gateway]\nspool_max = auto\n", "gateway.spool_max: must be a whole number from 10 to 1000000\n");
 }

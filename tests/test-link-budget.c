@@ -113,7 +113,9 @@ static void test_auto_disconnect_kept_never_others_idle(void **state)
 
 static void test_idle_seconds_clamped(void **state)
 {
-	assert_int_equal(fg_budget_idle_seconds(0), 1);
+	/* the official libraries refuse 1..39 s */
+	assert_int_equal(fg_budget_idle_seconds(0), FG_BUDGET_IDLE_MIN_S);
+	assert_int_equal(fg_budget_idle_seconds(5 * SEC), 40);
 	assert_int_equal(fg_budget_idle_seconds(60 * SEC), 60);
 	assert_int_equal(fg_budget_idle_seconds(3600 * SEC), FG_BUDGET_IDLE_MAX_S);
 	/* never "never": 511 is the field's meaning of that */
@@ -128,7 +130,7 @@ static void test_leave_none_while_a_slot_is_free(void **state)
 
 	assert_int_equal(fg_budget_plan(bt, 6, &P4, NOW, v, &sum), 0);
 	for (size_t i = 0; i < 6; i++)
-		assert_int_equal(v[i].step, FG_BUDGET_STAY);
+		assert_false(v[i].disconnect);
 	assert_int_equal(sum.links_used, 3);
 	assert_int_equal(sum.sleeping, 3);
 	assert_int_equal(sum.next_at, 0);
@@ -144,18 +146,18 @@ static void test_leave_full_least_recent_not_kept(void **state)
 	bt[4].linked = true;
 	bt[4].verified = true;	/* 5 linked: two must go to free one */
 	assert_int_equal(fg_budget_plan(bt, 5, &P4, NOW, v, &sum), 0);
-	assert_int_equal(v[4].step, FG_BUDGET_LEAVE);
-	assert_int_equal(v[0].step, FG_BUDGET_LEAVE);
-	assert_int_equal(v[4].auto_disconnect_s, FG_BUDGET_LEAVE_S);
-	assert_int_equal(v[1].step, FG_BUDGET_STAY);
-	assert_int_equal(v[2].step, FG_BUDGET_STAY);
-	assert_int_equal(v[3].step, FG_BUDGET_STAY);
+	assert_true(v[4].disconnect);
+	assert_true(v[0].disconnect);
+	assert_int_equal(v[4].auto_disconnect_s, 60);
+	assert_false(v[1].disconnect);
+	assert_false(v[2].disconnect);
+	assert_false(v[3].disconnect);
 
 	/* only one needed: the least recently pressed of the two */
 	bt[4].linked = false;
 	assert_int_equal(fg_budget_plan(bt, 5, &P4, NOW, v, &sum), 0);
-	assert_int_equal(v[0].step, FG_BUDGET_LEAVE);
-	assert_int_equal(v[4].step, FG_BUDGET_STAY);
+	assert_true(v[0].disconnect);
+	assert_false(v[4].disconnect);
 }
 
 static void test_leave_kept_after_not_kept(void **state)
@@ -166,11 +168,11 @@ static void test_leave_kept_after_not_kept(void **state)
 
 	bt[3].busy = true;
 	assert_int_equal(fg_budget_plan(bt, 4, &P4, NOW, v, NULL), 0);
-	assert_int_equal(v[3].step, FG_BUDGET_STAY);
+	assert_false(v[3].disconnect);
 	assert_true(v[1].kept);
-	assert_int_equal(v[1].step, FG_BUDGET_LEAVE);	/* least recently pressed kept */
-	assert_int_equal(v[0].step, FG_BUDGET_STAY);
-	assert_int_equal(v[2].step, FG_BUDGET_STAY);
+	assert_true(v[1].disconnect);	/* least recently pressed kept */
+	assert_false(v[0].disconnect);
+	assert_false(v[2].disconnect);
 }
 
 static void test_leave_never_protected(void **state)
@@ -185,12 +187,12 @@ static void test_leave_never_protected(void **state)
 	bt[3].busy = true;		/* a press not yet acknowledged */
 	assert_int_equal(fg_budget_plan(bt, 4, &P4, NOW, v, &sum), 0);
 	for (size_t i = 0; i < 4; i++)
-		assert_int_equal(v[i].step, FG_BUDGET_STAY);
+		assert_false(v[i].disconnect);
 	/* plan again when the linger is over */
 	assert_int_equal(sum.next_at, NOW + 3 * SEC);
 	assert_int_equal(fg_budget_plan(bt, 4, &P4, NOW + 3 * SEC, v, &sum), 0);
-	assert_int_equal(v[2].step, FG_BUDGET_LEAVE);
-	assert_int_equal(v[0].step, FG_BUDGET_STAY);
+	assert_true(v[2].disconnect);
+	assert_false(v[0].disconnect);
 }
 
 static void test_leave_keep_linked_beyond_budget(void **state)
@@ -205,9 +207,9 @@ static void test_leave_keep_linked_beyond_budget(void **state)
 		bt[i].keep_linked = true;
 	assert_int_equal(fg_budget_plan(bt, 4, &p3, NOW, v, NULL), 0);
 	assert_int_equal(count_kept(v, 4), 2);
-	assert_int_equal(v[2].step, FG_BUDGET_LEAVE);
-	assert_int_equal(v[3].step, FG_BUDGET_LEAVE);
-	assert_int_equal(v[0].step, FG_BUDGET_STAY);
+	assert_true(v[2].disconnect);
+	assert_true(v[3].disconnect);
+	assert_false(v[0].disconnect);
 }
 
 static void test_leave_refused_below_count(void **state)
@@ -220,32 +222,35 @@ static void test_leave_refused_below_count(void **state)
 	bt[2].waiting = true;
 	assert_int_equal(fg_budget_plan(bt, 3, &P4, NOW, v, &sum), 0);
 	/* only advertising: it takes the free slot itself */
-	assert_int_equal(v[1].step, FG_BUDGET_STAY);
+	assert_false(v[1].disconnect);
 	assert_int_equal(sum.waiting, 1);
 	assert_int_equal(sum.refused, 0);
 	bt[2].refused = true;
 	assert_int_equal(fg_budget_plan(bt, 3, &P4, NOW, v, &sum), 0);
-	assert_int_equal(v[1].step, FG_BUDGET_LEAVE);
-	assert_int_equal(v[0].step, FG_BUDGET_STAY);
+	assert_true(v[1].disconnect);
+	assert_false(v[0].disconnect);
 	assert_int_equal(sum.refused, 1);
 }
 
-static void test_leave_asked_counts_then_hang_up(void **state)
+static void test_leave_leaving_counts(void **state)
 {
-	struct fg_budget_button bt[4] = { linked(40), linked(10), linked(20), linked(30) };
-	struct fg_budget_verdict v[4];
-	struct fg_budget_summary sum;
+	struct fg_budget_button bt[5] = { linked(40), linked(10), linked(20), linked(30), linked(50) };
+	struct fg_budget_verdict v[5];
 
-	bt[0].leave_asked = NOW - 1 * SEC;
-	assert_int_equal(fg_budget_plan(bt, 4, &P4, NOW, v, &sum), 0);
-	/* already leaving: nobody else is asked, nobody asked twice */
-	for (size_t i = 0; i < 4; i++)
-		assert_int_equal(v[i].step, FG_BUDGET_STAY);
-	assert_int_equal(v[0].auto_disconnect_s, FG_BUDGET_LEAVE_S);
-	assert_int_equal(sum.next_at, bt[0].leave_asked + FG_BUDGET_LEAVE_GRACE_USEC);
-	assert_int_equal(fg_budget_plan(bt, 4, &P4, sum.next_at, v, &sum), 0);
-	assert_int_equal(v[0].step, FG_BUDGET_HANG_UP);
-	assert_int_equal(v[3].step, FG_BUDGET_STAY);
+	/* 5 linked of 4: two must go; one is on its way out already */
+	bt[4].leaving = true;
+	assert_int_equal(fg_budget_plan(bt, 5, &P4, NOW, v, NULL), 0);
+	assert_false(v[4].disconnect);	/* not twice */
+	assert_true(v[0].disconnect);
+	assert_false(v[1].disconnect);
+	assert_false(v[2].disconnect);
+	assert_false(v[3].disconnect);
+	/* the link is down: nobody else goes */
+	bt[4].linked = false;
+	bt[0].leaving = true;
+	assert_int_equal(fg_budget_plan(bt, 5, &P4, NOW, v, NULL), 0);
+	for (size_t i = 0; i < 5; i++)
+		assert_false(v[i].disconnect);
 }
 
 static void test_plan_invalid(void **state)
@@ -294,7 +299,7 @@ int main(void)
 		FG_TEST("/budget/leave/never-protected", test_leave_never_protected),
 		FG_TEST("/budget/leave/keep-linked-beyond-budget", test_leave_keep_linked_beyond_budget),
 		FG_TEST("/budget/leave/refused-below-count", test_leave_refused_below_count),
-		FG_TEST("/budget/leave/asked-counts-then-hang-up", test_leave_asked_counts_then_hang_up),
+		FG_TEST("/budget/leave/leaving-counts", test_leave_leaving_counts),
 		FG_TEST("/budget/plan/invalid", test_plan_invalid),
 		FG_TEST("/budget/starved", test_starved),
 		FG_TEST("/budget/links/for-controllers", test_links_for_controllers),

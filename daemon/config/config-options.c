@@ -121,7 +121,7 @@ const struct fg_config_option fg_config_options[] = {
 	  BT(max_links), F_AUTO, 2, 64, NULL),
 	OPT(SEC_BLUETOOTH, "idle_disconnect", T_DURATION, "1min", NULL,
 	  "A button that is not among those kept linked drops its link after this idle time and sleeps until pressed.",
-	  BT(idle_disconnect_usec), 0, 1 * S, 510 * S, NULL),
+	  BT(idle_disconnect_usec), 0, 40 * S, 510 * S, NULL),
 	OPT(SEC_BLUETOOTH, "trusted_key", T_KEYS, NULL, NULL,
 	  "Extra Ed25519 identity keys (64 hex digits) trusted besides Flic's own; for test rigs only.",
 	  BT(trusted_keys), F_REPEAT, 0, 0, NULL),

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The link budget: which buttons stay linked, their auto-disconnect, who leaves (link-budget.h). */
+/* The link budget: which buttons stay linked, their auto-disconnect, who is disconnected (link-budget.h). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,11 +17,11 @@ static bool keeps_before(const struct fg_budget_button *a, const struct fg_budge
 	return a->linked && !b->linked;
 }
 
-/* May @b be asked to leave now? */
+/* May @b be disconnected now? */
 static bool may_leave(const struct fg_budget_button *b, const struct fg_budget_verdict *v,
 		      const struct fg_budget_params *p, uint64_t now, uint64_t *next_at)
 {
-	if (!b->linked || !b->verified || b->busy || b->leave_asked)
+	if (!b->linked || !b->verified || b->busy || b->leaving)
 		return false;
 	if (v->kept && b->keep_linked)
 		return false;
@@ -35,7 +35,7 @@ static bool may_leave(const struct fg_budget_button *b, const struct fg_budget_v
 	return true;
 }
 
-/* The candidate to leave first among @bt: not kept before kept, then the least recently pressed. */
+/* The one to disconnect first: not kept before kept, then the least recently pressed. */
 static bool leaves_before(const struct fg_budget_button *a, bool a_kept, const struct fg_budget_button *b,
 			  bool b_kept)
 {
@@ -48,8 +48,8 @@ uint16_t fg_budget_idle_seconds(uint64_t idle_usec)
 {
 	uint64_t s = (idle_usec + 999999) / 1000000;
 
-	if (s < 1)
-		return 1;
+	if (s < FG_BUDGET_IDLE_MIN_S)
+		return FG_BUDGET_IDLE_MIN_S;
 	return s > FG_BUDGET_IDLE_MAX_S ? FG_BUDGET_IDLE_MAX_S : (uint16_t)s;
 }
 
@@ -85,21 +85,10 @@ int fg_budget_plan(const struct fg_budget_button *bt, size_t n, const struct fg_
 			sum.refused++;
 	}
 
-	/* those asked already: still leaving, or hung up on when they did not */
-	for (size_t i = 0; i < n; i++) {
-		if (!bt[i].linked || !bt[i].leave_asked)
-			continue;
-		ret[i].auto_disconnect_s = FG_BUDGET_LEAVE_S;
-		if (now >= bt[i].leave_asked + FG_BUDGET_LEAVE_GRACE_USEC) {
-			ret[i].step = FG_BUDGET_HANG_UP;
-		} else {
-			uint64_t t = bt[i].leave_asked + FG_BUDGET_LEAVE_GRACE_USEC;
-
-			if (!sum.next_at || t < sum.next_at)
-				sum.next_at = t;
-		}
-		leaving++;
-	}
+	/* those disconnected already free their slot soon: not two for one */
+	for (size_t i = 0; i < n; i++)
+		if (bt[i].linked && bt[i].leaving)
+			leaving++;
 
 	/*
 	 * Slots wanted: one free above those in use, and one for a button
@@ -116,18 +105,17 @@ int fg_budget_plan(const struct fg_budget_button *bt, size_t n, const struct fg_
 		size_t best = n;
 
 		for (size_t i = 0; i < n; i++) {
-			if (ret[i].step != FG_BUDGET_STAY || !may_leave(&bt[i], &ret[i], p, now, &sum.next_at))
+			if (ret[i].disconnect || !may_leave(&bt[i], &ret[i], p, now, &sum.next_at))
 				continue;
 			if (best == n || leaves_before(&bt[i], ret[i].kept, &bt[best], ret[best].kept))
 				best = i;
 		}
 		if (best == n)
 			break;
-		ret[best].step = FG_BUDGET_LEAVE;
-		ret[best].auto_disconnect_s = FG_BUDGET_LEAVE_S;
+		ret[best].disconnect = true;
 		need--;
 	}
-	if (need == 0 && leaving == 0)
+	if (need == 0)
 		sum.next_at = 0;
 	if (ret_sum)
 		*ret_sum = sum;

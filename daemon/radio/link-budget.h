@@ -20,24 +20,21 @@
  *   it is pressed, with a pending connect armed for it.
  * - When no slot is free (or a button waits because the controller
  *   refused it while our count says one is free), linked buttons are
- *   asked to leave: the least recently
- *   pressed one that is not kept first, then the least recently pressed
- *   kept one that is not keep_linked; never a keep_linked one, one with
- *   events in flight or an unverified session, or one pressed within the
- *   linger. Asking is setting its auto-disconnect to FG_BUDGET_LEAVE_S:
- *   the button hangs up itself and sleeps quietly, where a link dropped
- *   by the gateway makes it advertise to reconnect at once. One that is
- *   still linked FG_BUDGET_LEAVE_GRACE_USEC later is hung up on.
+ *   disconnected now: the least recently pressed one that is not kept
+ *   first, then the least recently pressed kept one that is not
+ *   keep_linked; never a keep_linked one, one with events in flight or an
+ *   unverified session, or one pressed within the linger.
+ * - A button disconnected so advertises to reconnect (a link it did not
+ *   end itself), so its pending connect is held off for idle_disconnect:
+ *   by then the buttons not kept have hung up by themselves and a slot is
+ *   free. Its presses wait in the button meanwhile, never lost.
  */
 
 /* 9-bit auto-disconnect field of InitButtonEvents / SetAutoDisconnectTime: 511 = never. */
 #define FG_BUDGET_NEVER_S		511
-/* The longest idle_disconnect: one below "never". */
+/* idle_disconnect limits: the official libraries refuse 1..39 and above 510 (flic2.h). */
+#define FG_BUDGET_IDLE_MIN_S		40
 #define FG_BUDGET_IDLE_MAX_S		510
-/* A button asked to leave hangs up after this many idle seconds. */
-#define FG_BUDGET_LEAVE_S		1
-/* ...and is hung up on when it is still linked this long after being asked. */
-#define FG_BUDGET_LEAVE_GRACE_USEC	(10 * 1000000ULL)
 /* A button pressed this recently keeps its link (its user may press again). */
 #define FG_BUDGET_LINGER_USEC		(5 * 1000000ULL)
 /* [bluetooth] max_links limits and default (docs/bluez.md). */
@@ -51,10 +48,10 @@ struct fg_budget_button {
 	uint64_t last_press;		/* when its last press arrived; 0: none yet */
 	bool linked;			/* a link is up: it holds a controller slot */
 	bool verified;			/* ...with a verified session */
-	bool busy;			/* a press not yet acknowledged to it */
+	bool busy;			/* events in flight: a press not yet acknowledged */
 	bool waiting;			/* wants a link and has none (it advertised, or was refused) */
 	bool refused;			/* ...its connect was refused for lack of controller slots */
-	uint64_t leave_asked;		/* asked to leave then (still linked); 0: not asked */
+	bool leaving;			/* disconnected by us, the link not down yet */
 };
 
 struct fg_budget_params {
@@ -63,17 +60,10 @@ struct fg_budget_params {
 	uint64_t linger_usec;		/* FG_BUDGET_LINGER_USEC outside tests */
 };
 
-enum fg_budget_step {
-	FG_BUDGET_STAY,			/* nothing to do now */
-	FG_BUDGET_LEAVE,		/* ask it to leave: auto-disconnect FG_BUDGET_LEAVE_S */
-	FG_BUDGET_HANG_UP,		/* asked long ago and still linked: drop the link */
-	_FG_BUDGET_STEP_MAX,
-};
-
 struct fg_budget_verdict {
 	bool kept;			/* among the max_links - 1 held linked */
 	uint16_t auto_disconnect_s;	/* what its session should use now */
-	enum fg_budget_step step;
+	bool disconnect;		/* drop its link now to free a slot */
 };
 
 struct fg_budget_summary {
@@ -83,7 +73,7 @@ struct fg_budget_summary {
 	unsigned sleeping;		/* paired buttons without a link */
 	unsigned waiting;		/* buttons that want a link and have none */
 	unsigned refused;		/* ...refused by the controller for lack of slots */
-	uint64_t next_at;		/* plan again then (a linger or grace ends); 0: no need */
+	uint64_t next_at;		/* plan again then (a linger ends); 0: no need */
 };
 
 /*
@@ -93,7 +83,7 @@ struct fg_budget_summary {
 int fg_budget_plan(const struct fg_budget_button *bt, size_t n, const struct fg_budget_params *p, uint64_t now,
 		   struct fg_budget_verdict *ret, struct fg_budget_summary *ret_sum);
 
-/* The auto-disconnect seconds for @idle_usec: whole seconds, 1..FG_BUDGET_IDLE_MAX_S. */
+/* The auto-disconnect seconds for @idle_usec: whole seconds, FG_BUDGET_IDLE_MIN_S..FG_BUDGET_IDLE_MAX_S. */
 uint16_t fg_budget_idle_seconds(uint64_t idle_usec);
 
 /*
