@@ -146,6 +146,8 @@ struct fg_buttons_ops {
 	void (*button_changed)(struct fg_buttons *bs, const struct fg_button_status *st, void *userdata);
 	/* Pairing window and pairing progress, for the control API. */
 	void (*pairing)(struct fg_buttons *bs, const struct fg_pairing_report *rep, void *userdata);
+	/* Links used, the budget or the sleeping buttons changed (fg_buttons_get_budget()). */
+	void (*budget_changed)(struct fg_buttons *bs, void *userdata);
 	/*
 	 * The button dropped presses it never delivered (a gap in its event
 	 * counter, see flic2.h): a loss the owner must record and raise.
@@ -238,6 +240,15 @@ struct fg_buttons_stats {
 	struct fg_bluez_stats radio;
 };
 void fg_buttons_get_stats(const struct fg_buttons *bs, struct fg_buttons_stats *ret);
+
+/* The link budget now ([bluetooth] max_links; docs/bluez.md "The link budget"). */
+struct fg_buttons_budget {
+	unsigned links_used;		/* paired buttons linked now */
+	unsigned link_budget;		/* max_links (auto resolved); one is kept free */
+	unsigned sleeping;		/* paired buttons without a link */
+	unsigned waiting;		/* ...of which want one now */
+};
+void fg_buttons_get_budget(const struct fg_buttons *bs, struct fg_buttons_budget *ret);
 
 /*
  * Pairing records of every paired button as one text document
