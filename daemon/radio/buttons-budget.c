@@ -19,6 +19,13 @@
 
 /* A refused button tries again at least this often, even when no slot frees. */
 #define REFUSED_RETRY_USEC	(10 * FG_USEC_PER_SEC)
+/*
+ * A button we disconnected advertises to reconnect: its connect waits this
+ * long, so that the button that needed the slot gets it. Shorter than a
+ * button advertises after a press (30 s), so a press meanwhile still finds
+ * its pending connect armed while it advertises.
+ */
+#define DISCONNECTED_HOLD_USEC	(10 * FG_USEC_PER_SEC)
 
 /* Reads a short sysfs file into @buf (trailing newline dropped). */
 static int read_small(const char *path, char *buf, size_t size)
@@ -97,6 +104,12 @@ static bool budgeted(const struct button *b)
 	return b->paired && !b->repair_needed && !b->pairing;
 }
 
+/* Did we disconnect @b to free a slot lately? Then it only advertises to reconnect. */
+static bool freed_lately(const struct button *b, uint64_t now)
+{
+	return b->freed_at && now < b->freed_at + b->bs->cfg->bluetooth.idle_disconnect_usec;
+}
+
 static struct fg_budget_button budget_input(const struct button *b, uint64_t now)
 {
 	bool verified = b->engine && fg_flic2_get_state(b->engine) == FG_FLIC2_STATE_VERIFIED;
@@ -109,7 +122,7 @@ static struct fg_budget_button budget_input(const struct button *b, uint64_t now
 		/* a session verified just now still hands over its queued presses */
 		.busy = verified && now < b->verified_mono + FG_BUDGET_LINGER_USEC,
 		.waiting = b->wanted_since != 0,
-		.refused = b->refused,
+		.refused = b->refused && !freed_lately(b, now),
 		.leaving = b->leaving,
 	};
 }
@@ -117,8 +130,9 @@ static struct fg_budget_button budget_input(const struct button *b, uint64_t now
 /* Free a slot: end @b's session and drop its link. */
 static void disconnect_for_slot(struct button *b, uint64_t now)
 {
-	log_info("Button %s: disconnected to keep a link free (least recently pressed)", b->display);
+	log_info("Button %s: disconnected to free a link for another button", b->display);
 	b->leaving = true;
+	b->freed_at = now ? now : 1;
 	if (b->engine && fg_flic2_request_disconnect(b->engine, now) >= 0)
 		btn_drain(b);
 	else
@@ -209,6 +223,17 @@ void btn_budget_refused(struct button *b)
 {
 	uint64_t now = btn_now(b->bs);
 
+	fg_link_hold(&b->lp, now + REFUSED_RETRY_USEC);
+	btn_link_drain(b);
+	if (freed_lately(b, now)) {
+		/*
+		 * We disconnected it lately: it only advertises to reconnect.
+		 * It waits for a slot that frees by itself, taking none by force.
+		 */
+		log_debug("Button %s: no link slot free; it waits for one", b->display);
+		b->refused = true;
+		return;
+	}
 	if (!b->refused)
 		log_info("Button %s: no link slot free for it; waiting for one", b->display);
 	b->refused = true;
@@ -216,8 +241,6 @@ void btn_budget_refused(struct button *b)
 		b->wanted_since = now ? now : 1;
 		btn_report(b);
 	}
-	fg_link_hold(&b->lp, now + REFUSED_RETRY_USEC);
-	btn_link_drain(b);
 	btn_budget_update(b->bs);
 }
 
@@ -243,10 +266,9 @@ void btn_budget_linked(struct button *b)
 }
 
 /*
- * @b's link went down (@was_verified: after a verified session). A button
- * we disconnected advertises to reconnect: hold its pending connect off
- * for idle_disconnect, by when the buttons not kept have gone to sleep by
- * themselves. A slot is free now: refused buttons try again at once.
+ * @b's link went down. A button we disconnected advertises to reconnect:
+ * its pending connect waits DISCONNECTED_HOLD_USEC. A slot is free now:
+ * refused buttons try again at once.
  */
 void btn_budget_link_down(struct button *b)
 {
@@ -254,7 +276,7 @@ void btn_budget_link_down(struct button *b)
 
 	if (b->leaving) {
 		b->leaving = false;
-		fg_link_hold(&b->lp, btn_now(bs) + bs->cfg->bluetooth.idle_disconnect_usec);
+		fg_link_hold(&b->lp, btn_now(bs) + DISCONNECTED_HOLD_USEC);
 		btn_link_drain(b);
 	}
 	for (struct button *o = bs->buttons; o; o = o->next)
