@@ -26,6 +26,13 @@
  * its pending connect armed while it advertises.
  */
 #define DISCONNECTED_HOLD_USEC	(10 * FG_USEC_PER_SEC)
+/*
+ * A button stops wanting a link when it stops advertising, which is seen
+ * only as the absence of news: refused again (every REFUSED_RETRY_USEC
+ * while it advertises) or an advertisement. Without news this long it
+ * sleeps again, and starvation stops counting.
+ */
+#define WANTED_FRESH_USEC	(25 * FG_USEC_PER_SEC)
 
 /* Reads a short sysfs file into @buf (trailing newline dropped). */
 static int read_small(const char *path, char *buf, size_t size)
@@ -139,6 +146,25 @@ static void disconnect_for_slot(struct button *b, uint64_t now)
 		(void)fg_bluez_disconnect(b->bs->bz, b->address);
 }
 
+/* Buttons without news for WANTED_FRESH_USEC want nothing any more; the next such time, or 0. */
+static uint64_t expire_wanted(struct fg_buttons *bs, uint64_t now)
+{
+	uint64_t next = 0;
+
+	for (struct button *b = bs->buttons; b; b = b->next) {
+		if (!b->wanted_since)
+			continue;
+		if (now >= b->wanted_seen + WANTED_FRESH_USEC) {
+			b->wanted_since = 0;
+			b->refused = false;
+			btn_report(b);
+		} else if (!next || b->wanted_seen + WANTED_FRESH_USEC < next) {
+			next = b->wanted_seen + WANTED_FRESH_USEC;
+		}
+	}
+	return next;
+}
+
 /* Decide again and carry it out: kept set, auto-disconnect, a slot freed. */
 void btn_budget_update(struct fg_buttons *bs)
 {
@@ -151,13 +177,14 @@ void btn_budget_update(struct fg_buttons *bs)
 	struct fg_budget_verdict *v;
 	struct fg_budget_summary sum;
 	struct button **map;
-	uint64_t now = btn_now(bs);
+	uint64_t now = btn_now(bs), next;
 	size_t n = 0, i = 0;
 	bool changed;
 	int r;
 
 	if (bs->budget_running)
 		return;		/* carrying out one plan: its effects come back as events */
+	next = expire_wanted(bs, now);
 	for (struct button *b = bs->buttons; b; b = b->next)
 		n += budgeted(b);
 	in = calloc(n ? n : 1, sizeof(*in));
@@ -195,8 +222,10 @@ void btn_budget_update(struct fg_buttons *bs)
 	bs->budget_running = false;
 
 	bs->budget_timer = sd_event_source_disable_unref(bs->budget_timer);
-	if (sum.next_at) {
-		r = sd_event_add_time(bs->event, &bs->budget_timer, CLOCK_MONOTONIC, sum.next_at, 0,
+	if (sum.next_at && (!next || sum.next_at < next))
+		next = sum.next_at;
+	if (next) {
+		r = sd_event_add_time(bs->event, &bs->budget_timer, CLOCK_MONOTONIC, next, 0,
 				      on_budget_timer, bs);
 		if (r < 0)
 			log_error_errno(r, "Bluetooth: cannot arm the link budget timer: %m");
@@ -237,23 +266,20 @@ void btn_budget_refused(struct button *b)
 	if (!b->refused)
 		log_info("Button %s: no link slot free for it; waiting for one", b->display);
 	b->refused = true;
-	if (!b->wanted_since) {
-		b->wanted_since = now ? now : 1;
-		btn_report(b);
-	}
+	btn_budget_wanted(b);
 	btn_budget_update(b->bs);
 }
 
 /* @b wants a link it has not got (it advertised): starvation counts from now. */
 void btn_budget_wanted(struct button *b)
 {
+	b->wanted_seen = btn_now(b->bs);
 	if (b->wanted_since)
 		return;
-	b->wanted_since = btn_now(b->bs);
-	if (!b->wanted_since)
-		b->wanted_since = 1;
+	b->wanted_since = b->wanted_seen ? b->wanted_seen : 1;
 	btn_report(b);
 }
+
 
 /* @b has a link: it wants nothing more. */
 void btn_budget_linked(struct button *b)
