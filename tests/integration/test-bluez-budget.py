@@ -100,12 +100,17 @@ def add_buttons(sim, n):
         sim.add(addr(i), name="b%d" % i, serial=serial(i), pairing_id=1000 + i, pairing_key=key(i), **FAST)
 
 
+def gateway_dirs(tmp, n):
+    """The state directory with @n pairings, and a sink."""
+    state = os.path.join(tmp.path, "state")
+    write_pairings(state, n)
+    return state, Sink(tmp, alertops=False)
+
+
 def run_presses():
     n = 10
     with TempDir() as tmp:
-        state = os.path.join(tmp.path, "state")
-        write_pairings(state, n)
-        sink = Sink(tmp, alertops=False)
+        state, sink = gateway_dirs(tmp, n)
         cfg = tmp.file("flicgate.ini", config(state, sink.url + "/hook", n,
                                               extra="max_links = 4\nidle_disconnect = 40s", keep=(1,)))
         try:
@@ -183,9 +188,7 @@ def run_presses():
 def run_starved():
     n = 3
     with TempDir() as tmp:
-        state = os.path.join(tmp.path, "state")
-        write_pairings(state, n)
-        sink = Sink(tmp, alertops=False)
+        state, sink = gateway_dirs(tmp, n)
         text = lambda keep: config(state, sink.url + "/hook", n, extra="max_links = 8",  # noqa: E731
                                    health="link_starved_after = 2s", keep=keep)
         cfg = tmp.file("flicgate.ini", text((1, 2, 3)))
