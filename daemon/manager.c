@@ -226,6 +226,14 @@ static void on_button_changed(struct fg_buttons *bs, const struct fg_button_stat
 	manager_api_button_changed(m, st);
 }
 
+/* Links used, the budget, sleeping buttons: the Gateway's properties. */
+static void on_budget_changed(struct fg_buttons *bs, void *userdata)
+{
+	struct fg_manager *m = userdata;
+
+	fg_api_budget_changed(m->api);
+}
+
 /* Presses a button dropped: never silent (audit trail, supervision alert). */
 static void on_events_lost(struct fg_buttons *bs, const struct fg_button_loss *loss, void *userdata)
 {
@@ -245,6 +253,7 @@ static const struct fg_buttons_ops buttons_ops = {
 	.pairing = on_pairing,
 	.persist_counter = manager_persist_counter,
 	.load_counter = manager_load_counter,
+	.budget_changed = on_budget_changed,
 	.events_lost = on_events_lost,
 };
 

@@ -343,6 +343,8 @@ static int show_alarm(struct fg_feedback *fb, const struct fg_feedback_event *ev
 		/* shows from the targets' health (FG_FB_EVENT_FAILING's targets_refusing) */
 	case FG_ALARM_CLOCK_UNSYNCED:
 	case FG_ALARM_STATE_FILES:
+	case FG_ALARM_LINK_STARVED:
+		/* a button held out of the link budget: status, the API and the alert say so */
 		return 0;
 	case _FG_ALARM_KIND_MAX:
 		break;

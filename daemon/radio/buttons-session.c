@@ -142,6 +142,7 @@ static void on_button_event(struct button *b, const struct fg_flic2_button_event
 	if (b->paired)
 		snprintf(ev.serial, sizeof(ev.serial), "%s", b->rec.serial);
 	b->last_press = fg_now_realtime() - e->age_usec;
+	b->last_press_mono = btn_now(b->bs);
 	b->last_seen = fg_now_realtime();
 	b->last_gesture = e->gesture;
 	b->events++;
@@ -303,6 +304,7 @@ static void on_verified(struct button *b)
 	if (b->pairing)
 		b->pairing = false;
 	b->verified = true;
+	b->verified_mono = btn_now(b->bs);
 	b->failures = 0;
 	fg_link_verified(&b->lp);
 	b->sessions++;

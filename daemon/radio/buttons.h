@@ -80,6 +80,11 @@ struct fg_button_status {
 	unsigned long events;		/* button events delivered */
 	unsigned long rejected;		/* packets rejected by the engine (forged, corrupt) */
 	const char *last_error;		/* "" if none; lives until the next call */
+	/* the link budget (link-budget.h) */
+	bool keep_linked;		/* [button] keep_linked */
+	bool kept;			/* among those held linked now */
+	bool sleeping;			/* paired, no link: it wakes when pressed */
+	bool link_wanted;		/* wants a link and has none (advertised, or no slot) */
 };
 
 enum fg_pairing_step {
@@ -142,6 +147,8 @@ struct fg_buttons_ops {
 	void (*button_changed)(struct fg_buttons *bs, const struct fg_button_status *st, void *userdata);
 	/* Pairing window and pairing progress, for the control API. */
 	void (*pairing)(struct fg_buttons *bs, const struct fg_pairing_report *rep, void *userdata);
+	/* Links used, the budget or the sleeping buttons changed (fg_buttons_get_budget()). */
+	void (*budget_changed)(struct fg_buttons *bs, void *userdata);
 	/*
 	 * Make a button's event counter (its de-duplication state, which
 	 * goes with the events it covers) durable. 1: staged; the owner
@@ -260,6 +267,15 @@ struct fg_buttons_stats {
 	struct fg_bluez_stats radio;
 };
 void fg_buttons_get_stats(const struct fg_buttons *bs, struct fg_buttons_stats *ret);
+
+/* The link budget now ([bluetooth] max_links; docs/bluez.md "The link budget"). */
+struct fg_buttons_budget {
+	unsigned links_used;		/* paired buttons linked now */
+	unsigned link_budget;		/* max_links (auto resolved); one is kept free */
+	unsigned sleeping;		/* paired buttons without a link */
+	unsigned waiting;		/* ...of which want one now */
+};
+void fg_buttons_get_budget(const struct fg_buttons *bs, struct fg_buttons_budget *ret);
 
 /*
  * Pairing records of every paired button as one text document

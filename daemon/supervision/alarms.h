@@ -16,13 +16,15 @@
  *
  * Alarms have stable names so that the incident system can map them:
  * "<button name_id>-battery", "<button name_id>-offline",
- * "<gateway>-bluetooth", "<gateway>-delivery", "<gateway>-spool",
- * "<gateway>-clock", "<gateway>-state-files", "<gateway>-<target>-rejected".
+ * "<button name_id>-link", "<gateway>-bluetooth", "<gateway>-delivery",
+ * "<gateway>-spool", "<gateway>-clock", "<gateway>-state-files",
+ * "<gateway>-<target>-rejected".
  */
 
 enum fg_alarm_kind {
 	FG_ALARM_BATTERY_LOW,		/* per button */
 	FG_ALARM_BUTTON_OFFLINE,	/* per button: not seen for too long */
+	FG_ALARM_LINK_STARVED,		/* per button: wanted a link and got none, for too long */
 	FG_ALARM_TARGET_REJECTED,	/* per target: it refuses us (401, 403, 404…), at once */
 	FG_ALARM_BLUETOOTH_GONE,	/* no adapter or bluetoothd gone, for too long */
 	FG_ALARM_TARGETS_FAILING,	/* every target failing, for too long */
@@ -54,6 +56,7 @@ struct fg_alarms_params {
 	uint64_t targets_failing_after_usec;
 	unsigned spool_alarm;			/* depth above which the spool alarm opens */
 	bool require_time_sync;
+	uint64_t link_starved_after_usec;	/* 0 = never */
 };
 
 struct fg_alarm_change {
@@ -73,6 +76,7 @@ struct fg_alarms_button_status {
 	int battery_percent;		/* -1: unknown; an estimate, see docs */
 	bool battery_low;
 	bool offline;
+	bool link_starved;
 };
 
 struct fg_alarms;
@@ -95,6 +99,12 @@ int fg_alarms_remove_button(struct fg_alarms *h, const char *name, uint64_t now)
 /* Observations. -ENOENT for a name that was never added. */
 int fg_alarms_button_seen(struct fg_alarms *h, const char *name, uint64_t now);
 int fg_alarms_button_battery(struct fg_alarms *h, const char *name, unsigned mv, uint64_t now);
+/*
+ * Does the button want a link it has not got (it advertised, or the
+ * controller had no slot for it)? Wanting longer than
+ * link_starved_after raises its "link" alarm; getting one clears it.
+ */
+int fg_alarms_button_link_wanted(struct fg_alarms *h, const char *name, bool wanted, uint64_t now);
 int fg_alarms_condition(struct fg_alarms *h, enum fg_alarms_condition c, bool active, uint64_t now);
 int fg_alarms_spool_depth(struct fg_alarms *h, size_t depth, uint64_t now);
 /*
@@ -141,7 +151,7 @@ int fg_alarms_serialize(const struct fg_alarms *h, uint64_t now_mono, uint64_t n
 int fg_alarms_restore(struct fg_alarms *h, const char *text, size_t len, uint64_t now_mono,
 		      uint64_t now_real);
 
-/* "battery", "offline", "rejected", "bluetooth", "delivery", "spool", "clock": the alarm name's suffix. */
+/* "battery", "offline", "link", "rejected", "bluetooth", "delivery", "spool", "clock": the alarm name's suffix. */
 const char *fg_alarm_kind_to_string(enum fg_alarm_kind k);
 int fg_alarm_kind_from_string(const char *s);
 /* The severity of an alarm's supervision alert. */

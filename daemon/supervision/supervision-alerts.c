@@ -223,6 +223,10 @@ int fg_supervision_alarms(const struct fg_supervision *s, char ***ret)
 			snprintf(name, sizeof(name), "%s-offline", id);
 			r = fg_strv_push(&l, name);
 		}
+		if (r >= 0 && fg_alarms_alarm_active(s->alarms, FG_ALARM_LINK_STARVED, b->name)) {
+			snprintf(name, sizeof(name), "%s-link", id);
+			r = fg_strv_push(&l, name);
+		}
 	}
 	for (size_t i = 0; r >= 0 && i < s->config->n_webhooks; i++)
 		if (fg_alarms_alarm_active(s->alarms, FG_ALARM_TARGET_REJECTED, s->config->webhooks[i].name)) {
