@@ -1611,6 +1611,56 @@ static void test_auto_disconnect(void **state)
 	t_free(t);
 }
 
+/*
+ * Asking the button to sleep: only on a verified session; one signed
+ * ForceBtDisconnectInd carrying the flag; the engine does not end the
+ * session itself (the button drops the link); the session goes on
+ * being signed in order afterwards.
+ */
+static void test_request_sleep(void **state)
+{
+	struct t *t = t_new(FG_FLIC2_MODE_PAIR);
+	struct fg_flic2_tx tx;
+
+	assert_int_equal(fg_flic2_new(&t->params, &t->f), 0);
+	assert_int_equal(fg_flic2_request_sleep(t->f, false, t->now), -ENOTCONN);
+	pair_until_fv2(t);
+	/* still verifying: refused, nothing sent */
+	assert_int_equal(fg_flic2_request_sleep(t->f, false, t->now), -ENOTCONN);
+	assert_int_equal(send_fv2(t), 0);
+	pump(t);
+	btn_open(t, 0, &tx);
+	assert_int_equal(tx.opcode, FG_FLIC2_TX_INIT_BUTTON_EVENTS_LIGHT);
+	init_response(t, true, false);
+	pump(t);
+	btn_open(t, 0, &tx);	/* connection parameters */
+
+	assert_int_equal(fg_flic2_request_sleep(t->f, false, t->now), 0);
+	pump(t);
+	assert_int_equal(t->n_acts, 1);	/* the SEND alone: no DISCONNECT */
+	assert_int_equal(t->n_pkts, 1);
+	assert_int_equal(btn_open(t, 0, &tx), FG_FLIC2_LEN_FORCE_DISCONNECT);
+	assert_int_equal(tx.opcode, FG_FLIC2_TX_FORCE_BT_DISCONNECT);
+	assert_false(tx.force_disconnect.restart_adv);
+	assert_int_equal(t->pkts[0][0], 6);
+	assert_int_equal(t->pkts[0][1], 0);
+	/* an indication: no answer awaited */
+	assert_int_equal(fg_flic2_next_deadline(t->f), UINT64_MAX);
+
+	assert_int_equal(fg_flic2_request_sleep(t->f, true, t->now), 0);
+	pump(t);
+	btn_open(t, 0, &tx);
+	assert_true(tx.force_disconnect.restart_adv);
+	assert_int_equal(t->pkts[0][1], 1);
+	ping_ok(t);	/* the counters still agree */
+
+	/* once the link is gone there is nothing to ask */
+	fg_flic2_disconnected(t->f, t->now);
+	pump(t);
+	assert_int_equal(fg_flic2_request_sleep(t->f, false, t->now), -ENOTCONN);
+	t_free(t);
+}
+
 /* Open every client packet of the last pump, in order; returns how many. */
 static size_t open_all(struct t *t, struct fg_flic2_tx *out, size_t max)
 {
@@ -1984,6 +2034,7 @@ int main(void)
 		FG_TEST("/flic2-engine/validators-and-rng", test_validators_and_rng),
 		FG_TEST("/flic2-engine/strings", test_strings),
 		FG_TEST("/flic2-engine/auto-disconnect", test_auto_disconnect),
+		FG_TEST("/flic2-engine/request-sleep", test_request_sleep),
 		FG_TEST("/flic2-engine/adv-parameters", test_adv_parameters),
 		FG_TEST("/flic2-engine/adv-parameters-firmware", test_adv_parameters_firmware),
 		FG_TEST("/flic2-engine/events-lost", test_events_lost),

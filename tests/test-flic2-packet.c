@@ -441,12 +441,28 @@ static void test_tx_layouts(void **state)
 	assert_int_equal(fg_flic2_encode_tx(&tx, buf, sizeof(buf)), 13);
 	test_unhex("1b 01 00 01 00 4000 6406 80510100", want, 13);
 	assert_memory_equal(buf, want, 13);
+
+	/*
+	 * flic2_packets.h ForceBtDisconnectInd (packed): opcode 6 (the 7th of
+	 * enum OpcodeToFlic), bool restart_adv; flic2lib-android writes the
+	 * opcode then w.bool(restartAdv). Both sign it.
+	 */
+	memset(&tx, 0, sizeof(tx));
+	tx.opcode = FG_FLIC2_TX_FORCE_BT_DISCONNECT;
+	assert_int_equal(fg_flic2_encode_tx(&tx, buf, sizeof(buf)), 2);
+	test_unhex("06 00", want, 2);
+	assert_memory_equal(buf, want, 2);
+	tx.force_disconnect.restart_adv = true;
+	assert_int_equal(fg_flic2_encode_tx(&tx, buf, sizeof(buf)), 2);
+	test_unhex("06 01", want, 2);
+	assert_memory_equal(buf, want, 2);
+	assert_string_equal(fg_flic2_tx_opcode_to_string(6), "ForceBtDisconnectInd");
 }
 
 static void test_tx_roundtrip(void **state)
 {
 	static const uint8_t ops[] = {
-		0, 2, 3, 4, 5, 8, 9, 11, 12, 14, 16, 19, 20, 23, 27,
+		0, 2, 3, 4, 5, 6, 8, 9, 11, 12, 14, 16, 19, 20, 23, 27,
 	};
 
 	for (size_t i = 0; i < sizeof(ops); i++) {
@@ -473,6 +489,10 @@ static void test_tx_roundtrip(void **state)
 			in.adv_params.interval[0] = FG_FLIC2_ADV_INTERVAL_MIN;
 			in.adv_params.interval[1] = FG_FLIC2_ADV_INTERVAL_MAX;
 			in.adv_params.timeout_s = 0xfedcba98;
+		} else if (in.opcode == FG_FLIC2_TX_FORCE_BT_DISCONNECT) {
+			memset(&in, 0, sizeof(in));
+			in.opcode = ops[i];
+			in.force_disconnect.restart_adv = true;
 		}
 		len = fg_flic2_encode_tx(&in, buf, sizeof(buf));
 		assert_true(len > 0);
@@ -524,6 +544,13 @@ static void test_tx_invalid(void **state)
 	assert_int_equal(fg_flic2_decode_tx(buf, 13, &tx), -EBADMSG);
 	fg_flic2_put_le16(buf + 5, 160);
 	assert_int_equal(fg_flic2_decode_tx(buf, 12, &tx), -EBADMSG);
+	/* ForceBtDisconnectInd: restart_adv is a bool, and it must be there */
+	test_unhex("06 02", buf, 2);
+	assert_int_equal(fg_flic2_decode_tx(buf, 2, &tx), -EBADMSG);
+	assert_int_equal(fg_flic2_decode_tx(buf, 1, &tx), -EBADMSG);
+	buf[1] = 0;
+	assert_int_equal(fg_flic2_decode_tx(buf, 2, &tx), 0);
+	assert_false(tx.force_disconnect.restart_adv);
 
 	tx.opcode = 1;		/* not something a client of ours sends */
 	assert_int_equal(fg_flic2_encode_tx(&tx, buf, sizeof(buf)), -EOPNOTSUPP);

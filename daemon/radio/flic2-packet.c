@@ -98,6 +98,7 @@ static const char *const tx_names[] = {
 	[FG_FLIC2_TX_SET_AUTO_DISCONNECT_TIME] = "SetAutoDisconnectTimeInd",
 	[FG_FLIC2_TX_INIT_BUTTON_EVENTS_LIGHT] = "InitButtonEventsLightRequest",
 	[FG_FLIC2_TX_SET_ADV_PARAMETERS] = "SetAdvParametersRequest",
+	[FG_FLIC2_TX_FORCE_BT_DISCONNECT] = "ForceBtDisconnectInd",
 };
 FG_DEFINE_STRING_TABLE_TO(, fg_flic2_tx_opcode, uint8_t, tx_names)
 
@@ -436,6 +437,8 @@ static size_t tx_len(uint8_t opcode)
 		return FG_FLIC2_LEN_AUTO_DISCONNECT;
 	case FG_FLIC2_TX_SET_ADV_PARAMETERS:
 		return FG_FLIC2_LEN_ADV_PARAMS;
+	case FG_FLIC2_TX_FORCE_BT_DISCONNECT:
+		return FG_FLIC2_LEN_FORCE_DISCONNECT;
 	case FG_FLIC2_TX_FULL_VERIFY_ABORT:
 	case FG_FLIC2_TX_GET_FIRMWARE_VERSION:
 	case FG_FLIC2_TX_DISCONNECT_VERIFIED_LINK:
@@ -523,6 +526,10 @@ int fg_flic2_encode_tx(const struct fg_flic2_tx *tx, uint8_t *out, size_t size)
 		fg_flic2_put_le16(out + 7, tx->adv_params.interval[1]);
 		fg_flic2_put_le32(out + 9, tx->adv_params.timeout_s);
 		break;
+	case FG_FLIC2_TX_FORCE_BT_DISCONNECT:
+		/* a C bool: one byte, 0 or 1 */
+		out[1] = tx->force_disconnect.restart_adv;
+		break;
 	}
 	return (int)len;
 }
@@ -603,6 +610,11 @@ int fg_flic2_decode_tx(const uint8_t *pkt, size_t len, struct fg_flic2_tx *ret)
 		for (int i = 0; i < 2; i++)
 			if (!adv_interval_ok(tx.adv_params.interval[i]))
 				return -EBADMSG;
+		break;
+	case FG_FLIC2_TX_FORCE_BT_DISCONNECT:
+		if (pkt[1] > 1)
+			return -EBADMSG;
+		tx.force_disconnect.restart_adv = pkt[1];
 		break;
 	}
 	*ret = tx;

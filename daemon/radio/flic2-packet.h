@@ -38,6 +38,7 @@ enum fg_flic2_tx_opcode {
 	FG_FLIC2_TX_FULL_VERIFY_ABORT = 3,
 	FG_FLIC2_TX_TEST_IF_REALLY_UNPAIRED = 4,
 	FG_FLIC2_TX_QUICK_VERIFY_REQUEST = 5,
+	FG_FLIC2_TX_FORCE_BT_DISCONNECT = 6,	/* the button drops the link itself */
 	FG_FLIC2_TX_GET_FIRMWARE_VERSION = 8,
 	FG_FLIC2_TX_DISCONNECT_VERIFIED_LINK = 9,
 	FG_FLIC2_TX_GET_NAME = 11,
@@ -247,6 +248,9 @@ struct fg_flic2_tx {
 			uint16_t interval[2];	/* 0.625 ms units, 0x20..0x4000 */
 			uint32_t timeout_s;
 		} adv_params;
+		struct {
+			bool restart_adv;	/* advertise after; false: sleep until pressed */
+		} force_disconnect;
 	};
 };
 
@@ -260,6 +264,7 @@ struct fg_flic2_tx {
 #define FG_FLIC2_LEN_INIT_EVENTS 14
 #define FG_FLIC2_LEN_AUTO_DISCONNECT 3
 #define FG_FLIC2_LEN_ADV_PARAMS 13
+#define FG_FLIC2_LEN_FORCE_DISCONNECT 2
 /* Core spec, LE Set Advertising Parameters: the advertising interval range */
 #define FG_FLIC2_ADV_INTERVAL_MIN 0x20
 #define FG_FLIC2_ADV_INTERVAL_MAX 0x4000
@@ -291,8 +296,9 @@ int fg_flic2_encode_tx(const struct fg_flic2_tx *tx, uint8_t *out, size_t size);
 
 /*
  * Decode a client -> button packet (the button side); same errors as
- * decode_rx, and -EBADMSG for a SetAdvParametersRequest flag byte other
- * than 0 or 1 or an interval out of range.
+ * decode_rx, and -EBADMSG for a SetAdvParametersRequest or
+ * ForceBtDisconnectInd flag byte other than 0 or 1 or an interval out of
+ * range.
  */
 int fg_flic2_decode_tx(const uint8_t *pkt, size_t len, struct fg_flic2_tx *ret);
 

@@ -540,6 +540,19 @@ uint16_t fg_flic2_get_auto_disconnect(const struct fg_flic2 *f)
 	return f->auto_disconnect_s;
 }
 
+int fg_flic2_request_sleep(struct fg_flic2 *f, bool restart_adv, uint64_t now)
+{
+	struct fg_flic2_tx tx = { .opcode = FG_FLIC2_TX_FORCE_BT_DISCONNECT };
+
+	if (f->phase != PH_ESTABLISHED)
+		return -ENOTCONN;
+	if (f2_queue_free(f) < QUEUE_RESERVE)
+		return -ENOBUFS;
+	tx.force_disconnect.restart_adv = restart_adv;
+	f2_send_signed(f, &tx);
+	return 0;
+}
+
 int fg_flic2_request_disconnect(struct fg_flic2 *f, uint64_t now)
 {
 	if (!f2_in_session(f))

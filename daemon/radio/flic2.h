@@ -164,6 +164,15 @@ int fg_flic2_request_firmware(struct fg_flic2 *f, uint64_t now_usec);
  * no session runs.
  */
 int fg_flic2_request_disconnect(struct fg_flic2 *f, uint64_t now_usec);
+/*
+ * Ask a verified button to drop its link itself (ForceBtDisconnectInd,
+ * signed). With @restart_adv false it then sleeps and advertises again only
+ * when pressed; with true it advertises as after a lost link. The session
+ * ends when the link goes down (fg_flic2_disconnected); nothing is emitted
+ * now but the SEND. -ENOTCONN unless VERIFIED, -ENOBUFS if the action
+ * queue was not drained.
+ */
+int fg_flic2_request_sleep(struct fg_flic2 *f, bool restart_adv, uint64_t now_usec);
 
 /*
  * The button's own idle disconnect: after @seconds without an event it drops
