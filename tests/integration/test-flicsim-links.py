@@ -5,7 +5,9 @@ most --max-links LE links, one more refused with the error bluetoothd
 really returns for HCI status 0x0d; one LE Create Connection at a time;
 the accept list; sleeping buttons advertising on their advertising
 intervals; SetAdvParametersRequest decoded strictly, answered and used;
-the button's own auto-disconnect and a press queued while it sleeps."""
+the button's own auto-disconnect and a press queued while it sleeps;
+ForceBtDisconnectInd decoded strictly: restart_adv 0 sleeps until pressed,
+1 advertises as after a lost link."""
 import os
 import struct
 import sys
@@ -209,5 +211,41 @@ with Sim(["--connect-ms", "5", "--scan-interval-ms", "50"]) as sim:
     check([e[1] for e in got] == [1, 8, 2] and nq >= 1 and all(e[2] for e in got[:nq])
           and got[nq - 1][3], "the press made while asleep arrives, what happened asleep marked queued, "
           "the last of those queued-last (%r)" % (got,))
+
+# --- 5. ForceBtDisconnectInd: the client puts the button to sleep -------------------------
+with Sim(["--connect-ms", "5", "--scan-interval-ms", "50"]) as sim:
+    a = ADDRS[2]
+    sim.add(a, public_mode=True, **FAST)
+    check(discover(sim, [a]), "discovered (force disconnect)")
+    cl = FlicClient(sim, a)
+    cl.connect()
+    pid, pkey, _ = cl.full_verify()
+    init = cl.init_events()
+    cl.send(bytes([6, 2]), signed=True)
+    cl.send(bytes([6]), signed=True)
+    wait_pump(lambda: False, 0.5)
+    s = sim.state(a)
+    check(s["Linked"] and s["Session"] == "established",
+          "a flag byte other than 0/1, or none at all, is refused: the link and session stay")
+    cl.send(bytes([6, 0]), signed=True)
+    check(wait_pump(lambda: not sim.state(a)["Linked"], 3), "restart_adv 0: the button drops the link itself")
+    wait_pump(lambda: False, 1.5)
+    check(sim.state(a)["Advertising"] == "none", "and sleeps: no advertising")
+    cl.disconnect()
+    cl = FlicClient(sim, a)
+    res = connect_async(sim, [a])
+    wait_pump(lambda: False, 0.5)
+    check(not res, "a pending connect does not complete while it sleeps")
+    sim.ctl.Press(a, "click")
+    check(wait_pump(lambda: a in res, 5) and res[a] is None, "a press wakes it and the pending connect completes")
+    cl.connect(bluez_connect=False)
+    cl.quick_verify(pid, pkey)
+    init = cl.init_events(event_count=init["event_count"], boot_id=init["boot_id"])
+    got = [it for _, its in cl.read_events(3, timeout=5) for it in its]
+    check([e[1] for e in got] == [1, 8, 2], "the waking press arrives (%r)" % (got,))
+    cl.send(bytes([6, 1]), signed=True)
+    check(wait_pump(lambda: not sim.state(a)["Linked"], 3), "restart_adv 1: the link drops too")
+    check(sim.state(a)["Advertising"] != "none", "and it advertises to reconnect, as after a lost link")
+    cl.disconnect()
 
 finish()

@@ -142,8 +142,14 @@ static void handle_session_packet(struct fs_button *b, uint8_t *p, size_t len)
 		btn_end_session(b);
 		break;
 	case FS_OP_FORCE_BT_DISCONNECT_IND:
-		log_info("%s: client asks the button to drop the link", b->address);
-		b->save_battery_disconnect = !(len >= 2 && p[1]);
+		/* flic2_packets.h: opcode, bool restart_adv (one byte, 0 or 1) */
+		if (len < 2 || p[1] > 1) {
+			log_info("%s: ignoring a malformed ForceBtDisconnectInd", b->address);
+			break;
+		}
+		log_info("%s: client asks the button to drop the link (%s)", b->address,
+			 p[1] ? "then advertise" : "then sleep until pressed");
+		b->save_battery_disconnect = !p[1];
 		b->ops->terminate_link(b, b->userdata);
 		break;
 	case FS_OP_FACTORY_RESET_REQUEST:
