@@ -20,12 +20,16 @@
 /* A refused button tries again at least this often, even when no slot frees. */
 #define REFUSED_RETRY_USEC	(10 * FG_USEC_PER_SEC)
 /*
- * A button we disconnected advertises to reconnect: its connect waits this
- * long, so that the button that needed the slot gets it. Shorter than a
- * button advertises after a press (30 s), so a press meanwhile still finds
- * its pending connect armed while it advertises.
+ * A button whose link we dropped advertises to reconnect: its connect waits
+ * this long, so that the button that needed the slot gets it. Shorter than
+ * a button advertises after a press (30 s), so a press meanwhile still
+ * finds its pending connect armed while it advertises. A button put to
+ * sleep (ForceBtDisconnectInd, restart_adv false) does not advertise until
+ * pressed: its connect is armed again at once.
  */
 #define DISCONNECTED_HOLD_USEC	(10 * FG_USEC_PER_SEC)
+/* A button asked to sleep that still holds its link this long has its link dropped. */
+#define SLEEP_ANSWER_USEC	(2 * FG_USEC_PER_SEC)
 /*
  * A button stops wanting a link when it stops advertising, which is seen
  * only as the absence of news: refused again (every REFUSED_RETRY_USEC
@@ -134,16 +138,54 @@ static struct fg_budget_button budget_input(const struct button *b, uint64_t now
 	};
 }
 
-/* Free a slot: end @b's session and drop its link. */
-static void disconnect_for_slot(struct button *b, uint64_t now)
+/* End @b's session and drop its link; it then advertises to reconnect. */
+static void drop_link(struct button *b, uint64_t now)
 {
-	log_info("Button %s: disconnected to free a link for another button", b->display);
-	b->leaving = true;
+	b->sleep_until = 0;
 	b->freed_at = now ? now : 1;
 	if (b->engine && fg_flic2_request_disconnect(b->engine, now) >= 0)
 		btn_drain(b);
 	else
 		(void)fg_bluez_disconnect(b->bs->bz, b->address);
+}
+
+/*
+ * Free a slot: a verified button is asked to sleep (it drops the link
+ * itself and advertises only when pressed); otherwise, or when that fails,
+ * its link is dropped.
+ */
+static void disconnect_for_slot(struct button *b, uint64_t now)
+{
+	b->leaving = true;
+	if (b->engine && fg_flic2_request_sleep(b->engine, false, now) >= 0) {
+		log_info("Button %s: asked to sleep to free a link for another button", b->display);
+		b->sleep_until = now + SLEEP_ANSWER_USEC;
+		btn_drain(b);
+		return;
+	}
+	log_info("Button %s: disconnected to free a link for another button", b->display);
+	drop_link(b, now);
+}
+
+/* Buttons asked to sleep that kept their link: drop it. The next such time, or 0. */
+static uint64_t expire_sleep(struct fg_buttons *bs, uint64_t now)
+{
+	uint64_t next = 0;
+
+	for (struct button *b = bs->buttons; b; b = b->next) {
+		if (!b->sleep_until)
+			continue;
+		if (b->link == FG_BLUEZ_LINK_DOWN) {
+			b->sleep_until = 0;
+		} else if (now >= b->sleep_until) {
+			log_info("Button %s: still linked after being asked to sleep; disconnecting it",
+				 b->display);
+			drop_link(b, now);
+		} else if (!next || b->sleep_until < next) {
+			next = b->sleep_until;
+		}
+	}
+	return next;
 }
 
 /* Buttons without news for WANTED_FRESH_USEC want nothing any more; the next such time, or 0. */
@@ -177,7 +219,7 @@ void btn_budget_update(struct fg_buttons *bs)
 	struct fg_budget_verdict *v;
 	struct fg_budget_summary sum;
 	struct button **map;
-	uint64_t now = btn_now(bs), next;
+	uint64_t now = btn_now(bs), next, sleep_next;
 	size_t n = 0, i = 0;
 	bool changed;
 	int r;
@@ -220,6 +262,10 @@ void btn_budget_update(struct fg_buttons *bs)
 			disconnect_for_slot(b, now);
 	}
 	bs->budget_running = false;
+	/* after the plan: also the buttons it just asked to sleep */
+	sleep_next = expire_sleep(bs, now);
+	if (sleep_next && (!next || sleep_next < next))
+		next = sleep_next;
 
 	bs->budget_timer = sd_event_source_disable_unref(bs->budget_timer);
 	if (sum.next_at && (!next || sum.next_at < next))
@@ -292,9 +338,10 @@ void btn_budget_linked(struct button *b)
 }
 
 /*
- * @b's link went down. A button we disconnected advertises to reconnect:
- * its pending connect waits DISCONNECTED_HOLD_USEC. A slot is free now:
- * refused buttons try again at once.
+ * @b's link went down. A button whose link we dropped advertises to
+ * reconnect: its pending connect waits DISCONNECTED_HOLD_USEC. One that
+ * went to sleep when asked waits for a press: its connect is armed again
+ * at once. A slot is free now: refused buttons try again at once.
  */
 void btn_budget_link_down(struct button *b)
 {
@@ -302,8 +349,13 @@ void btn_budget_link_down(struct button *b)
 
 	if (b->leaving) {
 		b->leaving = false;
-		fg_link_hold(&b->lp, btn_now(bs) + DISCONNECTED_HOLD_USEC);
-		btn_link_drain(b);
+		if (b->sleep_until) {
+			b->sleep_until = 0;
+			log_debug("Button %s: asleep; its connect waits for a press", b->display);
+		} else {
+			fg_link_hold(&b->lp, btn_now(bs) + DISCONNECTED_HOLD_USEC);
+			btn_link_drain(b);
+		}
 	}
 	for (struct button *o = bs->buttons; o; o = o->next)
 		if (o != b && o->refused && o->link == FG_BLUEZ_LINK_DOWN)

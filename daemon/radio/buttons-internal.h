@@ -84,6 +84,8 @@ struct button {
 	bool refused;			/* its connect failed for lack of a controller slot */
 	uint64_t freed_at;		/* when we last disconnected it to free a slot; 0: never */
 	bool leaving;			/* disconnected to free a slot, the link not down yet */
+	uint64_t sleep_until;		/* asked to sleep (ForceBtDisconnectInd); the link
+					   still up then: dropped by us. 0: not asked */
 	bool kept;			/* among those held linked */
 	uint16_t auto_disconnect_s;	/* the budget's choice; 0: none yet (never) */
 };

@@ -168,8 +168,14 @@ def run_presses():
                 check(all(q == s for q, s in marks), "each press marked queued exactly when the button queued it (%s)"
                       % [m for m in marks if m[0] != m[1]][:5])
                 st = sim_status(sim)
-                check(int(st["PeakLinks"]) <= 4, "the controller never held more than 4 links (peak %d, %d refused)"
-                      % (int(st["PeakLinks"]), int(st["LinkRefusals"])))
+                churn = sum(int(sim.state(addr(i))["Links"]) for i in range(1, n + 1))
+                check(int(st["PeakLinks"]) <= 4, "the controller never held more than 4 links "
+                      "(peak %d, %d refused, %d links made; to free a slot %d asked to sleep, "
+                      "%d disconnected, %d of those after ignoring it)"
+                      % (int(st["PeakLinks"]), int(st["LinkRefusals"]), churn,
+                         d.output().count("asked to sleep to free a link"),
+                         d.output().count("disconnected to free a link"),
+                         d.output().count("still linked after being asked to sleep")))
                 check(linked_throughout and sim.state(keep)["Linked"] and int(sim.state(keep)["Links"]) == keep_links,
                       "the keep_linked button stayed linked throughout (%d link(s))" % int(sim.state(keep)["Links"]))
                 used = int(gateway(sim, "LinksUsed"))
