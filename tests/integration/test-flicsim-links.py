@@ -46,6 +46,16 @@ def connect_async(sim, addrs):
     return res
 
 
+def paired_client(sim, a, what):
+    """A new button @a, discovered, linked and paired: (client, pairing id, key)."""
+    sim.add(a, public_mode=True, **FAST)
+    check(discover(sim, [a]), "discovered (%s)" % what)
+    cl = FlicClient(sim, a)
+    cl.connect()
+    pid, pkey, _ = cl.full_verify()
+    return cl, pid, pkey
+
+
 def set_adv_params(active, i0, i1, timeout, short=1, long=0, others=0):
     return bytes([27, active, others, short, long]) + struct.pack("<HHI", i0, i1, timeout)
 
@@ -183,11 +193,7 @@ with Sim(["--connect-ms", "5", "--scan-interval-ms", "50"]) as sim:
 # --- 4. the button's own auto-disconnect and a press while it sleeps ---------------------
 with Sim(["--connect-ms", "5", "--scan-interval-ms", "50"]) as sim:
     a = ADDRS[1]
-    sim.add(a, public_mode=True, **FAST)
-    check(discover(sim, [a]), "discovered (sleep)")
-    cl = FlicClient(sim, a)
-    cl.connect()
-    pid, pkey, _ = cl.full_verify()
+    cl, pid, pkey = paired_client(sim, a, "sleep")
     init = cl.init_events(auto_disconnect=1)
     check(wait_pump(lambda: not sim.state(a)["Linked"], 5), "idle for 1 s: the button drops the link itself")
     check(sim.state(a)["Advertising"] == "none", "and sleeps (no advertising)")
@@ -215,11 +221,7 @@ with Sim(["--connect-ms", "5", "--scan-interval-ms", "50"]) as sim:
 # --- 5. ForceBtDisconnectInd: the client puts the button to sleep -------------------------
 with Sim(["--connect-ms", "5", "--scan-interval-ms", "50"]) as sim:
     a = ADDRS[2]
-    sim.add(a, public_mode=True, **FAST)
-    check(discover(sim, [a]), "discovered (force disconnect)")
-    cl = FlicClient(sim, a)
-    cl.connect()
-    pid, pkey, _ = cl.full_verify()
+    cl, pid, pkey = paired_client(sim, a, "force disconnect")
     init = cl.init_events()
     cl.send(bytes([6, 2]), signed=True)
     cl.send(bytes([6]), signed=True)
