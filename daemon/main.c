@@ -177,9 +177,20 @@ int main(int argc, char **argv)
 		return fflush(stdout) == 0 ? 0 : 1;
 	}
 	if (check) {
+		char **warnings = NULL;
+
 		fg_config_print(config, stdout);
+		if (fg_config_warnings(config, &warnings) < 0) {
+			fg_config_unref(config);
+			return 1;
+		}
+		FG_STRV_FOREACH(msg, warnings) {
+			printf("# warning: %s\n", msg);
+			fprintf(stderr, "%s: warning: %s\n", config->path, msg);
+		}
 		fg_config_unref(config);
-		printf("# configuration OK\n");
+		printf("# configuration OK%s\n", warnings ? ", with the warnings above" : "");
+		fg_strv_free(warnings);
 		return fflush(stdout) == 0 ? 0 : 1;
 	}
 

@@ -117,6 +117,19 @@ static void show_pipeline_state(struct fg_manager *m)
 	feedback_event(m, &(struct fg_feedback_event){ .kind = FG_FB_EVENT_RESTORED });
 }
 
+/* A configuration that is valid but sends nothing: say so at start and reload. */
+static void log_config_warnings(const struct fg_config *c)
+{
+	char **w = NULL;
+	const char *msg;
+
+	if (fg_config_warnings(c, &w) < 0)
+		return;
+	FG_STRV_FOREACH(msg, w)
+		log_warning("%s: %s", c->path, msg);
+	fg_strv_free(w);
+}
+
 static void notify_status(struct fg_manager *m)
 {
 	const char *adapter = m->buttons ? fg_buttons_adapter(m->buttons) : NULL;
@@ -450,6 +463,7 @@ static int manager_reload(struct fg_manager *m, struct fg_api_error *err)
 	m->config = c;
 	apply_log_level(m);
 	log_notice("Configuration reloaded from %s", c->path);
+	log_config_warnings(c);
 	sd_notify(false, "READY=1");
 	notify_status(m);
 	fg_api_buttons_changed(m->api);
@@ -688,6 +702,7 @@ int fg_manager_run(struct fg_manager *m)
 	notify_status(m);
 	log_notice("flicgated %s running (%zu buttons, %zu webhooks, config %s)", FG_VERSION,
 		   m->config->n_buttons, m->config->n_webhooks, m->config->path);
+	log_config_warnings(m->config);
 	r = sd_event_loop(m->event);
 	/* the loop ended as asked (or failed and says so): not an abnormal end */
 	if (unlink(m->running_marker) < 0 && errno != ENOENT)

@@ -207,6 +207,13 @@ int fg_config_parse(const char *filename, const char *text, size_t len,
 		    struct fg_config_errors *errors, struct fg_config **ret);
 
 /*
+ * Problems of a valid configuration that a new install should hear about
+ * (no [webhook], no [button]). *ret is a NULL-terminated strv owned by the
+ * caller (fg_strv_free), NULL when there is nothing to say. 0 or -ENOMEM.
+ */
+int fg_config_warnings(const struct fg_config *c, char ***ret);
+
+/*
  * Load @path, or when @path is NULL the first existing file of the search
  * path. -ENOENT when no file exists; unreadable files add an error.
  */
