@@ -4,6 +4,8 @@
  * control API from them, manager-supervision.c the supervision calls). */
 #include <errno.h>
 #include <grp.h>
+#include <libgen.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +60,7 @@ static void feedback_facts(struct fg_manager *m, struct fg_feedback_event *ev)
 		fg_pipeline_target_status(m->pipeline, i, &ts);
 		ev->targets_refusing = ev->targets_refusing || ts.health == FG_TARGET_UNHEALTHY;
 	}
+	ev->boot_errors = m->boot_errors;
 	ev->spool_alarm = fg_pipeline_spool_alarm(m->pipeline) || fg_pipeline_lost_count(m->pipeline) > 0;
 	ev->dead_letters = fg_pipeline_dead_count(m->pipeline) > 0;
 }
@@ -115,6 +118,25 @@ static void show_pipeline_state(struct fg_manager *m)
 								       .button = st.button });
 	}
 	feedback_event(m, &(struct fg_feedback_event){ .kind = FG_FB_EVENT_RESTORED });
+}
+
+/*
+ * The SD-card image's boot-time applier writes flicgate-errors.txt beside
+ * flicgate.ini for every value it could not apply; the status LED shows
+ * the config-fault pattern while it is there (read at start and reload).
+ */
+static void read_boot_errors(struct fg_manager *m)
+{
+	_cleanup_free_ char *dir = strdup(m->config->path);
+	char path[PATH_MAX];
+
+	m->boot_errors = false;
+	if (!dir)
+		return;
+	snprintf(path, sizeof(path), "%s/flicgate-errors.txt", dirname(dir));
+	m->boot_errors = access(path, F_OK) == 0;
+	if (m->boot_errors)
+		log_warning("%s: values of flicgate.ini were not applied at boot; it says which", path);
 }
 
 /* A configuration that is valid but sends nothing: say so at start and reload. */
@@ -454,6 +476,7 @@ static int manager_reload(struct fg_manager *m, struct fg_api_error *err)
 		sd_notify(false, "READY=1\nSTATUS=Reload failed; running with the previous configuration");
 		return r;
 	}
+	read_boot_errors(m);	/* same file, same folder */
 	feedback_event(m, &(struct fg_feedback_event){ .kind = FG_FB_EVENT_TARGETS });
 	if (m->buttons)
 		(void)fg_buttons_set_config(m->buttons, c);
@@ -660,6 +683,7 @@ int fg_manager_new(const struct fg_manager_options *opts, struct fg_config *conf
 		log_error_errno(r, "Failed to start supervision: %m");
 		goto failed;
 	}
+	read_boot_errors(m);
 	show_pipeline_state(m);
 
 	r = connect_bus(m);

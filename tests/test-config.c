@@ -323,10 +323,10 @@ static void test_long_lines(void **state)
 		if (value[i] == ';' && value[i - 1] == ' ')
 			value[i] = 'Y';
 	value[sizeof(value) - 2] = 'Z';
-	snprintf(text, sizeof(text), "%s[system]\nssh_authorized_key = %s\nhostname = after\n",
+	snprintf(text, sizeof(text), "%s[system]\nwifi_ssid = %s\nhostname = after\n",
 		 base_ok, value);
 	c = parse_ok(text);
-	assert_string_equal(c->system.ssh_authorized_key, value);
+	assert_string_equal(c->system.wifi_ssid, value);
 	assert_string_equal(c->system.hostname, "after");
 	fg_config_unref(c);
 
@@ -729,7 +729,8 @@ static void test_print_masks_and_round_trips(void **state)
 		"header = Authorization: Bearer HEADERSECRET\n"
 		"[button b]\nserial = BG30-C12345\ninfo = line one\n  line two\n"
 		"[health]\nheartbeat_url = https://hc-ping.com/HEARTSECRET\n"
-		"[system]\nwifi_passphrase = WIFISECRET123\nadmin_password_hash = $y$HASHSECRET\n";
+		"[system]\nwifi_passphrase = WIFISECRET123\nadmin_password_hash = $y$HASHSECRET\n"
+		"[button q]\nserial = BG30-C12346\ninfo = \"Bed #2; window\"\n";
 	struct fg_config *c = parse_ok(text), *c2;
 	char *out = NULL, *out2 = NULL;
 	size_t len = 0;

@@ -137,6 +137,9 @@ void fg_config_check(struct parser *p)
 		resolve_refs(p, p->health_test_refs, p->fixed_line[SEC_HEALTH], "health",
 			     &c->health.test_webhooks, &c->health.n_test_webhooks);
 
+	if (c->system.admin_password && *c->system.admin_password && c->system.admin_password_hash)
+		fg_config_add_error(p, p->fixed_line[SEC_SYSTEM],
+				    "system: give admin_password or admin_password_hash, not both");
 	if (c->gpio.backend == FG_GPIO_GPIOD) {
 		if (!c->gpio.chip && !given(p->fixed_seen[SEC_GPIO], SEC_GPIO, "chip"))
 			fg_config_add_error(p, p->fixed_line[SEC_GPIO], "gpio.chip: backend gpiod needs a chip label or path");

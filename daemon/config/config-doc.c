@@ -35,10 +35,26 @@ static void format_gestures(fg_gesture_mask m, char *buf, size_t size)
 		}
 }
 
+/* Would flicgate.ini's value rule change @v as written bare? One line, no '"' inside: quotable. */
+static bool needs_quotes(const char *v)
+{
+	size_t n = strlen(v);
+
+	if (strchr(v, '"') || strchr(v, '\n') || n == 0)
+		return false;
+	if (v[0] == ' ' || v[0] == '\t' || v[n - 1] == ' ' || v[n - 1] == '\t' || v[0] == '#' || v[0] == ';')
+		return true;
+	for (size_t i = 1; i < n; i++)
+		if ((v[i] == '#' || v[i] == ';') && (v[i - 1] == ' ' || v[i - 1] == '\t'))
+			return true;
+	return false;
+}
+
 static void print_value(struct fg_strbuf *out, const struct fg_config *c, const struct fg_config_option *o, const void *obj)
 {
 	const char *field = (const char *)obj + o->offset;
 	char buf[512], mb[FG_MASK_BUF];
+	bool quote;
 
 	switch (o->type) {
 	case T_STRING:
@@ -50,15 +66,27 @@ static void print_value(struct fg_strbuf *out, const struct fg_config *c, const 
 
 		if (!s)
 			return;	/* unset: not printed */
-		if (o->flags & F_SECRET)
+		if (o->flags & F_SECRET) {
 			s = fg_mask_secret(s, mb, sizeof(mb));
+			/* a checked secret's mask would not pass its check: shown as a comment */
+			if (o->validate) {
+				fg_strbuf_printf(out, "# %s = %s (masked)\n", o->key, s);
+				return;
+			}
+		}
 		fg_strbuf_printf(out, "%s = ", o->key);
+		/* by the value rule: quoted when a blank + '#'/';' or the ends would be lost */
+		quote = needs_quotes(s);
+		if (quote)
+			fg_strbuf_putc(out, '"');
 		/* multi-line values continue on indented lines */
 		for (const char *q = s; *q; q++) {
 			fg_strbuf_putc(out, *q);
 			if (*q == '\n')
 				fg_strbuf_puts(out, "    ");
 		}
+		if (quote)
+			fg_strbuf_putc(out, '"');
 		fg_strbuf_putc(out, '\n');
 		return;
 	}

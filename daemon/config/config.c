@@ -188,9 +188,10 @@ static void flush_pending(struct parser *p)
 	if (!o)
 		return;
 	fg_config_unquote(p->pend_value);
-	err = fg_config_apply_value(p, o, p->pend_obj, p->pend_value, p->pend_line, msg, sizeof(msg));
-	if (!err && o->validate)
-		err = o->validate(p->pend_value, msg, sizeof(msg));
+	/* checked first: a refused value is not stored (a partial load keeps the rest) */
+	err = o->validate ? o->validate(p->pend_value, msg, sizeof(msg)) : NULL;
+	if (!err)
+		err = fg_config_apply_value(p, o, p->pend_obj, p->pend_value, p->pend_line, msg, sizeof(msg));
 	if (err)
 		fg_config_add_error(p, p->pend_line, "%s.%s: %s", fg_config_sections[o->section].name, o->key, err);
 	free(p->pend_value);
@@ -576,8 +577,8 @@ static void sort_messages(const struct parser *p, size_t first)
 	}
 }
 
-int fg_config_parse(const char *filename, const char *text, size_t len,
-		    struct fg_config_errors *errors, struct fg_config **ret)
+static int parse(const char *filename, const char *text, size_t len, bool partial,
+		 struct fg_config_errors *errors, struct fg_config **ret)
 {
 	struct parser p = {
 		.filename = filename,
@@ -625,12 +626,24 @@ int fg_config_parse(const char *filename, const char *text, size_t len,
 	fg_config_check(&p);
 	sort_messages(&p, first_error);
 	parser_done(&p);
-	if (p.n_errors > 0) {
+	if (p.n_errors > 0 && !partial) {
 		fg_config_unref(p.config);
 		return -EINVAL;
 	}
 	*ret = p.config;
-	return 0;
+	return p.n_errors > 0 ? -EINVAL : 0;
+}
+
+int fg_config_parse(const char *filename, const char *text, size_t len,
+		    struct fg_config_errors *errors, struct fg_config **ret)
+{
+	return parse(filename, text, len, false, errors, ret);
+}
+
+int fg_config_parse_partial(const char *filename, const char *text, size_t len,
+			    struct fg_config_errors *errors, struct fg_config **ret)
+{
+	return parse(filename, text, len, true, errors, ret);
 }
 
 /* ------------------------------------------------------------------ */
