@@ -229,6 +229,8 @@ install: all
 	install -m 0644 conf/io.github.flicgate1.conf $(DESTDIR)$(DBUSPOLICYDIR)/io.github.flicgate1.conf
 	install -m 0644 daemon/control/io.github.flicgate1.xml $(DESTDIR)$(DBUSIFACEDIR)/io.github.flicgate1.xml
 	install -m 0644 conf/flicgate.ini $(DESTDIR)$(DATADIR)/doc/flicgate/flicgate.ini
+	# the man pages and units name them as /usr/share/doc/flicgate/*.md
+	install -m 0644 $(wildcard docs/*.md) $(DESTDIR)$(DATADIR)/doc/flicgate/
 	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/flicgate
 	[ -e $(DESTDIR)$(SYSCONFDIR)/flicgate/flicgate.ini ] || \
 		install -m 0640 conf/flicgate.ini $(DESTDIR)$(SYSCONFDIR)/flicgate/flicgate.ini

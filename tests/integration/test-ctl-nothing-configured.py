@@ -6,6 +6,7 @@ says the file is valid), the daemon logs both at start, `flicgatectl
 status` (text and --json) shows them, and `flicgatectl test` refuses with
 a clear message and a non-zero exit instead of "Test alert queued"."""
 import os
+import re
 import subprocess
 import sys
 
@@ -41,6 +42,15 @@ with TempDir() as tmp:
               and "Warning:    no button" in p.stdout, "status shows both warnings (%r)" % p.stdout)
         p, j = ctl_json(bus, "status")
         check(j and len(j["warnings"]) == 2, "status --json: warnings (%s)" % (j and j.get("warnings")))
+        # human output in local time, --utc for UTC; JSON always UTC
+        p = ctl(bus, "status", env={"TZ": "Europe/Stockholm"})
+        check(re.search(r"Started:    \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0[12]:00 ", p.stdout),
+              "status shows local time with its offset (%r)" % p.stdout.splitlines()[3:4])
+        p = ctl(bus, "--utc", "status", env={"TZ": "Europe/Stockholm"})
+        check(re.search(r"Started:    \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z ", p.stdout),
+              "--utc: UTC (%r)" % p.stdout.splitlines()[3:4])
+        p, j = ctl_json(bus, "status", env={"TZ": "Europe/Stockholm"})
+        check(j and j["start_time"].endswith("Z"), "--json: UTC whatever the zone")
         p = ctl(bus, "test")
         check(p.returncode != 0 and "Test alert queued" not in p.stdout
               and "No target" in p.stderr and "[webhook NAME]" in p.stderr,

@@ -73,6 +73,20 @@ for f in ./usr/sbin/flicgated ./usr/lib/systemd/system/flicgated.service \
 	 ./etc/flicgate/flicgate.ini ./usr/share/doc/flicgate/copyright; do
 	check "ships $f" has "$f"
 done
+# Every document a shipped man page or unit names is shipped.
+mkdir "$tmp/fs"
+dpkg-deb -x "$deb" "$tmp/fs"
+named=$( { for m in "$tmp"/fs/usr/share/man/man*/*.gz; do zcat "$m"; done
+	   cat "$tmp"/fs/usr/lib/systemd/system/*.service; } |
+	grep -o '/usr/share/doc/flicgate/[A-Za-z0-9_.-]*' | sed 's/\.$//' | sort -u)
+check "the man pages name documents in /usr/share/doc/flicgate" test -n "$named"
+check "the man pages name no source-tree docs/ path" sh -c "! { for m in '$tmp'/fs/usr/share/man/man*/*.gz; do zcat \"\$m\"; done; } | grep -q 'docs/[a-z-]*\.md'"
+for d in $named; do
+	check "ships $d (named by a man page or unit)" has ".$d"
+done
+for d in alerts dbus-api bluez supervision gpio; do
+	check "ships /usr/share/doc/flicgate/$d.md" has "./usr/share/doc/flicgate/$d.md"
+done
 if [ -x "${FG_BUILD:-build}/flicgatectl" ] || [ -d tools/flicgatectl ]; then
 	check "ships flicgatectl" has ./usr/bin/flicgatectl
 fi
