@@ -162,8 +162,11 @@ check: deps
 	@BUILD=$(BUILD) SAN=$(SAN) tests/run-tests $(BUILD)
 
 # --- the main job without hardware ------------------------------------------
+# Quiet for a newcomer: V=1 shows the build commands, DEMO_VERBOSE=1 the
+# protocol lines of the simulated buttons.
 demo: deps
-	@$(MAKE) --no-print-directory all
+	@echo "Building flicgated, flicgatectl and the simulator$(if $(filter 1,$(V)),, (make demo V=1 shows the commands))..."
+	@$(MAKE) --no-print-directory $(if $(filter 1,$(V)),,-s) all
 	@tools/demo/run-demo $(BUILD)
 
 # --- Debian packages ---------------------------------------------------------
