@@ -259,11 +259,24 @@ static void on_button_changed(struct fg_buttons *bs, const struct fg_button_stat
 	manager_api_button_changed(m, st);
 }
 
+/* Presses a button dropped: never silent (audit trail, supervision alert). */
+static void on_events_lost(struct fg_buttons *bs, const struct fg_button_loss *loss, void *userdata)
+{
+	struct fg_manager *m = userdata;
+	char detail[96];
+
+	snprintf(detail, sizeof(detail), "event counter %u -> %u, boot %08x", loss->last_count,
+		 loss->next_count, loss->boot_id);
+	fg_supervision_events_lost(m->supervision, loss->name, loss->configured, loss->presses,
+				   detail);
+}
+
 static const struct fg_buttons_ops buttons_ops = {
 	.button_event = on_button_event,
 	.radio_changed = on_radio_changed,
 	.button_changed = on_button_changed,
 	.pairing = on_pairing,
+	.events_lost = on_events_lost,
 };
 
 /* ---- supervision ------------------------------------------------------ */
@@ -350,10 +363,12 @@ static void sup_alarm(struct fg_supervision *s, const struct fg_alarm_change *c,
 {
 	struct fg_manager *m = userdata;
 
+	bool of_button = c->subject[0] && c->kind != FG_ALARM_TARGET_REJECTED;
+
 	feedback_event(m, &(struct fg_feedback_event){ .kind = FG_FB_EVENT_ALARM, .alarm = c->kind,
-						       .button = c->subject[0] ? c->subject : NULL,
+						       .button = of_button ? c->subject : NULL,
 						       .on = c->raised });
-	if (c->subject[0])
+	if (of_button)
 		fg_api_button_changed(m->api, c->subject);
 	fg_api_gateway_changed(m->api);
 }

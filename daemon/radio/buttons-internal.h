@@ -20,6 +20,7 @@
 #include "radio/link-policy.h"
 #include "radio/pairing-export.h"
 #include "radio/pairing.h"
+#include "radio/scan-policy.h"
 #include "lib/timeutil.h"
 
 /* "Seen" alone is reported to the owner at most this often per button. */
@@ -102,6 +103,7 @@ uint64_t btn_now(const struct fg_buttons *bs);
 enum fg_button_state btn_state(const struct button *b);
 int btn_rename(struct button *b);
 void btn_fill_status(const struct button *b, struct fg_button_status *st);
+void btn_scan_update(struct fg_buttons *bs);
 void btn_report(struct button *b);
 void btn_report_pairing(struct fg_buttons *bs, enum fg_pairing_step step, const struct button *b,
 			   const char *detail);
@@ -140,6 +142,7 @@ void btn_window_close(struct fg_buttons *bs, const char *why, const struct butto
 /* buttons-session.c: the engine glue */
 void btn_arm_deadline(struct button *b);
 void btn_on_failed(struct button *b, enum fg_flic2_failure reason, uint8_t detail);
+void btn_on_events_lost(struct button *b, const struct fg_flic2_events_lost *l);
 void btn_drain(struct button *b);
 
 /* buttons-radio.c: BlueZ callbacks */

@@ -122,6 +122,26 @@ static void on_button_event(struct button *b, const struct fg_flic2_button_event
 	}
 }
 
+void btn_on_events_lost(struct button *b, const struct fg_flic2_events_lost *l)
+{
+	struct fg_button_loss loss = {
+		.name = b->display,
+		.address_str = b->addr_str,
+		.configured = b->cfg != NULL,
+		.presses = l->presses,
+		.boot_id = l->boot_id,
+		.last_count = l->last_count,
+		.next_count = l->next_count,
+	};
+
+	b->bs->stats.events_lost += l->presses;
+	log_warning("Button %s: %u press%s lost by the button (event counter %u -> %u)",
+		    b->display, l->presses, l->presses == 1 ? "" : "es", l->last_count,
+		    l->next_count);
+	if (b->bs->ops->events_lost)
+		b->bs->ops->events_lost(b->bs, &loss, b->bs->userdata);
+}
+
 void btn_on_failed(struct button *b, enum fg_flic2_failure reason, uint8_t detail)
 {
 	const char *why = fg_flic2_failure_to_string(reason);
@@ -159,9 +179,15 @@ void btn_on_failed(struct button *b, enum fg_flic2_failure reason, uint8_t detai
 		log_info("Button %s: the button closed the session", b->display);
 		b->failures--;
 		break;
+	case FG_FLIC2_FAIL_NO_SLOTS:
+		/* likely our own session from before a restart: a new link frees it */
+		log_info("Button %s: no free logical connection on the link (one of ours from before a restart?): "
+			 "linking it afresh", b->display);
+		b->failures--;
+		fg_link_stale_session(&b->lp);
+		break;
 	case FG_FLIC2_FAIL_NOT_PAIRABLE:
 	case FG_FLIC2_FAIL_TIMEOUT:
-	case FG_FLIC2_FAIL_NO_SLOTS:
 	case FG_FLIC2_FAIL_APP_CREDENTIALS:
 	case FG_FLIC2_FAIL_PROTOCOL:
 	case FG_FLIC2_FAIL_INTERNAL:
@@ -293,6 +319,9 @@ void btn_drain(struct button *b)
 			break;
 		case FG_FLIC2_ACTION_DISCONNECT:
 			(void)fg_bluez_disconnect(b->bs->bz, b->address);
+			break;
+		case FG_FLIC2_ACTION_EVENTS_LOST:
+			btn_on_events_lost(b, &a.lost);
 			break;
 		case _FG_FLIC2_ACTION_MAX:
 			break;

@@ -111,6 +111,16 @@ struct fg_pairing_report {
 	bool by_window;
 };
 
+struct fg_button_loss {
+	const char *name;		/* as in fg_button_status */
+	const char *address_str;
+	bool configured;		/* a [button] section refers to it */
+	uint32_t presses;		/* presses lost, >= 1 */
+	uint32_t boot_id;		/* the button boot of both counters */
+	uint32_t last_count;		/* last event counter reported */
+	uint32_t next_count;		/* the button's counter after the gap */
+};
+
 /*
  * Everything handed to a callback lives only during the call; @userdata is
  * the one given to fg_buttons_new().
@@ -131,6 +141,11 @@ struct fg_buttons_ops {
 	void (*button_changed)(struct fg_buttons *bs, const struct fg_button_status *st, void *userdata);
 	/* Pairing window and pairing progress, for the control API. */
 	void (*pairing)(struct fg_buttons *bs, const struct fg_pairing_report *rep, void *userdata);
+	/*
+	 * The button dropped presses it never delivered (a gap in its event
+	 * counter, see flic2.h): a loss the owner must record and raise.
+	 */
+	void (*events_lost)(struct fg_buttons *bs, const struct fg_button_loss *loss, void *userdata);
 };
 
 /*
@@ -210,6 +225,7 @@ struct fg_buttons_stats {
 	unsigned long events;		/* delivered to the owner */
 	unsigned long events_unconfigured; /* presses of buttons without a section */
 	unsigned long events_held;	/* handed back unacknowledged (owner failed) */
+	unsigned long events_lost;	/* presses the buttons dropped (counter gaps) */
 	unsigned long rejected;		/* packets the engines rejected */
 	unsigned long pairings;		/* successful pairings since start */
 	unsigned long pairing_failures;

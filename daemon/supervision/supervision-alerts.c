@@ -60,6 +60,34 @@ void supervision_send_alert(struct fg_supervision *s, const char *name_id, bool 
 			  a.incident_id ? a.incident_id : id, NULL, 0, "%s: %s", name_id, info);
 }
 
+void fg_supervision_events_lost(struct fg_supervision *s, const char *button, bool configured,
+				unsigned presses, const char *detail)
+{
+	char name_id[256], info[200];
+	const char *id = button;
+
+	if (!s)
+		return;
+	snprintf(info, sizeof(info), "%s: %u press%s lost by the button, never delivered (%s)",
+		 button, presses, presses == 1 ? "" : "es", detail);
+	if (!configured) {
+		/* like its presses: recorded, nobody paged */
+		supervision_audit(s, FG_AUDIT_SUPERVISION_OPEN, button, NULL, NULL, 0, "%s", info);
+		return;
+	}
+	for (size_t i = 0; i < s->config->n_buttons; i++)
+		if (strcmp(s->config->buttons[i].name, button) == 0 && s->config->buttons[i].name_id)
+			id = s->config->buttons[i].name_id;
+	snprintf(name_id, sizeof(name_id), "%s-events-lost", id);
+	log_warning("Supervision: %s: %s", name_id, info);
+	/*
+	 * Any of them may have been a call for help: critical, and only an
+	 * On (an incident a person closes), since nothing here recovers.
+	 */
+	supervision_send_alert(s, name_id, true, info, FG_SEVERITY_CRITICAL,
+			       supervision_to_realtime(s, supervision_now(s)), button);
+}
+
 static void apply_change(struct fg_supervision *s, const struct fg_alarm_change *c)
 {
 	if (c->raised)
@@ -144,6 +172,12 @@ void supervision_show_restored(struct fg_supervision *s)
 		if (st.offline)
 			s->ops->alarm(s, &c, s->userdata);
 	}
+	c.kind = FG_ALARM_TARGET_REJECTED;
+	for (size_t i = 0; i < s->config->n_webhooks; i++) {
+		snprintf(c.subject, sizeof(c.subject), "%s", s->config->webhooks[i].name);
+		if (fg_alarms_alarm_active(s->alarms, c.kind, c.subject))
+			s->ops->alarm(s, &c, s->userdata);
+	}
 	c.subject[0] = '\0';
 	for (int k = FG_ALARM_BLUETOOTH_GONE; k < _FG_ALARM_KIND_MAX; k++) {
 		c.kind = k;
@@ -190,6 +224,12 @@ int fg_supervision_alarms(const struct fg_supervision *s, char ***ret)
 			r = fg_strv_push(&l, name);
 		}
 	}
+	for (size_t i = 0; r >= 0 && i < s->config->n_webhooks; i++)
+		if (fg_alarms_alarm_active(s->alarms, FG_ALARM_TARGET_REJECTED, s->config->webhooks[i].name)) {
+			snprintf(name, sizeof(name), "%s-%s-rejected", s->config->gateway.name,
+				 s->config->webhooks[i].name);
+			r = fg_strv_push(&l, name);
+		}
 	for (int k = FG_ALARM_BLUETOOTH_GONE; r >= 0 && k < _FG_ALARM_KIND_MAX; k++)
 		if (fg_alarms_alarm_active(s->alarms, k, NULL)) {
 			snprintf(name, sizeof(name), "%s-%s", s->config->gateway.name,
