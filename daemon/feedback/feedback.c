@@ -342,6 +342,7 @@ static int show_alarm(struct fg_feedback *fb, const struct fg_feedback_event *ev
 	case FG_ALARM_TARGET_REJECTED:
 		/* shows from the targets' health (FG_FB_EVENT_FAILING's targets_refusing) */
 	case FG_ALARM_CLOCK_UNSYNCED:
+	case FG_ALARM_STATE_FILES:
 		return 0;
 	case _FG_ALARM_KIND_MAX:
 		break;
