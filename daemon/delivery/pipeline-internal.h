@@ -72,9 +72,6 @@ void pipeline_stage_alert_state(struct fg_pipeline *p, const char *button);
  * target's name): staged in the spool, flushed by
  * pipeline_send_then_commit(). Returns the number of alerts lost.
  */
-/* How many targets pipeline_enqueue(p, b, …, only) would queue for. */
-size_t pipeline_count_targets(const struct fg_pipeline *p, const struct fg_button_config *b,
-			      const char *only);
 unsigned pipeline_enqueue(struct fg_pipeline *p, const struct fg_button_config *b,
 			  const struct fg_alert *a, const char *only);
 /* Load the alert states: journal records, or alerts.state moved into the journal. */

@@ -718,30 +718,6 @@ static unsigned enqueue_batch(struct fg_pipeline *p, const struct fg_alert *a,
  * Queue @a for @b's targets (or @only): one spool flush for all of them
  * (per ENQUEUE_BATCH targets). Returns the number of losses.
  */
-static bool wants_target(const struct fg_pipeline *p, const struct fg_button_config *b,
-			 const char *only, size_t i)
-{
-	bool wanted = false;
-
-	if (only)
-		return strcmp(only, p->config->webhooks[i].name) == 0;
-	if (!b)
-		return true;
-	for (size_t k = 0; k < b->n_webhooks; k++)
-		wanted = wanted || b->webhooks[k] == i;
-	return wanted;
-}
-
-size_t pipeline_count_targets(const struct fg_pipeline *p, const struct fg_button_config *b,
-			      const char *only)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < p->config->n_webhooks; i++)
-		n += wants_target(p, b, only, i);
-	return n;
-}
-
 unsigned pipeline_enqueue(struct fg_pipeline *p, const struct fg_button_config *b,
 			const struct fg_alert *a, const char *only)
 {
@@ -751,8 +727,16 @@ unsigned pipeline_enqueue(struct fg_pipeline *p, const struct fg_button_config *
 
 	for (size_t i = 0; i < p->config->n_webhooks; i++) {
 		const char *name = p->config->webhooks[i].name;
+		bool wanted = false;
 
-		if (!wants_target(p, b, only, i))
+		if (only)
+			wanted = strcmp(only, name) == 0;
+		else if (!b)
+			wanted = true;
+		else
+			for (size_t k = 0; k < b->n_webhooks; k++)
+				wanted = wanted || b->webhooks[k] == i;
+		if (!wanted)
 			continue;
 		names[n++] = name;
 		if (n == ENQUEUE_BATCH) {
