@@ -24,6 +24,7 @@ struct fg_manager {
 	char *config_path;		/* as given; NULL = search path */
 	char *bus_address;
 	struct fg_config *config;
+	bool boot_errors;		/* flicgate-errors.txt lies beside the config file */
 
 	sd_event *event;
 	sd_bus *bus;

@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <libgen.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,6 +62,7 @@ static void feedback_facts(struct fg_manager *m, struct fg_feedback_event *ev)
 		fg_pipeline_target_status(m->pipeline, i, &ts);
 		ev->targets_refusing = ev->targets_refusing || ts.health == FG_TARGET_UNHEALTHY;
 	}
+	ev->boot_errors = m->boot_errors;
 	ev->spool_alarm = fg_pipeline_spool_alarm(m->pipeline) || fg_pipeline_lost_count(m->pipeline) > 0;
 	ev->dead_letters = fg_pipeline_dead_count(m->pipeline) > 0;
 }
@@ -117,6 +120,38 @@ static void show_pipeline_state(struct fg_manager *m)
 								       .button = st.button });
 	}
 	feedback_event(m, &(struct fg_feedback_event){ .kind = FG_FB_EVENT_RESTORED });
+}
+
+/*
+ * The SD-card image's boot-time applier writes flicgate-errors.txt beside
+ * flicgate.ini for every value it could not apply; the status LED shows
+ * the config-fault pattern while it is there (read at start and reload).
+ */
+static void read_boot_errors(struct fg_manager *m)
+{
+	_cleanup_free_ char *dir = strdup(m->config->path);
+	char path[PATH_MAX];
+
+	m->boot_errors = false;
+	if (!dir)
+		return;
+	snprintf(path, sizeof(path), "%s/flicgate-errors.txt", dirname(dir));
+	m->boot_errors = access(path, F_OK) == 0;
+	if (m->boot_errors)
+		log_warning("%s: values of flicgate.ini were not applied at boot; it says which", path);
+}
+
+/* A configuration that is valid but sends nothing: say so at start and reload. */
+static void log_config_warnings(const struct fg_config *c)
+{
+	char **w = NULL;
+	const char *msg;
+
+	if (fg_config_warnings(c, &w) < 0)
+		return;
+	FG_STRV_FOREACH(msg, w)
+		log_warning("%s: %s", c->path, msg);
+	fg_strv_free(w);
 }
 
 static void notify_status(struct fg_manager *m)
@@ -469,6 +504,7 @@ static int manager_reload(struct fg_manager *m, struct fg_api_error *err)
 		sd_notify(false, "READY=1\nSTATUS=Reload failed; running with the previous configuration");
 		return r;
 	}
+	read_boot_errors(m);	/* same file, same folder */
 	feedback_event(m, &(struct fg_feedback_event){ .kind = FG_FB_EVENT_TARGETS });
 	if (m->buttons)
 		(void)fg_buttons_set_config(m->buttons, c);
@@ -479,6 +515,7 @@ static int manager_reload(struct fg_manager *m, struct fg_api_error *err)
 	manager_state_files_check(m);
 	apply_log_level(m);
 	log_notice("Configuration reloaded from %s", c->path);
+	log_config_warnings(c);
 	sd_notify(false, "READY=1");
 	notify_status(m);
 	fg_api_buttons_changed(m->api);
@@ -689,6 +726,7 @@ int fg_manager_new(const struct fg_manager_options *opts, struct fg_config *conf
 		log_error_errno(r, "Failed to start supervision: %m");
 		goto failed;
 	}
+	read_boot_errors(m);
 	manager_state_files_check(m);
 	show_pipeline_state(m);
 
@@ -732,6 +770,7 @@ int fg_manager_run(struct fg_manager *m)
 	notify_status(m);
 	log_notice("flicgated %s running (%zu buttons, %zu webhooks, config %s)", FG_VERSION,
 		   m->config->n_buttons, m->config->n_webhooks, m->config->path);
+	log_config_warnings(m->config);
 	r = sd_event_loop(m->event);
 	/* the loop ended as asked (or failed and says so): not an abnormal end */
 	if (unlink(m->running_marker) < 0 && errno != ENOENT)
