@@ -87,3 +87,12 @@ void manager_supervision_ack(struct fg_manager *m, bool silenced, const char *vi
  */
 void manager_state_files_setup(struct fg_manager *m);
 void manager_state_files_check(struct fg_manager *m);
+
+/*
+ * manager-state.c. The running marker: read at start (a leftover one sets
+ * m->restart_reason), written once the loop runs. manager_read_boot_errors()
+ * sets m->boot_errors from flicgate-errors.txt beside the configuration.
+ */
+void manager_read_running_marker(struct fg_manager *m);
+int manager_write_running_marker(struct fg_manager *m);
+void manager_read_boot_errors(struct fg_manager *m);

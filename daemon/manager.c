@@ -122,25 +122,6 @@ static void show_pipeline_state(struct fg_manager *m)
 	feedback_event(m, &(struct fg_feedback_event){ .kind = FG_FB_EVENT_RESTORED });
 }
 
-/*
- * The SD-card image's boot-time applier writes flicgate-errors.txt beside
- * flicgate.ini for every value it could not apply; the status LED shows
- * the config-fault pattern while it is there (read at start and reload).
- */
-static void read_boot_errors(struct fg_manager *m)
-{
-	_cleanup_free_ char *dir = strdup(m->config->path);
-	char path[PATH_MAX];
-
-	m->boot_errors = false;
-	if (!dir)
-		return;
-	snprintf(path, sizeof(path), "%s/flicgate-errors.txt", dirname(dir));
-	m->boot_errors = access(path, F_OK) == 0;
-	if (m->boot_errors)
-		log_warning("%s: values of flicgate.ini were not applied at boot; it says which", path);
-}
-
 /* A configuration that is valid but sends nothing: say so at start and reload. */
 static void log_config_warnings(const struct fg_config *c)
 {
@@ -404,48 +385,6 @@ static const struct fg_supervision_ops supervision_ops = {
 	.test_window = sup_test_window,
 };
 
-/*
- * <state_dir>/running exists while the loop runs and goes at a clean stop.
- * Found at start, it means the last run ended otherwise: killed by the
- * watchdog (a hung loop), a crash, kill -9, or power lost. The boot id in
- * it tells a reboot from a restart of the daemon alone.
- */
-static void read_running_marker(struct fg_manager *m)
-{
-	char *text = NULL, boot[64] = "", *cur = NULL;
-	size_t len;
-	unsigned long pid = 0;
-
-	if (fg_statefile_read(m->running_marker, 4096, &text, &len) < 0)
-		return;
-	if (sscanf(text, "pid %lu boot %63s", &pid, boot) < 2)
-		boot[0] = '\0';
-	free(text);
-	if (fg_read_file("/proc/sys/kernel/random/boot_id", 128, &cur, &len) >= 0) {
-		cur[strcspn(cur, "\n")] = '\0';
-		if (boot[0] && strcmp(cur, boot) != 0)
-			snprintf(m->restart_reason, sizeof(m->restart_reason),
-				 "a reboot without a clean stop (power lost?)");
-	}
-	free(cur);
-	if (!m->restart_reason[0])
-		snprintf(m->restart_reason, sizeof(m->restart_reason),
-			 "an abnormal end of flicgated (pid %lu): crash, hung loop killed by the watchdog, or kill",
-			 pid);
-}
-
-static int write_running_marker(struct fg_manager *m)
-{
-	char *boot = NULL, text[160];
-	size_t len;
-
-	if (fg_read_file("/proc/sys/kernel/random/boot_id", 128, &boot, &len) >= 0)
-		boot[strcspn(boot, "\n")] = '\0';
-	snprintf(text, sizeof(text), "pid %lu boot %s\n", (unsigned long)getpid(), boot ? boot : "-");
-	free(boot);
-	return fg_statefile_write(m->running_marker, text, strlen(text), 0600);
-}
-
 
 /* A rejected configuration as the control API reports it: every error. */
 static void api_reload_error(struct fg_api_error *err, int r, const struct fg_config_errors *errors)
@@ -504,7 +443,7 @@ static int manager_reload(struct fg_manager *m, struct fg_api_error *err)
 		sd_notify(false, "READY=1\nSTATUS=Reload failed; running with the previous configuration");
 		return r;
 	}
-	read_boot_errors(m);	/* same file, same folder */
+	manager_read_boot_errors(m);	/* same file, same folder */
 	feedback_event(m, &(struct fg_feedback_event){ .kind = FG_FB_EVENT_TARGETS });
 	if (m->buttons)
 		(void)fg_buttons_set_config(m->buttons, c);
@@ -720,13 +659,13 @@ int fg_manager_new(const struct fg_manager_options *opts, struct fg_config *conf
 		r = -ENOMEM;
 		goto failed;
 	}
-	read_running_marker(m);
+	manager_read_running_marker(m);
 	r = fg_supervision_new(m->event, m->config, &supervision_ops, m, &m->supervision);
 	if (r < 0) {
 		log_error_errno(r, "Failed to start supervision: %m");
 		goto failed;
 	}
-	read_boot_errors(m);
+	manager_read_boot_errors(m);
 	manager_state_files_check(m);
 	show_pipeline_state(m);
 
@@ -761,7 +700,7 @@ int fg_manager_run(struct fg_manager *m)
 	feedback_event(m, &(struct fg_feedback_event){ .kind = FG_FB_EVENT_STARTED });
 	if (m->restart_reason[0])
 		fg_supervision_report_restart(m->supervision, m->restart_reason);
-	r = write_running_marker(m);
+	r = manager_write_running_marker(m);
 	if (r < 0)
 		log_warning_errno(r, "Failed to write %s; an abnormal end will go unreported: %m",
 				  m->running_marker);

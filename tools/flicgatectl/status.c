@@ -127,11 +127,11 @@ static void status_json(struct ctl *c, const struct gateway_info *g, const struc
 		fg_json_null(j);
 	{
 		const char *w[2];
-		size_t n = status_warnings(g, w);
+		size_t nw = status_warnings(g, w);
 
 		fg_json_key(j, "warnings");
 		fg_json_begin_array(j);
-		for (size_t i = 0; i < n; i++)
+		for (size_t i = 0; i < nw; i++)
 			fg_json_string(j, w[i]);
 		fg_json_end_array(j);
 	}
