@@ -63,7 +63,10 @@ def scenario(n, rounds):
                                               extra="").replace("rate_limit = 1000", "rate_limit = 100000"))
         lat = []
         try:
-            with Sim(["--connect-ms", "5", "--scan-interval-ms", "100", "--mtu", "65"], tmp=tmp) as sim:
+            # every button linked: no link limit here (press latency of
+            # linked buttons; the limit is bench-many-buttons' subject)
+            with Sim(["--connect-ms", "5", "--scan-interval-ms", "100", "--mtu", "65",
+                      "--max-links", str(n)], tmp=tmp) as sim:
                 for i, a in enumerate(addrs, 1):
                     sim.add(a, name="b%d" % i, serial=serial(i), public_mode=True, **FAST)
                 d = Daemon(tmp, BusRef(sim.bus_daemon.address), cfg, extra_args=["--log-level", "notice"])

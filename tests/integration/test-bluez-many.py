@@ -43,7 +43,10 @@ def run(n, mtu):
         cfg = tmp.file("flicgate.ini", config(state, pairing="listed", buttons=sections,
                                               webhook=sink.url + "/POSTAlert/00000000-test/Flic"))
         try:
-            with Sim(["--connect-ms", "5", "--scan-interval-ms", "100", "--mtu", str(mtu)], tmp=tmp) as sim:
+            # every button linked at once: a controller without the link
+            # limit (that limit is test-flicsim-links.py's)
+            with Sim(["--connect-ms", "5", "--scan-interval-ms", "100", "--mtu", str(mtu),
+                      "--max-links", str(n)], tmp=tmp) as sim:
                 for i, a in enumerate(addrs, 1):
                     sim.add(a, name="b%d" % i, serial=serial(i), public_mode=True, **FAST)
                 d = Daemon(tmp, BusRef(sim.bus_daemon.address), cfg)

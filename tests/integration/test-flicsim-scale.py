@@ -20,7 +20,10 @@ with TempDir(prefix="flicsim-scale-") as tmp:
         lines.append("b%02d %s BG30-S%04d public_mode=1 public_mode_s=600 click_ms=30 double_click_ms=150"
                      " battery_mv=%d" % (i, a, i, 2600 + i))
     path = tmp.file("buttons.txt", "\n".join(lines) + "\n")
-    with Sim(["--buttons", path, "--connect-ms", "2", "--scan-interval-ms", "100"], tmp=tmp) as sim:
+    # 64 links at once: a controller without the link limit (--max-links is
+    # tested in test-flicsim-links.py).
+    with Sim(["--buttons", path, "--connect-ms", "2", "--scan-interval-ms", "100",
+              "--max-links", str(N)], tmp=tmp) as sim:
         check(int(sim.ctl.Get("io.github.flicgate.Sim1", "ButtonCount",
                               dbus_interface="org.freedesktop.DBus.Properties")) == N,
               "%d buttons loaded from the --buttons file" % N)

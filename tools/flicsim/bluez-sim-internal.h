@@ -71,6 +71,14 @@
 #define E_NOTAUTHORIZED	"org.bluez.Error.NotAuthorized"
 #define LE_ABORT_LOCAL	"le-connection-abort-by-local"
 
+/*
+ * The kernel's passive scan while an LE connection is pending
+ * (hci_alloc_dev: le_scan_int_connect = le_scan_window_connect = 0x0060,
+ * 0.625 ms units): 60 ms windows every 60 ms, i.e. continuous.
+ */
+#define SCAN_CONNECT_INTERVAL_USEC	(0x0060 * 625)
+#define SCAN_CONNECT_WINDOW_USEC	(0x0060 * 625)
+
 enum obj_kind {
 	OBJ_NONE,
 	OBJ_ROOT,
@@ -116,7 +124,8 @@ struct dev {
 	sd_bus_message *connect_msg;
 	sd_event_source *connect_timer, *connect_timeout, *resolve_timer;
 	sd_event_source *loss_timer, *temp_timer;
-	bool connect_scheduled;
+	bool connect_scheduled;	/* connect_timer runs: advert to hear, or set-up */
+	uint64_t heard_usec;	/* the advert that started this Create Connection */
 
 	/* GATT client state */
 	sd_bus_track *notify_track;
@@ -153,9 +162,15 @@ struct fs_bluez {
 	struct dclient *clients;
 	struct dev **devs;
 	size_t n_devs;
+	/* The controller: the one LE Create Connection in progress (it holds a
+	 * link slot while it runs), and what the accept list holds. */
+	struct dev *initiator;
+	bool accept_list_bypassed;
+	uint32_t peak_links;
 	struct {
 		uint64_t restarts, connects, connect_failures, writes, notifications;
 		uint64_t reports, held, window_waits;
+		uint64_t refused, accept_list_fallbacks;
 	} stats;
 };
 /* An object path resolved: what it is, and for device objects which one. */
@@ -232,6 +247,10 @@ void bz_touch_temporary(struct dev *d);
 
 /* --- bluez-sim-link.c: the controller's link model ---------------------------- */
 void bz_link_down(struct dev *d, enum drop_reason why);
+/* Links holding a controller slot: up, or being created. */
+uint32_t bz_links_in_use(struct fs_bluez *bz);
+/* Pending connections the kernel has (Connect() waiting for the button). */
+uint32_t bz_pending_connects(struct fs_bluez *bz);
 void bz_drop_all_links(struct fs_bluez *bz, enum drop_reason why);
 /* Powered, the button in range and advertising. */
 bool bz_connectable(struct dev *d);

@@ -15,6 +15,55 @@ static void connect_reply_error(struct dev *d, const char *name, const char *tex
 	d->connect_msg = sd_bus_message_unref(d->connect_msg);
 }
 
+uint32_t bz_links_in_use(struct fs_bluez *bz)
+{
+	uint32_t n = 0;
+
+	for (size_t i = 0; i < bz->n_devs; i++)
+		n += bz->devs[i]->connected;
+	return n + (bz->initiator && !bz->initiator->connected);
+}
+
+uint32_t bz_pending_connects(struct fs_bluez *bz)
+{
+	uint32_t n = 0;
+
+	for (size_t i = 0; i < bz->n_devs; i++)
+		n += bz->devs[i]->connecting;
+	return n;
+}
+
+/*
+ * The kernel programs every pending LE connection into the controller's
+ * filter accept list; when they do not fit it scans without the list and
+ * filters advertising reports itself (hci_sync.c
+ * hci_update_accept_list_sync → filter policy 0x00). Connections still
+ * happen, the controller just reports every advertiser to the host.
+ */
+static void update_accept_list(struct fs_bluez *bz)
+{
+	bool bypass = bz_pending_connects(bz) > bz->cfg.accept_list;
+
+	if (bypass && !bz->accept_list_bypassed) {
+		bz->stats.accept_list_fallbacks++;
+		log_info("%u pending connections, accept list holds %u: scanning without it",
+			 bz_pending_connects(bz), bz->cfg.accept_list);
+	}
+	bz->accept_list_bypassed = bypass;
+}
+
+static void kick_pending(struct fs_bluez *bz);
+
+/* The Create Connection of @d ended (link up, refused or aborted): the
+ * kernel scans again and the next pending connection can start. */
+static void initiator_done(struct dev *d)
+{
+	if (d->bz->initiator != d)
+		return;
+	d->bz->initiator = NULL;
+	kick_pending(d->bz);
+}
+
 static void connect_abort(struct dev *d, const char *text)
 {
 	d->connecting = false;
@@ -25,6 +74,8 @@ static void connect_abort(struct dev *d, const char *text)
 	if (d->connect_msg)
 		d->bz->stats.connect_failures++;
 	connect_reply_error(d, E_FAILED, text);
+	update_accept_list(d->bz);
+	initiator_done(d);
 }
 
 void bz_link_down(struct dev *d, enum drop_reason why)
@@ -91,18 +142,24 @@ bool bz_connectable(struct dev *d)
 	       fs_button_adv(d->btn) != FS_ADV_NONE;
 }
 
-static int on_connect_timer(sd_event_source *s, uint64_t usec, void *userdata)
+/* The link set-up ended: the link is up. */
+static int on_link_setup(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct dev *d = userdata;
 
 	disarm(&d->connect_timer);
 	d->connect_scheduled = false;
-	if (!bz_connectable(d))
-		return 0;	/* keep waiting until the timeout */
+	if (!bz_connectable(d)) {
+		/* the button went away during set-up: this attempt is lost,
+		 * the kernel keeps the connection pending */
+		initiator_done(d);
+		return 0;
+	}
 	disarm(&d->connect_timeout);
 	d->connecting = false;
 	d->held = false;
 	d->connected = true;
+	update_accept_list(d->bz);
 	d->has_rssi = false;
 	d->bz->stats.connects++;
 	if (fs_button_take_fault(d->btn, FS_FAULT_SILENT_CONNECT)) {
@@ -125,6 +182,7 @@ static int on_connect_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	else
 		arm(d->bz, &d->resolve_timer, (uint64_t)d->bz->cfg.resolve_ms * FG_USEC_PER_MSEC,
 		    on_resolved, d);
+	initiator_done(d);
 	return 0;
 }
 
@@ -141,29 +199,81 @@ static bool held_by_discovery(struct dev *d)
 	return d->bz->cfg.discovery_window_ms && d->bz->discovering && d->window_seen;
 }
 
-void bz_schedule_connect(struct dev *d)
+/*
+ * The kernel sends LE Create Connection for a pending connection when an
+ * advertisement of the device is heard (hci_event.c check_pending_le_conn),
+ * one at a time: while the controller initiates, the kernel does not scan
+ * (hci_update_passive_scan_sync: "some controllers are not able to scan and
+ * connect at the same time"), so the others wait for their next advert
+ * after it. The controller refuses a link beyond what it can hold with
+ * "Connection Rejected due to Limited Resources" (0x0d); the kernel ends
+ * the socket with bt_to_errno(0x0d) = ECONNREFUSED (l2cap_connect_cfm),
+ * and bluetoothd's att_connect_cb turns every socket error but
+ * ECONNABORTED into -ECONNABORTED: Device1.Connect() fails with
+ * org.bluez.Error.Failed "le-connection-abort-by-local" (5.66 and 5.82).
+ */
+static int on_advert_heard(sd_event_source *s, uint64_t usec, void *userdata)
 {
-	uint64_t ms = d->bz->cfg.connect_ms;
+	struct dev *d = userdata;
+	struct fs_bluez *bz = d->bz;
+	uint64_t ms = bz->cfg.connect_ms;
 
-	if (!d->connecting || d->connect_scheduled || !bz_connectable(d))
-		return;
-	if (held_by_discovery(d)) {
-		if (!d->held) {
-			d->held = true;
-			d->bz->stats.held++;
-			log_info("%s: Connect held by the discovery window (reported in it already)",
-				 fs_button_address(d->btn));
-		}
-		return;
+	disarm(&d->connect_timer);
+	d->connect_scheduled = false;
+	if (!bz_connectable(d) || bz->initiator)
+		return 0;	/* missed: rescheduled when it changes or the initiator is done */
+	fs_button_advert_heard(d->btn, usec);
+	if (bz_links_in_use(bz) >= bz->cfg.max_links) {
+		bz->stats.refused++;
+		log_info("%s: Create Connection refused: Connection Rejected due to Limited Resources (0x0d), %u of %u links in use",
+			 fs_button_address(d->btn), bz_links_in_use(bz), bz->cfg.max_links);
+		connect_abort(d, LE_ABORT_LOCAL);
+		return 0;
 	}
-	d->held = false;
+	bz->initiator = d;
+	d->heard_usec = usec;
+	if (bz_links_in_use(bz) > bz->peak_links)
+		bz->peak_links = bz_links_in_use(bz);
 	if (fs_button_take_fault(d->btn, FS_FAULT_SLOW_CONNECT)) {
 		ms += fs_button_slow_connect_ms(d->btn);
 		log_info("%s: fault: slow connect (+%ums)", fs_button_address(d->btn),
 			 fs_button_slow_connect_ms(d->btn));
 	}
 	d->connect_scheduled = true;
-	arm(d->bz, &d->connect_timer, ms * FG_USEC_PER_MSEC, on_connect_timer, d);
+	arm(bz, &d->connect_timer, ms * FG_USEC_PER_MSEC, on_link_setup, d);
+	return 0;
+}
+
+void bz_schedule_connect(struct dev *d)
+{
+	struct fs_bluez *bz = d->bz;
+	uint64_t now = 0, at;
+
+	if (!d->connecting || d->connect_scheduled || !bz_connectable(d))
+		return;
+	if (held_by_discovery(d)) {
+		if (!d->held) {
+			d->held = true;
+			bz->stats.held++;
+			log_info("%s: Connect held by the discovery window (reported in it already)",
+				 fs_button_address(d->btn));
+		}
+		return;
+	}
+	d->held = false;
+	if (bz->initiator)
+		return;		/* not scanning: kick_pending() comes back */
+	sd_event_now(bz->event, CLOCK_MONOTONIC, &now);
+	at = fs_button_next_advert_usec(d->btn, now, SCAN_CONNECT_INTERVAL_USEC,
+					SCAN_CONNECT_WINDOW_USEC);
+	d->connect_scheduled = true;
+	arm(bz, &d->connect_timer, at - now, on_advert_heard, d);
+}
+
+static void kick_pending(struct fs_bluez *bz)
+{
+	for (size_t i = 0; i < bz->n_devs; i++)
+		bz_schedule_connect(bz->devs[i]);
 }
 
 static int on_connect_timeout(sd_event_source *s, uint64_t usec, void *userdata)
@@ -234,6 +344,7 @@ int bz_device_method(struct dev *d, sd_bus_message *m, const char *member)
 		d->temporary = false;	/* bluetoothd stores it from now on */
 		disarm(&d->temp_timer);
 		d->connect_msg = sd_bus_message_ref(m);
+		update_accept_list(bz);
 		log_info("%s: Connect (button %s)", fs_button_address(d->btn),
 			 bz_connectable(d) ? "advertising" : "not advertising, waiting");
 		arm(bz, &d->connect_timeout, (uint64_t)bz->cfg.connect_timeout_ms * FG_USEC_PER_MSEC,

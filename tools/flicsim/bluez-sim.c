@@ -24,6 +24,8 @@ void fs_bluez_config_init(struct fs_bluez_config *c)
 	c->scan_interval_ms = 500;
 	c->discovery_window_ms = 10240;
 	c->temporary_timeout_s = 30;
+	c->max_links = 8;
+	c->accept_list = 8;
 }
 
 int fs_bus_open(enum fs_bus_kind kind, const char *address, sd_bus **ret)
@@ -380,7 +382,7 @@ int fs_bluez_append_state(struct fs_bluez *bz, sd_bus_message *m)
 		connected += bz->devs[i]->connected;
 		exported += bz->devs[i]->exported;
 	}
-	return sd_bus_message_append(m, "a{sv}", 14,
+	return sd_bus_message_append(m, "a{sv}", 23,
 				     "Running", "b", (int)bz->running,
 				     "AdapterPresent", "b", (int)bz->present,
 				     "Powered", "b", (int)bz->powered,
@@ -394,7 +396,16 @@ int fs_bluez_append_state(struct fs_bluez *bz, sd_bus_message *m)
 				     "Notifications", "t", bz->stats.notifications,
 				     "AdvertisingReports", "t", bz->stats.reports,
 				     "ConnectsHeld", "t", bz->stats.held,
-				     "WindowWaits", "t", bz->stats.window_waits);
+				     "WindowWaits", "t", bz->stats.window_waits,
+				     "MaxLinks", "u", bz->cfg.max_links,
+				     "Links", "u", bz_links_in_use(bz),
+				     "PeakLinks", "u", bz->peak_links,
+				     "LinkRefusals", "t", bz->stats.refused,
+				     "Initiating", "s", bz->initiator ? fs_button_address(bz->initiator->btn) : "",
+				     "PendingConnects", "u", bz_pending_connects(bz),
+				     "AcceptListSize", "u", bz->cfg.accept_list,
+				     "AcceptListBypassed", "b", (int)bz->accept_list_bypassed,
+				     "AcceptListFallbacks", "t", bz->stats.accept_list_fallbacks);
 }
 
 /* --- life cycle ----------------------------------------------------------------------------- */

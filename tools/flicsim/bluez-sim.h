@@ -40,6 +40,8 @@ struct fs_bluez_config {
 	uint32_t scan_interval_ms;	/* one advertising report per button */
 	uint32_t discovery_window_ms;	/* the kernel's LE discovery window; 0: no hold */
 	uint32_t temporary_timeout_s;	/* unseen temporary devices go away */
+	uint32_t max_links;		/* LE links the controller holds at once */
+	uint32_t accept_list;		/* the controller's filter accept list size */
 	bool modern;			/* BlueZ >= 5.82 extras (Bonded, Disconnected) */
 	bool steady;			/* no RSSI noise; public adverts re-announce nothing */
 };

@@ -9,6 +9,53 @@
 #include "button-internal.h"
 #include "lib/log.h"
 
+/*
+ * SetAdvParametersRequest (flic2_packets.h): opcode, is_active,
+ * remove_other_pairings_adv_settings, with_short_range, with_long_range
+ * (one byte each), adv_intervals[2] (u16, 0.625 ms), timeout_seconds (u32):
+ * 13 bytes before the MAC; the answer is the bare opcode 25, signed.
+ * Intervals outside 20 ms..10.24 s (the range BLE allows, and the one a
+ * description of the firmware family gives) or a short packet are refused:
+ * nothing is stored and nothing is answered. With neither PHY chosen both
+ * are used. is_active = 0 removes what was set: defaults again.
+ */
+static void handle_set_adv_params(struct fs_button *b, const uint8_t *p, size_t len)
+{
+	uint8_t rsp[1 + FS_CHASKEY_MAC_LEN];
+	uint16_t i0, i1;
+
+	if (len < ADV_PARAMS_LEN) {
+		b->stats.adv_params_rejected++;
+		log_warning("%s: SetAdvParametersRequest too short (%zu bytes), refused", b->address, len);
+		return;
+	}
+	i0 = (uint16_t)(p[5] | p[6] << 8);
+	i1 = (uint16_t)(p[7] | p[8] << 8);
+	if (p[1] && (i0 < ADV_INTERVAL_MIN || i0 > ADV_INTERVAL_MAX ||
+		     i1 < ADV_INTERVAL_MIN || i1 > ADV_INTERVAL_MAX)) {
+		b->stats.adv_params_rejected++;
+		log_warning("%s: SetAdvParametersRequest intervals %u/%u out of %u..%u, refused",
+			    b->address, i0, i1, ADV_INTERVAL_MIN, ADV_INTERVAL_MAX);
+		return;
+	}
+	memset(&b->advp, 0, sizeof(b->advp));
+	if (p[1]) {
+		b->advp.set = true;
+		b->advp.short_range = p[3] || !p[4];
+		b->advp.long_range = p[4] || !p[3];
+		b->advp.interval[0] = i0;
+		b->advp.interval[1] = i1;
+		b->advp.timeout_s = fs_le32(p + 9);
+		log_info("%s: advertising after a lost link: %u then %u x 0.625 ms for %u s",
+			 b->address, i0, i1, b->advp.timeout_s);
+	} else {
+		log_info("%s: advertising parameters removed, defaults again", b->address);
+	}
+	b->stats.adv_params_set++;
+	rsp[0] = FS_RSP_SET_ADV_PARAMETERS_RESPONSE;
+	btn_send_signed(b, rsp, 1);
+}
+
 static void handle_session_packet(struct fs_button *b, uint8_t *p, size_t len)
 {
 	uint8_t mac[FS_CHASKEY_MAC_LEN], rsp[FS_MAX_PACKET];
@@ -88,8 +135,7 @@ static void handle_session_packet(struct fs_button *b, uint8_t *p, size_t len)
 		log_debug("%s: connection parameters noted", b->address);
 		break;
 	case FS_OP_SET_ADV_PARAMETERS_REQUEST:
-		rsp[0] = FS_RSP_SET_ADV_PARAMETERS_RESPONSE;
-		btn_send_signed(b, rsp, 1);
+		handle_set_adv_params(b, p, len);
 		break;
 	case FS_OP_DISCONNECT_VERIFIED_LINK_IND:
 		log_info("%s: client ended the verified session", b->address);

@@ -33,6 +33,19 @@
 #define REORDER_HOLD_USEC (200 * FG_USEC_PER_MSEC)
 #define SCRIPT_MAX	8
 
+/*
+ * Advertising of a button nobody set SetAdvParametersRequest on: the public
+ * sources do not give the firmware's defaults, so these are chosen (see
+ * docs/simulator.md): 100 ms for the first 5 s (what flic2lib-c-module asks
+ * for that phase), then 1 s; intervals in 0.625 ms units.
+ */
+#define ADV_DEFAULT_INTERVAL0	160
+#define ADV_DEFAULT_INTERVAL1	1600
+#define ADV_FAST_PHASE_USEC	(5 * FG_USEC_PER_SEC)	/* adv_intervals[0] lasts this long */
+#define ADV_INTERVAL_MIN	32	/* 20 ms */
+#define ADV_INTERVAL_MAX	16384	/* 10.24 s */
+#define ADV_PARAMS_LEN		13	/* SetAdvParametersRequest without its MAC */
+
 enum session_state {
 	SESSION_NONE,
 	SESSION_WAIT_FULL_VERIFY_2,	/* FullVerifyResponse1 sent */
@@ -53,6 +66,14 @@ struct out {
 	struct fs_event_item evs[MAX_ITEMS];
 	size_t n_evs;
 	bool queued;
+};
+
+/* What a client set with SetAdvParametersRequest; kept until the next boot. */
+struct adv_params {
+	bool set;
+	bool short_range, long_range;
+	uint16_t interval[2];	/* 0.625 ms units */
+	uint32_t timeout_s;
 };
 
 struct script_step {
@@ -82,6 +103,11 @@ struct fs_button {
 	bool adv_reconnect;
 	sd_event_source *public_timer;
 	sd_event_source *adv_timer;
+	struct adv_params advp;
+	uint64_t adv_start_usec;	/* this advertising period began */
+	uint64_t adv_phase_usec;	/* its first advertising event, after the start */
+	uint64_t adv_until_usec;	/* private advertising ends */
+	uint64_t adv_heard_usec;	/* the controller last acted on an advert */
 
 	/* gesture engine */
 	bool pressed, second_press, hold_fired, click_pending;
@@ -97,6 +123,7 @@ struct fs_button {
 
 	/* link and logical session */
 	bool linked;
+	uint64_t linked_usec;		/* link up since (CLOCK_MONOTONIC) */
 	bool save_battery_disconnect;
 	uint16_t mtu;
 	struct fs_rx_frame rx;
@@ -123,6 +150,7 @@ struct fs_button {
 		uint64_t tx_undelivered, events, events_live, events_queued;
 		uint64_t full_verify_ok, full_verify_fail, quick_verify_ok;
 		uint64_t quick_verify_negative, links, faults_applied;
+		uint64_t adv_params_set, adv_params_rejected;
 	} stats;
 };
 /* --- small helpers ----------------------------------------------------------- */
@@ -215,3 +243,9 @@ void btn_handle_quick_verify(struct fs_button *b, const uint8_t *p, size_t len);
 void btn_emit_event(struct fs_button *b, uint8_t enc);
 void btn_handle_init_events(struct fs_button *b, const uint8_t *p, size_t len);
 void btn_handle_ack(struct fs_button *b, uint32_t count);
+
+/* --- button-physical.c ---------------------------------------------------------- */
+/* Private advertising for @duration_usec more (a press, a lost link). */
+void btn_adv_start(struct fs_button *b, uint64_t duration_usec);
+/* How long the button advertises after losing its link. */
+uint64_t btn_reconnect_adv_usec(const struct fs_button *b);

@@ -48,6 +48,7 @@ void btn_factory_reset(struct fs_button *b)
 	b->boot_usec = now_usec(b);
 	b->public_mode = false;
 	b->adv_after_press = b->adv_reconnect = false;
+	memset(&b->advp, 0, sizeof(b->advp));	/* a new boot forgets them */
 	disarm(&b->public_timer);
 	disarm(&b->adv_timer);
 	btn_end_session(b);

@@ -8,28 +8,91 @@
 #include "button-internal.h"
 #include "lib/log.h"
 
+/* --- advertising ------------------------------------------------------------------ */
+
 static int on_adv_timeout(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct fs_button *b = userdata;
 
 	disarm(&b->adv_timer);
-	b->adv_after_press = false;
+	b->adv_after_press = b->adv_reconnect = false;
+	log_info("%s: advertising timed out, quiet until pressed", b->address);
 	adv_changed(b);
 	return 0;
+}
+
+static uint16_t adv_interval(const struct fs_button *b, unsigned phase)
+{
+	if (b->advp.set)
+		return b->advp.interval[phase];
+	return phase ? ADV_DEFAULT_INTERVAL1 : ADV_DEFAULT_INTERVAL0;
+}
+
+/* A new advertising period: its first event comes a random part of the
+ * first interval after the start (the firmware's timer is not aligned with
+ * the press), then one per interval. */
+static void adv_period_begin(struct fs_button *b)
+{
+	uint32_t r;
+
+	fs_random(&r, sizeof(r));
+	b->adv_start_usec = now_usec(b);
+	b->adv_phase_usec = r % ((uint64_t)adv_interval(b, 0) * 625);
+}
+
+uint64_t btn_reconnect_adv_usec(const struct fs_button *b)
+{
+	if (b->advp.set)
+		return (uint64_t)b->advp.timeout_s * FG_USEC_PER_SEC;
+	return (uint64_t)b->cfg.adv_after_press_s * FG_USEC_PER_SEC;
+}
+
+void btn_adv_start(struct fs_button *b, uint64_t duration_usec)
+{
+	bool was = fs_button_adv(b) != FS_ADV_NONE;
+	uint64_t until = now_usec(b) + duration_usec;
+
+	if (b->linked)
+		return;
+	if (!was)
+		adv_period_begin(b);
+	if (!was || until > b->adv_until_usec) {
+		b->adv_until_usec = until;
+		arm(b, &b->adv_timer, duration_usec, on_adv_timeout);
+	}
 }
 
 /* A press wakes a disconnected button: it advertises for a while. */
 static void keep_advertising(struct fs_button *b)
 {
-	bool was = b->adv_after_press;
+	bool was = fs_button_adv(b) != FS_ADV_NONE;
 
 	if (b->linked)
 		return;
+	btn_adv_start(b, (uint64_t)b->cfg.adv_after_press_s * FG_USEC_PER_SEC);
 	b->adv_after_press = true;
-	arm(b, &b->adv_timer, (uint64_t)b->cfg.adv_after_press_s * FG_USEC_PER_SEC,
-	    on_adv_timeout);
 	if (!was)
 		adv_changed(b);
+}
+
+uint64_t fs_button_next_advert_usec(const struct fs_button *b, uint64_t after,
+				    uint64_t scan_interval, uint64_t scan_window)
+{
+	uint64_t t = b->adv_start_usec + b->adv_phase_usec;
+
+	/* Advertising events: adv_intervals[0] for the first 5 s, then [1]
+	 * (public mode keeps the first), each plus the link layer's advDelay
+	 * of 0..10 ms (Core spec Vol 6 Part B 4.4.2.2), here a fixed
+	 * pseudo-random sequence. Heard when it falls in a scan window. */
+	for (uint64_t k = 0; k < 10000000; k++) {
+		unsigned phase = !b->public_mode && t - b->adv_start_usec >= ADV_FAST_PHASE_USEC;
+
+		if (t >= after && t % scan_interval < scan_window)
+			return t;
+		t += (uint64_t)adv_interval(b, phase) * 625 +
+		     (b->adv_phase_usec + k * 7919) % 10001;
+	}
+	return after;
 }
 
 static int on_hold(sd_event_source *s, uint64_t usec, void *userdata)
@@ -161,6 +224,8 @@ static int on_public_timeout(sd_event_source *s, uint64_t usec, void *userdata)
 
 void fs_button_set_public_mode(struct fs_button *b, bool on)
 {
+	if (on && fs_button_adv(b) == FS_ADV_NONE)
+		adv_period_begin(b);
 	b->public_mode = on;
 	if (on)
 		arm(b, &b->public_timer, (uint64_t)b->cfg.public_mode_s * FG_USEC_PER_SEC,

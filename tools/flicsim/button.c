@@ -34,6 +34,7 @@ void fs_button_config_init(struct fs_button_config *c)
 void fs_button_link_up(struct fs_button *b, uint16_t mtu)
 {
 	b->linked = true;
+	b->linked_usec = now_usec(b);
 	b->mtu = mtu;
 	b->save_battery_disconnect = false;
 	b->adv_after_press = b->adv_reconnect = false;
@@ -54,7 +55,10 @@ void fs_button_link_down(struct fs_button *b)
 	memset(&b->rx, 0, sizeof(b->rx));
 	/* A paired button that lost its link advertises to be found again;
 	 * one that hung up to save battery waits for the next press. */
-	b->adv_reconnect = b->n_pairings > 0 && !b->save_battery_disconnect;
+	if (b->n_pairings > 0 && !b->save_battery_disconnect) {
+		btn_adv_start(b, btn_reconnect_adv_usec(b));
+		b->adv_reconnect = true;
+	}
 	log_info("%s: link down (%s)", b->address,
 		 b->adv_reconnect ? "advertising to reconnect" : "quiet until pressed");
 	adv_changed(b);
@@ -110,6 +114,11 @@ uint32_t fs_button_slow_connect_ms(const struct fs_button *b)
 	return b->cfg.slow_connect_ms;
 }
 
+void fs_button_advert_heard(struct fs_button *b, uint64_t usec)
+{
+	b->adv_heard_usec = usec;
+}
+
 static int append_u64(sd_bus_message *m, const char *k, uint64_t v)
 {
 	return sd_bus_message_append(m, "{sv}", k, "t", v);
@@ -149,6 +158,19 @@ int fs_button_append_state(struct fs_button *b, sd_bus_message *m)
 				  "Variant", "y", b->id.variant);
 	if (r < 0)
 		return r;
+	r = sd_bus_message_append(m, "{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}",
+				  "LinkedSinceUsec", "t", b->linked ? b->linked_usec : UINT64_C(0),
+				  "AdvParamsSet", "b", b->advp.set,
+				  "AdvInterval0", "q", b->advp.set ? b->advp.interval[0] : (uint16_t)ADV_DEFAULT_INTERVAL0,
+				  "AdvInterval1", "q", b->advp.set ? b->advp.interval[1] : (uint16_t)ADV_DEFAULT_INTERVAL1,
+				  "AdvTimeoutSeconds", "u", (uint32_t)(btn_reconnect_adv_usec(b) / FG_USEC_PER_SEC),
+				  "AdvShortRange", "b", !b->advp.set || b->advp.short_range,
+				  "AdvLongRange", "b", b->advp.set && b->advp.long_range,
+				  "AdvStartUsec", "t", b->adv_start_usec,
+				  "AdvFirstEventUsec", "t", b->adv_start_usec + b->adv_phase_usec,
+				  "AdvHeardUsec", "t", b->adv_heard_usec);
+	if (r < 0)
+		return r;
 	if ((r = append_u64(m, "RxPackets", b->stats.rx_packets)) < 0 ||
 	    (r = append_u64(m, "RxBadMac", b->stats.rx_bad_mac)) < 0 ||
 	    (r = append_u64(m, "TxNotifications", b->stats.tx_notifications)) < 0 ||
@@ -161,7 +183,9 @@ int fs_button_append_state(struct fs_button *b, sd_bus_message *m)
 	    (r = append_u64(m, "QuickVerifyOk", b->stats.quick_verify_ok)) < 0 ||
 	    (r = append_u64(m, "QuickVerifyNegative", b->stats.quick_verify_negative)) < 0 ||
 	    (r = append_u64(m, "Links", b->stats.links)) < 0 ||
-	    (r = append_u64(m, "FaultsApplied", b->stats.faults_applied)) < 0)
+	    (r = append_u64(m, "FaultsApplied", b->stats.faults_applied)) < 0 ||
+	    (r = append_u64(m, "AdvParamsAccepted", b->stats.adv_params_set)) < 0 ||
+	    (r = append_u64(m, "AdvParamsRejected", b->stats.adv_params_rejected)) < 0)
 		return r;
 	return sd_bus_message_close_container(m);
 }
@@ -198,6 +222,7 @@ int fs_button_new(sd_event *event, const struct fs_button_config *cfg,
 	b->auto_disconnect_s = 511;
 	if (cfg->has_pairing) {
 		btn_store_pairing(b, cfg->pairing_id, cfg->pairing_key);
+		btn_adv_start(b, btn_reconnect_adv_usec(b));
 		b->adv_reconnect = true;
 	}
 	if (cfg->public_mode)

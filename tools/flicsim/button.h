@@ -106,6 +106,13 @@ bool fs_button_linked(const struct fs_button *b);
 /* Advertised manufacturer data for company 0x030f (5 bytes). */
 void fs_button_manufacturer_data(const struct fs_button *b, uint8_t ret[5]);
 uint32_t fs_button_slow_connect_ms(const struct fs_button *b);
+/* When the controller, scanning @scan_window of every @scan_interval (µs,
+ * CLOCK_MONOTONIC from 0), first hears an advertising event of this button
+ * at or after @after; meaningful while fs_button_adv() is not NONE. */
+uint64_t fs_button_next_advert_usec(const struct fs_button *b, uint64_t after,
+				    uint64_t scan_interval, uint64_t scan_window);
+/* The controller acted on an advert heard at @usec (a Create Connection). */
+void fs_button_advert_heard(struct fs_button *b, uint64_t usec);
 
 /* The BLE link (called by bluez-sim). */
 void fs_button_link_up(struct fs_button *b, uint16_t mtu);

@@ -31,6 +31,9 @@ static void help(void)
 	       "  --discovery-window-ms N  the kernel's LE discovery window: a Connect() to a device\n"
 	       "                         already reported in it waits for its end (10240; 0: off)\n"
 	       "  --temporary-timeout-s N unseen temporary devices removed after N s (30)\n"
+	       "  --max-links N          LE links the controller holds at once; one more is\n"
+	       "                         refused with 0x0d as a real controller does (8)\n"
+	       "  --accept-list N        the controller's filter accept list size (8)\n"
 	       "  --adapter-address A    hci0's address\n"
 	       "  --bluez-version V      5.66 (default) or 5.82 (adds Bonded, Disconnected)\n"
 	       "  --steady               a radio without noise: RSSI never moves, a button in public\n"
@@ -64,7 +67,8 @@ int main(int argc, char **argv)
 	enum {
 		OPT_ADDRESS = 0x100, OPT_SESSION, OPT_SYSTEM, OPT_BUTTONS, OPT_MTU, OPT_LATENCY,
 		OPT_CONNECT_MS, OPT_CONNECT_TIMEOUT, OPT_SUPERVISION, OPT_SCAN, OPT_WINDOW, OPT_TEMP,
-		OPT_ADAPTER, OPT_VERSION, OPT_PERIPHERAL, OPT_STEADY, OPT_CONTROL_NAME,
+		OPT_ADAPTER, OPT_VERSION, OPT_PERIPHERAL, OPT_STEADY, OPT_MAX_LINKS, OPT_ACCEPT_LIST,
+		OPT_CONTROL_NAME,
 	};
 	static const struct option options[] = {
 		{ "address", required_argument, NULL, OPT_ADDRESS },
@@ -79,6 +83,8 @@ int main(int argc, char **argv)
 		{ "scan-interval-ms", required_argument, NULL, OPT_SCAN },
 		{ "discovery-window-ms", required_argument, NULL, OPT_WINDOW },
 		{ "temporary-timeout-s", required_argument, NULL, OPT_TEMP },
+		{ "max-links", required_argument, NULL, OPT_MAX_LINKS },
+		{ "accept-list", required_argument, NULL, OPT_ACCEPT_LIST },
 		{ "adapter-address", required_argument, NULL, OPT_ADAPTER },
 		{ "bluez-version", required_argument, NULL, OPT_VERSION },
 		{ "steady", no_argument, NULL, OPT_STEADY },
@@ -150,6 +156,18 @@ int main(int argc, char **argv)
 			break;
 		case OPT_TEMP:
 			if (parse_opt_u32("temporary-timeout-s", optarg, 86400, &cfg.temporary_timeout_s) < 0)
+				return 2;
+			break;
+		case OPT_MAX_LINKS:
+			if (parse_opt_u32("max-links", optarg, 4096, &cfg.max_links) < 0)
+				return 2;
+			if (cfg.max_links == 0) {
+				log_error("--max-links: at least 1");
+				return 2;
+			}
+			break;
+		case OPT_ACCEPT_LIST:
+			if (parse_opt_u32("accept-list", optarg, 255, &cfg.accept_list) < 0)
 				return 2;
 			break;
 		case OPT_ADAPTER:
