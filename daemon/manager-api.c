@@ -46,8 +46,14 @@ static void api_get_gateway(struct fg_api_gateway *ret, void *userdata)
 	if (m->buttons) {
 		const char *adapter = fg_buttons_adapter(m->buttons);
 
+		struct fg_buttons_budget bb;
+
 		ret->adapter = adapter ? adapter : "";
 		ret->adapter_state = fg_bluez_state_to_string(fg_buttons_radio_state(m->buttons));
+		fg_buttons_get_budget(m->buttons, &bb);
+		ret->links_used = bb.links_used;
+		ret->link_budget = bb.link_budget;
+		ret->sleeping_buttons = bb.sleeping;
 	}
 }
 
@@ -107,6 +113,7 @@ static void api_fill_button(struct fg_manager *m, const struct fg_button_config 
 		.last_event = g ? g : "",
 		/* an unconfigured button's presses open no alert */
 		.alert_state = bc ? api_alert_state(m, bc->name) : "",
+		.keep_linked = bc && bc->keep_linked,
 	};
 	if (st) {
 		memcpy(ret->address, st->address, sizeof(ret->address));
@@ -118,6 +125,7 @@ static void api_fill_button(struct fg_manager *m, const struct fg_button_config 
 		ret->battery_mv = (uint16_t)st->battery_mv;
 		ret->firmware = st->firmware;
 		ret->last_event_usec = st->last_press_usec;
+		ret->sleeping = st->sleeping;
 	} else {
 		memcpy(ret->address, bc->address, sizeof(ret->address));
 	}

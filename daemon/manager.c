@@ -224,11 +224,20 @@ static void on_button_changed(struct fg_buttons *bs, const struct fg_button_stat
 	manager_api_button_changed(m, st);
 }
 
+/* Links used, the budget, sleeping buttons: the Gateway's properties. */
+static void on_budget_changed(struct fg_buttons *bs, void *userdata)
+{
+	struct fg_manager *m = userdata;
+
+	fg_api_budget_changed(m->api);
+}
+
 static const struct fg_buttons_ops buttons_ops = {
 	.button_event = on_button_event,
 	.radio_changed = on_radio_changed,
 	.button_changed = on_button_changed,
 	.pairing = on_pairing,
+	.budget_changed = on_budget_changed,
 };
 
 /* ---- supervision ------------------------------------------------------ */

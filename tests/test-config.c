@@ -104,7 +104,31 @@ static void test_empty_defaults(void **state)
 	assert_int_equal(c->health.low_battery_mv, 2600);
 	assert_null(c->health.heartbeat_url);
 	assert_true(c->health.require_time_sync);
+	/* the link budget: the Pi's built-in controller, a minute idle, a minute starved */
+	assert_int_equal(c->bluetooth.max_links, 7);
+	assert_int_equal(c->bluetooth.idle_disconnect_usec, 60 * FG_USEC_PER_SEC);
+	assert_int_equal(c->health.link_starved_after_usec, 60 * FG_USEC_PER_SEC);
 	fg_config_unref(c);
+}
+
+static void test_link_budget_options(void **state)
+{
+	struct fg_config *c = parse_ok("[bluetooth]\nmax_links = auto\nidle_disconnect = 2min\n");
+
+	assert_int_equal(c->bluetooth.max_links, 0);
+	assert_int_equal(c->bluetooth.idle_disconnect_usec, 120 * FG_USEC_PER_SEC);
+	fg_config_unref(c);
+	c = parse_ok("[bluetooth]\nmax_links = 4\n");
+	assert_int_equal(c->bluetooth.max_links, 4);
+	fg_config_unref(c);
+	expect_error("[bluetooth]\nmax_links = 1\n",
+		     "t.ini:2: bluetooth.max_links: must be a whole number from 2 to 64 or auto");
+	expect_error("[bluetooth]\nmax_links = many\n", "bluetooth.max_links: must be a whole number");
+	/* the button's 9-bit field: 511 means never */
+	expect_error("[bluetooth]\nidle_disconnect = 10min\n",
+		     "bluetooth.idle_disconnect: must be a duration from 40s to 8min 30s");
+	/* auto is for max_links only */
+	expect_error("[gateway]\nspool_max = auto\n", "gateway.spool_max: must be a whole number from 10 to 1000000\n");
 }
 
 static void test_button_defaults(void **state)
@@ -132,6 +156,7 @@ static void test_button_defaults(void **state)
 	assert_int_equal(b->webhooks[0], 0);
 	assert_int_equal(b->severity, FG_SEVERITY_CRITICAL);
 	assert_int_equal(b->while_open, FG_WHILE_OPEN_APPEND);
+	assert_false(b->keep_linked);
 	assert_int_equal(c->health.n_webhooks, 1);
 	assert_ptr_equal(fg_config_button_by_name(c, "reception"), b);
 	assert_ptr_equal(fg_config_button_by_address(c, b->address), b);
@@ -806,6 +831,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		FG_TEST("/config/empty-file-gives-defaults", test_empty_defaults),
 		FG_TEST("/config/button-defaults", test_button_defaults),
+		FG_TEST("/config/link-budget-options", test_link_budget_options),
 		FG_TEST("/config/every-key-valid", test_full),
 		FG_TEST("/config/crlf-and-bom", test_crlf_bom),
 		FG_TEST("/config/long-lines", test_long_lines),

@@ -47,6 +47,7 @@ struct btn {
 	uint32_t boot_id;
 	uint32_t event_count;
 	uint64_t clock;			/* button ticks */
+	uint32_t firmware;		/* below 6 takes no advertising settings */
 };
 
 struct t {
@@ -77,6 +78,7 @@ static void btn_init(struct btn *b)
 	b->boot_id = 0x5eed0001;
 	b->event_count = 400;
 	b->clock = UINT64_C(1) << 40;
+	b->firmware = 5;
 }
 
 static struct t *t_new(enum fg_flic2_mode mode)
@@ -347,7 +349,7 @@ static int send_fv2(struct t *t)
 	memcpy(rsp2.fv_response2.uuid, "UUIDUUIDUUIDUUID", 16);
 	rsp2.fv_response2.name_len = 4;
 	memcpy(rsp2.fv_response2.name, "Desk", 4);
-	rsp2.fv_response2.firmware_version = 9;
+	rsp2.fv_response2.firmware_version = t->b.firmware;
 	rsp2.fv_response2.battery_level = 850;
 	memcpy(rsp2.fv_response2.serial, "BG30-C99999", 11);
 	r = btn_send(t, &rsp2, true, t->b.conn_id);
@@ -516,11 +518,11 @@ static void test_pair_and_requests(void **state)
 	assert_int_equal(t->n_acts, 0);
 
 	rx.opcode = FG_FLIC2_RX_FIRMWARE_VERSION;
-	rx.firmware.version = 12;
+	rx.firmware.version = 4;	/* 6 and later would ask for advertising settings */
 	assert_int_equal(btn_send(t, &rx, true, t->b.conn_id), 0);
 	pump(t);
 	a = find_kind(t, FG_FLIC2_ACTION_FIRMWARE);
-	assert_int_equal(a->firmware_version, 12);
+	assert_int_equal(a->firmware_version, 4);
 	assert_int_equal(t->n_pkts, 1);
 	btn_open(t, 0, &tx);
 	assert_int_equal(tx.opcode, FG_FLIC2_TX_GET_NAME);
@@ -543,7 +545,7 @@ static void test_pair_and_requests(void **state)
 	assert_string_equal(a->name, "A?B?(\xf0\x9f\x98\x80Z");
 	assert_int_equal(fg_flic2_next_deadline(t->f), UINT64_MAX);
 	assert_int_equal(fg_flic2_get_pairing(t->f, &p), 0);
-	assert_int_equal(p.firmware_version, 12);
+	assert_int_equal(p.firmware_version, 4);
 	assert_string_equal(p.name, "A?B?(\xf0\x9f\x98\x80Z");
 
 	/* the button renames itself */
@@ -1188,7 +1190,7 @@ static void test_purge_order(void **state)
 {
 	struct t *t = t_new(FG_FLIC2_MODE_PAIR);
 	struct fg_flic2_tx init;
-	uint32_t counter = 1000;
+	uint32_t counter = 400;		/* the button's counter at pairing: no gap */
 
 	pair(t);
 	for (int round = 0; round < 100; round++) {
@@ -1246,7 +1248,7 @@ static void test_disconnect_purges_writes(void **state)
 	size_t events = 0, others = 0;
 
 	pair(t);
-	send_events(t, 1003, decided, 1, false);	/* events, state, ack write */
+	send_events(t, 403, decided, 1, false);	/* events, state, ack write */
 	assert_int_equal(fg_flic2_request_battery(t->f, t->now), 0);
 	fg_flic2_disconnected(t->f, t->now);
 	while (fg_flic2_next_action(t->f, &a) == 1) {
@@ -1514,6 +1516,86 @@ static void test_validators_and_rng(void **state)
 	t_free(t);
 }
 
+/*
+ * The button's idle disconnect: the official limits (40..511, 0 = never),
+ * the next InitButtonEvents carries it, a live session is told at once
+ * with SetAutoDisconnectTimeInd, an unchanged value sends nothing.
+ */
+static void test_auto_disconnect(void **state)
+{
+	struct t *t = t_new(FG_FLIC2_MODE_PAIR);
+	struct fg_flic2_tx tx, init;
+	struct fg_flic2_action a;
+
+	assert_int_equal(fg_flic2_new(&t->params, &t->f), 0);
+	assert_int_equal(fg_flic2_get_auto_disconnect(t->f), 511);
+	assert_int_equal(fg_flic2_set_auto_disconnect(t->f, 39, t->now), -EINVAL);
+	assert_int_equal(fg_flic2_set_auto_disconnect(t->f, 1, t->now), -EINVAL);
+	assert_int_equal(fg_flic2_set_auto_disconnect(t->f, 512, t->now), -EINVAL);
+	assert_int_equal(fg_flic2_get_auto_disconnect(t->f), 511);
+	/* 0 means never: the same as 511, so nothing changes */
+	assert_int_equal(fg_flic2_set_auto_disconnect(t->f, 0, t->now), 0);
+	assert_int_equal(fg_flic2_get_auto_disconnect(t->f), 511);
+	/* no session: only remembered */
+	assert_int_equal(fg_flic2_set_auto_disconnect(t->f, 60, t->now), 0);
+	assert_int_equal(fg_flic2_next_action(t->f, &a), 0);
+	assert_int_equal(fg_flic2_get_auto_disconnect(t->f), 60);
+
+	/* the pairing session's init carries it */
+	pair_until_fv2(t);
+	assert_int_equal(send_fv2(t), 0);
+	pump(t);
+	btn_open(t, 0, &tx);
+	assert_int_equal(tx.opcode, FG_FLIC2_TX_INIT_BUTTON_EVENTS_LIGHT);
+	assert_int_equal(tx.init_events.auto_disconnect_s, 60);
+	init_response(t, true, false);
+	pump(t);
+	btn_open(t, 0, &tx);	/* connection parameters */
+
+	/* a live session is told now, with the button's 9-bit field */
+	assert_int_equal(fg_flic2_set_auto_disconnect(t->f, 120, t->now), 0);
+	pump(t);
+	assert_int_equal(t->n_acts, 1);
+	assert_int_equal(t->n_pkts, 1);
+	assert_int_equal(btn_open(t, 0, &tx), FG_FLIC2_LEN_AUTO_DISCONNECT);
+	assert_int_equal(tx.opcode, FG_FLIC2_TX_SET_AUTO_DISCONNECT_TIME);
+	assert_int_equal(tx.auto_disconnect.seconds, 120);
+	assert_int_equal(t->pkts[0][1], 120);
+	assert_int_equal(t->pkts[0][2], 0);
+	/* unchanged: nothing */
+	assert_int_equal(fg_flic2_set_auto_disconnect(t->f, 120, t->now), 0);
+	pump(t);
+	assert_int_equal(t->n_acts, 0);
+	/* an indication: no answer awaited, no deadline */
+	assert_int_equal(fg_flic2_next_deadline(t->f), UINT64_MAX);
+	/* refused values change nothing and send nothing */
+	assert_int_equal(fg_flic2_set_auto_disconnect(t->f, 20, t->now), -EINVAL);
+	pump(t);
+	assert_int_equal(t->n_acts, 0);
+	assert_int_equal(fg_flic2_get_auto_disconnect(t->f), 120);
+	/* back to never */
+	assert_int_equal(fg_flic2_set_auto_disconnect(t->f, 0, t->now), 0);
+	pump(t);
+	btn_open(t, 0, &tx);
+	assert_int_equal(tx.auto_disconnect.seconds, 511);
+	ping_ok(t);	/* the counters still agree */
+
+	/* while verifying: remembered for the init, not sent */
+	fg_flic2_disconnected(t->f, t->now);
+	pump(t);
+	fg_flic2_reassembler_reset(&t->b.reasm);
+	assert_int_equal(fg_flic2_connected(t->f, t->b.mtu, t->now), 0);
+	assert_int_equal(fg_flic2_set_auto_disconnect(t->f, 45, t->now), 0);
+	pump(t);
+	for (size_t i = 0; i < t->n_pkts; i++)
+		assert_int_equal(t->pkts[i][0], FG_FLIC2_TX_QUICK_VERIFY_REQUEST);
+	fg_flic2_disconnected(t->f, t->now);
+	pump(t);
+	reconnect_until_init(t, &init);
+	assert_int_equal(init.init_events.auto_disconnect_s, 45);
+	t_free(t);
+}
+
 static void test_strings(void **state)
 {
 	assert_string_equal(fg_flic2_state_to_string(FG_FLIC2_STATE_VERIFIED), "verified");
@@ -1557,6 +1639,7 @@ int main(void)
 		FG_TEST("/flic2-engine/lost-dedup-state", test_lost_dedup_state),
 		FG_TEST("/flic2-engine/validators-and-rng", test_validators_and_rng),
 		FG_TEST("/flic2-engine/strings", test_strings),
+		FG_TEST("/flic2-engine/auto-disconnect", test_auto_disconnect),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

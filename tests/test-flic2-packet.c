@@ -403,12 +403,50 @@ static void test_tx_layouts(void **state)
 	assert_int_equal(fg_flic2_encode_tx(&tx, buf, sizeof(buf)), 5);
 	test_unhex("10 78563412", want, 5);
 	assert_memory_equal(buf, want, 5);
+	/* flic2_packets.h SetAutoDisconnectTimeInd: opcode 19, 9 bits + 7 padding */
+	memset(&tx, 0, sizeof(tx));
+	tx.opcode = FG_FLIC2_TX_SET_AUTO_DISCONNECT_TIME;
+	tx.auto_disconnect.seconds = 511;
+	assert_int_equal(fg_flic2_encode_tx(&tx, buf, sizeof(buf)), 3);
+	test_unhex("13 ff01", want, 3);
+	assert_memory_equal(buf, want, 3);
+	tx.auto_disconnect.seconds = 40;
+	assert_int_equal(fg_flic2_encode_tx(&tx, buf, sizeof(buf)), 3);
+	test_unhex("13 2800", want, 3);
+	assert_memory_equal(buf, want, 3);
+	/* the button reads 9 bits: padding bits set by someone else are ignored */
+	test_unhex("13 2cfe", want, 3);
+	assert_int_equal(fg_flic2_decode_tx(want, 3, &tx), 0);
+	assert_int_equal(tx.auto_disconnect.seconds, 0x2c);
+
+	/*
+	 * flic2_packets.h SetAdvParametersRequest (packed): opcode 27, bools
+	 * is_active, remove_other_pairings_adv_settings, with_short_range,
+	 * with_long_range, u16 adv_intervals[2], u32 timeout_seconds; the C
+	 * module's values: 1, 0, 1, 0 (HAS_CODED_PHY false), 160, 12800, 86400.
+	 */
+	memset(&tx, 0, sizeof(tx));
+	tx.opcode = FG_FLIC2_TX_SET_ADV_PARAMETERS;
+	tx.adv_params.active = true;
+	tx.adv_params.short_range = true;
+	tx.adv_params.interval[0] = 160;
+	tx.adv_params.interval[1] = 12800;
+	tx.adv_params.timeout_s = 86400;
+	assert_int_equal(fg_flic2_encode_tx(&tx, buf, sizeof(buf)), 13);
+	test_unhex("1b 01 00 01 00 a000 0032 80510100", want, 13);
+	assert_memory_equal(buf, want, 13);
+	/* flic2lib-android's values: 64 and 1636, same flags and timeout */
+	tx.adv_params.interval[0] = 64;
+	tx.adv_params.interval[1] = 1636;
+	assert_int_equal(fg_flic2_encode_tx(&tx, buf, sizeof(buf)), 13);
+	test_unhex("1b 01 00 01 00 4000 6406 80510100", want, 13);
+	assert_memory_equal(buf, want, 13);
 }
 
 static void test_tx_roundtrip(void **state)
 {
 	static const uint8_t ops[] = {
-		0, 2, 3, 4, 5, 8, 9, 11, 12, 14, 16, 20, 23,
+		0, 2, 3, 4, 5, 8, 9, 11, 12, 14, 16, 19, 20, 23, 27,
 	};
 
 	for (size_t i = 0; i < sizeof(ops); i++) {
@@ -423,6 +461,18 @@ static void test_tx_roundtrip(void **state)
 			in.init_events.auto_disconnect_s = 300;
 			in.init_events.max_queued_packets = 17;
 			in.init_events.max_queued_age_s = 0xabcde;
+		} else if (in.opcode == FG_FLIC2_TX_SET_AUTO_DISCONNECT_TIME) {
+			memset(&in, 0, sizeof(in));
+			in.opcode = ops[i];
+			in.auto_disconnect.seconds = 300;
+		} else if (in.opcode == FG_FLIC2_TX_SET_ADV_PARAMETERS) {
+			memset(&in, 0, sizeof(in));
+			in.opcode = ops[i];
+			in.adv_params.remove_other_pairings = true;
+			in.adv_params.long_range = true;
+			in.adv_params.interval[0] = FG_FLIC2_ADV_INTERVAL_MIN;
+			in.adv_params.interval[1] = FG_FLIC2_ADV_INTERVAL_MAX;
+			in.adv_params.timeout_s = 0xfedcba98;
 		}
 		len = fg_flic2_encode_tx(&in, buf, sizeof(buf));
 		assert_true(len > 0);
@@ -450,6 +500,31 @@ static void test_tx_invalid(void **state)
 	tx.init_events.max_queued_packets = 0;
 	tx.init_events.max_queued_age_s = 0x100000;
 	assert_int_equal(fg_flic2_encode_tx(&tx, buf, sizeof(buf)), -EINVAL);
+	memset(&tx, 0, sizeof(tx));
+	tx.opcode = FG_FLIC2_TX_SET_AUTO_DISCONNECT_TIME;
+	tx.auto_disconnect.seconds = 512;
+	assert_int_equal(fg_flic2_encode_tx(&tx, buf, sizeof(buf)), -EINVAL);
+	/* advertising intervals outside the Core spec's 0x20..0x4000 */
+	memset(&tx, 0, sizeof(tx));
+	tx.opcode = FG_FLIC2_TX_SET_ADV_PARAMETERS;
+	tx.adv_params.interval[0] = 0x1f;
+	tx.adv_params.interval[1] = 160;
+	assert_int_equal(fg_flic2_encode_tx(&tx, buf, sizeof(buf)), -EINVAL);
+	tx.adv_params.interval[0] = 160;
+	tx.adv_params.interval[1] = 0x4001;
+	assert_int_equal(fg_flic2_encode_tx(&tx, buf, sizeof(buf)), -EINVAL);
+	tx.adv_params.interval[1] = 0x4000;
+	assert_int_equal(fg_flic2_encode_tx(&tx, buf, sizeof(buf)), 13);
+	/* decoding: a flag byte that is no bool, an interval out of range, short */
+	buf[3] = 2;
+	assert_int_equal(fg_flic2_decode_tx(buf, 13, &tx), -EBADMSG);
+	buf[3] = 1;
+	assert_int_equal(fg_flic2_decode_tx(buf, 13, &tx), 0);
+	fg_flic2_put_le16(buf + 5, 0);
+	assert_int_equal(fg_flic2_decode_tx(buf, 13, &tx), -EBADMSG);
+	fg_flic2_put_le16(buf + 5, 160);
+	assert_int_equal(fg_flic2_decode_tx(buf, 12, &tx), -EBADMSG);
+
 	tx.opcode = 1;		/* not something a client of ours sends */
 	assert_int_equal(fg_flic2_encode_tx(&tx, buf, sizeof(buf)), -EOPNOTSUPP);
 	assert_null(fg_flic2_tx_opcode_to_string(1));

@@ -191,6 +191,15 @@ static void transcript_pairing(struct ctx *c, struct fg_flic2_pairing *ret_pairi
 	/* a fresh pairing starts counting at the button's counter (100) */
 	expect_state(c, 100);
 	expect_writes(c, T_A_W_CONNPARAMS);
+	/* firmware 10: advertising settings, once in this boot */
+	expect_writes(c, T_A_W_ADV);
+	expect_empty(c);
+	assert_int_equal(fg_flic2_next_deadline(c->f), now + SEC / 4 + 10 * SEC);
+	feed(c, T_A_R_ADV, now + SEC / 3);
+	next(c, FG_FLIC2_ACTION_STATE_TO_PERSIST, &a);
+	assert_true(a.dedup.adv_configured);
+	assert_int_equal(a.dedup.boot_id, T_BOOT_ID);
+	assert_int_equal(a.dedup.event_count, 100);
 	expect_empty(c);
 	assert_int_equal(fg_flic2_next_deadline(c->f), UINT64_MAX);
 
@@ -249,7 +258,9 @@ static void test_reconnect(void **state)
 {
 	struct ctx c = { 0 };
 	struct fg_flic2_pairing p, cur;
-	struct fg_flic2_dedup d = { .valid = true, .boot_id = T_BOOT_ID, .event_count = 104 };
+	/* the pairing session set the advertising parameters of this boot */
+	struct fg_flic2_dedup d = { .valid = true, .boot_id = T_BOOT_ID, .event_count = 104,
+				    .adv_configured = true };
 	struct fg_flic2_action a;
 	struct fg_flic2_counters cnt;
 	uint64_t now = 10000 * SEC, t_init = now + SEC / 10, t_ev = now + SEC / 5;

@@ -54,33 +54,41 @@ static const char *const T_A_W_CONNPARAMS[] = {
 	"050c50005a0011002003aef7b4ffa2",
 	NULL,
 };
+static const char *const T_A_W_ADV[] = {
+	"051b01000100a000003280510100e54d790e9e",
+	NULL,
+};
+static const char *const T_A_R_ADV[] = {
+	"05192e23524622",
+	NULL,
+};
 static const char *const T_A_R_EV1[] = {
 	"850c670000008967462301000156744623010008",
-	"05e0de4f1465",
+	"05d8995cca1f",
 	NULL,
 };
 static const char *const T_A_R_EV2[] = {
-	"050c6800000056b44623010002ab4285c5e2",
+	"050c6800000056b44623010002143b27b96b",
 	NULL,
 };
 static const char *const T_A_W_ACK[] = {
-	"05106800000020eba6b74b",
+	"05106800000050e40ca89a",
 	NULL,
 };
 static const char *const T_A_R_PING[] = {
-	"050fa9debee6fd",
+	"050f4636601f71",
 	NULL,
 };
 static const char *const T_A_W_PONG[] = {
-	"050ea7e007edb6",
+	"050e1157b75b09",
 	NULL,
 };
 static const char *const T_A_W_BATTERY[] = {
-	"051480dd4c3e77",
+	"0514d4fa03d73a",
 	NULL,
 };
 static const char *const T_A_R_BATTERY[] = {
-	"05148403aa1a8d657e",
+	"051484031b11d49ad3",
 	NULL,
 };
 #define T_A_BATTERY2_MV 3164

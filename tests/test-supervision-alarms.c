@@ -22,6 +22,7 @@ static const struct fg_alarms_params params = {
 	.targets_failing_after_usec = 10 * MIN,
 	.spool_alarm = 100,
 	.require_time_sync = true,
+	.link_starved_after_usec = 1 * MIN,
 };
 
 static struct fg_alarms *new_health(void)
@@ -309,6 +310,47 @@ static void test_battery_curve(void **state)
 }
 
 /* Names and severities: the alarm's name suffix round-trips, and the gateway's losses are critical. */
+static void test_link_starved(void **state)
+{
+	struct fg_alarms *h = new_health();
+	struct fg_alarm_change c[4];
+	struct fg_alarms_button_status st;
+
+	/* wanting a link briefly is normal: a press wakes it, it links */
+	assert_int_equal(fg_alarms_button_link_wanted(h, "bed-12", true, T0), 0);
+	assert_int_equal(fg_alarms_next_deadline(h), T0 + MIN);
+	assert_int_equal(fg_alarms_button_link_wanted(h, "bed-12", false, T0 + 2 * SEC), 0);
+	fg_alarms_tick(h, T0 + 2 * MIN);
+	assert_int_equal(changes(h, c, 4), 0);
+	/* wanting it on and on counts from the first time, not the last */
+	fg_alarms_button_link_wanted(h, "bed-12", true, T0 + 3 * MIN);
+	fg_alarms_button_link_wanted(h, "bed-12", true, T0 + 3 * MIN + 30 * SEC);
+	fg_alarms_tick(h, T0 + 3 * MIN + 59 * SEC);
+	assert_int_equal(changes(h, c, 4), 0);
+	fg_alarms_tick(h, T0 + 4 * MIN);
+	assert_int_equal(changes(h, c, 4), 1);
+	assert_true(c[0].raised);
+	assert_int_equal(c[0].kind, FG_ALARM_LINK_STARVED);
+	assert_string_equal(c[0].name_id, "Bed 12-link");
+	assert_int_equal(c[0].since_usec, T0 + 3 * MIN);
+	assert_true(fg_alarms_alarm_active(h, FG_ALARM_LINK_STARVED, "bed-12"));
+	assert_false(fg_alarms_alarm_active(h, FG_ALARM_LINK_STARVED, "door"));
+	assert_int_equal(fg_alarms_button_status(h, 0, &st), 0);
+	assert_true(st.link_starved);
+	/* once: more wanting and ticks raise nothing new */
+	fg_alarms_button_link_wanted(h, "bed-12", true, T0 + 4 * MIN + 10 * SEC);
+	fg_alarms_tick(h, T0 + 4 * MIN + 50 * SEC);
+	assert_int_equal(changes(h, c, 4), 0);
+	/* it got a link: closed, once */
+	fg_alarms_button_link_wanted(h, "bed-12", false, T0 + 7 * MIN);
+	fg_alarms_button_link_wanted(h, "bed-12", false, T0 + 7 * MIN);
+	assert_int_equal(changes(h, c, 4), 1);
+	assert_false(c[0].raised);
+	assert_false(fg_alarms_alarm_active(h, FG_ALARM_LINK_STARVED, "bed-12"));
+	assert_int_equal(fg_alarms_button_link_wanted(h, "nobody", true, T0), -ENOENT);
+	fg_alarms_free(h);
+}
+
 static void test_kinds(void **state)
 {
 	for (int k = 0; k < _FG_ALARM_KIND_MAX; k++) {
@@ -338,6 +380,7 @@ int main(void)
 		FG_TEST("/supervision/alarms/gateway/clock-grace", test_clock),
 		FG_TEST("/supervision/alarms/gateway/spool-hysteresis", test_spool),
 		FG_TEST("/supervision/alarms/persistence/across-reboot", test_persistence),
+		FG_TEST("/supervision/alarms/link/starved-raise-once-and-clear", test_link_starved),
 		FG_TEST("/supervision/alarms/kinds/names-and-severity", test_kinds),
 	};
 

@@ -73,7 +73,10 @@ static void print_value(struct fg_strbuf *out, const struct fg_config *c, const 
 		fg_strbuf_printf(out, "%s = %s\n", o->key, *(const bool *)field ? "yes" : "no");
 		return;
 	case T_UINT:
-		fg_strbuf_printf(out, "%s = %u\n", o->key, *(const unsigned *)field);
+		if ((o->flags & F_AUTO) && *(const unsigned *)field == 0)
+			fg_strbuf_printf(out, "%s = auto\n", o->key);
+		else
+			fg_strbuf_printf(out, "%s = %u\n", o->key, *(const unsigned *)field);
 		return;
 	case T_DURATION:
 		fg_strbuf_printf(out, "%s = %s\n", o->key,
@@ -185,8 +188,8 @@ static const char *type_doc(const struct fg_config_option *o, char *buf, size_t 
 	case T_NAME_TEXT: return "text (one line)";
 	case T_BOOL: return "boolean";
 	case T_UINT:
-		snprintf(buf, size, "integer %llu..%llu", (unsigned long long)o->min,
-			 (unsigned long long)o->max);
+		snprintf(buf, size, "integer %llu..%llu%s", (unsigned long long)o->min,
+			 (unsigned long long)o->max, o->flags & F_AUTO ? " or auto" : "");
 		return buf;
 	case T_DURATION:
 		snprintf(buf, size, "duration %s..%s", fg_format_duration(o->min, a, sizeof(a)),

@@ -116,6 +116,12 @@ const struct fg_config_option fg_config_options[] = {
 	  "How long a pairing window stays open unless told otherwise.", BT(pairing_window_usec), 0, 5 * S, 1 * H, NULL),
 	OPT(SEC_BLUETOOTH, "connect_timeout", T_DURATION, "10s", NULL,
 	  "Give up a connection attempt after this long.", BT(connect_timeout_usec), 0, 1 * S, 2 * MIN, NULL),
+	OPT(SEC_BLUETOOTH, "max_links", T_UINT, "7", NULL,
+	  "LE links the controller holds at once (Pi built-in: 7, CSR8510: 5), or auto to read it from the adapter; one is kept free for a waking button.",
+	  BT(max_links), F_AUTO, 2, 64, NULL),
+	OPT(SEC_BLUETOOTH, "idle_disconnect", T_DURATION, "1min", NULL,
+	  "A button that is not among those kept linked drops its link after this idle time and sleeps until pressed.",
+	  BT(idle_disconnect_usec), 0, 40 * S, 510 * S, NULL),
 	OPT(SEC_BLUETOOTH, "trusted_key", T_KEYS, NULL, NULL,
 	  "Extra Ed25519 identity keys (64 hex digits) trusted besides Flic's own; for test rigs only.",
 	  BT(trusted_keys), F_REPEAT, 0, 0, NULL),
@@ -178,6 +184,9 @@ const struct fg_config_option fg_config_options[] = {
 	OPT(SEC_BUTTON, "offline_after", T_DURATION, "0", NULL,
 	  "Raise a supervision alert when not seen this long; 0 uses [health] offline_after.",
 	  BU(offline_after_usec), 0, 0, 365 * DAY, NULL),
+	OPT(SEC_BUTTON, "keep_linked", T_BOOL, "no", NULL,
+	  "Keep this button linked first (never asleep), for the few that must answer in tens of milliseconds.",
+	  BU(keep_linked), 0, 0, 0, NULL),
 
 	/* [gpio] */
 	OPT(SEC_GPIO, "backend", T_ENUM, "none", "gpiod",
@@ -302,6 +311,9 @@ const struct fg_config_option fg_config_options[] = {
 	OPT(SEC_HEALTH, "require_time_sync", T_BOOL, "yes", NULL,
 	  "Raise an alarm while the system clock is not synchronised (TLS needs a sane clock).",
 	  HE(require_time_sync), 0, 0, 0, NULL),
+	OPT(SEC_HEALTH, "link_starved_after", T_DURATION, "1min", NULL,
+	  "Raise an alarm when a button wanted a link (it advertised, or the controller had no slot) and got none this long.",
+	  HE(link_starved_after_usec), 0, 1 * S, 1 * DAY, NULL),
 
 	/* [system] */
 	OPT(SEC_SYSTEM, "hostname", T_STRING, NULL, "flicgate-ward3",

@@ -56,6 +56,7 @@ enum {
 	F_REQUIRED = 1 << 1,
 	F_REPEAT = 1 << 2,	/* may be given several times; values accumulate */
 	F_MULTILINE = 1 << 3,	/* may continue on indented lines (joined by \n) */
+	F_AUTO = 1 << 4,	/* T_UINT: "auto" is also accepted, stored as 0 */
 };
 
 struct fg_config_option {
@@ -77,7 +78,7 @@ struct fg_config_option {
 };
 
 /* Rows in fg_config_options[]; config-options.c checks it at compile time. */
-#define FG_CONFIG_N_OPTIONS 88
+#define FG_CONFIG_N_OPTIONS 92
 extern const struct fg_config_option fg_config_options[];
 
 /* T_ENUM choices kept as text in the struct (not as an enum value). */

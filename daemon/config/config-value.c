@@ -227,9 +227,14 @@ const char *fg_config_apply_value(struct parser *p, const struct fg_config_optio
 	case T_UINT: {
 		uint64_t n;
 
+		if ((o->flags & F_AUTO) && strcasecmp(value, "auto") == 0) {
+			*(unsigned *)field = 0;
+			return NULL;
+		}
 		if (parse_uint(value, &n) < 0 || n < o->min || n > o->max) {
-			snprintf(msg, msgsize, "must be a whole number from %llu to %llu",
-				 (unsigned long long)o->min, (unsigned long long)o->max);
+			snprintf(msg, msgsize, "must be a whole number from %llu to %llu%s",
+				 (unsigned long long)o->min, (unsigned long long)o->max,
+				 o->flags & F_AUTO ? " or auto" : "");
 			return msg;
 		}
 		*(unsigned *)field = (unsigned)n;

@@ -78,6 +78,8 @@ struct fg_bluetooth_config {
 	enum fg_pairing_policy pairing;
 	uint64_t pairing_window_usec;	/* default length of a pairing window */
 	uint64_t connect_timeout_usec;
+	unsigned max_links;		/* LE links held at once; 0: auto (read the controller) */
+	uint64_t idle_disconnect_usec;	/* a button not kept linked hangs up after this idle time */
 	/* Extra Ed25519 identity public keys trusted besides Flic's own (tests). */
 	char **trusted_keys;		/* hex, 64 chars each */
 };
@@ -115,6 +117,7 @@ struct fg_button_config {
 	enum fg_severity severity;
 	enum fg_while_open while_open;
 	uint64_t offline_after_usec;	/* 0: [health] offline_after */
+	bool keep_linked;		/* held linked first: its auto-disconnect is never */
 };
 
 struct fg_gpio_output_config {
@@ -161,6 +164,7 @@ struct fg_health_config {
 	uint64_t bluetoothd_gone_after_usec;
 	uint64_t targets_failing_after_usec;
 	unsigned spool_alarm;		/* spool depth that raises an alarm */
+	uint64_t link_starved_after_usec; /* a button wanting a link this long raises an alarm */
 	bool require_time_sync;
 };
 

@@ -194,6 +194,10 @@ static int button_property(sd_bus *bus, const char *path, const char *interface,
 		r = sd_bus_message_append(reply, "t", b.last_event_usec);
 	else if (streq(property, FG_DBUS_BT_ALERT_STATE))
 		r = sd_bus_message_append(reply, "s", strempty(b.alert_state));
+	else if (streq(property, FG_DBUS_BT_KEEP_LINKED))
+		r = sd_bus_message_append(reply, "b", (int)b.keep_linked);
+	else if (streq(property, FG_DBUS_BT_SLEEPING))
+		r = sd_bus_message_append(reply, "b", (int)b.sleeping);
 	else
 		r = -ENOENT;
 	free(id);
@@ -278,6 +282,8 @@ const sd_bus_vtable api_button_vtable[] = {
 	SD_BUS_PROPERTY(FG_DBUS_BT_BATTERY_LOW, "b", button_property, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
 	SD_BUS_PROPERTY(FG_DBUS_BT_NOT_SEEN, "b", button_property, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
 	SD_BUS_PROPERTY(FG_DBUS_BT_LAST_TEST, "t", button_property, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+	SD_BUS_PROPERTY(FG_DBUS_BT_KEEP_LINKED, "b", button_property, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+	SD_BUS_PROPERTY(FG_DBUS_BT_SLEEPING, "b", button_property, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
 	SD_BUS_METHOD(FG_DBUS_BT_UNPAIR, "", "", method_unpair, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD_WITH_NAMES(FG_DBUS_BT_RENAME, "s", SD_BUS_PARAM(name), "", ,
 				 method_rename, SD_BUS_VTABLE_UNPRIVILEGED),

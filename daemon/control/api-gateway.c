@@ -137,6 +137,12 @@ static int gateway_property(sd_bus *bus, const char *path, const char *interface
 		return append_features(reply, g.features);
 	if (streq(property, FG_DBUS_GW_ADAPTER))
 		return sd_bus_message_append(reply, "s", strempty(g.adapter));
+	if (streq(property, FG_DBUS_GW_LINKS_USED))
+		return sd_bus_message_append(reply, "u", g.links_used);
+	if (streq(property, FG_DBUS_GW_LINK_BUDGET))
+		return sd_bus_message_append(reply, "u", g.link_budget);
+	if (streq(property, FG_DBUS_GW_SLEEPING))
+		return sd_bus_message_append(reply, "u", g.sleeping_buttons);
 	if (streq(property, FG_DBUS_GW_ADAPTER_STATE))
 		return sd_bus_message_append(reply, "s", strempty(g.adapter_state));
 	if (streq(property, FG_DBUS_GW_PAIRING_POLICY))
@@ -511,6 +517,9 @@ const sd_bus_vtable api_gateway_vtable[] = {
 	GW_PROP(FG_DBUS_GW_TEST_WINDOW_END, "t"),
 	GW_PROP(FG_DBUS_GW_TEST_WINDOW_BUTTON, "s"),
 	GW_PROP(FG_DBUS_GW_ALARMS, "as"),
+	GW_PROP(FG_DBUS_GW_LINKS_USED, "u"),
+	GW_PROP(FG_DBUS_GW_LINK_BUDGET, "u"),
+	GW_PROP(FG_DBUS_GW_SLEEPING, "u"),
 
 	SD_BUS_METHOD_WITH_NAMES(FG_DBUS_GW_GET_BUTTON, "s", SD_BUS_PARAM(query),
 				 "o", SD_BUS_PARAM(button), method_get_button,

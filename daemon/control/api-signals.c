@@ -33,6 +33,19 @@ static void emit_button_summary(struct fg_api *a)
 		log_debug_errno(r, "Cannot emit the gateway's PropertiesChanged: %m");
 }
 
+void fg_api_budget_changed(struct fg_api *a)
+{
+	int r;
+
+	if (!a)
+		return;
+	r = sd_bus_emit_properties_changed(a->bus, FG_DBUS_MANAGER_PATH, FG_DBUS_MANAGER_IFACE,
+					   FG_DBUS_GW_LINKS_USED, FG_DBUS_GW_LINK_BUDGET, FG_DBUS_GW_SLEEPING,
+					   NULL);
+	if (r < 0)
+		log_debug_errno(r, "Cannot emit the gateway's PropertiesChanged: %m");
+}
+
 static void emit_button(struct fg_api *a, const char *id)
 {
 	char *path = api_button_path(id);

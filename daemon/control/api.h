@@ -94,6 +94,10 @@ struct fg_api_gateway {
 	bool spool_alarm;
 	uint64_t dead_letters;
 	size_t n_targets;		/* then get_target(0 … n_targets - 1) */
+	/* the link budget ([bluetooth] max_links) */
+	uint32_t links_used;		/* buttons linked now */
+	uint32_t link_budget;		/* max_links; one is kept free */
+	uint32_t sleeping_buttons;	/* paired buttons without a link */
 };
 
 struct fg_api_target {
@@ -128,6 +132,8 @@ struct fg_api_button {
 	const char *last_event;		/* gesture name ("click", …); "" none */
 	uint64_t last_event_usec;	/* CLOCK_REALTIME; 0 none */
 	const char *alert_state;	/* "closed", "open"; "" unknown */
+	bool keep_linked;		/* [button] keep_linked */
+	bool sleeping;			/* paired, no link: wakes when pressed */
 };
 
 struct fg_api_delivery {
@@ -275,6 +281,8 @@ struct fg_api *fg_api_free(struct fg_api *a);
  */
 /* Gateway properties changed (PropertiesChanged with the current values). */
 void fg_api_gateway_changed(struct fg_api *a);
+/* LinksUsed, LinkBudget, SleepingButtons changed (PropertiesChanged on those). */
+void fg_api_budget_changed(struct fg_api *a);
 /*
  * One button's properties changed: PropertiesChanged on it (every
  * property, current values) and on the Gateway's Buttons,

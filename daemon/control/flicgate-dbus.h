@@ -46,6 +46,9 @@
 #define FG_DBUS_GW_TEST_WINDOW_END	"TestWindowEnd"
 #define FG_DBUS_GW_TEST_WINDOW_BUTTON	"TestWindowButton"
 #define FG_DBUS_GW_ALARMS		"Alarms"
+#define FG_DBUS_GW_LINKS_USED		"LinksUsed"
+#define FG_DBUS_GW_LINK_BUDGET		"LinkBudget"
+#define FG_DBUS_GW_SLEEPING		"SleepingButtons"
 
 /* methods */
 #define FG_DBUS_GW_GET_BUTTON		"GetButton"
@@ -114,6 +117,8 @@
 #define FG_DBUS_BT_BATTERY_LOW		"BatteryLow"
 #define FG_DBUS_BT_NOT_SEEN		"NotSeen"
 #define FG_DBUS_BT_LAST_TEST		"LastTestTime"
+#define FG_DBUS_BT_KEEP_LINKED		"KeepLinked"
+#define FG_DBUS_BT_SLEEPING		"Sleeping"
 
 /* methods */
 #define FG_DBUS_BT_UNPAIR		"Unpair"

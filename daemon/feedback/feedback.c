@@ -340,6 +340,8 @@ static int show_alarm(struct fg_feedback *fb, const struct fg_feedback_event *ev
 	case FG_ALARM_BLUETOOTH_GONE:
 		/* no adapter shows at once, from FG_FB_EVENT_RADIO, without waiting for the alarm */
 	case FG_ALARM_CLOCK_UNSYNCED:
+		/* a button held out of the link budget: status, the API and the alert say so */
+	case FG_ALARM_LINK_STARVED:
 		return 0;
 	case _FG_ALARM_KIND_MAX:
 		break;

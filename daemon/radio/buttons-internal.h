@@ -4,8 +4,8 @@
 /*
  * What the buttons-*.c files share: the button and the owner struct, and
  * each file's functions for the others. The files form layers, each calling
- * only those listed before it: table, link, pairing, session, then radio,
- * records and buttons.c (creation, configuration, getters).
+ * only those listed before it: table, link, pairing, session, budget, then
+ * radio, records and buttons.c (creation, configuration, getters).
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -17,6 +17,7 @@
 #include "radio/bluez.h"
 #include "radio/buttons.h"
 #include "radio/flic2.h"
+#include "radio/link-budget.h"
 #include "radio/link-policy.h"
 #include "radio/pairing-export.h"
 #include "radio/pairing.h"
@@ -67,6 +68,15 @@ struct button {
 	unsigned long events;
 	unsigned long rejected;
 	char last_error[160];
+
+	/* the link budget (buttons-budget.c); CLOCK_MONOTONIC */
+	uint64_t last_press_mono;	/* when its last press arrived; 0: none yet */
+	uint64_t verified_mono;		/* when its last session was verified */
+	uint64_t wanted_since;		/* wants a link and has none since; 0: not */
+	bool refused;			/* its connect failed for lack of a controller slot */
+	bool leaving;			/* disconnected to free a slot, the link not down yet */
+	bool kept;			/* among those held linked */
+	uint16_t auto_disconnect_s;	/* the budget's choice; 0: none yet (never) */
 };
 
 struct fg_buttons {
@@ -95,6 +105,12 @@ struct fg_buttons {
 	char *window_name;
 
 	struct fg_buttons_stats stats;
+
+	/* the link budget (buttons-budget.c) */
+	unsigned max_links;		/* [bluetooth] max_links, auto resolved */
+	struct fg_budget_summary budget;
+	sd_event_source *budget_timer;
+	bool budget_running;		/* carrying out a plan */
 };
 
 /* buttons-table.c: the table, names, status, reports, records on disk */
@@ -140,7 +156,16 @@ void btn_window_close(struct fg_buttons *bs, const char *why, const struct butto
 /* buttons-session.c: the engine glue */
 void btn_arm_deadline(struct button *b);
 void btn_on_failed(struct button *b, enum fg_flic2_failure reason, uint8_t detail);
+void btn_on_events_lost(struct button *b, const struct fg_flic2_events_lost *l);
 void btn_drain(struct button *b);
+
+/* buttons-budget.c: carrying out the link budget */
+void btn_budget_resolve(struct fg_buttons *bs);
+void btn_budget_update(struct fg_buttons *bs);
+void btn_budget_refused(struct button *b);
+void btn_budget_wanted(struct button *b);
+void btn_budget_linked(struct button *b);
+void btn_budget_link_down(struct button *b);
 
 /* buttons-radio.c: BlueZ callbacks */
 extern const struct fg_bluez_ops btn_bluez_ops;

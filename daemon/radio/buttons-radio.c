@@ -25,8 +25,10 @@ static void on_radio(struct fg_bluez *bz, enum fg_bluez_state state, const char 
 		bs->ops->radio_changed(bs, state, adapter, bs->userdata);
 	if (state != FG_BLUEZ_READY)
 		return;
+	btn_budget_resolve(bs);
 	for (struct button *b = bs->buttons; b; b = b->next)
 		btn_connect(b, false, true);
+	btn_budget_update(bs);
 }
 
 static void on_advertisement(struct fg_bluez *bz, const struct fg_bluez_adv *adv, void *userdata)
@@ -89,6 +91,8 @@ static void on_advertisement(struct fg_bluez *bz, const struct fg_bluez_adv *adv
 	if (!b)
 		return;
 	if (btn_wants_link(b) && b->link == FG_BLUEZ_LINK_DOWN) {
+		if (b->paired)
+			btn_budget_wanted(b);
 		/* it is there now: whatever we were waiting for, connect */
 		if (!b->lp.requested || !b->lp.foreground) {
 			if (b->lp.requested)
@@ -126,6 +130,8 @@ static void on_link(struct fg_bluez *bz, const uint8_t address[6], enum fg_bluez
 		if (b->engine)
 			fg_flic2_disconnected(b->engine, now);
 		btn_arm_deadline(b);
+		if (old != FG_BLUEZ_LINK_DOWN)
+			btn_budget_link_down(b);	/* a slot is free */
 		if (!btn_wants_link(b) && !b->repair_needed) {
 			/* unpaired while the link was up: forget it now */
 			log_info("Button %s: disconnected", b->display);
@@ -162,6 +168,11 @@ static void on_link(struct fg_bluez *bz, const uint8_t address[6], enum fg_bluez
 			btn_maybe_forget(b);
 			break;
 		}
+		if (old == FG_BLUEZ_LINK_DOWN && error == -ECONNREFUSED && bs->budget.links_used > 0) {
+			/* most likely no controller slot: not the button's fault */
+			btn_budget_refused(b);
+			break;
+		}
 		if (!fg_link_attempt_failed(&b->lp, old != FG_BLUEZ_LINK_DOWN, now)) {
 			/* a background wait ran out */
 			btn_link_drain(b);
@@ -180,6 +191,7 @@ static void on_link(struct fg_bluez *bz, const uint8_t address[6], enum fg_bluez
 	}
 	case FG_BLUEZ_LINK_CONNECTED:
 		b->last_seen = fg_now_realtime();
+		btn_budget_linked(b);
 		if (error) {
 			/* the packet channel could not be set up or broke */
 			enum fg_link_channel_verdict v = fg_link_channel_error(&b->lp, error, b->verified);
@@ -227,6 +239,7 @@ static void on_link(struct fg_bluez *bz, const uint8_t address[6], enum fg_bluez
 	case _FG_BLUEZ_LINK_MAX:
 		break;
 	}
+	btn_budget_update(bs);
 }
 
 static void on_device_present(struct fg_bluez *bz, const uint8_t address[6], bool present, void *userdata)
@@ -256,6 +269,7 @@ static void on_notification(struct fg_bluez *bz, const uint8_t address[6], const
 		log_info("Button %s: rejected a packet: %s", b->display, fg_flic2_last_error(b->engine));
 	}
 	btn_drain(b);
+	btn_budget_update(bs);
 }
 
 const struct fg_bluez_ops btn_bluez_ops = {

@@ -91,6 +91,7 @@ static void on_button_event(struct button *b, const struct fg_flic2_button_event
 	if (b->paired)
 		snprintf(ev.serial, sizeof(ev.serial), "%s", b->rec.serial);
 	b->last_press = fg_now_realtime() - e->age_usec;
+	b->last_press_mono = btn_now(b->bs);
 	b->last_seen = fg_now_realtime();
 	b->last_gesture = e->gesture;
 	b->events++;
@@ -120,6 +121,26 @@ static void on_button_event(struct button *b, const struct fg_flic2_button_event
 		btn_set_error(b, "event not accepted: %s", strerror(-r));
 		hold_events(b);
 	}
+}
+
+void btn_on_events_lost(struct button *b, const struct fg_flic2_events_lost *l)
+{
+	struct fg_button_loss loss = {
+		.name = b->display,
+		.address_str = b->addr_str,
+		.configured = b->cfg != NULL,
+		.presses = l->presses,
+		.boot_id = l->boot_id,
+		.last_count = l->last_count,
+		.next_count = l->next_count,
+	};
+
+	b->bs->stats.events_lost += l->presses;
+	log_warning("Button %s: %u press%s lost by the button (event counter %u -> %u)",
+		    b->display, l->presses, l->presses == 1 ? "" : "es", l->last_count,
+		    l->next_count);
+	if (b->bs->ops->events_lost)
+		b->bs->ops->events_lost(b->bs, &loss, b->bs->userdata);
 }
 
 void btn_on_failed(struct button *b, enum fg_flic2_failure reason, uint8_t detail)
@@ -226,6 +247,7 @@ static void on_verified(struct button *b)
 	if (b->pairing)
 		b->pairing = false;
 	b->verified = true;
+	b->verified_mono = btn_now(b->bs);
 	b->failures = 0;
 	fg_link_verified(&b->lp);
 	b->sessions++;
@@ -293,6 +315,9 @@ void btn_drain(struct button *b)
 			break;
 		case FG_FLIC2_ACTION_DISCONNECT:
 			(void)fg_bluez_disconnect(b->bs->bz, b->address);
+			break;
+		case FG_FLIC2_ACTION_EVENTS_LOST:
+			btn_on_events_lost(b, &a.lost);
 			break;
 		case _FG_FLIC2_ACTION_MAX:
 			break;

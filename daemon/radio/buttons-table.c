@@ -110,6 +110,10 @@ void btn_fill_status(const struct button *b, struct fg_button_status *st)
 		.events = b->events,
 		.rejected = b->rejected,
 		.last_error = b->last_error,
+		.keep_linked = b->cfg && b->cfg->keep_linked,
+		.kept = b->kept,
+		.sleeping = b->paired && !b->repair_needed && b->link == FG_BLUEZ_LINK_DOWN,
+		.link_wanted = b->wanted_since != 0,
 	};
 	memcpy(st->address, b->address, 6);
 	if (b->paired)
@@ -383,6 +387,7 @@ int btn_engine(struct button *b, enum fg_flic2_mode mode)
 		.n_trusted_keys = b->bs->n_keys,
 		.rng = fg_flic2_system_rng,
 		.verify_timeout_usec = b->bs->cfg->bluetooth.connect_timeout_usec,
+		.auto_disconnect_s = b->auto_disconnect_s,	/* the link budget's; 0: never */
 	};
 
 	memcpy(p.address, b->address, 6);

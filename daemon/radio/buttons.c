@@ -173,6 +173,7 @@ int fg_buttons_new(sd_event *event, sd_bus *bus, struct fg_config *config,
 	r = fg_bluez_new(event, bus, config, &btn_bluez_ops, bs, &bs->bz);
 	if (r < 0)
 		goto failed;
+	btn_budget_resolve(bs);
 	for (struct button *b = bs->buttons; b; b = b->next)
 		if (b->paired && (r = fg_bluez_watch(bs->bz, b->address, true)) < 0)
 			goto failed;
@@ -218,6 +219,7 @@ struct fg_buttons *fg_buttons_free(struct fg_buttons *bs)
 		btn_free(b);
 	}
 	sd_event_source_disable_unref(bs->window_timer);
+	sd_event_source_disable_unref(bs->budget_timer);
 	free(bs->window_name);
 	fg_pairing_store_free(bs->store);
 	free(bs->names_path);
@@ -251,6 +253,8 @@ int fg_buttons_set_config(struct fg_buttons *bs, struct fg_config *config)
 	if (fg_pairing_window_locked_out(&bs->pw, config->bluetooth.pairing))
 		btn_window_close(bs, "locked", NULL);
 	(void)fg_bluez_set_config(bs->bz, config);
+	btn_budget_resolve(bs);
+	btn_budget_update(bs);
 	fg_config_unref(old);
 	return r < 0 ? r : k;
 }

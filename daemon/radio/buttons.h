@@ -79,6 +79,11 @@ struct fg_button_status {
 	unsigned long events;		/* button events delivered */
 	unsigned long rejected;		/* packets rejected by the engine (forged, corrupt) */
 	const char *last_error;		/* "" if none; lives until the next call */
+	/* the link budget (link-budget.h) */
+	bool keep_linked;		/* [button] keep_linked */
+	bool kept;			/* among those held linked now */
+	bool sleeping;			/* paired, no link: it wakes when pressed */
+	bool link_wanted;		/* wants a link and has none (advertised, or no slot) */
 };
 
 enum fg_pairing_step {
@@ -111,6 +116,16 @@ struct fg_pairing_report {
 	bool by_window;
 };
 
+struct fg_button_loss {
+	const char *name;		/* as in fg_button_status */
+	const char *address_str;
+	bool configured;		/* a [button] section refers to it */
+	uint32_t presses;		/* presses lost, >= 1 */
+	uint32_t boot_id;		/* the button boot of both counters */
+	uint32_t last_count;		/* last event counter reported */
+	uint32_t next_count;		/* the button's counter after the gap */
+};
+
 /*
  * Everything handed to a callback lives only during the call; @userdata is
  * the one given to fg_buttons_new().
@@ -131,6 +146,13 @@ struct fg_buttons_ops {
 	void (*button_changed)(struct fg_buttons *bs, const struct fg_button_status *st, void *userdata);
 	/* Pairing window and pairing progress, for the control API. */
 	void (*pairing)(struct fg_buttons *bs, const struct fg_pairing_report *rep, void *userdata);
+	/* Links used, the budget or the sleeping buttons changed (fg_buttons_get_budget()). */
+	void (*budget_changed)(struct fg_buttons *bs, void *userdata);
+	/*
+	 * The button dropped presses it never delivered (a gap in its event
+	 * counter, see flic2.h): a loss the owner must record and raise.
+	 */
+	void (*events_lost)(struct fg_buttons *bs, const struct fg_button_loss *loss, void *userdata);
 };
 
 /*
@@ -210,6 +232,7 @@ struct fg_buttons_stats {
 	unsigned long events;		/* delivered to the owner */
 	unsigned long events_unconfigured; /* presses of buttons without a section */
 	unsigned long events_held;	/* handed back unacknowledged (owner failed) */
+	unsigned long events_lost;	/* presses the buttons dropped (counter gaps) */
 	unsigned long rejected;		/* packets the engines rejected */
 	unsigned long pairings;		/* successful pairings since start */
 	unsigned long pairing_failures;
@@ -217,6 +240,15 @@ struct fg_buttons_stats {
 	struct fg_bluez_stats radio;
 };
 void fg_buttons_get_stats(const struct fg_buttons *bs, struct fg_buttons_stats *ret);
+
+/* The link budget now ([bluetooth] max_links; docs/bluez.md "The link budget"). */
+struct fg_buttons_budget {
+	unsigned links_used;		/* paired buttons linked now */
+	unsigned link_budget;		/* max_links (auto resolved); one is kept free */
+	unsigned sleeping;		/* paired buttons without a link */
+	unsigned waiting;		/* ...of which want one now */
+};
+void fg_buttons_get_budget(const struct fg_buttons *bs, struct fg_buttons_budget *ret);
 
 /*
  * Pairing records of every paired button as one text document

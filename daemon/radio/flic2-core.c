@@ -19,6 +19,7 @@
 
 const uint8_t f2_request_opcode[_REQ_MAX] = {
 	[REQ_INIT] = FG_FLIC2_TX_INIT_BUTTON_EVENTS_LIGHT,
+	[REQ_ADV] = FG_FLIC2_TX_SET_ADV_PARAMETERS,
 	[REQ_BATTERY] = FG_FLIC2_TX_GET_BATTERY_LEVEL,
 	[REQ_FIRMWARE] = FG_FLIC2_TX_GET_FIRMWARE_VERSION,
 	[REQ_NAME] = FG_FLIC2_TX_GET_NAME,
@@ -253,6 +254,14 @@ static void send_request(struct fg_flic2 *f, enum request req, uint64_t now)
 		 */
 		tx.init_events.max_queued_packets = f->fresh ? 0 : 31;
 		tx.init_events.max_queued_age_s = 0xfffff;
+	} else if (req == REQ_ADV) {
+		tx.adv_params.active = true;
+		tx.adv_params.remove_other_pairings = false;
+		tx.adv_params.short_range = true;
+		tx.adv_params.long_range = false;	/* BlueZ scans the 1M PHY */
+		tx.adv_params.interval[0] = ADV_INTERVAL_FAST;
+		tx.adv_params.interval[1] = ADV_INTERVAL_SLOW;
+		tx.adv_params.timeout_s = ADV_TIMEOUT_S;
 	}
 	f2_send_signed(f, &tx);
 	f->inflight |= 1u << req;

@@ -41,12 +41,36 @@ static void after_queue_drained(struct fg_flic2 *f, uint64_t now)
 		return;
 	f->queue_drained = true;
 	f2_send_signed(f, &tx);
+	f2_maybe_send_adv(f, now);
 	if (!f->fresh) {
 		/* pairing already told us these; a reconnect refreshes them */
 		f2_queue_request(f, REQ_BATTERY, now);
 		f2_queue_request(f, REQ_FIRMWARE, now);
 		f2_queue_request(f, REQ_NAME, now);
 	}
+}
+
+/* The press a counter value belongs to: press n owns 4n-3 .. 4n. */
+static uint32_t press_of(uint32_t count)
+{
+	return (uint32_t)(((uint64_t)count + 3) / 4);
+}
+
+/* Presses that left no event between the last reported counter and @next. */
+static void report_lost(struct fg_flic2 *f, uint32_t next, uint32_t presses)
+{
+	struct fg_flic2_action *a;
+
+	if (presses == 0)
+		return;
+	a = f2_push(f, FG_FLIC2_ACTION_EVENTS_LOST);
+	if (a) {
+		a->lost.boot_id = f->dedup.boot_id;
+		a->lost.last_count = f->dedup.event_count;
+		a->lost.next_count = next;
+		a->lost.presses = presses;
+	}
+	f->counters.events_lost += presses;
 }
 
 void f2_on_init_response(struct fg_flic2 *f, const struct fg_flic2_rx *rx, uint64_t now)
@@ -75,11 +99,25 @@ void f2_on_init_response(struct fg_flic2 *f, const struct fg_flic2_rx *rx, uint6
 		f->dedup.boot_id = rx->init_events.boot_id;
 		f->dedup.event_count = f->fresh ? rx->init_events.event_count : 0;
 		f->dedup.valid = true;
+		/* a new boot forgot the advertising settings */
+		f->dedup.adv_configured = false;
 		changed = true;
 	} else if (!f->dedup.valid) {
 		f->dedup.boot_id = 0;
 		f->dedup.event_count = f->fresh ? rx->init_events.event_count : 0;
 		f->dedup.valid = true;
+		f->dedup.adv_configured = false;
+		changed = true;
+	} else if (!f->fresh && !rx->init_events.has_queued_events &&
+		   rx->init_events.event_count > f->dedup.event_count) {
+		/*
+		 * Same boot, nothing queued, yet the button counted past what
+		 * we reported: everything in between was dropped.
+		 */
+		uint32_t count = rx->init_events.event_count;
+
+		report_lost(f, count, press_of(count) - press_of(f->dedup.event_count));
+		f->dedup.event_count = count;
 		changed = true;
 	}
 	if (changed)
@@ -233,6 +271,7 @@ int f2_on_button_events(struct fg_flic2 *f, const struct fg_flic2_rx *rx, uint64
 		const struct fg_flic2_event_item *item = &rx->events.items[i];
 		struct item_info info = classify(item->code);
 		uint64_t press = press_time(f, item, now);
+		uint32_t gap;
 
 		if ((info.kind == ITEM_UP && (info.single || info.dbl)) ||
 		    info.kind == ITEM_SINGLE_CLICK_TIMEOUT)
@@ -245,6 +284,9 @@ int f2_on_button_events(struct fg_flic2 *f, const struct fg_flic2_rx *rx, uint64
 			f->counters.events_duplicate++;
 			continue;
 		}
+		gap = press_of(counters[i]) - press_of(f->dedup.event_count);
+		if (gap > 1)
+			report_lost(f, counters[i], gap - 1);
 		f->dedup.event_count = counters[i];
 		any_new = true;
 		switch (info.kind) {
@@ -305,4 +347,21 @@ bool f2_take_response(struct fg_flic2 *f, enum request req, uint8_t opcode)
 	f->inflight &= ~(1u << req);
 	f->request_deadline[req] = NO_DEADLINE;
 	return true;
+}
+
+/* Firmware 6 and later take advertising settings; once per boot, as the official clients. */
+void f2_maybe_send_adv(struct fg_flic2 *f, uint64_t now)
+{
+	if (!f->queue_drained || f->dedup.adv_configured ||
+	    f->pairing.firmware_version < ADV_MIN_FIRMWARE)
+		return;
+	f2_queue_request(f, REQ_ADV, now);
+}
+
+void f2_on_adv_response(struct fg_flic2 *f)
+{
+	if (!f2_take_response(f, REQ_ADV, FG_FLIC2_RX_SET_ADV_PARAMETERS))
+		return;
+	f->dedup.adv_configured = true;
+	persist_dedup(f);
 }

@@ -14,7 +14,6 @@
 #include "radio/flic2-packet.h"
 #include "radio/flic2.h"
 
-#define DEFAULT_AUTO_DISCONNECT_S 511
 #define DEFAULT_VERIFY_TIMEOUT_USEC (UINT64_C(31) * 1000000)
 #define DEFAULT_REQUEST_TIMEOUT_USEC (UINT64_C(10) * 1000000)
 #define NO_DEADLINE UINT64_MAX
@@ -28,6 +27,19 @@
 #define CONN_INTERVAL_MAX 90
 #define CONN_LATENCY 17
 #define CONN_TIMEOUT 800
+
+/*
+ * SetAdvParametersRequest, as flic2lib-c-module sends it (docs/flic2.md:
+ * why): firmware 6 and later, once per button boot; active, on the 1M PHY
+ * only, 160 then 12800 x 0.625 ms (100 ms, 8 s), for 86400 s.
+ */
+#define ADV_MIN_FIRMWARE 6
+#define ADV_INTERVAL_FAST 160
+#define ADV_INTERVAL_SLOW 12800
+#define ADV_TIMEOUT_S 86400
+/* The official clients' limits for the auto-disconnect time. */
+#define AUTO_DISCONNECT_MIN_S 40
+#define AUTO_DISCONNECT_NEVER 511
 
 /* One input never queues more than this many actions (16 items x 3 + extras). */
 #define QUEUE_RESERVE 64
@@ -47,8 +59,10 @@ enum phase {
 	PH_REPAIR_NEEDED,
 };
 
+/* in the order they are sent when several are pending (the C module's) */
 enum request {
 	REQ_INIT,
+	REQ_ADV,		/* SetAdvParametersRequest: unanswered is not fatal */
 	REQ_BATTERY,
 	REQ_FIRMWARE,
 	REQ_NAME,
@@ -141,3 +155,5 @@ void f2_on_init_response(struct fg_flic2 *f, const struct fg_flic2_rx *rx, uint6
 int f2_on_button_events(struct fg_flic2 *f, const struct fg_flic2_rx *rx, uint64_t now);
 void f2_emit_name(struct fg_flic2 *f, const struct fg_flic2_rx *rx);
 bool f2_take_response(struct fg_flic2 *f, enum request req, uint8_t opcode);
+void f2_maybe_send_adv(struct fg_flic2 *f, uint64_t now);
+void f2_on_adv_response(struct fg_flic2 *f);

@@ -95,7 +95,9 @@ static const char *const tx_names[] = {
 	[FG_FLIC2_TX_PING_RESPONSE] = "PingResponse",
 	[FG_FLIC2_TX_ACK_BUTTON_EVENTS] = "AckButtonEventsInd",
 	[FG_FLIC2_TX_GET_BATTERY_LEVEL] = "GetBatteryLevelRequest",
+	[FG_FLIC2_TX_SET_AUTO_DISCONNECT_TIME] = "SetAutoDisconnectTimeInd",
 	[FG_FLIC2_TX_INIT_BUTTON_EVENTS_LIGHT] = "InitButtonEventsLightRequest",
+	[FG_FLIC2_TX_SET_ADV_PARAMETERS] = "SetAdvParametersRequest",
 };
 FG_DEFINE_STRING_TABLE_TO(, fg_flic2_tx_opcode, uint8_t, tx_names)
 
@@ -408,6 +410,11 @@ int fg_flic2_encode_rx(const struct fg_flic2_rx *rx, uint8_t *out, size_t size)
 	return (int)len;
 }
 
+static bool adv_interval_ok(uint16_t v)
+{
+	return v >= FG_FLIC2_ADV_INTERVAL_MIN && v <= FG_FLIC2_ADV_INTERVAL_MAX;
+}
+
 static size_t tx_len(uint8_t opcode)
 {
 	switch (opcode) {
@@ -425,6 +432,10 @@ static size_t tx_len(uint8_t opcode)
 		return FG_FLIC2_LEN_ACK;
 	case FG_FLIC2_TX_INIT_BUTTON_EVENTS_LIGHT:
 		return FG_FLIC2_LEN_INIT_EVENTS;
+	case FG_FLIC2_TX_SET_AUTO_DISCONNECT_TIME:
+		return FG_FLIC2_LEN_AUTO_DISCONNECT;
+	case FG_FLIC2_TX_SET_ADV_PARAMETERS:
+		return FG_FLIC2_LEN_ADV_PARAMS;
 	case FG_FLIC2_TX_FULL_VERIFY_ABORT:
 	case FG_FLIC2_TX_GET_FIRMWARE_VERSION:
 	case FG_FLIC2_TX_DISCONNECT_VERIFIED_LINK:
@@ -494,6 +505,24 @@ int fg_flic2_encode_tx(const struct fg_flic2_tx *tx, uint8_t *out, size_t size)
 			out[9 + i] = (uint8_t)(bits >> (8 * i));
 		break;
 	}
+	case FG_FLIC2_TX_SET_AUTO_DISCONNECT_TIME:
+		/* 9-bit field, 7 bits of padding */
+		if (tx->auto_disconnect.seconds > 511)
+			return -EINVAL;
+		fg_flic2_put_le16(out + 1, tx->auto_disconnect.seconds);
+		break;
+	case FG_FLIC2_TX_SET_ADV_PARAMETERS:
+		for (int i = 0; i < 2; i++)
+			if (!adv_interval_ok(tx->adv_params.interval[i]))
+				return -EINVAL;
+		out[1] = tx->adv_params.active;
+		out[2] = tx->adv_params.remove_other_pairings;
+		out[3] = tx->adv_params.short_range;
+		out[4] = tx->adv_params.long_range;
+		fg_flic2_put_le16(out + 5, tx->adv_params.interval[0]);
+		fg_flic2_put_le16(out + 7, tx->adv_params.interval[1]);
+		fg_flic2_put_le32(out + 9, tx->adv_params.timeout_s);
+		break;
 	}
 	return (int)len;
 }
@@ -557,6 +586,24 @@ int fg_flic2_decode_tx(const uint8_t *pkt, size_t len, struct fg_flic2_tx *ret)
 		tx.init_events.max_queued_age_s = (uint32_t)(bits >> 14 & 0xfffff);
 		break;
 	}
+	case FG_FLIC2_TX_SET_AUTO_DISCONNECT_TIME:
+		tx.auto_disconnect.seconds = fg_flic2_le16(pkt + 1) & 0x1ff;
+		break;
+	case FG_FLIC2_TX_SET_ADV_PARAMETERS:
+		for (int i = 1; i <= 4; i++)
+			if (pkt[i] > 1)
+				return -EBADMSG;
+		tx.adv_params.active = pkt[1];
+		tx.adv_params.remove_other_pairings = pkt[2];
+		tx.adv_params.short_range = pkt[3];
+		tx.adv_params.long_range = pkt[4];
+		tx.adv_params.interval[0] = fg_flic2_le16(pkt + 5);
+		tx.adv_params.interval[1] = fg_flic2_le16(pkt + 7);
+		tx.adv_params.timeout_s = fg_flic2_le32(pkt + 9);
+		for (int i = 0; i < 2; i++)
+			if (!adv_interval_ok(tx.adv_params.interval[i]))
+				return -EBADMSG;
+		break;
 	}
 	*ret = tx;
 	return 0;

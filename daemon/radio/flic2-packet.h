@@ -44,8 +44,10 @@ enum fg_flic2_tx_opcode {
 	FG_FLIC2_TX_SET_CONNECTION_PARAMETERS = 12,
 	FG_FLIC2_TX_PING_RESPONSE = 14,
 	FG_FLIC2_TX_ACK_BUTTON_EVENTS = 16,
+	FG_FLIC2_TX_SET_AUTO_DISCONNECT_TIME = 19,
 	FG_FLIC2_TX_GET_BATTERY_LEVEL = 20,
 	FG_FLIC2_TX_INIT_BUTTON_EVENTS_LIGHT = 23,
+	FG_FLIC2_TX_SET_ADV_PARAMETERS = 27,
 };
 
 /* Button -> client opcodes: all of them are length-checked. */
@@ -234,6 +236,17 @@ struct fg_flic2_tx {
 			uint8_t max_queued_packets;	/* 5 bits; 31 = no limit */
 			uint32_t max_queued_age_s;	/* 20 bits; 0xfffff = no limit */
 		} init_events;
+		struct {
+			uint16_t seconds;	/* 9 bits; 511 = never */
+		} auto_disconnect;
+		struct {
+			bool active;
+			bool remove_other_pairings;	/* drop other apps' settings */
+			bool short_range;	/* advertise on the 1M PHY */
+			bool long_range;	/* advertise on the coded PHY */
+			uint16_t interval[2];	/* 0.625 ms units, 0x20..0x4000 */
+			uint32_t timeout_s;
+		} adv_params;
 	};
 };
 
@@ -245,6 +258,11 @@ struct fg_flic2_tx {
 #define FG_FLIC2_LEN_CONN_PARAMS 9
 #define FG_FLIC2_LEN_ACK 5
 #define FG_FLIC2_LEN_INIT_EVENTS 14
+#define FG_FLIC2_LEN_AUTO_DISCONNECT 3
+#define FG_FLIC2_LEN_ADV_PARAMS 13
+/* Core spec, LE Set Advertising Parameters: the advertising interval range */
+#define FG_FLIC2_ADV_INTERVAL_MIN 0x20
+#define FG_FLIC2_ADV_INTERVAL_MAX 0x4000
 #define FG_FLIC2_LEN_FV_RESPONSE1 117
 #define FG_FLIC2_LEN_FV_RESPONSE2 59
 #define FG_FLIC2_LEN_QV_RESPONSE 14
@@ -271,7 +289,11 @@ int fg_flic2_encode_rx(const struct fg_flic2_rx *rx, uint8_t *out, size_t size);
 /* Encode a client -> button packet; returns the length or -ENOBUFS/-EINVAL/-EOPNOTSUPP. */
 int fg_flic2_encode_tx(const struct fg_flic2_tx *tx, uint8_t *out, size_t size);
 
-/* Decode a client -> button packet (the button side); same errors as decode_rx. */
+/*
+ * Decode a client -> button packet (the button side); same errors as
+ * decode_rx, and -EBADMSG for a SetAdvParametersRequest flag byte other
+ * than 0 or 1 or an interval out of range.
+ */
 int fg_flic2_decode_tx(const uint8_t *pkt, size_t len, struct fg_flic2_tx *ret);
 
 /* Opcode names for logs ("FullVerifyResponse1"); NULL if unknown. */

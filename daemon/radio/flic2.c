@@ -53,7 +53,7 @@ int fg_flic2_new(const struct fg_flic2_params *p, struct fg_flic2 **ret)
 	f->rng = p->rng;
 	f->rng_userdata = p->rng_userdata;
 	f->auto_disconnect_s = p->auto_disconnect_s ? p->auto_disconnect_s
-						    : DEFAULT_AUTO_DISCONNECT_S;
+						    : AUTO_DISCONNECT_NEVER;
 	f->verify_timeout_usec = p->verify_timeout_usec ? p->verify_timeout_usec
 							: DEFAULT_VERIFY_TIMEOUT_USEC;
 	f->request_timeout_usec = p->request_timeout_usec ? p->request_timeout_usec
@@ -355,7 +355,12 @@ static int on_session_packet(struct fg_flic2 *f, const uint8_t *pkt, size_t len,
 			f->pairing.firmware_version = rx.firmware.version;
 			if (a)
 				a->firmware_version = rx.firmware.version;
+			/* an update to firmware 6 takes the settings this boot */
+			f2_maybe_send_adv(f, now);
 		}
+		break;
+	case FG_FLIC2_RX_SET_ADV_PARAMETERS:
+		f2_on_adv_response(f);
 		break;
 	case FG_FLIC2_RX_GET_NAME_RESPONSE:
 		if (f2_take_response(f, REQ_NAME, rx.opcode))
@@ -447,12 +452,24 @@ int fg_flic2_timeout(struct fg_flic2 *f, uint64_t now)
 		return 0;
 	}
 	for (int req = 0; req < _REQ_MAX; req++) {
-		if ((f->inflight & (1u << req)) && now >= f->request_deadline[req]) {
-			f2_set_error(f, "no answer to %s",
-				  fg_flic2_tx_opcode_to_string(f2_request_opcode[req]));
-			f2_fail(f, FG_FLIC2_FAIL_TIMEOUT, f2_request_opcode[req]);
-			return 0;
+		if (!(f->inflight & (1u << req)) || now < f->request_deadline[req])
+			continue;
+		if (req == REQ_ADV) {
+			/*
+			 * Optional: the button keeps its own advertising. Free
+			 * the slot; the next session asks again.
+			 */
+			f->inflight &= ~(1u << REQ_ADV);
+			f->request_deadline[REQ_ADV] = NO_DEADLINE;
+			f->counters.adv_unanswered++;
+			f2_set_error(f, "no answer to SetAdvParametersRequest");
+			f2_pump_requests(f, now);
+			continue;
 		}
+		f2_set_error(f, "no answer to %s",
+			  fg_flic2_tx_opcode_to_string(f2_request_opcode[req]));
+		f2_fail(f, FG_FLIC2_FAIL_TIMEOUT, f2_request_opcode[req]);
+		return 0;
 	}
 	return 0;
 }
@@ -494,6 +511,32 @@ int fg_flic2_request_name(struct fg_flic2 *f, uint64_t now)
 int fg_flic2_request_firmware(struct fg_flic2 *f, uint64_t now)
 {
 	return request(f, REQ_FIRMWARE, now);
+}
+
+int fg_flic2_set_auto_disconnect(struct fg_flic2 *f, uint16_t seconds, uint64_t now)
+{
+	struct fg_flic2_tx tx = { .opcode = FG_FLIC2_TX_SET_AUTO_DISCONNECT_TIME };
+
+	if (seconds == 0)
+		seconds = AUTO_DISCONNECT_NEVER;
+	if (seconds < AUTO_DISCONNECT_MIN_S || seconds > AUTO_DISCONNECT_NEVER)
+		return -EINVAL;
+	if (seconds == f->auto_disconnect_s)
+		return 0;
+	if (f2_queue_free(f) < QUEUE_RESERVE)
+		return -ENOBUFS;
+	f->auto_disconnect_s = seconds;
+	/* the init request went out at verification: tell the button now */
+	if (f->phase == PH_ESTABLISHED) {
+		tx.auto_disconnect.seconds = seconds;
+		f2_send_signed(f, &tx);
+	}
+	return 0;
+}
+
+uint16_t fg_flic2_get_auto_disconnect(const struct fg_flic2 *f)
+{
+	return f->auto_disconnect_s;
 }
 
 int fg_flic2_request_disconnect(struct fg_flic2 *f, uint64_t now)

@@ -68,6 +68,11 @@ struct fg_flic2_dedup {
 	bool valid;			/* false: nothing known yet */
 	uint32_t boot_id;		/* the button boot the counter belongs to */
 	uint32_t event_count;		/* last event counter already reported */
+	/*
+	 * The button answered our SetAdvParametersRequest during boot_id: it
+	 * keeps the settings until it reboots, so they are sent once per boot.
+	 */
+	bool adv_configured;
 };
 
 enum fg_flic2_mode {
@@ -101,6 +106,7 @@ struct fg_flic2_params {
 	void *rng_userdata;		/* must live as long as the engine */
 	/* 0 selects the defaults in brackets */
 	uint16_t auto_disconnect_s;	/* [511 = never]; 40..510: button drops idle links */
+	/* (fg_flic2_set_auto_disconnect() changes it later) */
 	uint64_t verify_timeout_usec;	/* [31 s] connect -> session verified */
 	uint64_t request_timeout_usec;	/* [10 s] per request once verified */
 };
@@ -159,6 +165,19 @@ int fg_flic2_request_firmware(struct fg_flic2 *f, uint64_t now_usec);
  */
 int fg_flic2_request_disconnect(struct fg_flic2 *f, uint64_t now_usec);
 
+/*
+ * The button's own idle disconnect: after @seconds without an event it drops
+ * the link itself and sleeps until pressed. 40..510, 511 = never; 0 also
+ * means never (stored and sent as 511). The official libraries refuse
+ * 1..39 (flic2lib-android) and above 511 (both): -EINVAL. The value goes
+ * into every later InitButtonEvents; with a verified session up it is also
+ * sent now (SetAutoDisconnectTimeInd). An unchanged value is a no-op (0,
+ * nothing sent). -ENOBUFS if the action queue was not drained.
+ */
+int fg_flic2_set_auto_disconnect(struct fg_flic2 *f, uint16_t seconds, uint64_t now_usec);
+/* The value in use: 40..511 (511 = never). */
+uint16_t fg_flic2_get_auto_disconnect(const struct fg_flic2 *f);
+
 /* Earliest deadline (CLOCK_MONOTONIC µs), or UINT64_MAX if none. */
 uint64_t fg_flic2_next_deadline(const struct fg_flic2 *f);
 
@@ -185,6 +204,12 @@ enum fg_flic2_action_kind {
 	FG_FLIC2_ACTION_FAILED,
 	/* drop the BLE connection now */
 	FG_FLIC2_ACTION_DISCONNECT,
+	/*
+	 * the button's counter jumped past presses it never delivered (its
+	 * queue overflowed, or they aged out): .lost, queued before the
+	 * events that follow the gap. A loss is never silent.
+	 */
+	FG_FLIC2_ACTION_EVENTS_LOST,
 	_FG_FLIC2_ACTION_MAX,
 };
 
@@ -233,6 +258,18 @@ struct fg_flic2_button_event {
 	bool double_click_pending;
 };
 
+/*
+ * Presses lost in a gap of the button's event counter. Every press owns
+ * four counter values (down, hold, up, single-click timeout), so the count
+ * is in presses: those with no event at all between the two counters.
+ */
+struct fg_flic2_events_lost {
+	uint32_t boot_id;
+	uint32_t last_count;		/* last counter reported before the gap */
+	uint32_t next_count;		/* the button's counter after it */
+	uint32_t presses;		/* >= 1 */
+};
+
 struct fg_flic2_action {
 	enum fg_flic2_action_kind kind;
 	union {
@@ -243,6 +280,7 @@ struct fg_flic2_action {
 		struct fg_flic2_pairing paired;
 		struct fg_flic2_button_event button;
 		struct fg_flic2_dedup dedup;
+		struct fg_flic2_events_lost lost;
 		uint16_t battery_mv;
 		char name[24];
 		uint32_t firmware_version;
@@ -289,6 +327,8 @@ struct fg_flic2_counters {
 	uint64_t rx_fragment_errors;	/* reassembly protocol errors */
 	uint64_t events_reported;	/* BUTTON_EVENT actions */
 	uint64_t events_duplicate;	/* dropped by the dedup state */
+	uint64_t events_lost;		/* presses in counter gaps (EVENTS_LOST) */
+	uint64_t adv_unanswered;	/* SetAdvParametersRequest without answer */
 	uint64_t tx_packets;
 	uint64_t tx_writes;
 	uint64_t sessions;		/* verified sessions */

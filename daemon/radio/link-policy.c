@@ -42,6 +42,11 @@ void fg_link_cancel_retry(struct fg_link *l)
 	push(l, (struct fg_link_action){ .kind = FG_LINK_ACTION_CANCEL_RETRY });
 }
 
+void fg_link_hold(struct fg_link *l, uint64_t at)
+{
+	arm_retry(l, at);
+}
+
 static void back_off(struct fg_link *l, uint64_t now)
 {
 	arm_retry(l, now + l->backoff);

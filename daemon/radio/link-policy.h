@@ -98,6 +98,8 @@ void fg_link_connect_done(struct fg_link *l, const struct fg_link_action *a, int
 void fg_link_retry_due(struct fg_link *l, const struct fg_link_input *in);
 /* Drop the pending retry, if any. */
 void fg_link_cancel_retry(struct fg_link *l);
+/* Hold the background connect off until @at (the link budget's): ARM_RETRY. */
+void fg_link_hold(struct fg_link *l, uint64_t at);
 
 /* The link went down (first, before anything else is decided). */
 void fg_link_down(struct fg_link *l, uint64_t now);

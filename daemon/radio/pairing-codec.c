@@ -265,9 +265,11 @@ static int dedup_field(const char *key, size_t key_len, const char *v, size_t le
 		bit = 2;
 	else if (key_is(key, key_len, "event_count"))
 		bit = 4;
+	else if (key_is(key, key_len, "adv_configured"))
+		bit = 8;	/* optional: files from before it say nothing */
 	else
 		return -EBADMSG;
-	if ((dp->seen & bit) || get_uint(v, len, UINT32_MAX, &n) < 0)
+	if ((dp->seen & bit) || get_uint(v, len, bit == 8 ? 1 : UINT32_MAX, &n) < 0)
 		return -EBADMSG;
 	dp->seen |= bit;
 	if (bit == 1 && n != FORMAT_VERSION)
@@ -276,6 +278,8 @@ static int dedup_field(const char *key, size_t key_len, const char *v, size_t le
 		dp->d.boot_id = (uint32_t)n;
 	if (bit == 4)
 		dp->d.event_count = (uint32_t)n;
+	if (bit == 8)
+		dp->d.adv_configured = n;
 	return 0;
 }
 
@@ -287,7 +291,7 @@ int fg_pairing_parse_dedup(const char *text, size_t len, struct fg_flic2_dedup *
 	r = parse_lines(text, len, dedup_field, &dp);
 	if (r < 0)
 		return r;
-	if (dp.seen != 7)
+	if ((dp.seen & 7) != 7)
 		return -EBADMSG;
 	dp.d.valid = true;
 	*ret = dp.d;
@@ -305,8 +309,9 @@ int fg_pairing_format_dedup(const struct fg_flic2_dedup *d, char **ret, size_t *
 		     "# flicgate Flic 2 event counter: events up to here were reported.\n"
 		     "version=%d\n"
 		     "boot_id=%" PRIu32 "\n"
-		     "event_count=%" PRIu32 "\n",
-		     FORMAT_VERSION, d->boot_id, d->event_count);
+		     "event_count=%" PRIu32 "\n"
+		     "adv_configured=%d\n",
+		     FORMAT_VERSION, d->boot_id, d->event_count, d->adv_configured);
 	if (n < 0)
 		return -ENOMEM;
 	*ret = text;

@@ -27,6 +27,8 @@ struct button {
 	bool battery_low;
 	uint64_t low_since;
 	bool offline;
+	uint64_t wanted_since;		/* wants a link since; 0: has one or wants none */
+	bool starved;
 };
 
 struct fg_alarms {
@@ -54,6 +56,7 @@ static const char *const kind_names[_FG_ALARM_KIND_MAX] = {
 	[FG_ALARM_TARGETS_FAILING] = "delivery",
 	[FG_ALARM_SPOOL_HIGH] = "spool",
 	[FG_ALARM_CLOCK_UNSYNCED] = "clock",
+	[FG_ALARM_LINK_STARVED] = "link",
 };
 
 /* which gateway alarm follows each raw condition */
@@ -73,6 +76,7 @@ enum fg_severity fg_alarm_kind_severity(enum fg_alarm_kind k)
 		return FG_SEVERITY_WARNING;
 	case FG_ALARM_BUTTON_OFFLINE:
 	case FG_ALARM_SPOOL_HIGH:
+	case FG_ALARM_LINK_STARVED:
 		return FG_SEVERITY_ERROR;
 	case FG_ALARM_BLUETOOTH_GONE:
 	case FG_ALARM_TARGETS_FAILING:
@@ -261,6 +265,9 @@ int fg_alarms_remove_button(struct fg_alarms *h, const char *name, uint64_t now)
 	if (b->offline)
 		push(h, FG_ALARM_BUTTON_OFFLINE, false, b->name, b->name_id, b->last_seen,
 		     "Button %s removed from the configuration", b->name);
+	if (b->starved)
+		push(h, FG_ALARM_LINK_STARVED, false, b->name, b->name_id, b->wanted_since,
+		     "Button %s removed from the configuration", b->name);
 	free(b->name);
 	free(b->name_id);
 	i = (size_t)(b - h->buttons);
@@ -281,6 +288,26 @@ int fg_alarms_button_seen(struct fg_alarms *h, const char *name, uint64_t now)
 		b->offline = false;
 		return push(h, FG_ALARM_BUTTON_OFFLINE, false, b->name, b->name_id, now,
 			    "Button %s is seen again", b->name);
+	}
+	return 0;
+}
+
+int fg_alarms_button_link_wanted(struct fg_alarms *h, const char *name, bool wanted, uint64_t now)
+{
+	struct button *b = find(h, name);
+
+	if (!b)
+		return -ENOENT;
+	if (wanted) {
+		if (!b->wanted_since)
+			b->wanted_since = now ? now : 1;
+		return 0;
+	}
+	b->wanted_since = 0;
+	if (b->starved) {
+		b->starved = false;
+		return push(h, FG_ALARM_LINK_STARVED, false, b->name, b->name_id, now,
+			    "Button %s got a link again", b->name);
 	}
 	return 0;
 }
@@ -419,6 +446,15 @@ static uint64_t button_deadline(const struct fg_alarms *h, const struct button *
 	return ref > UINT64_MAX - after ? UINT64_MAX : ref + after;
 }
 
+static uint64_t starved_deadline(const struct fg_alarms *h, const struct button *b)
+{
+	uint64_t after = h->p.link_starved_after_usec;
+
+	if (after == 0 || b->starved || !b->wanted_since)
+		return UINT64_MAX;
+	return b->wanted_since > UINT64_MAX - after ? UINT64_MAX : b->wanted_since + after;
+}
+
 static uint64_t cond_deadline(const struct fg_alarms *h, enum fg_alarms_condition c)
 {
 	uint64_t since = h->cond_since[c], delay = cond_delay(h, c);
@@ -436,6 +472,13 @@ void fg_alarms_tick(struct fg_alarms *h, uint64_t now)
 		struct button *b = &h->buttons[i];
 		char d[FG_DURATION_BUF];
 
+		if (now >= starved_deadline(h, b)) {
+			b->starved = true;
+			fg_format_duration(h->p.link_starved_after_usec, d, sizeof(d));
+			push(h, FG_ALARM_LINK_STARVED, true, b->name, b->name_id, b->wanted_since,
+			     "Button %s wanted a link for more than %s and got none: the controller has no slot for it (see [bluetooth] max_links)",
+			     b->name, d);
+		}
 		if (now < button_deadline(h, b))
 			continue;
 		b->offline = true;
@@ -461,6 +504,9 @@ uint64_t fg_alarms_next_deadline(const struct fg_alarms *h)
 	for (size_t i = 0; i < h->n_buttons; i++) {
 		uint64_t d = button_deadline(h, &h->buttons[i]);
 
+		if (d < next)
+			next = d;
+		d = starved_deadline(h, &h->buttons[i]);
 		if (d < next)
 			next = d;
 	}
@@ -494,6 +540,9 @@ bool fg_alarms_alarm_active(const struct fg_alarms *h, enum fg_alarm_kind k, con
 	case FG_ALARM_BUTTON_OFFLINE:
 		b = find(h, subject);
 		return b && b->offline;
+	case FG_ALARM_LINK_STARVED:
+		b = find(h, subject);
+		return b && b->starved;
 	case FG_ALARM_BLUETOOTH_GONE:
 	case FG_ALARM_TARGETS_FAILING:
 	case FG_ALARM_SPOOL_HIGH:
@@ -525,6 +574,7 @@ int fg_alarms_button_status(const struct fg_alarms *h, size_t i, struct fg_alarm
 		.battery_percent = b->mv ? fg_alarms_battery_percent(b->mv) : -1,
 		.battery_low = b->battery_low,
 		.offline = b->offline,
+		.link_starved = b->starved,
 	};
 	return 0;
 }

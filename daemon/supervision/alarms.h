@@ -16,8 +16,8 @@
  *
  * Alarms have stable names so that the incident system can map them:
  * "<button name_id>-battery", "<button name_id>-offline",
- * "<gateway>-bluetooth", "<gateway>-delivery", "<gateway>-spool",
- * "<gateway>-clock".
+ * "<button name_id>-link", "<gateway>-bluetooth", "<gateway>-delivery",
+ * "<gateway>-spool", "<gateway>-clock".
  */
 
 enum fg_alarm_kind {
@@ -27,6 +27,7 @@ enum fg_alarm_kind {
 	FG_ALARM_TARGETS_FAILING,	/* every target failing, for too long */
 	FG_ALARM_SPOOL_HIGH,		/* undelivered alerts above the alarm level */
 	FG_ALARM_CLOCK_UNSYNCED,	/* clock not synchronised past the grace time */
+	FG_ALARM_LINK_STARVED,		/* per button: wanted a link and got none, for too long */
 	_FG_ALARM_KIND_MAX,
 };
 
@@ -52,6 +53,7 @@ struct fg_alarms_params {
 	uint64_t targets_failing_after_usec;
 	unsigned spool_alarm;			/* depth above which the spool alarm opens */
 	bool require_time_sync;
+	uint64_t link_starved_after_usec;	/* 0 = never */
 };
 
 struct fg_alarm_change {
@@ -71,6 +73,7 @@ struct fg_alarms_button_status {
 	int battery_percent;		/* -1: unknown; an estimate, see docs */
 	bool battery_low;
 	bool offline;
+	bool link_starved;
 };
 
 struct fg_alarms;
@@ -93,6 +96,12 @@ int fg_alarms_remove_button(struct fg_alarms *h, const char *name, uint64_t now)
 /* Observations. -ENOENT for a name that was never added. */
 int fg_alarms_button_seen(struct fg_alarms *h, const char *name, uint64_t now);
 int fg_alarms_button_battery(struct fg_alarms *h, const char *name, unsigned mv, uint64_t now);
+/*
+ * Does the button want a link it has not got (it advertised, or the
+ * controller had no slot for it)? Wanting longer than
+ * link_starved_after raises its "link" alarm; getting one clears it.
+ */
+int fg_alarms_button_link_wanted(struct fg_alarms *h, const char *name, bool wanted, uint64_t now);
 int fg_alarms_condition(struct fg_alarms *h, enum fg_alarms_condition c, bool active, uint64_t now);
 int fg_alarms_spool_depth(struct fg_alarms *h, size_t depth, uint64_t now);
 
@@ -123,7 +132,7 @@ int fg_alarms_serialize(const struct fg_alarms *h, uint64_t now_mono, uint64_t n
 int fg_alarms_restore(struct fg_alarms *h, const char *text, size_t len, uint64_t now_mono,
 		      uint64_t now_real);
 
-/* "battery", "offline", "bluetooth", "delivery", "spool", "clock": the alarm name's suffix. */
+/* "battery", "offline", "bluetooth", "delivery", "spool", "clock", "link": the alarm name's suffix. */
 const char *fg_alarm_kind_to_string(enum fg_alarm_kind k);
 int fg_alarm_kind_from_string(const char *s);
 /* The severity of an alarm's supervision alert. */

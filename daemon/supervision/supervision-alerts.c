@@ -189,9 +189,13 @@ int fg_supervision_alarms(const struct fg_supervision *s, char ***ret)
 			snprintf(name, sizeof(name), "%s-offline", id);
 			r = fg_strv_push(&l, name);
 		}
+		if (r >= 0 && fg_alarms_alarm_active(s->alarms, FG_ALARM_LINK_STARVED, b->name)) {
+			snprintf(name, sizeof(name), "%s-link", id);
+			r = fg_strv_push(&l, name);
+		}
 	}
 	for (int k = FG_ALARM_BLUETOOTH_GONE; r >= 0 && k < _FG_ALARM_KIND_MAX; k++)
-		if (fg_alarms_alarm_active(s->alarms, k, NULL)) {
+		if (k != FG_ALARM_LINK_STARVED && fg_alarms_alarm_active(s->alarms, k, NULL)) {
 			snprintf(name, sizeof(name), "%s-%s", s->config->gateway.name,
 				 fg_alarm_kind_to_string(k));
 			r = fg_strv_push(&l, name);

@@ -92,6 +92,7 @@ void fg_supervision_button_status(struct fg_supervision *s, const struct fg_butt
 		(void)fg_alarms_button_seen(s->alarms, x->name, now);
 		supervision_mark_seen_dirty(s);
 	}
+	(void)fg_alarms_button_link_wanted(s->alarms, x->name, st->link_wanted, now);
 	if (st->battery_readings != x->readings) {
 		x->readings = st->battery_readings;
 		if (st->battery_mv) {
@@ -210,6 +211,7 @@ static void params_from(const struct fg_config *c, struct fg_alarms_params *p)
 		.targets_failing_after_usec = c->health.targets_failing_after_usec,
 		.spool_alarm = c->health.spool_alarm,
 		.require_time_sync = c->health.require_time_sync,
+		.link_starved_after_usec = c->health.link_starved_after_usec,
 	};
 }
 

@@ -223,6 +223,12 @@ static void drain(struct h *h)
 			if (!fg_flic2_name_is_valid(a.name))
 				abort();
 			break;
+		case FG_FLIC2_ACTION_EVENTS_LOST:
+			/* a gap counts whole presses: four counter values each */
+			if (a.lost.presses == 0 || a.lost.next_count <= a.lost.last_count ||
+			    a.lost.presses > (a.lost.next_count - a.lost.last_count) / 4 + 1)
+				abort();
+			break;
 		case FG_FLIC2_ACTION_VERIFIED:
 		case FG_FLIC2_ACTION_BATTERY:
 		case FG_FLIC2_ACTION_FIRMWARE:

@@ -40,7 +40,9 @@ def run(n, mtu):
         addrs = [addr(i) for i in range(1, n + 1)]
         sections = "".join("[button b%02d]\naddress = %s\non = single_click\noff = double_click\n" % (i, a)
                            for i, a in enumerate(addrs, 1))
+        # a link for every button: the link budget is test-bluez-budget.py's
         cfg = tmp.file("flicgate.ini", config(state, pairing="listed", buttons=sections,
+                                              extra="max_links = 64",
                                               webhook=sink.url + "/POSTAlert/00000000-test/Flic"))
         try:
             # every button linked at once: a controller without the link

@@ -37,6 +37,8 @@ static void button_json(struct fg_json *j, const struct button_info *b, bool bt)
 	fg_json_kv_bool(j, "battery_low", b->battery_low);
 	fg_json_kv_bool(j, "not_seen", b->not_seen);
 	json_time(j, "last_test", b->last_test);
+	fg_json_kv_bool(j, "keep_linked", b->keep_linked);
+	fg_json_kv_bool(j, "sleeping", b->sleeping);
 	fg_json_end_object(j);
 }
 
@@ -59,6 +61,9 @@ static void button_text(const struct button_info *b, bool bt)
 	printf("Configured:  %s\n", b->configured ? "yes, in flicgate.ini" : "no (named in the pairing store)");
 	printf("Paired:      %s\n", yes_no(b->paired));
 	printf("Connected:   %s\n", bt ? yes_no(b->connected) : "- (Bluetooth not available in this build)");
+	if (bt && b->paired)
+		printf("Link:        %s%s\n", b->sleeping ? "asleep (wakes when pressed)" : "linked",
+		       b->keep_linked ? ", kept linked (keep_linked)" : "");
 	if (b->last_seen)
 		printf("Last seen:   %s (%s)\n", fmt_time(b->last_seen, t, sizeof(t)),
 		       fmt_ago(b->last_seen, ago, sizeof(ago)));

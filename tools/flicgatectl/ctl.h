@@ -146,6 +146,9 @@ struct gateway_info {
 	uint64_t test_window_end;
 	char *test_window_button;
 	char **alarms;
+	uint32_t links_used;
+	uint32_t link_budget;
+	uint32_t sleeping_buttons;
 };
 
 struct button_info {
@@ -168,6 +171,8 @@ struct button_info {
 	bool battery_low;
 	bool not_seen;
 	uint64_t last_test;
+	bool keep_linked;
+	bool sleeping;
 };
 
 int gateway_info_get(sd_bus *bus, struct gateway_info *ret, sd_bus_error *e);

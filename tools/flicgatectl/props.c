@@ -40,6 +40,9 @@ static const struct fg_bus_prop gateway_map[] = {
 	G(FG_DBUS_GW_TEST_WINDOW_END, "t", test_window_end),
 	G(FG_DBUS_GW_TEST_WINDOW_BUTTON, "s", test_window_button),
 	G(FG_DBUS_GW_ALARMS, "as", alarms),
+	G(FG_DBUS_GW_LINKS_USED, "u", links_used),
+	G(FG_DBUS_GW_LINK_BUDGET, "u", link_budget),
+	G(FG_DBUS_GW_SLEEPING, "u", sleeping_buttons),
 	FG_BUS_PROP_FN(FG_DBUS_GW_TARGETS, "a" FG_DBUS_TARGET_SIG, read_targets, 0),
 	{}
 };
@@ -130,6 +133,8 @@ static const struct fg_bus_prop button_map[] = {
 	B(FG_DBUS_BT_BATTERY_LOW, "b", battery_low),
 	B(FG_DBUS_BT_NOT_SEEN, "b", not_seen),
 	B(FG_DBUS_BT_LAST_TEST, "t", last_test),
+	B(FG_DBUS_BT_KEEP_LINKED, "b", keep_linked),
+	B(FG_DBUS_BT_SLEEPING, "b", sleeping),
 	{}
 };
 #undef B

@@ -8,7 +8,33 @@
 #include "ctl.h"
 #include "lib/strv.h"
 
-static void status_json(struct ctl *c, const struct gateway_info *g, struct fg_json *j)
+/* The link budget: used, budget, asleep, and per button (NULL list: not readable). */
+static void links_json(const struct gateway_info *g, const struct button_info *list, size_t n,
+		       struct fg_json *j)
+{
+	bool bt = gateway_has_feature(g, "bluetooth");
+
+	fg_json_key(j, "links_used");
+	bt ? fg_json_uint(j, g->links_used) : fg_json_null(j);
+	fg_json_key(j, "link_budget");
+	bt ? fg_json_uint(j, g->link_budget) : fg_json_null(j);
+	fg_json_key(j, "sleeping_buttons");
+	bt ? fg_json_uint(j, g->sleeping_buttons) : fg_json_null(j);
+	fg_json_key(j, "button_links");
+	fg_json_begin_array(j);
+	for (size_t i = 0; list && i < n; i++) {
+		fg_json_begin_object(j);
+		fg_json_kv_string(j, "name", list[i].name);
+		fg_json_kv_bool(j, "connected", list[i].connected);
+		fg_json_kv_bool(j, "keep_linked", list[i].keep_linked);
+		fg_json_kv_bool(j, "sleeping", list[i].sleeping);
+		fg_json_end_object(j);
+	}
+	fg_json_end_array(j);
+}
+
+static void status_json(struct ctl *c, const struct gateway_info *g, const struct button_info *list,
+			size_t n, struct fg_json *j)
 {
 	char *s;
 
@@ -42,6 +68,7 @@ static void status_json(struct ctl *c, const struct gateway_info *g, struct fg_j
 		fg_json_uint(j, g->connected);
 	else
 		fg_json_null(j);
+	links_json(g, list, n, j);
 	fg_json_key(j, "open_alerts");
 	fg_json_begin_array(j);
 	FG_STRV_FOREACH(s, g->open_alerts)
@@ -115,9 +142,11 @@ static void status_text(const struct gateway_info *g)
 		       dash(g->pairing_policy));
 	else
 		printf("Pairing:    no window open, policy %s\n", dash(g->pairing_policy));
-	if (bt)
+	if (bt) {
 		printf("Buttons:    %u known, %u connected\n", g->buttons, g->connected);
-	else
+		printf("Links:      %u used of %u (1 kept free), %u button%s asleep\n", g->links_used,
+		       g->link_budget, g->sleeping_buttons, g->sleeping_buttons == 1 ? "" : "s");
+	} else
 		printf("Buttons:    %u known\n", g->buttons);
 	if (g->open_alerts && g->open_alerts[0]) {
 		size_t n = 0;
@@ -186,8 +215,17 @@ int cmd_status(struct ctl *c, char **args, int n)
 		return ctl_bus_error(c, &e, r, "Cannot read the gateway's status");
 	if (c->json) {
 		struct fg_json *j = ctl_json_begin(c);
+		struct button_info *list = NULL;
+		size_t count = 0;
 
-		status_json(c, &g, j);
+		/* per button: keep_linked, sleeping; without them the rest still answers */
+		if (buttons_list(c->bus, &list, &count, &e) < 0) {
+			sd_bus_error_free(&e);
+			list = NULL;
+			count = 0;
+		}
+		status_json(c, &g, list, count, j);
+		buttons_free(list, count);
 		r = ctl_json_end(c, j);
 	} else {
 		status_text(&g);
