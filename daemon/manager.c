@@ -232,12 +232,25 @@ static void on_budget_changed(struct fg_buttons *bs, void *userdata)
 	fg_api_budget_changed(m->api);
 }
 
+/* Presses a button dropped: never silent (audit trail, supervision alert). */
+static void on_events_lost(struct fg_buttons *bs, const struct fg_button_loss *loss, void *userdata)
+{
+	struct fg_manager *m = userdata;
+	char detail[96];
+
+	snprintf(detail, sizeof(detail), "event counter %u -> %u, boot %08x", loss->last_count,
+		 loss->next_count, loss->boot_id);
+	fg_supervision_events_lost(m->supervision, loss->name, loss->configured, loss->presses,
+				   detail);
+}
+
 static const struct fg_buttons_ops buttons_ops = {
 	.button_event = on_button_event,
 	.radio_changed = on_radio_changed,
 	.button_changed = on_button_changed,
 	.pairing = on_pairing,
 	.budget_changed = on_budget_changed,
+	.events_lost = on_events_lost,
 };
 
 /* ---- supervision ------------------------------------------------------ */

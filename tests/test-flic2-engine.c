@@ -1596,6 +1596,341 @@ static void test_auto_disconnect(void **state)
 	t_free(t);
 }
 
+/* Open every client packet of the last pump, in order; returns how many. */
+static size_t open_all(struct t *t, struct fg_flic2_tx *out, size_t max)
+{
+	assert_true(t->n_pkts <= max);
+	for (size_t i = 0; i < t->n_pkts; i++)
+		btn_open(t, i, &out[i]);
+	return t->n_pkts;
+}
+
+/* How many of @tx (n) carry @opcode. */
+static size_t n_opcode(const struct fg_flic2_tx *tx, size_t n, uint8_t opcode)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		k += tx[i].opcode == opcode;
+	return k;
+}
+
+static void adv_response(struct t *t)
+{
+	struct fg_flic2_rx rx = { .opcode = FG_FLIC2_RX_SET_ADV_PARAMETERS };
+
+	assert_int_equal(btn_send(t, &rx, true, t->b.conn_id), 0);
+}
+
+/*
+ * SetAdvParametersRequest: as flic2lib-c-module sends it (byte for byte),
+ * once per button boot from firmware 6 on, remembered across reconnects
+ * and restarts in the dedup state, sent again after a reboot; a missing,
+ * forged or short answer never ends the session.
+ */
+static void test_adv_parameters(void **state)
+{
+	static const char official[] = "1b 01 00 01 00 a000 0032 80510100";
+	struct t *t = t_new(FG_FLIC2_MODE_PAIR);
+	struct fg_flic2_tx tx[8], init;
+	struct fg_flic2_dedup d;
+	struct fg_flic2_counters c;
+	struct fg_flic2_pairing p;
+	struct fg_flic2 *restarted;
+	uint8_t want[FG_FLIC2_LEN_ADV_PARAMS], bad[1 + FG_FLIC2_MAC_LEN];
+	uint64_t t0;
+	size_t n;
+
+	t->b.firmware = 6;
+	pair_until_fv2(t);
+	assert_int_equal(send_fv2(t), 0);
+	pump(t);
+	btn_open(t, 0, &init);
+	init_response(t, true, false);
+	t0 = t->now;
+	pump(t);
+	find_kind(t, FG_FLIC2_ACTION_STATE_TO_PERSIST);
+	assert_false(find_kind(t, FG_FLIC2_ACTION_STATE_TO_PERSIST)->dedup.adv_configured);
+	n = open_all(t, tx, 8);
+	assert_int_equal(n, 2);
+	assert_int_equal(tx[0].opcode, FG_FLIC2_TX_SET_CONNECTION_PARAMETERS);
+	assert_int_equal(tx[1].opcode, FG_FLIC2_TX_SET_ADV_PARAMETERS);
+	test_unhex(official, want, sizeof(want));
+	assert_int_equal(t->pkt_len[1], FG_FLIC2_LEN_ADV_PARAMS + FG_FLIC2_MAC_LEN);
+	assert_memory_equal(t->pkts[1], want, sizeof(want));
+	assert_int_equal(fg_flic2_next_deadline(t->f), t0 + 10 * SEC);
+
+	/* refused answers: forged (bad MAC), then too short for a MAC */
+	memset(bad, 0, sizeof(bad));
+	bad[0] = FG_FLIC2_RX_SET_ADV_PARAMETERS;
+	assert_int_equal(btn_send_raw(t, t->b.conn_id, bad, sizeof(bad)), -EBADMSG);
+	assert_int_equal(btn_send_raw(t, t->b.conn_id, bad, 1), -EBADMSG);
+	pump(t);
+	assert_int_equal(t->n_acts, 0);
+	fg_flic2_get_dedup(t->f, &d);
+	assert_false(d.adv_configured);
+	/* the genuine answer: remembered for this boot */
+	adv_response(t);
+	pump(t);
+	assert_int_equal(t->n_acts, 1);
+	assert_true(t->acts[0].dedup.adv_configured);
+	assert_int_equal(t->acts[0].dedup.boot_id, t->b.boot_id);
+	assert_int_equal(t->acts[0].dedup.event_count, 400);
+	assert_int_equal(fg_flic2_next_deadline(t->f), UINT64_MAX);
+	/* a second answer nobody asked for changes nothing */
+	adv_response(t);
+	pump(t);
+	assert_int_equal(t->n_acts, 0);
+	ping_ok(t);
+
+	/* reconnect within the same boot: not again */
+	fg_flic2_disconnected(t->f, t->now);
+	reconnect_until_init(t, &init);
+	init_response(t, false, false);
+	pump(t);
+	n = open_all(t, tx, 8);
+	assert_int_equal(n_opcode(tx, n, FG_FLIC2_TX_SET_ADV_PARAMETERS), 0);
+	assert_int_equal(n_opcode(tx, n, FG_FLIC2_TX_GET_BATTERY_LEVEL), 1);
+
+	/* a gateway restart in the same boot: the stored state says it is done */
+	assert_int_equal(fg_flic2_get_pairing(t->f, &p), 0);
+	fg_flic2_get_dedup(t->f, &d);
+	assert_true(d.adv_configured);
+	t->params.mode = FG_FLIC2_MODE_RECONNECT;
+	t->params.pairing = &p;
+	t->params.dedup = d;
+	assert_int_equal(fg_flic2_new(&t->params, &restarted), 0);
+	fg_flic2_free(t->f);
+	t->f = restarted;
+	reconnect_until_init(t, &init);
+	init_response(t, false, false);
+	pump(t);
+	n = open_all(t, tx, 8);
+	assert_int_equal(n_opcode(tx, n, FG_FLIC2_TX_SET_ADV_PARAMETERS), 0);
+
+	/* the button rebooted: a new boot id forgets the settings, ask again */
+	fg_flic2_disconnected(t->f, t->now);
+	t->b.boot_id++;
+	reconnect_until_init(t, &init);
+	init_response(t, true, false);
+	t0 = t->now;
+	pump(t);
+	assert_false(find_kind(t, FG_FLIC2_ACTION_STATE_TO_PERSIST)->dedup.adv_configured);
+	n = open_all(t, tx, 8);
+	assert_int_equal(n, 3);		/* conn params, adv, battery: two in flight */
+	assert_int_equal(tx[1].opcode, FG_FLIC2_TX_SET_ADV_PARAMETERS);
+	assert_memory_equal(t->pkts[1], want, sizeof(want));
+	assert_int_equal(tx[2].opcode, FG_FLIC2_TX_GET_BATTERY_LEVEL);
+
+	/* no answer: the slot is freed, the session lives on */
+	t->now = t0 + SEC;
+	{
+		struct fg_flic2_rx rx = { .opcode = FG_FLIC2_RX_BATTERY_LEVEL, .battery.level = 900 };
+
+		assert_int_equal(btn_send(t, &rx, true, t->b.conn_id), 0);
+	}
+	pump(t);
+	n = open_all(t, tx, 8);
+	assert_int_equal(n, 1);
+	assert_int_equal(tx[0].opcode, FG_FLIC2_TX_GET_FIRMWARE_VERSION);
+	assert_int_equal(fg_flic2_next_deadline(t->f), t0 + 10 * SEC);
+	t->now = t0 + 10 * SEC;
+	assert_int_equal(fg_flic2_timeout(t->f, t->now), 0);
+	pump(t);
+	assert_false(has_kind(t, FG_FLIC2_ACTION_FAILED));
+	assert_false(has_kind(t, FG_FLIC2_ACTION_DISCONNECT));
+	n = open_all(t, tx, 8);
+	assert_int_equal(n, 1);		/* the name request takes the free slot */
+	assert_int_equal(tx[0].opcode, FG_FLIC2_TX_GET_NAME);
+	assert_int_equal(fg_flic2_get_state(t->f), FG_FLIC2_STATE_VERIFIED);
+	fg_flic2_get_counters(t->f, &c);
+	assert_int_equal(c.adv_unanswered, 1);
+	assert_int_equal(c.failures, 0);
+	/* a late answer is unsolicited: not taken as done */
+	adv_response(t);
+	pump(t);
+	assert_false(has_kind(t, FG_FLIC2_ACTION_STATE_TO_PERSIST));
+	fg_flic2_get_dedup(t->f, &d);
+	assert_false(d.adv_configured);
+	ping_ok(t);
+
+	/* so the next session of this boot asks again */
+	fg_flic2_disconnected(t->f, t->now);
+	reconnect_until_init(t, &init);
+	init_response(t, false, false);
+	pump(t);
+	n = open_all(t, tx, 8);
+	assert_int_equal(n_opcode(tx, n, FG_FLIC2_TX_SET_ADV_PARAMETERS), 1);
+	t_free(t);
+}
+
+/* Below firmware 6 never; an update to 6 takes the settings in that session. */
+static void test_adv_parameters_firmware(void **state)
+{
+	struct t *t = t_new(FG_FLIC2_MODE_PAIR);
+	struct fg_flic2_rx rx = { .opcode = FG_FLIC2_RX_FIRMWARE_VERSION };
+	struct fg_flic2_tx tx[8], init;
+	size_t n;
+
+	pair(t);	/* firmware 5: connection parameters only */
+	fg_flic2_disconnected(t->f, t->now);
+	reconnect_until_init(t, &init);
+	init_response(t, false, false);
+	pump(t);
+	n = open_all(t, tx, 8);
+	assert_int_equal(n_opcode(tx, n, FG_FLIC2_TX_SET_ADV_PARAMETERS), 0);
+	/* the reconnect asks for the firmware: it was updated to 6 */
+	assert_int_equal(n_opcode(tx, n, FG_FLIC2_TX_GET_FIRMWARE_VERSION), 1);
+	rx.firmware.version = 6;
+	assert_int_equal(btn_send(t, &rx, true, t->b.conn_id), 0);
+	pump(t);
+	assert_int_equal(find_kind(t, FG_FLIC2_ACTION_FIRMWARE)->firmware_version, 6);
+	n = open_all(t, tx, 8);
+	assert_int_equal(n_opcode(tx, n, FG_FLIC2_TX_SET_ADV_PARAMETERS), 1);
+	adv_response(t);
+	pump(t);
+	assert_true(find_kind(t, FG_FLIC2_ACTION_STATE_TO_PERSIST)->dedup.adv_configured);
+	/* the firmware asked again in this boot: nothing more */
+	assert_int_equal(fg_flic2_request_firmware(t->f, t->now), 0);
+	pump(t);
+	open_all(t, tx, 8);
+	assert_int_equal(btn_send(t, &rx, true, t->b.conn_id), 0);
+	pump(t);
+	n = open_all(t, tx, 8);
+	assert_int_equal(n_opcode(tx, n, FG_FLIC2_TX_SET_ADV_PARAMETERS), 0);
+	t_free(t);
+}
+
+/* The one EVENTS_LOST of the last pump, which comes before any BUTTON_EVENT. */
+static const struct fg_flic2_events_lost *lost_of(struct t *t)
+{
+	const struct fg_flic2_action *a = NULL;
+
+	for (size_t i = 0; i < t->n_acts; i++) {
+		if (t->acts[i].kind == FG_FLIC2_ACTION_BUTTON_EVENT)
+			assert_non_null(a);	/* the loss is told first */
+		if (t->acts[i].kind == FG_FLIC2_ACTION_EVENTS_LOST) {
+			assert_null(a);
+			a = &t->acts[i];
+		}
+	}
+	assert_non_null(a);
+	return &a->lost;
+}
+
+/*
+ * Counter gaps: presses the button dropped are reported, in presses (four
+ * counter values each), never for slots a press simply did not use, never
+ * for a fresh pairing's history, and also when the button sends nothing
+ * queued yet counted on.
+ */
+static void test_events_lost(void **state)
+{
+	static const uint8_t down = 1, up = 8, up_single = 10, timeout = 2, hold = 3;
+	const uint8_t click[] = { down, up, timeout };
+	struct t *t = t_new(FG_FLIC2_MODE_PAIR);
+	struct fg_flic2_tx init;
+	struct fg_flic2_counters c;
+	const struct fg_flic2_events_lost *l;
+	struct fg_flic2_dedup d;
+
+	/* a fresh pairing: the 100 presses before it are history, not a loss */
+	pair(t);
+	assert_false(has_kind(t, FG_FLIC2_ACTION_EVENTS_LOST));
+	send_events(t, 404, click, 3, false);	/* press 101: 401, 403, 404 */
+	pump(t);
+	assert_false(has_kind(t, FG_FLIC2_ACTION_EVENTS_LOST));
+
+	/* presses 102 and 103 never arrive; 104 does (down 413) */
+	send_events(t, 413, &down, 1, false);
+	pump(t);
+	l = lost_of(t);
+	assert_int_equal(l->presses, 2);
+	assert_int_equal(l->last_count, 404);
+	assert_int_equal(l->next_count, 413);
+	assert_int_equal(l->boot_id, t->b.boot_id);
+	assert_int_equal(count_kind(t, FG_FLIC2_ACTION_BUTTON_EVENT), 1);
+
+	/* slots a press leaves unused are no loss: hold skipped, timeout skipped */
+	send_events(t, 415, &up_single, 1, false);	/* 414 (hold) unused */
+	pump(t);
+	assert_false(has_kind(t, FG_FLIC2_ACTION_EVENTS_LOST));
+	send_events(t, 417, &down, 1, false);	/* 416 (timeout) unused */
+	pump(t);
+	assert_false(has_kind(t, FG_FLIC2_ACTION_EVENTS_LOST));
+	{
+		const uint8_t h[] = { hold, up };	/* 418, 419 */
+
+		send_events(t, 419, h, 2, false);
+	}
+	pump(t);
+	assert_false(has_kind(t, FG_FLIC2_ACTION_EVENTS_LOST));
+	/* a resent, already reported item: a duplicate, not a loss */
+	send_events(t, 404, &timeout, 1, false);
+	pump(t);
+	assert_false(has_kind(t, FG_FLIC2_ACTION_EVENTS_LOST));
+	fg_flic2_get_counters(t->f, &c);
+	assert_int_equal(c.events_lost, 2);
+
+	/*
+	 * Reconnect: nothing queued, yet the button counted to 430 (press 108):
+	 * presses 106..108 are gone. The counter moves on with the loss told.
+	 */
+	fg_flic2_disconnected(t->f, t->now);
+	t->b.event_count = 430;
+	reconnect_until_init(t, &init);
+	assert_int_equal(init.init_events.event_count, 419);
+	init_response(t, false, false);
+	pump(t);
+	l = lost_of(t);
+	assert_int_equal(l->presses, 3);
+	assert_int_equal(l->last_count, 419);
+	assert_int_equal(l->next_count, 430);
+	assert_int_equal(find_kind(t, FG_FLIC2_ACTION_STATE_TO_PERSIST)->dedup.event_count, 430);
+	for (size_t i = 0; i < t->n_pkts; i++)
+		btn_open(t, i, &init);
+	/* the rest of press 108 is no new loss */
+	send_events(t, 431, &up, 1, false);
+	pump(t);
+	assert_false(has_kind(t, FG_FLIC2_ACTION_EVENTS_LOST));
+	assert_int_equal(count_kind(t, FG_FLIC2_ACTION_BUTTON_EVENT), 2);
+
+	/* queued events follow: the gap shows at the first of them */
+	fg_flic2_disconnected(t->f, t->now);
+	t->b.event_count = 444;
+	reconnect_until_init(t, &init);
+	init_response(t, false, true);
+	pump(t);
+	assert_false(has_kind(t, FG_FLIC2_ACTION_EVENTS_LOST));
+	send_events(t, 444, click, 3, true);	/* press 111: 441, 443, 444 */
+	pump(t);
+	l = lost_of(t);
+	assert_int_equal(l->presses, 2);	/* 109 and 110 */
+	assert_int_equal(l->next_count, 441);
+	assert_int_equal(count_kind(t, FG_FLIC2_ACTION_EVENTS_LOST), 1);
+
+	/* a reboot: counting restarts, the presses before the first delivered are lost */
+	fg_flic2_disconnected(t->f, t->now);
+	t->b.boot_id = 0x5eed0002;
+	t->b.event_count = 12;
+	reconnect_until_init(t, &init);
+	init_response(t, true, true);
+	pump(t);
+	assert_false(has_kind(t, FG_FLIC2_ACTION_EVENTS_LOST));
+	send_events(t, 12, click, 3, true);	/* press 3: 9, 11, 12 */
+	pump(t);
+	l = lost_of(t);
+	assert_int_equal(l->presses, 2);
+	assert_int_equal(l->boot_id, 0x5eed0002);
+	assert_int_equal(l->last_count, 0);
+	assert_int_equal(l->next_count, 9);
+	fg_flic2_get_dedup(t->f, &d);
+	assert_int_equal(d.event_count, 12);
+	fg_flic2_get_counters(t->f, &c);
+	assert_int_equal(c.events_lost, 2 + 3 + 2 + 2);
+	t_free(t);
+}
+
 static void test_strings(void **state)
 {
 	assert_string_equal(fg_flic2_state_to_string(FG_FLIC2_STATE_VERIFIED), "verified");
@@ -1640,6 +1975,9 @@ int main(void)
 		FG_TEST("/flic2-engine/validators-and-rng", test_validators_and_rng),
 		FG_TEST("/flic2-engine/strings", test_strings),
 		FG_TEST("/flic2-engine/auto-disconnect", test_auto_disconnect),
+		FG_TEST("/flic2-engine/adv-parameters", test_adv_parameters),
+		FG_TEST("/flic2-engine/adv-parameters-firmware", test_adv_parameters_firmware),
+		FG_TEST("/flic2-engine/events-lost", test_events_lost),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -182,6 +182,27 @@ static void test_dedup_format_parse(void **state)
 	assert_int_equal(fg_pairing_parse_dedup("version=1\nboot=1\nevent_count=2\n", 31, &e), -EBADMSG);
 	assert_int_equal(fg_pairing_parse_dedup("version=1\nboot_id=1\nevent_count=2", 33, &e), 0);
 	assert_int_equal(e.event_count, 2);
+	/* files from before adv_configured load, as "not yet configured" */
+	assert_false(e.adv_configured);
+
+	/* the advertising settings of this boot round-trip; only 0 or 1, once */
+	d = (struct fg_flic2_dedup){ .valid = true, .boot_id = 5, .event_count = 6,
+				     .adv_configured = true };
+	assert_int_equal(fg_pairing_format_dedup(&d, &text, &len), 0);
+	assert_non_null(strstr(text, "\nadv_configured=1\n"));
+	assert_int_equal(fg_pairing_parse_dedup(text, len, &e), 0);
+	assert_true(e.adv_configured);
+	assert_int_equal(e.event_count, 6);
+	free(text);
+	assert_int_equal(fg_pairing_parse_dedup("version=1\nboot_id=1\nevent_count=2\nadv_configured=0\n",
+						51, &e), 0);
+	assert_false(e.adv_configured);
+	assert_int_equal(fg_pairing_parse_dedup("version=1\nboot_id=1\nevent_count=2\nadv_configured=2\n",
+						51, &e), -EBADMSG);
+	assert_int_equal(fg_pairing_parse_dedup("version=1\nboot_id=1\nadv_configured=1\n", 37, &e),
+			 -EBADMSG);
+	assert_int_equal(fg_pairing_parse_dedup("version=1\nboot_id=1\nevent_count=2\nadv_configured=1\n"
+						"adv_configured=1\n", 68, &e), -EBADMSG);
 }
 
 /* --- files --------------------------------------------------------------------- */

@@ -269,7 +269,7 @@ static int dedup_field(const char *key, size_t key_len, const char *v, size_t le
 		bit = 8;	/* optional: files from before it say nothing */
 	else
 		return -EBADMSG;
-	if ((dp->seen & bit) || get_uint(v, len, bit == 8 ? 1 : UINT32_MAX, &n) < 0)
+	if ((dp->seen & bit) || get_uint(v, len, UINT32_MAX, &n) < 0 || (bit == 8 && n > 1))
 		return -EBADMSG;
 	dp->seen |= bit;
 	if (bit == 1 && n != FORMAT_VERSION)

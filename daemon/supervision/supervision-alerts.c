@@ -60,6 +60,34 @@ void supervision_send_alert(struct fg_supervision *s, const char *name_id, bool 
 			  a.incident_id ? a.incident_id : id, NULL, 0, "%s: %s", name_id, info);
 }
 
+void fg_supervision_events_lost(struct fg_supervision *s, const char *button, bool configured,
+				unsigned presses, const char *detail)
+{
+	char name_id[256], info[200];
+	const char *id = button;
+
+	if (!s)
+		return;
+	snprintf(info, sizeof(info), "%s: %u press%s lost by the button, never delivered (%s)",
+		 button, presses, presses == 1 ? "" : "es", detail);
+	if (!configured) {
+		/* like its presses: recorded, nobody paged */
+		supervision_audit(s, FG_AUDIT_SUPERVISION_OPEN, button, NULL, NULL, 0, "%s", info);
+		return;
+	}
+	for (size_t i = 0; i < s->config->n_buttons; i++)
+		if (strcmp(s->config->buttons[i].name, button) == 0 && s->config->buttons[i].name_id)
+			id = s->config->buttons[i].name_id;
+	snprintf(name_id, sizeof(name_id), "%s-events-lost", id);
+	log_warning("Supervision: %s: %s", name_id, info);
+	/*
+	 * Any of them may have been a call for help: critical, and only an
+	 * On (an incident a person closes), since nothing here recovers.
+	 */
+	supervision_send_alert(s, name_id, true, info, FG_SEVERITY_CRITICAL,
+			       supervision_to_realtime(s, supervision_now(s)), button);
+}
+
 static void apply_change(struct fg_supervision *s, const struct fg_alarm_change *c)
 {
 	if (c->raised)

@@ -142,6 +142,17 @@ bool fg_supervision_in_test_window(const struct fg_supervision *s, const char *b
 bool fg_supervision_test_window(const struct fg_supervision *s, uint64_t *ret_end,
 				const char **ret_button);
 
+/*
+ * Button @button dropped @presses presses it never delivered (a gap in its
+ * event counter, fg_buttons_ops.events_lost; @detail says which counters).
+ * Configured: a critical supervision alert "<name_id>-events-lost" naming
+ * the button and the count (On only: a person closes it), and its audit
+ * record. Not configured: the audit record alone, as its presses page
+ * nobody. Accepts a NULL @s.
+ */
+void fg_supervision_events_lost(struct fg_supervision *s, const char *button, bool configured,
+				unsigned presses, const char *detail);
+
 /* Local acknowledge; @via: "button", "D-Bus". */
 void fg_supervision_acknowledge(struct fg_supervision *s, bool silenced, const char *via);
 
