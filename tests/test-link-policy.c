@@ -121,6 +121,53 @@ static void test_take_link(void **state)
 	expect_none(&l);	/* no retry touched */
 }
 
+/*
+ * A link found up at start and claimed; the button refuses our quick
+ * verify: its one slot holds the session of the instance that was killed.
+ * The link is dropped and made again at once (no backoff), once; a second
+ * refusal backs off like any failure until a session is verified again.
+ */
+static void test_stale_session_relinks_at_once(void **state)
+{
+	struct fg_link l;
+	struct fg_link_action a;
+	struct fg_link_input in = ready;
+
+	fg_link_init(&l);
+	in.link_up = true;
+	fg_link_want(&l, &in, false);
+	a = expect(&l, FG_LINK_ACTION_CONNECT);
+	assert_true(a.take);
+	fg_link_connect_done(&l, &a, 0, 1 * S);
+	fg_link_stale_session(&l);
+	fg_link_down(&l, 2 * S);
+	assert_false(fg_link_attempt_failed(&l, true, 2 * S));
+	a = expect(&l, FG_LINK_ACTION_ARM_RETRY);
+	assert_int_equal(a.at, 2 * S);	/* now, not after a backoff */
+	expect_none(&l);
+	fg_link_retry_due(&l, &ready);
+	expect(&l, FG_LINK_ACTION_TRUST);
+	a = expect(&l, FG_LINK_ACTION_CONNECT);
+	assert_int_equal(a.timeout_usec, 0);
+	fg_link_connect_done(&l, &a, 0, 2 * S);
+	expect(&l, FG_LINK_ACTION_CANCEL_RETRY);
+
+	/* refused again on the new link: a real failure, with its backoff */
+	fg_link_stale_session(&l);
+	fg_link_down(&l, 3 * S);
+	assert_true(fg_link_attempt_failed(&l, true, 3 * S));
+	a = expect(&l, FG_LINK_ACTION_ARM_RETRY);
+	assert_int_equal(a.at, 4 * S);
+
+	/* a verified session allows the quick relink again */
+	fg_link_verified(&l);
+	fg_link_stale_session(&l);
+	fg_link_down(&l, 10 * S);
+	assert_false(fg_link_attempt_failed(&l, true, 10 * S));
+	a = expect(&l, FG_LINK_ACTION_ARM_RETRY);
+	assert_int_equal(a.at, 10 * S);
+}
+
 static void test_backoff_sequence(void **state)
 {
 	struct fg_link l;
@@ -444,6 +491,7 @@ int main(void)
 		FG_TEST("/linkpolicy/foreground-connect", test_foreground_connect),
 		FG_TEST("/linkpolicy/nothing-wanted", test_nothing_wanted),
 		FG_TEST("/linkpolicy/take-link", test_take_link),
+		FG_TEST("/linkpolicy/stale-session-relinks-at-once", test_stale_session_relinks_at_once),
 		FG_TEST("/linkpolicy/backoff-doubles-to-cap", test_backoff_sequence),
 		FG_TEST("/linkpolicy/retry-pending-blocks-background", test_retry_pending_blocks_background),
 		FG_TEST("/linkpolicy/kick-drops-retry", test_kick_drops_retry),

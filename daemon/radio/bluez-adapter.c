@@ -116,6 +116,25 @@ void bluez_power_update(struct fg_bluez *bz)
 
 /* ---- discovery --------------------------------------------------------------- */
 
+/*
+ * A watched address without a device object: BlueZ forgot a paired button
+ * (removed by someone, or never stored). Only a discovery brings the object
+ * back, and its own advertisements do not carry the Flic service UUID, so
+ * the usual filter would hide it forever.
+ */
+static bool needs_wide_filter(const struct fg_bluez *bz)
+{
+	for (size_t i = 0; i < bz->n_watch; i++)
+		if (!bluez_device_by_address(bz, bz->watch[i]))
+			return true;
+	return false;
+}
+
+bool bluez_scan_wanted(const struct fg_bluez *bz)
+{
+	return bz->pairing_scan || needs_wide_filter(bz);
+}
+
 static int call_set_filter(struct fg_bluez *bz);
 
 static int on_recheck_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
@@ -154,7 +173,7 @@ static int on_discovery_timer(sd_event_source *s, uint64_t usec, void *userdata)
 
 	if (!bz->adapter || !bz->adapter->powered || bz->discovery_slot)
 		return 0;
-	if (!bz->discovery_active || bluez_foreground_pending(bz)) {
+	if (!bz->discovery_active || bluez_foreground_pending(bz) || !bluez_scan_wanted(bz)) {
 		bluez_discovery_update(bz);
 		return 0;
 	}
@@ -250,18 +269,6 @@ static int on_set_filter(sd_bus_message *reply, void *userdata, sd_bus_error *re
 	return 0;
 }
 
-/*
- * A watched address without a device object: BlueZ forgot a paired button
- * (removed by someone, or never stored). Its own advertisements do not
- * carry the Flic service UUID, so the usual filter would hide it forever.
- */
-static bool needs_wide_filter(const struct fg_bluez *bz)
-{
-	for (size_t i = 0; i < bz->n_watch; i++)
-		if (!bluez_device_by_address(bz, bz->watch[i]))
-			return true;
-	return false;
-}
 
 /*
  * Normally: LE only, only devices advertising the Flic 2 service (buttons
@@ -300,13 +307,22 @@ static int call_set_filter(struct fg_bluez *bz)
 	return r;
 }
 
-/* Switch the running session's filter when the need for the wide one changed. */
+/*
+ * Switch the running session's filter when the need for the wide one
+ * changed, or start or stop the session when the need for it did.
+ */
 void bluez_filter_update(struct fg_bluez *bz)
 {
 	int r;
 
-	if (!bz->adapter || !bz->discovery_active || bz->discovery_slot || bz->loading ||
-	    needs_wide_filter(bz) == bz->filter_wide)
+	if (!bz->adapter || bz->discovery_slot || bz->loading)
+		return;
+	if (!bz->discovery_active || !bluez_scan_wanted(bz)) {
+		/* a session to start or stop rather than refilter */
+		bluez_discovery_update(bz);
+		return;
+	}
+	if (needs_wide_filter(bz) == bz->filter_wide)
 		return;
 	if (bz->filter_wide)
 		log_info("Bluetooth: every paired button is known to BlueZ again: scanning for the Flic service only");
@@ -324,7 +340,7 @@ void bluez_filter_update(struct fg_bluez *bz)
  * session (if it was the only one) the kernel scans passively for the
  * devices it has pending connections to and connects at once.
  */
-static void discovery_pause(struct fg_bluez *bz, const char *why)
+static void discovery_pause(struct fg_bluez *bz, const char *why, bool resume)
 {
 	int r;
 
@@ -335,16 +351,21 @@ static void discovery_pause(struct fg_bluez *bz, const char *why)
 		log_warning_errno(r, "Bluetooth: cannot call StopDiscovery: %m");
 		return;
 	}
-	log_debug("Bluetooth: discovery paused %s", why);
+	if (resume)
+		log_debug("Bluetooth: discovery paused %s", why);
+	else
+		log_info("Bluetooth: discovery stopped on %s: %s", bz->adapter->name, why);
 	/* BlueZ drops a session's filter with it: set again on resume */
 	bz->discovery_active = false;
-	bz->discovery_paused = true;
+	bz->discovery_paused = resume;
 }
 
 void bluez_discovery_update(struct fg_bluez *bz)
 {
 	struct fg_scan_state s = {
 		.powered = bz->adapter && bz->adapter->powered,
+		.pairing = bz->pairing_scan,
+		.missing_device = needs_wide_filter(bz),
 		.call_busy = bz->discovery_slot,
 		.loading = bz->loading,
 		.foreground = bluez_foreground_pending(bz),
@@ -369,14 +390,23 @@ void bluez_discovery_update(struct fg_bluez *bz)
 	case FG_SCAN_HOLD:
 		bz->rescan = false;
 		break;
+	case FG_SCAN_STOP:
+		bz->rescan = false;
+		discovery_pause(bz, "no pairing window and every paired button known to BlueZ", false);
+		break;
+	case FG_SCAN_IDLE:
+		bz->rescan = false;
+		bz->discovery_paused = false;
+		bz->discovery_timer = sd_event_source_disable_unref(bz->discovery_timer);
+		break;
 	case FG_SCAN_PAUSE:
 		/* stopping anyway: the restart after the connect is the rescan */
 		bz->rescan = false;
-		discovery_pause(bz, "while connecting");
+		discovery_pause(bz, "while connecting", true);
 		break;
 	case FG_SCAN_RESTART:
 		bz->rescan = false;
-		discovery_pause(bz, "to hear every device afresh");
+		discovery_pause(bz, "to hear every device afresh", true);
 		break;
 	case FG_SCAN_START:
 		r = call_set_filter(bz);
@@ -399,9 +429,18 @@ void bluez_discovery_update(struct fg_bluez *bz)
  */
 void fg_bluez_rescan(struct fg_bluez *bz)
 {
-	if (!bz->discovery_active && !bz->discovery_slot)
+	/* a session being started announces everything anyway */
+	if (!bz->discovery_active)
 		return;
 	bz->rescan = true;
+	bluez_discovery_update(bz);
+}
+
+void fg_bluez_set_pairing_scan(struct fg_bluez *bz, bool on)
+{
+	if (bz->pairing_scan == on)
+		return;
+	bz->pairing_scan = on;
 	bluez_discovery_update(bz);
 }
 

@@ -282,7 +282,9 @@ int fg_bluez_connect(struct fg_bluez *bz, const uint8_t address[6], uint64_t tim
 	 * is still advertising and already reported: the first attempt after
 	 * the drop is a bounded one too, so that our discovery pauses for it.
 	 */
-	if (fg_scan_connect_foreground(timeout_usec, d->dropped_at, bluez_now_usec(bz))) {
+	if (fg_scan_connect_foreground(timeout_usec, d->dropped_at,
+				       bz->discovery_active || (bz->adapter && bz->adapter->discovering),
+				       bluez_now_usec(bz))) {
 		char a[18];
 
 		log_debug("Bluetooth: %s: we ended its link within a discovery window: connecting in the foreground",

@@ -162,6 +162,7 @@ struct fg_bluez {
 	bool discovery_active;		/* our StartDiscovery succeeded (and no StopDiscovery since) */
 	bool discovery_paused;		/* stopped by us while a foreground connect is in flight */
 	bool rescan;			/* stop and start our session once: fg_bluez_rescan() */
+	bool pairing_scan;		/* the owner looks for buttons to pair: fg_bluez_set_pairing_scan() */
 	sd_event_source *discovery_timer;
 	bool filter_wide;		/* the filter installed (or being installed) is the wide one */
 
@@ -219,10 +220,12 @@ void bluez_adapters_free(struct fg_bluez *bz);
 struct adapter *bluez_pick_adapter(const struct fg_bluez *bz);
 /* Ask for the chosen adapter to be powered on, if configured and needed. */
 void bluez_power_update(struct fg_bluez *bz);
-/* Start, pause or resume our discovery session as the state asks. */
+/* Is our discovery needed: pairing, or a watched address without a device? */
+bool bluez_scan_wanted(const struct fg_bluez *bz);
+/* Start, pause, resume or stop our discovery session as the state asks. */
 void bluez_discovery_update(struct fg_bluez *bz);
 void bluez_discovery_retry_later(struct fg_bluez *bz);
-/* Switch the running session's filter when the need for the wide one changed. */
+/* Refilter the running session, or start or stop it, as the need changed. */
 void bluez_filter_update(struct fg_bluez *bz);
 
 /* ---- bluez-adv.c ---------------------------------------------------------- */

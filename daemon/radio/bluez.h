@@ -19,8 +19,10 @@
  * InterfacesRemoved, PropertiesChanged) and NameOwnerChanged, so that a
  * bluetoothd restart or an adapter unplugged and plugged back is just more
  * events. It picks the adapter ([bluetooth] adapter), powers it on if
- * asked, keeps an LE discovery session filtered on the Flic 2 service
- * running, and for each device it is asked to link: connects, finds the
+ * asked, runs an LE discovery session filtered on the Flic 2 service while
+ * the owner looks for buttons to pair (fg_bluez_set_pairing_scan()) or a
+ * watched address has no device object (fg_bluez_watch()), and never
+ * otherwise, and for each device it is asked to link: connects, finds the
  * Flic 2 characteristics once services are resolved, and sets up the
  * packet channel (AcquireWrite/AcquireNotify file descriptors on the event
  * loop, falling back to WriteValue and StartNotify + PropertiesChanged).
@@ -39,7 +41,7 @@ enum fg_bluez_state {
 	FG_BLUEZ_NO_SERVICE,	/* nobody owns org.bluez: bluetoothd is not running */
 	FG_BLUEZ_NO_ADAPTER,	/* bluetoothd runs, the configured adapter is absent */
 	FG_BLUEZ_POWERED_OFF,	/* adapter present, not powered (rfkill, power_on = no) */
-	FG_BLUEZ_READY,		/* powered; discovery requested */
+	FG_BLUEZ_READY,		/* powered; discovery runs when needed */
 	_FG_BLUEZ_STATE_MAX,
 };
 
@@ -165,6 +167,15 @@ int fg_bluez_set_trusted(struct fg_bluez *bz, const uint8_t address[6], bool tru
  * bring the object back. -ENOMEM.
  */
 int fg_bluez_watch(struct fg_bluez *bz, const uint8_t address[6], bool on);
+
+/*
+ * Does the owner look for buttons to pair (a pairing window is open, or a
+ * button may be paired at any time: scan-policy.h fg_scan_for_pairing())?
+ * Our discovery runs while it does or while a watched address has no device
+ * object, and is stopped otherwise: advertisements are then reported only
+ * while someone else's discovery runs.
+ */
+void fg_bluez_set_pairing_scan(struct fg_bluez *bz, bool on);
 
 /*
  * Restart our discovery session so that bluetoothd announces every device

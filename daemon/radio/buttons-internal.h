@@ -21,6 +21,7 @@
 #include "radio/link-policy.h"
 #include "radio/pairing-export.h"
 #include "radio/pairing.h"
+#include "radio/scan-policy.h"
 #include "lib/timeutil.h"
 
 /* "Seen" alone is reported to the owner at most this often per button. */
@@ -118,6 +119,7 @@ uint64_t btn_now(const struct fg_buttons *bs);
 enum fg_button_state btn_state(const struct button *b);
 int btn_rename(struct button *b);
 void btn_fill_status(const struct button *b, struct fg_button_status *st);
+void btn_scan_update(struct fg_buttons *bs);
 void btn_report(struct button *b);
 void btn_report_pairing(struct fg_buttons *bs, enum fg_pairing_step step, const struct button *b,
 			   const char *detail);

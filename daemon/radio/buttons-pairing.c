@@ -84,6 +84,7 @@ void btn_window_close(struct fg_buttons *bs, const char *why, const struct butto
 	for (struct button *b = bs->buttons; b; b = b->next)
 		b->by_window = false;
 	fg_pairing_window_close(&bs->pw);
+	btn_scan_update(bs);
 	bs->window_timer = sd_event_source_disable_unref(bs->window_timer);
 	free(bs->window_name);
 	bs->window_name = NULL;
@@ -135,7 +136,11 @@ int fg_buttons_open_pairing_window(struct fg_buttons *bs, uint64_t duration_usec
 	log_notice("Pairing window open for %s%s%s: hold a button for 7 s to pair it",
 		   fg_format_duration(duration_usec, d, sizeof(d)), n ? " for button " : "", n ? n : "");
 	btn_report_pairing(bs, FG_PAIRING_WINDOW_OPENED, NULL, NULL);
-	/* a button already in public mode is picked up by its next announced advertisement */
+	/*
+	 * Our discovery starts now if nothing else kept it running; if it ran,
+	 * restart it: a button already in public mode is then announced again.
+	 */
+	btn_scan_update(bs);
 	fg_bluez_rescan(bs->bz);
 	return 0;
 }

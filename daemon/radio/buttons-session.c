@@ -180,9 +180,15 @@ void btn_on_failed(struct button *b, enum fg_flic2_failure reason, uint8_t detai
 		log_info("Button %s: the button closed the session", b->display);
 		b->failures--;
 		break;
+	case FG_FLIC2_FAIL_NO_SLOTS:
+		/* likely our own session from before a restart: a new link frees it */
+		log_info("Button %s: no free logical connection on the link (one of ours from before a restart?): "
+			 "linking it afresh", b->display);
+		b->failures--;
+		fg_link_stale_session(&b->lp);
+		break;
 	case FG_FLIC2_FAIL_NOT_PAIRABLE:
 	case FG_FLIC2_FAIL_TIMEOUT:
-	case FG_FLIC2_FAIL_NO_SLOTS:
 	case FG_FLIC2_FAIL_APP_CREDENTIALS:
 	case FG_FLIC2_FAIL_PROTOCOL:
 	case FG_FLIC2_FAIL_INTERNAL:

@@ -120,10 +120,31 @@ void btn_fill_status(const struct button *b, struct fg_button_status *st)
 		snprintf(st->flic_name, sizeof(st->flic_name), "%s", b->rec.name);
 }
 
+/*
+ * Tell fg_bluez whether pairing needs its discovery: a window is open, or
+ * under "listed" a listed button has no good pairing (scan-policy.h).
+ */
+void btn_scan_update(struct fg_buttons *bs)
+{
+	size_t waiting = 0;
+
+	if (!bs->bz)
+		return;
+	for (size_t i = 0; i < bs->cfg->n_buttons; i++) {
+		const struct fg_button_config *c = &bs->cfg->buttons[i];
+		const struct button *b = c->has_address ? btn_find_by_address(bs, c->address) : NULL;
+
+		if (c->has_address && (!b || !b->paired || b->repair_needed))
+			waiting++;
+	}
+	fg_bluez_set_pairing_scan(bs->bz, fg_scan_for_pairing(bs->cfg->bluetooth.pairing, bs->pw.open, waiting));
+}
+
 void btn_report(struct button *b)
 {
 	struct fg_button_status st;
 
+	btn_scan_update(b->bs);
 	if (!b->bs->ops->button_changed)
 		return;
 	btn_fill_status(b, &st);

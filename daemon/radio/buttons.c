@@ -177,6 +177,7 @@ int fg_buttons_new(sd_event *event, sd_bus *bus, struct fg_config *config,
 	for (struct button *b = bs->buttons; b; b = b->next)
 		if (b->paired && (r = fg_bluez_watch(bs->bz, b->address, true)) < 0)
 			goto failed;
+	btn_scan_update(bs);
 	*ret = bs;
 	return 0;
 
@@ -255,6 +256,7 @@ int fg_buttons_set_config(struct fg_buttons *bs, struct fg_config *config)
 	(void)fg_bluez_set_config(bs->bz, config);
 	btn_budget_resolve(bs);
 	btn_budget_update(bs);
+	btn_scan_update(bs);
 	fg_config_unref(old);
 	return r < 0 ? r : k;
 }

@@ -125,6 +125,12 @@ void fg_link_session_over(struct fg_link *l, const struct fg_link_input *in)
 
 bool fg_link_attempt_failed(struct fg_link *l, bool was_up, uint64_t now)
 {
+	if (l->stale) {
+		/* not a failure: the old session's slot goes with the link */
+		l->stale = false;
+		arm_retry(l, now);
+		return false;
+	}
 	if (!was_up && l->down_was_requested && !l->foreground) {
 		/*
 		 * A background attempt ended. If BlueZ held it for a while it
@@ -143,8 +149,17 @@ bool fg_link_attempt_failed(struct fg_link *l, bool was_up, uint64_t now)
 	return true;
 }
 
+void fg_link_stale_session(struct fg_link *l)
+{
+	if (l->stale_retried)
+		return;
+	l->stale = true;
+	l->stale_retried = true;
+}
+
 void fg_link_verified(struct fg_link *l)
 {
+	l->stale_retried = false;
 	l->gatt_failures = 0;
 	l->backoff = FG_LINK_RETRY_MIN_USEC;
 }

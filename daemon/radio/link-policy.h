@@ -66,6 +66,8 @@ struct fg_link {
 	uint64_t requested_at;
 	unsigned gatt_failures;
 	uint64_t pair_blocked_until;
+	bool stale;			/* fg_link_stale_session(): reconnect at once */
+	bool stale_retried;		/* ...done once since the last verified session */
 	/* what the last fg_link_down() found */
 	bool down_was_requested;
 	uint64_t down_held;
@@ -112,6 +114,17 @@ void fg_link_session_over(struct fg_link *l, const struct fg_link_input *in);
  * failure, which backs off.
  */
 bool fg_link_attempt_failed(struct fg_link *l, bool was_up, uint64_t now);
+/*
+ * The button refused our verify request for want of a free logical
+ * connection slot on a link we claimed: a slot still held by our own
+ * earlier session (an instance killed with the link up; bluetoothd kept
+ * the link, the button kept the session). The link is being dropped (the
+ * engine asks for it); a new link frees every logical connection, so the
+ * next fg_link_attempt_failed() reconnects at once instead of backing off:
+ * once, until a session is verified again, so that a button whose slots
+ * are really taken is not hammered.
+ */
+void fg_link_stale_session(struct fg_link *l);
 /* A verified session: the backoff and the channel failures start over. */
 void fg_link_verified(struct fg_link *l);
 /* A new pairing record (imported): start over. */

@@ -22,6 +22,20 @@ bool fg_scan_adapter_prefer(const char *name, const char *best, const char *want
 	return !best || adapter_cmp(name, best) < 0;
 }
 
+bool fg_scan_for_pairing(enum fg_pairing_policy policy, bool window_open, size_t listed_waiting)
+{
+	switch (policy) {
+	case FG_PAIRING_LISTED:
+		return window_open || listed_waiting > 0;
+	case FG_PAIRING_WINDOW:
+		return window_open;
+	case FG_PAIRING_LOCKED:
+	case _FG_PAIRING_MAX:
+		break;
+	}
+	return false;
+}
+
 enum fg_scan_step fg_scan_next(const struct fg_scan_state *s)
 {
 	if (!s->powered)
@@ -31,6 +45,8 @@ enum fg_scan_step fg_scan_next(const struct fg_scan_state *s)
 		return FG_SCAN_WAIT;
 	if (s->foreground)
 		return s->active ? FG_SCAN_PAUSE : FG_SCAN_HOLD;
+	if (!s->pairing && !s->missing_device)
+		return s->active ? FG_SCAN_STOP : FG_SCAN_IDLE;
 	if (s->rescan && s->active)
 		return FG_SCAN_RESTART;
 	if (s->active || s->retry_armed)
@@ -38,9 +54,9 @@ enum fg_scan_step fg_scan_next(const struct fg_scan_state *s)
 	return FG_SCAN_START;
 }
 
-bool fg_scan_connect_foreground(uint64_t timeout_usec, uint64_t dropped_at, uint64_t now)
+bool fg_scan_connect_foreground(uint64_t timeout_usec, uint64_t dropped_at, bool discovering, uint64_t now)
 {
-	return !timeout_usec && dropped_at && now < dropped_at + FG_SCAN_WINDOW_USEC;
+	return !timeout_usec && discovering && dropped_at && now < dropped_at + FG_SCAN_WINDOW_USEC;
 }
 
 bool fg_scan_extend_connect(bool foreground, bool extended, bool discovering)

@@ -2,8 +2,10 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
+#include "config/config.h"
 #include "lib/timeutil.h"
 
 /*
@@ -33,9 +35,27 @@
  */
 bool fg_scan_adapter_prefer(const char *name, const char *best, const char *wanted);
 
-/* What our discovery session stands at (fg_scan_next()). */
+/*
+ * Does pairing need our LE discovery? Only a discovery reports a button in
+ * public mode: while a pairing window is open, and under "listed" while a
+ * [button] section names an address without a good pairing (@listed_waiting:
+ * how many), which may be paired at any time. Under "window" with no window
+ * open and under "locked" nothing may be paired, so nothing is looked for.
+ */
+bool fg_scan_for_pairing(enum fg_pairing_policy policy, bool window_open, size_t listed_waiting);
+
+/*
+ * What our discovery session stands at (fg_scan_next()). It runs only while
+ * something needs it (@pairing, @missing_device): a scan that never stops
+ * confuses some controllers (the Raspberry Pi's Cypress chips: buttons then
+ * need several clicks to connect, docs/bluez.md), and a paired button that
+ * has a device object comes back through its pending Device1.Connect()
+ * alone: the kernel's passive scan for pending connections does the rest.
+ */
 struct fg_scan_state {
 	bool powered;		/* an adapter is chosen and powered */
+	bool pairing;		/* fg_scan_for_pairing() said so */
+	bool missing_device;	/* a paired button has no device object: only a scan makes one */
 	bool call_busy;		/* one of our discovery calls is in flight */
 	bool loading;		/* a GetManagedObjects snapshot is being read */
 	bool foreground;	/* a foreground connect is in flight */
@@ -50,12 +70,15 @@ enum fg_scan_step {
 	FG_SCAN_HOLD,		/* stay paused for the connect (a rescan is moot) */
 	FG_SCAN_PAUSE,		/* stop ours for the connect in flight */
 	FG_SCAN_RESTART,	/* stop ours to start afresh: the rescan */
+	FG_SCAN_STOP,		/* stop ours: nothing needs it */
+	FG_SCAN_IDLE,		/* not running, not needed: no retry, no rescan */
 	FG_SCAN_KEEP,		/* running, or the retry timer will start it */
 	FG_SCAN_START,		/* set the filter, then StartDiscovery */
 };
 
 /*
- * The next step for our discovery session. A foreground connect pauses it
+ * The next step for our discovery session. It runs only while needed
+ * (see struct fg_scan_state). A foreground connect pauses it
  * (docs/bluez.md: during an LE discovery the kernel acts on a pending
  * connection only at an advertising report); the restart after the
  * connect stands for a rescan asked for meanwhile.
@@ -64,11 +87,13 @@ enum fg_scan_step fg_scan_next(const struct fg_scan_state *s);
 
 /*
  * A connect asked for without a deadline (@timeout_usec 0) at @now: is it
- * to be bounded, in the foreground, all the same? Yes within a discovery
- * window of our dropping the device's live link (@dropped_at, 0: never):
- * the button is still advertising and already reported in this window.
+ * to be bounded, in the foreground, all the same? Yes while a discovery
+ * runs on the adapter (@discovering) within a discovery window of our
+ * dropping the device's live link (@dropped_at, 0: never): the button is
+ * still advertising and already reported in this window. Without a
+ * discovery the kernel's passive scan connects at its next advertisement.
  */
-bool fg_scan_connect_foreground(uint64_t timeout_usec, uint64_t dropped_at, uint64_t now);
+bool fg_scan_connect_foreground(uint64_t timeout_usec, uint64_t dropped_at, bool discovering, uint64_t now);
 
 /*
  * A foreground connect reached its deadline without a link: allow it one

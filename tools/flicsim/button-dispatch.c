@@ -173,6 +173,10 @@ static void handle_packet(struct fs_button *b, uint8_t conn_id, uint8_t *p, size
 		btn_handle_quick_verify(b, p, len);
 		return;
 	}
+	if (p[0] == FS_OP_QUICK_VERIFY_REQUEST && conn_id == 0) {
+		btn_refuse_logical_connection(b, p, len);
+		return;
+	}
 	if (conn_id != CONN_ID) {
 		log_debug("%s: ignoring opcode %u for logical connection %u", b->address,
 			  p[0], conn_id);

@@ -151,6 +151,7 @@ struct fs_button {
 		uint64_t full_verify_ok, full_verify_fail, quick_verify_ok;
 		uint64_t quick_verify_negative, links, faults_applied;
 		uint64_t adv_params_set, adv_params_rejected;
+		uint64_t no_slots;	/* verify requests refused: the slot was taken */
 	} stats;
 };
 /* --- small helpers ----------------------------------------------------------- */
@@ -237,6 +238,7 @@ void btn_handle_full_verify_1(struct fs_button *b, const uint8_t *p, size_t len)
 void btn_handle_full_verify_2(struct fs_button *b, const uint8_t *p, size_t len);
 void btn_handle_test_unpaired(struct fs_button *b, const uint8_t *p, size_t len);
 void btn_handle_quick_verify(struct fs_button *b, const uint8_t *p, size_t len);
+void btn_refuse_logical_connection(struct fs_button *b, const uint8_t *p, size_t len);
 
 /* --- button-events.c ---------------------------------------------------------- */
 /* A new event (FS_EVT_*): queued, and sent at once when the session is ready. */

@@ -196,6 +196,30 @@ void btn_handle_test_unpaired(struct fs_button *b, const uint8_t *p, size_t len)
 	OPENSSL_cleanse(fvss, sizeof(fvss));
 }
 
+/*
+ * A verify request for a new logical connection while ours is taken (a
+ * client that lost its side of the link without ending it: killed with
+ * the link kept by bluetoothd). A Flic 2 multiplexes logical connections
+ * on one link and answers a request it has no slot for with
+ * NoLogicalConnectionSlotsInd naming the request's tmp_id (both official
+ * host libraries handle it: docs/simulator.md); we model one slot. Only
+ * a new link (or the ping timeout, when pings are on) frees it.
+ */
+void btn_refuse_logical_connection(struct fs_button *b, const uint8_t *p, size_t len)
+{
+	uint8_t rsp[5] = { FS_RSP_NO_LOGICAL_CONNECTION_SLOTS_IND };
+
+	if (len < 1 + 7 + 1 + 4 + 4) {
+		log_warning("%s: short QuickVerifyRequest (%zu bytes)", b->address, len);
+		return;
+	}
+	memcpy(rsp + 1, p + 9, 4);	/* the tmp_id, as it came */
+	b->stats.no_slots++;
+	log_info("%s: QuickVerifyRequest tmp_id %08x while a logical connection is established: no free slot",
+		 b->address, fs_le32(p + 9));
+	btn_send_unsigned(b, 0, rsp, sizeof(rsp));
+}
+
 void btn_handle_quick_verify(struct fs_button *b, const uint8_t *p, size_t len)
 {
 	uint8_t seed[16], sk[16], rsp[1 + 8 + 4 + 1 + FS_CHASKEY_MAC_LEN];

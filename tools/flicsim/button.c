@@ -182,6 +182,7 @@ int fs_button_append_state(struct fs_button *b, sd_bus_message *m)
 	    (r = append_u64(m, "FullVerifyFailed", b->stats.full_verify_fail)) < 0 ||
 	    (r = append_u64(m, "QuickVerifyOk", b->stats.quick_verify_ok)) < 0 ||
 	    (r = append_u64(m, "QuickVerifyNegative", b->stats.quick_verify_negative)) < 0 ||
+	    (r = append_u64(m, "NoSlotsRefused", b->stats.no_slots)) < 0 ||
 	    (r = append_u64(m, "Links", b->stats.links)) < 0 ||
 	    (r = append_u64(m, "FaultsApplied", b->stats.faults_applied)) < 0 ||
 	    (r = append_u64(m, "AdvParamsAccepted", b->stats.adv_params_set)) < 0 ||
