@@ -514,7 +514,7 @@ static const sd_bus_vtable control_vtable[] = {
 };
 
 int fs_control_new(struct fs_sim *sim, enum fs_bus_kind kind, const char *address,
-		   const char *name, struct fs_control **ret)
+		   struct fs_control **ret)
 {
 	struct fs_control *c;
 	int r;
@@ -533,7 +533,7 @@ int fs_control_new(struct fs_sim *sim, enum fs_bus_kind kind, const char *addres
 				     control_vtable, c);
 	if (r < 0)
 		goto fail;
-	r = sd_bus_request_name(c->bus, name ? name : FS_CONTROL_NAME, 0);
+	r = sd_bus_request_name(c->bus, FS_CONTROL_NAME, 0);
 	if (r < 0)
 		goto fail;
 	*ret = c;

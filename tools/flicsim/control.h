@@ -18,10 +18,9 @@
 
 struct fs_control;
 
-/* @sim must outlive the control. @name: the bus name to own (NULL:
- * FS_CONTROL_NAME), copied. *ret owned by the caller. */
+/* @sim must outlive the control. *ret owned by the caller. */
 int fs_control_new(struct fs_sim *sim, enum fs_bus_kind kind, const char *address,
-		   const char *name, struct fs_control **ret);
+		   struct fs_control **ret);
 struct fs_control *fs_control_free(struct fs_control *c);
 
 /* Emits ButtonEventSent for one event item written to the client; an

@@ -41,8 +41,6 @@ static void help(void)
 	       "  --peripheral hciN      no fake bluetoothd: put one button on the air through\n"
 	       "                         the real bluetoothd's adapter hciN (GATT server and\n"
 	       "                         advertising; the real-kernel test lane)\n"
-	       "  --control-name NAME    own NAME for the control interface instead of\n"
-	       "                         io.github.flicgate.Sim1 (several --peripheral on one bus)\n"
 	       "  -v, --verbose          log every protocol step\n"
 	       "  -h, --help\n");
 }
@@ -68,7 +66,6 @@ int main(int argc, char **argv)
 		OPT_ADDRESS = 0x100, OPT_SESSION, OPT_SYSTEM, OPT_BUTTONS, OPT_MTU, OPT_LATENCY,
 		OPT_CONNECT_MS, OPT_CONNECT_TIMEOUT, OPT_SUPERVISION, OPT_SCAN, OPT_WINDOW, OPT_TEMP,
 		OPT_ADAPTER, OPT_VERSION, OPT_PERIPHERAL, OPT_STEADY, OPT_MAX_LINKS, OPT_ACCEPT_LIST,
-		OPT_CONTROL_NAME,
 	};
 	static const struct option options[] = {
 		{ "address", required_argument, NULL, OPT_ADDRESS },
@@ -89,7 +86,6 @@ int main(int argc, char **argv)
 		{ "bluez-version", required_argument, NULL, OPT_VERSION },
 		{ "steady", no_argument, NULL, OPT_STEADY },
 		{ "peripheral", required_argument, NULL, OPT_PERIPHERAL },
-		{ "control-name", required_argument, NULL, OPT_CONTROL_NAME },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -97,7 +93,7 @@ int main(int argc, char **argv)
 	struct fs_sim sim = {};
 	struct fs_control *control = NULL;
 	struct fs_bluez_config cfg;
-	const char *buttons_file = NULL, *peripheral = NULL, *control_name = NULL;
+	const char *buttons_file = NULL, *peripheral = NULL;
 	uint32_t v;
 	uint8_t a[6];
 	int c, r;
@@ -196,9 +192,6 @@ int main(int argc, char **argv)
 		case OPT_PERIPHERAL:
 			peripheral = optarg;
 			break;
-		case OPT_CONTROL_NAME:
-			control_name = optarg;
-			break;
 		case 'v':
 			fg_log_set_level(LOG_DEBUG);
 			break;
@@ -233,9 +226,9 @@ int main(int argc, char **argv)
 		r = fs_bluez_new(sim.event, &cfg, &sim.bluez);
 	if (r < 0)
 		goto finish;
-	r = fs_control_new(&sim, cfg.bus_kind, cfg.bus_address, control_name, &control);
+	r = fs_control_new(&sim, cfg.bus_kind, cfg.bus_address, &control);
 	if (r < 0) {
-		log_error_errno(r, "Cannot own %s: %m", control_name ? control_name : FS_CONTROL_NAME);
+		log_error_errno(r, "Cannot own " FS_CONTROL_NAME ": %m");
 		goto finish;
 	}
 	fs_sim_set_event_sent(&sim, fs_control_event_sent, control);

@@ -272,22 +272,19 @@ def reset_controller(index):
         ("clr-adv",), ("power", "on"), ("advertising", "on"), ("advertising", "off"), ("power", "off")))
 
 
-def start_btvirt(n=2, attempts=3, spare=0):
+def start_btvirt(n=2, attempts=3):
     """n linked LE controllers from BlueZ's emulator over /dev/vhci.
 
     Waits until the management interface lists them, not just sysfs: a
     controller still in its set-up is left out of the index list that
     bluetoothd reads at start. Under TCG a controller sometimes never
-    leaves its set-up; then the emulator is started again (logged). With
-    @spare, the emulator makes n + spare controllers and n of them
-    listed is enough: with many controllers the first one often stays in
-    its set-up, and a spare is cheaper than starting them all again."""
+    leaves its set-up; then the emulator is started again (logged)."""
     run(["modprobe", "-a", "hci_vhci"], check_rc=True)
     if not any(p.name == "btmon" for p in _procs):
         Proc("btmon", ["stdbuf", "-oL", "btmon", "-T"])	# every HCI packet, for the post-mortem
     for attempt in range(1, attempts + 1):
         before = len(mgmt_indexes())
-        p = Proc("btvirt" if attempt == 1 else "btvirt-%d" % attempt, ["btvirt", "-L", "-l%d" % (n + spare)])
+        p = Proc("btvirt" if attempt == 1 else "btvirt-%d" % attempt, ["btvirt", "-L", "-l%d" % n])
         ok = wait_for(lambda: len(mgmt_indexes()) >= before + n, 20, 0.2)
         if ok:
             return p
