@@ -445,6 +445,23 @@ static void send_events(struct t *t, uint32_t press_counter, const uint8_t *code
 	assert_int_equal(btn_send(t, &rx, true, t->b.conn_id), 0);
 }
 
+/*
+ * A gateway restart: a new engine from the persisted record and dedup
+ * state (@p keeps the record; it must outlive the call only).
+ */
+static void restart(struct t *t, struct fg_flic2_pairing *p)
+{
+	struct fg_flic2 *restarted;
+
+	assert_int_equal(fg_flic2_get_pairing(t->f, p), 0);
+	fg_flic2_get_dedup(t->f, &t->params.dedup);
+	t->params.mode = FG_FLIC2_MODE_RECONNECT;
+	t->params.pairing = p;
+	assert_int_equal(fg_flic2_new(&t->params, &restarted), 0);
+	fg_flic2_free(t->f);
+	t->f = restarted;
+}
+
 /* --- the tests ------------------------------------------------------------- */
 
 static void test_params(void **state)
@@ -470,6 +487,12 @@ static void test_params(void **state)
 	p = t->params;
 	p.auto_disconnect_s = 512;
 	assert_int_equal(fg_flic2_new(&p, &f), -EINVAL);
+	p.auto_disconnect_s = 39;	/* the official clients' floor is 40 */
+	assert_int_equal(fg_flic2_new(&p, &f), -EINVAL);
+	p.auto_disconnect_s = 40;
+	assert_int_equal(fg_flic2_new(&p, &f), 0);
+	assert_int_equal(fg_flic2_get_auto_disconnect(f), 40);
+	f = fg_flic2_free(f);
 	assert_int_equal(fg_flic2_new(NULL, &f), -EINVAL);
 	assert_null(fg_flic2_free(NULL));
 
@@ -930,7 +953,6 @@ static void test_dedup(void **state)
 	struct fg_flic2_dedup d;
 	struct fg_flic2_counters c;
 	struct fg_flic2_pairing p;
-	struct fg_flic2 *restarted;
 
 	pair(t);
 	/* the button counted 400 before pairing: those are not reported */
@@ -965,14 +987,7 @@ static void test_dedup(void **state)
 	assert_int_equal(c.events_duplicate, 3 + 1);
 
 	/* a gateway restart: a new engine from the persisted state */
-	assert_int_equal(fg_flic2_get_pairing(t->f, &p), 0);
-	fg_flic2_get_dedup(t->f, &d);
-	t->params.mode = FG_FLIC2_MODE_RECONNECT;
-	t->params.pairing = &p;
-	t->params.dedup = d;
-	assert_int_equal(fg_flic2_new(&t->params, &restarted), 0);
-	fg_flic2_free(t->f);
-	t->f = restarted;
+	restart(t, &p);
 	reconnect_until_init(t, &init);
 	assert_int_equal(init.init_events.event_count, 408);
 	init_response(t, false, true);
@@ -1615,6 +1630,21 @@ static size_t n_opcode(const struct fg_flic2_tx *tx, size_t n, uint8_t opcode)
 	return k;
 }
 
+/* Reconnect in the same boot, nothing queued: how many SetAdvParametersRequests follow. */
+static size_t adv_on_reconnect(struct t *t)
+{
+	struct fg_flic2_tx tx[8], init;
+	size_t n;
+
+	fg_flic2_disconnected(t->f, t->now);
+	reconnect_until_init(t, &init);
+	init_response(t, false, false);
+	pump(t);
+	n = open_all(t, tx, 8);
+	assert_int_equal(n_opcode(tx, n, FG_FLIC2_TX_GET_BATTERY_LEVEL), 1);
+	return n_opcode(tx, n, FG_FLIC2_TX_SET_ADV_PARAMETERS);
+}
+
 static void adv_response(struct t *t)
 {
 	struct fg_flic2_rx rx = { .opcode = FG_FLIC2_RX_SET_ADV_PARAMETERS };
@@ -1636,7 +1666,6 @@ static void test_adv_parameters(void **state)
 	struct fg_flic2_dedup d;
 	struct fg_flic2_counters c;
 	struct fg_flic2_pairing p;
-	struct fg_flic2 *restarted;
 	uint8_t want[FG_FLIC2_LEN_ADV_PARAMS], bad[1 + FG_FLIC2_MAC_LEN];
 	uint64_t t0;
 	size_t n;
@@ -1684,29 +1713,14 @@ static void test_adv_parameters(void **state)
 	ping_ok(t);
 
 	/* reconnect within the same boot: not again */
-	fg_flic2_disconnected(t->f, t->now);
-	reconnect_until_init(t, &init);
-	init_response(t, false, false);
-	pump(t);
-	n = open_all(t, tx, 8);
-	assert_int_equal(n_opcode(tx, n, FG_FLIC2_TX_SET_ADV_PARAMETERS), 0);
-	assert_int_equal(n_opcode(tx, n, FG_FLIC2_TX_GET_BATTERY_LEVEL), 1);
+	assert_int_equal(adv_on_reconnect(t), 0);
 
 	/* a gateway restart in the same boot: the stored state says it is done */
-	assert_int_equal(fg_flic2_get_pairing(t->f, &p), 0);
 	fg_flic2_get_dedup(t->f, &d);
 	assert_true(d.adv_configured);
-	t->params.mode = FG_FLIC2_MODE_RECONNECT;
-	t->params.pairing = &p;
-	t->params.dedup = d;
-	assert_int_equal(fg_flic2_new(&t->params, &restarted), 0);
-	fg_flic2_free(t->f);
-	t->f = restarted;
-	reconnect_until_init(t, &init);
-	init_response(t, false, false);
-	pump(t);
-	n = open_all(t, tx, 8);
-	assert_int_equal(n_opcode(tx, n, FG_FLIC2_TX_SET_ADV_PARAMETERS), 0);
+	restart(t, &p);
+	assert_true(t->params.dedup.adv_configured);
+	assert_int_equal(adv_on_reconnect(t), 0);
 
 	/* the button rebooted: a new boot id forgets the settings, ask again */
 	fg_flic2_disconnected(t->f, t->now);
@@ -1755,12 +1769,7 @@ static void test_adv_parameters(void **state)
 	ping_ok(t);
 
 	/* so the next session of this boot asks again */
-	fg_flic2_disconnected(t->f, t->now);
-	reconnect_until_init(t, &init);
-	init_response(t, false, false);
-	pump(t);
-	n = open_all(t, tx, 8);
-	assert_int_equal(n_opcode(tx, n, FG_FLIC2_TX_SET_ADV_PARAMETERS), 1);
+	assert_int_equal(adv_on_reconnect(t), 1);
 	t_free(t);
 }
 

@@ -35,7 +35,8 @@ int fg_flic2_new(const struct fg_flic2_params *p, struct fg_flic2 **ret)
 	struct fg_flic2 *f;
 
 	if (!p || !p->rng || !p->trusted_keys || p->n_trusted_keys == 0 ||
-	    p->n_trusted_keys > 64 || p->auto_disconnect_s > 511 ||
+	    p->n_trusted_keys > 64 || p->auto_disconnect_s > AUTO_DISCONNECT_NEVER ||
+	    (p->auto_disconnect_s > 0 && p->auto_disconnect_s < AUTO_DISCONNECT_MIN_S) ||
 	    (int)p->mode < 0 || p->mode >= _FG_FLIC2_MODE_MAX ||
 	    (p->mode == FG_FLIC2_MODE_RECONNECT && !p->pairing))
 		return -EINVAL;

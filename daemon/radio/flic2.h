@@ -119,7 +119,7 @@ int fg_flic2_key_from_hex(const char *hex, uint8_t ret_key[32]);
 
 /*
  * Create an engine. -EINVAL for inconsistent params (no trusted keys, no
- * RNG, RECONNECT without a pairing, auto_disconnect_s > 511). On success
+ * RNG, RECONNECT without a pairing, auto_disconnect_s 1..39 or > 511). On success
  * *ret is owned by the caller: fg_flic2_free().
  */
 int fg_flic2_new(const struct fg_flic2_params *p, struct fg_flic2 **ret);

@@ -196,6 +196,18 @@ class Sink:
                         pass
         return out
 
+    def alerts(self):
+        """The JSON bodies of the alerts the sink accepted (POST /POSTAlert/…, 2xx)."""
+        import json
+        out = []
+        for r in self.requests():
+            if r.get("path", "").startswith("/POSTAlert/") and 200 <= r.get("status", 0) < 300:
+                try:
+                    out.append(json.loads(r["body"]))
+                except ValueError:
+                    pass
+        return out
+
     def close(self):
         if self.proc.poll() is None:
             self.proc.terminate()

@@ -10,7 +10,6 @@ button's last test; the state survives a restart; the audit trail exports
 press, delivered and closed with the response interval."""
 import csv
 import io
-import json
 import os
 import sys
 import time
@@ -24,23 +23,12 @@ from flicsimtest import Sim  # noqa: E402
 A = addr(1)
 
 
-def posts(sink):
-    out = []
-    for r in sink.requests():
-        if r.get("path", "").startswith("/POSTAlert/") and 200 <= r.get("status", 0) < 300:
-            try:
-                out.append(json.loads(r["body"]))
-            except ValueError:
-                pass
-    return out
-
-
 def states(sink, name_id):
-    return [b["flic_state"] for b in posts(sink) if b.get("flic_nameId") == name_id]
+    return [b["flic_state"] for b in sink.alerts() if b.get("flic_nameId") == name_id]
 
 
 def pages(sink):
-    return [(b["flic_state"], b["flic_gesture"]) for b in posts(sink)
+    return [(b["flic_state"], b["flic_gesture"]) for b in sink.alerts()
             if b.get("flic_nameId") == "reception" and not b.get("flic_test")]
 
 
@@ -117,7 +105,7 @@ offline_after = 4s
             check(reconnect(sim, d, mark), "reconnect 2 (battery read)")
             check(wait_for(lambda: states(sink, "reception-battery") == ["On"], 10),
                   "a second low reading: reception-battery On")
-            body = [b for b in posts(sink) if b.get("flic_nameId") == "reception-battery"][0]
+            body = [b for b in sink.alerts() if b.get("flic_nameId") == "reception-battery"][0]
             check(" mV " in body["info"] and "low" in body["info"] and body["flic_supervision"] is True,
                   "info says the voltage: %s" % body["info"])
             # the request may reach the sink before the LED is set (same loop iteration)
@@ -143,7 +131,7 @@ offline_after = 4s
             press(sim, A, "hold")
             check(d.wait_log("Button reception: routine test press (hold, test gesture)", 10),
                   "the test gesture is a routine test")
-            check(wait_for(lambda: [b["flic_state"] for b in posts(sink) if b.get("flic_test")] == ["On", "Off"], 10),
+            check(wait_for(lambda: [b["flic_state"] for b in sink.alerts() if b.get("flic_test")] == ["On", "Off"], 10),
                   "[health] test_webhook is told: a test alert (an AlertOps target gets On and Off)")
             p = ctl(bus, "test-press", "--timeout", "30", "reception")
             check(p.returncode == 0 and "Test window open until" in p.stdout, "test-press opens a window")

@@ -8,7 +8,6 @@ protocol's limit); the gap in its event counter becomes a critical
 the audit trail; the presses it did keep arrive once each."""
 import csv
 import io
-import json
 import os
 import sys
 import time
@@ -24,23 +23,12 @@ KEPT = 31       # max_queued_packets the gateway asks for on a reconnect
 PRESSES = KEPT + 3
 
 
-def posts(sink):
-    out = []
-    for r in sink.requests():
-        if r.get("path", "").startswith("/POSTAlert/") and 200 <= r.get("status", 0) < 300:
-            try:
-                out.append(json.loads(r["body"]))
-            except ValueError:
-                pass
-    return out
-
-
 def lost(sink):
-    return [b for b in posts(sink) if b.get("flic_nameId") == "reception-events-lost"]
+    return [b for b in sink.alerts() if b.get("flic_nameId") == "reception-events-lost"]
 
 
 def pages(sink):
-    return [b for b in posts(sink) if b.get("flic_nameId") == "reception" and b.get("flic_state") == "On"]
+    return [b for b in sink.alerts() if b.get("flic_nameId") == "reception" and b.get("flic_state") == "On"]
 
 
 with TempDir() as tmp:

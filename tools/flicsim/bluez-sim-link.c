@@ -324,6 +324,11 @@ void fs_bluez_button_changed(struct fs_bluez *bz, struct fs_button *btn)
 	} else if (d->connected) {
 		disarm(&d->loss_timer);
 	}
+	if (d->connect_scheduled && bz->initiator != d) {
+		/* waiting for an advert: it may have a new period now */
+		disarm(&d->connect_timer);
+		d->connect_scheduled = false;
+	}
 	bz_schedule_connect(d);
 }
 

@@ -185,6 +185,12 @@ static inline void disarm(sd_event_source **s)
 	*s = sd_event_source_disable_unref(*s);
 }
 
+/* It advertises (public mode, after a press, after a lost link). */
+static inline bool advertising(const struct fs_button *b)
+{
+	return b->public_mode || (!b->linked && (b->adv_after_press || b->adv_reconnect));
+}
+
 static inline void adv_changed(struct fs_button *b)
 {
 	if (b->ops->adv_changed)

@@ -49,7 +49,7 @@ uint64_t btn_reconnect_adv_usec(const struct fs_button *b)
 
 void btn_adv_start(struct fs_button *b, uint64_t duration_usec)
 {
-	bool was = fs_button_adv(b) != FS_ADV_NONE;
+	bool was = advertising(b);
 	uint64_t until = now_usec(b) + duration_usec;
 
 	if (b->linked)
@@ -65,7 +65,7 @@ void btn_adv_start(struct fs_button *b, uint64_t duration_usec)
 /* A press wakes a disconnected button: it advertises for a while. */
 static void keep_advertising(struct fs_button *b)
 {
-	bool was = fs_button_adv(b) != FS_ADV_NONE;
+	bool was = advertising(b);
 
 	if (b->linked)
 		return;
@@ -80,6 +80,8 @@ uint64_t fs_button_next_advert_usec(const struct fs_button *b, uint64_t after,
 {
 	uint64_t t = b->adv_start_usec + b->adv_phase_usec;
 
+	if (!b->adv_start_usec)
+		return after;	/* never advertised: nothing to hear */
 	/* Advertising events: adv_intervals[0] for the first 5 s, then [1]
 	 * (public mode keeps the first), each plus the link layer's advDelay
 	 * of 0..10 ms (Core spec Vol 6 Part B 4.4.2.2), here a fixed
@@ -224,7 +226,7 @@ static int on_public_timeout(sd_event_source *s, uint64_t usec, void *userdata)
 
 void fs_button_set_public_mode(struct fs_button *b, bool on)
 {
-	if (on && fs_button_adv(b) == FS_ADV_NONE)
+	if (on && !advertising(b))
 		adv_period_begin(b);
 	b->public_mode = on;
 	if (on)

@@ -95,9 +95,7 @@ enum fs_adv fs_button_adv(const struct fs_button *b)
 {
 	if (b->public_mode)
 		return FS_ADV_PUBLIC;
-	if (!b->linked && (b->adv_after_press || b->adv_reconnect))
-		return FS_ADV_PRIVATE;
-	return FS_ADV_NONE;
+	return advertising(b) ? FS_ADV_PRIVATE : FS_ADV_NONE;
 }
 
 void fs_button_manufacturer_data(const struct fs_button *b, uint8_t ret[5])
