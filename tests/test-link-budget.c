@@ -134,40 +134,57 @@ static void test_leave_none_while_a_slot_is_free(void **state)
 	assert_int_equal(sum.links_used, 3);
 	assert_int_equal(sum.sleeping, 3);
 	assert_int_equal(sum.next_at, 0);
+	/* the free slot taken by a button that woke: nobody is forced out, the one not kept times out */
+	bt[3].linked = true;
+	bt[3].verified = true;
+	bt[3].last_press = NOW - 1 * SEC;
+	assert_int_equal(fg_budget_plan(bt, 6, &P4, NOW + 10 * SEC, v, &sum), 0);
+	for (size_t i = 0; i < 6; i++)
+		assert_false(v[i].disconnect);
+	assert_true(v[3].kept);
+	assert_false(v[2].kept);
+	assert_int_equal(v[2].auto_disconnect_s, 60);
 }
 
-static void test_leave_full_least_recent_not_kept(void **state)
+static void test_leave_over_budget_least_recent_not_kept(void **state)
 {
-	/* 4 linked of 4: the kept are 10, 20, 30 s ago; 40 and 50 not kept */
-	struct fg_budget_button bt[5] = { linked(40), linked(10), linked(20), linked(30), asleep(50) };
+	/* 5 linked of 4 (a controller that holds more): one goes, the least recently pressed not kept */
+	struct fg_budget_button bt[5] = { linked(40), linked(10), linked(20), linked(30), linked(50) };
 	struct fg_budget_verdict v[5];
 	struct fg_budget_summary sum;
 
-	bt[4].linked = true;
-	bt[4].verified = true;	/* 5 linked: two must go to free one */
 	assert_int_equal(fg_budget_plan(bt, 5, &P4, NOW, v, &sum), 0);
 	assert_true(v[4].disconnect);
-	assert_true(v[0].disconnect);
-	assert_int_equal(v[4].auto_disconnect_s, 60);
+	assert_false(v[0].disconnect);
 	assert_false(v[1].disconnect);
 	assert_false(v[2].disconnect);
 	assert_false(v[3].disconnect);
+	assert_int_equal(v[4].auto_disconnect_s, 60);
+	/* six: two go */
+	struct fg_budget_button bt6[6] = { linked(40), linked(10), linked(20), linked(30), linked(50), linked(5) };
+	struct fg_budget_verdict v6[6];
 
-	/* only one needed: the least recently pressed of the two */
-	bt[4].linked = false;
-	assert_int_equal(fg_budget_plan(bt, 5, &P4, NOW, v, &sum), 0);
-	assert_true(v[0].disconnect);
-	assert_false(v[4].disconnect);
+	assert_int_equal(fg_budget_plan(bt6, 6, &P4, NOW, v6, &sum), 0);
+	assert_true(v6[4].disconnect);
+	assert_true(v6[0].disconnect);
+	assert_false(v6[3].disconnect);
+	assert_false(v6[5].disconnect);
+}
+
+/* One more, refused by the controller: @bt[n - 1] waits. */
+static struct fg_budget_button refused(void)
+{
+	return (struct fg_budget_button){ .waiting = true, .refused = true };
 }
 
 static void test_leave_kept_after_not_kept(void **state)
 {
 	/* 4 linked, all kept but one, and that one is busy: a kept one goes */
-	struct fg_budget_button bt[4] = { linked(10), linked(30), linked(20), linked(40) };
-	struct fg_budget_verdict v[4];
+	struct fg_budget_button bt[5] = { linked(10), linked(30), linked(20), linked(40), refused() };
+	struct fg_budget_verdict v[5];
 
 	bt[3].busy = true;
-	assert_int_equal(fg_budget_plan(bt, 4, &P4, NOW, v, NULL), 0);
+	assert_int_equal(fg_budget_plan(bt, 5, &P4, NOW, v, NULL), 0);
 	assert_false(v[3].disconnect);
 	assert_true(v[1].kept);
 	assert_true(v[1].disconnect);	/* least recently pressed kept */
@@ -177,20 +194,20 @@ static void test_leave_kept_after_not_kept(void **state)
 
 static void test_leave_never_protected(void **state)
 {
-	struct fg_budget_button bt[4] = { linked(100), linked(200), linked(2), linked(300) };
-	struct fg_budget_verdict v[4];
+	struct fg_budget_button bt[5] = { linked(100), linked(200), linked(2), linked(300), refused() };
+	struct fg_budget_verdict v[5];
 	struct fg_budget_summary sum;
 
 	bt[0].keep_linked = true;
 	bt[1].verified = false;		/* an unverified session in progress */
 	/* bt[2]: pressed 2 s ago, within the linger */
 	bt[3].busy = true;		/* a press not yet acknowledged */
-	assert_int_equal(fg_budget_plan(bt, 4, &P4, NOW, v, &sum), 0);
-	for (size_t i = 0; i < 4; i++)
+	assert_int_equal(fg_budget_plan(bt, 5, &P4, NOW, v, &sum), 0);
+	for (size_t i = 0; i < 5; i++)
 		assert_false(v[i].disconnect);
 	/* plan again when the linger is over */
 	assert_int_equal(sum.next_at, NOW + 3 * SEC);
-	assert_int_equal(fg_budget_plan(bt, 4, &P4, NOW + 3 * SEC, v, &sum), 0);
+	assert_int_equal(fg_budget_plan(bt, 5, &P4, NOW + 3 * SEC, v, &sum), 0);
 	assert_true(v[2].disconnect);
 	assert_false(v[0].disconnect);
 }
@@ -198,17 +215,17 @@ static void test_leave_never_protected(void **state)
 static void test_leave_keep_linked_beyond_budget(void **state)
 {
 	/* more keep_linked than slots: the surplus is not kept and may go */
-	struct fg_budget_button bt[4] = { linked(10), linked(20), linked(30), linked(40) };
-	struct fg_budget_verdict v[4];
-	struct fg_budget_params p3 = P4;
+	struct fg_budget_button bt[5] = { linked(10), linked(20), linked(30), linked(40), refused() };
+	struct fg_budget_verdict v[5];
+	struct fg_budget_params p4 = P4;
 
-	p3.max_links = 3;
 	for (size_t i = 0; i < 4; i++)
 		bt[i].keep_linked = true;
-	assert_int_equal(fg_budget_plan(bt, 4, &p3, NOW, v, NULL), 0);
-	assert_int_equal(count_kept(v, 4), 2);
-	assert_true(v[2].disconnect);
+	p4.max_links = 4;
+	assert_int_equal(fg_budget_plan(bt, 5, &p4, NOW, v, NULL), 0);
+	assert_int_equal(count_kept(v, 5), 3);
 	assert_true(v[3].disconnect);
+	assert_false(v[2].disconnect);
 	assert_false(v[0].disconnect);
 }
 
@@ -234,22 +251,20 @@ static void test_leave_refused_below_count(void **state)
 
 static void test_leave_leaving_counts(void **state)
 {
-	struct fg_budget_button bt[5] = { linked(40), linked(10), linked(20), linked(30), linked(50) };
-	struct fg_budget_verdict v[5];
+	struct fg_budget_button bt[6] = { linked(40), linked(10), linked(20), linked(30), linked(50), refused() };
+	struct fg_budget_verdict v[6];
 
-	/* 5 linked of 4: two must go; one is on its way out already */
+	/* 5 linked of 4 and one refused: one must go, and one is on its way out already */
 	bt[4].leaving = true;
-	assert_int_equal(fg_budget_plan(bt, 5, &P4, NOW, v, NULL), 0);
-	assert_false(v[4].disconnect);	/* not twice */
-	assert_true(v[0].disconnect);
-	assert_false(v[1].disconnect);
-	assert_false(v[2].disconnect);
-	assert_false(v[3].disconnect);
-	/* the link is down: nobody else goes */
+	assert_int_equal(fg_budget_plan(bt, 6, &P4, NOW, v, NULL), 0);
+	for (size_t i = 0; i < 6; i++)
+		assert_false(v[i].disconnect);	/* not twice, nobody else */
+	/* it is down and the refused one tries again: nobody else goes */
 	bt[4].linked = false;
-	bt[0].leaving = true;
-	assert_int_equal(fg_budget_plan(bt, 5, &P4, NOW, v, NULL), 0);
-	for (size_t i = 0; i < 5; i++)
+	bt[4].leaving = false;
+	bt[5].refused = false;
+	assert_int_equal(fg_budget_plan(bt, 6, &P4, NOW, v, NULL), 0);
+	for (size_t i = 0; i < 6; i++)
 		assert_false(v[i].disconnect);
 }
 
@@ -294,7 +309,7 @@ int main(void)
 		FG_TEST("/budget/auto/disconnect-kept-never-others-idle", test_auto_disconnect_kept_never_others_idle),
 		FG_TEST("/budget/idle/seconds-clamped", test_idle_seconds_clamped),
 		FG_TEST("/budget/leave/none-while-a-slot-is-free", test_leave_none_while_a_slot_is_free),
-		FG_TEST("/budget/leave/full-least-recent-not-kept", test_leave_full_least_recent_not_kept),
+		FG_TEST("/budget/leave/over-budget-least-recent-not-kept", test_leave_over_budget_least_recent_not_kept),
 		FG_TEST("/budget/leave/kept-after-not-kept", test_leave_kept_after_not_kept),
 		FG_TEST("/budget/leave/never-protected", test_leave_never_protected),
 		FG_TEST("/budget/leave/keep-linked-beyond-budget", test_leave_keep_linked_beyond_budget),

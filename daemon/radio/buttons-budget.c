@@ -19,6 +19,20 @@
 
 /* A refused button tries again at least this often, even when no slot frees. */
 #define REFUSED_RETRY_USEC	(10 * FG_USEC_PER_SEC)
+/*
+ * A button we disconnected advertises to reconnect: its connect waits this
+ * long, so that the button that needed the slot gets it. Shorter than a
+ * button advertises after a press (30 s), so a press meanwhile still finds
+ * its pending connect armed while it advertises.
+ */
+#define DISCONNECTED_HOLD_USEC	(10 * FG_USEC_PER_SEC)
+/*
+ * A button stops wanting a link when it stops advertising, which is seen
+ * only as the absence of news: refused again (every REFUSED_RETRY_USEC
+ * while it advertises) or an advertisement. Without news this long it
+ * sleeps again, and starvation stops counting.
+ */
+#define WANTED_FRESH_USEC	(25 * FG_USEC_PER_SEC)
 
 /* Reads a short sysfs file into @buf (trailing newline dropped). */
 static int read_small(const char *path, char *buf, size_t size)
@@ -97,6 +111,12 @@ static bool budgeted(const struct button *b)
 	return b->paired && !b->repair_needed && !b->pairing;
 }
 
+/* Did we disconnect @b to free a slot lately? Then it only advertises to reconnect. */
+static bool freed_lately(const struct button *b, uint64_t now)
+{
+	return b->freed_at && now < b->freed_at + b->bs->cfg->bluetooth.idle_disconnect_usec;
+}
+
 static struct fg_budget_button budget_input(const struct button *b, uint64_t now)
 {
 	bool verified = b->engine && fg_flic2_get_state(b->engine) == FG_FLIC2_STATE_VERIFIED;
@@ -109,7 +129,7 @@ static struct fg_budget_button budget_input(const struct button *b, uint64_t now
 		/* a session verified just now still hands over its queued presses */
 		.busy = verified && now < b->verified_mono + FG_BUDGET_LINGER_USEC,
 		.waiting = b->wanted_since != 0,
-		.refused = b->refused,
+		.refused = b->refused && !freed_lately(b, now),
 		.leaving = b->leaving,
 	};
 }
@@ -117,12 +137,32 @@ static struct fg_budget_button budget_input(const struct button *b, uint64_t now
 /* Free a slot: end @b's session and drop its link. */
 static void disconnect_for_slot(struct button *b, uint64_t now)
 {
-	log_info("Button %s: disconnected to keep a link free (least recently pressed)", b->display);
+	log_info("Button %s: disconnected to free a link for another button", b->display);
 	b->leaving = true;
+	b->freed_at = now ? now : 1;
 	if (b->engine && fg_flic2_request_disconnect(b->engine, now) >= 0)
 		btn_drain(b);
 	else
 		(void)fg_bluez_disconnect(b->bs->bz, b->address);
+}
+
+/* Buttons without news for WANTED_FRESH_USEC want nothing any more; the next such time, or 0. */
+static uint64_t expire_wanted(struct fg_buttons *bs, uint64_t now)
+{
+	uint64_t next = 0;
+
+	for (struct button *b = bs->buttons; b; b = b->next) {
+		if (!b->wanted_since)
+			continue;
+		if (now >= b->wanted_seen + WANTED_FRESH_USEC) {
+			b->wanted_since = 0;
+			b->refused = false;
+			btn_report(b);
+		} else if (!next || b->wanted_seen + WANTED_FRESH_USEC < next) {
+			next = b->wanted_seen + WANTED_FRESH_USEC;
+		}
+	}
+	return next;
 }
 
 /* Decide again and carry it out: kept set, auto-disconnect, a slot freed. */
@@ -137,13 +177,14 @@ void btn_budget_update(struct fg_buttons *bs)
 	struct fg_budget_verdict *v;
 	struct fg_budget_summary sum;
 	struct button **map;
-	uint64_t now = btn_now(bs);
+	uint64_t now = btn_now(bs), next;
 	size_t n = 0, i = 0;
 	bool changed;
 	int r;
 
 	if (bs->budget_running)
 		return;		/* carrying out one plan: its effects come back as events */
+	next = expire_wanted(bs, now);
 	for (struct button *b = bs->buttons; b; b = b->next)
 		n += budgeted(b);
 	in = calloc(n ? n : 1, sizeof(*in));
@@ -181,8 +222,10 @@ void btn_budget_update(struct fg_buttons *bs)
 	bs->budget_running = false;
 
 	bs->budget_timer = sd_event_source_disable_unref(bs->budget_timer);
-	if (sum.next_at) {
-		r = sd_event_add_time(bs->event, &bs->budget_timer, CLOCK_MONOTONIC, sum.next_at, 0,
+	if (sum.next_at && (!next || sum.next_at < next))
+		next = sum.next_at;
+	if (next) {
+		r = sd_event_add_time(bs->event, &bs->budget_timer, CLOCK_MONOTONIC, next, 0,
 				      on_budget_timer, bs);
 		if (r < 0)
 			log_error_errno(r, "Bluetooth: cannot arm the link budget timer: %m");
@@ -209,28 +252,34 @@ void btn_budget_refused(struct button *b)
 {
 	uint64_t now = btn_now(b->bs);
 
+	fg_link_hold(&b->lp, now + REFUSED_RETRY_USEC);
+	btn_link_drain(b);
+	if (freed_lately(b, now)) {
+		/*
+		 * We disconnected it lately: it only advertises to reconnect.
+		 * It waits for a slot that frees by itself, taking none by force.
+		 */
+		log_debug("Button %s: no link slot free; it waits for one", b->display);
+		b->refused = true;
+		return;
+	}
 	if (!b->refused)
 		log_info("Button %s: no link slot free for it; waiting for one", b->display);
 	b->refused = true;
-	if (!b->wanted_since) {
-		b->wanted_since = now ? now : 1;
-		btn_report(b);
-	}
-	fg_link_hold(&b->lp, now + REFUSED_RETRY_USEC);
-	btn_link_drain(b);
+	btn_budget_wanted(b);
 	btn_budget_update(b->bs);
 }
 
 /* @b wants a link it has not got (it advertised): starvation counts from now. */
 void btn_budget_wanted(struct button *b)
 {
+	b->wanted_seen = btn_now(b->bs);
 	if (b->wanted_since)
 		return;
-	b->wanted_since = btn_now(b->bs);
-	if (!b->wanted_since)
-		b->wanted_since = 1;
+	b->wanted_since = b->wanted_seen ? b->wanted_seen : 1;
 	btn_report(b);
 }
+
 
 /* @b has a link: it wants nothing more. */
 void btn_budget_linked(struct button *b)
@@ -243,10 +292,9 @@ void btn_budget_linked(struct button *b)
 }
 
 /*
- * @b's link went down (@was_verified: after a verified session). A button
- * we disconnected advertises to reconnect: hold its pending connect off
- * for idle_disconnect, by when the buttons not kept have gone to sleep by
- * themselves. A slot is free now: refused buttons try again at once.
+ * @b's link went down. A button we disconnected advertises to reconnect:
+ * its pending connect waits DISCONNECTED_HOLD_USEC. A slot is free now:
+ * refused buttons try again at once.
  */
 void btn_budget_link_down(struct button *b)
 {
@@ -254,7 +302,7 @@ void btn_budget_link_down(struct button *b)
 
 	if (b->leaving) {
 		b->leaving = false;
-		fg_link_hold(&b->lp, btn_now(bs) + bs->cfg->bluetooth.idle_disconnect_usec);
+		fg_link_hold(&b->lp, btn_now(bs) + DISCONNECTED_HOLD_USEC);
 		btn_link_drain(b);
 	}
 	for (struct button *o = bs->buttons; o; o = o->next)

@@ -74,7 +74,9 @@ struct button {
 	uint64_t last_press_mono;	/* when its last press arrived; 0: none yet */
 	uint64_t verified_mono;		/* when its last session was verified */
 	uint64_t wanted_since;		/* wants a link and has none since; 0: not */
+	uint64_t wanted_seen;		/* ...and said so last then (advertised, refused) */
 	bool refused;			/* its connect failed for lack of a controller slot */
+	uint64_t freed_at;		/* when we last disconnected it to free a slot; 0: never */
 	bool leaving;			/* disconnected to free a slot, the link not down yet */
 	bool kept;			/* among those held linked */
 	uint16_t auto_disconnect_s;	/* the budget's choice; 0: none yet (never) */

@@ -91,12 +91,13 @@ int fg_budget_plan(const struct fg_budget_button *bt, size_t n, const struct fg_
 			leaving++;
 
 	/*
-	 * Slots wanted: one free above those in use, and one for a button
-	 * the controller refused below our count (it holds fewer than
-	 * max_links, or another host uses some).
+	 * Slots wanted now: those above max_links, and one for a button the
+	 * controller refused. A free slot is not made by force: the buttons
+	 * not kept hang up by themselves, and one disconnected by us would
+	 * advertise to reconnect and take it back.
 	 */
-	if (sum.links_used + 1 > p->max_links)
-		need = sum.links_used + 1 - p->max_links;
+	if (sum.links_used > p->max_links)
+		need = sum.links_used - p->max_links;
 	if (sum.refused && need == 0)
 		need = 1;
 	need = need > leaving ? need - leaving : 0;
