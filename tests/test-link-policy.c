@@ -103,19 +103,27 @@ static void test_nothing_wanted(void **state)
 	expect_none(&l);
 }
 
-static void test_take_link(void **state)
+/* A fresh policy asked for a link that is up already: it takes it. */
+static struct fg_link_action take_link(struct fg_link *l)
 {
-	struct fg_link l;
 	struct fg_link_action a;
 	struct fg_link_input in = ready;
 
-	fg_link_init(&l);
+	fg_link_init(l);
 	in.link_up = true;
-	fg_link_want(&l, &in, false);
-	a = expect(&l, FG_LINK_ACTION_CONNECT);
+	fg_link_want(l, &in, false);
+	a = expect(l, FG_LINK_ACTION_CONNECT);
 	assert_true(a.take);
 	assert_int_equal(a.timeout_usec, 0);
-	expect_none(&l);
+	expect_none(l);
+	return a;
+}
+
+static void test_take_link(void **state)
+{
+	struct fg_link l;
+	struct fg_link_action a = take_link(&l);
+
 	fg_link_connect_done(&l, &a, -EALREADY, 5);
 	assert_true(l.requested);
 	expect_none(&l);	/* no retry touched */
@@ -130,14 +138,8 @@ static void test_take_link(void **state)
 static void test_stale_session_relinks_at_once(void **state)
 {
 	struct fg_link l;
-	struct fg_link_action a;
-	struct fg_link_input in = ready;
+	struct fg_link_action a = take_link(&l);
 
-	fg_link_init(&l);
-	in.link_up = true;
-	fg_link_want(&l, &in, false);
-	a = expect(&l, FG_LINK_ACTION_CONNECT);
-	assert_true(a.take);
 	fg_link_connect_done(&l, &a, 0, 1 * S);
 	fg_link_stale_session(&l);
 	fg_link_down(&l, 2 * S);

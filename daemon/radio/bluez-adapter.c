@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The adapters BlueZ has, the one [bluetooth] adapter picks, powering it
- * on, and our LE discovery session on it (filter, pause, rescan, retry).
+ * on, and our LE discovery session on it, run only while needed (filter,
+ * pause, rescan, retry, stop).
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -196,17 +196,22 @@ class Sink:
                         pass
         return out
 
-    def alerts(self):
-        """The JSON bodies of the alerts the sink accepted (POST /POSTAlert/…, 2xx)."""
+    def alerts(self, accepted=True):
+        """The JSON bodies of the alerts sent to POST /POSTAlert/…: those the
+        sink accepted (2xx), or all of them (@accepted False)."""
         import json
         out = []
         for r in self.requests():
-            if r.get("path", "").startswith("/POSTAlert/") and 200 <= r.get("status", 0) < 300:
+            if r.get("path", "").startswith("/POSTAlert/") and (not accepted or 200 <= r.get("status", 0) < 300):
                 try:
                     out.append(json.loads(r["body"]))
                 except ValueError:
                     pass
         return out
+
+    def button_alerts(self):
+        """The button alerts (not supervision's) among alerts(accepted=False)."""
+        return [b for b in self.alerts(accepted=False) if not b.get("flic_supervision")]
 
     def close(self):
         if self.proc.poll() is None:

@@ -22,21 +22,10 @@ A, B = addr(1), addr(2)
 
 
 def alerts(sink):
-    """(nameId, state, gesture, queued, idempotency key) per request to the alert path."""
-    import json
-    out = []
-    for r in sink.requests():
-        if not r.get("path", "").startswith("/POSTAlert/"):
-            continue
-        try:
-            b = json.loads(r["body"])
-        except ValueError:
-            continue
-        if b.get("flic_supervision"):
-            continue  # supervision's own alerts (the restart report): checked below
-        out.append((b.get("flic_nameId"), b.get("flic_state"), b.get("flic_gesture"), b.get("flic_queued"),
-                    b.get("flic_idempotencyKey")))
-    return out
+    """(nameId, state, gesture, queued, idempotency key) per button alert request;
+    supervision's own alerts (the restart report) are checked below."""
+    return [(b.get("flic_nameId"), b.get("flic_state"), b.get("flic_gesture"), b.get("flic_queued"),
+             b.get("flic_idempotencyKey")) for b in sink.button_alerts()]
 
 
 with TempDir() as tmp:

@@ -13,7 +13,7 @@ connect. Then another program's discovery, which flicgated cannot pause:
 the attempt gets one window more and succeeds. Last, a radio whose
 repeated reports change nothing (flicsim --steady, as btvirt): a button
 already in public mode when a pairing window opens pairs, because the
-window starts a fresh discovery session. Last, discovery only while needed
+window starts a fresh discovery session. And discovery only while needed
 (docs/bluez.md, "Discovery only when needed"): none with the gateway idle
 and every paired button known to BlueZ; a pairing window starts one and
 closing it stops it; a paired button whose device object BlueZ dropped

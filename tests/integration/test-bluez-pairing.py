@@ -2,10 +2,9 @@
 # SPDX-License-Identifier: MIT
 """Pairing through the simulated BlueZ with the real button layer
 (buttons-driver): not even heard outside a window (no discovery runs),
-paired inside one, one button
-per window, a named window names it, renaming, a button that is not in
-public mode is never paired, a window times out, a forged button fails the
-identity check and closes its window, the "listed" and "locked" policies,
+paired inside one, one button per window, a named window names it,
+renaming, a button that is not in public mode is never paired, a window
+times out, a forged button fails the identity check and closes its window, the "listed" and "locked" policies,
 unpairing, and pairings that survive a restart (quick verify, names kept)."""
 import os
 import sys

@@ -8,7 +8,6 @@ delivered once the new instance re-verifies the button, which it does as
 soon as it finds the link up, not after [bluetooth] connect_timeout:
 nothing lost, nothing doubled. The time from restart to delivery is
 logged, not asserted."""
-import json
 import os
 import signal
 import sys
@@ -24,18 +23,8 @@ A, B = addr(1), addr(2)
 
 def alerts(sink):
     """(nameId, gesture, queued, idempotency key) per button alert request."""
-    out = []
-    for r in sink.requests():
-        if not r.get("path", "").startswith("/POSTAlert/"):
-            continue
-        try:
-            b = json.loads(r["body"])
-        except ValueError:
-            continue
-        if b.get("flic_supervision"):
-            continue
-        out.append((b.get("flic_nameId"), b.get("flic_gesture"), b.get("flic_queued"), b.get("flic_idempotencyKey")))
-    return out
+    return [(b.get("flic_nameId"), b.get("flic_gesture"), b.get("flic_queued"), b.get("flic_idempotencyKey"))
+            for b in sink.button_alerts()]
 
 
 with TempDir() as tmp:

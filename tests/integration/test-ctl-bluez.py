@@ -74,16 +74,8 @@ class Stream:
 
 
 def alerts(sink):
-    out = []
-    for r in sink.requests():
-        if not r.get("path", "").startswith("/POSTAlert/"):
-            continue
-        try:
-            b = json.loads(r["body"])
-        except ValueError:
-            continue
-        out.append((b.get("flic_nameId"), b.get("flic_state"), b.get("flic_gesture"), b.get("flic_queued")))
-    return out
+    return [(b.get("flic_nameId"), b.get("flic_state"), b.get("flic_gesture"), b.get("flic_queued"))
+            for b in sink.button_alerts()]
 
 
 def reseal(doc):

@@ -152,6 +152,14 @@ with Sim(["--connect-ms", "5", "--scan-interval-ms", "50"]) as sim:
     c.quick_verify(pid, pkey, flags=0x40)
     ie = c.init_events(event_count=20, boot_id=boot)
     check(not ie["has_queued"], "nothing is replayed after an ack (quick verify with flags 0x40)")
+    # a second logical connection on this link: the one slot is taken
+    tmp_id = 0x5107A4E5
+    c.send(bytes([5]) + os.urandom(7) + bytes([0]) + struct.pack("<II", tmp_id, pid), conn_id=0)
+    hdr, r = c.recv()
+    check(r is not None and r[0] == 2 and hdr & 0x1f == 0 and struct.pack("<I", tmp_id) in r[1:],
+          "a second QuickVerifyRequest on the link: NoLogicalConnectionSlotsInd naming its tmp_id (%r)" % (r,))
+    check(int(sim.state(A)["NoSlotsRefused"]) == 1 and sim.state(A)["Session"] == "established",
+          "counted; the established session stays")
 
     # faults on what the button sends
     sim.ctl.InjectFault(A, "bad_mac", 1)
