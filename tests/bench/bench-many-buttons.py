@@ -28,7 +28,6 @@ Knobs: FG_BENCH_MINUTES (length of the pressing, default 3),
 FG_BENCH_BUTTONS (48), FG_BENCH_SEED (random order, default 15),
 FG_BENCH_LOGS=DIR (keep the simulator's and the daemon's logs there, the
 daemon's at debug level)."""
-import json
 import os
 import random
 import shutil
@@ -56,19 +55,9 @@ def pct(xs, p):
 
 def sink_requests(sink):
     """[(idempotency key, receive time µs)] of the alert requests, in order."""
-    out = []
-    for r in sink.requests():
-        if not r.get("path", "").startswith("/POSTAlert/"):
-            continue
-        try:
-            b = json.loads(r["body"])
-        except ValueError:
-            continue
-        key = b.get("flic_idempotencyKey") or ""
-        if key.startswith("supervision:"):
-            continue	# the gateway's own alerts (the clock, ...)
-        out.append((key, int(r["t_us"])))
-    return out
+    # not the gateway's own alerts (the clock, ...)
+    return [(b.get("flic_idempotencyKey"), t_us) for b, t_us in sink.timed_alerts()
+            if not b.get("flic_supervision")]
 
 
 def schedule(rng, n, minutes):

@@ -17,7 +17,6 @@ Knobs: FG_BENCH_PRESSES (presses per scenario, default 200),
 FG_BENCH_STATE_DIR (where the state dir lives: default a temp dir, i.e.
 /tmp; point it at the disk you care about). Prints numbers only; nothing
 here asserts on speed (docs/benchmarks.md records the results)."""
-import json
 import os
 import sys
 import time
@@ -39,14 +38,8 @@ def pct(xs, p):
 def sink_times(sink):
     """idempotency key -> sink receive time (µs, CLOCK_MONOTONIC)."""
     out = {}
-    for r in sink.requests():
-        if not r.get("path", "").startswith("/POSTAlert/"):
-            continue
-        try:
-            b = json.loads(r["body"])
-        except ValueError:
-            continue
-        out.setdefault(b.get("flic_idempotencyKey"), int(r["t_us"]))
+    for b, t_us in sink.timed_alerts():
+        out.setdefault(b.get("flic_idempotencyKey"), t_us)
     return out
 
 
