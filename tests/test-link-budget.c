@@ -217,12 +217,10 @@ static void test_leave_keep_linked_beyond_budget(void **state)
 	/* more keep_linked than slots: the surplus is not kept and may go */
 	struct fg_budget_button bt[5] = { linked(10), linked(20), linked(30), linked(40), refused() };
 	struct fg_budget_verdict v[5];
-	struct fg_budget_params p4 = P4;
 
 	for (size_t i = 0; i < 4; i++)
 		bt[i].keep_linked = true;
-	p4.max_links = 4;
-	assert_int_equal(fg_budget_plan(bt, 5, &p4, NOW, v, NULL), 0);
+	assert_int_equal(fg_budget_plan(bt, 5, &P4, NOW, v, NULL), 0);
 	assert_int_equal(count_kept(v, 5), 3);
 	assert_true(v[3].disconnect);
 	assert_false(v[2].disconnect);

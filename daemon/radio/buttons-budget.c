@@ -312,10 +312,18 @@ void btn_budget_link_down(struct button *b)
 
 void fg_buttons_get_budget(const struct fg_buttons *bs, struct fg_buttons_budget *ret)
 {
-	*ret = (struct fg_buttons_budget){
-		.links_used = bs->budget.links_used,
-		.link_budget = bs->budget.link_budget ? bs->budget.link_budget : bs->max_links,
-		.sleeping = bs->budget.sleeping,
-		.waiting = bs->budget.waiting,
-	};
+	struct fg_buttons_budget bb = { .link_budget = bs->max_links };
+
+	/* counted now, not from the last plan: right also before the radio is ready */
+	for (const struct button *b = bs->buttons; b; b = b->next) {
+		if (!budgeted(b))
+			continue;
+		if (b->link != FG_BLUEZ_LINK_DOWN)
+			bb.links_used++;
+		else
+			bb.sleeping++;
+		if (b->wanted_since && b->link == FG_BLUEZ_LINK_DOWN)
+			bb.waiting++;
+	}
+	*ret = bb;
 }

@@ -254,9 +254,9 @@ int fg_buttons_set_config(struct fg_buttons *bs, struct fg_config *config)
 	if (fg_pairing_window_locked_out(&bs->pw, config->bluetooth.pairing))
 		btn_window_close(bs, "locked", NULL);
 	(void)fg_bluez_set_config(bs->bz, config);
+	btn_scan_update(bs);
 	btn_budget_resolve(bs);
 	btn_budget_update(bs);
-	btn_scan_update(bs);
 	fg_config_unref(old);
 	return r < 0 ? r : k;
 }

@@ -176,6 +176,13 @@ static enum fg_api_errcode errcode_from_name(const char *name)
 
 static void p_get_gateway(struct fg_api_gateway *ret, void *userdata)
 {
+	uint32_t linked = 0, asleep = 0;
+
+	/* the link budget as the radio would count it: [bluetooth] max_links' default */
+	for (size_t i = 0; i < MAX_BUTTONS; i++) {
+		linked += d.buttons[i].used && d.buttons[i].connected;
+		asleep += d.buttons[i].used && d.buttons[i].paired && !d.buttons[i].connected;
+	}
 	*ret = (struct fg_api_gateway) {
 		.name = "driver",
 		.config_path = "/etc/flicgate/flicgate.ini",
@@ -190,6 +197,9 @@ static void p_get_gateway(struct fg_api_gateway *ret, void *userdata)
 		.spool_alarm = d.spool_alarm,
 		.dead_letters = d.dead_letters,
 		.n_targets = d.n_targets,
+		.links_used = linked,
+		.link_budget = 7,
+		.sleeping_buttons = asleep,
 	};
 }
 
@@ -211,6 +221,7 @@ static void fill(const struct button *b, struct fg_api_button *ret)
 		.rssi = (int16_t)b->rssi, .battery_mv = (uint16_t)b->battery, .firmware = b->firmware,
 		.last_event = b->last_event, .last_event_usec = b->last_event_time,
 		.alert_state = b->alert,
+		.sleeping = b->paired && !b->connected,
 	};
 	memcpy(ret->address, b->address, 6);
 }
