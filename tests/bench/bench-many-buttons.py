@@ -149,12 +149,9 @@ def run():
                         if j + 1 < len(members):
                             time.sleep(rng.uniform(0.0, 0.1 / len(members)))
                 made = len(presses)
-                keys = {}
-                for a in addrs:
-                    keys[serial(addrs.index(a) + 1)] = a
                 # drain: every press's request, or DRAIN_S of nothing more (a
-                # button the gateway hung up has its pending connect held
-                # off for idle_disconnect, 1 min, after that)
+                # sleeping button may wait well over a minute for a link,
+                # docs/benchmarks.md)
                 last, stable_since = -1, time.monotonic()
                 while time.monotonic() - stable_since < DRAIN_S:
                     pump(0.5)
@@ -169,9 +166,8 @@ def run():
                 d.close()
                 if LOGS:
                     os.makedirs(LOGS, exist_ok=True)
-                    for f in (d.log_path, sim.log_path, sink.log_path if hasattr(sink, "log_path") else None):
-                        if f:
-                            shutil.copy(f, LOGS)
+                    for f in (d.log_path, sim.log_path, sink.log_path):
+                        shutil.copy(f, LOGS)
         finally:
             sink.close()
 
