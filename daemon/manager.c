@@ -337,10 +337,12 @@ static void sup_alarm(struct fg_supervision *s, const struct fg_alarm_change *c,
 {
 	struct fg_manager *m = userdata;
 
+	bool of_button = c->subject[0] && c->kind != FG_ALARM_TARGET_REJECTED;
+
 	feedback_event(m, &(struct fg_feedback_event){ .kind = FG_FB_EVENT_ALARM, .alarm = c->kind,
-						       .button = c->subject[0] ? c->subject : NULL,
+						       .button = of_button ? c->subject : NULL,
 						       .on = c->raised });
-	if (c->subject[0])
+	if (of_button)
 		fg_api_button_changed(m->api, c->subject);
 	fg_api_gateway_changed(m->api);
 }

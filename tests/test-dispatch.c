@@ -15,6 +15,7 @@
 /* A target's queue built by hand: entries in sequence order. */
 struct queue {
 	struct fg_spool_entry e[32];
+	bool gone[32];
 	size_t n;
 };
 
@@ -37,11 +38,21 @@ static struct fg_spool_entry *add(struct queue *q, const char *button)
 /* Take @e out of the queue, as the spool does on a DELIVERED action. */
 static void drop(struct queue *q, struct fg_spool_entry *e)
 {
+	q->gone[e - q->e] = true;
 	if (e->prev)
 		e->prev->next = e->next;
 	if (e->next)
 		e->next->prev = e->prev;
 	e->prev = e->next = NULL;
+}
+
+/* The oldest entry still queued. */
+static struct fg_spool_entry *head(struct queue *q)
+{
+	for (size_t i = 0; i < q->n; i++)
+		if (!q->gone[i])
+			return &q->e[i];
+	return NULL;
 }
 
 struct env {
@@ -127,7 +138,7 @@ static void test_one_per_button(void **state)
 	run(env, a1, T0);
 	assert_int_equal(env->n, 0);
 	/* A's first delivered: A's second goes */
-	assert_int_equal(fg_dispatch_done(env->d, &env->t, a1, FG_DELIVERY_DONE, false, 0, T0), 0);
+	assert_int_equal(fg_dispatch_done(env->d, &env->t, a1, FG_DELIVERY_DONE, false, 0, head(&env->q), T0), 0);
 	drain(env);
 	assert_int_equal(env->n, 1);
 	assert_int_equal(env->a[0].kind, FG_DISPATCH_DELIVERED);
@@ -154,7 +165,7 @@ static void test_in_flight_limit(void **state)
 	assert_int_equal(env->t.in_flight, FG_DISPATCH_MAX_IN_FLIGHT);
 	assert_false(env->q.e[8].in_flight);
 	/* one answer frees one place: the next in sequence goes */
-	assert_int_equal(fg_dispatch_done(env->d, &env->t, &env->q.e[0], FG_DELIVERY_DONE, false, 0,
+	assert_int_equal(fg_dispatch_done(env->d, &env->t, &env->q.e[0], FG_DELIVERY_DONE, false, 0, head(&env->q),
 					  T0), 0);
 	drain(env);
 	drop(&env->q, &env->q.e[0]);
@@ -163,7 +174,11 @@ static void test_in_flight_limit(void **state)
 	assert_ptr_equal(env->a[0].entry, &env->q.e[8]);
 }
 
-/* A failed attempt waits for its backoff and holds its button; failing once, announced never. */
+/*
+ * A failure makes the target failing: the alert keeps its button, the
+ * target is probed on its backoff, one request at a time, and only a
+ * failed probe doubles the backoff (not the answers already in flight).
+ */
 static void test_retry_backoff(void **state)
 {
 	struct env *env = *state;
@@ -173,7 +188,7 @@ static void test_retry_backoff(void **state)
 	uint64_t at;
 
 	run(env, a1, T0);
-	assert_int_equal(fg_dispatch_done(env->d, &env->t, a1, FG_DELIVERY_RETRY, false, 0, T0), 0);
+	assert_int_equal(fg_dispatch_done(env->d, &env->t, a1, FG_DELIVERY_RETRY, false, 0, head(&env->q), T0), 0);
 	drain(env);
 	assert_int_equal(env->n, 1);
 	x = &env->a[0];
@@ -182,46 +197,128 @@ static void test_retry_backoff(void **state)
 	assert_false(x->retry_after);
 	/* first failure: 1 s nominal, equal jitter keeps it in [0.5 s, 1 s] */
 	assert_true(x->delay_usec >= SEC / 2 && x->delay_usec <= SEC);
-	assert_int_equal(a1->next_attempt_usec, T0 + x->delay_usec);
+	at = T0 + x->delay_usec;
+	assert_int_equal(env->t.probe_at, at);
+	assert_int_equal(fg_dispatch_next_attempt(&env->t, head(&env->q)), at);
 	assert_false(a1->in_flight);
 	assert_int_equal(env->t.health, FG_TARGET_FAILING);
 	assert_null(find(env, FG_DISPATCH_RECOVERED));
-	at = a1->next_attempt_usec;
-	/* B is answered; A and its second wait; a timer for A's retry */
-	assert_int_equal(fg_dispatch_done(env->d, &env->t, b1, FG_DELIVERY_DONE, false, 0, T0), 0);
+	/* B, in flight before the failure, fails too: the backoff stays as it is */
+	assert_int_equal(fg_dispatch_done(env->d, &env->t, b1, FG_DELIVERY_RETRY, false, 0, head(&env->q), T0 + 1), 0);
 	drain(env);
-	/* the target is failing: B's delivery announces the recovery, after it left the spool */
-	assert_int_equal(env->n, 2);
-	assert_int_equal(env->a[0].kind, FG_DISPATCH_DELIVERED);
-	assert_int_equal(env->a[1].kind, FG_DISPATCH_RECOVERED);
-	assert_int_equal(env->t.health, FG_TARGET_HEALTHY);
-	drop(&env->q, b1);
-	run(env, a1, T0 + 1);
+	assert_int_equal(env->a[0].delay_usec, at - T0 - 1);
+	assert_int_equal(env->t.probe_at, at);
+	/* nothing before the probe, though a1 and b1 have no timer of their own */
+	run(env, a1, T0 + 2);
 	assert_int_equal(env->n, 1);
 	assert_int_equal(env->a[0].kind, FG_DISPATCH_ARM);
 	assert_int_equal(env->a[0].at, at);
-	assert_false(a2->in_flight);
-	/* due: A's first again (attempt 2), not its second */
+	/* due: one probe, the newest that may go: B's (attempt 2); not A's second, nor A's first too */
 	run(env, a1, at);
 	assert_int_equal(env->n, 1);
-	assert_ptr_equal(env->a[0].entry, a1);
-	assert_int_equal(a1->attempts, 2);
-	/* the second failure doubles the nominal delay */
-	assert_int_equal(fg_dispatch_done(env->d, &env->t, a1, FG_DELIVERY_RETRY, false, 0, at), 0);
+	assert_int_equal(env->a[0].kind, FG_DISPATCH_SEND);
+	assert_ptr_equal(env->a[0].entry, b1);
+	assert_int_equal(b1->attempts, 2);
+	assert_false(a1->in_flight || a2->in_flight);
+	run(env, a1, at);
+	assert_int_equal(env->n, 0);
+	/* the failed probe doubles the nominal delay */
+	assert_int_equal(fg_dispatch_done(env->d, &env->t, b1, FG_DELIVERY_RETRY, false, 0, head(&env->q), at), 0);
 	drain(env);
 	assert_true(env->a[0].delay_usec >= SEC && env->a[0].delay_usec <= 2 * SEC);
+	assert_int_equal(env->t.failures, 2);
+}
+
+/* While failing, ten due alerts of ten buttons make one request, not ten. */
+static void test_failing_one_probe(void **state)
+{
+	static const char *const names[] = { "b0", "b1", "b2", "b3", "b4", "b5", "b6", "b7",
+					     "b8", "b9" };
+	struct env *env = *state;
+	uint64_t at;
+
+	for (size_t i = 0; i < 10; i++)
+		add(&env->q, names[i]);
+	run(env, &env->q.e[0], T0);
+	assert_int_equal(count(env, FG_DISPATCH_SEND), FG_DISPATCH_MAX_IN_FLIGHT);
+	for (size_t i = 0; i < FG_DISPATCH_MAX_IN_FLIGHT; i++)
+		assert_int_equal(fg_dispatch_done(env->d, &env->t, &env->q.e[i], FG_DELIVERY_RETRY,
+						  false, 0, head(&env->q), T0), 0);
+	drain(env);
+	/* one backoff step for the burst, not eight */
+	assert_int_equal(env->t.failures, 1);
+	at = env->t.probe_at;
+	assert_true(at <= T0 + SEC);
+	run(env, &env->q.e[0], at);
+	assert_int_equal(count(env, FG_DISPATCH_SEND), 1);
+	assert_int_equal(env->t.in_flight, 1);
+	run(env, &env->q.e[0], at + 10 * SEC);
+	assert_int_equal(env->n, 0);
+}
+
+/*
+ * The first 2xx of a failing target releases everything that waited for
+ * it: every button's alert goes at once (up to the in-flight limit), none
+ * waits for a timer of its own.
+ */
+static void test_recovery_drains_at_once(void **state)
+{
+	static const char *const names[] = { "b0", "b1", "b2", "b3", "b4", "b5" };
+	struct env *env = *state;
+	uint64_t now = T0;
+
+	for (size_t i = 0; i < 6; i++)
+		add(&env->q, names[i]);
+	for (size_t i = 0; i < 6; i++)
+		add(&env->q, names[i]);
+	/* the target is down for a while: the first of each button fails, the probes fail */
+	run(env, head(&env->q), now);
+	for (size_t i = 0; i < 6; i++)
+		assert_int_equal(fg_dispatch_done(env->d, &env->t, &env->q.e[i], FG_DELIVERY_RETRY,
+						  false, 0, head(&env->q), now), 0);
+	drain(env);
+	for (int k = 0; k < 6; k++) {
+		now = env->t.probe_at;
+		run(env, head(&env->q), now);
+		assert_int_equal(count(env, FG_DISPATCH_SEND), 1);
+		assert_int_equal(fg_dispatch_done(env->d, &env->t, env->a[0].entry, FG_DELIVERY_RETRY,
+						  false, 0, head(&env->q), now), 0);
+		drain(env);
+	}
+	/* the probes back off, but a target that is back is found within the cap */
+	assert_int_equal(env->t.failures, 7);
+	assert_true(env->t.probe_at - now >= FG_DISPATCH_PROBE_MAX_USEC / 2);
+	assert_true(env->t.probe_at - now <= FG_DISPATCH_PROBE_MAX_USEC);
+	/* back: the next probe (b5's first, the newest that may go) is accepted */
+	now = env->t.probe_at;
+	run(env, head(&env->q), now);
+	assert_int_equal(count(env, FG_DISPATCH_SEND), 1);
+	assert_ptr_equal(env->a[0].entry, &env->q.e[5]);
+	assert_int_equal(fg_dispatch_done(env->d, &env->t, &env->q.e[5], FG_DELIVERY_DONE, false, 0,
+					  head(&env->q), now), 0);
+	drain(env);
+	assert_int_equal(env->a[0].kind, FG_DISPATCH_DELIVERED);
+	assert_int_equal(env->a[1].kind, FG_DISPATCH_RECOVERED);
+	drop(&env->q, &env->q.e[5]);
+	assert_int_equal(env->t.failures, 0);
+	assert_int_equal(fg_dispatch_next_attempt(&env->t, head(&env->q)), 0);
+	/* in the same instant: the first of b0..b4 and b5's second, six requests */
+	run(env, head(&env->q), now);
+	assert_int_equal(count(env, FG_DISPATCH_SEND), 6);
+	assert_null(find(env, FG_DISPATCH_ARM));
+	assert_int_equal(env->t.in_flight, 6);
 }
 
 /* Retry-After pauses the whole target, other buttons too, and is never shortened. */
 static void test_retry_after_pauses_target(void **state)
 {
 	struct env *env = *state;
-	struct fg_spool_entry *a1 = add(&env->q, "A");
+	struct fg_spool_entry *a1 = add(&env->q, "A"), *b1;
 
 	run(env, a1, T0);
-	add(&env->q, "B");
+	b1 = add(&env->q, "B");
 	assert_int_equal(fg_dispatch_done(env->d, &env->t, a1, FG_DELIVERY_RETRY, true, 30 * SEC,
-					  T0), 0);
+					  head(&env->q), T0), 0);
 	drain(env);
 	assert_true(env->a[0].retry_after);
 	assert_int_equal(env->a[0].delay_usec, 30 * SEC);
@@ -230,53 +327,71 @@ static void test_retry_after_pauses_target(void **state)
 	assert_int_equal(env->n, 1);
 	assert_int_equal(env->a[0].kind, FG_DISPATCH_ARM);
 	assert_int_equal(env->a[0].at, T0 + 30 * SEC);
-	/* a shorter Retry-After later does not shorten the pause */
-	env->t.paused_until = T0 + 30 * SEC;
+	/* a new alert does not go before the server's pause either */
+	fg_dispatch_new_alerts(&env->t, T0 + 2 * SEC);
+	run(env, a1, T0 + 2 * SEC);
+	assert_int_equal(env->n, 1);
+	assert_int_equal(env->a[0].kind, FG_DISPATCH_ARM);
+	assert_int_equal(env->a[0].at, T0 + 30 * SEC);
 	run(env, a1, T0 + 30 * SEC);
-	assert_int_equal(count(env, FG_DISPATCH_SEND), 2);
-	assert_int_equal(fg_dispatch_done(env->d, &env->t, a1, FG_DELIVERY_RETRY, true, 5 * SEC,
-					  T0 + 30 * SEC), 0);
+	assert_int_equal(count(env, FG_DISPATCH_SEND), 1);
+	assert_ptr_equal(env->a[0].entry, b1);
+	assert_int_equal(fg_dispatch_done(env->d, &env->t, b1, FG_DELIVERY_RETRY, true, 5 * SEC,
+					  head(&env->q), T0 + 30 * SEC), 0);
 	drain(env);
 	assert_int_equal(env->t.paused_until, T0 + 35 * SEC);
-	assert_int_equal(fg_dispatch_done(env->d, &env->t, &env->q.e[1], FG_DELIVERY_RETRY, true,
-					  1 * SEC, T0 + 30 * SEC), 0);
+	assert_true(env->t.probe_at >= T0 + 35 * SEC);
+	/* a shorter Retry-After later does not shorten the pause */
+	env->t.paused_until = T0 + 40 * SEC;
+	run(env, a1, T0 + 40 * SEC);
+	assert_int_equal(count(env, FG_DISPATCH_SEND), 1);
+	assert_int_equal(fg_dispatch_done(env->d, &env->t, env->a[0].entry, FG_DELIVERY_RETRY, true,
+					  1 * SEC, head(&env->q), T0 + 36 * SEC), 0);
 	drain(env);
-	assert_int_equal(env->t.paused_until, T0 + 35 * SEC);
+	assert_int_equal(env->t.paused_until, T0 + 40 * SEC);
+	assert_int_equal(env->t.in_flight, 0);
 }
 
-/* A config fault: announced once, entry kept, probed every 10 min; a reload clears it. */
+/*
+ * A config fault (401): announced once, the entry kept, the target probed
+ * on its backoff (seconds, not ten minutes); a reload clears it.
+ */
 static void test_unhealthy_probe(void **state)
 {
 	struct env *env = *state;
 	struct fg_spool_entry *a1 = add(&env->q, "A"), *b1 = add(&env->q, "B");
-	uint64_t probe = T0 + FG_DISPATCH_PROBE_USEC;
+	uint64_t probe;
 
 	run(env, a1, T0);
-	assert_int_equal(fg_dispatch_done(env->d, &env->t, a1, FG_DELIVERY_UNHEALTHY, false, 0, T0),
-			 0);
+	assert_int_equal(fg_dispatch_done(env->d, &env->t, a1, FG_DELIVERY_UNHEALTHY, false, 0,
+					  head(&env->q), T0), 0);
 	drain(env);
 	assert_int_equal(env->n, 2);
 	assert_int_equal(env->a[0].kind, FG_DISPATCH_REJECTED);
 	assert_ptr_equal(env->a[0].entry, a1);
+	assert_true(env->a[0].delay_usec >= SEC / 2 && env->a[0].delay_usec <= SEC);
 	assert_int_equal(env->a[1].kind, FG_DISPATCH_UNHEALTHY);
 	assert_int_equal(env->t.health, FG_TARGET_UNHEALTHY);
-	assert_int_equal(a1->next_attempt_usec, probe);
-	/* the second rejection is logged, not announced again */
-	assert_int_equal(fg_dispatch_done(env->d, &env->t, b1, FG_DELIVERY_UNHEALTHY, false, 0, T0),
-			 0);
+	probe = env->t.probe_at;
+	assert_int_equal(probe, T0 + env->a[0].delay_usec);
+	/* the second rejection is logged, not announced again, and moves nothing */
+	assert_int_equal(fg_dispatch_done(env->d, &env->t, b1, FG_DELIVERY_UNHEALTHY, false, 0,
+					  head(&env->q), T0), 0);
 	drain(env);
 	assert_int_equal(env->n, 1);
 	assert_int_equal(env->a[0].kind, FG_DISPATCH_REJECTED);
-	/* nothing goes before the probe, whatever is due */
-	b1->next_attempt_usec = 0;
-	run(env, a1, T0 + SEC);
+	assert_int_equal(env->t.probe_at, probe);
+	/* nothing goes before the probe */
+	run(env, a1, T0 + 1);
 	assert_int_equal(env->n, 1);
 	assert_int_equal(env->a[0].kind, FG_DISPATCH_ARM);
 	assert_int_equal(env->a[0].at, probe);
 	run(env, a1, probe);
-	assert_int_equal(count(env, FG_DISPATCH_SEND), 2);
+	assert_int_equal(count(env, FG_DISPATCH_SEND), 1);
+	assert_ptr_equal(env->a[0].entry, b1);
 	/* a 2xx brings it back, announced after the entry left the spool */
-	assert_int_equal(fg_dispatch_done(env->d, &env->t, a1, FG_DELIVERY_DONE, false, 0, probe), 0);
+	assert_int_equal(fg_dispatch_done(env->d, &env->t, b1, FG_DELIVERY_DONE, false, 0,
+					  head(&env->q), probe), 0);
 	drain(env);
 	assert_int_equal(env->a[0].kind, FG_DISPATCH_DELIVERED);
 	assert_int_equal(env->a[1].kind, FG_DISPATCH_RECOVERED);
@@ -284,20 +399,83 @@ static void test_unhealthy_probe(void **state)
 
 	/* reload: health reset, every entry due now */
 	env->t.health = FG_TARGET_UNHEALTHY;
-	env->t.probe_at = probe + FG_DISPATCH_PROBE_USEC;
+	env->t.probe_at = probe + 300 * SEC;
 	env->t.paused_until = probe + SEC;
-	b1->in_flight = false;
-	env->t.in_flight = 0;
-	b1->next_attempt_usec = probe + SEC;
-	drop(&env->q, a1);
-	assert_int_equal(fg_dispatch_next_attempt(b1), probe + SEC);
+	a1->next_attempt_usec = probe + SEC;
+	drop(&env->q, b1);
+	assert_int_equal(fg_dispatch_next_attempt(&env->t, a1), probe + 300 * SEC);
 	fg_dispatch_target_configure(&env->t, &env->cfg, probe);
-	fg_dispatch_retry_now(b1);
+	fg_dispatch_retry_now(a1);
 	assert_int_equal(env->t.health, FG_TARGET_HEALTHY);
-	assert_int_equal(fg_dispatch_next_attempt(b1), 0);
-	run(env, b1, probe);
+	assert_int_equal(fg_dispatch_next_attempt(&env->t, a1), 0);
+	run(env, a1, probe);
 	assert_int_equal(env->n, 1);
+	assert_ptr_equal(env->a[0].entry, a1);
+}
+
+/*
+ * A new alert for a target that rejects us (or fails) is tried at once,
+ * not after the backoff; at most one such probe a second.
+ */
+static void test_new_alert_probes_at_once(void **state)
+{
+	struct env *env = *state;
+	struct fg_spool_entry *a1 = add(&env->q, "A"), *b1;
+	uint64_t now = T0;
+
+	run(env, a1, now);
+	for (int k = 0; k < 8; k++) {
+		assert_int_equal(fg_dispatch_done(env->d, &env->t, a1, FG_DELIVERY_UNHEALTHY, false, 0,
+						  head(&env->q), now), 0);
+		drain(env);
+		now = env->t.probe_at;
+		run(env, a1, now);
+		assert_int_equal(count(env, FG_DISPATCH_SEND), 1);
+	}
+	assert_int_equal(fg_dispatch_done(env->d, &env->t, a1, FG_DELIVERY_UNHEALTHY, false, 0,
+					  head(&env->q), now), 0);
+	drain(env);
+	assert_true(env->t.probe_at - now >= 64 * SEC);
+	/* a press of another button 10 s later: that alert is tried now */
+	now += 10 * SEC;
+	b1 = add(&env->q, "B");
+	fg_dispatch_new_alerts(&env->t, now);
+	run(env, a1, now);
+	assert_int_equal(count(env, FG_DISPATCH_SEND), 1);
 	assert_ptr_equal(env->a[0].entry, b1);
+	assert_int_equal(fg_dispatch_done(env->d, &env->t, b1, FG_DELIVERY_UNHEALTHY, false, 0,
+					  head(&env->q), now), 0);
+	drain(env);
+	/* another half a second later: it waits for the second to end */
+	fg_dispatch_new_alerts(&env->t, now + SEC / 2);
+	run(env, a1, now + SEC / 2);
+	assert_int_equal(env->n, 1);
+	assert_int_equal(env->a[0].kind, FG_DISPATCH_ARM);
+	assert_int_equal(env->a[0].at, now + SEC);
+	run(env, a1, now + SEC);
+	assert_int_equal(count(env, FG_DISPATCH_SEND), 1);
+	assert_false(b1->in_flight && a1->in_flight);
+	/* a second alert of a button: its first goes first, an Off never overtakes its On */
+	assert_int_equal(fg_dispatch_done(env->d, &env->t, env->a[0].entry, FG_DELIVERY_UNHEALTHY,
+					  false, 0, head(&env->q), now + SEC), 0);
+	drain(env);
+	add(&env->q, "A");
+	fg_dispatch_new_alerts(&env->t, now + 3 * SEC);
+	run(env, a1, now + 3 * SEC);
+	assert_int_equal(count(env, FG_DISPATCH_SEND), 1);
+	assert_ptr_equal(env->a[0].entry, b1);
+	assert_int_equal(fg_dispatch_done(env->d, &env->t, b1, FG_DELIVERY_UNHEALTHY, false, 0,
+					  head(&env->q), now + 3 * SEC), 0);
+	drain(env);
+	drop(&env->q, b1);
+	fg_dispatch_new_alerts(&env->t, now + 5 * SEC);
+	run(env, a1, now + 5 * SEC);
+	assert_ptr_equal(env->a[0].entry, a1);
+	/* a healthy target is not touched */
+	fg_dispatch_target_configure(&env->t, &env->cfg, now);
+	env->t.probe_at = 5;
+	fg_dispatch_new_alerts(&env->t, now);
+	assert_int_equal(env->t.probe_at, 5);
 }
 
 /* A dead letter frees the button; a dead letter that cannot be written backs off. */
@@ -307,7 +485,7 @@ static void test_dead_letter(void **state)
 	struct fg_spool_entry *a1 = add(&env->q, "A"), *a2 = add(&env->q, "A");
 
 	run(env, a1, T0);
-	assert_int_equal(fg_dispatch_done(env->d, &env->t, a1, FG_DELIVERY_DEAD, false, 0, T0), 0);
+	assert_int_equal(fg_dispatch_done(env->d, &env->t, a1, FG_DELIVERY_DEAD, false, 0, head(&env->q), T0), 0);
 	drain(env);
 	assert_int_equal(env->n, 1);
 	assert_int_equal(env->a[0].kind, FG_DISPATCH_DEAD_LETTER);
@@ -394,7 +572,7 @@ static void test_orphaned(void **state)
 	run(env, a1, T0);
 	assert_int_equal(env->n, 0);
 	/* a failure of the request still in flight: retried later, still orphaned */
-	assert_int_equal(fg_dispatch_done(env->d, &env->t, a1, FG_DELIVERY_RETRY, false, 0, T0), 0);
+	assert_int_equal(fg_dispatch_done(env->d, &env->t, a1, FG_DELIVERY_RETRY, false, 0, head(&env->q), T0), 0);
 	drain(env);
 	assert_int_equal(env->t.health, FG_TARGET_ORPHANED);
 	run(env, a1, T0 + 3600 * SEC);
@@ -410,6 +588,12 @@ int main(void)
 		FG_TEST_SETUP("/dispatch/one-per-button", test_one_per_button, setup, teardown),
 		FG_TEST_SETUP("/dispatch/in-flight-limit", test_in_flight_limit, setup, teardown),
 		FG_TEST_SETUP("/dispatch/retry-backoff-holds-button", test_retry_backoff, setup, teardown),
+		FG_TEST_SETUP("/dispatch/failing/one-probe-at-a-time", test_failing_one_probe, setup,
+			      teardown),
+		FG_TEST_SETUP("/dispatch/failing/recovery-drains-at-once", test_recovery_drains_at_once,
+			      setup, teardown),
+		FG_TEST_SETUP("/dispatch/unhealthy/new-alert-probes-at-once",
+			      test_new_alert_probes_at_once, setup, teardown),
 		FG_TEST_SETUP("/dispatch/retry-after-pauses-target", test_retry_after_pauses_target, setup,
 			      teardown),
 		FG_TEST_SETUP("/dispatch/unhealthy-probe-reload", test_unhealthy_probe, setup, teardown),

@@ -155,6 +155,24 @@ static void test_preset_limits(void **state)
 	assert_true(rate == 0.1 && burst == 1);
 }
 
+/* What status shows for a target that refuses us: the status, its name, what to check. */
+static void test_rejection_reason(void **state)
+{
+	char buf[128], tiny[12];
+
+	assert_string_equal(fg_retry_rejection_reason(401, buf, sizeof(buf)),
+			    "HTTP 401 Unauthorized: check the key in url/routing_key");
+	assert_string_equal(fg_retry_rejection_reason(403, buf, sizeof(buf)),
+			    "HTTP 403 Forbidden: check the key in url/routing_key and its permissions");
+	assert_string_equal(fg_retry_rejection_reason(410, buf, sizeof(buf)),
+			    "HTTP 410 Gone: check url: the integration was deleted");
+	assert_string_equal(fg_retry_rejection_reason(308, buf, sizeof(buf)),
+			    "HTTP 308 Redirect: check url: redirects are not followed");
+	assert_string_equal(fg_retry_rejection_reason(499, buf, sizeof(buf)), "HTTP 499: check url");
+	/* cut, never overrun */
+	assert_string_equal(fg_retry_rejection_reason(401, tiny, sizeof(tiny)), "HTTP 401 Un");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -165,6 +183,7 @@ int main(void)
 		{ "/retry/delay", test_delay, NULL, NULL, NULL },
 		{ "/retry/ratelimit", test_ratelimit, NULL, NULL, NULL },
 		{ "/retry/preset-limits", test_preset_limits, NULL, NULL, NULL },
+		{ "/retry/rejection-reason", test_rejection_reason, NULL, NULL, NULL },
 	};
 
 	return cmocka_run_group_tests_name("retry", tests, NULL, NULL);

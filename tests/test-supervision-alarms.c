@@ -309,6 +309,57 @@ static void test_battery_curve(void **state)
 	assert_string_equal(fg_alarm_kind_to_string(FG_ALARM_CLOCK_UNSYNCED), "clock");
 }
 
+/*
+ * A target that refuses us (401) opens its own alarm at once, with the
+ * reason; a repeat is quiet; an accepted alert closes it; it stays open
+ * across a restart so that its close is still sent.
+ */
+static void test_target_rejected(void **state)
+{
+	struct fg_alarms *h = new_health(), *h2 = NULL;
+	struct fg_alarm_change c[4];
+	char *text = NULL;
+	size_t len = 0;
+
+	assert_int_equal(fg_alarms_target_rejected(h, "pager", true,
+						   "HTTP 401 Unauthorized: check the key in url/routing_key",
+						   T0), 0);
+	assert_int_equal(changes(h, c, 4), 1);
+	assert_true(c[0].raised);
+	assert_int_equal(c[0].kind, FG_ALARM_TARGET_REJECTED);
+	assert_string_equal(c[0].name_id, "gw-pager-rejected");
+	assert_string_equal(c[0].subject, "pager");
+	assert_non_null(strstr(c[0].info, "HTTP 401 Unauthorized: check the key in url/routing_key"));
+	assert_true(fg_alarms_alarm_active(h, FG_ALARM_TARGET_REJECTED, "pager"));
+	assert_true(fg_alarms_alarm_active(h, FG_ALARM_TARGET_REJECTED, NULL));
+	assert_false(fg_alarms_alarm_active(h, FG_ALARM_TARGET_REJECTED, "slack"));
+	/* once is enough */
+	assert_int_equal(fg_alarms_target_rejected(h, "pager", true, "HTTP 401", T0 + SEC), 0);
+	assert_int_equal(changes(h, c, 4), 0);
+	/* a delivery to another target closes nothing */
+	assert_int_equal(fg_alarms_target_rejected(h, "slack", false, NULL, T0 + SEC), 0);
+	assert_int_equal(changes(h, c, 4), 0);
+
+	/* a restart keeps it open */
+	assert_int_equal(fg_alarms_serialize(h, T0 + SEC, 1700000000 * SEC, &text, &len), 0);
+	assert_int_equal(fg_alarms_new(&params, T0, &h2), 0);
+	assert_true(fg_alarms_restore(h2, text, len, T0, 1700000001 * SEC) >= 0);
+	assert_true(fg_alarms_alarm_active(h2, FG_ALARM_TARGET_REJECTED, "pager"));
+	assert_int_equal(changes(h2, c, 4), 0);
+	/* the target accepts an alert: closed, once */
+	assert_int_equal(fg_alarms_target_rejected(h2, "pager", false, NULL, T0 + 2 * SEC), 0);
+	assert_int_equal(changes(h2, c, 4), 1);
+	assert_false(c[0].raised);
+	assert_string_equal(c[0].name_id, "gw-pager-rejected");
+	assert_false(fg_alarms_alarm_active(h2, FG_ALARM_TARGET_REJECTED, NULL));
+	assert_int_equal(fg_alarms_target_rejected(h2, "pager", false, NULL, T0 + 3 * SEC), 0);
+	assert_int_equal(changes(h2, c, 4), 0);
+	assert_int_equal(fg_alarms_target_rejected(h2, NULL, true, NULL, T0), -EINVAL);
+	free(text);
+	fg_alarms_free(h2);
+	fg_alarms_free(h);
+}
+
 /* Names and severities: the alarm's name suffix round-trips, and the gateway's losses are critical. */
 static void test_link_starved(void **state)
 {
@@ -364,6 +415,8 @@ static void test_kinds(void **state)
 	assert_int_equal(fg_alarm_kind_severity(FG_ALARM_CLOCK_UNSYNCED), FG_SEVERITY_WARNING);
 	assert_int_equal(fg_alarm_kind_severity(FG_ALARM_BUTTON_OFFLINE), FG_SEVERITY_ERROR);
 	assert_int_equal(fg_alarm_kind_severity(FG_ALARM_SPOOL_HIGH), FG_SEVERITY_ERROR);
+	assert_int_equal(fg_alarm_kind_severity(FG_ALARM_TARGET_REJECTED), FG_SEVERITY_ERROR);
+	assert_string_equal(fg_alarm_kind_to_string(FG_ALARM_TARGET_REJECTED), "rejected");
 	assert_int_equal(fg_alarm_kind_severity(FG_ALARM_BLUETOOTH_GONE), FG_SEVERITY_CRITICAL);
 	assert_int_equal(fg_alarm_kind_severity(FG_ALARM_TARGETS_FAILING), FG_SEVERITY_CRITICAL);
 }
@@ -382,6 +435,7 @@ int main(void)
 		FG_TEST("/supervision/alarms/persistence/across-reboot", test_persistence),
 		FG_TEST("/supervision/alarms/link/starved-raise-once-and-clear", test_link_starved),
 		FG_TEST("/supervision/alarms/kinds/names-and-severity", test_kinds),
+		FG_TEST("/supervision/alarms/target/rejected-at-once-and-kept", test_target_rejected),
 	};
 
 	return cmocka_run_group_tests_name("supervision-alarms", tests, NULL, NULL);

@@ -26,23 +26,40 @@
  *    or waiting for its retry, so an Off never overtakes its On; other
  *    buttons are not held up; at most FG_DISPATCH_MAX_IN_FLIGHT requests
  *    per target; a token bucket per target;
- *  - Retry-After pauses the whole target; a rejecting target (config
- *    fault) is probed every FG_DISPATCH_PROBE_USEC;
+ *  - Retry-After pauses the whole target;
+ *  - a failing or rejecting target is probed, one request at a time, on
+ *    the target's backoff (not one timer per alert): a dead endpoint sees
+ *    one request per backoff step; a new alert is tried at once (at most
+ *    one such probe per FG_DISPATCH_NEW_PROBE_GAP_USEC);
+ *  - the first 2xx from a failing or rejecting target releases every alert
+ *    waiting for it at once: the queue drains bounded only by the rate
+ *    limit and FG_DISPATCH_MAX_IN_FLIGHT;
  *  - a delivered alert leaves the spool before the target's recovery is
  *    announced (a listener may dispatch, and must not find it idle).
  */
 
 /* Requests in flight per target (each a connection with HTTP/1.1). */
 #define FG_DISPATCH_MAX_IN_FLIGHT 8
-/* An unhealthy target is probed this often besides on every reload. */
-#define FG_DISPATCH_PROBE_USEC (10 * 60 * UINT64_C(1000000))
+/*
+ * A failing target (no answer, 5xx, 429) is probed at most this far apart
+ * (1.5–3 s with the jitter), one request at a time: a dead endpoint sees
+ * one request every 2–3 s, the order of what 64 buttons' alerts each
+ * backing off to 5 min made (one every 3–4 s), and a target that is back
+ * is found within 3 s, so 10 000 waiting alerts are out within about 4 s
+ * of its return. A target that rejects us (401…) backs off up to
+ * FG_RETRY_MAX_USEC: its key does not fix itself every few seconds, and
+ * new alerts and a reload try it at once.
+ */
+#define FG_DISPATCH_PROBE_MAX_USEC (3 * UINT64_C(1000000))
+/* New alerts for a failing target probe it at most this often. */
+#define FG_DISPATCH_NEW_PROBE_GAP_USEC (1 * UINT64_C(1000000))
 /* A request that could not be started is tried again after this. */
 #define FG_DISPATCH_START_RETRY_USEC (1 * UINT64_C(1000000))
 
 enum fg_target_health {
 	FG_TARGET_HEALTHY,
-	FG_TARGET_FAILING,		/* retrying */
-	FG_TARGET_UNHEALTHY,		/* waiting for a config fix */
+	FG_TARGET_FAILING,		/* retrying: probed on the backoff */
+	FG_TARGET_UNHEALTHY,		/* rejects us (401, 404…): probed, and retried on reload */
 	FG_TARGET_ORPHANED,		/* spool queue without a configured target */
 	_FG_TARGET_HEALTH_MAX,
 };
@@ -53,7 +70,10 @@ struct fg_dispatch_target {
 	bool configured;		/* false: an orphaned queue, never sent */
 	struct fg_ratelimit rl;
 	enum fg_target_health health;
-	uint64_t probe_at;		/* unhealthy: next probe */
+	unsigned failures;		/* failed probes in a row: the backoff's step */
+	uint64_t probe_at;		/* failing/unhealthy: next probe */
+	uint64_t last_probe;		/* when the last probe started */
+	const struct fg_spool_entry *probe;	/* the probe in flight; compared, never used */
 	uint64_t paused_until;		/* Retry-After: the whole target waits */
 	unsigned in_flight;
 	unsigned long delivered, dead;
@@ -69,11 +89,11 @@ enum fg_dispatch_action_kind {
 	FG_DISPATCH_DELIVERED,
 	/* .target accepts alerts again (it was failing or unhealthy): announce */
 	FG_DISPATCH_RECOVERED,
-	/* an attempt of .entry failed; retried in .delay_usec (.retry_after: the server's) */
+	/* an attempt of .entry failed; the target is probed in .delay_usec (.retry_after: the server's) */
 	FG_DISPATCH_RETRY,
 	/* .entry will never be accepted as is: move it to the dead letters */
 	FG_DISPATCH_DEAD_LETTER,
-	/* .target rejected .entry (config fault); retried at the next probe or reload */
+	/* .target rejected .entry (config fault); probed in .delay_usec, retried on reload */
 	FG_DISPATCH_REJECTED,
 	/* .target has just become unhealthy: announce */
 	FG_DISPATCH_UNHEALTHY,
@@ -86,7 +106,7 @@ struct fg_dispatch_action {
 	struct fg_dispatch_target *target;
 	struct fg_spool_entry *entry;	/* NULL for ARM, RECOVERED, UNHEALTHY */
 	uint64_t at;			/* ARM */
-	uint64_t delay_usec;		/* RETRY */
+	uint64_t delay_usec;		/* RETRY, REJECTED */
 	bool retry_after;		/* RETRY */
 };
 
@@ -101,7 +121,7 @@ int fg_dispatch_next_action(struct fg_dispatch *d, struct fg_dispatch_action *re
 
 /*
  * (Re)configure @t for @cfg (NULL: an orphaned queue): healthy (or
- * orphaned), no pause, no probe pending, the rate limit of its preset.
+ * orphaned), no pause, no backoff, the rate limit of its preset.
  * Counters and in_flight are kept.
  */
 void fg_dispatch_target_configure(struct fg_dispatch_target *t,
@@ -129,13 +149,22 @@ int fg_dispatch_send_skipped(struct fg_dispatch *d, struct fg_dispatch_target *t
 
 /*
  * The answer to @e's request: @cls from fg_retry_classify(); a valid
- * Retry-After (@has_retry_after) of @retry_after_usec. Queues what the
- * answer means (DELIVERED, RECOVERED, RETRY, DEAD_LETTER, REJECTED,
- * UNHEALTHY); the owner then runs the queue again (fg_dispatch_run).
+ * Retry-After (@has_retry_after) of @retry_after_usec; @head: @t's queue.
+ * Queues what the answer means (DELIVERED, RECOVERED, RETRY, DEAD_LETTER,
+ * REJECTED, UNHEALTHY); the owner then runs the queue again
+ * (fg_dispatch_run). A 2xx from a failing or unhealthy target makes
+ * every entry of @head due now.
  */
 int fg_dispatch_done(struct fg_dispatch *d, struct fg_dispatch_target *t,
 		     struct fg_spool_entry *e, enum fg_delivery_class cls, bool has_retry_after,
-		     uint64_t retry_after_usec, uint64_t now);
+		     uint64_t retry_after_usec, struct fg_spool_entry *head, uint64_t now);
+
+/*
+ * New alerts were queued for @t: a failing or unhealthy target is probed
+ * now rather than at the end of its backoff, unless a probe started less
+ * than FG_DISPATCH_NEW_PROBE_GAP_USEC ago. The owner then runs the queue.
+ */
+void fg_dispatch_new_alerts(struct fg_dispatch_target *t, uint64_t now);
 
 /* A DEAD_LETTER could not be written: @e stays queued and is retried after a backoff. */
 void fg_dispatch_dead_letter_failed(struct fg_dispatch *d, struct fg_spool_entry *e,
@@ -144,5 +173,6 @@ void fg_dispatch_dead_letter_failed(struct fg_dispatch *d, struct fg_spool_entry
 /* A reload is the operator saying "fixed": every entry of the queue @head is due now. */
 void fg_dispatch_retry_now(struct fg_spool_entry *head);
 
-/* Earliest retry of the queue @head not in flight; 0 when none is pending. */
-uint64_t fg_dispatch_next_attempt(const struct fg_spool_entry *head);
+/* When @t tries its queue @head next (its probe, or an entry's retry); 0 when nothing waits. */
+uint64_t fg_dispatch_next_attempt(const struct fg_dispatch_target *t,
+				  const struct fg_spool_entry *head);

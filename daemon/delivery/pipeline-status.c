@@ -50,7 +50,7 @@ void fg_pipeline_target_status(const struct fg_pipeline *p, size_t i, struct fg_
 		.dead = t->d.dead,
 		.last_status = t->last_status,
 		.last_error = t->last_error,
-		.next_attempt_usec = fg_dispatch_next_attempt(fg_spool_first(p->spool, t->name)),
+		.next_attempt_usec = fg_dispatch_next_attempt(&t->d, fg_spool_first(p->spool, t->name)),
 	};
 }
 

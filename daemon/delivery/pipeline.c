@@ -224,11 +224,11 @@ static void perform(struct fg_pipeline *p, struct answer *ans)
 			break;
 		}
 		case FG_DISPATCH_REJECTED:
-			log_error("Target %s (%s) rejects us with %s: check its URL and key; its %zu "
-				  "alerts are kept and retried after a configuration reload (and every "
-				  "%u min)", t->name, ans->url, ans->what,
+			log_error("Target %s (%s) rejects us: %s; its %zu alerts are kept, retried at "
+				  "once after a configuration reload and probed in %" PRIu64 " s; new "
+				  "alerts are still tried at once", t->name, ans->url, t->last_error,
 				  fg_spool_target_depth(p->spool, t->name),
-				  (unsigned)(FG_DISPATCH_PROBE_USEC / FG_USEC_PER_MIN));
+				  (a.delay_usec + FG_USEC_PER_SEC - 1) / FG_USEC_PER_SEC);
 			break;
 		case FG_DISPATCH_UNHEALTHY:
 			pipeline_emit(p, FG_PIPELINE_TARGET_UNHEALTHY, NULL, t->name, NULL, ans->r->http_status);
@@ -255,7 +255,10 @@ static void on_done(struct fg_webhook *w, const struct fg_webhook_result *r, voi
 	unlink_delivery(p, d);
 	free(d);
 	t->last_status = r->http_status;
-	snprintf(t->last_error, sizeof(t->last_error), "%s", r->error);
+	if (cls == FG_DELIVERY_UNHEALTHY)
+		fg_retry_rejection_reason(r->http_status, t->last_error, sizeof(t->last_error));
+	else
+		snprintf(t->last_error, sizeof(t->last_error), "%s", r->error);
 	snprintf(lat, sizeof(lat), "%" PRIu64 ".%03" PRIu64 " ms", r->latency_usec / 1000,
 		 r->latency_usec % 1000);
 	if (r->http_status)
@@ -268,7 +271,8 @@ static void on_done(struct fg_webhook *w, const struct fg_webhook_result *r, voi
 	if (cls == FG_DELIVERY_RETRY && r->has_retry_after &&
 	    fg_retry_after_parse(r->retry_after, fg_now_realtime(), &ra) >= 0)
 		has_ra = true;
-	k = fg_dispatch_done(p->dispatch, &t->d, e, cls, has_ra, ra, pipeline_now(p));
+	k = fg_dispatch_done(p->dispatch, &t->d, e, cls, has_ra, ra,
+			     fg_spool_first(p->spool, t->name), pipeline_now(p));
 	if (k < 0)
 		log_error_errno(k, "Failed to handle the answer of target %s: %m", t->name);
 	perform(p, &ans);
@@ -597,7 +601,9 @@ static unsigned enqueue_batch(struct fg_pipeline *p, const struct fg_alert *a,
 			      const char *const *names, size_t n)
 {
 	int results[ENQUEUE_BATCH], r;
+	uint64_t now = pipeline_now(p);
 	unsigned lost = 0;
+	struct target *t;
 
 	r = fg_spool_stage_many(p->spool, names, n, a, results, NULL);
 	for (size_t i = 0; i < n; i++) {
@@ -611,10 +617,15 @@ static unsigned enqueue_batch(struct fg_pipeline *p, const struct fg_alert *a,
 					"on disk or in memory: %m", fg_alert_state_to_string(a->state),
 					a->id, a->button, names[i]);
 			pipeline_emit(p, FG_PIPELINE_ALERT_LOST, a->button, names[i], a, 0);
+			continue;
 		} else if (ri > 0) {
 			log_error("Alert %s of %s for %s is held in memory only: the spool cannot be "
 				  "written (disk full?)", a->id, a->button, names[i]);
 		}
+		t = find_target(p, names[i]);
+		/* a new alert for a failing target is tried at once, not after its backoff */
+		if (t)
+			fg_dispatch_new_alerts(&t->d, now);
 	}
 	return lost;
 }

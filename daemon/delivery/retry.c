@@ -53,16 +53,50 @@ static const char *const delivery_class_table[] = {
 };
 FG_DEFINE_STRING_TABLE_TO(, fg_delivery_class, enum fg_delivery_class, delivery_class_table)
 
+char *fg_retry_rejection_reason(long status, char *buf, size_t size)
+{
+	static const struct {
+		long status;
+		const char *phrase, *hint;
+	} table[] = {
+		{ 401, "Unauthorized", "check the key in url/routing_key" },
+		{ 402, "Payment Required", "check the account of the target's service" },
+		{ 403, "Forbidden", "check the key in url/routing_key and its permissions" },
+		{ 404, "Not Found", "check url: the integration may have been deleted" },
+		{ 405, "Method Not Allowed", "check url and preset" },
+		{ 407, "Proxy Authentication Required", "check the proxy's credentials" },
+		{ 410, "Gone", "check url: the integration was deleted" },
+	};
+	const char *phrase = "", *hint = "check url";
+
+	for (size_t i = 0; i < FG_ELEMENTSOF(table); i++)
+		if (table[i].status == status) {
+			phrase = table[i].phrase;
+			hint = table[i].hint;
+		}
+	if (status >= 300 && status < 400) {
+		phrase = "Redirect";
+		hint = "check url: redirects are not followed";
+	}
+	snprintf(buf, size, "HTTP %ld%s%s: %s", status, phrase[0] ? " " : "", phrase, hint);
+	return buf;
+}
+
 uint64_t fg_retry_backoff(unsigned attempt, uint32_t random)
+{
+	return fg_retry_backoff_max(attempt, random, FG_RETRY_MAX_USEC);
+}
+
+uint64_t fg_retry_backoff_max(unsigned attempt, uint32_t random, uint64_t max_usec)
 {
 	uint64_t d = FG_RETRY_BASE_USEC, half;
 
 	if (attempt == 0)
 		attempt = 1;
-	for (unsigned i = 1; i < attempt && d < FG_RETRY_MAX_USEC; i++)
+	for (unsigned i = 1; i < attempt && d < max_usec; i++)
 		d *= 2;
-	if (d > FG_RETRY_MAX_USEC)
-		d = FG_RETRY_MAX_USEC;
+	if (d > max_usec)
+		d = max_usec;
 	half = d / 2;
 	return d - half + (uint64_t)((double)half * ((double)random / 4294967296.0));
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "config/config.h"
@@ -27,6 +28,13 @@ enum fg_delivery_class {
 enum fg_delivery_class fg_retry_classify(long http_status);
 const char *fg_delivery_class_to_string(enum fg_delivery_class c);
 
+/*
+ * Why a target that answered @http_status (FG_DELIVERY_UNHEALTHY) refuses
+ * us, for people: "HTTP 401 Unauthorized: check the key in url/routing_key".
+ * Written to @buf (always terminated); returns @buf.
+ */
+char *fg_retry_rejection_reason(long http_status, char *buf, size_t size);
+
 #define FG_RETRY_BASE_USEC (1 * UINT64_C(1000000))
 #define FG_RETRY_MAX_USEC (5 * 60 * UINT64_C(1000000))
 /* A target cannot park us for longer than this with Retry-After. */
@@ -39,6 +47,8 @@ const char *fg_delivery_class_to_string(enum fg_delivery_class c);
  * burst of failures spreads out without hammering the target).
  */
 uint64_t fg_retry_backoff(unsigned attempt, uint32_t random);
+/* The same with a cap of its own, @max_usec, instead of FG_RETRY_MAX_USEC. */
+uint64_t fg_retry_backoff_max(unsigned attempt, uint32_t random, uint64_t max_usec);
 
 /*
  * Parse a Retry-After value: delta-seconds or an HTTP-date (IMF-fixdate,

@@ -339,6 +339,8 @@ static int show_alarm(struct fg_feedback *fb, const struct fg_feedback_event *ev
 		return show_spool(fb, now);
 	case FG_ALARM_BLUETOOTH_GONE:
 		/* no adapter shows at once, from FG_FB_EVENT_RADIO, without waiting for the alarm */
+	case FG_ALARM_TARGET_REJECTED:
+		/* shows from the targets' health (FG_FB_EVENT_FAILING's targets_refusing) */
 	case FG_ALARM_CLOCK_UNSYNCED:
 		/* a button held out of the link budget: status, the API and the alert say so */
 	case FG_ALARM_LINK_STARVED:

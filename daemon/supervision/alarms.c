@@ -31,6 +31,11 @@ struct button {
 	bool starved;
 };
 
+/* A target with its rejected alarm open. */
+struct rejected {
+	char *target;
+};
+
 struct fg_alarms {
 	struct fg_alarms_params p;
 	char *gateway;
@@ -38,6 +43,8 @@ struct fg_alarms {
 
 	struct button *buttons;
 	size_t n_buttons;
+	struct rejected *rejected;
+	size_t n_rejected;
 
 	bool cond_active[_FG_ALARM_COND_MAX];
 	uint64_t cond_since[_FG_ALARM_COND_MAX];
@@ -52,6 +59,7 @@ struct fg_alarms {
 static const char *const kind_names[_FG_ALARM_KIND_MAX] = {
 	[FG_ALARM_BATTERY_LOW] = "battery",
 	[FG_ALARM_BUTTON_OFFLINE] = "offline",
+	[FG_ALARM_TARGET_REJECTED] = "rejected",
 	[FG_ALARM_BLUETOOTH_GONE] = "bluetooth",
 	[FG_ALARM_TARGETS_FAILING] = "delivery",
 	[FG_ALARM_SPOOL_HIGH] = "spool",
@@ -75,6 +83,7 @@ enum fg_severity fg_alarm_kind_severity(enum fg_alarm_kind k)
 	case FG_ALARM_CLOCK_UNSYNCED:
 		return FG_SEVERITY_WARNING;
 	case FG_ALARM_BUTTON_OFFLINE:
+	case FG_ALARM_TARGET_REJECTED:
 	case FG_ALARM_SPOOL_HIGH:
 	case FG_ALARM_LINK_STARVED:
 		return FG_SEVERITY_ERROR;
@@ -187,6 +196,9 @@ struct fg_alarms *fg_alarms_free(struct fg_alarms *h)
 		free(h->buttons[i].name_id);
 	}
 	free(h->buttons);
+	for (size_t i = 0; i < h->n_rejected; i++)
+		free(h->rejected[i].target);
+	free(h->rejected);
 	free(h->queue);
 	free(h->gateway);
 	free(h);
@@ -436,6 +448,62 @@ int fg_alarms_spool_depth(struct fg_alarms *h, size_t depth, uint64_t now)
 	return 0;
 }
 
+static struct rejected *find_rejected(const struct fg_alarms *h, const char *target)
+{
+	for (size_t i = 0; target && i < h->n_rejected; i++)
+		if (strcmp(h->rejected[i].target, target) == 0)
+			return &h->rejected[i];
+	return NULL;
+}
+
+static int add_rejected(struct fg_alarms *h, const char *target)
+{
+	struct rejected *n;
+	char *copy;
+
+	if (find_rejected(h, target))
+		return 0;
+	copy = strdup(target);
+	if (!copy)
+		return -ENOMEM;
+	n = realloc(h->rejected, (h->n_rejected + 1) * sizeof(*n));
+	if (!n) {
+		free(copy);
+		return -ENOMEM;
+	}
+	h->rejected = n;
+	h->rejected[h->n_rejected++].target = copy;
+	return 1;
+}
+
+int fg_alarms_target_rejected(struct fg_alarms *h, const char *target, bool rejected,
+			      const char *reason, uint64_t now)
+{
+	struct rejected *x;
+	char base[200];
+	int r;
+
+	if (!target)
+		return -EINVAL;
+	snprintf(base, sizeof(base), "%s-%s", h->gateway, target);
+	if (rejected) {
+		r = add_rejected(h, target);
+		if (r <= 0)
+			return r;
+		return push(h, FG_ALARM_TARGET_REJECTED, true, target, base, now,
+			    "Target %s refuses gateway %s: %s; its alerts are kept, new ones are "
+			    "tried at once, a reload retries them all", target, h->gateway,
+			    reason && reason[0] ? reason : "check its url and key");
+	}
+	x = find_rejected(h, target);
+	if (!x)
+		return 0;
+	free(x->target);
+	*x = h->rejected[--h->n_rejected];
+	return push(h, FG_ALARM_TARGET_REJECTED, false, target, base, now,
+		    "Target %s accepts alerts from gateway %s again", target, h->gateway);
+}
+
 static uint64_t button_deadline(const struct fg_alarms *h, const struct button *b)
 {
 	uint64_t after = offline_after(h, b), ref;
@@ -543,6 +611,8 @@ bool fg_alarms_alarm_active(const struct fg_alarms *h, enum fg_alarm_kind k, con
 	case FG_ALARM_LINK_STARVED:
 		b = find(h, subject);
 		return b && b->starved;
+	case FG_ALARM_TARGET_REJECTED:
+		return subject ? find_rejected(h, subject) != NULL : h->n_rejected > 0;
 	case FG_ALARM_BLUETOOTH_GONE:
 	case FG_ALARM_TARGETS_FAILING:
 	case FG_ALARM_SPOOL_HIGH:
@@ -584,6 +654,7 @@ int fg_alarms_button_status(const struct fg_alarms *h, size_t i, struct fg_alarm
  *   flicgate-health 1
  *   button NAME seen_at REALTIME|- mv N low N battery_low 0|1 offline 0|1
  *   gateway KIND
+ *   target NAME rejected
  * Ages go through the wall clock because CLOCK_MONOTONIC restarts at boot.
  */
 int fg_alarms_serialize(const struct fg_alarms *h, uint64_t now_mono, uint64_t now_real,
@@ -606,6 +677,9 @@ int fg_alarms_serialize(const struct fg_alarms *h, uint64_t now_mono, uint64_t n
 	for (int k = FG_ALARM_BLUETOOTH_GONE; k < _FG_ALARM_KIND_MAX; k++)
 		if (h->raised[k])
 			fg_strbuf_printf(&f, "gateway %s\n", kind_names[k]);
+	/* open until the target accepts an alert, across restarts: its close must be sent */
+	for (size_t i = 0; i < h->n_rejected; i++)
+		fg_strbuf_printf(&f, "target %s rejected\n", h->rejected[i].target);
 	return fg_strbuf_steal(&f, ret, ret_len);
 }
 
@@ -621,7 +695,7 @@ int fg_alarms_restore(struct fg_alarms *h, const char *text, size_t len, uint64_
 	if (!copy)
 		return -ENOMEM;
 	for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char name[128], seen[32], kind[32];
+		char name[128], seen[32], kind[32], tail;
 		unsigned mv, low;
 		int bl, off;
 
@@ -660,6 +734,9 @@ int fg_alarms_restore(struct fg_alarms *h, const char *text, size_t len, uint64_
 			/* only the gateway's alarms are kept by kind */
 			if (k >= FG_ALARM_BLUETOOTH_GONE)
 				h->raised[k] = true;
+		} else if (sscanf(line, "target %127s rejected%c", name, &tail) == 1) {
+			if (add_rejected(h, name) < 0)
+				break;
 		}
 	}
 	free(copy);

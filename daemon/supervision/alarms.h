@@ -17,12 +17,13 @@
  * Alarms have stable names so that the incident system can map them:
  * "<button name_id>-battery", "<button name_id>-offline",
  * "<button name_id>-link", "<gateway>-bluetooth", "<gateway>-delivery",
- * "<gateway>-spool", "<gateway>-clock".
+ * "<gateway>-spool", "<gateway>-clock", "<gateway>-<target>-rejected".
  */
 
 enum fg_alarm_kind {
 	FG_ALARM_BATTERY_LOW,		/* per button */
 	FG_ALARM_BUTTON_OFFLINE,	/* per button: not seen for too long */
+	FG_ALARM_TARGET_REJECTED,	/* per target: it refuses us (401, 403, 404…), at once */
 	FG_ALARM_BLUETOOTH_GONE,	/* no adapter or bluetoothd gone, for too long */
 	FG_ALARM_TARGETS_FAILING,	/* every target failing, for too long */
 	FG_ALARM_SPOOL_HIGH,		/* undelivered alerts above the alarm level */
@@ -59,7 +60,7 @@ struct fg_alarms_params {
 struct fg_alarm_change {
 	enum fg_alarm_kind kind;
 	bool raised;			/* true: alarm opens; false: it closes */
-	char subject[72];		/* button name, or "" for the gateway */
+	char subject[72];		/* button or target name, or "" for the gateway */
 	char name_id[200];		/* stable alarm name, see above */
 	char info[200];			/* human text for the alert */
 	uint64_t since_usec;		/* when the condition began */
@@ -104,6 +105,14 @@ int fg_alarms_button_battery(struct fg_alarms *h, const char *name, unsigned mv,
 int fg_alarms_button_link_wanted(struct fg_alarms *h, const char *name, bool wanted, uint64_t now);
 int fg_alarms_condition(struct fg_alarms *h, enum fg_alarms_condition c, bool active, uint64_t now);
 int fg_alarms_spool_depth(struct fg_alarms *h, size_t depth, uint64_t now);
+/*
+ * Target @target refuses the gateway (@rejected; @reason says why and what
+ * to check, e.g. "HTTP 401 Unauthorized: check the key in url/routing_key"):
+ * its alarm opens at once; false (it accepted an alert) closes it. A
+ * repeat changes nothing.
+ */
+int fg_alarms_target_rejected(struct fg_alarms *h, const char *target, bool rejected,
+			      const char *reason, uint64_t now);
 
 /* Evaluate time-based thresholds at @now; call when the deadline passes. */
 void fg_alarms_tick(struct fg_alarms *h, uint64_t now);
@@ -113,6 +122,7 @@ uint64_t fg_alarms_next_deadline(const struct fg_alarms *h);
 /* Pops the oldest pending change: 1 with *ret filled, 0 when none. */
 int fg_alarms_next_change(struct fg_alarms *h, struct fg_alarm_change *ret);
 
+/* @subject: a button's or target's name; for FG_ALARM_TARGET_REJECTED NULL asks "any target?". */
 bool fg_alarms_alarm_active(const struct fg_alarms *h, enum fg_alarm_kind k, const char *subject);
 size_t fg_alarms_n_buttons(const struct fg_alarms *h);
 int fg_alarms_button_status(const struct fg_alarms *h, size_t i, struct fg_alarms_button_status *ret);
@@ -132,7 +142,7 @@ int fg_alarms_serialize(const struct fg_alarms *h, uint64_t now_mono, uint64_t n
 int fg_alarms_restore(struct fg_alarms *h, const char *text, size_t len, uint64_t now_mono,
 		      uint64_t now_real);
 
-/* "battery", "offline", "bluetooth", "delivery", "spool", "clock", "link": the alarm name's suffix. */
+/* "battery", "offline", "rejected", "bluetooth", "delivery", "spool", "clock", "link": the alarm name's suffix. */
 const char *fg_alarm_kind_to_string(enum fg_alarm_kind k);
 int fg_alarm_kind_from_string(const char *s);
 /* The severity of an alarm's supervision alert. */

@@ -172,6 +172,12 @@ void supervision_show_restored(struct fg_supervision *s)
 		if (st.offline)
 			s->ops->alarm(s, &c, s->userdata);
 	}
+	c.kind = FG_ALARM_TARGET_REJECTED;
+	for (size_t i = 0; i < s->config->n_webhooks; i++) {
+		snprintf(c.subject, sizeof(c.subject), "%s", s->config->webhooks[i].name);
+		if (fg_alarms_alarm_active(s->alarms, c.kind, c.subject))
+			s->ops->alarm(s, &c, s->userdata);
+	}
 	c.subject[0] = '\0';
 	for (int k = FG_ALARM_BLUETOOTH_GONE; k < _FG_ALARM_KIND_MAX; k++) {
 		c.kind = k;
@@ -222,6 +228,12 @@ int fg_supervision_alarms(const struct fg_supervision *s, char ***ret)
 			r = fg_strv_push(&l, name);
 		}
 	}
+	for (size_t i = 0; r >= 0 && i < s->config->n_webhooks; i++)
+		if (fg_alarms_alarm_active(s->alarms, FG_ALARM_TARGET_REJECTED, s->config->webhooks[i].name)) {
+			snprintf(name, sizeof(name), "%s-%s-rejected", s->config->gateway.name,
+				 s->config->webhooks[i].name);
+			r = fg_strv_push(&l, name);
+		}
 	for (int k = FG_ALARM_BLUETOOTH_GONE; r >= 0 && k < _FG_ALARM_KIND_MAX; k++)
 		if (k != FG_ALARM_LINK_STARVED && fg_alarms_alarm_active(s->alarms, k, NULL)) {
 			snprintf(name, sizeof(name), "%s-%s", s->config->gateway.name,

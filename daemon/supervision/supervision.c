@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "supervision/supervision-private.h"
+#include "delivery/retry.h"
 #include "supervision/policy.h"
 #include "lib/log.h"
 
@@ -165,6 +166,16 @@ void fg_supervision_pipeline_event(struct fg_supervision *s, const struct fg_pip
 	struct fg_supervision_delivery d;
 
 	supervision_audit_pipeline_event(s, ev);
+	/* a target that refuses us (its key, its URL) is an alarm of its own, at once */
+	if (ev->kind == FG_PIPELINE_TARGET_UNHEALTHY && ev->target) {
+		char reason[128];
+
+		fg_retry_rejection_reason(ev->http_status, reason, sizeof(reason));
+		(void)fg_alarms_target_rejected(s->alarms, ev->target, true, reason, now);
+	} else if ((ev->kind == FG_PIPELINE_DELIVERED || ev->kind == FG_PIPELINE_TARGET_HEALTHY) &&
+		   ev->target) {
+		(void)fg_alarms_target_rejected(s->alarms, ev->target, false, NULL, now);
+	}
 	/* only what deliveries say moves the condition: a restart knows nothing yet */
 	if (moves_delivery(ev->kind))
 		(void)fg_alarms_condition(s->alarms, FG_ALARM_COND_TARGETS_FAILING,

@@ -6,11 +6,15 @@
  *     gateway-added latency, one press at a time, state dir on disk
  *     (ext4 here: includes the spool's fdatasync) and on tmpfs;
  *  2. 10 000 spooled alerts drained to the sink after a restart;
- *  3. RSS and CPU of the idle pipeline.
+ *  3. 10 000 alerts of 64 buttons spooled while the sink answers 503,
+ *     drained while the pipeline keeps running once it answers 200 again;
+ *  4. RSS and CPU of the idle pipeline.
  *
  * Prints the numbers; docs/benchmarks.md records them with the machine.
  * Environment: FG_BENCH_PRESSES (default 1000), FG_BENCH_DRAIN (10000),
- * FG_BENCH_DISK_DIR (default /var/tmp; the drain there uses FG_BENCH_DRAIN / 5).
+ * FG_BENCH_DISK_DIR (default /var/tmp; the drain there uses FG_BENCH_DRAIN / 5),
+ * FG_BENCH_OUTAGE (seconds the sink fails before the running drain, 20),
+ * FG_BENCH_ONLY=drain-running (that one alone).
  */
 #include <sys/resource.h>
 
@@ -21,6 +25,8 @@
 #include "lib/timeutil.h"
 
 #define BUTTONS 100
+/* Buttons of the running drain (the measurement of the issue it answers). */
+#define DRAIN_BUTTONS 64
 
 /* Benchmarks are not tests, but a broken run must not print numbers. */
 #define CHECK(x)								\
@@ -33,11 +39,12 @@
 
 static struct sink sink;
 static unsigned delivered;
+static uint64_t first_delivered_at;
 
 static void on_event(struct fg_pipeline *p, const struct fg_pipeline_event *ev, void *userdata)
 {
-	if (ev->kind == FG_PIPELINE_DELIVERED)
-		delivered++;
+	if (ev->kind == FG_PIPELINE_DELIVERED && delivered++ == 0)
+		first_delivered_at = fg_now_monotonic();
 }
 
 static struct fg_config *make_config(const char *state_dir)
@@ -64,15 +71,32 @@ static struct fg_config *make_config(const char *state_dir)
 	return c;
 }
 
-static struct fg_button_event event(unsigned i)
+/* A fresh state dir under @base (its path into @dir) and the bench's config for it. */
+static struct fg_config *make_state_dir(const char *base, char *dir, size_t size)
 {
-	unsigned j = i / BUTTONS;
+	snprintf(dir, size, "%s/fg-bench-XXXXXX", base);
+	if (!mkdtemp(dir)) {
+		perror(dir);
+		exit(1);
+	}
+	return make_config(dir);
+}
+
+/* The @i-th press when @n buttons take turns: button i % n, its counter i / n + 1. */
+static struct fg_button_event event_of(unsigned i, unsigned n)
+{
+	unsigned j = i / n;
 
 	return (struct fg_button_event){
 		.gesture = j % 2 ? FG_GESTURE_DOUBLE_CLICK : FG_GESTURE_CLICK,
 		.event_counter = j + 1,
 		.battery_mv = 3000,
 	};
+}
+
+static struct fg_button_event event(unsigned i)
+{
+	return event_of(i, BUTTONS);
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -237,12 +261,7 @@ static void bench_drain(const char *base, unsigned count)
 	double c0, c1;
 	long rss_before;
 
-	snprintf(dir, sizeof(dir), "%s/fg-bench-XXXXXX", base);
-	if (!mkdtemp(dir)) {
-		perror(dir);
-		exit(1);
-	}
-	c = make_config(dir);
+	c = make_state_dir(base, dir, sizeof(dir));
 	CHECK((sd_event_new(&e)) == (0));
 	/* fill the spool without running the loop: nothing goes out */
 	CHECK((fg_pipeline_new(e, c, &p)) == (0));
@@ -284,26 +303,90 @@ static void bench_drain(const char *base, unsigned count)
 	rm_rf(dir);
 }
 
+/*
+ * Spool @count alerts of DRAIN_BUTTONS buttons while the sink answers 503
+ * and keep failing for @outage_s seconds (each button's alert backs off),
+ * then let the sink answer 200 and time the drain, the pipeline running
+ * all along: no restart.
+ */
+static void bench_drain_running(const char *base, unsigned count, unsigned outage_s)
+{
+	char dir[256];
+	struct fg_config *c;
+	struct fg_pipeline *p;
+	sd_event *e;
+	uint64_t t0, t1, end;
+
+	c = make_state_dir(base, dir, sizeof(dir));
+	CHECK((sd_event_new(&e)) == (0));
+	CHECK((sink_control(&sink, "/_sink/clear", "")) == (200));
+	CHECK((sink_mode(&sink, "status 503")) == (200));
+	CHECK((fg_pipeline_new(e, c, &p)) == (0));
+	fg_pipeline_set_callback(p, on_event, NULL);
+	end = fg_now_monotonic() + (uint64_t)outage_s * FG_USEC_PER_SEC;
+	for (unsigned i = 0; i < count; i++) {
+		struct fg_button_event ev = event_of(i, DRAIN_BUTTONS);
+
+		CHECK((fg_pipeline_button_event(p, &c->buttons[i % DRAIN_BUTTONS], &ev, NULL)) == (0));
+		CHECK(sd_event_run(e, 0) >= 0);
+	}
+	while (fg_now_monotonic() < end)
+		CHECK(sd_event_run(e, 100 * 1000) >= 0);
+	CHECK((fg_pipeline_spool_depth(p)) == (count));
+
+	/* the sink answers again */
+	CHECK((sink_control(&sink, "/_sink/clear", "")) == (200));
+	delivered = 0;
+	t0 = fg_now_monotonic();
+	end = t0 + 600 * FG_USEC_PER_SEC;
+	while (fg_pipeline_spool_depth(p) > 0 && fg_now_monotonic() < end)
+		CHECK(sd_event_run(e, 100 * 1000) >= 0);
+	t1 = fg_now_monotonic();
+	CHECK((fg_pipeline_spool_depth(p)) == (0));
+	/*
+	 * Two numbers: how long the failing target took to be found back
+	 * (its next probe, at most FG_DISPATCH_PROBE_MAX_USEC away), and the
+	 * drain once it answered, which is what the queue's policy decides.
+	 */
+	printf("drain   %u alerts of %d buttons after a %u s outage, while running (no restart): "
+	       "found back after %.2f s, then %.2f s: %.0f alerts/s (%.0f alerts/s from the sink's return)\n",
+	       delivered, DRAIN_BUTTONS, outage_s, (first_delivered_at - t0) / 1e6,
+	       (t1 - first_delivered_at) / 1e6, (delivered - 1) / ((t1 - first_delivered_at) / 1e6),
+	       delivered / ((t1 - t0) / 1e6));
+	fg_pipeline_free(p);
+	sd_event_unref(e);
+	fg_config_unref(c);
+	rm_rf(dir);
+}
+
 int main(void)
 {
 	const char *s;
-	unsigned presses = 1000, drain = 10000;
+	unsigned presses = 1000, drain = 10000, outage = 20;
 	const char *disk = getenv("FG_BENCH_DISK_DIR") ? getenv("FG_BENCH_DISK_DIR") : "/var/tmp";
 
 	if ((s = getenv("FG_BENCH_PRESSES")))
 		presses = (unsigned)atoi(s);
 	if ((s = getenv("FG_BENCH_DRAIN")))
 		drain = (unsigned)atoi(s);
+	if ((s = getenv("FG_BENCH_OUTAGE")))
+		outage = (unsigned)atoi(s);
 	signal(SIGPIPE, SIG_IGN);
 	fg_log_set_level(LOG_ERR);
 	if (sink_start(&sink, NULL) < 0) {
 		fprintf(stderr, "cannot start %s\n", sink_binary());
 		return 1;
 	}
+	if (getenv("FG_BENCH_ONLY") && strcmp(getenv("FG_BENCH_ONLY"), "drain-running") == 0) {
+		bench_drain_running("/dev/shm", drain, outage);
+		sink_stop(&sink);
+		return 0;
+	}
 	bench_flush_floor(disk, "(disk)", 300);
 	bench_latency(disk, "(state on disk)", presses);
 	bench_latency("/dev/shm", "(state on tmpfs)", presses);
 	bench_drain("/dev/shm", drain);
+	bench_drain_running("/dev/shm", drain, outage);
 	/* on ext4 each alert costs a flush to the disk: keep that run shorter */
 	bench_drain(disk, drain / 5);
 	sink_stop(&sink);
