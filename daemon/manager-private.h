@@ -50,6 +50,7 @@ struct fg_manager {
 	struct fg_supervision *supervision;
 	char *running_marker;		/* <state_dir>/running while the loop runs */
 	char restart_reason[160];	/* "" or why the last run ended badly */
+	char state_aside_last[320];	/* the latest state file set aside, for the alarm */
 };
 
 /*
@@ -65,3 +66,10 @@ void manager_api_pairing(struct fg_manager *m, const struct fg_pairing_report *r
 /* manager-supervision.c: the control API's supervision calls (io/api.h) */
 void manager_supervision_api(struct fg_api_provider *p);
 void manager_supervision_ack(struct fg_manager *m, bool silenced, const char *via);
+/*
+ * State files set aside (lib/statefile.h): _setup() hears of each from now
+ * on (the log); _check() counts what lies set aside in the state folders
+ * and opens or closes the state-files alarm (at start, reload, each one).
+ */
+void manager_state_files_setup(struct fg_manager *m);
+void manager_state_files_check(struct fg_manager *m);

@@ -5,12 +5,16 @@
  * Gateway and of each button. Everything comes from m->supervision.
  */
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "supervision/audit.h"
 #include "supervision/supervision.h"
 #include "lib/log.h"
+#include "lib/macro.h"
+#include "lib/statefile.h"
 #include "manager-private.h"
 
 static void api_get_supervision(struct fg_api_supervision *ret, void *userdata)
@@ -137,4 +141,41 @@ void manager_supervision_ack(struct fg_manager *m, bool silenced, const char *vi
 {
 	if (m->supervision)
 		fg_supervision_acknowledge(m->supervision, silenced, via);
+}
+
+/* ---- state files set aside: the state-files alarm ---------------------- */
+
+static void on_state_file_set_aside(const char *path, const char *aside, const char *why,
+				    void *userdata)
+{
+	struct fg_manager *m = userdata;
+
+	log_error("State file %s was %s, not a file of the gateway's own: set aside as %s, "
+		  "a fresh one is used", path, why, aside);
+	snprintf(m->state_aside_last, sizeof(m->state_aside_last), "%s was %s", path, why);
+	manager_state_files_check(m);
+}
+
+void manager_state_files_setup(struct fg_manager *m)
+{
+	fg_statefile_set_handler(on_state_file_set_aside, m);
+}
+
+void manager_state_files_check(struct fg_manager *m)
+{
+	static const char *const sub[] = { "", "/spool", "/spool/dead", "/pairings", "/audit" };
+	const char *state = m->config->gateway.state_dir;
+	char dir[PATH_MAX], found[256] = "";
+	size_t n = 0;
+
+	if (!m->supervision)
+		return;
+	for (size_t i = 0; i < FG_ELEMENTSOF(sub); i++)
+		if (snprintf(dir, sizeof(dir), "%s%s", state, sub[i]) < (int)sizeof(dir))
+			n += fg_statefile_count_aside(dir, found, sizeof(found));
+	if (n > 0 && !m->state_aside_last[0])
+		snprintf(m->state_aside_last, sizeof(m->state_aside_last), "%s", found);
+	if (n == 0)
+		m->state_aside_last[0] = '\0';
+	fg_supervision_state_files(m->supervision, n, m->state_aside_last);
 }

@@ -3,6 +3,7 @@
  * them, reloads the configuration and stops them (manager-api.c serves the
  * control API from them, manager-supervision.c the supervision calls). */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@
 #include "delivery/pipeline.h"
 #include "supervision/supervision.h"
 #include "lib/fileio.h"
+#include "lib/statefile.h"
 #include "lib/log.h"
 #include "lib/strv.h"
 #include "lib/timeutil.h"
@@ -377,7 +379,7 @@ static void read_running_marker(struct fg_manager *m)
 	size_t len;
 	unsigned long pid = 0;
 
-	if (fg_read_file(m->running_marker, 4096, &text, &len) < 0)
+	if (fg_statefile_read(m->running_marker, 4096, &text, &len) < 0)
 		return;
 	if (sscanf(text, "pid %lu boot %63s", &pid, boot) < 2)
 		boot[0] = '\0';
@@ -404,7 +406,7 @@ static int write_running_marker(struct fg_manager *m)
 		boot[strcspn(boot, "\n")] = '\0';
 	snprintf(text, sizeof(text), "pid %lu boot %s\n", (unsigned long)getpid(), boot ? boot : "-");
 	free(boot);
-	return fg_write_file_atomic(m->running_marker, text, strlen(text), 0600);
+	return fg_statefile_write(m->running_marker, text, strlen(text), 0600);
 }
 
 
@@ -472,6 +474,7 @@ static int manager_reload(struct fg_manager *m, struct fg_api_error *err)
 		(void)fg_supervision_reload(m->supervision, c);
 	fg_config_unref(m->config);
 	m->config = c;
+	manager_state_files_check(m);
 	apply_log_level(m);
 	log_notice("Configuration reloaded from %s", c->path);
 	sd_notify(false, "READY=1");
@@ -570,20 +573,32 @@ static int connect_bus(struct fg_manager *m)
 					"su", FG_DBUS_NAME, (uint32_t)4);
 }
 
+/*
+ * The configured folder may be a link (systemd's DynamicUser= makes one);
+ * what it leads to must be ours: pairing keys live there. Root may run the
+ * daemon on the service user's folder: that user's files count as ours
+ * then. A group or world bit is taken away. What lies inside is never
+ * followed (lib/statefile.h).
+ */
 static int prepare_state_dir(const char *dir)
 {
 	struct stat st;
-	int r;
+	int fd, r;
 
 	r = fg_mkdir_p(dir, 0700);
 	if (r < 0)
 		return r;
-	if (stat(dir, &st) < 0)
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
 		return -errno;
-	if (st.st_mode & 0077)
-		log_warning("State directory %s is readable by others (mode %03o); pairing keys live there",
-			    dir, st.st_mode & 0777);
-	return 0;
+	if (fstat(fd, &st) < 0)
+		r = -errno;
+	else if (geteuid() == 0)
+		fg_statefile_trust_owner(st.st_uid);
+	if (r >= 0)
+		r = fg_statefile_check_fd(fd, true);
+	close(fd);
+	return r;
 }
 
 int fg_manager_new(const struct fg_manager_options *opts, struct fg_config *config,
@@ -646,6 +661,7 @@ int fg_manager_new(const struct fg_manager_options *opts, struct fg_config *conf
 	else
 		fg_gpio_set_ack_handler(m->gpio, on_local_ack, m);
 
+	manager_state_files_setup(m);
 	r = prepare_state_dir(m->config->gateway.state_dir);
 	if (r < 0) {
 		log_error_errno(r, "Failed to create state directory %s: %m", m->config->gateway.state_dir);
@@ -670,6 +686,7 @@ int fg_manager_new(const struct fg_manager_options *opts, struct fg_config *conf
 		log_error_errno(r, "Failed to start supervision: %m");
 		goto failed;
 	}
+	manager_state_files_check(m);
 	show_pipeline_state(m);
 
 	r = connect_bus(m);
@@ -727,6 +744,7 @@ struct fg_manager *fg_manager_free(struct fg_manager *m)
 {
 	if (!m)
 		return NULL;
+	fg_statefile_set_handler(NULL, NULL);
 	/* subsystems go first: they hold sources on the loop and the bus */
 	m->api = fg_api_free(m->api);
 	m->buttons = fg_buttons_free(m->buttons);

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -641,9 +642,69 @@ static void test_unreadable_and_foreign(void **state)
 	close(fd);
 	assert_int_equal(fg_spool_new(dir, 100, &s), -EPROTONOSUPPORT);
 	assert_int_equal(unlink(path), 0);
+}
+
+/* How many "journal.bad-*" entries the spool folder holds; the last one's name in @ret. */
+static size_t set_aside(char ret[512])
+{
+	struct dirent *de;
+	size_t n = 0;
+	DIR *d = opendir(dir);
+
+	assert_non_null(d);
+	while ((de = readdir(d)))
+		if (strncmp(de->d_name, "journal.bad-", 12) == 0) {
+			snprintf(ret, 512, "%s/%s", dir, de->d_name);
+			n++;
+		}
+	closedir(d);
+	return n;
+}
+
+/*
+ * A journal that is no file of ours (a directory, a link) is set aside and
+ * a fresh one made: the spool works, and a link's target is never written.
+ */
+static void test_foreign_journal_set_aside(void **state)
+{
+	char path[256], aside[512], target[300], *text;
+	struct fg_spool *s;
+	struct fg_alert a;
+	struct stat st;
+	size_t len;
+	int res;
+
+	journal_path(path, sizeof(path));
 	assert_int_equal(mkdir(path, 0700), 0);
-	assert_true(fg_spool_new(dir, 100, &s) < 0);
-	assert_int_equal(rmdir(path), 0);
+	assert_int_equal(fg_spool_new(dir, 100, &s), 0);
+	assert_int_equal(set_aside(aside), 1);
+	assert_int_equal(lstat(aside, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0600);
+	make_alert(&a, 1, "b1");
+	assert_int_equal(fg_spool_stage_many(s, (const char *[]){ "slack" }, 1, &a, &res, NULL), 0);
+	assert_int_equal(res, 0);
+	assert_int_equal(fg_spool_commit(s), 0);
+	fg_spool_free(s);
+	fg_alert_clear(&a);
+
+	/* now a link to a file elsewhere */
+	snprintf(target, sizeof(target), "%s.elsewhere", dir);
+	assert_int_equal(fg_write_file_atomic(target, "not a journal", 13, 0600), 0);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(symlink(target, path), 0);
+	assert_int_equal(fg_spool_new(dir, 100, &s), 0);
+	assert_int_equal(fg_spool_load(s), 0);
+	fg_spool_free(s);
+	assert_int_equal(set_aside(aside), 2);
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(fg_read_file(target, 4096, &text, &len), 0);
+	assert_string_equal(text, "not a journal");
+	free(text);
+	assert_int_equal(unlink(target), 0);
 }
 
 int main(void)
@@ -659,6 +720,7 @@ int main(void)
 		FG_TEST_SETUP("/spool/power-loss-slot-reuse", test_power_loss_reuse, setup, teardown),
 		FG_TEST_SETUP("/spool/grow-shrink-multislot", test_grow_shrink, setup, teardown),
 		FG_TEST_SETUP("/spool/unreadable-and-foreign", test_unreadable_and_foreign, setup, teardown),
+		FG_TEST_SETUP("/spool/foreign-journal-set-aside", test_foreign_journal_set_aside, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("spool", tests, NULL, NULL);

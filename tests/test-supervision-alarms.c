@@ -360,6 +360,48 @@ static void test_target_rejected(void **state)
 	fg_alarms_free(h);
 }
 
+/*
+ * A state file set aside opens "<gateway>-state-files" once, at once; it
+ * stays open while any lies set aside (also across a restart, through
+ * health.state) and closes when none is left.
+ */
+static void test_state_files(void **state)
+{
+	struct fg_alarms *h = new_health(), *h2 = NULL;
+	struct fg_alarm_change c[4];
+	char *text = NULL;
+	size_t len;
+
+	assert_int_equal(fg_alarms_state_files(h, 0, NULL, T0), 0);
+	assert_int_equal(changes(h, c, 4), 0);
+	assert_int_equal(fg_alarms_state_files(h, 1, "/var/lib/flicgate/spool/journal was a symbolic link",
+					       T0 + SEC), 0);
+	assert_int_equal(changes(h, c, 4), 1);
+	assert_true(c[0].raised);
+	assert_int_equal(c[0].kind, FG_ALARM_STATE_FILES);
+	assert_string_equal(c[0].name_id, "gw-state-files");
+	assert_non_null(strstr(c[0].info, "journal was a symbolic link"));
+	assert_true(fg_alarms_alarm_active(h, FG_ALARM_STATE_FILES, NULL));
+	/* a second one while open: no second alert */
+	assert_int_equal(fg_alarms_state_files(h, 2, "pairings/X.pairing was a directory", T0 + 2 * SEC), 0);
+	assert_int_equal(changes(h, c, 4), 0);
+
+	/* a restart keeps it open until the files are gone */
+	assert_int_equal(fg_alarms_serialize(h, T0 + 3 * SEC, 100 * MIN, &text, &len), 0);
+	assert_int_equal(fg_alarms_new(&params, T0, &h2), 0);
+	assert_int_equal(fg_alarms_restore(h2, text, len, T0, 100 * MIN), 0);
+	free(text);
+	assert_true(fg_alarms_alarm_active(h2, FG_ALARM_STATE_FILES, NULL));
+	assert_int_equal(fg_alarms_state_files(h2, 0, NULL, T0 + SEC), 0);
+	assert_int_equal(changes(h2, c, 4), 1);
+	assert_false(c[0].raised);
+	assert_string_equal(c[0].name_id, "gw-state-files");
+	assert_false(fg_alarms_alarm_active(h2, FG_ALARM_STATE_FILES, NULL));
+	assert_int_equal(fg_alarm_kind_severity(FG_ALARM_STATE_FILES), FG_SEVERITY_ERROR);
+	fg_alarms_free(h2);
+	fg_alarms_free(h);
+}
+
 /* Names and severities: the alarm's name suffix round-trips, and the gateway's losses are critical. */
 static void test_link_starved(void **state)
 {
@@ -432,6 +474,7 @@ int main(void)
 		FG_TEST("/supervision/alarms/gateway/conditions-after-delay", test_conditions),
 		FG_TEST("/supervision/alarms/gateway/clock-grace", test_clock),
 		FG_TEST("/supervision/alarms/gateway/spool-hysteresis", test_spool),
+		FG_TEST("/supervision/alarms/gateway/state-files", test_state_files),
 		FG_TEST("/supervision/alarms/persistence/across-reboot", test_persistence),
 		FG_TEST("/supervision/alarms/link/starved-raise-once-and-clear", test_link_starved),
 		FG_TEST("/supervision/alarms/kinds/names-and-severity", test_kinds),

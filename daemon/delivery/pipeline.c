@@ -12,6 +12,7 @@
 #include "delivery/preset.h"
 #include "delivery/spool.h"
 #include "lib/fileio.h"
+#include "lib/statefile.h"
 #include "lib/log.h"
 #include "lib/macro.h"
 #include "lib/mask.h"
@@ -441,7 +442,7 @@ static int save_state(struct fg_pipeline *p)
 	p->state_dirty = false;
 	r = fg_mapping_serialize(p->mapping, &text, &len);
 	if (r >= 0)
-		r = fg_write_file_atomic(p->state_path, text, len, 0600);
+		r = fg_statefile_write(p->state_path, text, len, 0600);
 	free(text);
 	return r;
 }
@@ -505,7 +506,7 @@ int fg_pipeline_new(sd_event *e, struct fg_config *c, struct fg_pipeline **ret)
 		r = -ENOMEM;
 		goto fail;
 	}
-	r = fg_read_file(p->state_path, STATE_FILE_MAX, &text, &len);
+	r = fg_statefile_read(p->state_path, STATE_FILE_MAX, &text, &len);
 	if (r >= 0) {
 		r = fg_mapping_load(p->mapping, text, len);
 		free(text);

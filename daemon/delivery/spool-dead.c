@@ -12,6 +12,7 @@
 #include "delivery/spool-dead.h"
 #include "delivery/spool-record.h"
 #include "lib/fileio.h"
+#include "lib/statefile.h"
 
 /*
  * dead/t-<target>-<seq>.alert, or with a -2, -3… suffix if taken (a
@@ -50,10 +51,10 @@ int fg_spool_dead_write(const char *spool_dir, const char *target, uint64_t seq,
 	r = dead_path(spool_dir, target, seq, &to, &why);
 	if (r < 0)
 		return r;
-	r = fg_write_file_atomic(to, text, len, 0600);
+	r = fg_statefile_write(to, text, len, 0600);
 	/* The reason is for people; losing it to a full disk loses nothing. */
 	if (r >= 0)
-		(void)fg_write_file_atomic(why, reason, strlen(reason), 0600);
+		(void)fg_statefile_write(why, reason, strlen(reason), 0600);
 	free(to);
 	free(why);
 	return r;

@@ -15,6 +15,7 @@
 #include "delivery/spool-dead.h"
 #include "delivery/spool-queue.h"
 #include "lib/fileio.h"
+#include "lib/statefile.h"
 #include "lib/strv.h"
 
 #define SLOT FG_SPOOL_SLOT
@@ -45,45 +46,6 @@ struct fg_spool {
 };
 
 /* ---- journal file -------------------------------------------------------- */
-
-static int pwrite_all(int fd, const void *data, size_t len, off_t off)
-{
-	const uint8_t *p = data;
-
-	while (len > 0) {
-		ssize_t n = pwrite(fd, p, len, off);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-		off += n;
-	}
-	return 0;
-}
-
-static ssize_t pread_full(int fd, void *data, size_t len, off_t off)
-{
-	uint8_t *p = data;
-	size_t got = 0;
-
-	while (got < len) {
-		ssize_t n = pread(fd, p + got, len - got, off + (off_t)got);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	return (ssize_t)got;
-}
 
 static int set_slots(struct fg_spool *s, size_t n)
 {
@@ -117,7 +79,7 @@ static int journal_create(struct fg_spool *s)
 		if (!b)
 			return -ENOMEM;
 		fg_spool_journal_header(b);
-		r = fg_write_file_atomic(s->journal, b, tries[i] * SLOT, 0600);
+		r = fg_statefile_write(s->journal, b, tries[i] * SLOT, 0600);
 		free(b);
 		if (r >= 0)
 			break;
@@ -126,27 +88,27 @@ static int journal_create(struct fg_spool *s)
 	}
 	if (r < 0)
 		return r;
-	s->fd = open(s->journal, O_RDWR | O_CLOEXEC | O_NOCTTY);
-	if (s->fd < 0)
-		return -errno;
+	r = fg_statefile_open(s->journal, O_RDWR, 0, &s->fd);
+	if (r < 0)
+		return r;
 	s->n_slots = 0;
 	s->free_hint = 1;
 	return set_slots(s, (size_t)lseek(s->fd, 0, SEEK_END) / SLOT);
 }
 
-/* Open the journal if it exists; -ENOENT if not. Never replaces one that exists. */
+/* Open the journal if it exists; -ENOENT if not. Never replaces one that exists
+ * (what is no journal of ours was set aside: lib/statefile.h). */
 static int journal_open(struct fg_spool *s)
 {
 	char head[64] = "";
-	struct stat st;
+	off_t size;
 	ssize_t n;
+	int r;
 
-	s->fd = open(s->journal, O_RDWR | O_CLOEXEC | O_NOCTTY);
-	if (s->fd < 0)
-		return -errno;
-	if (fstat(s->fd, &st) < 0)
-		return -errno;
-	n = pread_full(s->fd, head, sizeof(head) - 1, 0);
+	r = fg_statefile_open_existing(s->journal, O_RDWR, &s->fd);
+	if (r < 0)
+		return r;
+	n = fg_pread_full(s->fd, head, sizeof(head) - 1, 0);
 	if (n < 0)
 		return (int)n;
 	/*
@@ -155,13 +117,17 @@ static int journal_open(struct fg_spool *s)
 	 */
 	if (fg_spool_journal_check(head, (size_t)n) < 0)
 		return -EPROTONOSUPPORT;
+	/* a hole at the end holds no record: a sparse journal of any size costs nothing */
+	r = fg_file_cut_hole_tail(s->fd, (off_t)(1 + INITIAL_SLOTS) * SLOT, SLOT, &size);
+	if (r < 0)
+		return r;
 	s->free_hint = 1;
 	/*
 	 * A last slot cut short (the file is never shorter than what was
 	 * synced, but be kind to a copied or damaged file) is scanned too:
 	 * a record that ends before the cut is still whole.
 	 */
-	return set_slots(s, st.st_size > SLOT ? ((size_t)st.st_size + SLOT - 1) / SLOT : 1);
+	return set_slots(s, size > SLOT ? ((size_t)size + SLOT - 1) / SLOT : 1);
 }
 
 static int journal_ensure(struct fg_spool *s)
@@ -197,7 +163,7 @@ static int journal_grow(struct fg_spool *s, size_t add)
 	while (off < end && r >= 0) {
 		size_t n = (size_t)(end - off) < sizeof(zeros) ? (size_t)(end - off) : sizeof(zeros);
 
-		r = pwrite_all(s->fd, zeros, n, off);
+		r = fg_pwrite_all(s->fd, zeros, n, off);
 		off += (off_t)n;
 	}
 	if (r >= 0 && fsync(s->fd) < 0)
@@ -260,12 +226,12 @@ int fg_spool_new(const char *dir, unsigned max_entries, struct fg_spool **ret)
 	char *dead = NULL;
 	int r;
 
-	r = fg_mkdir_p(dir, 0700);
+	r = fg_statefile_mkdir(dir);
 	if (r < 0)
 		return r;
 	if (asprintf(&dead, "%s/dead", dir) < 0)
 		return -ENOMEM;
-	r = fg_mkdir_p(dead, 0700);
+	r = fg_statefile_mkdir(dead);
 	free(dead);
 	if (r < 0)
 		return r;
@@ -352,7 +318,7 @@ static int put_entry(struct fg_spool *s, struct fg_spool_entry *e)
 		e->slot = (uint32_t)slot;
 		e->n_slots = (uint32_t)k;
 	}
-	r = pwrite_all(s->fd, buf, k * SLOT, (off_t)e->slot * SLOT);
+	r = fg_pwrite_all(s->fd, buf, k * SLOT, (off_t)e->slot * SLOT);
 out:
 	free(buf);
 	return r;
@@ -384,7 +350,7 @@ static int erase_entry(struct fg_spool *s, struct fg_spool_entry *e)
 	if (e->n_slots == 0)
 		return 0;
 	if (s->fd >= 0)
-		r = pwrite_all(s->fd, zeros, SLOT, (off_t)e->slot * SLOT);
+		r = fg_pwrite_all(s->fd, zeros, SLOT, (off_t)e->slot * SLOT);
 	slots_release(s, e->slot, e->n_slots);
 	e->n_slots = 0;
 	return r;
@@ -611,7 +577,7 @@ static int load_slot(struct fg_spool *s, size_t i, uint8_t **buf, size_t *cap, i
 	int r;
 
 	*ret_loaded = 0;
-	n = pread_full(s->fd, *buf, SLOT, (off_t)i * SLOT);
+	n = fg_pread_full(s->fd, *buf, SLOT, (off_t)i * SLOT);
 	if (n < 0)
 		return (int)n;
 	want = fg_spool_record_wanted(*buf, (size_t)n, avail);
@@ -626,7 +592,7 @@ static int load_slot(struct fg_spool *s, size_t i, uint8_t **buf, size_t *cap, i
 			*buf = b;
 			*cap = FG_SPOOL_RECORD_MAX;
 		}
-		n = pread_full(s->fd, *buf, want, (off_t)i * SLOT);
+		n = fg_pread_full(s->fd, *buf, want, (off_t)i * SLOT);
 		if (n < 0)
 			return (int)n;
 	}
@@ -681,15 +647,37 @@ static int load_slot(struct fg_spool *s, size_t i, uint8_t **buf, size_t *cap, i
 
 static int load_journal(struct fg_spool *s)
 {
-	size_t cap = SLOT;
-	uint8_t *buf = malloc(cap);
+	size_t cap = SLOT, ahead_first = 0, ahead_n = 0;
+	uint8_t *buf = malloc(cap), *ahead = malloc(64 * SLOT);
+	off_t start = 0, data_end = 0;
+	ssize_t got;
 	int r = 0, n = 0;
 
-	if (!buf)
+	if (!buf || !ahead) {
+		free(buf);
+		free(ahead);
 		return -ENOMEM;
+	}
 	for (size_t i = 1; i < s->n_slots;) {
 		int loaded;
 
+		/* holes read as zeros, free slots: skip them unread */
+		if ((off_t)i * SLOT >= data_end &&
+		    (r = fg_file_data_run(s->fd, (off_t)i * SLOT, &start, &data_end)) <= 0)
+			break;
+		if ((size_t)(start / SLOT) > i && (i = (size_t)(start / SLOT)) >= s->n_slots)
+			break;
+		/* read ahead 64 slots at once: a slot no record starts in costs no read of its own */
+		if (i < ahead_first || i >= ahead_first + ahead_n) {
+			got = fg_pread_full(s->fd, ahead, 64 * SLOT, (off_t)i * SLOT);
+			ahead_first = i;
+			ahead_n = got > 0 ? (size_t)got / SLOT : 0;
+		}
+		if (i < ahead_first + ahead_n &&
+		    fg_spool_record_wanted(ahead + (i - ahead_first) * SLOT, SLOT, SIZE_MAX) == 0) {
+			i++;
+			continue;
+		}
 		r = load_slot(s, i, &buf, &cap, &loaded);
 		if (r < 0)
 			break;
@@ -697,6 +685,7 @@ static int load_journal(struct fg_spool *s)
 		i += r > 0 ? (size_t)r : 1;
 		r = 0;
 	}
+	free(ahead);
 	free(buf);
 	for (s->free_hint = 1; s->free_hint < s->n_slots && s->used[s->free_hint];)
 		s->free_hint++;

@@ -344,6 +344,7 @@ static int show_alarm(struct fg_feedback *fb, const struct fg_feedback_event *ev
 	case FG_ALARM_CLOCK_UNSYNCED:
 		/* a button held out of the link budget: status, the API and the alert say so */
 	case FG_ALARM_LINK_STARVED:
+	case FG_ALARM_STATE_FILES:
 		return 0;
 	case _FG_ALARM_KIND_MAX:
 		break;

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,12 +12,12 @@
 
 #include "lib/fileio.h"
 
-static int write_all(int fd, const void *data, size_t len)
+int fg_pwrite_all(int fd, const void *data, size_t len, off_t off)
 {
-	const char *p = data;
+	const uint8_t *p = data;
 
 	while (len > 0) {
-		ssize_t n = write(fd, p, len);
+		ssize_t n = pwrite(fd, p, len, off);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -25,8 +26,29 @@ static int write_all(int fd, const void *data, size_t len)
 		}
 		p += n;
 		len -= (size_t)n;
+		off += n;
 	}
 	return 0;
+}
+
+ssize_t fg_pread_full(int fd, void *data, size_t len, off_t off)
+{
+	uint8_t *p = data;
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = pread(fd, p + got, len - got, off + (off_t)got);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
 }
 
 int fg_fsync_dir_of(const char *path)
@@ -78,7 +100,7 @@ int fg_write_file_atomic(const char *path, const void *data, size_t len,
 		r = -errno;
 		goto failed_tmp;
 	}
-	r = write_all(fd, data, len);
+	r = fg_pwrite_all(fd, data, len, 0);
 	if (r < 0)
 		goto failed_tmp;
 	if (fsync(fd) < 0) {
@@ -105,77 +127,68 @@ failed_tmp:
 	return r;
 }
 
-int fg_read_file(const char *path, size_t max_size, char **ret_data,
-		 size_t *ret_len)
+int fg_read_fd(int fd, size_t max_size, char **ret_data, size_t *ret_len)
 {
 	struct stat st;
 	char *buf = NULL;
 	size_t len = 0, cap;
-	int fd, r;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
+	if (fstat(fd, &st) < 0)
 		return -errno;
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		goto failed_fd;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		r = -EISDIR;
-		goto failed_fd;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		r = -EBADF;
-		goto failed_fd;
-	}
-	if ((size_t)st.st_size > max_size) {
-		r = -EFBIG;
-		goto failed_fd;
-	}
+	if (S_ISDIR(st.st_mode))
+		return -EISDIR;
+	if (!S_ISREG(st.st_mode))
+		return -EBADF;
+	if ((size_t)st.st_size > max_size)
+		return -EFBIG;
 	cap = (size_t)st.st_size + 1;
 	buf = malloc(cap + 1);
-	if (!buf) {
-		r = -ENOMEM;
-		goto failed_fd;
-	}
+	if (!buf)
+		return -ENOMEM;
 	for (;;) {
 		ssize_t n = read(fd, buf + len, cap - len);
 
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			r = -errno;
-			goto failed_buf;
+			free(buf);
+			return -errno;
 		}
 		if (n == 0)
 			break;
 		len += (size_t)n;
 		if (len > max_size) {
-			r = -EFBIG;
-			goto failed_buf;
+			free(buf);
+			return -EFBIG;
 		}
 		if (len == cap) {
 			/* the file grew while we read it */
 			char *nb = realloc(buf, cap * 2 + 1);
 
 			if (!nb) {
-				r = -ENOMEM;
-				goto failed_buf;
+				free(buf);
+				return -ENOMEM;
 			}
 			buf = nb;
 			cap *= 2;
 		}
 	}
 	buf[len] = '\0';
-	close(fd);
 	*ret_data = buf;
 	if (ret_len)
 		*ret_len = len;
 	return 0;
+}
 
-failed_buf:
-	free(buf);
-failed_fd:
+int fg_read_file(const char *path, size_t max_size, char **ret_data,
+		 size_t *ret_len)
+{
+	int fd, r;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	r = fg_read_fd(fd, max_size, ret_data, ret_len);
 	close(fd);
 	return r;
 }

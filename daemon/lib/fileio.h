@@ -21,9 +21,16 @@ int fg_write_file_atomic(const char *path, const void *data, size_t len,
  */
 int fg_read_file(const char *path, size_t max_size, char **ret_data,
 		 size_t *ret_len);
+/* The same from the current offset of an open @fd (not closed here). */
+int fg_read_fd(int fd, size_t max_size, char **ret_data, size_t *ret_len);
 
 /* fsync the directory that contains @path (or @path itself if a dir). */
 int fg_fsync_dir_of(const char *path);
 
 /* mkdir -p with @mode for created components; existing dirs are kept. */
 int fg_mkdir_p(const char *path, mode_t mode);
+
+/* pwrite()/pread() all of @len at @off, through EINTR and short transfers.
+ * fg_pread_full() returns the bytes read (fewer only at the end of the file). */
+int fg_pwrite_all(int fd, const void *data, size_t len, off_t off);
+ssize_t fg_pread_full(int fd, void *data, size_t len, off_t off);

@@ -14,6 +14,7 @@
 #include "radio/flic2-adv.h"
 #include "radio/flic2-crypto.h"
 #include "lib/fileio.h"
+#include "lib/statefile.h"
 #include "lib/log.h"
 #include "lib/strv.h"
 #include "lib/timeutil.h"
@@ -315,7 +316,7 @@ int btn_write_names(struct fg_buttons *bs, bool importing, const struct fg_pairi
 		free(text);
 		return -ENOMEM;
 	}
-	r = fg_write_file_atomic(bs->names_path, text, len, 0600);
+	r = fg_statefile_write(bs->names_path, text, len, 0600);
 	free(text);
 	if (r < 0)
 		log_error_errno(r, "Bluetooth: cannot save %s: %m", bs->names_path);
@@ -334,7 +335,7 @@ int btn_load_names(struct fg_buttons *bs)
 	size_t len;
 	int r;
 
-	r = fg_read_file(bs->names_path, NAMES_MAX_SIZE, &text, &len);
+	r = fg_statefile_read(bs->names_path, NAMES_MAX_SIZE, &text, &len);
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0)

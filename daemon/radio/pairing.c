@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "lib/fileio.h"
+#include "lib/statefile.h"
 #include "lib/hex.h"
 #include "radio/flic2-crypto.h"
 #include "radio/pairing.h"
@@ -83,10 +84,8 @@ int fg_pairing_store_open(const char *state_dir, struct fg_pairing_store **ret)
 		free(s);
 		return -ENOMEM;
 	}
-	r = fg_mkdir_p(s->dir, 0700);
-	/* keys live here: the directory is ours alone, whoever made it */
-	if (r == 0 && chmod(s->dir, 0700) < 0)
-		r = -errno;
+	/* keys live here: the directory is ours alone (0700), never a link */
+	r = fg_statefile_mkdir(s->dir);
 	if (r < 0) {
 		fg_pairing_store_free(s);
 		return r;
@@ -113,7 +112,7 @@ static int write_record(struct fg_pairing_store *s, const uint8_t a[6], const ch
 	int r = path_of(s, a, suffix, path);
 
 	if (r == 0)
-		r = fg_write_file_atomic(path, text, len, 0600);
+		r = fg_statefile_write(path, text, len, 0600);
 	fg_crypto_wipe(text, len);
 	free(text);
 	return r;
@@ -128,7 +127,7 @@ static int read_record(struct fg_pairing_store *s, const uint8_t a[6], const cha
 
 	if (r < 0)
 		return r;
-	r = fg_read_file(path, FG_PAIRING_FILE_MAX, ret_text, ret_len);
+	r = fg_statefile_read(path, FG_PAIRING_FILE_MAX, ret_text, ret_len);
 	return r == -EFBIG ? -EBADMSG : r;
 }
 

@@ -65,6 +65,7 @@ static const char *const kind_names[_FG_ALARM_KIND_MAX] = {
 	[FG_ALARM_SPOOL_HIGH] = "spool",
 	[FG_ALARM_CLOCK_UNSYNCED] = "clock",
 	[FG_ALARM_LINK_STARVED] = "link",
+	[FG_ALARM_STATE_FILES] = "state-files",
 };
 
 /* which gateway alarm follows each raw condition */
@@ -86,6 +87,7 @@ enum fg_severity fg_alarm_kind_severity(enum fg_alarm_kind k)
 	case FG_ALARM_TARGET_REJECTED:
 	case FG_ALARM_SPOOL_HIGH:
 	case FG_ALARM_LINK_STARVED:
+	case FG_ALARM_STATE_FILES:
 		return FG_SEVERITY_ERROR;
 	case FG_ALARM_BLUETOOTH_GONE:
 	case FG_ALARM_TARGETS_FAILING:
@@ -448,6 +450,22 @@ int fg_alarms_spool_depth(struct fg_alarms *h, size_t depth, uint64_t now)
 	return 0;
 }
 
+int fg_alarms_state_files(struct fg_alarms *h, size_t n_aside, const char *last, uint64_t now)
+{
+	bool raise = n_aside > 0;
+
+	if (raise == h->raised[FG_ALARM_STATE_FILES])
+		return 0;
+	h->raised[FG_ALARM_STATE_FILES] = raise;
+	if (raise)
+		return push(h, FG_ALARM_STATE_FILES, true, NULL, h->gateway, now,
+			    "Gateway %s: %zu state file%s set aside as not the gateway's own (%s); "
+			    "fresh ones are in use, the old ones wait to be looked at",
+			    h->gateway, n_aside, n_aside == 1 ? "" : "s", last && *last ? last : "?");
+	return push(h, FG_ALARM_STATE_FILES, false, NULL, h->gateway, now,
+		    "Gateway %s: no state file set aside any more", h->gateway);
+}
+
 static struct rejected *find_rejected(const struct fg_alarms *h, const char *target)
 {
 	for (size_t i = 0; target && i < h->n_rejected; i++)
@@ -617,6 +635,7 @@ bool fg_alarms_alarm_active(const struct fg_alarms *h, enum fg_alarm_kind k, con
 	case FG_ALARM_TARGETS_FAILING:
 	case FG_ALARM_SPOOL_HIGH:
 	case FG_ALARM_CLOCK_UNSYNCED:
+	case FG_ALARM_STATE_FILES:
 		return h->raised[k];
 	case _FG_ALARM_KIND_MAX:
 		break;

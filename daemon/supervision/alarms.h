@@ -17,7 +17,8 @@
  * Alarms have stable names so that the incident system can map them:
  * "<button name_id>-battery", "<button name_id>-offline",
  * "<button name_id>-link", "<gateway>-bluetooth", "<gateway>-delivery",
- * "<gateway>-spool", "<gateway>-clock", "<gateway>-<target>-rejected".
+ * "<gateway>-spool", "<gateway>-clock", "<gateway>-state-files",
+ * "<gateway>-<target>-rejected".
  */
 
 enum fg_alarm_kind {
@@ -29,6 +30,7 @@ enum fg_alarm_kind {
 	FG_ALARM_SPOOL_HIGH,		/* undelivered alerts above the alarm level */
 	FG_ALARM_CLOCK_UNSYNCED,	/* clock not synchronised past the grace time */
 	FG_ALARM_LINK_STARVED,		/* per button: wanted a link and got none, for too long */
+	FG_ALARM_STATE_FILES,		/* a state file was no file of ours: set aside */
 	_FG_ALARM_KIND_MAX,
 };
 
@@ -105,6 +107,12 @@ int fg_alarms_button_battery(struct fg_alarms *h, const char *name, unsigned mv,
 int fg_alarms_button_link_wanted(struct fg_alarms *h, const char *name, bool wanted, uint64_t now);
 int fg_alarms_condition(struct fg_alarms *h, enum fg_alarms_condition c, bool active, uint64_t now);
 int fg_alarms_spool_depth(struct fg_alarms *h, size_t depth, uint64_t now);
+/*
+ * @n_aside state files lie set aside ("<file>.bad-<time>": a link, a
+ * directory or another user's file found where a state file belongs); the
+ * alarm is open while there are any. @last names the latest, for people.
+ */
+int fg_alarms_state_files(struct fg_alarms *h, size_t n_aside, const char *last, uint64_t now);
 /*
  * Target @target refuses the gateway (@rejected; @reason says why and what
  * to check, e.g. "HTTP 401 Unauthorized: check the key in url/routing_key"):

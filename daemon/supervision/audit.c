@@ -12,6 +12,7 @@
 
 #include "supervision/audit.h"
 #include "lib/fileio.h"
+#include "lib/statefile.h"
 #include "lib/timeutil.h"
 
 #define PRESS_MEMORY 4096	/* alert ids remembered for response intervals */
@@ -29,13 +30,16 @@ struct fg_audit {
 static int open_current(struct fg_audit *a)
 {
 	struct stat st;
+	int r = fg_statefile_open(a->path, O_WRONLY | O_APPEND | O_CREAT, 0600, &a->fd);
 
-	a->fd = open(a->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (a->fd < 0)
-		return -errno;
+	if (fg_statefile_foreign(r) && fg_statefile_set_aside(a->path, fg_statefile_foreign_str(r)) >= 0)
+		r = fg_statefile_open(a->path, O_WRONLY | O_APPEND | O_CREAT, 0600, &a->fd);
+	if (r < 0) {
+		a->fd = -1;
+		return r;
+	}
 	if (fstat(a->fd, &st) < 0) {
-		int r = -errno;
-
+		r = -errno;
 		close(a->fd);
 		a->fd = -1;
 		return r;
@@ -51,7 +55,7 @@ int fg_audit_open(const char *dir, size_t max_bytes, unsigned keep, struct fg_au
 
 	if (max_bytes < 4096 || keep < 1 || keep > 99)
 		return -EINVAL;
-	r = fg_mkdir_p(dir, 0700);
+	r = fg_statefile_mkdir(dir);
 	if (r < 0)
 		return r;
 	a = calloc(1, sizeof(*a));
@@ -166,17 +170,25 @@ int fg_audit_read(const char *dir, uint64_t since, uint64_t until, fg_audit_cb c
 		char path[PATH_MAX], *line = NULL;
 		size_t cap = 0;
 		ssize_t len;
+		int fd = -1;
 		FILE *f;
 
 		if (i == 0)
 			snprintf(path, sizeof(path), "%s/audit.log", dir);
 		else
 			snprintf(path, sizeof(path), "%s/audit.log.%d", dir, i);
-		f = fopen(path, "re");
+		r = fg_statefile_open(path, O_RDONLY, 0, &fd);
+		/* not ours (a link, …): never read through; it is set aside when next written */
+		if (r == -ENOENT || fg_statefile_foreign(r)) {
+			r = 0;
+			continue;
+		}
+		if (r < 0)
+			break;
+		f = fdopen(fd, "re");
 		if (!f) {
-			if (errno == ENOENT)
-				continue;
 			r = -errno;
+			close(fd);
 			break;
 		}
 		while ((len = getline(&line, &cap, f)) > 0) {

@@ -8,6 +8,7 @@
 #include <string.h>
 #include "supervision/supervision-private.h"
 #include "lib/fileio.h"
+#include "lib/statefile.h"
 #include "lib/log.h"
 #include "lib/strbuf.h"
 
@@ -43,7 +44,7 @@ int supervision_save_state(struct fg_supervision *s)
 	r = fg_strbuf_steal(&f, &text, &len);
 	if (r < 0)
 		return r;
-	r = fg_write_file_atomic(s->state_path, text, len, 0600);
+	r = fg_statefile_write(s->state_path, text, len, 0600);
 	free(text);
 	return r;
 }
@@ -119,7 +120,7 @@ void supervision_restore(struct fg_supervision *s)
 	size_t len;
 	int r;
 
-	r = fg_read_file(s->state_path, STATE_MAX, &text, &len);
+	r = fg_statefile_read(s->state_path, STATE_MAX, &text, &len);
 	if (r == -ENOENT)
 		return;
 	if (r < 0) {

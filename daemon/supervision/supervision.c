@@ -185,6 +185,12 @@ void fg_supervision_pipeline_event(struct fg_supervision *s, const struct fg_pip
 	supervision_settle(s);
 }
 
+void fg_supervision_state_files(struct fg_supervision *s, size_t n_aside, const char *last)
+{
+	(void)fg_alarms_state_files(s->alarms, n_aside, last, supervision_now(s));
+	supervision_settle(s);
+}
+
 void fg_supervision_test_press(struct fg_supervision *s, const struct fg_button_config *b,
 			       enum fg_gesture g, const char *how)
 {

@@ -108,6 +108,8 @@ int fg_supervision_reload(struct fg_supervision *s, struct fg_config *c);
 void fg_supervision_button_status(struct fg_supervision *s, const struct fg_button_status *st);
 /* The radio is usable (adapter present and powered, bluetoothd there). */
 void fg_supervision_radio_ready(struct fg_supervision *s, bool ready);
+/* State files lying set aside now (the state-files alarm); @last for people, copied. */
+void fg_supervision_state_files(struct fg_supervision *s, size_t n_aside, const char *last);
 /* Every pipeline event: delivery health (ops->target), spool depth, the audit trail. */
 void fg_supervision_pipeline_event(struct fg_supervision *s, const struct fg_pipeline_event *ev);
 

@@ -119,15 +119,11 @@ def order_ok(keys):
 SLOT = 4096
 
 
-def spool_records(state_dir):
-    """The alerts queued in a state dir's spool, as (seq, target, text),
-    read from the journal the way the daemon reads it (docs/alerts.md):
-    a slot holds a record if magic, version, lengths and CRC-32 agree.
-    Files of the older one-file-per-alert layout are listed as well."""
+def journal_records(data):
+    """(offset, slots, seq, target, text) of each record in journal bytes
+    @data, found the way the daemon finds them (docs/alerts.md): a slot
+    holds a record if magic, version, lengths and CRC-32 agree."""
     out = []
-    spool = os.path.join(state_dir, "spool")
-    path = os.path.join(spool, "journal")
-    data = open(path, "rb").read() if os.path.exists(path) else b""
     i = 1
     while i * SLOT < len(data):
         off = i * SLOT
@@ -139,9 +135,20 @@ def spool_records(state_dir):
             if (version == 1 and reserved == 0 and 0 < tlen <= length and end <= len(data)
                     and zlib.crc32(data[off + 16:end], zlib.crc32(data[off:off + 12])) == crc):
                 payload = data[off + 32:end]
-                out.append((seq, payload[:tlen].decode(), payload[tlen:].decode()))
                 step = (32 + length + SLOT - 1) // SLOT
+                out.append((off, step, seq, payload[:tlen].decode(), payload[tlen:].decode()))
         i += step
+    return out
+
+
+def spool_records(state_dir):
+    """The alerts queued in a state dir's spool, as (seq, target, text):
+    the journal's records (journal_records) and the files of the older
+    one-file-per-alert layout."""
+    spool = os.path.join(state_dir, "spool")
+    path = os.path.join(spool, "journal")
+    data = open(path, "rb").read() if os.path.exists(path) else b""
+    out = [(seq, target, text) for _, _, seq, target, text in journal_records(data)]
     for d in os.listdir(spool) if os.path.isdir(spool) else []:
         if d.startswith("t-"):
             for f in os.listdir(os.path.join(spool, d)):
@@ -149,3 +156,28 @@ def spool_records(state_dir):
                     with open(os.path.join(spool, d, f)) as fh:
                         out.append((int(f[:16], 16), d[2:], fh.read()))
     return sorted(out)
+
+
+def sparse_journal(state_dir, size, move=1):
+    """Make the journal a sparse file of @size bytes (truncate -s): the
+    last @move records are moved from where they were to the very end,
+    past the hole, the others stay before it. Returns the keys of the
+    records (idempotency keys) before and after the hole."""
+    path = os.path.join(state_dir, "spool", "journal")
+    with open(path, "rb") as f:
+        data = f.read()
+    recs = journal_records(data)
+    tail = recs[len(recs) - move:] if move else []
+    key = lambda text: [l[4:] for l in text.splitlines() if l.startswith("key=")][0]
+    os.truncate(path, size)
+    at = size
+    with open(path, "r+b") as f:
+        for off, step, _, _, _ in reversed(tail):
+            at -= step * SLOT
+            f.seek(at)
+            f.write(data[off:off + step * SLOT])
+            f.seek(off)
+            f.write(bytes(step * SLOT))
+        f.flush()
+        os.fsync(f.fileno())
+    return ([key(r[4]) for r in recs[:len(recs) - len(tail)]], [key(r[4]) for r in tail])
