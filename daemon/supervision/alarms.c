@@ -59,12 +59,12 @@ struct fg_alarms {
 static const char *const kind_names[_FG_ALARM_KIND_MAX] = {
 	[FG_ALARM_BATTERY_LOW] = "battery",
 	[FG_ALARM_BUTTON_OFFLINE] = "offline",
+	[FG_ALARM_LINK_STARVED] = "link",
 	[FG_ALARM_TARGET_REJECTED] = "rejected",
 	[FG_ALARM_BLUETOOTH_GONE] = "bluetooth",
 	[FG_ALARM_TARGETS_FAILING] = "delivery",
 	[FG_ALARM_SPOOL_HIGH] = "spool",
 	[FG_ALARM_CLOCK_UNSYNCED] = "clock",
-	[FG_ALARM_LINK_STARVED] = "link",
 	[FG_ALARM_STATE_FILES] = "state-files",
 };
 

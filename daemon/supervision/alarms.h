@@ -24,12 +24,12 @@
 enum fg_alarm_kind {
 	FG_ALARM_BATTERY_LOW,		/* per button */
 	FG_ALARM_BUTTON_OFFLINE,	/* per button: not seen for too long */
+	FG_ALARM_LINK_STARVED,		/* per button: wanted a link and got none, for too long */
 	FG_ALARM_TARGET_REJECTED,	/* per target: it refuses us (401, 403, 404…), at once */
 	FG_ALARM_BLUETOOTH_GONE,	/* no adapter or bluetoothd gone, for too long */
 	FG_ALARM_TARGETS_FAILING,	/* every target failing, for too long */
 	FG_ALARM_SPOOL_HIGH,		/* undelivered alerts above the alarm level */
 	FG_ALARM_CLOCK_UNSYNCED,	/* clock not synchronised past the grace time */
-	FG_ALARM_LINK_STARVED,		/* per button: wanted a link and got none, for too long */
 	FG_ALARM_STATE_FILES,		/* a state file was no file of ours: set aside */
 	_FG_ALARM_KIND_MAX,
 };
@@ -150,7 +150,7 @@ int fg_alarms_serialize(const struct fg_alarms *h, uint64_t now_mono, uint64_t n
 int fg_alarms_restore(struct fg_alarms *h, const char *text, size_t len, uint64_t now_mono,
 		      uint64_t now_real);
 
-/* "battery", "offline", "rejected", "bluetooth", "delivery", "spool", "clock", "link": the alarm name's suffix. */
+/* "battery", "offline", "link", "rejected", "bluetooth", "delivery", "spool", "clock", "state-files": the alarm name's suffix. */
 const char *fg_alarm_kind_to_string(enum fg_alarm_kind k);
 int fg_alarm_kind_from_string(const char *s);
 /* The severity of an alarm's supervision alert. */

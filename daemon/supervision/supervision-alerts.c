@@ -235,7 +235,7 @@ int fg_supervision_alarms(const struct fg_supervision *s, char ***ret)
 			r = fg_strv_push(&l, name);
 		}
 	for (int k = FG_ALARM_BLUETOOTH_GONE; r >= 0 && k < _FG_ALARM_KIND_MAX; k++)
-		if (k != FG_ALARM_LINK_STARVED && fg_alarms_alarm_active(s->alarms, k, NULL)) {
+		if (fg_alarms_alarm_active(s->alarms, k, NULL)) {
 			snprintf(name, sizeof(name), "%s-%s", s->config->gateway.name,
 				 fg_alarm_kind_to_string(k));
 			r = fg_strv_push(&l, name);
