@@ -2,8 +2,9 @@
 #pragma once
 
 /*
- * The manager's insides, shared by manager.c (start-up, subsystems, signals)
- * and manager-api.c (what the control API shows and does). Nothing else
+ * The manager's insides, shared by manager.c (start-up, subsystems, signals),
+ * manager-api.c (what the control API shows and does), manager-journal.c
+ * (counters in the journal) and manager-supervision.c. Nothing else
  * includes this.
  */
 
@@ -62,6 +63,18 @@ int manager_api_setup(struct fg_manager *m, int (*reload)(struct fg_api_error *e
 void manager_api_pipeline_event(struct fg_manager *m, const struct fg_pipeline_event *ev);
 void manager_api_button_changed(struct fg_manager *m, const struct fg_button_status *st);
 void manager_api_pairing(struct fg_manager *m, const struct fg_pairing_report *rep);
+
+/*
+ * manager-journal.c: a button's event counter goes into the pipeline's
+ * journal as "counter:aabbccddeeff" (the radio's persist_counter and
+ * load_counter, @userdata the manager); the journal's commit is passed on
+ * to the radio (the pipeline's commit callback), which acknowledges then.
+ */
+int manager_persist_counter(struct fg_buttons *bs, const uint8_t address[6],
+			    const struct fg_flic2_dedup *d, void *userdata);
+int manager_load_counter(struct fg_buttons *bs, const uint8_t address[6],
+			 struct fg_flic2_dedup *ret, void *userdata);
+void manager_journal_committed(struct fg_pipeline *p, int r, void *userdata);
 
 /* manager-supervision.c: the control API's supervision calls (io/api.h) */
 void manager_supervision_api(struct fg_api_provider *p);

@@ -252,6 +252,8 @@ static const struct fg_buttons_ops buttons_ops = {
 	.button_changed = on_button_changed,
 	.pairing = on_pairing,
 	.budget_changed = on_budget_changed,
+	.persist_counter = manager_persist_counter,
+	.load_counter = manager_load_counter,
 	.events_lost = on_events_lost,
 };
 
@@ -674,6 +676,7 @@ int fg_manager_new(const struct fg_manager_options *opts, struct fg_config *conf
 		goto failed;
 	}
 	fg_pipeline_set_callback(m->pipeline, on_pipeline_event, m);
+	fg_pipeline_set_commit_callback(m->pipeline, manager_journal_committed, m);
 
 	if (asprintf(&m->running_marker, "%s/running", m->config->gateway.state_dir) < 0) {
 		m->running_marker = NULL;

@@ -212,6 +212,45 @@ static void test_persist(void **state)
 	fg_mapping_free(m2);
 }
 
+/* One button's record (a journal record) merges into a state, the others stay. */
+static void test_persist_one_button(void **state)
+{
+	struct fg_button_config b2 = button;
+	struct fg_mapping *m = fg_mapping_new(), *m2 = fg_mapping_new();
+	char *one, *other;
+	size_t len, len2;
+
+	b2.name = (char *)"hall";
+	feed(m, &button, FG_GESTURE_CLICK, 1, NOW, 0, NULL);
+	feed(m, &b2, FG_GESTURE_CLICK, 1, NOW, 0, NULL);
+	assert_int_equal(fg_mapping_serialize_button(m, "room-12", &one, &len), 0);
+	assert_null(strstr(one, "hall"));
+	assert_int_equal(fg_mapping_serialize_button(m, "nobody", &other, &len2), -ENOENT);
+	assert_int_equal(fg_mapping_serialize_button(m, "hall", &other, &len2), 0);
+	assert_int_equal(fg_mapping_merge(m2, one, len), 0);
+	assert_true(fg_mapping_is_open(m2, "room-12"));
+	assert_false(fg_mapping_is_open(m2, "hall"));
+	assert_int_equal(fg_mapping_merge(m2, other, len2), 0);
+	assert_true(fg_mapping_is_open(m2, "hall"));
+	assert_int_equal(fg_mapping_n_buttons(m2), 2);
+	/* a newer record of a button replaces its state, duplicates included */
+	feed(m, &button, FG_GESTURE_DOUBLE_CLICK, 2, NOW, 0, NULL);
+	free(one);
+	assert_int_equal(fg_mapping_serialize_button(m, "room-12", &one, &len), 0);
+	assert_int_equal(fg_mapping_merge(m2, one, len), 0);
+	assert_false(fg_mapping_is_open(m2, "room-12"));
+	assert_true(fg_mapping_is_open(m2, "hall"));
+	assert_int_equal(fg_mapping_n_buttons(m2), 2);
+	assert_int_equal(feed(m2, &button, FG_GESTURE_DOUBLE_CLICK, 2, NOW, 0, NULL), FG_MAPPING_DUPLICATE);
+	/* a damaged record changes nothing */
+	assert_int_equal(fg_mapping_merge(m2, one, len - 2), -EBADMSG);
+	assert_true(fg_mapping_is_open(m2, "hall"));
+	free(one);
+	free(other);
+	fg_mapping_free(m);
+	fg_mapping_free(m2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -221,6 +260,7 @@ int main(void)
 		{ "/mapping/toggle", test_toggle, NULL, NULL, NULL },
 		{ "/mapping/idempotency-key", test_keys, NULL, NULL, NULL },
 		{ "/mapping/persist", test_persist, NULL, NULL, NULL },
+		{ "/mapping/persist-one-button", test_persist_one_button, NULL, NULL, NULL },
 	};
 
 	for (int o = 0; o < _FG_MAPPING_OUTCOME_MAX; o++)

@@ -3,6 +3,11 @@
 #include "fg-test.h"
 #include "sink-helper.h"
 
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "delivery/pipeline.h"
 #include "lib/fileio.h"
 #include "lib/log.h"
@@ -152,16 +157,14 @@ static void test_order_per_button(void **state)
 	assert_int_equal(fg_pipeline_delivery(p, 0)->http_status, 200);
 	assert_int_equal(fg_pipeline_delivery(p, 0)->result, FG_DELIVERY_DONE);
 	assert_false(fg_mapping_is_open(fg_pipeline_mapping(p), "b1"));
-	/* the loop wrote the state file (not only at exit) */
+	/* the alert state is in the journal (not only at exit) */
 	{
-		char path[128], *text;
+		const char *text;
 		size_t len;
 
-		snprintf(path, sizeof(path), "%s/alerts.state", state_dir);
-		assert_int_equal(fg_read_file(path, 1 << 20, &text, &len), 0);
+		assert_int_equal(fg_pipeline_get_state(p, "alert:b2", &text, &len), 0);
 		assert_non_null(strstr(text, "button b2 0 - "));
 		assert_non_null(strstr(text, "seen 6 double_click "));
-		free(text);
 	}
 	fg_pipeline_free(p);
 	sd_event_unref(e);
@@ -662,6 +665,135 @@ static void test_holds_config_reference(void **state)
 	sd_event_unref(e);
 }
 
+
+static unsigned commits;
+static int last_commit = 1;
+
+static void on_commit(struct fg_pipeline *p, int r, void *userdata)
+{
+	commits++;
+	last_commit = r;
+}
+
+static void run_until_committed(sd_event *e, unsigned want)
+{
+	for (unsigned i = 0; i < 500 && commits < want; i++)
+		assert_true(sd_event_run(e, 10 * 1000) >= 0);
+	assert_int_equal(commits, want);
+}
+
+/*
+ * Presses of one loop pass, and another domain's state staged with them,
+ * share one commit; they are back after a restart, from the journal.
+ */
+static void test_group_commit(void **state)
+{
+	struct fg_config *c = load(NULL);
+	const char *text;
+	size_t len;
+	sd_event *e;
+	struct fg_pipeline *p;
+
+	commits = 0;
+	assert_int_equal(sd_event_new(&e), 0);
+	assert_int_equal(fg_pipeline_new(e, c, &p), 0);
+	fg_pipeline_set_commit_callback(p, on_commit, NULL);
+	for (unsigned b = 0; b < 3; b++)
+		press(p, c, b, FG_GESTURE_CLICK, 7, FG_MAPPING_OPEN);
+	assert_int_equal(fg_pipeline_stage_state(p, "counter:AABBCCDDEEFF", "x 1\n", 4), 1);
+	/* nothing is flushed before the loop has worked through the batch */
+	assert_int_equal(commits, 0);
+	run_until_committed(e, 1);
+	assert_int_equal(last_commit, 0);
+	run_until_empty(e, p, 5000);
+	assert_int_equal(commits, 1);
+	fg_pipeline_free(p);
+
+	assert_int_equal(fg_pipeline_new(e, c, &p), 0);
+	assert_int_equal(fg_pipeline_get_state(p, "counter:AABBCCDDEEFF", &text, &len), 0);
+	assert_int_equal(len, 4);
+	assert_memory_equal(text, "x 1\n", 4);
+	assert_true(fg_mapping_is_open(fg_pipeline_mapping(p), "b2"));
+	press(p, c, 1, FG_GESTURE_CLICK, 7, FG_MAPPING_DUPLICATE);
+	fg_pipeline_free(p);
+	sd_event_unref(e);
+	fg_config_unref(c);
+}
+
+/* An older alerts.state is moved into the journal, then removed. */
+static void test_state_file_migrated(void **state)
+{
+	static const char old[] = "flicgate-alerts 1\nbutton b1 1 inc-1 5 0\nseen 3 click 5\nend\n";
+	struct fg_config *c = load(NULL);
+	char path[128];
+	const char *text;
+	size_t len;
+	sd_event *e;
+	struct fg_pipeline *p;
+
+	snprintf(path, sizeof(path), "%s/alerts.state", state_dir);
+	assert_int_equal(fg_write_file_atomic(path, old, sizeof(old) - 1, 0600), 0);
+	assert_int_equal(sd_event_new(&e), 0);
+	assert_int_equal(fg_pipeline_new(e, c, &p), 0);
+	assert_true(fg_mapping_is_open(fg_pipeline_mapping(p), "b1"));
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(fg_pipeline_get_state(p, "alert:b1", &text, &len), 0);
+	fg_pipeline_free(p);
+	/* and the journal alone brings it back */
+	assert_int_equal(fg_pipeline_new(e, c, &p), 0);
+	assert_true(fg_mapping_is_open(fg_pipeline_mapping(p), "b1"));
+	fg_pipeline_free(p);
+	sd_event_unref(e);
+	fg_config_unref(c);
+}
+
+/*
+ * A journal that cannot grow (file size limit standing in for a full
+ * disk): the commit reports the failure, so nobody is told the press is
+ * safe, the alarm is up, and the alert is still delivered from memory.
+ */
+static void test_full_journal_fails_commit(void **state)
+{
+	struct fg_config *c = load(NULL);
+	struct rlimit old_lim, lim;
+	char path[128];
+	struct stat st;
+	sd_event *e;
+	struct fg_pipeline *p;
+	uint32_t n;
+
+	commits = 0;
+	snprintf(path, sizeof(path), "%s/spool/journal", state_dir);
+	assert_int_equal(sd_event_new(&e), 0);
+	assert_int_equal(fg_pipeline_new(e, c, &p), 0);
+	fg_pipeline_set_commit_callback(p, on_commit, NULL);
+	fg_pipeline_set_callback(p, on_event, NULL);
+	assert_int_equal(sink_mode(&sink, "status 503"), 200);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old_lim), 0);
+	lim = old_lim;
+	lim.rlim_cur = (rlim_t)st.st_size;
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	/* each press takes a slot (the state's is reused): the journal fills */
+	for (n = 1; n <= 150 && (commits == 0 || last_commit == 0); n++) {
+		press(p, c, 0, n % 2 ? FG_GESTURE_CLICK : FG_GESTURE_DOUBLE_CLICK, n,
+		      n % 2 ? FG_MAPPING_OPEN : FG_MAPPING_CLOSE);
+		run_until_committed(e, n);
+	}
+	assert_true(last_commit < 0);
+	assert_true(fg_pipeline_spool_alarm(p));
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old_lim), 0);
+	/* the target answers again: everything goes out, memory-held alerts too */
+	assert_int_equal(sink_mode(&sink, "status 200"), 200);
+	assert_int_equal(fg_pipeline_reload(p, c), 0);
+	run_until_empty(e, p, 10000);
+	assert_int_equal(events[FG_PIPELINE_DELIVERED], n - 1);
+	fg_pipeline_free(p);
+	sd_event_unref(e);
+	fg_config_unref(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -677,6 +809,9 @@ int main(void)
 		FG_TEST_SETUP("/pipeline/orphaned-queue", test_orphaned_queue, setup, teardown),
 		FG_TEST_SETUP("/pipeline/supervision-alert", test_supervision_alert, setup, teardown),
 		FG_TEST_SETUP("/pipeline/holds-config-reference", test_holds_config_reference, setup, teardown),
+		FG_TEST_SETUP("/pipeline/group-commit", test_group_commit, setup, teardown),
+		FG_TEST_SETUP("/pipeline/state-file-migrated", test_state_file_migrated, setup, teardown),
+		FG_TEST_SETUP("/pipeline/full-journal-fails-commit", test_full_journal_fails_commit, setup, teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -285,6 +285,27 @@ static int journal_fd(void)
 }
 
 /*
+ * Point the journal's descriptor at /dev/null (writes pass, the flush
+ * fails); returns it, *ret_saved is what repair_journal() puts back.
+ */
+static int break_journal(int *ret_saved)
+{
+	int fd = journal_fd(), null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	*ret_saved = dup(fd);
+	assert_true(*ret_saved >= 0 && null >= 0);
+	assert_true(dup2(null, fd) == fd);
+	close(null);
+	return fd;
+}
+
+static void repair_journal(int fd, int saved)
+{
+	assert_true(dup2(saved, fd) == fd);
+	close(saved);
+}
+
+/*
  * Staged: queued and deliverable at once, flushed by the commit. An entry
  * delivered or dead-lettered before the commit is not waited for. A flush
  * the disk refuses keeps every staged entry in memory (alarm) until
@@ -297,7 +318,7 @@ static void test_stage_commit(void **state)
 	struct fg_spool_entry *e[2], *x;
 	struct fg_spool *s;
 	struct fg_alert a;
-	int res[2], fd, saved, null;
+	int res[2], fd, saved;
 
 	assert_int_equal(fg_spool_new(dir, 100, &s), 0);
 	assert_int_equal(fg_spool_commit(s), 0);	/* nothing staged: nothing to do */
@@ -321,11 +342,7 @@ static void test_stage_commit(void **state)
 	assert_int_equal(fg_spool_commit(s), 0);
 
 	/* the flush fails: kept, in memory only, in alarm; then repaired */
-	fd = journal_fd();
-	saved = dup(fd);
-	null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	assert_true(saved >= 0 && null >= 0);
-	assert_true(dup2(null, fd) == fd);
+	fd = break_journal(&saved);
 	assert_int_equal(fg_spool_stage_many(s, targets, 2, &a, res, e), 0);
 	assert_int_equal(res[0], 0);
 	assert_int_equal(fg_spool_commit(s), -EINVAL);
@@ -334,15 +351,99 @@ static void test_stage_commit(void **state)
 	assert_int_equal(fg_spool_not_durable(s), 2);
 	assert_true(fg_spool_alarm(s));
 	assert_int_equal(fg_spool_depth(s), 4);
-	assert_true(dup2(saved, fd) == fd);
-	close(saved);
-	close(null);
+	repair_journal(fd, saved);
 	assert_int_equal(fg_spool_flush(s), 0);
 	assert_false(fg_spool_alarm(s));
 	fg_alert_clear(&a);
 	fg_spool_free(s);
 	assert_int_equal(fg_spool_new(dir, 100, &s), 0);
 	assert_int_equal(fg_spool_load(s), 4);
+	fg_spool_free(s);
+}
+
+
+static void assert_state(const struct fg_spool *s, const char *key, const char *want)
+{
+	const char *v;
+	size_t len;
+
+	assert_int_equal(fg_spool_get_state(s, key, &v, &len), 0);
+	assert_int_equal(len, strlen(want));
+	assert_memory_equal(v, want, len);
+}
+
+/* State records: the newest value of a key wins at load; they are no alerts. */
+static void test_state_latest_wins(void **state)
+{
+	struct fg_spool *s;
+	struct fg_alert a;
+
+	assert_int_equal(fg_spool_new(dir, 100, &s), 0);
+	assert_int_equal(fg_spool_stage_state(s, "counter:AABBCCDDEEFF", "1\n", 2), 0);
+	assert_int_equal(fg_spool_stage_state(s, "alert:room-1", "open\n", 5), 0);
+	assert_int_equal(fg_spool_staged(s), 2);
+	assert_int_equal(fg_spool_commit(s), 0);
+	for (unsigned i = 2; i < 40; i++) {
+		char v[16];
+
+		snprintf(v, sizeof(v), "%u\n", i);
+		assert_int_equal(fg_spool_stage_state(s, "counter:AABBCCDDEEFF", v, strlen(v)), 0);
+		assert_int_equal(fg_spool_commit(s), 0);
+	}
+	/* the same value again costs nothing */
+	assert_int_equal(fg_spool_stage_state(s, "alert:room-1", "open\n", 5), 0);
+	assert_int_equal(fg_spool_staged(s), 0);
+	make_alert(&a, 1, "room-1");
+	assert_int_equal(add(s, "alertops", &a, NULL), 0);
+	assert_int_equal(fg_spool_stage_state(s, "", "x", 1), -EINVAL);
+	fg_spool_free(s);
+
+	assert_int_equal(fg_spool_new(dir, 100, &s), 0);
+	assert_int_equal(fg_spool_load(s), 1);
+	assert_int_equal(fg_spool_depth(s), 1);
+	assert_int_equal(fg_spool_n_states(s), 2);
+	assert_state(s, "counter:AABBCCDDEEFF", "39\n");
+	assert_state(s, "alert:room-1", "open\n");
+	assert_int_equal(fg_spool_get_state(s, "counter:000000000000", &(const char *){ NULL },
+					    &(size_t){ 0 }), -ENOENT);
+	fg_alert_clear(&a);
+	fg_spool_free(s);
+}
+
+/*
+ * A value whose flush fails is held in memory (alarm) and the one it
+ * replaces stays on disk: a crash then brings back the old one, never
+ * nothing. The retry makes the new one durable.
+ */
+static void test_state_failed_flush_keeps_old(void **state)
+{
+	struct fg_spool *s;
+	int fd, saved;
+
+	assert_int_equal(fg_spool_new(dir, 100, &s), 0);
+	assert_int_equal(fg_spool_stage_state(s, "counter:AABBCCDDEEFF", "old\n", 4), 0);
+	assert_int_equal(fg_spool_commit(s), 0);
+	fd = break_journal(&saved);
+	assert_int_equal(fg_spool_stage_state(s, "counter:AABBCCDDEEFF", "new\n", 4), 0);
+	assert_true(fg_spool_commit(s) < 0);
+	assert_true(fg_spool_alarm(s));
+	assert_int_equal(fg_spool_not_durable(s), 1);
+	repair_journal(fd, saved);
+	{
+		/* as after kill -9 now: the old value */
+		struct fg_spool *s2;
+
+		assert_int_equal(fg_spool_new(dir, 100, &s2), 0);
+		assert_int_equal(fg_spool_load(s2), 0);
+		assert_state(s2, "counter:AABBCCDDEEFF", "old\n");
+		fg_spool_free(s2);
+	}
+	assert_int_equal(fg_spool_flush(s), 0);
+	assert_false(fg_spool_alarm(s));
+	fg_spool_free(s);
+	assert_int_equal(fg_spool_new(dir, 100, &s), 0);
+	assert_int_equal(fg_spool_load(s), 0);
+	assert_state(s, "counter:AABBCCDDEEFF", "new\n");
 	fg_spool_free(s);
 }
 
@@ -592,10 +693,14 @@ static void test_grow_shrink(void **state)
 	/* sequence order survives, one queue */
 	for (e = fg_spool_first(s, "alertops"); e && e->next; e = e->next)
 		assert_true(e->seq < e->next->seq);
+	/* a state record written while the journal is big survives its compaction */
+	assert_int_equal(fg_spool_stage_state(s, "alert:room-1", "kept\n", 5), 0);
+	assert_int_equal(fg_spool_commit(s), 0);
 	while ((e = fg_spool_first(s, "alertops")))
 		assert_int_equal(fg_spool_remove(s, e), 0);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_size, initial);
+	assert_state(s, "alert:room-1", "kept\n");
 	/* and it grows again from there */
 	assert_int_equal(add(s, "alertops", &a, &e), 0);
 	fg_spool_free(s);
@@ -716,6 +821,8 @@ int main(void)
 		FG_TEST_SETUP("/spool/over-max-is-alarm", test_over_max_is_alarm_not_loss, setup, teardown),
 		FG_TEST_SETUP("/spool/add-many", test_add_many, setup, teardown),
 		FG_TEST_SETUP("/spool/stage-commit", test_stage_commit, setup, teardown),
+		FG_TEST_SETUP("/spool/state-latest-wins", test_state_latest_wins, setup, teardown),
+		FG_TEST_SETUP("/spool/state-failed-flush-keeps-old", test_state_failed_flush_keeps_old, setup, teardown),
 		FG_TEST_SETUP("/spool/power-loss-tail", test_power_loss_tail, setup, teardown),
 		FG_TEST_SETUP("/spool/power-loss-slot-reuse", test_power_loss_reuse, setup, teardown),
 		FG_TEST_SETUP("/spool/grow-shrink-multislot", test_grow_shrink, setup, teardown),

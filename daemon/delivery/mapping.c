@@ -308,31 +308,46 @@ void fg_mapping_get(const struct fg_mapping *m, size_t i, struct fg_button_alert
 	snprintf(ret->incident_id, sizeof(ret->incident_id), "%s", bs->incident_id);
 }
 
+static void serialize_button(struct fg_strbuf *b, const struct button_state *bs)
+{
+	fg_strbuf_printf(b, "button %s %d %s %" PRIu64 " %u\n", bs->name, bs->open,
+			 bs->incident_id[0] ? bs->incident_id : "-", bs->opened_usec, bs->appended);
+	/* oldest first, so loading replays the ring in order */
+	for (size_t k = 0; k < bs->n_seen; k++) {
+		size_t idx = (bs->next_seen + FG_MAPPING_SEEN - bs->n_seen + k) % FG_MAPPING_SEEN;
+		const struct seen *s = &bs->seen[idx];
+
+		fg_strbuf_printf(b, "seen %" PRIu32 " %s %" PRIu64 "\n", s->counter,
+				 fg_gesture_to_string(s->gesture), s->press_usec);
+	}
+}
+
 int fg_mapping_serialize(const struct fg_mapping *m, char **ret, size_t *ret_len)
 {
 	struct fg_strbuf b = {};
 
 	fg_strbuf_puts(&b, "flicgate-alerts 1\n");
-	for (size_t i = 0; i < m->n_buttons; i++) {
-		const struct button_state *bs = &m->buttons[i];
-
-		fg_strbuf_printf(&b, "button %s %d %s %" PRIu64 " %u\n", bs->name, bs->open,
-				 bs->incident_id[0] ? bs->incident_id : "-", bs->opened_usec,
-				 bs->appended);
-		/* oldest first, so loading replays the ring in order */
-		for (size_t k = 0; k < bs->n_seen; k++) {
-			size_t idx = (bs->next_seen + FG_MAPPING_SEEN - bs->n_seen + k) % FG_MAPPING_SEEN;
-			const struct seen *s = &bs->seen[idx];
-
-			fg_strbuf_printf(&b, "seen %" PRIu32 " %s %" PRIu64 "\n", s->counter,
-					 fg_gesture_to_string(s->gesture), s->press_usec);
-		}
-	}
+	for (size_t i = 0; i < m->n_buttons; i++)
+		serialize_button(&b, &m->buttons[i]);
 	fg_strbuf_puts(&b, "end\n");
 	return fg_strbuf_steal(&b, ret, ret_len);
 }
 
-int fg_mapping_load(struct fg_mapping *m, const char *text, size_t len)
+int fg_mapping_serialize_button(const struct fg_mapping *m, const char *button, char **ret,
+				size_t *ret_len)
+{
+	const struct button_state *bs = find(m, button);
+	struct fg_strbuf b = {};
+
+	if (!bs)
+		return -ENOENT;
+	fg_strbuf_puts(&b, "flicgate-alerts 1\n");
+	serialize_button(&b, bs);
+	fg_strbuf_puts(&b, "end\n");
+	return fg_strbuf_steal(&b, ret, ret_len);
+}
+
+static int parse(struct fg_mapping *m, const char *text, size_t len, bool merge)
 {
 	static const char header[] = "flicgate-alerts 1\n";
 	struct fg_mapping n = {};
@@ -385,6 +400,22 @@ int fg_mapping_load(struct fg_mapping *m, const char *text, size_t len)
 	}
 	if (!ended || p != end)
 		goto bad;
+	if (merge) {
+		for (size_t i = 0; i < n.n_buttons; i++) {
+			struct button_state *b = find_or_add(m, n.buttons[i].name);
+			char *name;
+
+			if (!b)
+				goto oom;
+			name = b->name;
+			free(n.buttons[i].name);
+			n.buttons[i].name = NULL;
+			*b = n.buttons[i];
+			b->name = name;
+		}
+		free(n.buttons);
+		return 0;
+	}
 	clear_buttons(m->buttons, m->n_buttons);
 	*m = n;
 	return 0;
@@ -394,4 +425,14 @@ bad:
 oom:
 	clear_buttons(n.buttons, n.n_buttons);
 	return -ENOMEM;
+}
+
+int fg_mapping_load(struct fg_mapping *m, const char *text, size_t len)
+{
+	return parse(m, text, len, false);
+}
+
+int fg_mapping_merge(struct fg_mapping *m, const char *text, size_t len)
+{
+	return parse(m, text, len, true);
 }

@@ -18,8 +18,10 @@
  * events of the button, so an event the button replays after a reconnect,
  * or the adapter delivers twice, never opens a second alert.
  *
- * The state is saved with fg_mapping_serialize() (the caller writes it to
- * <state_dir>/alerts.state atomically) and restored with fg_mapping_load().
+ * The state is saved per button with fg_mapping_serialize_button() (the
+ * pipeline keeps it in the spool journal) and restored with
+ * fg_mapping_merge(); fg_mapping_serialize()/fg_mapping_load() read and
+ * write the whole state, as the alerts.state file of older versions held it.
  */
 
 #define FG_MAPPING_SEEN 64
@@ -81,6 +83,11 @@ void fg_mapping_get(const struct fg_mapping *m, size_t i, struct fg_button_alert
 int fg_mapping_serialize(const struct fg_mapping *m, char **ret, size_t *ret_len);
 /* Replace the state with @text. -EBADMSG on a malformed file (state unchanged). */
 int fg_mapping_load(struct fg_mapping *m, const char *text, size_t len);
+/* The same text for @button alone (one journal record); -ENOENT if it has no state. */
+int fg_mapping_serialize_button(const struct fg_mapping *m, const char *button, char **ret,
+				size_t *ret_len);
+/* Add or replace the buttons @text names, keep the others. -EBADMSG: nothing changed. */
+int fg_mapping_merge(struct fg_mapping *m, const char *text, size_t len);
 
 /* serial, else address, else button name ":" counter ":" gesture. */
 void fg_mapping_idempotency_key(const struct fg_button_config *b,

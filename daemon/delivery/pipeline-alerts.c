@@ -56,7 +56,7 @@ int fg_pipeline_button_event(struct fg_pipeline *p, const struct fg_button_confi
 		if (b->n_webhooks == 0)
 			log_error("Button %s has no [webhook] to send alert %s to: nobody is told",
 				  b->name, a.id);
-		/* Spool first: a crash after this and before the state save re-sends, never loses. */
+		/* the alert, then its button's state: one flush for both (the batch's) */
 		pipeline_enqueue(p, b, &a, NULL);
 	} else if (o != FG_MAPPING_IGNORED) {
 		log_info("Button %s: %s (counter %" PRIu32 ") -> %s", b->name,
@@ -64,7 +64,7 @@ int fg_pipeline_button_event(struct fg_pipeline *p, const struct fg_button_confi
 			 fg_mapping_outcome_to_string(o));
 	}
 	if (o != FG_MAPPING_IGNORED && o != FG_MAPPING_TEST)
-		pipeline_mark_dirty(p);
+		pipeline_stage_alert_state(p, b->name);
 	if (o == FG_MAPPING_OPEN)
 		pipeline_emit(p, FG_PIPELINE_ALERT_OPENED, b->name, NULL, &a, 0);
 	else if (o == FG_MAPPING_CLOSE)

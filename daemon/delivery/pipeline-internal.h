@@ -7,7 +7,8 @@
  * pipeline-alerts.c turns button events, test and supervision requests
  * into alerts through pipeline_enqueue(); pipeline-status.c answers the
  * status questions. The arrows point at pipeline.c (and
- * pipeline-status.c), never back.
+ * pipeline-status.c), never back; pipeline-state.c (the alert states
+ * read at start-up) is called by pipeline.c and calls nothing of it.
  */
 
 #include <systemd/sd-event.h>
@@ -48,8 +49,12 @@ struct fg_pipeline {
 	struct delivery *deliveries;
 	sd_event_source *flush_timer;
 	sd_event_source *start;			/* first dispatch, deferred */
-	sd_event_source *save;			/* alerts.state write, after the sends */
-	bool state_dirty;
+	sd_event_source *commit;		/* the batch's one flush, after the iteration's work */
+	sd_event_source *commit_deadline;	/* ...or when the batch has waited long enough */
+	bool commit_pending;			/* something was staged since the last commit */
+	int batch_error;			/* a record of this batch is in memory only */
+	fg_pipeline_commit_callback_t commit_cb;
+	void *commit_userdata;
 	bool alarm;
 	unsigned long lost;
 	fg_pipeline_callback_t cb;
@@ -60,8 +65,8 @@ struct fg_pipeline {
 
 void pipeline_emit(struct fg_pipeline *p, enum fg_pipeline_event_kind kind, const char *button,
 		   const char *target, const struct fg_alert *a, long status);
-/* The alert state changed: alerts.state is written on the next loop iteration. */
-void pipeline_mark_dirty(struct fg_pipeline *p);
+/* @button's alert state changed: stage its record (flushed with the batch). */
+void pipeline_stage_alert_state(struct fg_pipeline *p, const char *button);
 /*
  * Queue @a for @b's targets (NULL: every target), or only @only (a
  * target's name): staged in the spool, flushed by
@@ -69,7 +74,9 @@ void pipeline_mark_dirty(struct fg_pipeline *p);
  */
 unsigned pipeline_enqueue(struct fg_pipeline *p, const struct fg_button_config *b,
 			  const struct fg_alert *a, const char *only);
-/* Start the requests of what was staged, then flush the spool once. */
+/* Load the alert states: journal records, or alerts.state moved into the journal. */
+void pipeline_load_alert_states(struct fg_pipeline *p);
+/* Start the requests of what was staged; the batch's flush follows (group commit). */
 void pipeline_send_then_commit(struct fg_pipeline *p);
 /* One attempt's outcome into the delivery history (pipeline-status.c). */
 void pipeline_record_history(struct fg_pipeline *p, const struct target *t,

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 #include "delivery/pipeline-internal.h"
 #include "delivery/preset.h"
@@ -21,9 +22,10 @@
 
 /* Retry writing alerts held in memory (disk full) this often. */
 #define SPOOL_FLUSH_USEC (5 * UINT64_C(1000000))
-#define STATE_FILE_MAX (4 * 1024 * 1024)
 /* Targets of one alert spooled with a single flush. */
 #define ENQUEUE_BATCH 16
+/* The longest a batch waits for the loop to run dry before it is flushed anyway. */
+#define COMMIT_MAX_WAIT_USEC (5 * FG_USEC_PER_MSEC)
 
 static const char *const event_kind_table[] = {
 	[FG_PIPELINE_ALERT_OPENED] = "alert-opened",
@@ -76,8 +78,9 @@ static void check_alarm(struct fg_pipeline *p)
 		return;
 	p->alarm = alarm;
 	if (alarm) {
-		log_error("Spool alarm: %zu alerts queued (limit %u), %zu held in memory only "
-			  "(disk full or failing); nothing is dropped",
+		log_error("Spool alarm: %zu alerts queued (limit %u), %zu records held in memory only "
+			  "(disk full or failing): nothing is dropped, and presses are not "
+			  "acknowledged until they are on disk (the buttons keep them)",
 			  fg_spool_depth(p->spool), fg_spool_max(p->spool),
 			  fg_spool_not_durable(p->spool));
 		pipeline_emit(p, FG_PIPELINE_SPOOL_FULL, NULL, NULL, NULL, 0);
@@ -282,6 +285,11 @@ static void on_done(struct fg_webhook *w, const struct fg_webhook_result *r, voi
 		     r->http_status);
 		fg_alert_clear(&ans.delivered);
 	}
+	/* a delivery freed journal space: what a full disk kept in memory may fit now */
+	if (fg_spool_not_durable(p->spool) > 0 && !p->commit_pending) {
+		(void)fg_spool_flush(p->spool);
+		arm_flush(p);
+	}
 	check_alarm(p);
 	dispatch(t);
 }
@@ -433,51 +441,128 @@ oom:
 	return -ENOMEM;
 }
 
-static int save_state(struct fg_pipeline *p)
+static void run_commit(struct fg_pipeline *p)
 {
-	char *text = NULL;
-	size_t len;
 	int r;
 
-	p->state_dirty = false;
-	r = fg_mapping_serialize(p->mapping, &text, &len);
-	if (r >= 0)
-		r = fg_statefile_write(p->state_path, text, len, 0600);
-	free(text);
-	return r;
+	p->commit_pending = false;
+	(void)sd_event_source_set_enabled(p->commit, SD_EVENT_OFF);
+	(void)sd_event_source_set_enabled(p->commit_deadline, SD_EVENT_OFF);
+	r = fg_spool_commit(p->spool);
+	if (r < 0)
+		log_error_errno(r, "Failed to flush the spool: the alerts just queued are held in "
+				"memory only (disk full or failing?): %m");
+	if (r >= 0 && p->batch_error < 0)
+		r = p->batch_error;
+	/*
+	 * Held in memory from before (a full disk): written now if it can
+	 * be; while any is left, no batch counts as safe, so a press the
+	 * button sends again is not acknowledged before its alert is on disk.
+	 */
+	if (r >= 0 && fg_spool_not_durable(p->spool) > 0 && fg_spool_flush(p->spool) > 0)
+		r = -ENOSPC;
+	p->batch_error = 0;
+	arm_flush(p);
+	check_alarm(p);
+	if (p->commit_cb)
+		p->commit_cb(p, r, p->commit_userdata);
 }
 
-static int on_save(sd_event_source *s, void *userdata)
+static int on_commit(sd_event_source *s, void *userdata)
 {
-	struct fg_pipeline *p = userdata;
-	int r;
+	run_commit(userdata);
+	return 0;
+}
 
-	r = save_state(p);
-	if (r < 0)
-		log_error_errno(r, "Failed to save %s (alert state): %m", p->state_path);
+static int on_commit_deadline(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	run_commit(userdata);
 	return 0;
 }
 
 /*
- * The state file is written on the next loop iteration, after curl's
- * sources (higher priority) have put the requests on the wire: the two
- * fsyncs it costs stay off the press-to-target path. A crash before it
- * runs can only make a replayed event look new, which re-sends an alert
- * with the same idempotency key; the alert itself is already spooled.
+ * Group commit. The flush is a defer source of a priority below every
+ * other source, so it runs once the loop has handled what was ready:
+ * every press of that pass (and the requests they started, whose sources
+ * run first) shares one fdatasync. A loop that never runs dry must not
+ * hold presses back: a timer of a priority above the others flushes a
+ * batch that has waited COMMIT_MAX_WAIT_USEC. Both are sources of the
+ * loop, never a call from inside a press's handling, so whoever is told
+ * of the commit (the radio) is never in the middle of its own work.
  */
-void pipeline_mark_dirty(struct fg_pipeline *p)
+static void request_commit(struct fg_pipeline *p)
 {
-	p->state_dirty = true;
-	if (sd_event_source_set_enabled(p->save, SD_EVENT_ONESHOT) < 0)
-		(void)on_save(p->save, p);
+	int r;
+
+	if (p->commit_pending)
+		return;
+	p->commit_pending = true;
+	r = sd_event_source_set_enabled(p->commit, SD_EVENT_ONESHOT);
+	if (r >= 0)
+		r = sd_event_source_set_time(p->commit_deadline, pipeline_now(p) + COMMIT_MAX_WAIT_USEC);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(p->commit_deadline, SD_EVENT_ONESHOT);
+	if (r < 0)
+		log_error_errno(r, "Failed to schedule the spool flush: %m");
+}
+
+void pipeline_stage_alert_state(struct fg_pipeline *p, const char *button)
+{
+	char key[FG_SPOOL_STATE_KEY_MAX + 1], *text = NULL;
+	size_t len;
+	int r;
+
+	snprintf(key, sizeof(key), "alert:%s", button);
+	r = fg_mapping_serialize_button(p->mapping, button, &text, &len);
+	if (r >= 0)
+		r = fg_spool_stage_state(p->spool, key, text, len);
+	free(text);
+	if (r != 0) {
+		log_error("Alert state of %s is held in memory only: the spool cannot be written "
+			  "(disk full?)", button);
+		p->batch_error = r < 0 ? r : -ENOSPC;
+	}
+	request_commit(p);
+}
+
+int fg_pipeline_stage_state(struct fg_pipeline *p, const char *key, const char *value, size_t len)
+{
+	int r = fg_spool_stage_state(p->spool, key, value, len);
+
+	if (r < 0)
+		return r;
+	if (r > 0) {
+		log_error("State %s is held in memory only: the spool cannot be written (disk full?)",
+			  key);
+		p->batch_error = -ENOSPC;
+	}
+	request_commit(p);
+	return 1;
+}
+
+int fg_pipeline_get_state(const struct fg_pipeline *p, const char *key, const char **ret,
+			  size_t *ret_len)
+{
+	return fg_spool_get_state(p->spool, key, ret, ret_len);
+}
+
+uint64_t fg_pipeline_bytes_written(const struct fg_pipeline *p)
+{
+	return fg_spool_bytes_written(p->spool);
+}
+
+void fg_pipeline_set_commit_callback(struct fg_pipeline *p, fg_pipeline_commit_callback_t cb,
+				     void *userdata)
+{
+	p->commit_cb = cb;
+	p->commit_userdata = userdata;
 }
 
 int fg_pipeline_new(sd_event *e, struct fg_config *c, struct fg_pipeline **ret)
 {
 	struct fg_pipeline *p;
-	char *spool_dir = NULL, *text = NULL;
+	char *spool_dir = NULL;
 	uint64_t seed;
-	size_t len;
 	int r;
 
 	p = calloc(1, sizeof(*p));
@@ -506,19 +591,6 @@ int fg_pipeline_new(sd_event *e, struct fg_config *c, struct fg_pipeline **ret)
 		r = -ENOMEM;
 		goto fail;
 	}
-	r = fg_statefile_read(p->state_path, STATE_FILE_MAX, &text, &len);
-	if (r >= 0) {
-		r = fg_mapping_load(p->mapping, text, len);
-		free(text);
-		if (r < 0)
-			/* alerts.state is written atomically; this is a disk fault */
-			log_error_errno(r, "Failed to parse %s, starting with every alert closed: %m",
-					p->state_path);
-	} else if (r != -ENOENT) {
-		log_error_errno(r, "Failed to read %s, starting with every alert closed: %m",
-				p->state_path);
-	}
-
 	r = fg_spool_new(spool_dir, c->gateway.spool_max, &p->spool);
 	if (r < 0) {
 		log_error_errno(r, "Failed to open the spool in %s: %m", spool_dir);
@@ -531,6 +603,7 @@ int fg_pipeline_new(sd_event *e, struct fg_config *c, struct fg_pipeline **ret)
 	}
 	if (r > 0)
 		log_notice("Spool: %d alerts waiting from before the restart; delivering them in order", r);
+	pipeline_load_alert_states(p);
 
 	r = fg_webhook_new(e, &p->webhook);
 	if (r < 0) {
@@ -542,11 +615,18 @@ int fg_pipeline_new(sd_event *e, struct fg_config *c, struct fg_pipeline **ret)
 		goto fail;
 	r = sd_event_add_defer(e, &p->start, on_start, p);
 	if (r >= 0)
-		r = sd_event_add_defer(e, &p->save, on_save, p);
+		r = sd_event_add_defer(e, &p->commit, on_commit, p);
 	if (r >= 0)
-		r = sd_event_source_set_priority(p->save, SD_EVENT_PRIORITY_IDLE);
+		r = sd_event_source_set_priority(p->commit, SD_EVENT_PRIORITY_IDLE);
 	if (r >= 0)
-		r = sd_event_source_set_enabled(p->save, SD_EVENT_OFF);
+		r = sd_event_source_set_enabled(p->commit, SD_EVENT_OFF);
+	if (r >= 0)
+		r = sd_event_add_time(e, &p->commit_deadline, CLOCK_MONOTONIC, 0, FG_USEC_PER_MSEC,
+				      on_commit_deadline, p);
+	if (r >= 0)
+		r = sd_event_source_set_priority(p->commit_deadline, SD_EVENT_PRIORITY_IMPORTANT);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(p->commit_deadline, SD_EVENT_OFF);
 	if (r < 0)
 		goto fail;
 	free(spool_dir);
@@ -578,9 +658,10 @@ struct fg_pipeline *fg_pipeline_free(struct fg_pipeline *p)
 	free(p->targets);
 	sd_event_source_disable_unref(p->flush_timer);
 	sd_event_source_disable_unref(p->start);
-	if (p->state_dirty && save_state(p) < 0)
-		log_error("Failed to save %s (alert state) at exit", p->state_path);
-	sd_event_source_disable_unref(p->save);
+	if (p->commit_pending && p->spool)
+		run_commit(p);
+	sd_event_source_disable_unref(p->commit);
+	sd_event_source_disable_unref(p->commit_deadline);
 	fg_spool_free(p->spool);
 	fg_dispatch_free(p->dispatch);
 	fg_mapping_free(p->mapping);
@@ -610,6 +691,8 @@ static unsigned enqueue_batch(struct fg_pipeline *p, const struct fg_alert *a,
 	for (size_t i = 0; i < n; i++) {
 		int ri = r < 0 ? r : results[i];
 
+		if (ri != 0)
+			p->batch_error = ri < 0 ? ri : -ENOSPC;
 		if (ri < 0) {
 			/* The one case the spool gives up: say it as loudly as we can. */
 			lost++;
@@ -668,24 +751,19 @@ unsigned pipeline_enqueue(struct fg_pipeline *p, const struct fg_button_config *
 
 /*
  * What pipeline_enqueue() wrote is not flushed yet: start the requests first, so
- * that on a kept-alive connection they are on the wire while the one
- * fdatasync runs (the flush, not the request, is most of a press's cost on
- * an SD card), then flush. Nobody relies on the alerts before this
- * returns: the button is acknowledged after it, so a power cut before the
- * flush makes the button send the press again (docs/alerts.md).
+ * that on a kept-alive connection they are on the wire while the batch's
+ * one fdatasync runs (the flush, not the request, is most of a press's
+ * cost on an SD card). Nobody relies on the alerts before the commit: the
+ * button is acknowledged after it, so a power cut before the flush makes
+ * the button send the press again (docs/alerts.md).
  */
 void pipeline_send_then_commit(struct fg_pipeline *p)
 {
-	int r;
-
 	dispatch_all(p);
 	if (fg_spool_staged(p->spool) > 0)
 		fg_webhook_kick(p->webhook);
-	r = fg_spool_commit(p->spool);
-	if (r < 0)
-		log_error_errno(r, "Failed to flush the spool: the alerts just queued are held in "
-				"memory only (disk full or failing?): %m");
-	arm_flush(p);
+	if (p->commit_pending || fg_spool_staged(p->spool) > 0)
+		request_commit(p);
 	check_alarm(p);
 }
 

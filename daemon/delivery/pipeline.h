@@ -57,8 +57,9 @@ typedef void (*fg_pipeline_callback_t)(struct fg_pipeline *p, const struct fg_pi
 				       void *userdata);
 
 /*
- * Opens <state_dir>/spool and <state_dir>/alerts.state, replays the spool
- * (delivery starts on the first loop iteration). *ret owned by the caller.
+ * Opens <state_dir>/spool, replays its journal (alerts, alert states;
+ * delivery starts on the first loop iteration) and migrates an older
+ * <state_dir>/alerts.state into it. *ret owned by the caller.
  */
 int fg_pipeline_new(sd_event *e, struct fg_config *c, struct fg_pipeline **ret);
 /* Aborts transfers (their alerts stay spooled). Accepts NULL. */
@@ -68,12 +69,38 @@ struct fg_pipeline *fg_pipeline_free(struct fg_pipeline *p);
 void fg_pipeline_set_callback(struct fg_pipeline *p, fg_pipeline_callback_t cb, void *userdata);
 
 /*
+ * Group commit. Everything staged while the loop works through what is
+ * ready (alerts, alert states, fg_pipeline_stage_state() values) is made
+ * durable by one fdatasync in a deferred source that runs after the
+ * iteration's other sources (or at once past a batch limit). Then the
+ * callback hears @r: 0 all of the batch is on disk; negative (-ENOSPC,
+ * -EIO, …) some of it is held in memory only (the alarm is up): whoever
+ * waits must not tell anyone it is safe (the radio does not acknowledge).
+ * fg_pipeline_free() commits what is pending, and calls it too.
+ */
+typedef void (*fg_pipeline_commit_callback_t)(struct fg_pipeline *p, int r, void *userdata);
+void fg_pipeline_set_commit_callback(struct fg_pipeline *p, fg_pipeline_commit_callback_t cb,
+				     void *userdata);
+
+/*
+ * Stage a named value (another domain's state, e.g. a button's event
+ * counter) in the journal, durable with the batch's commit. 1 (wait for
+ * the commit callback), -EINVAL for a bad key, -ENOMEM.
+ */
+int fg_pipeline_stage_state(struct fg_pipeline *p, const char *key, const char *value, size_t len);
+/* The latest value of @key (lives until it is staged again); -ENOENT. */
+int fg_pipeline_get_state(const struct fg_pipeline *p, const char *key, const char **ret,
+			  size_t *ret_len);
+/* Bytes the journal wrote since start (bytes per press: docs/alerts.md). */
+uint64_t fg_pipeline_bytes_written(const struct fg_pipeline *p);
+
+/*
  * A button event from the Flic adapter. @b must belong to the current
- * configuration. When this returns 0 every alert it produced is spooled
- * (durably, unless the spool is in alarm): the adapter may acknowledge the
- * event to the button. The button's alert state is written on the next
- * loop iteration, after the requests went out (fg_pipeline_free() writes
- * it too). *ret_outcome (optional) says what the mapping did.
+ * configuration. When this returns 0 every alert it produced and the
+ * button's alert state are staged in the journal and their requests
+ * started; they are durable when the batch's commit reports success
+ * (fg_pipeline_set_commit_callback): only then may the button be
+ * acknowledged. *ret_outcome (optional) says what the mapping did.
  */
 int fg_pipeline_button_event(struct fg_pipeline *p, const struct fg_button_config *b,
 			     const struct fg_button_event *ev, enum fg_mapping_outcome *ret_outcome);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The spool's journal store: the journal file (preallocated slots, pwrite,
- * fdatasync, scan at start-up), the queues in memory and dead/. */
+/* The spool's journal store: alert records into the journal (spool-file.c),
+ * the queues in memory, the scan at start-up, and dead/. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -11,212 +11,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "delivery/spool.h"
 #include "delivery/spool-dead.h"
-#include "delivery/spool-queue.h"
+#include "delivery/spool-internal.h"
 #include "lib/fileio.h"
 #include "lib/statefile.h"
 #include "lib/strv.h"
 
 #define SLOT FG_SPOOL_SLOT
-/*
- * Record slots the journal starts with (256 KiB), and the most it grows by
- * at once (4 MiB); it doubles in between. A full disk falls back to what
- * one record needs.
- */
-#define INITIAL_SLOTS 64
-#define GROW_MAX_SLOTS 1024
-
-struct fg_spool {
-	char *dir;
-	char *journal;			/* path of the journal file */
-	int fd;				/* -1: no journal yet (could not be created) */
-	uint8_t *used;			/* per slot: 1 = taken; slot 0 is the file header */
-	size_t n_slots;			/* slots in the file, header included */
-	size_t free_hint;		/* no free slot below this one */
-	unsigned max;
-	uint64_t next_seq;
-	struct fg_spool_queues queues;
-	size_t depth;
-	size_t not_durable;
-	size_t dead;
-	/* written by fg_spool_stage_many(), their flush still to come (fg_spool_commit) */
-	struct fg_spool_entry **staged;
-	size_t n_staged, staged_cap;
-};
-
-/* ---- journal file -------------------------------------------------------- */
-
-static int set_slots(struct fg_spool *s, size_t n)
-{
-	uint8_t *u = realloc(s->used, n ? n : 1);
-
-	if (!u)
-		return -ENOMEM;
-	if (n > s->n_slots)
-		memset(u + s->n_slots, 0, n - s->n_slots);
-	s->used = u;
-	s->n_slots = n;
-	u[0] = 1;
-	if (s->free_hint > n)
-		s->free_hint = n;
-	return 0;
-}
-
-/*
- * A new journal is made like any state file (temp file, fsync, rename,
- * directory fsync), already holding INITIAL_SLOTS zeroed slots; on a full
- * disk, just the header and one slot.
- */
-static int journal_create(struct fg_spool *s)
-{
-	size_t tries[] = { 1 + INITIAL_SLOTS, 2 };
-	int r = -ENOSPC;
-
-	for (size_t i = 0; i < 2; i++) {
-		uint8_t *b = calloc(tries[i], SLOT);
-
-		if (!b)
-			return -ENOMEM;
-		fg_spool_journal_header(b);
-		r = fg_statefile_write(s->journal, b, tries[i] * SLOT, 0600);
-		free(b);
-		if (r >= 0)
-			break;
-		if (r != -ENOSPC && r != -EDQUOT)
-			return r;
-	}
-	if (r < 0)
-		return r;
-	r = fg_statefile_open(s->journal, O_RDWR, 0, &s->fd);
-	if (r < 0)
-		return r;
-	s->n_slots = 0;
-	s->free_hint = 1;
-	return set_slots(s, (size_t)lseek(s->fd, 0, SEEK_END) / SLOT);
-}
-
-/* Open the journal if it exists; -ENOENT if not. Never replaces one that exists
- * (what is no journal of ours was set aside: lib/statefile.h). */
-static int journal_open(struct fg_spool *s)
-{
-	char head[64] = "";
-	off_t size;
-	ssize_t n;
-	int r;
-
-	r = fg_statefile_open_existing(s->journal, O_RDWR, &s->fd);
-	if (r < 0)
-		return r;
-	n = fg_pread_full(s->fd, head, sizeof(head) - 1, 0);
-	if (n < 0)
-		return (int)n;
-	/*
-	 * A later format is left alone. A damaged header is not a reason
-	 * to drop the records: they check themselves.
-	 */
-	if (fg_spool_journal_check(head, (size_t)n) < 0)
-		return -EPROTONOSUPPORT;
-	/* a hole at the end holds no record: a sparse journal of any size costs nothing */
-	r = fg_file_cut_hole_tail(s->fd, (off_t)(1 + INITIAL_SLOTS) * SLOT, SLOT, &size);
-	if (r < 0)
-		return r;
-	s->free_hint = 1;
-	/*
-	 * A last slot cut short (the file is never shorter than what was
-	 * synced, but be kind to a copied or damaged file) is scanned too:
-	 * a record that ends before the cut is still whole.
-	 */
-	return set_slots(s, size > SLOT ? ((size_t)size + SLOT - 1) / SLOT : 1);
-}
-
-static int journal_ensure(struct fg_spool *s)
-{
-	int r;
-
-	if (s->fd >= 0)
-		return 0;
-	/*
-	 * A full disk refused it at start. (If it exists, it is the one we
-	 * made and failed to open: it holds no record yet.)
-	 */
-	r = journal_open(s);
-	if (r == -ENOENT)
-		r = journal_create(s);
-	if (r < 0 && s->fd >= 0) {
-		close(s->fd);
-		s->fd = -1;
-	}
-	return r;
-}
-
-/*
- * Add @add zeroed slots at the end and fsync: blocks allocated and
- * written now are what lets a record write skip metadata updates.
- */
-static int journal_grow(struct fg_spool *s, size_t add)
-{
-	static const uint8_t zeros[64 * 1024];
-	off_t off = (off_t)s->n_slots * SLOT, end = off + (off_t)add * SLOT;
-	int r = 0;
-
-	while (off < end && r >= 0) {
-		size_t n = (size_t)(end - off) < sizeof(zeros) ? (size_t)(end - off) : sizeof(zeros);
-
-		r = fg_pwrite_all(s->fd, zeros, n, off);
-		off += (off_t)n;
-	}
-	if (r >= 0 && fsync(s->fd) < 0)
-		r = -errno;
-	if (r < 0) {
-		/* give back what a full disk half allowed; the slots stay unused */
-		if (ftruncate(s->fd, (off_t)s->n_slots * SLOT) < 0) {
-			/* the next growth writes over it */
-		}
-		return r;
-	}
-	return set_slots(s, s->n_slots + add);
-}
-
-/* Find (or make) @k free consecutive slots. Returns the first one or -errno. */
-static int64_t slots_alloc(struct fg_spool *s, size_t k)
-{
-	size_t run = 0, i;
-	size_t grow;
-	int r;
-
-	for (i = s->free_hint; i < s->n_slots; i++) {
-		run = s->used[i] ? 0 : run + 1;
-		if (run == k)
-			break;
-	}
-	if (run < k) {
-		/* the free run at the end counts towards the new space */
-		size_t old = s->n_slots;
-
-		grow = s->n_slots < GROW_MAX_SLOTS ? s->n_slots : GROW_MAX_SLOTS;
-		if (grow < k - run)
-			grow = k - run;
-		r = journal_grow(s, grow);
-		if ((r == -ENOSPC || r == -EDQUOT) && grow > k - run)
-			r = journal_grow(s, k - run);
-		if (r < 0)
-			return r;
-		i = old - run + k - 1;
-	}
-	i = i + 1 - k;
-	memset(s->used + i, 1, k);
-	if (i == s->free_hint)
-		s->free_hint = i + k;
-	return (int64_t)i;
-}
-
-static void slots_release(struct fg_spool *s, size_t first, size_t k)
-{
-	memset(s->used + first, 0, k);
-	if (first < s->free_hint)
-		s->free_hint = first;
-}
 
 /* ---- queues ------------------------------------------------------------ */
 
@@ -247,13 +48,13 @@ int fg_spool_new(const char *dir, unsigned max_entries, struct fg_spool **ret)
 		fg_spool_free(s);
 		return -ENOMEM;
 	}
-	r = journal_open(s);
+	r = spool_journal_open(s);
 	if (r == -ENOENT) {
 		/* a full disk may refuse it: alerts are then held in memory (alarm) */
 		if (s->fd >= 0)
 			close(s->fd);
 		s->fd = -1;
-		r = journal_ensure(s);
+		r = spool_journal_ensure(s);
 		if (r == -ENOMEM)
 			goto fail;
 		r = 0;
@@ -272,6 +73,7 @@ struct fg_spool *fg_spool_free(struct fg_spool *s)
 	if (!s)
 		return NULL;
 	fg_spool_queues_clear(&s->queues);
+	spool_state_clear(s);
 	if (s->fd >= 0)
 		close(s->fd);
 	free(s->staged);
@@ -293,7 +95,6 @@ static int put_entry(struct fg_spool *s, struct fg_spool_entry *e)
 	uint8_t *buf = NULL;
 	char *text = NULL;
 	size_t len, k;
-	int64_t slot;
 	int r;
 
 	r = fg_alert_serialize(&e->alert, &text, &len);
@@ -303,38 +104,16 @@ static int put_entry(struct fg_spool *s, struct fg_spool_entry *e)
 	free(text);
 	if (r < 0)
 		return r;
-	r = journal_ensure(s);
-	if (r < 0)
-		goto out;
-	if (e->n_slots != k) {
-		if (e->n_slots)
-			slots_release(s, e->slot, e->n_slots);
-		e->n_slots = 0;
-		slot = slots_alloc(s, k);
-		if (slot < 0) {
-			r = (int)slot;
-			goto out;
-		}
-		e->slot = (uint32_t)slot;
-		e->n_slots = (uint32_t)k;
-	}
-	r = fg_pwrite_all(s->fd, buf, k * SLOT, (off_t)e->slot * SLOT);
-out:
+	r = spool_put_slots(s, buf, k, &e->slot, &e->n_slots);
 	free(buf);
 	return r;
-}
-
-/* The one flush that makes what was put durable (and zeroed slots with it). */
-static int sync_journal(struct fg_spool *s)
-{
-	return fdatasync(s->fd) < 0 ? -errno : 0;
 }
 
 static int write_entry(struct fg_spool *s, struct fg_spool_entry *e)
 {
 	int r = put_entry(s, e);
 
-	return r < 0 ? r : sync_journal(s);
+	return r < 0 ? r : spool_sync(s);
 }
 
 /*
@@ -349,25 +128,13 @@ static int erase_entry(struct fg_spool *s, struct fg_spool_entry *e)
 
 	if (e->n_slots == 0)
 		return 0;
-	if (s->fd >= 0)
+	if (s->fd >= 0) {
 		r = fg_pwrite_all(s->fd, zeros, SLOT, (off_t)e->slot * SLOT);
-	slots_release(s, e->slot, e->n_slots);
+		s->bytes_written += SLOT;
+	}
+	spool_slots_release(s, e->slot, e->n_slots);
 	e->n_slots = 0;
 	return r;
-}
-
-/*
- * An empty spool gives back what a burst made it grow to. Not synced:
- * if the cut is lost, the file is just longer (all of it free).
- */
-static void maybe_shrink(struct fg_spool *s)
-{
-	if (s->depth > 0 || s->fd < 0 || s->n_slots <= 1 + INITIAL_SLOTS)
-		return;
-	if (ftruncate(s->fd, (off_t)(1 + INITIAL_SLOTS) * SLOT) == 0 &&
-	    set_slots(s, 1 + INITIAL_SLOTS) < 0) {
-		/* a smaller block never fails to realloc in practice; nothing is lost */
-	}
 }
 
 /* A staged entry that leaves the spool before its flush is no longer waited for. */
@@ -388,7 +155,8 @@ static void entry_gone(struct fg_spool *s, struct fg_spool_entry *e)
 	fg_spool_queue_unlink(fg_spool_queues_find(&s->queues, e->target), e);
 	s->depth--;
 	fg_spool_entry_free(e);
-	maybe_shrink(s);
+	/* a journal a burst made big is rewritten small once it drains */
+	(void)spool_maybe_compact(s);
 }
 
 static int add_entries(struct fg_spool *s, const char *const *targets, size_t n,
@@ -433,7 +201,7 @@ static int add_entries(struct fg_spool *s, const char *const *targets, size_t n,
 		put = put || ret_results[i] >= 0;
 	}
 	if (put && !stage)
-		sync_r = sync_journal(s);
+		sync_r = spool_sync(s);
 	for (size_t i = 0; i < n; i++) {
 		int r = ret_results[i] < 0 ? ret_results[i] : sync_r;
 
@@ -478,9 +246,9 @@ int fg_spool_commit(struct fg_spool *s)
 {
 	int r;
 
-	if (s->n_staged == 0)
+	if (s->n_staged == 0 && s->states_staged == 0)
 		return 0;
-	r = sync_journal(s);
+	r = spool_sync(s);
 	if (r < 0)
 		/*
 		 * Already queued, perhaps already on the wire: keep them, in
@@ -492,12 +260,15 @@ int fg_spool_commit(struct fg_spool *s)
 			s->not_durable++;
 		}
 	s->n_staged = 0;
+	spool_state_committed(s, r >= 0);
+	if (r >= 0)
+		(void)spool_maybe_compact(s);
 	return r;
 }
 
 size_t fg_spool_staged(const struct fg_spool *s)
 {
-	return s->n_staged;
+	return s->n_staged + s->states_staged;
 }
 
 int fg_spool_remove(struct fg_spool *s, struct fg_spool_entry *e)
@@ -550,11 +321,12 @@ int fg_spool_flush(struct fg_spool *s)
 			if (e->durable)
 				continue;
 			if (write_entry(s, e) < 0)
-				return (int)s->not_durable;
+				return (int)(s->not_durable + spool_state_not_durable(s));
 			e->durable = true;
 			s->not_durable--;
 		}
-	return (int)s->not_durable;
+	(void)spool_state_flush(s);
+	return (int)(s->not_durable + spool_state_not_durable(s));
 }
 
 /* ---- loading ----------------------------------------------------------- */
@@ -599,6 +371,12 @@ static int load_slot(struct fg_spool *s, size_t i, uint8_t **buf, size_t *cap, i
 	if (fg_spool_record_decode(*buf, (size_t)n, &rec) < 0)
 		return 0;
 	k = fg_spool_record_slots(rec.size);
+	seen_seq(s, rec.seq);
+	if (rec.target_len > 1 && rec.target[0] == FG_SPOOL_STATE_PREFIX) {
+		r = spool_state_loaded(s, rec.target + 1, rec.target_len - 1, rec.text, rec.text_len,
+				       rec.seq, i, k);
+		return r < 0 ? r : (int)k;
+	}
 	target = strndup(rec.target, rec.target_len);
 	e = calloc(1, sizeof(*e));
 	if (!target || !e) {
@@ -609,12 +387,11 @@ static int load_slot(struct fg_spool *s, size_t i, uint8_t **buf, size_t *cap, i
 	e->seq = rec.seq;
 	e->slot = (uint32_t)i;
 	e->n_slots = (uint32_t)k;
-	memset(s->used + i, 1, k);
-	seen_seq(s, rec.seq);
+	spool_slots_take(s, i, k);
 	q = fg_name_is_valid(target) ? fg_spool_queues_get(&s->queues, target) : NULL;
 	r = q ? fg_alert_parse(rec.text, rec.text_len, &e->alert) : -EBADMSG;
 	if (r == -ENOMEM || (!q && fg_name_is_valid(target))) {
-		slots_release(s, i, k);
+		spool_slots_release(s, i, k);
 		free(target);
 		free(e);
 		return -ENOMEM;
@@ -756,7 +533,7 @@ size_t fg_spool_depth(const struct fg_spool *s)
 
 size_t fg_spool_not_durable(const struct fg_spool *s)
 {
-	return s->not_durable;
+	return s->not_durable + spool_state_not_durable(s);
 }
 
 size_t fg_spool_dead_count(const struct fg_spool *s)
@@ -764,9 +541,14 @@ size_t fg_spool_dead_count(const struct fg_spool *s)
 	return s->dead;
 }
 
+uint64_t fg_spool_bytes_written(const struct fg_spool *s)
+{
+	return s->bytes_written;
+}
+
 bool fg_spool_alarm(const struct fg_spool *s)
 {
-	return s->not_durable > 0 || (s->max && s->depth > s->max);
+	return s->not_durable > 0 || spool_state_not_durable(s) > 0 || (s->max && s->depth > s->max);
 }
 
 unsigned fg_spool_max(const struct fg_spool *s)

@@ -99,7 +99,7 @@ int fg_spool_stage_many(struct fg_spool *s, const char *const *targets, size_t n
  */
 int fg_spool_commit(struct fg_spool *s);
 
-/* Entries staged and not yet committed. */
+/* Entries and state values staged and not yet committed. */
 size_t fg_spool_staged(const struct fg_spool *s);
 
 /* Delivered: free its journal slot and the entry. */
@@ -129,7 +129,34 @@ size_t fg_spool_target_depth(const struct fg_spool *s, const char *target);
 size_t fg_spool_depth(const struct fg_spool *s);	/* all queues */
 size_t fg_spool_not_durable(const struct fg_spool *s);
 size_t fg_spool_dead_count(const struct fg_spool *s);	/* dead-lettered since start + found */
-/* In alarm: over max_entries, or an entry is held in memory only. */
+/*
+ * State records: small named values kept in the same journal, so that a
+ * press's alert, its button's event counter and its alert state reach the
+ * disk with one flush (docs/alerts.md, "The journal"). A key is 1 to
+ * FG_SPOOL_STATE_KEY_MAX bytes ("counter:aabbccddeeff", "alert:<button>");
+ * its record is named FG_SPOOL_STATE_PREFIX + key, which no target name
+ * starts with. On load the newest record of each key wins.
+ */
+#define FG_SPOOL_STATE_PREFIX '@'
+#define FG_SPOOL_STATE_KEY_MAX 200
+
+/*
+ * Stage @key's new value (@len bytes): written now (one pwrite), durable
+ * with the next fg_spool_commit(); the value it replaces stays on disk
+ * until then. 0 written (or unchanged), 1 kept in memory only (disk full
+ * or failing: alarm; fg_spool_flush() retries), -EINVAL for a bad key,
+ * -ENOMEM.
+ */
+int fg_spool_stage_state(struct fg_spool *s, const char *key, const char *value, size_t len);
+/* The latest value of @key (NUL-terminated, lives until the key is staged again); -ENOENT. */
+int fg_spool_get_state(const struct fg_spool *s, const char *key, const char **ret,
+		       size_t *ret_len);
+size_t fg_spool_n_states(const struct fg_spool *s);
+const char *fg_spool_state_key(const struct fg_spool *s, size_t i);
+/* Bytes of records written since start (what the journal costs the disk). */
+uint64_t fg_spool_bytes_written(const struct fg_spool *s);
+
+/* In alarm: over max_entries, or an entry or state value is held in memory only. */
 bool fg_spool_alarm(const struct fg_spool *s);
 unsigned fg_spool_max(const struct fg_spool *s);
 void fg_spool_set_max(struct fg_spool *s, unsigned max_entries);

@@ -40,7 +40,13 @@ struct button {
 	bool paired;
 	struct fg_flic2_pairing rec;	/* SECRET key inside; valid if paired */
 	struct fg_flic2_dedup dedup;	/* the engine's latest */
-	bool dedup_dirty;		/* not yet on disk */
+	bool dedup_dirty;		/* not yet handed on to be stored */
+	struct fg_flic2_dedup dedup_staged;	/* handed on, its flush to come */
+	struct fg_flic2_dedup dedup_durable;	/* the latest one on disk */
+	bool awaiting;			/* packets wait for the owner's flush */
+	bool counter_file;		/* pairings/<addr>.events goes once the journal has it */
+	struct held_write *held;	/* packets held until the flush, in order */
+	size_t n_held;
 	bool pairing;			/* a full verify is wanted or running */
 	bool by_window;			/* ...as the one attempt of the pairing window */
 	char *window_alias;		/* the name that window gives it, or NULL */
@@ -80,6 +86,12 @@ struct button {
 	bool leaving;			/* disconnected to free a slot, the link not down yet */
 	bool kept;			/* among those held linked */
 	uint16_t auto_disconnect_s;	/* the budget's choice; 0: none yet (never) */
+};
+
+/* A packet held back until the events it acknowledges are durable. */
+struct held_write {
+	uint8_t data[FG_FLIC2_WRITE_MAX];
+	size_t len;
 };
 
 struct fg_buttons {
@@ -139,7 +151,14 @@ int btn_write_names(struct fg_buttons *bs, bool importing, const struct fg_pairi
 int btn_save_names(struct fg_buttons *bs);
 int btn_load_names(struct fg_buttons *bs);
 int btn_save_record(struct button *b);
-void btn_flush_dedup(struct button *b);
+/*
+ * Hand a new counter on to be stored: 0 durable now (or nothing to do),
+ * 1 b->awaiting (the owner's flush to come), -errno not taken.
+ */
+int btn_flush_dedup(struct button *b);
+/* Hold a packet until the flush; forget the held ones (the link ended). */
+int btn_hold_write(struct button *b, const uint8_t *data, size_t len);
+void btn_drop_held(struct button *b);
 int btn_engine(struct button *b, enum fg_flic2_mode mode);
 bool btn_wants_link(const struct button *b);
 void btn_resolve_all(struct fg_buttons *bs);
@@ -162,6 +181,8 @@ void btn_arm_deadline(struct button *b);
 void btn_on_failed(struct button *b, enum fg_flic2_failure reason, uint8_t detail);
 void btn_on_events_lost(struct button *b, const struct fg_flic2_events_lost *l);
 void btn_drain(struct button *b);
+/* Its events could not be stored: not acknowledged, the session restarts. */
+void btn_not_durable(struct button *b, int r);
 
 /* buttons-budget.c: carrying out the link budget */
 void btn_budget_resolve(struct fg_buttons *bs);

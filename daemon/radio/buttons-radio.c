@@ -126,7 +126,9 @@ static void on_link(struct fg_bluez *bz, const uint8_t address[6], enum fg_bluez
 
 		fg_link_down(&b->lp, now);
 		b->verified = false;
-		btn_flush_dedup(b);
+		(void)btn_flush_dedup(b);
+		/* packets of the session that ended cannot go on another one */
+		btn_drop_held(b);
 		if (b->engine)
 			fg_flic2_disconnected(b->engine, now);
 		btn_arm_deadline(b);

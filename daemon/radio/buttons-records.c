@@ -105,7 +105,7 @@ int fg_buttons_export(struct fg_buttons *bs, char **ret, unsigned *ret_count)
 		if (!b->paired)
 			continue;
 		/* the counter in the export is the one on disk here */
-		btn_flush_dedup(b);
+		(void)btn_flush_dedup(b);
 		e[n].rec = b->rec;
 		e[n].dedup = b->dedup;
 		if (b->alias && fg_pairing_name_is_valid(b->alias))
@@ -211,8 +211,14 @@ static void button_adopt(struct button *b, const struct fg_pairing_export_entry 
 	b->paired = true;
 	b->repair_needed = false;
 	b->rec = e->rec;
-	b->dedup = e->dedup;
-	b->dedup_dirty = false;
+	b->dedup = b->dedup_durable = e->dedup;
+	/*
+	 * The import wrote it beside the record (all or nothing, with the
+	 * records); the owner's journal, which wins at the next start, gets
+	 * it too. The file goes at that start.
+	 */
+	b->dedup_dirty = e->dedup.valid;
+	(void)btn_flush_dedup(b);
 	b->battery_mv = e->rec.battery_mv;
 	b->failures = 0;
 	fg_link_reset(&b->lp);
@@ -277,7 +283,7 @@ int fg_buttons_import(struct fg_buttons *bs, const char *doc, size_t len, bool r
 	for (i = 0; i < n; i++) {
 		struct button *b = s[i].b;
 
-		btn_flush_dedup(b);
+		(void)btn_flush_dedup(b);
 		s[i].was_paired = b->paired;
 		s[i].old_rec = b->rec;
 		s[i].old_dedup = b->dedup;

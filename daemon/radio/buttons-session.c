@@ -67,11 +67,62 @@ static void hold_events(struct button *b)
 	 * taken (this packet's comes after its events): keep that one; the
 	 * next engine starts from it.
 	 */
-	btn_flush_dedup(b);
+	(void)btn_flush_dedup(b);
 	(void)fg_bluez_disconnect(b->bs->bz, b->address);
 	fg_flic2_disconnected(b->engine, now);
 	b->engine = fg_flic2_free(b->engine);
 	btn_arm_deadline(b);
+}
+
+void btn_not_durable(struct button *b, int r)
+{
+	uint64_t now = btn_now(b->bs);
+
+	b->bs->stats.events_held++;
+	log_error("Button %s: its events could not be stored (%s): not acknowledged, the button "
+		  "keeps them and sends them again on its next connection", b->display,
+		  strerror(r < 0 ? -r : ENOSPC));
+	btn_set_error(b, "events not stored (%s): not acknowledged", strerror(r < 0 ? -r : ENOSPC));
+	btn_drop_held(b);
+	b->awaiting = false;
+	/* the next session starts from what is on disk, so the events count as new */
+	b->dedup = b->dedup_durable;
+	b->dedup_dirty = false;
+	if (!b->engine)
+		return;
+	(void)fg_bluez_disconnect(b->bs->bz, b->address);
+	fg_flic2_disconnected(b->engine, now);
+	b->engine = fg_flic2_free(b->engine);
+	btn_arm_deadline(b);
+}
+
+void fg_buttons_counters_durable(struct fg_buttons *bs, int r)
+{
+	for (struct button *b = bs->buttons; b; b = b->next) {
+		if (!b->awaiting)
+			continue;
+		if (r < 0) {
+			btn_not_durable(b, r);
+			continue;
+		}
+		b->awaiting = false;
+		b->dedup_durable = b->dedup_staged;
+		if (b->counter_file) {
+			int k = fg_pairing_store_remove_dedup(bs->store, b->address);
+
+			if (k < 0 && k != -ENOENT)
+				log_warning_errno(k, "Button %s: cannot remove its old counter file: %m",
+						  b->display);
+			b->counter_file = false;
+		}
+		/* the acknowledgement (and what queued behind it) goes out now */
+		for (size_t i = 0; i < b->n_held; i++)
+			if (fg_bluez_write(bs->bz, b->address, b->held[i].data, b->held[i].len) < 0) {
+				(void)fg_bluez_disconnect(bs->bz, b->address);
+				break;
+			}
+		btn_drop_held(b);
+	}
 }
 
 static void on_button_event(struct button *b, const struct fg_flic2_button_event *e)
@@ -207,7 +258,7 @@ static void on_paired(struct button *b, const struct fg_flic2_pairing *rec)
 	b->rec = *rec;
 	b->paired = true;
 	b->repair_needed = false;
-	b->dedup = (struct fg_flic2_dedup){ 0 };
+	b->dedup = b->dedup_durable = (struct fg_flic2_dedup){ 0 };
 	if (b->window_alias) {
 		free(b->alias);
 		b->alias = b->window_alias;
@@ -272,7 +323,16 @@ void btn_drain(struct button *b)
 	while (b->engine && fg_flic2_next_action(b->engine, &a) > 0) {
 		switch (a.kind) {
 		case FG_FLIC2_ACTION_WRITE:
-			btn_flush_dedup(b);
+			r = btn_flush_dedup(b);
+			if (r > 0)
+				/* held until the events it acknowledges are durable */
+				r = btn_hold_write(b, a.write.data, a.write.len);
+			if (r < 0) {
+				btn_not_durable(b, r);
+				break;
+			}
+			if (b->awaiting)
+				break;
 			r = fg_bluez_write(b->bs->bz, b->address, a.write.data, a.write.len);
 			if (r < 0) {
 				log_info_errno(r, "Button %s: cannot write a packet: %m", b->display);

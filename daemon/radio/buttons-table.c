@@ -238,6 +238,7 @@ struct button *btn_new(struct fg_buttons *bs, const uint8_t address[6])
 void btn_free(struct button *b)
 {
 	b->engine = fg_flic2_free(b->engine);
+	btn_drop_held(b);
 	sd_event_source_disable_unref(b->deadline);
 	sd_event_source_disable_unref(b->retry);
 	explicit_bzero(&b->rec, sizeof(b->rec));
@@ -375,28 +376,63 @@ int btn_save_record(struct button *b)
 	return r;
 }
 
-static int save_dedup(struct button *b)
-{
-	int r = fg_pairing_store_save_dedup(b->bs->store, b->address, &b->dedup);
-
-	if (r < 0)
-		log_error_errno(r, "Button %s: cannot save its event counter: %m", b->display);
-	else
-		b->dedup_dirty = false;
-	return r;
-}
-
 /*
  * The counter must be on disk before the button is told its events were
  * taken (the acknowledgement is a write), not after every packet: a packet
- * that is not acknowledged is sent again anyway. So it is written before
- * the next write and when the link ends, which saves two of the three
- * fsync'd writes of a click.
+ * that is not acknowledged is sent again anyway. So it is handed on before
+ * the next write and when the link ends. The owner keeps it in the same
+ * journal as the events' alerts, flushed once for every press of a loop
+ * pass; the write waits for that flush (fg_buttons_counters_durable()).
  */
-void btn_flush_dedup(struct button *b)
+int btn_flush_dedup(struct button *b)
 {
-	if (b->dedup_dirty && b->paired && b->dedup.valid)
-		(void)save_dedup(b);
+	const struct fg_buttons_ops *ops = b->bs->ops;
+	int r;
+
+	if (!b->dedup_dirty || !b->paired || !b->dedup.valid)
+		return b->awaiting;
+	if (!ops->persist_counter) {
+		r = fg_pairing_store_save_dedup(b->bs->store, b->address, &b->dedup);
+		if (r < 0)
+			return log_error_errno(r, "Button %s: cannot save its event counter: %m",
+					       b->display);
+		b->dedup_dirty = false;
+		b->dedup_durable = b->dedup;
+		return 0;
+	}
+	r = ops->persist_counter(b->bs, b->address, &b->dedup, b->bs->userdata);
+	if (r < 0)
+		return log_error_errno(r, "Button %s: cannot store its event counter: %m", b->display);
+	b->dedup_dirty = false;
+	if (r == 0) {
+		b->dedup_durable = b->dedup;
+		return b->awaiting;
+	}
+	b->dedup_staged = b->dedup;
+	b->awaiting = true;
+	return 1;
+}
+
+int btn_hold_write(struct button *b, const uint8_t *data, size_t len)
+{
+	struct held_write *h;
+
+	if (len > FG_FLIC2_WRITE_MAX)
+		return -EINVAL;
+	h = reallocarray(b->held, b->n_held + 1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	b->held = h;
+	memcpy(h[b->n_held].data, data, len);
+	h[b->n_held++].len = len;
+	return 0;
+}
+
+void btn_drop_held(struct button *b)
+{
+	free(b->held);
+	b->held = NULL;
+	b->n_held = 0;
 }
 
 int btn_engine(struct button *b, enum fg_flic2_mode mode)
@@ -484,7 +520,21 @@ int btn_load_pairings(struct fg_buttons *bs)
 		b->rec = rec;
 		explicit_bzero(&rec, sizeof(rec));
 		b->battery_mv = b->rec.battery_mv;
-		r = fg_pairing_store_load_dedup(bs->store, addrs[i], &b->dedup);
+		r = bs->ops->load_counter ? bs->ops->load_counter(bs, addrs[i], &b->dedup, bs->userdata)
+					  : -ENOENT;
+		if (r >= 0) {
+			/* the journal's is the newest: an older file beside it is stale */
+			r = fg_pairing_store_remove_dedup(bs->store, addrs[i]);
+			if (r < 0 && r != -ENOENT)
+				log_warning_errno(r, "Button %s: cannot remove its old counter file: %m", a);
+			r = 0;
+		} else {
+			r = fg_pairing_store_load_dedup(bs->store, addrs[i], &b->dedup);
+			/* moved into the owner's journal, then removed */
+			if (r >= 0 && bs->ops->persist_counter && b->dedup.valid)
+				b->dedup_dirty = b->counter_file = true;
+		}
+		b->dedup_durable = b->dedup;
 		if (r < 0) {
 			/* no (or a damaged) counter: the engine starts without one */
 			if (r != -ENOENT)

@@ -167,6 +167,9 @@ int fg_buttons_new(sd_event *event, sd_bus *bus, struct fg_config *config,
 		log_error_errno(r, "Bluetooth: cannot load the pairings: %m");
 		goto failed;
 	}
+	/* counters read from older .events files go to the owner's journal */
+	for (struct button *b = bs->buttons; b; b = b->next)
+		(void)btn_flush_dedup(b);
 	r = btn_sync_config(bs);
 	if (r < 0)
 		goto failed;
@@ -195,7 +198,7 @@ static void button_release(struct button *b)
 {
 	struct fg_flic2_action a;
 
-	btn_flush_dedup(b);
+	(void)btn_flush_dedup(b);
 	if (!b->engine || fg_flic2_get_state(b->engine) != FG_FLIC2_STATE_VERIFIED)
 		return;
 	if (fg_flic2_request_disconnect(b->engine, btn_now(b->bs)) < 0)

@@ -11,6 +11,7 @@
 #include "delivery/alert.h"
 #include "config/config.h"
 #include "radio/bluez.h"
+#include "radio/flic2.h"
 
 /*
  * The Flic 2 buttons of this gateway: one connection state machine per
@@ -149,6 +150,23 @@ struct fg_buttons_ops {
 	/* Links used, the budget or the sleeping buttons changed (fg_buttons_get_budget()). */
 	void (*budget_changed)(struct fg_buttons *bs, void *userdata);
 	/*
+	 * Make a button's event counter (its de-duplication state, which
+	 * goes with the events it covers) durable. 1: staged; the owner
+	 * calls fg_buttons_counters_durable() when its flush is done, and
+	 * until then the button's packets (its acknowledgement first) are
+	 * held back. 0: durable already. A negative errno: not taken (the
+	 * button is not acknowledged). NULL: pairings/<address>.events.
+	 */
+	int (*persist_counter)(struct fg_buttons *bs, const uint8_t address[6],
+			       const struct fg_flic2_dedup *d, void *userdata);
+	/*
+	 * The durable counter of @address: 0 and *ret, or -ENOENT; then an
+	 * older pairings/<address>.events is read and handed to
+	 * persist_counter (moved; the file goes once it is durable).
+	 */
+	int (*load_counter)(struct fg_buttons *bs, const uint8_t address[6],
+			    struct fg_flic2_dedup *ret, void *userdata);
+	/*
 	 * The button dropped presses it never delivered (a gap in its event
 	 * counter, see flic2.h): a loss the owner must record and raise.
 	 */
@@ -165,6 +183,15 @@ struct fg_buttons_ops {
 int fg_buttons_new(sd_event *event, sd_bus *bus, struct fg_config *config,
 		   const struct fg_buttons_ops *ops, void *userdata, struct fg_buttons **ret);
 struct fg_buttons *fg_buttons_free(struct fg_buttons *bs);
+
+/*
+ * The counters persist_counter() staged are durable (@r = 0): the held
+ * packets go out, acknowledging the events. A negative @r: they are held
+ * in memory only, so nothing is acknowledged: the links of those buttons
+ * are dropped and their sessions restart from the last durable counter,
+ * and the buttons send the events again.
+ */
+void fg_buttons_counters_durable(struct fg_buttons *bs, int r);
 
 /*
  * Switch to a reloaded configuration (names, policy, adapter). The switch

@@ -228,6 +228,18 @@ int fg_pairing_store_remove(struct fg_pairing_store *s, const uint8_t address[6]
 	return fg_fsync_dir_of(path);
 }
 
+int fg_pairing_store_remove_dedup(struct fg_pairing_store *s, const uint8_t address[6])
+{
+	char path[PATH_MAX];
+	int r = path_of(s, address, SUFFIX_EVENTS, path);
+
+	if (r < 0)
+		return r;
+	if (unlink(path) < 0)
+		return -errno;
+	return fg_fsync_dir_of(path);
+}
+
 int fg_pairing_store_save_dedup(struct fg_pairing_store *s, const uint8_t address[6],
 				const struct fg_flic2_dedup *d)
 {

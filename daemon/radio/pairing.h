@@ -13,8 +13,10 @@
  *
  *   AABBCCDDEEFF.pairing  the record from pairing (holds the SECRET key);
  *                         written at pairing, and when name/firmware change
- *   AABBCCDDEEFF.events   the event de-duplication state; written after
- *                         every batch of new button events
+ *   AABBCCDDEEFF.events   the event de-duplication state, as older versions
+ *                         and imports write it; the daemon keeps the
+ *                         counter in the spool journal (its owner's
+ *                         persist_counter) and removes this file then
  *
  * Every write goes through fg_write_file_atomic() (temp file, fsync,
  * rename, directory fsync) with mode 0600, so after a power loss at any
@@ -51,6 +53,9 @@ int fg_pairing_store_list(struct fg_pairing_store *s, uint8_t (**ret_addresses)[
 
 /* Forget a button: both files. -ENOENT when neither existed. */
 int fg_pairing_store_remove(struct fg_pairing_store *s, const uint8_t address[6]);
+
+/* Remove the .events file alone (its counter is kept elsewhere now); -ENOENT if none. */
+int fg_pairing_store_remove_dedup(struct fg_pairing_store *s, const uint8_t address[6]);
 
 int fg_pairing_store_save_dedup(struct fg_pairing_store *s, const uint8_t address[6],
 				const struct fg_flic2_dedup *d);

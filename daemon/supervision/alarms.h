@@ -113,6 +113,7 @@ int fg_alarms_spool_depth(struct fg_alarms *h, size_t depth, uint64_t now);
  * alarm is open while there are any. @last names the latest, for people.
  */
 int fg_alarms_state_files(struct fg_alarms *h, size_t n_aside, const char *last, uint64_t now);
+
 /*
  * Target @target refuses the gateway (@rejected; @reason says why and what
  * to check, e.g. "HTTP 401 Unauthorized: check the key in url/routing_key"):

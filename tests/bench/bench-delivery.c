@@ -19,6 +19,7 @@
 #include <sys/resource.h>
 
 #include "../sink-helper.h"
+#include "bench-config.h"
 
 #include "delivery/pipeline.h"
 #include "lib/log.h"
@@ -27,15 +28,6 @@
 #define BUTTONS 100
 /* Buttons of the running drain (the measurement of the issue it answers). */
 #define DRAIN_BUTTONS 64
-
-/* Benchmarks are not tests, but a broken run must not print numbers. */
-#define CHECK(x)								\
-	do {									\
-		if (!(x)) {							\
-			fprintf(stderr, "%s:%d: %s failed\n", __FILE__, __LINE__, #x); \
-			exit(1);						\
-		}								\
-	} while (0)
 
 static struct sink sink;
 static unsigned delivered;
@@ -47,30 +39,6 @@ static void on_event(struct fg_pipeline *p, const struct fg_pipeline_event *ev, 
 		first_delivered_at = fg_now_monotonic();
 }
 
-static struct fg_config *make_config(const char *state_dir)
-{
-	struct fg_config_errors errors = {};
-	struct fg_config *c = NULL;
-	char *ini = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&ini, &len);
-
-	fprintf(f, "[gateway]\nname = bench\nstate_dir = %s\nspool_max = 100000\nlog_level = err\n"
-		   "[webhook main]\npreset = alertops\nurl = %s/alertops\nrate_limit = 100000/s\n",
-		state_dir, sink.url);
-	for (int b = 0; b < BUTTONS; b++)
-		fprintf(f, "[button b%d]\nserial = BG30-B%05d\non = click\noff = double_click\n"
-			   "info = Room %d\n", b, b, b);
-	fclose(f);
-	if (fg_config_parse("bench.ini", ini, len, &errors, &c) < 0) {
-		for (size_t i = 0; i < errors.n; i++)
-			fprintf(stderr, "%s\n", errors.messages[i]);
-		exit(1);
-	}
-	free(ini);
-	return c;
-}
-
 /* A fresh state dir under @base (its path into @dir) and the bench's config for it. */
 static struct fg_config *make_state_dir(const char *base, char *dir, size_t size)
 {
@@ -79,7 +47,7 @@ static struct fg_config *make_state_dir(const char *base, char *dir, size_t size
 		perror(dir);
 		exit(1);
 	}
-	return make_config(dir);
+	return bench_config(dir, sink.url, BUTTONS, "BG30-B");
 }
 
 /* The @i-th press when @n buttons take turns: button i % n, its counter i / n + 1. */
@@ -150,7 +118,7 @@ static void bench_latency(const char *base, const char *label, unsigned presses)
 	}
 	CHECK((sink_control(&sink, "/_sink/clear", "")) == (200));
 	CHECK(truncate(sink.log, 0) == 0);
-	c = make_config(dir);
+	c = bench_config(dir, sink.url, BUTTONS, "BG30-B");
 	CHECK((sd_event_new(&e)) == (0));
 	CHECK((fg_pipeline_new(e, c, &p)) == (0));
 	fg_pipeline_set_callback(p, on_event, NULL);

@@ -143,12 +143,14 @@ def journal_records(data):
 
 def spool_records(state_dir):
     """The alerts queued in a state dir's spool, as (seq, target, text):
-    the journal's records (journal_records) and the files of the older
-    one-file-per-alert layout."""
+    the journal's records (journal_records) but its state records, and the
+    files of the older one-file-per-alert layout."""
     spool = os.path.join(state_dir, "spool")
     path = os.path.join(spool, "journal")
     data = open(path, "rb").read() if os.path.exists(path) else b""
-    out = [(seq, target, text) for _, _, seq, target, text in journal_records(data)]
+    # "@key": a state record (counter, alert state), not an alert
+    out = [(seq, target, text) for _, _, seq, target, text in journal_records(data)
+           if not target.startswith("@")]
     for d in os.listdir(spool) if os.path.isdir(spool) else []:
         if d.startswith("t-"):
             for f in os.listdir(os.path.join(spool, d)):
@@ -166,7 +168,7 @@ def sparse_journal(state_dir, size, move=1):
     path = os.path.join(state_dir, "spool", "journal")
     with open(path, "rb") as f:
         data = f.read()
-    recs = journal_records(data)
+    recs = [r for r in journal_records(data) if not r[3].startswith("@")]  # alerts, not states
     tail = recs[len(recs) - move:] if move else []
     key = lambda text: [l[4:] for l in text.splitlines() if l.startswith("key=")][0]
     os.truncate(path, size)

@@ -37,6 +37,16 @@ def check(cond, what):
     return cond
 
 
+def mount_tmpfs(path, size):
+    """A size-limited tmpfs at @path (a full state disk); skips the test where
+    it cannot be mounted (needs root or CAP_SYS_ADMIN). Unmount with umount."""
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=%s,mode=0700" % size, "tmpfs", path],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        skip("cannot mount a size-limited tmpfs (needs root or CAP_SYS_ADMIN): %s"
+             % (r.stderr.strip() or "mount failed"))
+
+
 def finish():
     print("%s: %d failure(s)" % (os.path.basename(sys.argv[0]), _failures), flush=True)
     sys.exit(1 if _failures else 0)

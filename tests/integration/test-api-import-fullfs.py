@@ -47,8 +47,11 @@ def path(last):
 
 
 def files(state):
+    """The pairing store's files (the spool's journal changes on its own: counters, alarms)."""
     out = {}
     for root, _, names in os.walk(state):
+        if os.path.relpath(root, state).startswith("spool"):
+            continue
         for n in names:
             if n != "filler":
                 p = os.path.join(root, n)

@@ -10,10 +10,13 @@
  *
  * Event i goes to button b<i % B> (B = buttons in the config); that
  * button's j-th event (j = i / B) has counter j + 1 and is a click (On) for
- * even j, a double click (Off) for odd j. After fg_pipeline_button_event()
- * returns, the event's idempotency key is appended to the ack file: that
- * is the moment the real adapter acknowledges the event to the button, so
- * every key in that file must reach the target at least once.
+ * even j, a double click (Off) for odd j. Once the pipeline's commit
+ * says the batch holding the event is on disk, the event's idempotency
+ * key is appended to the ack file: that is the moment the real adapter
+ * acknowledges the event to the button, so every key in that file must
+ * reach the target at least once. A commit that fails (full disk) leaves
+ * its events unacknowledged: like a button, the driver keeps them and
+ * sends them again (after RESEND_USEC), in order.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +34,9 @@
 #include "delivery/pipeline.h"
 #include "lib/log.h"
 
+/* A button that was not acknowledged sends its events again this much later. */
+#define RESEND_USEC (50 * 1000)
+
 struct driver {
 	sd_event *event;
 	struct fg_config *config;
@@ -40,6 +46,11 @@ struct driver {
 	int ack_fd;
 	bool exit_when_drained;
 	sd_event_source *feeder;
+	/* fed, waiting for their commit: the events first_pending .. next - 1 */
+	unsigned first_pending;
+	char *pending;
+	size_t pending_len;
+	unsigned long not_acked;
 };
 
 static void on_pipeline_event(struct fg_pipeline *p, const struct fg_pipeline_event *ev, void *userdata)
@@ -71,15 +82,46 @@ static int feed_one(struct driver *d)
 	fg_mapping_idempotency_key(&c->buttons[b], &ev, key);
 	len = strlen(key);
 	key[len++] = '\n';
-	if (write(d->ack_fd, key, len) != (ssize_t)len)
-		return -errno;
+	{
+		char *n = realloc(d->pending, d->pending_len + len);
+
+		if (!n)
+			return -ENOMEM;
+		memcpy(n + d->pending_len, key, len);
+		d->pending = n;
+		d->pending_len += len;
+	}
 	d->next++;
 	return 0;
 }
 
+/* The batch is on disk: acknowledge; or not: the "button" keeps its events. */
+static void on_commit(struct fg_pipeline *p, int r, void *userdata)
+{
+	struct driver *d = userdata;
+
+	if (d->pending_len == 0)
+		return;
+	if (r >= 0) {
+		if (write(d->ack_fd, d->pending, d->pending_len) != (ssize_t)d->pending_len)
+			log_error("Failed to write the ack file");
+	} else {
+		d->not_acked += d->next - d->first_pending;
+		printf("NOT-ACKED %u (%s): sent again\n", d->next - d->first_pending, strerror(-r));
+		fflush(stdout);
+		d->next = d->first_pending;
+		if (d->feeder) {
+			sd_event_source_set_time_relative(d->feeder, RESEND_USEC);
+			sd_event_source_set_enabled(d->feeder, SD_EVENT_ONESHOT);
+		}
+	}
+	d->pending_len = 0;
+	d->first_pending = d->next;
+}
+
 static int maybe_exit(struct driver *d)
 {
-	if (d->exit_when_drained && d->next >= d->total &&
+	if (d->exit_when_drained && d->next >= d->total && d->pending_len == 0 &&
 	    fg_pipeline_spool_depth(d->pipeline) == 0)
 		return sd_event_exit(d->event, 0);
 	return 0;
@@ -166,6 +208,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pipeline-driver: the config has no [button]\n");
 		return 2;
 	}
+	d.first_pending = d.next;
 	d.ack_fd = open(ack, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (d.ack_fd < 0) {
 		perror(ack);
@@ -176,6 +219,7 @@ int main(int argc, char **argv)
 		r = fg_pipeline_new(d.event, d.config, &d.pipeline);
 	if (r >= 0) {
 		fg_pipeline_set_callback(d.pipeline, on_pipeline_event, &d);
+		fg_pipeline_set_commit_callback(d.pipeline, on_commit, &d);
 		r = sd_event_add_time_relative(d.event, &d.feeder, CLOCK_MONOTONIC, 0, 1, on_feed, &d);
 	}
 	if (r >= 0) {
@@ -183,11 +227,13 @@ int main(int argc, char **argv)
 		fflush(stdout);
 		r = sd_event_loop(d.event);
 	}
-	printf("EXIT fed=%u spool=%zu lost=%lu\n", d.next,
+	printf("EXIT fed=%u spool=%zu lost=%lu not-acked=%lu\n", d.next,
 	       d.pipeline ? fg_pipeline_spool_depth(d.pipeline) : 0,
-	       d.pipeline ? fg_pipeline_lost_count(d.pipeline) : 0);
+	       d.pipeline ? fg_pipeline_lost_count(d.pipeline) : 0, d.not_acked);
 	sd_event_source_disable_unref(d.feeder);
-	fg_pipeline_free(d.pipeline);
+	d.feeder = NULL;
+	fg_pipeline_free(d.pipeline);	/* commits what is pending: on_commit acks it */
+	free(d.pending);
 	sd_event_unref(d.event);
 	fg_config_unref(d.config);
 	close(d.ack_fd);
