@@ -342,9 +342,9 @@ static int show_alarm(struct fg_feedback *fb, const struct fg_feedback_event *ev
 	case FG_ALARM_TARGET_REJECTED:
 		/* shows from the targets' health (FG_FB_EVENT_FAILING's targets_refusing) */
 	case FG_ALARM_CLOCK_UNSYNCED:
-		/* a button held out of the link budget: status, the API and the alert say so */
-	case FG_ALARM_LINK_STARVED:
 	case FG_ALARM_STATE_FILES:
+	case FG_ALARM_LINK_STARVED:
+		/* a button held out of the link budget: status, the API and the alert say so */
 		return 0;
 	case _FG_ALARM_KIND_MAX:
 		break;
