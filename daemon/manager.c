@@ -251,9 +251,9 @@ static const struct fg_buttons_ops buttons_ops = {
 	.radio_changed = on_radio_changed,
 	.button_changed = on_button_changed,
 	.pairing = on_pairing,
-	.budget_changed = on_budget_changed,
 	.persist_counter = manager_persist_counter,
 	.load_counter = manager_load_counter,
+	.budget_changed = on_budget_changed,
 	.events_lost = on_events_lost,
 };
 
