@@ -162,8 +162,11 @@ check: deps
 	@BUILD=$(BUILD) SAN=$(SAN) tests/run-tests $(BUILD)
 
 # --- the main job without hardware ------------------------------------------
+# Quiet for a newcomer: V=1 shows the build commands, DEMO_VERBOSE=1 the
+# protocol lines of the simulated buttons.
 demo: deps
-	@$(MAKE) --no-print-directory all
+	@echo "Building flicgated, flicgatectl and the simulator$(if $(filter 1,$(V)),, (make demo V=1 shows the commands))..."
+	@$(MAKE) --no-print-directory $(if $(filter 1,$(V)),,-s) all
 	@tools/demo/run-demo $(BUILD)
 
 # --- Debian packages ---------------------------------------------------------
@@ -229,6 +232,8 @@ install: all
 	install -m 0644 conf/io.github.flicgate1.conf $(DESTDIR)$(DBUSPOLICYDIR)/io.github.flicgate1.conf
 	install -m 0644 daemon/control/io.github.flicgate1.xml $(DESTDIR)$(DBUSIFACEDIR)/io.github.flicgate1.xml
 	install -m 0644 conf/flicgate.ini $(DESTDIR)$(DATADIR)/doc/flicgate/flicgate.ini
+	# the man pages and units name them as /usr/share/doc/flicgate/*.md
+	install -m 0644 $(wildcard docs/*.md) $(DESTDIR)$(DATADIR)/doc/flicgate/
 	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/flicgate
 	[ -e $(DESTDIR)$(SYSCONFDIR)/flicgate/flicgate.ini ] || \
 		install -m 0640 conf/flicgate.ini $(DESTDIR)$(SYSCONFDIR)/flicgate/flicgate.ini

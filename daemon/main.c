@@ -73,6 +73,7 @@ static void print_system_config(const struct fg_config *c)
 	print_shell_var("FG_WIFI_SSID", s->wifi_ssid);
 	print_shell_var("FG_WIFI_PASSPHRASE", s->wifi_passphrase);
 	print_shell_var("FG_SSH_AUTHORIZED_KEY", s->ssh_authorized_key);
+	print_shell_var("FG_ADMIN_PASSWORD", s->admin_password);
 	print_shell_var("FG_ADMIN_PASSWORD_HASH", s->admin_password_hash);
 }
 
@@ -155,6 +156,22 @@ int main(int argc, char **argv)
 	if (opts.log_level >= 0)
 		fg_log_set_level(opts.log_level);
 
+	if (print_system) {
+		/*
+		 * [system] is applied whatever else is wrong (the network must
+		 * come up so that the operator can fix the rest): every error
+		 * goes to stderr, every valid [system] value to stdout.
+		 */
+		r = fg_config_load_partial(opts.config_path, &errors, &config);
+		FG_STRV_FOREACH(msg, errors.messages)
+			fprintf(stderr, "%s\n", msg);
+		fg_config_errors_clear(&errors);
+		if (!config)
+			return 1;
+		print_system_config(config);
+		fg_config_unref(config);
+		return fflush(stdout) == 0 ? 0 : 1;
+	}
 	r = fg_config_load(opts.config_path, &errors, &config);
 	if (r == -ENOENT && !opts.config_path) {
 		fprintf(stderr, "flicgated: no configuration: neither %s nor %s exists\n",
@@ -171,15 +188,21 @@ int main(int argc, char **argv)
 	}
 	fg_config_errors_clear(&errors);
 
-	if (print_system) {
-		print_system_config(config);
-		fg_config_unref(config);
-		return fflush(stdout) == 0 ? 0 : 1;
-	}
 	if (check) {
+		char **warnings = NULL;
+
 		fg_config_print(config, stdout);
+		if (fg_config_warnings(config, &warnings) < 0) {
+			fg_config_unref(config);
+			return 1;
+		}
+		FG_STRV_FOREACH(msg, warnings) {
+			printf("# warning: %s\n", msg);
+			fprintf(stderr, "%s: warning: %s\n", config->path, msg);
+		}
 		fg_config_unref(config);
-		printf("# configuration OK\n");
+		printf("# configuration OK%s\n", warnings ? ", with the warnings above" : "");
+		fg_strv_free(warnings);
 		return fflush(stdout) == 0 ? 0 : 1;
 	}
 

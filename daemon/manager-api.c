@@ -305,6 +305,13 @@ static int api_test_alert(const char *button_id, const char *target,
 	if (r == -ENOENT)
 		return fg_api_error_set(err, FG_API_ERR_UNKNOWN_BUTTON,
 					"Only buttons listed in %s send alerts", m->config->path);
+	if (r == -EDESTADDRREQ)
+		return fg_api_error_set(err, FG_API_ERR_UNKNOWN_TARGET,
+					m->config->n_webhooks == 0
+					? "No target: %s has no [webhook NAME] section, so a test alert "
+					  "(or a press) would reach nobody; add one (docs/alerts.md)"
+					: "No target: %s gives this button no webhook",
+					m->config->path);
 	return r;
 }
 

@@ -24,6 +24,7 @@ struct fg_manager {
 	char *config_path;		/* as given; NULL = search path */
 	char *bus_address;
 	struct fg_config *config;
+	bool boot_errors;		/* flicgate-errors.txt lies beside the config file */
 
 	sd_event *event;
 	sd_bus *bus;
@@ -86,3 +87,12 @@ void manager_supervision_ack(struct fg_manager *m, bool silenced, const char *vi
  */
 void manager_state_files_setup(struct fg_manager *m);
 void manager_state_files_check(struct fg_manager *m);
+
+/*
+ * manager-state.c. The running marker: read at start (a leftover one sets
+ * m->restart_reason), written once the loop runs. manager_read_boot_errors()
+ * sets m->boot_errors from flicgate-errors.txt beside the configuration.
+ */
+void manager_read_running_marker(struct fg_manager *m);
+int manager_write_running_marker(struct fg_manager *m);
+void manager_read_boot_errors(struct fg_manager *m);

@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <libgen.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,6 +62,7 @@ static void feedback_facts(struct fg_manager *m, struct fg_feedback_event *ev)
 		fg_pipeline_target_status(m->pipeline, i, &ts);
 		ev->targets_refusing = ev->targets_refusing || ts.health == FG_TARGET_UNHEALTHY;
 	}
+	ev->boot_errors = m->boot_errors;
 	ev->spool_alarm = fg_pipeline_spool_alarm(m->pipeline) || fg_pipeline_lost_count(m->pipeline) > 0;
 	ev->dead_letters = fg_pipeline_dead_count(m->pipeline) > 0;
 }
@@ -117,6 +120,19 @@ static void show_pipeline_state(struct fg_manager *m)
 								       .button = st.button });
 	}
 	feedback_event(m, &(struct fg_feedback_event){ .kind = FG_FB_EVENT_RESTORED });
+}
+
+/* A configuration that is valid but sends nothing: say so at start and reload. */
+static void log_config_warnings(const struct fg_config *c)
+{
+	char **w = NULL;
+	const char *msg;
+
+	if (fg_config_warnings(c, &w) < 0)
+		return;
+	FG_STRV_FOREACH(msg, w)
+		log_warning("%s: %s", c->path, msg);
+	fg_strv_free(w);
 }
 
 static void notify_status(struct fg_manager *m)
@@ -369,48 +385,6 @@ static const struct fg_supervision_ops supervision_ops = {
 	.test_window = sup_test_window,
 };
 
-/*
- * <state_dir>/running exists while the loop runs and goes at a clean stop.
- * Found at start, it means the last run ended otherwise: killed by the
- * watchdog (a hung loop), a crash, kill -9, or power lost. The boot id in
- * it tells a reboot from a restart of the daemon alone.
- */
-static void read_running_marker(struct fg_manager *m)
-{
-	char *text = NULL, boot[64] = "", *cur = NULL;
-	size_t len;
-	unsigned long pid = 0;
-
-	if (fg_statefile_read(m->running_marker, 4096, &text, &len) < 0)
-		return;
-	if (sscanf(text, "pid %lu boot %63s", &pid, boot) < 2)
-		boot[0] = '\0';
-	free(text);
-	if (fg_read_file("/proc/sys/kernel/random/boot_id", 128, &cur, &len) >= 0) {
-		cur[strcspn(cur, "\n")] = '\0';
-		if (boot[0] && strcmp(cur, boot) != 0)
-			snprintf(m->restart_reason, sizeof(m->restart_reason),
-				 "a reboot without a clean stop (power lost?)");
-	}
-	free(cur);
-	if (!m->restart_reason[0])
-		snprintf(m->restart_reason, sizeof(m->restart_reason),
-			 "an abnormal end of flicgated (pid %lu): crash, hung loop killed by the watchdog, or kill",
-			 pid);
-}
-
-static int write_running_marker(struct fg_manager *m)
-{
-	char *boot = NULL, text[160];
-	size_t len;
-
-	if (fg_read_file("/proc/sys/kernel/random/boot_id", 128, &boot, &len) >= 0)
-		boot[strcspn(boot, "\n")] = '\0';
-	snprintf(text, sizeof(text), "pid %lu boot %s\n", (unsigned long)getpid(), boot ? boot : "-");
-	free(boot);
-	return fg_statefile_write(m->running_marker, text, strlen(text), 0600);
-}
-
 
 /* A rejected configuration as the control API reports it: every error. */
 static void api_reload_error(struct fg_api_error *err, int r, const struct fg_config_errors *errors)
@@ -469,6 +443,7 @@ static int manager_reload(struct fg_manager *m, struct fg_api_error *err)
 		sd_notify(false, "READY=1\nSTATUS=Reload failed; running with the previous configuration");
 		return r;
 	}
+	manager_read_boot_errors(m);	/* same file, same folder */
 	feedback_event(m, &(struct fg_feedback_event){ .kind = FG_FB_EVENT_TARGETS });
 	if (m->buttons)
 		(void)fg_buttons_set_config(m->buttons, c);
@@ -479,6 +454,7 @@ static int manager_reload(struct fg_manager *m, struct fg_api_error *err)
 	manager_state_files_check(m);
 	apply_log_level(m);
 	log_notice("Configuration reloaded from %s", c->path);
+	log_config_warnings(c);
 	sd_notify(false, "READY=1");
 	notify_status(m);
 	fg_api_buttons_changed(m->api);
@@ -683,12 +659,13 @@ int fg_manager_new(const struct fg_manager_options *opts, struct fg_config *conf
 		r = -ENOMEM;
 		goto failed;
 	}
-	read_running_marker(m);
+	manager_read_running_marker(m);
 	r = fg_supervision_new(m->event, m->config, &supervision_ops, m, &m->supervision);
 	if (r < 0) {
 		log_error_errno(r, "Failed to start supervision: %m");
 		goto failed;
 	}
+	manager_read_boot_errors(m);
 	manager_state_files_check(m);
 	show_pipeline_state(m);
 
@@ -723,7 +700,7 @@ int fg_manager_run(struct fg_manager *m)
 	feedback_event(m, &(struct fg_feedback_event){ .kind = FG_FB_EVENT_STARTED });
 	if (m->restart_reason[0])
 		fg_supervision_report_restart(m->supervision, m->restart_reason);
-	r = write_running_marker(m);
+	r = manager_write_running_marker(m);
 	if (r < 0)
 		log_warning_errno(r, "Failed to write %s; an abnormal end will go unreported: %m",
 				  m->running_marker);
@@ -732,6 +709,7 @@ int fg_manager_run(struct fg_manager *m)
 	notify_status(m);
 	log_notice("flicgated %s running (%zu buttons, %zu webhooks, config %s)", FG_VERSION,
 		   m->config->n_buttons, m->config->n_webhooks, m->config->path);
+	log_config_warnings(m->config);
 	r = sd_event_loop(m->event);
 	/* the loop ended as asked (or failed and says so): not an abnormal end */
 	if (unlink(m->running_marker) < 0 && errno != ENOENT)

@@ -348,10 +348,10 @@ static void test_long_lines(void **state)
 		if (value[i] == ';' && value[i - 1] == ' ')
 			value[i] = 'Y';
 	value[sizeof(value) - 2] = 'Z';
-	snprintf(text, sizeof(text), "%s[system]\nssh_authorized_key = %s\nhostname = after\n",
+	snprintf(text, sizeof(text), "%s[system]\nwifi_ssid = %s\nhostname = after\n",
 		 base_ok, value);
 	c = parse_ok(text);
-	assert_string_equal(c->system.ssh_authorized_key, value);
+	assert_string_equal(c->system.wifi_ssid, value);
 	assert_string_equal(c->system.hostname, "after");
 	fg_config_unref(c);
 
@@ -530,9 +530,9 @@ static void test_all_errors_at_once(void **state)
 		"[bluetooth]\n"
 		"power_on = perhaps\n"		/* 7 */
 		"garbage line\n"		/* 8 */
-		"[button b]\n"
+		"[button b]\n"			/* 9: no [webhook], in the same pass */
 		"address = nope\n",		/* 10 */
-		6);
+		7);
 
 	assert_non_null(strstr(all, "t.ini:2: gateway.log_level"));
 	assert_non_null(strstr(all, "t.ini:3: gateway.typo"));
@@ -540,9 +540,62 @@ static void test_all_errors_at_once(void **state)
 	assert_non_null(strstr(all, "t.ini:7: bluetooth.power_on"));
 	assert_non_null(strstr(all, "t.ini:8: expected"));
 	assert_non_null(strstr(all, "t.ini:10: button.address"));
+	assert_non_null(strstr(all, "t.ini:9: [button b]: no [webhook]"));
 	/* keys of an unknown section are not reported on top of it */
 	assert_null(strstr(all, "t.ini:5"));
+	/* an address given but refused is not "missing" as well */
+	assert_null(strstr(all, "give its address"));
+	/* in line order: 9 before 10 */
+	assert_true(strstr(all, "t.ini:9:") < strstr(all, "t.ini:10:"));
 	free(all);
+}
+
+/*
+ * The cross-checks (a required key missing, a reference to no section) used
+ * to run only on a file without other errors: the operator fixed one batch
+ * and got the next. Now one pass lists them all.
+ */
+static void test_cross_checks_same_pass(void **state)
+{
+	char *all = parse_bad(
+		"[gateway]\n"
+		"name = gw\n"
+		"[webhook pd]\n"			/* 3: routing_key missing */
+		"preset = pagerduty\n"
+		"[button b]\n"
+		"adress = 80:E4:DA:70:12:34\n"	/* 6: typo */
+		"serial = BG30-A00001\n"
+		"webhook = nope\n",		/* 8: no such webhook */
+		4);
+
+	assert_non_null(strstr(all, "t.ini:3: [webhook pd]: url is missing"));
+	assert_non_null(strstr(all, "t.ini:3: [webhook pd]: preset pagerduty needs routing_key"));
+	assert_non_null(strstr(all, "t.ini:6: button.adress: unknown key (did you mean 'address'?)"));
+	assert_non_null(strstr(all, "t.ini:8: button b.webhook: no [webhook nope]"));
+	free(all);
+}
+
+/* The value rule of flicgate.ini(5) "VALUES": comments after a blank, quotes protect. */
+static void test_value_comment_and_quotes(void **state)
+{
+	struct fg_config *c = parse_ok(
+		"[gateway]\nname = gw # the ward's gateway\n"
+		"[webhook w]\nurl = https://h.example/x#frag ; fragment kept, comment not\n"
+		"[button a]\nserial = BG30-A00001\ninfo = \"Reception desk\" # front door\n"
+		"[button b]\nserial = BG30-A00002\ninfo = \"Bed #2; window side\" ; quoted\n"
+		"[button c]\nserial = BG30-A00003\ninfo = Room 3#4 the rest\n"
+		"[button d]\nserial = BG30-A00004\ninfo = say \"hi\" twice\n"
+		"[button e]\nserial = BG30-A00005\ninfo = #only a comment\n");
+
+	assert_string_equal(c->gateway.name, "gw");
+	assert_string_equal(c->webhooks[0].url, "https://h.example/x#frag");
+	assert_string_equal(c->buttons[0].info, "Reception desk");
+	assert_string_equal(c->buttons[1].info, "Bed #2; window side");
+	assert_string_equal(c->buttons[2].info, "Room 3#4 the rest");
+	/* quotes inside a value stay: only a wholly quoted value loses them */
+	assert_string_equal(c->buttons[3].info, "say \"hi\" twice");
+	assert_string_equal(c->buttons[4].info ? c->buttons[4].info : "", "");
+	fg_config_unref(c);
 }
 
 static void test_inline_comment_and_colon(void **state)
@@ -701,7 +754,8 @@ static void test_print_masks_and_round_trips(void **state)
 		"header = Authorization: Bearer HEADERSECRET\n"
 		"[button b]\nserial = BG30-C12345\ninfo = line one\n  line two\n"
 		"[health]\nheartbeat_url = https://hc-ping.com/HEARTSECRET\n"
-		"[system]\nwifi_passphrase = WIFISECRET123\nadmin_password_hash = $y$HASHSECRET\n";
+		"[system]\nwifi_passphrase = WIFISECRET123\nadmin_password_hash = $y$HASHSECRET\n"
+		"[button q]\nserial = BG30-C12346\ninfo = \"Bed #2; window\"\n";
 	struct fg_config *c = parse_ok(text), *c2;
 	char *out = NULL, *out2 = NULL;
 	size_t len = 0;
@@ -842,6 +896,8 @@ int main(void)
 		FG_TEST("/config/invalid/buttons", test_bad_button),
 		FG_TEST("/config/invalid/structure", test_bad_structure),
 		FG_TEST("/config/invalid/all-errors-at-once", test_all_errors_at_once),
+		FG_TEST("/config/invalid/cross-checks-in-the-same-pass", test_cross_checks_same_pass),
+		FG_TEST("/config/values/comment-and-quote-rule", test_value_comment_and_quotes),
 		FG_TEST("/config/invalid/unreadable-file", test_unreadable_file),
 		FG_TEST("/config/reference/example-file-matches-table", test_example_matches_table),
 		FG_TEST("/config/reference/man-page-matches-table", test_man_matches_table),

@@ -978,6 +978,24 @@ static void test_event_targets(void **state)
 	fg_feedback_free(fb);
 }
 
+/* Values the image could not apply at boot (flicgate-errors.txt) show as a configuration fault from the start. */
+static void test_event_boot_errors(void **state)
+{
+	struct fg_feedback *fb = new_fb(NULL, NULL);
+
+	assert_int_equal(event(fb, (struct fg_feedback_event){ .kind = FG_FB_EVENT_RESTORED,
+		.boot_errors = true }, 1 * S), 0);
+	assert_shows(fb, 1 * S, FG_FB_CONFIG_FAULT, NONE, NONE);
+	/* a delivery event keeps reading it: still there while the file is */
+	assert_int_equal(event(fb, (struct fg_feedback_event){ .kind = FG_FB_EVENT_DELIVERED,
+		.button = "x", .boot_errors = true }, 2 * S), 0);
+	assert_true(fg_feedback_condition_is_set(fb, FG_COND_CONFIG_FAULT));
+	/* fixed and reloaded: gone */
+	assert_int_equal(event(fb, (struct fg_feedback_event){ .kind = FG_FB_EVENT_TARGETS }, 3 * S), 0);
+	assert_false(fg_feedback_condition_is_set(fb, FG_COND_CONFIG_FAULT));
+	fg_feedback_free(fb);
+}
+
 /* One chirp per physical press: not for the gestures it produces, not for queued ones. */
 static void test_event_gesture(void **state)
 {
@@ -1047,6 +1065,7 @@ int main(void)
 		FG_TEST("/feedback/events/spool-sources", test_event_spool_sources),
 		FG_TEST("/feedback/events/delivery-of-a-buttons-on", test_event_delivery),
 		FG_TEST("/feedback/events/targets-refusing", test_event_targets),
+		FG_TEST("/feedback/events/boot-errors-config-fault", test_event_boot_errors),
 		FG_TEST("/feedback/events/one-chirp-per-press", test_event_gesture),
 		FG_TEST("/feedback/events/radio-start-restored", test_event_radio_start_restored),
 	};

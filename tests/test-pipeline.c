@@ -390,7 +390,9 @@ static void test_test_alert_and_presets(void **state)
 	assert_int_equal(count_substr(log, "\"path\":\"/alertops\""), 2);
 	assert_int_equal(count_substr(log, "\"path\":\"/gen\""), 2);
 	assert_int_equal(count_substr(log, "\"path\":\"/slack\""), 1);
-	assert_non_null(strstr(log, "[TEST] :rotating_light: *b1* alert"));
+	/* a test alert has a name of its own (docs/alerts.md) */
+	assert_non_null(strstr(log, "[TEST] :rotating_light: *b1-test* alert"));
+	assert_non_null(strstr(log, "\\\"flic_nameId\\\":\\\"b1-test\\\""));
 	assert_non_null(strstr(log, "\"method\":\"PUT\",\"path\":\"/gen\""));
 	assert_non_null(strstr(log, "\"authorization\":\"Bearer sekrit\""));
 	assert_non_null(strstr(log, "\\\"flic_test\\\":true"));
@@ -665,6 +667,27 @@ static void test_holds_config_reference(void **state)
 	sd_event_unref(e);
 }
 
+/* A test alert that would reach no target is refused, not "queued" into nothing. */
+static void test_test_alert_no_target(void **state)
+{
+	struct fg_config_errors errors = {};
+	struct fg_config *c = NULL;
+	struct fg_pipeline *p;
+	sd_event *e;
+	char *ini;
+
+	/* (a [button] needs a [webhook]: only an empty file has no target) */
+	assert_true(asprintf(&ini, "[gateway]\nname = test-gw\nstate_dir = %s\n", state_dir) > 0);
+	assert_int_equal(fg_config_parse("test.ini", ini, strlen(ini), &errors, &c), 0);
+	free(ini);
+	assert_int_equal(sd_event_new(&e), 0);
+	assert_int_equal(fg_pipeline_new(e, c, &p), 0);
+	assert_int_equal(fg_pipeline_test_alert(p, NULL, NULL), -EDESTADDRREQ);
+	assert_int_equal(fg_pipeline_spool_depth(p), 0);
+	fg_pipeline_free(p);
+	sd_event_unref(e);
+	fg_config_unref(c);
+}
 
 static unsigned commits;
 static int last_commit = 1;
@@ -804,6 +827,7 @@ int main(void)
 		FG_TEST_SETUP("/pipeline/dead-letter-and-unhealthy", test_dead_letter_and_unhealthy, setup, teardown),
 		FG_TEST_SETUP("/pipeline/restart-replays-spool", test_restart_replays, setup, teardown),
 		FG_TEST_SETUP("/pipeline/test-alert-and-presets", test_test_alert_and_presets, setup, teardown),
+		FG_TEST_SETUP("/pipeline/test-alert/no-target", test_test_alert_no_target, setup, teardown),
 		FG_TEST_SETUP("/pipeline/rate-limit", test_rate_limit, setup, teardown),
 		FG_TEST_SETUP("/pipeline/retry-after-pauses-target", test_retry_after_pauses_target, setup, teardown),
 		FG_TEST_SETUP("/pipeline/orphaned-queue", test_orphaned_queue, setup, teardown),

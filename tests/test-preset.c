@@ -256,6 +256,73 @@ static void test_supervision(void **state)
 	fg_request_clear(&r);
 }
 
+/*
+ * A test alert (On then Off) must never name the real button's incident:
+ * every preset gives it an identity of its own, "<name_id>-test", and the
+ * real alert keeps its plain name_id.
+ */
+static bool names_real_incident(const struct fg_request *r)
+{
+	/* the real identity as a whole value: followed by a quote, a colon or a space+dash */
+	static const char *const forms[] = { "\"Room 12\"", "*Room 12*", "Room 12: ", "Room 12 alert",
+					     "Room 12 resolved", "Room 12 pressed" };
+	const char *t = header(r, "Title");
+
+	if (t && strcmp(t, "Room 12") == 0)
+		return true;
+	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++)
+		if (strstr(r->body, forms[i]))
+			return true;
+	return false;
+}
+
+static void test_test_identity(void **state)
+{
+	const struct fg_webhook_config targets[] = {
+		{ .preset = FG_PRESET_ALERTOPS, .url = (char *)"https://a/x" },
+		{ .preset = FG_PRESET_PAGERDUTY, .routing_key = (char *)"k" },
+		{ .preset = FG_PRESET_SLACK, .url = (char *)"https://hooks.slack.com/services/x" },
+		{ .preset = FG_PRESET_NTFY, .url = (char *)"https://ntfy.sh/care" },
+		{ .preset = FG_PRESET_GENERIC, .url = (char *)"http://127.0.0.1:9/x" },
+		{ .preset = FG_PRESET_GENERIC, .url = (char *)"http://127.0.0.1:9/x",
+		  .body = (char *)"{\"who\":\"${name_id}\",\"t\":${test}}" },
+	};
+	struct fg_request r;
+
+	for (size_t i = 0; i < sizeof(targets) / sizeof(targets[0]); i++) {
+		const struct fg_webhook_config *w = &targets[i];
+
+		alert.test = false;
+		alert.state = FG_ALERT_ON;
+		alert.was_open = false;
+		build(w, &r);
+		assert_true(names_real_incident(&r));
+		assert_null(strstr(r.body, "Room 12-test"));
+		fg_request_clear(&r);
+
+		/* the test's On and the Off that closes it again */
+		alert.test = true;
+		for (int off = 0; off <= 1; off++) {
+			alert.state = off ? FG_ALERT_OFF : FG_ALERT_ON;
+			alert.was_open = off;
+			build(w, &r);
+			if (names_real_incident(&r))
+				fail_msg("preset %zu, %s: the test alert names the real incident: %s", i,
+					 off ? "Off" : "On", r.body);
+			fg_request_clear(&r);
+		}
+	}
+	build(&targets[0], &r);
+	assert_non_null(strstr(r.body, "\"flic_nameId\":\"Room 12-test\""));
+	fg_request_clear(&r);
+	build(&targets[5], &r);
+	assert_string_equal(r.body, "{\"who\":\"Room 12-test\",\"t\":true}");
+	fg_request_clear(&r);
+	build(&targets[3], &r);
+	assert_string_equal(header(&r, "Title"), "Room 12-test");
+	fg_request_clear(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -266,6 +333,7 @@ int main(void)
 		{ "/preset/ntfy", test_ntfy, setup, teardown, NULL },
 		{ "/preset/generic", test_generic, setup, teardown, NULL },
 		{ "/preset/supervision", test_supervision, setup, teardown, NULL },
+		{ "/preset/test-alert/own-identity", test_test_identity, setup, teardown, NULL },
 	};
 
 	return cmocka_run_group_tests_name("preset", tests, NULL, NULL);

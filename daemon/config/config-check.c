@@ -60,6 +60,19 @@ static int resolve_refs(struct parser *p, char **names, unsigned line, const cha
 	return 0;
 }
 
+/*
+ * Was @key given in the section whose seen-row is @seen? The check runs
+ * even after errors (so one pass lists every error): a key that was given
+ * but refused has been reported already and is not "missing" as well.
+ */
+static bool given(const unsigned *seen, enum section_kind section, const char *key)
+{
+	for (size_t k = 0; k < FG_CONFIG_N_OPTIONS; k++)
+		if (fg_config_options[k].section == section && strcmp(fg_config_options[k].key, key) == 0)
+			return seen[k] != 0;
+	return false;
+}
+
 void fg_config_check(struct parser *p)
 {
 	struct fg_config *c = p->config;
@@ -71,10 +84,11 @@ void fg_config_check(struct parser *p)
 			if (fg_config_options[k].section == SEC_WEBHOOK && (fg_config_options[k].flags & F_REQUIRED) &&
 			    !p->webhook_seen[i][k])
 				fg_config_add_error(p, w->line, "[webhook %s]: %s is missing", w->name, fg_config_options[k].key);
-		if (w->preset == FG_PRESET_PAGERDUTY && !w->routing_key)
+		if (w->preset == FG_PRESET_PAGERDUTY && !w->routing_key &&
+		    !given(p->webhook_seen[i], SEC_WEBHOOK, "routing_key"))
 			fg_config_add_error(p, w->line, "[webhook %s]: preset pagerduty needs routing_key (the integration key)",
 				  w->name);
-		if (w->preset == FG_PRESET_GENERIC && !w->body)
+		if (w->preset == FG_PRESET_GENERIC && !w->body && !given(p->webhook_seen[i], SEC_WEBHOOK, "body"))
 			fg_config_add_error(p, w->line, "[webhook %s]: preset generic needs a body template", w->name);
 		if (w->preset != FG_PRESET_GENERIC && w->body)
 			fg_config_add_error(p, w->line, "[webhook %s]: body is only used by preset generic (this one is %s)",
@@ -86,7 +100,8 @@ void fg_config_check(struct parser *p)
 		char where[96];
 
 		snprintf(where, sizeof(where), "button %s", b->name);
-		if (!b->has_address && !b->serial)
+		if (!b->has_address && !b->serial && !given(p->button_seen[i], SEC_BUTTON, "address") &&
+		    !given(p->button_seen[i], SEC_BUTTON, "serial"))
 			fg_config_add_error(p, b->line, "[button %s]: give its address, its serial or both", b->name);
 		if (!b->name_id)
 			fg_config_replace_str(&b->name_id, b->name);
@@ -122,8 +137,11 @@ void fg_config_check(struct parser *p)
 		resolve_refs(p, p->health_test_refs, p->fixed_line[SEC_HEALTH], "health",
 			     &c->health.test_webhooks, &c->health.n_test_webhooks);
 
+	if (c->system.admin_password && *c->system.admin_password && c->system.admin_password_hash)
+		fg_config_add_error(p, p->fixed_line[SEC_SYSTEM],
+				    "system: give admin_password or admin_password_hash, not both");
 	if (c->gpio.backend == FG_GPIO_GPIOD) {
-		if (!c->gpio.chip)
+		if (!c->gpio.chip && !given(p->fixed_seen[SEC_GPIO], SEC_GPIO, "chip"))
 			fg_config_add_error(p, p->fixed_line[SEC_GPIO], "gpio.chip: backend gpiod needs a chip label or path");
 		if (!c->gpio.status_led.line && !c->gpio.alert_led.line && !c->gpio.buzzer.line &&
 		    !c->gpio.ack_line)

@@ -35,10 +35,26 @@ static void format_gestures(fg_gesture_mask m, char *buf, size_t size)
 		}
 }
 
+/* Would flicgate.ini's value rule change @v as written bare? One line, no '"' inside: quotable. */
+static bool needs_quotes(const char *v)
+{
+	size_t n = strlen(v);
+
+	if (strchr(v, '"') || strchr(v, '\n') || n == 0)
+		return false;
+	if (v[0] == ' ' || v[0] == '\t' || v[n - 1] == ' ' || v[n - 1] == '\t' || v[0] == '#' || v[0] == ';')
+		return true;
+	for (size_t i = 1; i < n; i++)
+		if ((v[i] == '#' || v[i] == ';') && (v[i - 1] == ' ' || v[i - 1] == '\t'))
+			return true;
+	return false;
+}
+
 static void print_value(struct fg_strbuf *out, const struct fg_config *c, const struct fg_config_option *o, const void *obj)
 {
 	const char *field = (const char *)obj + o->offset;
 	char buf[512], mb[FG_MASK_BUF];
+	bool quote;
 
 	switch (o->type) {
 	case T_STRING:
@@ -50,15 +66,27 @@ static void print_value(struct fg_strbuf *out, const struct fg_config *c, const 
 
 		if (!s)
 			return;	/* unset: not printed */
-		if (o->flags & F_SECRET)
+		if (o->flags & F_SECRET) {
 			s = fg_mask_secret(s, mb, sizeof(mb));
+			/* a checked secret's mask would not pass its check: shown as a comment */
+			if (o->validate) {
+				fg_strbuf_printf(out, "# %s = %s (masked)\n", o->key, s);
+				return;
+			}
+		}
 		fg_strbuf_printf(out, "%s = ", o->key);
+		/* by the value rule: quoted when a blank + '#'/';' or the ends would be lost */
+		quote = needs_quotes(s);
+		if (quote)
+			fg_strbuf_putc(out, '"');
 		/* multi-line values continue on indented lines */
 		for (const char *q = s; *q; q++) {
 			fg_strbuf_putc(out, *q);
 			if (*q == '\n')
 				fg_strbuf_puts(out, "    ");
 		}
+		if (quote)
+			fg_strbuf_putc(out, '"');
 		fg_strbuf_putc(out, '\n');
 		return;
 	}
@@ -272,7 +300,18 @@ static void format_man(struct fg_strbuf *out)
 	      "with \\fB#\\fR or \\fB;\\fR. Files written on Windows (CRLF line ends, UTF\\-8 byte order mark) "
 	      "are accepted. Unknown sections and keys are errors, so that a typo cannot silently "
 	      "disable a button. Every error is reported as \\fIfile\\fB:\\fIline\\fB: \\fIsection.key\\fB: "
-	      "\\fImessage\\fR, all at once. The body and info values may continue on indented lines.\n"
+	      "\\fImessage\\fR, all at once, in line order (a missing key or a reference to a section "
+	      "that does not exist too). The body and info values may continue on indented lines.\n"
+	      ".SS VALUES\n"
+	      "One rule for every value: outside double quotes, a \\fB#\\fR or \\fB;\\fR after a blank "
+	      "(or right after the \\fB=\\fR) starts a comment, which is dropped with the blanks before it. "
+	      "A value written wholly in double quotes loses them, and a \\fB#\\fR or \\fB;\\fR inside "
+	      "them is kept; quotes inside a value stay as written. So\n"
+	      ".PP\n.nf\ninfo = \"Reception desk\" # front door\ninfo = \"Bed #2; window side\"\n"
+	      "url = https://example.org/hook#part\n.fi\n"
+	      ".PP\ngive \\fBReception desk\\fR, \\fBBed #2; window side\\fR and the URL with its "
+	      "\\fB#part\\fR (no blank before the \\fB#\\fR). A passphrase or password with a blank "
+	      "followed by \\fB#\\fR or \\fB;\\fR must be quoted.\n"
 	      ".PP\nDurations are written like \\fB250ms\\fR, \\fB30s\\fR, \\fB5min\\fR, \\fB2h\\fR, \\fB1d\\fR "
 	      "(a bare number is seconds); booleans as yes/no, true/false, on/off or 1/0.\n"
 	      "Values marked \\fIsecret\\fR are never printed or logged in full.\n"

@@ -78,7 +78,7 @@ struct fg_config_option {
 };
 
 /* Rows in fg_config_options[]; config-options.c checks it at compile time. */
-#define FG_CONFIG_N_OPTIONS 92
+#define FG_CONFIG_N_OPTIONS 93
 extern const struct fg_config_option fg_config_options[];
 
 /* T_ENUM choices kept as text in the struct (not as an enum value). */
@@ -88,3 +88,13 @@ extern const char *const fg_config_method_names[];
 void *fg_config_section_obj(struct fg_config *c, enum section_kind k);
 /* "a, b, c" from a NULL-terminated list, into @buf; returns @buf. */
 const char *fg_config_enum_list(const char *const *names, char *buf, size_t size);
+
+/* config-system.c: the [system] checks (each returns NULL or @msg). */
+const char *fg_config_validate_hostname(const char *v, char *msg, size_t size);
+const char *fg_config_validate_timezone(const char *v, char *msg, size_t size);
+const char *fg_config_validate_country(const char *v, char *msg, size_t size);
+const char *fg_config_validate_passphrase(const char *v, char *msg, size_t size);
+const char *fg_config_validate_ssh_key(const char *v, char *msg, size_t size);
+const char *fg_config_validate_password_hash(const char *v, char *msg, size_t size);
+const char *fg_config_validate_password(const char *v, char *msg, size_t size);
+bool fg_config_is_country_code(const char *v);

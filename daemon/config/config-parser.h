@@ -34,6 +34,8 @@ struct parser {
 	void *pend_obj;
 	unsigned pend_line;
 	char *pend_value;
+	/* the value of the line just handed to inih, by the rule below (owned) */
+	char *line_value;
 
 	/* per fixed section: header line (0 = absent) and seen flags */
 	unsigned fixed_line[_SEC_MAX];
@@ -46,6 +48,16 @@ struct parser {
 	char **health_test_refs;	/* [health] test_webhook */
 	unsigned health_ref_line;
 };
+
+/*
+ * The one rule for values (flicgate.ini(5) "VALUES"), applied by the
+ * reader to each physical line's value: outside double quotes, '#' or ';'
+ * after a blank (or right after the '=') starts a comment; blanks around
+ * are dropped. Returns a new string (abort()s on OOM).
+ */
+char *fg_config_strip_comment(const char *v, size_t n);
+/* Then, on the whole value: "…" with no other '"' inside loses its quotes, in place. */
+void fg_config_unquote(char *v);
 
 /* Records "file:line: message" (no line when @line is 0). */
 void fg_config_add_error(struct parser *p, unsigned line, const char *fmt, ...)

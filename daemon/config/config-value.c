@@ -424,3 +424,38 @@ void fg_config_apply_defaults(struct parser *p, enum section_kind k, void *obj)
 				  fg_config_sections[k].name, o->key, err);
 	}
 }
+
+char *fg_config_strip_comment(const char *v, size_t n)
+{
+	bool quoted = false;
+	size_t end = n, start = 0;
+	char *out;
+
+	for (size_t i = 0; i < n; i++) {
+		if (v[i] == '"') {
+			quoted = !quoted;
+		} else if (!quoted && (v[i] == '#' || v[i] == ';') &&
+			   (i == 0 || v[i - 1] == ' ' || v[i - 1] == '\t')) {
+			end = i;
+			break;
+		}
+	}
+	while (start < end && (v[start] == ' ' || v[start] == '\t'))
+		start++;
+	while (end > start && (v[end - 1] == ' ' || v[end - 1] == '\t'))
+		end--;
+	out = strndup(v + start, end - start);
+	if (!out)
+		abort();
+	return out;
+}
+
+void fg_config_unquote(char *v)
+{
+	size_t n = strlen(v);
+
+	if (n < 2 || v[0] != '"' || v[n - 1] != '"' || memchr(v + 1, '"', n - 2))
+		return;
+	memmove(v, v + 1, n - 2);
+	v[n - 2] = '\0';
+}

@@ -187,9 +187,11 @@ static void flush_pending(struct parser *p)
 
 	if (!o)
 		return;
-	err = fg_config_apply_value(p, o, p->pend_obj, p->pend_value, p->pend_line, msg, sizeof(msg));
-	if (!err && o->validate)
-		err = o->validate(p->pend_value, msg, sizeof(msg));
+	fg_config_unquote(p->pend_value);
+	/* checked first: a refused value is not stored (a partial load keeps the rest) */
+	err = o->validate ? o->validate(p->pend_value, msg, sizeof(msg)) : NULL;
+	if (!err)
+		err = fg_config_apply_value(p, o, p->pend_obj, p->pend_value, p->pend_line, msg, sizeof(msg));
 	if (err)
 		fg_config_add_error(p, p->pend_line, "%s.%s: %s", fg_config_sections[o->section].name, o->key, err);
 	free(p->pend_value);
@@ -215,12 +217,11 @@ static int handler(void *user, const char *section, const char *name, const char
 	const struct fg_config_option *o = NULL, *best = NULL;
 	unsigned best_d = 99;
 
-	if (p->chunk == CHUNK_SPLIT) {
-		/* the reader cut an over-long line: glue it back */
-		if (p->pend_opt)
-			append_pending(p, "", value);
-		return 1;
-	}
+	if (p->chunk == CHUNK_SPLIT)
+		return 1;	/* the reader cut an over-long line: its value came whole with the first piece */
+	/* inih's value knows only its own comment rule: use the line's, by ours */
+	if (p->line_value)
+		value = p->line_value;
 	if (p->chunk == CHUNK_INDENTED) {
 		if (!p->pend_opt)
 			return 1;	/* continuation of a key already reported */
@@ -419,6 +420,15 @@ static char *reader(char *str, int num, void *stream)
 	}
 
 	p->can_continue = true;
+	free(p->line_value);
+	if (start > line) {
+		p->line_value = fg_config_strip_comment(start, len - (size_t)(start - line));
+	} else {
+		size_t k = strcspn(start, "=:");
+
+		/* k < len: the line has '=' or ':' (checked above) */
+		p->line_value = fg_config_strip_comment(start + k + 1, len - k - 1);
+	}
 	if (len <= max) {
 		memcpy(str, line, len);
 		str[len] = '\n';
@@ -535,16 +545,47 @@ static void parser_done(struct parser *p)
 	free(p->webhook_seen);
 	free(p->button_seen);
 	free(p->pend_value);
+	free(p->line_value);
 }
 
-int fg_config_parse(const char *filename, const char *text, size_t len,
-		    struct fg_config_errors *errors, struct fg_config **ret)
+/* The line number of "file:line: …" (0 for a message without one). */
+static unsigned long message_line(const struct parser *p, const char *m)
+{
+	size_t n = strlen(p->filename);
+
+	if (strncmp(m, p->filename, n) != 0 || m[n] != ':')
+		return 0;
+	return strtoul(m + n + 1, NULL, 10);
+}
+
+/* The cross-checks come after the file is read: put every message in line order (stable). */
+static void sort_messages(const struct parser *p, size_t first)
+{
+	char **m;
+
+	if (!p->errors)
+		return;
+	m = p->errors->messages;
+	for (size_t i = first + 1; i < p->errors->n; i++) {
+		char *x = m[i];
+		unsigned long l = message_line(p, x);
+		size_t j = i;
+
+		for (; j > first && message_line(p, m[j - 1]) > l; j--)
+			m[j] = m[j - 1];
+		m[j] = x;
+	}
+}
+
+static int parse(const char *filename, const char *text, size_t len, bool partial,
+		 struct fg_config_errors *errors, struct fg_config **ret)
 {
 	struct parser p = {
 		.filename = filename,
 		.errors = errors,
 		.cur_kind = _SEC_MAX,
 	};
+	size_t first_error = errors ? errors->n : 0;
 	int r;
 
 	p.config = calloc(1, sizeof(*p.config));
@@ -581,15 +622,28 @@ int fg_config_parse(const char *filename, const char *text, size_t len,
 	if (r > 0 && p.n_errors == 0)
 		fg_config_add_error(&p, (unsigned)r, "syntax error");
 
-	if (p.n_errors == 0)
-		fg_config_check(&p);
+	/* even after errors: one pass lists them all (a missing key too) */
+	fg_config_check(&p);
+	sort_messages(&p, first_error);
 	parser_done(&p);
-	if (p.n_errors > 0) {
+	if (p.n_errors > 0 && !partial) {
 		fg_config_unref(p.config);
 		return -EINVAL;
 	}
 	*ret = p.config;
-	return 0;
+	return p.n_errors > 0 ? -EINVAL : 0;
+}
+
+int fg_config_parse(const char *filename, const char *text, size_t len,
+		    struct fg_config_errors *errors, struct fg_config **ret)
+{
+	return parse(filename, text, len, false, errors, ret);
+}
+
+int fg_config_parse_partial(const char *filename, const char *text, size_t len,
+			    struct fg_config_errors *errors, struct fg_config **ret)
+{
+	return parse(filename, text, len, true, errors, ret);
 }
 
 /* ------------------------------------------------------------------ */

@@ -21,6 +21,8 @@
  * filled in and every cross-reference resolved, and is immutable after.
  */
 
+/* tzdata: [system] timezone names a file under it */
+#define FG_ZONEINFO_DIR "/usr/share/zoneinfo"
 #define FG_CONFIG_SEARCH_PATH_1 "/boot/firmware/flicgate.ini"
 #define FG_CONFIG_SEARCH_PATH_2 "/etc/flicgate/flicgate.ini"
 #define FG_CONFIG_MAX_SIZE (1024 * 1024)
@@ -176,6 +178,7 @@ struct fg_system_config {
 	char *wifi_ssid;
 	char *wifi_passphrase;		/* SECRET */
 	char *ssh_authorized_key;
+	char *admin_password;		/* SECRET: plain text, hashed at boot */
 	char *admin_password_hash;	/* SECRET */
 };
 
@@ -211,11 +214,30 @@ int fg_config_parse(const char *filename, const char *text, size_t len,
 		    struct fg_config_errors *errors, struct fg_config **ret);
 
 /*
+ * Like fg_config_parse(), but on -EINVAL *ret is set too (when not -ENOMEM):
+ * every value that was valid is in it, the refused ones are left unset. For
+ * [system], which the image applies whatever else is wrong, so that the
+ * network comes up for the operator to fix the rest.
+ */
+int fg_config_parse_partial(const char *filename, const char *text, size_t len,
+			    struct fg_config_errors *errors, struct fg_config **ret);
+
+/*
+ * Problems of a valid configuration that a new install should hear about
+ * (no [webhook], no [button]). *ret is a NULL-terminated strv owned by the
+ * caller (fg_strv_free), NULL when there is nothing to say. 0 or -ENOMEM.
+ */
+int fg_config_warnings(const struct fg_config *c, char ***ret);
+
+/*
  * Load @path, or when @path is NULL the first existing file of the search
  * path. -ENOENT when no file exists; unreadable files add an error.
  */
 int fg_config_load(const char *path, struct fg_config_errors *errors,
 		   struct fg_config **ret);
+/* fg_config_load() by fg_config_parse_partial(): *ret set on -EINVAL too. */
+int fg_config_load_partial(const char *path, struct fg_config_errors *errors,
+			   struct fg_config **ret);
 
 /*
  * A loaded config is reference-counted and never changes after loading: a

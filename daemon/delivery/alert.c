@@ -56,6 +56,16 @@ int fg_alert_copy(const struct fg_alert *a, struct fg_alert *ret)
 	return 0;
 }
 
+const char *fg_alert_target_name_id(const struct fg_alert *a, char *buf, size_t size)
+{
+	const char *n = a->name_id ? a->name_id : "";
+
+	if (!a->test)
+		return n;
+	snprintf(buf, size, "%s" FG_ALERT_TEST_SUFFIX, n);
+	return buf;
+}
+
 const char *fg_alert_age_text(const struct fg_alert *a, char *buf, size_t size)
 {
 	uint64_t s = a->age_usec / 1000000;

@@ -82,6 +82,17 @@ int fg_alert_copy(const struct fg_alert *a, struct fg_alert *ret);
 /* Sets a string member (button, name_id, gateway, info) to a copy of @s. */
 int fg_alert_set_string(char **field, const char *s);
 
+/*
+ * The name a target knows the alert by (AlertOps flic_nameId, PagerDuty
+ * component, Slack/ntfy title, ${name_id}): name_id, and for a test alert
+ * name_id with FG_ALERT_TEST_SUFFIX, so a test never opens, appends to or
+ * closes the incident of a real alert (docs/alerts.md). Returns a->name_id
+ * or @buf.
+ */
+#define FG_ALERT_TEST_SUFFIX "-test"
+#define FG_ALERT_NAME_ID_BUF 256
+const char *fg_alert_target_name_id(const struct fg_alert *a, char *buf, size_t size);
+
 /* "pressed 40 s ago" style phrase for humans; "" for a fresh press. */
 const char *fg_alert_age_text(const struct fg_alert *a, char *buf, size_t size);
 #define FG_AGE_TEXT_BUF 48

@@ -81,7 +81,7 @@ int fg_pipeline_test_alert(struct fg_pipeline *p, const char *button, const char
 	const struct fg_button_config *b = NULL;
 	struct fg_button_config synthetic = {
 		.name = (char *)"flicgate-test",
-		.name_id = (char *)"flicgate test",
+		.name_id = (char *)"flicgate",
 		.info = (char *)"Test alert from flicgatectl",
 		.severity = FG_SEVERITY_INFO,
 	};
@@ -96,6 +96,9 @@ int fg_pipeline_test_alert(struct fg_pipeline *p, const char *button, const char
 	}
 	if (target && !fg_config_webhook_by_name(p->config, target))
 		return -ENOENT;
+	/* what pipeline_enqueue() would pick: the target, the button's, or every one */
+	if (!target && (b ? b->n_webhooks == 0 : p->config->n_webhooks == 0))
+		return -EDESTADDRREQ;
 	r = new_alert_id(id, "test-");
 	if (r < 0)
 		return r;

@@ -109,7 +109,9 @@ int fg_pipeline_button_event(struct fg_pipeline *p, const struct fg_button_confi
  * Send a test alert (On, then Off) marked as a test, as if @button (NULL:
  * a synthetic "flicgate-test" button) had been pressed, to @target (NULL:
  * the button's targets, or every target for the synthetic button). The
- * button's alert state is not touched. -ENOENT for an unknown name.
+ * button's alert state is not touched. -ENOENT for an unknown name,
+ * -EDESTADDRREQ when it would reach no target (no [webhook] at all, or none
+ * for @button): nothing is queued.
  */
 int fg_pipeline_test_alert(struct fg_pipeline *p, const char *button, const char *target);
 

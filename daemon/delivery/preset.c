@@ -116,7 +116,7 @@ static const char *gesture_text(const struct fg_alert *a)
 static void build_alertops(struct fg_strbuf *b, const struct fg_alert *a)
 {
 	struct fg_strbuf info = {};
-	char t[FG_RFC3339_BUF], addr[18] = "";
+	char t[FG_RFC3339_BUF], addr[18] = "", nid[FG_ALERT_NAME_ID_BUF];
 	char *info_text = NULL;
 
 	put_info_text(&info, a);
@@ -128,7 +128,8 @@ static void build_alertops(struct fg_strbuf *b, const struct fg_alert *a)
 		fg_format_address(a->address, addr);
 	/* The three fields the AlertOps inbound integration maps first. */
 	fg_strbuf_puts(b, "{");
-	json_field(b, "flic_nameId", a->name_id, false);
+	/* a test alert has a name of its own: it never touches a live incident */
+	json_field(b, "flic_nameId", fg_alert_target_name_id(a, nid, sizeof(nid)), false);
 	json_field(b, "flic_state", fg_alert_state_to_string(a->state), true);
 	json_field(b, "info", info_text, true);
 	/* Context for mapping rules and the incident's details. */
@@ -167,6 +168,8 @@ static int build_pagerduty(struct fg_strbuf *b, const struct fg_webhook_config *
 {
 	struct fg_strbuf s = {};
 	char t[FG_RFC3339_BUF], addr[18] = "", *dedup = NULL, *summary = NULL;
+	char nid[FG_ALERT_NAME_ID_BUF];
+	const char *name_id = fg_alert_target_name_id(a, nid, sizeof(nid));
 	int r;
 
 	r = fg_preset_dedup_key(a, &dedup);
@@ -184,10 +187,10 @@ static int build_pagerduty(struct fg_strbuf *b, const struct fg_webhook_config *
 
 	if (a->supervision)
 		fg_strbuf_printf(&s, "%s%s: gateway supervision", a->test ? "[TEST] " : "",
-				 a->name_id);
+				 name_id);
 	else
 		fg_strbuf_printf(&s, "%s%s: alert button pressed (%s)", a->test ? "[TEST] " : "",
-				 a->name_id, fg_gesture_to_string(a->gesture));
+				 name_id, fg_gesture_to_string(a->gesture));
 	if (a->info && *a->info)
 		fg_strbuf_printf(&s, " - %s", a->info);
 	/* PagerDuty truncates summaries at 1024 characters. */
@@ -211,7 +214,7 @@ static int build_pagerduty(struct fg_strbuf *b, const struct fg_webhook_config *
 	json_field(b, "severity", fg_severity_to_string(a->severity), true);
 	/* The button's own press time: a queued press keeps its real time. */
 	json_field(b, "timestamp", fg_format_rfc3339(a->press_usec, t, sizeof(t)), true);
-	json_field(b, "component", a->name_id, true);
+	json_field(b, "component", name_id, true);
 	json_field(b, "group", a->button, true);
 	json_field(b, "class", a->supervision ? "flicgate-supervision" : "flic-button", true);
 	fg_strbuf_puts(b, ",\"custom_details\":{");
@@ -248,14 +251,14 @@ static void put_slack_escaped(struct fg_strbuf *b, const char *s)
 static int notify_text(const struct fg_alert *a, bool slack, char **ret)
 {
 	struct fg_strbuf b = {};
-	char age[FG_AGE_TEXT_BUF];
+	char age[FG_AGE_TEXT_BUF], nid[FG_ALERT_NAME_ID_BUF];
 	void (*put)(struct fg_strbuf *, const char *) = slack ? put_slack_escaped : fg_strbuf_puts;
 
 	if (a->test)
 		fg_strbuf_puts(&b, "[TEST] ");
 	if (slack)
 		fg_strbuf_puts(&b, a->state == FG_ALERT_ON ? ":rotating_light: *" : ":white_check_mark: *");
-	put(&b, a->name_id);
+	put(&b, fg_alert_target_name_id(a, nid, sizeof(nid)));
 	if (slack)
 		fg_strbuf_puts(&b, "*");
 	if (a->supervision) {
@@ -312,7 +315,7 @@ int fg_preset_build(const struct fg_webhook_config *w, const struct fg_alert *a,
 	struct fg_request req = {};
 	struct fg_strbuf b = {};
 	const char *ctype = "application/json";
-	char *text = NULL;
+	char *text = NULL, nid[FG_ALERT_NAME_ID_BUF];
 	int r;
 
 	req.method = w->method && *w->method ? w->method : "POST";
@@ -346,7 +349,8 @@ int fg_preset_build(const struct fg_webhook_config *w, const struct fg_alert *a,
 			/* ntfy: the body is the message; the rest are headers. */
 			ctype = "text/plain; charset=utf-8";
 			fg_strbuf_puts(&b, text);
-			r = push_header(&req.headers, "Title", a->name_id);
+			r = push_header(&req.headers, "Title",
+					fg_alert_target_name_id(a, nid, sizeof(nid)));
 			if (r >= 0)
 				r = push_header(&req.headers, "Priority", ntfy_priority(a));
 			if (r >= 0)

@@ -33,7 +33,12 @@ static void p_incident_id(struct fg_strbuf *b, const struct fg_alert *a) { fg_st
 static void p_key(struct fg_strbuf *b, const struct fg_alert *a) { fg_strbuf_put_json(b, a->idempotency_key); }
 static void p_state(struct fg_strbuf *b, const struct fg_alert *a) { fg_strbuf_puts(b, fg_alert_state_to_string(a->state)); }
 static void p_button(struct fg_strbuf *b, const struct fg_alert *a) { fg_strbuf_put_json(b, a->button); }
-static void p_name_id(struct fg_strbuf *b, const struct fg_alert *a) { fg_strbuf_put_json(b, a->name_id); }
+static void p_name_id(struct fg_strbuf *b, const struct fg_alert *a)
+{
+	char nid[FG_ALERT_NAME_ID_BUF];
+
+	fg_strbuf_put_json(b, fg_alert_target_name_id(a, nid, sizeof(nid)));
+}
 static void p_info(struct fg_strbuf *b, const struct fg_alert *a) { fg_strbuf_put_json(b, a->info); }
 static void p_gateway(struct fg_strbuf *b, const struct fg_alert *a) { fg_strbuf_put_json(b, a->gateway); }
 static void p_severity(struct fg_strbuf *b, const struct fg_alert *a) { fg_strbuf_puts(b, fg_severity_to_string(a->severity)); }
@@ -74,7 +79,7 @@ static void p_age_text(struct fg_strbuf *b, const struct fg_alert *a)
 
 static const struct placeholder placeholders[] = {
 	{ "state", "\"On\" or \"Off\"", p_state },
-	{ "name_id", "the button's flic_nameId", p_name_id },
+	{ "name_id", "the button's flic_nameId (with \"-test\" for a test alert)", p_name_id },
 	{ "button", "the [button NAME] section name", p_button },
 	{ "info", "the button's info text", p_info },
 	{ "severity", "critical, error, warning or info", p_severity },

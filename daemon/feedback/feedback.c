@@ -391,12 +391,14 @@ int fg_feedback_event(struct fg_feedback *fb, const struct fg_feedback_event *ev
 		/* fall through */
 	case FG_FB_EVENT_TARGETS:
 		/*
-		 * A target refusing our key or URL is a configuration fault.
+		 * A target refusing our key or URL is a configuration fault,
+		 * and so are values the image could not apply at boot.
 		 * FG_COND_TARGETS_FAILING is supervision's alarm (every
 		 * target failing for a while); one target retrying shows on
 		 * the alert LED of the alerts it holds.
 		 */
-		return fg_feedback_set_condition(fb, FG_COND_CONFIG_FAULT, ev->targets_refusing, now_usec);
+		return fg_feedback_set_condition(fb, FG_COND_CONFIG_FAULT,
+						 ev->targets_refusing || ev->boot_errors, now_usec);
 	case FG_FB_EVENT_DEAD_LETTER:
 		r = show_delivery(fb, ev, FG_DELIVERY_GAVE_UP, now_usec);
 		if (r < 0)
@@ -408,6 +410,9 @@ int fg_feedback_event(struct fg_feedback *fb, const struct fg_feedback_event *ev
 		return show_spool(fb, now_usec);
 	case FG_FB_EVENT_RESTORED:
 		r = fg_feedback_set_condition(fb, FG_COND_DEAD_LETTER, ev->dead_letters, now_usec);
+		if (r >= 0)
+			r = fg_feedback_set_condition(fb, FG_COND_CONFIG_FAULT,
+						      ev->targets_refusing || ev->boot_errors, now_usec);
 		if (r < 0)
 			return r;
 		fb->spool_alarm = ev->spool_alarm;

@@ -239,6 +239,7 @@ struct fg_feedback_event {
 	enum fg_alarm_kind alarm;
 	/* facts */
 	bool targets_refusing;		/* some target refuses our key or URL */
+	bool boot_errors;		/* the image left flicgate-errors.txt: [system] values not applied */
 	bool spool_alarm;		/* the spool's own alarm is on, or an alert was lost */
 	bool dead_letters;		/* dead letters wait for the operator */
 };

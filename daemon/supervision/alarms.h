@@ -151,7 +151,7 @@ int fg_alarms_serialize(const struct fg_alarms *h, uint64_t now_mono, uint64_t n
 int fg_alarms_restore(struct fg_alarms *h, const char *text, size_t len, uint64_t now_mono,
 		      uint64_t now_real);
 
-/* "battery", "offline", "link", "rejected", "bluetooth", "delivery", "spool", "clock": the alarm name's suffix. */
+/* "battery", "offline", "link", "rejected", "bluetooth", "delivery", "spool", "clock", "state-files": the alarm name's suffix. */
 const char *fg_alarm_kind_to_string(enum fg_alarm_kind k);
 int fg_alarm_kind_from_string(const char *s);
 /* The severity of an alarm's supervision alert. */

@@ -24,7 +24,6 @@ Knobs: FG_BENCH_PRESSES (presses per scenario, default 200),
 FG_BENCH_STATE_DIR (where the state dir lives: default /var/tmp, a disk
 here; point it at the disk you care about). Prints numbers only; nothing
 here asserts on speed (docs/benchmarks.md records the results)."""
-import json
 import os
 import subprocess
 import sys
@@ -63,17 +62,11 @@ def link_limits(n):
 def sink_times(sink, dups=None):
     """idempotency key -> sink receive time (µs, CLOCK_MONOTONIC); @dups counts repeats."""
     out = {}
-    for r in sink.requests():
-        if not r.get("path", "").startswith("/POSTAlert/"):
-            continue
-        try:
-            b = json.loads(r["body"])
-        except ValueError:
-            continue
+    for b, t_us in sink.timed_alerts():
         k = b.get("flic_idempotencyKey")
         if k in out and dups is not None:
             dups.append(k)
-        out.setdefault(k, int(r["t_us"]))
+        out.setdefault(k, t_us)
     return out
 
 

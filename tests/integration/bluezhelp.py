@@ -209,6 +209,19 @@ class Sink:
                     pass
         return out
 
+    def timed_alerts(self):
+        """(JSON body, receive time in µs, CLOCK_MONOTONIC) of every request
+        to POST /POSTAlert/…, in the order the sink got them."""
+        import json
+        out = []
+        for r in self.requests():
+            if r.get("path", "").startswith("/POSTAlert/"):
+                try:
+                    out.append((json.loads(r["body"]), int(r["t_us"])))
+                except ValueError:
+                    pass
+        return out
+
     def button_alerts(self):
         """The button alerts (not supervision's) among alerts(accepted=False)."""
         return [b for b in self.alerts(accepted=False) if not b.get("flic_supervision")]

@@ -28,7 +28,8 @@ NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
 def ctl(bus, *args, prefix=(), stdin=None, timeout=30, env=None):
     """Runs flicgatectl against @bus (a PrivateBus or an address)."""
     address = bus if isinstance(bus, str) else bus.address
-    e = dict(os.environ)
+    # human output is in local time: the golden files are written in UTC
+    e = dict(os.environ, TZ="UTC")
     if env:
         e.update(env)
     return subprocess.run(list(prefix) + [CTL, "--bus", address] + list(args), capture_output=True,

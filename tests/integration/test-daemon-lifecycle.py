@@ -39,8 +39,8 @@ with TempDir() as tmp:
     check(p.returncode == 1, "--check-config rejects a bad file with exit 1")
     check("bad.ini:3: gateway.nmae: unknown key (did you mean 'name'?)" in p.stderr,
           "errors carry file:line: section.key")
-    check("bad.ini:5: button.address" in p.stderr and "2 errors" in p.stderr,
-          "all errors are reported at once")
+    check("bad.ini:5: button.address" in p.stderr and "bad.ini:4: [button b]: no [webhook]" in p.stderr
+          and "3 errors" in p.stderr, "all errors are reported at once, the cross-checks too (%r)" % p.stderr)
     p = subprocess.run([os.path.join(BUILD, "flicgated"), "--check-config", "-c", tmp.path + "/none.ini"],
                        capture_output=True, text=True)
     check(p.returncode == 1 and "cannot read" in p.stderr, "a missing file is an error")

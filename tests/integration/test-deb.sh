@@ -73,12 +73,41 @@ for f in ./usr/sbin/flicgated ./usr/lib/systemd/system/flicgated.service \
 	 ./etc/flicgate/flicgate.ini ./usr/share/doc/flicgate/copyright; do
 	check "ships $f" has "$f"
 done
+# Every document a shipped man page or unit names is shipped.
+mkdir "$tmp/fs"
+dpkg-deb -x "$deb" "$tmp/fs"
+named=$( { for m in "$tmp"/fs/usr/share/man/man*/*.gz; do zcat "$m"; done
+	   cat "$tmp"/fs/usr/lib/systemd/system/*.service; } |
+	grep -o '/usr/share/doc/flicgate/[A-Za-z0-9_.-]*' | sed 's/\.$//' | sort -u)
+check "the man pages name documents in /usr/share/doc/flicgate" test -n "$named"
+check "the man pages name no source-tree docs/ path" sh -c "! { for m in '$tmp'/fs/usr/share/man/man*/*.gz; do zcat \"\$m\"; done; } | grep -q 'docs/[a-z-]*\.md'"
+for d in $named; do
+	check "ships $d (named by a man page or unit)" has ".$d"
+done
+for d in alerts dbus-api bluez supervision gpio; do
+	check "ships /usr/share/doc/flicgate/$d.md" has "./usr/share/doc/flicgate/$d.md"
+done
 if [ -x "${FG_BUILD:-build}/flicgatectl" ] || [ -d tools/flicgatectl ]; then
 	check "ships flicgatectl" has ./usr/bin/flicgatectl
 fi
 check "files are owned by root" test -z "$(awk '$2 != "root/root"' "$tmp/contents")"
 check "the config is not world-readable" grep -q '^-rw-r----- root/root ./etc/flicgate/flicgate.ini$' "$tmp/contents"
 check "unit has no @SBINDIR@ left" sh -c "dpkg-deb --fsys-tarfile '$deb' | tar -xOf - ./usr/lib/systemd/system/flicgated.service | grep -q '^ExecStart=/usr/sbin/flicgated'"
+# The unit as shipped: reload without procps, the clock check allowed, the
+# clock still unsettable, exposure still at most 2.0.
+dpkg-deb --fsys-tarfile "$deb" | tar -xOf - ./usr/lib/systemd/system/flicgated.service > "$tmp/flicgated.service"
+check "ExecReload needs no /bin/kill (procps is no dependency)" sh -c "! grep -q '^ExecReload=.*/bin/kill' '$tmp/flicgated.service'"
+check "ExecReload calls the daemon's Reload with busctl" grep -q '^ExecReload=/usr/bin/busctl call io.github.flicgate1 .* Reload$' "$tmp/flicgated.service"
+check "no ProtectClock=yes: its own filter would deny adjtimex" sh -c "! grep -q '^ProtectClock=yes' '$tmp/flicgated.service'"
+adjtimex_after_deny() { awk '/^SystemCallFilter=~@privileged/ { d = 1 } d && /^SystemCallFilter=adjtimex$/ { ok = 1 } END { exit !ok }' "$1"; }
+check "adjtimex allowed after the @privileged deny line" adjtimex_after_deny "$tmp/flicgated.service"
+check "the bounding set is empty: no CAP_SYS_TIME, the clock cannot be set" grep -q '^CapabilityBoundingSet=$' "$tmp/flicgated.service"
+if command -v systemd-analyze >/dev/null; then
+	exposure=$(systemd-analyze security --offline=yes "$tmp/flicgated.service" 2>/dev/null |
+		sed -n 's/.*Overall exposure level for flicgated.service: \([0-9.]*\).*/\1/p')
+	echo "# systemd-analyze security --offline=yes: exposure $exposure"
+	check "exposure at most 2.0 ($exposure)" awk -v e="${exposure:-99}" 'BEGIN { exit !(e <= 2.0) }'
+fi
 mkdir "$tmp/ctl"
 dpkg-deb -e "$deb" "$tmp/ctl"
 check "conffiles lists the config" test "$(cat "$tmp/ctl/conffiles")" = /etc/flicgate/flicgate.ini
@@ -112,6 +141,7 @@ c "flicgate is in group bluetooth" sh -c 'id -nG flicgate | grep -qw bluetooth'
 c "flicgate is in group gpio" sh -c 'id -nG flicgate | grep -qw gpio'
 c "config is root:flicgate 0640" test "$(stat -c '%U:%G %a' /etc/flicgate/flicgate.ini)" = "root:flicgate 640"
 c "state dir is flicgate 0700" test "$(stat -c '%U:%G %a' /var/lib/flicgate)" = "flicgate:flicgate 700"
+c "the ExecReload= program exists in a minimal root" sh -c 'test -x "$(sed -n "s/^ExecReload=\([^ ]*\).*/\1/p" /usr/lib/systemd/system/flicgated.service)"'
 c "service is enabled" test -L /etc/systemd/system/multi-user.target.wants/flicgated.service
 c "dpkg knows the conffile" sh -c "dpkg-query -W -f='\${Conffiles}' flicgate | grep -q /etc/flicgate/flicgate.ini"
 echo "local edit" >> /etc/flicgate/flicgate.ini

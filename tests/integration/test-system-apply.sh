@@ -124,15 +124,51 @@ check "only the changes were logged" test "$(grep -c 'set' "$tmp/out")" -eq 3
 # Hostile values: refused, nothing written.
 sed -i 's/^hostname = .*/hostname = a;reboot/; s|^timezone = .*|timezone = ../../etc/shadow|' "$INI"
 check "hostile file runs" run
-check "bad hostname refused" grep -q "hostname 'a;reboot' is not a valid host name" "$tmp/out"
+check "bad hostname refused" grep -q "system.hostname: 'a;reboot' is not a valid host name" "$tmp/out"
 check "hostname unchanged" test "$(cat "$R/etc/hostname")" = ward4-gw
 check "path in time zone refused" test "$(readlink "$R/etc/localtime")" = /usr/share/zoneinfo/UTC
 
-# A file with errors: nothing applied, the errors land next to it.
-printf '[system]\nhostname = broken\nnot_a_key = 1\n' > "$INI"
+# A file as a new user writes it: a typo in a [button], a city for a time
+# zone, a country name, a short passphrase, a plain password. [system] is
+# applied all the same (the network must come up); each value not applied
+# and each error is in flicgate-errors.txt on the boot partition.
+E=$R/boot/firmware/flicgate-errors.txt
+cat > "$INI" <<INI
+[webhook main]
+url = https://example.org/hook
+[button reception]
+adress = 80:E4:DA:70:12:34
+[system]
+hostname = broken   # a comment
+timezone = Stockholm
+wifi_country = Sweden
+wifi_ssid = IEEE
+wifi_passphrase = 1234567
+ssh_authorized_key = $KEY
+admin_password = "Secret #1 pass"
+INI
+check "a file with errors does not fail the boot" run
+check "[system] applied despite the [button] typo" test "$(cat "$R/etc/hostname")" = broken
+check "the typo is in flicgate-errors.txt" grep -q "button.adress: unknown key" "$E"
+check "the city as time zone is in it" grep -q "system.timezone: 'Stockholm' is not a time zone" "$E"
+check "the country name is in it" grep -q "system.wifi_country: 'Sweden' is not a two-letter ISO 3166" "$E"
+check "the short passphrase is in it" grep -q "system.wifi_passphrase: must be 8 to 63 characters" "$E"
+check "the passphrase itself is not" sh -c "! grep -q 1234567 '$E'"
+check "the time zone stays" test "$(readlink "$R/etc/localtime")" = /usr/share/zoneinfo/UTC
+check "Wi-Fi stays as it was (not opened up)" grep -qx $'\tkey_mgmt=NONE' "$W"
+check "the plain password is hashed (SHA-512 crypt)" grep -qE '^admin:\$6\$[^:]+:' "$R/etc/shadow"
+check "and the hash verifies" sh -c "h=\$(grep '^admin:' '$R/etc/shadow' | cut -d: -f2); salt=\$(echo \$h | cut -d'\$' -f3);
+	test \"\$(printf '%s\\n' 'Secret #1 pass' | openssl passwd -6 -salt \$salt -stdin)\" = \"\$h\""
+check "the plain password is erased from the file" sh -c "! grep -q 'Secret' '$INI'"
+check "stored nowhere in plain text" sh -c "! grep -rq 'Secret #1' '$R/etc' '$R/var' '$R/home'"
+check "the erased password leaves a note" grep -q '^# admin_password: applied' "$INI"
+check "the SSH key still applied" test "$(cat "$R/home/admin/.ssh/authorized_keys")" = "$KEY"
+
+# A file with errors in [system] only: the valid values applied, the errors next to it.
+printf '[system]\nhostname = broken2\nnot_a_key = 1\n' > "$INI"
 check "broken file does not fail the boot" run
 check "errors written to the boot partition" grep -q 'not_a_key' "$R/boot/firmware/flicgate-errors.txt"
-check "nothing applied from a broken file" test "$(cat "$R/etc/hostname")" = ward4-gw
+check "the valid value is applied all the same" test "$(cat "$R/etc/hostname")" = broken2
 printf '[system]\nhostname = fixed\n' > "$INI"
 check "fixed file applies" run
 check "error file removed once fixed" test ! -e "$R/boot/firmware/flicgate-errors.txt"

@@ -193,7 +193,13 @@ const char *yes_no(bool b);
 /* @s, or "-" when NULL or empty */
 const char *dash(const char *s);
 /* "2026-11-24T15:41:00.123Z" or "never"; @buf >= 32 bytes */
+/*
+ * Human output: local time, RFC 3339 with the zone's offset
+ * ("2026-12-08T05:20:01.123+01:00"; "…Z" where the zone is UTC), or UTC
+ * after fmt_set_utc(true) (--utc). JSON and CSV are always UTC.
+ */
 const char *fmt_time(uint64_t realtime_usec, char *buf, size_t size);
+void fmt_set_utc(bool utc);
 /* "3min ago", "2h 5min ago"; relative to now */
 const char *fmt_ago(uint64_t realtime_usec, char *buf, size_t size);
 /* JSON: RFC 3339 or null */

@@ -68,6 +68,7 @@ enum {
 	ARG_SINCE,
 	ARG_UNTIL,
 	ARG_CSV,
+	ARG_UTC,
 	ARG_CLOSE,
 };
 
@@ -88,6 +89,7 @@ static const struct option longopts[] = {
 	{ "since", required_argument, NULL, ARG_SINCE },
 	{ "until", required_argument, NULL, ARG_UNTIL },
 	{ "csv", no_argument, NULL, ARG_CSV },
+	{ "utc", no_argument, NULL, ARG_UTC },
 	{ "close", no_argument, NULL, ARG_CLOSE },
 	{ "bash-completion", no_argument, NULL, ARG_BASH_COMPLETION },
 	{}
@@ -98,6 +100,7 @@ static const struct {
 	unsigned option;	/* OPT_* or 0 for global options */
 } option_help[] = {
 	{ "      --json[=pretty|short]  machine-readable output (pretty on a terminal)", 0 },
+	{ "      --utc                  times in UTC, not local time (JSON: always UTC)", 0 },
 	{ "      --bus ADDRESS          talk to flicgated on this D-Bus address", 0 },
 	{ "      --user                 use the user's session bus (development)", 0 },
 	{ "      --system               use the system bus (the default)", 0 },
@@ -437,6 +440,9 @@ int main(int argc, char **argv)
 			seen |= OPT_SINCE;
 			break;
 		}
+		case ARG_UTC:
+			fmt_set_utc(true);
+			break;
 		case ARG_CSV:
 			c.csv = true;
 			seen |= OPT_CSV;

@@ -9,6 +9,7 @@
 #include <systemd/sd-bus.h>
 
 #include "ctl.h"
+#include "lib/timeutil.h"
 #include "control/flicgate-dbus.h"
 
 /* ---- log --since: the audit trail ------------------------------------------------ */
@@ -89,7 +90,8 @@ static int log_audit(struct ctl *c)
 			json_nstring(j, "detail", detail);
 			fg_json_end_object(j);
 		} else if (c->csv) {
-			printf("%s,", fmt_time(time, buf, sizeof(buf)));
+			/* machine-readable: RFC 3339 UTC, whatever the local zone */
+			printf("%s,", time ? fg_format_rfc3339(time, buf, sizeof(buf)) : "never");
 			csv_field(event);
 			putchar(',');
 			csv_field(button);

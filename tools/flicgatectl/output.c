@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ctl.h"
 #include "lib/timeutil.h"
@@ -18,13 +19,31 @@ const char *dash(const char *s)
 	return s && s[0] ? s : "-";
 }
 
+static bool output_utc;
+
+void fmt_set_utc(bool utc)
+{
+	output_utc = utc;
+}
+
 const char *fmt_time(uint64_t realtime_usec, char *buf, size_t size)
 {
+	time_t t = (time_t)(realtime_usec / FG_USEC_PER_SEC);
+	struct tm tm;
+	long off;
+
 	if (realtime_usec == 0) {
 		snprintf(buf, size, "never");
 		return buf;
 	}
-	return fg_format_rfc3339(realtime_usec, buf, size);
+	if (output_utc || !localtime_r(&t, &tm) || tm.tm_gmtoff == 0)
+		return fg_format_rfc3339(realtime_usec, buf, size);
+	off = tm.tm_gmtoff / 60;
+	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03u%c%02ld:%02ld", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 (unsigned)(realtime_usec % FG_USEC_PER_SEC / 1000), off < 0 ? '-' : '+',
+		 (off < 0 ? -off : off) / 60, (off < 0 ? -off : off) % 60);
+	return buf;
 }
 
 /* Coarse on purpose: "3min ago" reads better than "3min 12s 455ms ago". */

@@ -8,6 +8,18 @@
 #include "ctl.h"
 #include "lib/strv.h"
 
+/* What a fresh install most often lacks; the daemon logs the same at start. */
+static size_t status_warnings(const struct gateway_info *g, const char *ret[2])
+{
+	size_t n = 0;
+
+	if (gateway_has_feature(g, "delivery") && g->n_targets == 0)
+		ret[n++] = "no [webhook] target configured: alerts and tests reach nobody";
+	if (g->buttons == 0)
+		ret[n++] = "no button: list each one as [button NAME] and pair it (flicgatectl pair --name NAME)";
+	return n;
+}
+
 /* The link budget: used, budget, asleep, and per button (NULL list: not readable). */
 static void links_json(const struct gateway_info *g, const struct button_info *list, size_t n,
 		       struct fg_json *j)
@@ -113,6 +125,16 @@ static void status_json(struct ctl *c, const struct gateway_info *g, const struc
 		fg_json_end_object(j);
 	} else
 		fg_json_null(j);
+	{
+		const char *w[2];
+		size_t nw = status_warnings(g, w);
+
+		fg_json_key(j, "warnings");
+		fg_json_begin_array(j);
+		for (size_t i = 0; i < nw; i++)
+			fg_json_string(j, w[i]);
+		fg_json_end_array(j);
+	}
 	fg_json_end_object(j);
 }
 
@@ -228,7 +250,12 @@ int cmd_status(struct ctl *c, char **args, int n)
 		buttons_free(list, count);
 		r = ctl_json_end(c, j);
 	} else {
+		const char *w[2];
+		size_t nw = status_warnings(&g, w);
+
 		status_text(&g);
+		for (size_t i = 0; i < nw; i++)
+			printf("Warning:    %s\n", w[i]);
 		r = EXIT_OK;
 	}
 	gateway_info_clear(&g);
