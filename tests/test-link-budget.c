@@ -134,40 +134,56 @@ static void test_leave_none_while_a_slot_is_free(void **state)
 	assert_int_equal(sum.links_used, 3);
 	assert_int_equal(sum.sleeping, 3);
 	assert_int_equal(sum.next_at, 0);
-	/* the free slot taken by a button that woke: nobody is forced out, the one not kept times out */
+	/*
+	 * the free slot taken by a button that woke: a slot is freed again at
+	 * once, by the one it pushed out of the kept set (the least recently
+	 * pressed); the waking one, just pressed, stays
+	 */
 	bt[3].linked = true;
 	bt[3].verified = true;
 	bt[3].last_press = NOW - 1 * SEC;
 	assert_int_equal(fg_budget_plan(bt, 6, &P4, NOW + 10 * SEC, v, &sum), 0);
-	for (size_t i = 0; i < 6; i++)
-		assert_false(v[i].disconnect);
 	assert_true(v[3].kept);
+	assert_false(v[3].disconnect);
 	assert_false(v[2].kept);
 	assert_int_equal(v[2].auto_disconnect_s, 60);
+	assert_true(v[2].disconnect);
+	assert_false(v[0].disconnect);
+	assert_false(v[1].disconnect);
+	/* while it leaves, nobody else is asked to */
+	bt[2].leaving = true;
+	assert_int_equal(fg_budget_plan(bt, 6, &P4, NOW + 11 * SEC, v, &sum), 0);
+	for (size_t i = 0; i < 6; i++)
+		assert_false(v[i].disconnect);
 }
 
 static void test_leave_over_budget_least_recent_not_kept(void **state)
 {
-	/* 5 linked of 4 (a controller that holds more): one goes, the least recently pressed not kept */
+	/*
+	 * 5 linked of 4 (a controller that holds more): back to max_links - 1,
+	 * so two go, the least recently pressed not kept
+	 */
 	struct fg_budget_button bt[5] = { linked(40), linked(10), linked(20), linked(30), linked(50) };
 	struct fg_budget_verdict v[5];
 	struct fg_budget_summary sum;
 
 	assert_int_equal(fg_budget_plan(bt, 5, &P4, NOW, v, &sum), 0);
 	assert_true(v[4].disconnect);
-	assert_false(v[0].disconnect);
+	assert_true(v[0].disconnect);
 	assert_false(v[1].disconnect);
 	assert_false(v[2].disconnect);
 	assert_false(v[3].disconnect);
 	assert_int_equal(v[4].auto_disconnect_s, 60);
-	/* six: two go */
+	/* six: three go, never one of the three kept */
 	struct fg_budget_button bt6[6] = { linked(40), linked(10), linked(20), linked(30), linked(50), linked(5) };
 	struct fg_budget_verdict v6[6];
 
 	assert_int_equal(fg_budget_plan(bt6, 6, &P4, NOW, v6, &sum), 0);
 	assert_true(v6[4].disconnect);
 	assert_true(v6[0].disconnect);
-	assert_false(v6[3].disconnect);
+	assert_true(v6[3].disconnect);
+	assert_false(v6[1].disconnect);
+	assert_false(v6[2].disconnect);
 	assert_false(v6[5].disconnect);
 }
 
@@ -252,14 +268,15 @@ static void test_leave_leaving_counts(void **state)
 	struct fg_budget_button bt[6] = { linked(40), linked(10), linked(20), linked(30), linked(50), refused() };
 	struct fg_budget_verdict v[6];
 
-	/* 5 linked of 4 and one refused: one must go, and one is on its way out already */
+	/* 5 linked of 4 and one refused: two must go, and two are on their way out already */
 	bt[4].leaving = true;
+	bt[0].leaving = true;
 	assert_int_equal(fg_budget_plan(bt, 6, &P4, NOW, v, NULL), 0);
 	for (size_t i = 0; i < 6; i++)
 		assert_false(v[i].disconnect);	/* not twice, nobody else */
-	/* it is down and the refused one tries again: nobody else goes */
-	bt[4].linked = false;
-	bt[4].leaving = false;
+	/* they are down and the refused one tries again: a slot is free, nobody else goes */
+	bt[4].linked = bt[0].linked = false;
+	bt[4].leaving = bt[0].leaving = false;
 	bt[5].refused = false;
 	assert_int_equal(fg_budget_plan(bt, 6, &P4, NOW, v, NULL), 0);
 	for (size_t i = 0; i < 6; i++)

@@ -91,13 +91,14 @@ int fg_budget_plan(const struct fg_budget_button *bt, size_t n, const struct fg_
 			leaving++;
 
 	/*
-	 * Slots wanted now: those above max_links, and one for a button the
-	 * controller refused. A free slot is not made by force: the buttons
-	 * not kept hang up by themselves, and one disconnected by us would
-	 * advertise to reconnect and take it back.
+	 * Slots wanted now: one is always kept free for a waking button, so
+	 * every link above max_links - 1 is one too many, and a button the
+	 * controller refused (it holds fewer than max_links) wants one more.
+	 * The one asked to leave is put to sleep (ForceBtDisconnectInd): it
+	 * stays quiet until pressed, so it does not take the slot back.
 	 */
-	if (sum.links_used > p->max_links)
-		need = sum.links_used - p->max_links;
+	if (sum.links_used + 1 > p->max_links)
+		need = sum.links_used + 1 - p->max_links;
 	if (sum.refused && need == 0)
 		need = 1;
 	need = need > leaving ? need - leaving : 0;

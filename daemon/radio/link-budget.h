@@ -18,14 +18,13 @@
  * - A kept button's own auto-disconnect is "never" (511); every other
  *   linked button drops its link after idle_disconnect and sleeps until
  *   it is pressed, with a pending connect armed for it.
- * - A button that woke takes the free slot; the one it pushed out of the
- *   kept set hangs up after idle_disconnect, which frees the slot again.
- * - When a button needs a slot and none is free (the controller refused
- *   it, or more than max_links are up), a linked button is disconnected
- *   now: the least recently pressed one that is not kept first, then the
- *   least recently pressed kept one that is not keep_linked; never a
- *   keep_linked one, one with events in flight or an unverified session,
- *   or one pressed within the linger.
+ * - A button that woke takes the free slot; one slot is always kept
+ *   free, so while more than max_links - 1 are linked (or the controller
+ *   refused one), a linked button is asked to leave now: the least
+ *   recently pressed one that is not kept first, then the least recently
+ *   pressed kept one that is not keep_linked; never a keep_linked one,
+ *   one with events in flight or an unverified session, or one pressed
+ *   within the linger.
  */
 
 /* 9-bit auto-disconnect field of InitButtonEvents / SetAutoDisconnectTime: 511 = never. */
