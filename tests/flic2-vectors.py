@@ -245,10 +245,10 @@ cp = bytes([12]) + struct.pack("<HHHH", 80, 90, 17, 800)
 emit_frags("T_A_W_CONNPARAMS", fragments(CONN_A, sess.to_button(cp), MTU_A))
 
 # client: firmware 10 >= 6, first session of this boot: advertising settings
-# (flic2lib-c-module's SetAdvParametersRequest: active, not removing other
-# pairings' settings, 1M PHY, no coded PHY, intervals 160 and 12800 x 0.625 ms,
+# (SetAdvParametersRequest as flic2lib-c-module sends it, with the Android library's slow interval: active, not removing other
+# pairings' settings, 1M PHY, no coded PHY, intervals 160 and 1636 x 0.625 ms,
 # timeout 86400 s); the button answers with the bare opcode 25
-adv = bytes([27, 1, 0, 1, 0]) + struct.pack("<HHI", 160, 12800, 86400)
+adv = bytes([27, 1, 0, 1, 0]) + struct.pack("<HHI", 160, 1636, 86400)
 assert len(adv) == 13
 emit_frags("T_A_W_ADV", fragments(CONN_A, sess.to_button(adv), MTU_A))
 emit_frags("T_A_R_ADV", fragments(CONN_A, sess.from_button(bytes([25])), MTU_A))

@@ -55,7 +55,7 @@ static const char *const T_A_W_CONNPARAMS[] = {
 	NULL,
 };
 static const char *const T_A_W_ADV[] = {
-	"051b01000100a000003280510100e54d790e9e",
+	"051b01000100a000640680510100a81440f555",
 	NULL,
 };
 static const char *const T_A_R_ADV[] = {

@@ -29,13 +29,16 @@
 #define CONN_TIMEOUT 800
 
 /*
- * SetAdvParametersRequest, as flic2lib-c-module sends it (docs/flic2.md:
- * why): firmware 6 and later, once per button boot; active, on the 1M PHY
- * only, 160 then 12800 x 0.625 ms (100 ms, 8 s), for 86400 s.
+ * SetAdvParametersRequest, when and how flic2lib-c-module sends it
+ * (docs/flic2.md: why): firmware 6 and later, once per button boot;
+ * active, on the 1M PHY only, for 86400 s; 160 x 0.625 ms (100 ms) as the
+ * C module, then 1636 x 0.625 ms (~1 s) as the Android library, not the C
+ * module's 8 s: a woken button that finds no free link slot must be heard
+ * again soon after one frees (docs/benchmarks.md, "Many buttons").
  */
 #define ADV_MIN_FIRMWARE 6
 #define ADV_INTERVAL_FAST 160
-#define ADV_INTERVAL_SLOW 12800
+#define ADV_INTERVAL_SLOW 1636
 #define ADV_TIMEOUT_S 86400
 /* The official clients' limits for the auto-disconnect time. */
 #define AUTO_DISCONNECT_MIN_S 40
