@@ -516,6 +516,13 @@ int bluez_add_char(struct fg_bluez *bz, const char *path, sd_bus_message *m)
 		return -ENOMEM;
 	if (mtu)
 		d->char_mtu = mtu;
+	/*
+	 * BlueZ may announce ServicesResolved before the characteristics'
+	 * objects reach us: a set-up refused for want of them is tried again
+	 * once both are there, on the same link.
+	 */
+	if (d->gatt == GATT_FAILED && d->connected && d->write_path && d->notify_path)
+		d->gatt = GATT_NONE;
 	bluez_channel_setup(d);
 	return 0;
 }
