@@ -173,7 +173,8 @@ demo: deps
 DEB_DEPS := gcc make pkg-config libc6-dev libsystemd-dev libcurl4-openssl-dev \
 	libinih-dev libgpiod-dev libssl-dev libcmocka-dev dbus-daemon python3 \
 	python3-dbus python3-gi python3-cryptography clang llvm valgrind ca-certificates \
-	mmdebstrap dpkg-dev wpasupplicant openssh-client nghttp2-server openssl
+	mmdebstrap dpkg-dev wpasupplicant openssh-client nghttp2-server openssl \
+	tzdata systemd
 
 deps:
 	@missing=""; for p in $(DEB_DEPS) $(EXTRA_DEB_DEPS); do \
